@@ -1,0 +1,102 @@
+import type { Tensor } from "../tensor/tensor.js";
+import type { Node } from "./node.js";
+import { AutogradError, ShapeError } from "../tensor/errors.js";
+import { sameShape, shapeStr, type Shape } from "../tensor/shape.js";
+import { noGrad } from "./no-grad.js";
+import { add } from "../ops/add.js";
+import { sum } from "../ops/sum.js";
+import { reshape } from "../ops/reshape.js";
+import { onesLike } from "../tensor/creation.js";
+
+/**
+ * Sum a gradient computed in a broadcast shape back to the shape of the
+ * input it belongs to. If y = broadcast(x), each xⱼ feeds every yᵢ it was
+ * copied to, so ∂L/∂xⱼ = Σᵢ ∂L/∂yᵢ over those copies: sum over the leading
+ * axes broadcasting added and over the axes where x had size 1.
+ * This is the one place every op's broadcast is undone.
+ */
+export function sumToShape(g: Tensor, shape: Shape): Tensor {
+  if (sameShape(g.shape, shape)) return g;
+  const lead = g.ndim - shape.length;
+  if (lead < 0) throw new ShapeError(`backward: gradient of shape ${shapeStr(g.shape)} cannot be summed to ${shapeStr(shape)}`);
+  const axes: number[] = [];
+  for (let i = 0; i < g.ndim; i++) {
+    if (i < lead || (shape[i - lead] === 1 && g.shape[i] !== 1)) axes.push(i);
+  }
+  return reshape(sum(g, axes, true), shape);
+}
+
+/**
+ * The reverse walk. Collect the nodes reachable from `root` with an explicit
+ * stack (no recursion, so a chain of 100,000 ops is fine), visit them by
+ * descending id (a reverse topological order, since inputs are created
+ * before outputs), and accumulate: a tensor used by several ops receives the
+ * sum of their gradients (∂L/∂x = Σ over uses).
+ */
+export function runBackward(root: Tensor, gradient: Tensor | undefined, retainGraph: boolean): void {
+  if (!root.requiresGrad) {
+    throw new AutogradError("backward: the tensor does not require grad (no input of the computation has requiresGrad set, or it was computed under noGrad)");
+  }
+  let g0: Tensor;
+  if (gradient === undefined) {
+    if (root.size !== 1) {
+      throw new AutogradError(`backward: gradient can be implicitly created only for a one-element output, got shape ${shapeStr(root.shape)}; pass a gradient of that shape`);
+    }
+    g0 = onesLike(root);
+  } else {
+    if (!sameShape(gradient.shape, root.shape)) {
+      throw new ShapeError(`backward: gradient has shape ${shapeStr(gradient.shape)} but the output has shape ${shapeStr(root.shape)}`);
+    }
+    g0 = gradient.detach();
+  }
+
+  const order: Tensor[] = [];
+  const seen = new Set<Node>();
+  const stack: Tensor[] = [root];
+  while (stack.length > 0) {
+    const t = stack.pop()!;
+    const node = t.node;
+    if (node === null || seen.has(node)) continue;
+    seen.add(node);
+    order.push(t);
+    for (const input of node.inputs) if (input !== null && input.node !== null) stack.push(input);
+  }
+  order.sort((a, b) => b.node!.id - a.node!.id);
+
+  for (const t of order) {
+    if (t.node!.freed) {
+      throw new AutogradError(`backward: trying to go through the graph of ${t.node!.name} a second time, but its saved values were freed; pass { retainGraph: true } to the first backward()`);
+    }
+  }
+
+  noGrad(() => {
+    const grads = new Map<Tensor, Tensor>();
+    if (root.node === null) accumulateLeaf(root, g0);
+    else grads.set(root, g0);
+    for (const t of order) {
+      const node = t.node!;
+      const g = grads.get(t);
+      grads.delete(t);
+      if (g === undefined) continue;
+      if (t.retainsGrad) accumulateLeaf(t, g);
+      const inputGrads = node.backward(g);
+      node.inputs.forEach((input, i) => {
+        const gi = inputGrads[i];
+        if (input === null || !input.requiresGrad || gi == null) return;
+        let r = sumToShape(gi, input.shape);
+        if (r.dtype !== input.dtype) r = r.to(input.dtype);
+        if (input.node === null) accumulateLeaf(input, r);
+        else {
+          const prev = grads.get(input);
+          grads.set(input, prev === undefined ? r : add(prev, r));
+        }
+      });
+      if (!retainGraph) node.free();
+    }
+  });
+}
+
+/** `.grad += g`, keeping `.grad` a fresh contiguous tensor the caller owns. */
+function accumulateLeaf(t: Tensor, g: Tensor): void {
+  t.grad = t.grad === null ? g.clone() : add(t.grad, g);
+}

@@ -1,0 +1,186 @@
+import { Tensor } from "../tensor/tensor.js";
+import { KdgradError, ValueError } from "../tensor/errors.js";
+import { Generator } from "../tensor/random.js";
+import { enableGrad, noGrad } from "./no-grad.js";
+import { shapeStr } from "../tensor/shape.js";
+
+export interface GradcheckOptions {
+  /** Central-difference step, scaled by max(1, |x|). Default 1e-6. */
+  eps?: number;
+  /** Absolute tolerance. Default 1e-6. */
+  atol?: number;
+  /** Relative tolerance (of the finite-difference value). Default 1e-5. */
+  rtol?: number;
+  /** Seed of the random upstream gradient and projections. Default 0. */
+  seed?: number;
+  /** Inputs with at most this many elements (and outputs with at most 4× as many) get the full Jacobian. Default 64. */
+  fullJacobianMax?: number;
+  /** Random projections per input in the large case. Default 3. */
+  projections?: number;
+}
+
+export interface GradcheckInputReport {
+  /** Position of the input among `inputs`. */
+  input: number;
+  shape: number[];
+  maxAbsError: number;
+  maxRelError: number;
+  /** Where the worst error is: "J[out 3, in 5]", "(Jᵀu)[5]" or "projection 2". */
+  where: string;
+  ok: boolean;
+}
+
+export interface GradcheckReport {
+  ok: boolean;
+  mode: "full" | "projection";
+  inputs: GradcheckInputReport[];
+  seed: number;
+}
+
+/** Thrown by `assertGradcheck`; carries the report. */
+export class GradcheckError extends KdgradError {
+  constructor(message: string, readonly report: GradcheckReport) {
+    super(message);
+  }
+}
+
+/**
+ * Compare the backward of `fn` with float64 central differences.
+ *
+ * Inputs that require grad are checked (copied to float64 leaves first).
+ * The scalar under test is φ(x) = ⟨u, fn(x)⟩ with a random upstream u, never
+ * a plain sum (a softmax sums to 1, so a zero gradient would pass a sum).
+ * - Small inputs: the full Jacobian, J by differences column by column
+ *   against J by backward row by row (one-hot upstreams); inputs too large
+ *   for that but still small: every coordinate of Jᵀu.
+ * - Large inputs: random projections, ⟨u, J·v⟩ by differences
+ *   (φ(x + εv) − φ(x − εv))/2ε against ⟨Jᵀu, v⟩ by backward.
+ * An entry passes when |numeric − analytic| ≤ atol + rtol·|numeric|.
+ *
+ * @example gradcheck((x) => logSoftmax(x, -1), [randn([3, 5], { dtype: "float64", requiresGrad: true })]).ok
+ */
+export function gradcheck(
+  fn: (...inputs: Tensor[]) => Tensor,
+  inputs: readonly (Tensor | unknown)[],
+  options: GradcheckOptions = {},
+): GradcheckReport {
+  const eps = options.eps ?? 1e-6;
+  const atol = options.atol ?? 1e-6;
+  const rtol = options.rtol ?? 1e-5;
+  const seed = options.seed ?? 0;
+  const fullMax = options.fullJacobianMax ?? 64;
+  const nProj = options.projections ?? 3;
+  const rng = new Generator(seed);
+
+  const xs = inputs.map((x) => {
+    if (!(x instanceof Tensor) || x.dtype === "int32") return x;
+    const c = new Tensor(Float64Array.from(x.copyData()), x.shape);
+    if (x.requiresGrad) c.requiresGrad_(true);
+    return c;
+  });
+  const checked = xs.flatMap((x, i) => (x instanceof Tensor && x.requiresGrad ? [i] : []));
+  if (checked.length === 0) throw new ValueError("gradcheck: no input requires grad; mark the inputs to check with requiresGrad");
+  const call = (): Tensor => (fn as (...a: unknown[]) => Tensor)(...xs);
+  const evalFlat = (): Float64Array => Float64Array.from(noGrad(call).copyData());
+
+  const y = enableGrad(call);
+  if (!y.requiresGrad) throw new ValueError("gradcheck: the output does not depend on any input that requires grad");
+  const m = y.size;
+  const u = new Float64Array(m);
+  for (let i = 0; i < m; i++) u[i] = rng.normal();
+  const analytic = (upstream: Float64Array): Float64Array[] => {
+    for (const i of checked) (xs[i] as Tensor).grad = null;
+    y.backward(new Tensor(Float64Array.from(upstream), y.shape).to(y.dtype), { retainGraph: true });
+    return checked.map((i) => {
+      const t = xs[i] as Tensor;
+      return t.grad === null ? new Float64Array(t.size) : Float64Array.from(t.grad.copyData());
+    });
+  };
+  const dot = (a: ArrayLike<number>, b: ArrayLike<number>): number => {
+    let s = 0;
+    for (let i = 0; i < a.length; i++) s += a[i]! * b[i]!;
+    return s;
+  };
+
+  const maxIn = Math.max(...checked.map((i) => (xs[i] as Tensor).size));
+  const mode: "full" | "projection" = maxIn <= fullMax ? "full" : "projection";
+  const reports: GradcheckInputReport[] = checked.map((i) => ({
+    input: i, shape: [...(xs[i] as Tensor).shape], maxAbsError: 0, maxRelError: 0, where: "", ok: true,
+  }));
+  const record = (r: GradcheckInputReport, numeric: number, got: number, where: string): void => {
+    const err = Math.abs(numeric - got);
+    const bad = !(err <= atol + rtol * Math.abs(numeric)) && !(Number.isNaN(numeric) && Number.isNaN(got));
+    const rel = err / Math.max(Math.abs(numeric), 1e-300);
+    const abs = Number.isNaN(err) ? Infinity : err;
+    if (bad) r.ok = false;
+    if (abs > r.maxAbsError || r.where === "") {
+      r.maxAbsError = abs;
+      r.where = where;
+    }
+    r.maxRelError = Math.max(r.maxRelError, Number.isNaN(rel) ? Infinity : rel);
+  };
+
+  const grads = analytic(u);
+  const fullJacobian = mode === "full" && m <= 4 * fullMax;
+  const rows: Float64Array[][] = [];
+  if (fullJacobian) {
+    for (let o = 0; o < m; o++) {
+      const e = new Float64Array(m);
+      e[o] = 1;
+      rows.push(analytic(e));
+    }
+  }
+  checked.forEach((i, r) => {
+    const x = xs[i] as Tensor;
+    const data = x.data as Float64Array;
+    const report = reports[r]!;
+    if (mode === "full") {
+      for (let j = 0; j < data.length; j++) {
+        const x0 = data[j]!;
+        const h = eps * Math.max(1, Math.abs(x0));
+        data[j] = x0 + h;
+        const plus = evalFlat();
+        data[j] = x0 - h;
+        const minus = evalFlat();
+        data[j] = x0;
+        const column = plus.map((p, o) => (p - minus[o]!) / (2 * h));
+        if (fullJacobian) {
+          for (let o = 0; o < m; o++) record(report, column[o]!, rows[o]![r]![j]!, `J[out ${o}, in ${j}]`);
+        }
+        record(report, dot(u, column), grads[r]![j]!, `(Jᵀu)[${j}]`);
+      }
+    } else {
+      let scale = 1;
+      for (let j = 0; j < data.length; j++) scale = Math.max(scale, Math.abs(data[j]!));
+      const h = eps * scale;
+      const x0 = Float64Array.from(data);
+      for (let p = 0; p < nProj; p++) {
+        const v = new Float64Array(data.length);
+        for (let j = 0; j < v.length; j++) v[j] = rng.normal();
+        for (let j = 0; j < v.length; j++) data[j] = x0[j]! + h * v[j]!;
+        const plus = dot(u, evalFlat());
+        for (let j = 0; j < v.length; j++) data[j] = x0[j]! - h * v[j]!;
+        const minus = dot(u, evalFlat());
+        data.set(x0);
+        record(report, (plus - minus) / (2 * h), dot(grads[r]!, v), `projection ${p}`);
+      }
+    }
+  });
+  return { ok: reports.every((r) => r.ok), mode, inputs: reports, seed };
+}
+
+/** `gradcheck` that throws a GradcheckError describing the worst mismatch. */
+export function assertGradcheck(
+  fn: (...inputs: Tensor[]) => Tensor,
+  inputs: readonly (Tensor | unknown)[],
+  options: GradcheckOptions = {},
+): GradcheckReport {
+  const report = gradcheck(fn, inputs, options);
+  if (!report.ok) {
+    const lines = report.inputs
+      .filter((r) => !r.ok)
+      .map((r) => `input ${r.input} ${shapeStr(r.shape)}: max abs error ${r.maxAbsError.toExponential(3)}, max rel error ${r.maxRelError.toExponential(3)} at ${r.where}`);
+    throw new GradcheckError(`gradcheck: ${fn.name || "function"} failed (${report.mode}, seed ${report.seed}):\n  ${lines.join("\n  ")}`, report);
+  }
+  return report;
+}

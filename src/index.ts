@@ -1,0 +1,68 @@
+// The whole public surface of kdgrad. Named exports only.
+
+// tensors
+export { Tensor, type NestedArray } from "./tensor/tensor.js";
+export type { DType, FloatDType, Storage } from "./tensor/dtype.js";
+export type { Shape } from "./tensor/shape.js";
+export {
+  tensor, zeros, ones, full, arange, eye, rand, randn, randint,
+  zerosLike, onesLike, fullLike, randLike, randnLike,
+  type TensorOptions, type RandomOptions, type TensorLike,
+} from "./tensor/creation.js";
+export { Generator, manualSeed, defaultGenerator } from "./tensor/random.js";
+export { broadcastShapes } from "./tensor/broadcast.js";
+export { KdgradError, ShapeError, DTypeError, ValueError, IndexError, AutogradError } from "./tensor/errors.js";
+
+// autograd
+export { noGrad, enableGrad, isGradEnabled } from "./autograd/no-grad.js";
+export { grad, valueAndGrad } from "./autograd/functional.js";
+export {
+  gradcheck, assertGradcheck, GradcheckError,
+  type GradcheckOptions, type GradcheckReport, type GradcheckInputReport,
+} from "./autograd/gradcheck.js";
+export { defineOp, defineComposite, type Ctx, type Domain, type OpSpec } from "./ops/define-op.js";
+
+// element-wise
+export { add } from "./ops/add.js";
+export { sub } from "./ops/sub.js";
+export { mul } from "./ops/mul.js";
+export { div } from "./ops/div.js";
+export { neg } from "./ops/neg.js";
+export { pow } from "./ops/pow.js";
+export { exp } from "./ops/exp.js";
+export { log } from "./ops/log.js";
+export { log1p } from "./ops/log1p.js";
+export { sqrt } from "./ops/sqrt.js";
+export { abs } from "./ops/abs.js";
+export { tanh } from "./ops/tanh.js";
+export { sigmoid } from "./ops/sigmoid.js";
+export { relu } from "./ops/relu.js";
+export { maximum } from "./ops/maximum.js";
+export { minimum } from "./ops/minimum.js";
+export { clamp } from "./ops/clamp.js";
+export { where } from "./ops/where.js";
+// reductions
+export { sum } from "./ops/sum.js";
+export { mean } from "./ops/mean.js";
+export { max } from "./ops/max.js";
+export { min } from "./ops/min.js";
+export { argmax, argmin } from "./ops/argmax.js";
+export { logSumExp } from "./ops/log-sum-exp.js";
+// shape and indexing
+export { reshape } from "./ops/reshape.js";
+export { transpose } from "./ops/transpose.js";
+export { permute } from "./ops/permute.js";
+export { expand } from "./ops/expand.js";
+export { squeeze } from "./ops/squeeze.js";
+export { unsqueeze } from "./ops/unsqueeze.js";
+export { slice } from "./ops/slice.js";
+export { concat } from "./ops/concat.js";
+export { stack } from "./ops/stack.js";
+export { gather } from "./ops/gather.js";
+export { oneHot } from "./ops/one-hot.js";
+export { clone } from "./ops/clone.js";
+export { cast } from "./ops/cast.js";
+// linear algebra and the softmax family
+export { matmul } from "./ops/matmul.js";
+export { softmax } from "./ops/softmax.js";
+export { logSoftmax } from "./ops/log-softmax.js";

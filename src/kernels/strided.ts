@@ -1,0 +1,137 @@
+/**
+ * Plain loops over typed arrays that walk strided (possibly broadcast) views.
+ * No tensors here: sizes, strides and offsets only, so the loops can be
+ * benchmarked alone and later swapped for WebAssembly.
+ */
+type Num = { [i: number]: number; readonly length: number };
+
+/** True when `strides` are the row-major strides of `shape`. */
+export function isRowMajor(shape: readonly number[], strides: readonly number[]): boolean {
+  let s = 1;
+  for (let i = shape.length - 1; i >= 0; i--) {
+    if (shape[i] !== 1 && strides[i] !== s) return false;
+    s *= shape[i]!;
+  }
+  return true;
+}
+
+/**
+ * Copy the strided view (src, offset, shape, strides) into `dst` in row-major
+ * order. The last axis is the inner loop; the others advance an odometer.
+ */
+export function copyStrided(
+  src: Num, offset: number, shape: readonly number[], strides: readonly number[], dst: Num,
+): void {
+  const n = shape.length;
+  if (n === 0) {
+    dst[0] = src[offset]!;
+    return;
+  }
+  let size = 1;
+  for (const d of shape) size *= d;
+  if (size === 0) return;
+  const last = shape[n - 1]!;
+  const ls = strides[n - 1]!;
+  const outer = size / last;
+  const idx = new Array<number>(n).fill(0);
+  let base = offset;
+  let d = 0;
+  for (let o = 0; o < outer; o++) {
+    for (let i = 0, p = base; i < last; i++, p += ls) dst[d++] = src[p]!;
+    for (let k = n - 2; k >= 0; k--) {
+      idx[k]!++;
+      base += strides[k]!;
+      if (idx[k]! < shape[k]!) break;
+      base -= strides[k]! * shape[k]!;
+      idx[k] = 0;
+    }
+  }
+}
+
+/** out[i] = f(x[i]) over contiguous arrays of equal length. */
+export function mapUnary(x: Num, out: Num, f: (v: number) => number): void {
+  const n = out.length;
+  for (let i = 0; i < n; i++) out[i] = f(x[i]!);
+}
+
+/**
+ * out = f(a, b) where a and b are read through broadcast strides of the
+ * output `shape`, and `out` is contiguous. Fast paths for the two common
+ * layouts: both row-major (same shape) and b a single value.
+ */
+export function mapBinary(
+  a: Num, aOff: number, aStr: readonly number[],
+  b: Num, bOff: number, bStr: readonly number[],
+  shape: readonly number[], out: Num, f: (x: number, y: number) => number,
+): void {
+  const n = shape.length;
+  const size = out.length;
+  if (size === 0) return;
+  if (isRowMajor(shape, aStr) && isRowMajor(shape, bStr)) {
+    for (let i = 0; i < size; i++) out[i] = f(a[aOff + i]!, b[bOff + i]!);
+    return;
+  }
+  if (isRowMajor(shape, aStr) && bStr.every((s) => s === 0)) {
+    const bv = b[bOff]!;
+    for (let i = 0; i < size; i++) out[i] = f(a[aOff + i]!, bv);
+    return;
+  }
+  if (n === 0) {
+    out[0] = f(a[aOff]!, b[bOff]!);
+    return;
+  }
+  const last = shape[n - 1]!;
+  const la = aStr[n - 1]!;
+  const lb = bStr[n - 1]!;
+  const outer = size / last;
+  const idx = new Array<number>(n).fill(0);
+  let pa = aOff;
+  let pb = bOff;
+  let d = 0;
+  for (let o = 0; o < outer; o++) {
+    for (let i = 0, ia = pa, ib = pb; i < last; i++, ia += la, ib += lb) out[d++] = f(a[ia]!, b[ib]!);
+    for (let k = n - 2; k >= 0; k--) {
+      idx[k]!++;
+      pa += aStr[k]!;
+      pb += bStr[k]!;
+      if (idx[k]! < shape[k]!) break;
+      pa -= aStr[k]! * shape[k]!;
+      pb -= bStr[k]! * shape[k]!;
+      idx[k] = 0;
+    }
+  }
+}
+
+/**
+ * Write the contiguous `src` into the strided view (dst, offset, shape,
+ * strides), in row-major order of the view; `accumulate` adds instead.
+ */
+export function writeStrided(
+  dst: Num, offset: number, shape: readonly number[], strides: readonly number[], src: Num, accumulate = false,
+): void {
+  const n = shape.length;
+  if (n === 0) {
+    dst[offset] = accumulate ? dst[offset]! + src[0]! : src[0]!;
+    return;
+  }
+  let size = 1;
+  for (const d of shape) size *= d;
+  if (size === 0) return;
+  const last = shape[n - 1]!;
+  const ls = strides[n - 1]!;
+  const outer = size / last;
+  const idx = new Array<number>(n).fill(0);
+  let base = offset;
+  let s = 0;
+  for (let o = 0; o < outer; o++) {
+    if (accumulate) for (let i = 0, p = base; i < last; i++, p += ls) dst[p] = dst[p]! + src[s++]!;
+    else for (let i = 0, p = base; i < last; i++, p += ls) dst[p] = src[s++]!;
+    for (let k = n - 2; k >= 0; k--) {
+      idx[k]!++;
+      base += strides[k]!;
+      if (idx[k]! < shape[k]!) break;
+      base -= strides[k]! * shape[k]!;
+      idx[k] = 0;
+    }
+  }
+}

@@ -1,0 +1,21 @@
+import { defineOp } from "./define-op.js";
+import type { Tensor } from "../tensor/tensor.js";
+import { binary, operands } from "./elementwise.js";
+
+/**
+ * add(a, b) = a + b, broadcasting.
+ *
+ * Backward. ∂y/∂a = 1 and ∂y/∂b = 1 element-wise, so da = g and db = g
+ * (in the broadcast shape; autograd sums them back to each input's shape).
+ */
+export const add = defineOp({
+  name: "add",
+  forward(_ctx, a: Tensor | number, b: Tensor | number): Tensor {
+    const [x, y] = operands("add", a, b);
+    return binary("add", x, y, (u, v) => u + v);
+  },
+  backward(ctx, g) {
+    return [ctx.needsInputGrad[0] ? g : null, ctx.needsInputGrad[1] ? g : null];
+  },
+  domain: { inputs: [{}, {}], broadcast: true },
+});

@@ -1,0 +1,105 @@
+import { Tensor } from "../tensor/tensor.js";
+import { Node } from "../autograd/node.js";
+import { isGradEnabled, noGrad } from "../autograd/no-grad.js";
+
+/**
+ * What a test needs to know to gradcheck an op: plain data, read by
+ * test/all-ops.test.ts. `inputs` describes each tensor argument;
+ * `kind` names the argument generator for ops whose extra arguments
+ * (axes, shapes, indices) must fit the inputs.
+ */
+export interface Domain {
+  inputs: readonly InputDomain[];
+  /** Tensor inputs may have broadcast-compatible (different) shapes. */
+  broadcast?: boolean;
+  /** How the test builds the remaining arguments (see test/all-ops.test.ts). */
+  kind?: string;
+  /** Not differentiable at all (documented); the test checks it is not gradchecked. */
+}
+
+export interface InputDomain {
+  minRank?: number;
+  maxRank?: number;
+  /** Values are drawn uniformly from this range. */
+  range?: readonly [number, number];
+  /** Keep values at least 1e-3 away from these points (kinks, poles). */
+  awayFrom?: readonly number[];
+}
+
+/** Per-call scratch space shared by an op's forward and backward. */
+export class Ctx {
+  /** needsInputGrad[i]: argument i is a tensor that wants a gradient. */
+  readonly needsInputGrad: readonly boolean[];
+  saved: any = null;
+
+  constructor(needsInputGrad: readonly boolean[]) {
+    this.needsInputGrad = needsInputGrad;
+  }
+
+  /** Keep values for backward; they are dropped when the graph is freed. */
+  save(values: object): void {
+    this.saved = values;
+  }
+}
+
+export interface OpSpec<A extends unknown[]> {
+  name: string;
+  /** Computes the result; runs with graph recording off. */
+  forward(ctx: Ctx, ...args: A): Tensor;
+  /** Vector-Jacobian product: one gradient per argument, in the output's (broadcast) shape or the input's. */
+  backward(ctx: Ctx, g: Tensor): readonly (Tensor | null | undefined)[];
+  domain: Domain;
+}
+
+export type Op<A extends unknown[]> = ((...args: A) => Tensor) & { readonly spec: OpSpec<A> };
+
+/**
+ * Turn a forward/backward pair into a differentiable function. The returned
+ * function runs `forward`; when grad mode is on and some tensor argument
+ * requires grad, it attaches a Node whose backward calls `spec.backward`.
+ * Importing an op does nothing else: the spec is only attached, so tests
+ * can find every op by scanning the exports.
+ */
+export function defineOp<A extends unknown[]>(spec: OpSpec<A>): Op<A> {
+  const op = (...args: A): Tensor => {
+    let record = false;
+    if (isGradEnabled()) {
+      for (const a of args) if (a instanceof Tensor && a.requiresGrad) record = true;
+    }
+    const needs = record ? args.map((a) => a instanceof Tensor && a.requiresGrad) : args.map(() => false);
+    const ctx = new Ctx(needs);
+    let y = noGrad(() => spec.forward(ctx, ...args));
+    if (!record) return y;
+    if ((args as unknown[]).includes(y)) y = y.asStrided(y.shape, y.strides, y.offset);
+    y.requiresGrad = true;
+    y.node = new Node(
+      spec.name,
+      args.map((a, i) => (needs[i] ? (a as Tensor) : null)),
+      (g) => spec.backward(ctx, g),
+      () => {
+        ctx.saved = null;
+      },
+    );
+    return y;
+  };
+  Object.defineProperty(op, "name", { value: spec.name });
+  Object.defineProperty(op, "spec", { value: spec, enumerable: false });
+  return op as Op<A>;
+}
+
+/**
+ * Mark a function built from other ops (its gradient comes from theirs) so
+ * the all-ops test finds and gradchecks it like any op.
+ */
+export function defineComposite<F extends (...args: never[]) => Tensor>(
+  name: string, fn: F, domain: Domain,
+): F & { readonly spec: { name: string; domain: Domain; composite: true } } {
+  Object.defineProperty(fn, "name", { value: name });
+  Object.defineProperty(fn, "spec", { value: { name, domain, composite: true }, enumerable: false });
+  return fn as F & { readonly spec: { name: string; domain: Domain; composite: true } };
+}
+
+/** The name and domain of a function made by defineOp or defineComposite, if it is one. */
+export function opSpec(f: unknown): { name: string; domain: Domain } | undefined {
+  return typeof f === "function" ? (f as { spec?: { name: string; domain: Domain } }).spec : undefined;
+}

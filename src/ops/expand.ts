@@ -1,0 +1,28 @@
+import { defineOp } from "./define-op.js";
+import type { Tensor } from "../tensor/tensor.js";
+import { ShapeError } from "../tensor/errors.js";
+import { broadcastStrides } from "../tensor/broadcast.js";
+import { shapeStr } from "../tensor/shape.js";
+
+/**
+ * expand(x, shape) (alias broadcastTo): a view of x broadcast to `shape`;
+ * −1 keeps an existing size. Broadcast axes get stride 0, so nothing is copied.
+ *
+ * Backward. Each xⱼ is read by every yᵢ it was copied to, so dx sums g over
+ * the copies. autograd does exactly this for every op (sumToShape), so the
+ * rule here is dx = g in the broadcast shape.
+ */
+export const expand = defineOp({
+  name: "expand",
+  forward(_ctx, x: Tensor, shape: readonly number[]): Tensor {
+    const lead = shape.length - x.ndim;
+    if (lead < 0) throw new ShapeError(`expand: cannot expand ${shapeStr(x.shape)} to fewer dimensions ${shapeStr(shape)}`);
+    const target = shape.map((d, i) => (d === -1 && i >= lead ? x.shape[i - lead]! : d));
+    if (target.some((d) => !Number.isInteger(d) || d < 0)) throw new ShapeError(`expand: invalid shape ${shapeStr(shape)}`);
+    return x.asStrided(target, broadcastStrides(x.shape, x.strides, target, "expand"), x.offset);
+  },
+  backward(_ctx, g) {
+    return [g];
+  },
+  domain: { inputs: [{}], kind: "expand" },
+});

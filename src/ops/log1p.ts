@@ -1,0 +1,20 @@
+import { defineOp } from "./define-op.js";
+import type { Tensor } from "../tensor/tensor.js";
+import { binary, unary } from "./elementwise.js";
+
+/**
+ * log1p(x) = log(1 + x), accurate for small |x| where 1 + x would round.
+ *
+ * Backward. d/dx log(1 + x) = 1/(1 + x), so dx = g / (1 + x).
+ */
+export const log1p = defineOp({
+  name: "log1p",
+  forward(ctx, x: Tensor): Tensor {
+    ctx.save({ x });
+    return unary("log1p", x, Math.log1p);
+  },
+  backward(ctx, g) {
+    return [binary("log1p", g, ctx.saved.x as Tensor, (u, v) => u / (1 + v))];
+  },
+  domain: { inputs: [{ range: [-0.9, 5] }] },
+});

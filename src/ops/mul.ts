@@ -1,0 +1,26 @@
+import { defineOp } from "./define-op.js";
+import type { Tensor } from "../tensor/tensor.js";
+import { binary, operands } from "./elementwise.js";
+
+/**
+ * mul(a, b) = a ⊙ b, broadcasting.
+ *
+ * Backward. ∂yᵢ/∂aᵢ = bᵢ and ∂yᵢ/∂bᵢ = aᵢ, so da = g ⊙ b and db = g ⊙ a.
+ * Both inputs are saved (each is the other's derivative).
+ */
+export const mul = defineOp({
+  name: "mul",
+  forward(ctx, a: Tensor | number, b: Tensor | number): Tensor {
+    const [x, y] = operands("mul", a, b);
+    ctx.save({ x, y });
+    return binary("mul", x, y, (u, v) => u * v);
+  },
+  backward(ctx, g) {
+    const { x, y } = ctx.saved as { x: Tensor; y: Tensor };
+    return [
+      ctx.needsInputGrad[0] ? binary("mul", g, y, (u, v) => u * v) : null,
+      ctx.needsInputGrad[1] ? binary("mul", g, x, (u, v) => u * v) : null,
+    ];
+  },
+  domain: { inputs: [{}, {}], broadcast: true },
+});

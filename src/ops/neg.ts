@@ -1,0 +1,17 @@
+import { defineOp } from "./define-op.js";
+import type { Tensor } from "../tensor/tensor.js";
+import { unary } from "./elementwise.js";
+
+/**
+ * neg(x) = −x.   Backward: dx = −g.
+ */
+export const neg = defineOp({
+  name: "neg",
+  forward(_ctx, x: Tensor): Tensor {
+    return unary("neg", x, (v) => -v);
+  },
+  backward(_ctx, g) {
+    return [unary("neg", g, (v) => -v)];
+  },
+  domain: { inputs: [{}] },
+});

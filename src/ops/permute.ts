@@ -1,0 +1,31 @@
+import { defineOp } from "./define-op.js";
+import type { Tensor } from "../tensor/tensor.js";
+import { ShapeError } from "../tensor/errors.js";
+import { normalizeAxis } from "../tensor/shape.js";
+
+/**
+ * permute(x, dims): axis i of the result is axis dims[i] of x (a view).
+ *
+ * Backward. The inverse permutation π⁻¹ (π⁻¹[π[i]] = i) puts g's axes back:
+ * dx = permute(g, π⁻¹).
+ */
+export const permute = defineOp({
+  name: "permute",
+  forward(ctx, x: Tensor, dims: readonly number[]): Tensor {
+    if (dims.length !== x.ndim) {
+      throw new ShapeError(`permute: dims ${JSON.stringify(dims)} must list each of the ${x.ndim} axes of shape [${x.shape.join(",")}] once`);
+    }
+    const perm = dims.map((d) => normalizeAxis(d, x.ndim, "dims", "permute"));
+    if (new Set(perm).size !== perm.length) {
+      throw new ShapeError(`permute: dims ${JSON.stringify(dims)} repeats an axis`);
+    }
+    const inverse = new Array<number>(perm.length);
+    perm.forEach((p, i) => (inverse[p] = i));
+    ctx.save({ inverse });
+    return x.asStrided(perm.map((p) => x.shape[p]!), perm.map((p) => x.strides[p]!), x.offset);
+  },
+  backward(ctx, g): (Tensor | null)[] {
+    return [permute(g, ctx.saved.inverse as number[])];
+  },
+  domain: { inputs: [{}], kind: "permute" },
+});

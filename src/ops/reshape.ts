@@ -1,0 +1,43 @@
+import { defineOp } from "./define-op.js";
+import type { Tensor } from "../tensor/tensor.js";
+import { ShapeError } from "../tensor/errors.js";
+import { contiguousStrides, shapeStr, sizeOf } from "../tensor/shape.js";
+
+/**
+ * reshape(x, shape): the same elements in row-major order, in a new shape;
+ * one entry may be −1 (inferred). A view when x is contiguous, else a copy.
+ *
+ * Backward. Reshaping permutes no element, so dx = g reshaped to x's shape.
+ */
+export const reshape = defineOp({
+  name: "reshape",
+  forward(ctx, x: Tensor, shape: readonly number[]): Tensor {
+    ctx.save({ shape: x.shape });
+    const target = inferShape(shape, x.size, x.shape);
+    const c = x.isContiguous() ? x : x.contiguous();
+    return c.asStrided(target, contiguousStrides(target), c.offset);
+  },
+  backward(ctx, g): (Tensor | null)[] {
+    return [reshape(g, ctx.saved.shape as number[])];
+  },
+  domain: { inputs: [{}], kind: "reshape" },
+});
+
+function inferShape(shape: readonly number[], size: number, from: readonly number[]): number[] {
+  const out = [...shape];
+  const free = out.indexOf(-1);
+  if (out.some((d, i) => !Number.isInteger(d) || (d < 0 && i !== free)) || out.lastIndexOf(-1) !== free) {
+    throw new ShapeError(`reshape: invalid shape ${shapeStr(shape)} (sizes must be non-negative integers, with at most one -1)`);
+  }
+  if (free >= 0) {
+    const known = sizeOf(out.filter((_, i) => i !== free));
+    if (known === 0 || size % known !== 0) {
+      throw new ShapeError(`reshape: shape ${shapeStr(shape)} is invalid for input of shape ${shapeStr(from)} (${size} elements)`);
+    }
+    out[free] = size / known;
+  }
+  if (sizeOf(out) !== size) {
+    throw new ShapeError(`reshape: shape ${shapeStr(shape)} is invalid for input of shape ${shapeStr(from)} (${size} elements)`);
+  }
+  return out;
+}

@@ -1,0 +1,29 @@
+import { defineOp } from "./define-op.js";
+import type { Tensor } from "../tensor/tensor.js";
+import { binary, unary } from "./elementwise.js";
+
+/**
+ * sigmoid(x) = 1/(1 + e⁻ˣ).
+ *
+ * Forward. For x ≥ 0 we use 1/(1 + e⁻ˣ); for x < 0 the equal form eˣ/(1 + eˣ),
+ * so the exponent is never positive and nothing overflows for large |x|.
+ *
+ * Backward. σ'(x) = σ(x)(1 − σ(x)) = y(1 − y), so dx = g ⊙ y ⊙ (1 − y).
+ * Check: at x = 0 the slope is 1/4.
+ */
+export const sigmoid = defineOp({
+  name: "sigmoid",
+  forward(ctx, x: Tensor): Tensor {
+    const y = unary("sigmoid", x, (v) => {
+      if (v >= 0) return 1 / (1 + Math.exp(-v));
+      const e = Math.exp(v);
+      return e / (1 + e);
+    });
+    ctx.save({ y });
+    return y;
+  },
+  backward(ctx, g) {
+    return [binary("sigmoid", g, ctx.saved.y as Tensor, (u, v) => u * v * (1 - v))];
+  },
+  domain: { inputs: [{ range: [-6, 6] }] },
+});

@@ -1,0 +1,23 @@
+import { defineOp } from "./define-op.js";
+import type { Tensor } from "../tensor/tensor.js";
+import { normalizeAxes } from "../tensor/shape.js";
+
+/**
+ * squeeze(x, dim?): drop axes of size 1 (all of them, or those in `dim`;
+ * a listed axis whose size is not 1 is left alone, as in PyTorch). A view.
+ *
+ * Backward. No element moves: dx = g reshaped to x's shape.
+ */
+export const squeeze = defineOp({
+  name: "squeeze",
+  forward(ctx, x: Tensor, dim?: number | readonly number[]): Tensor {
+    const axes = normalizeAxes(dim, x.ndim, "squeeze");
+    const keep = x.shape.map((d, i) => !(d === 1 && axes.includes(i)));
+    ctx.save({ shape: x.shape });
+    return x.asStrided(x.shape.filter((_, i) => keep[i]), x.strides.filter((_, i) => keep[i]), x.offset);
+  },
+  backward(ctx, g) {
+    return [g.reshape(ctx.saved.shape as number[])];
+  },
+  domain: { inputs: [{}], kind: "squeeze" },
+});

@@ -1,0 +1,21 @@
+import { defineOp } from "./define-op.js";
+import type { Tensor } from "../tensor/tensor.js";
+import { binary, operands } from "./elementwise.js";
+import { neg } from "./neg.js";
+
+/**
+ * sub(a, b) = a − b, broadcasting.
+ *
+ * Backward. ∂y/∂a = 1, ∂y/∂b = −1, so da = g and db = −g.
+ */
+export const sub = defineOp({
+  name: "sub",
+  forward(_ctx, a: Tensor | number, b: Tensor | number): Tensor {
+    const [x, y] = operands("sub", a, b);
+    return binary("sub", x, y, (u, v) => u - v);
+  },
+  backward(ctx, g) {
+    return [ctx.needsInputGrad[0] ? g : null, ctx.needsInputGrad[1] ? neg(g) : null];
+  },
+  domain: { inputs: [{}, {}], broadcast: true },
+});

@@ -1,0 +1,22 @@
+import { defineOp } from "./define-op.js";
+import type { Tensor } from "../tensor/tensor.js";
+import { binary, unary } from "./elementwise.js";
+
+/**
+ * tanh(x).
+ *
+ * Backward. d tanh x/dx = 1 − tanh²x = 1 − y², so dx = g ⊙ (1 − y²).
+ * Saving y avoids a second tanh. Check: at x = 0 the slope is 1.
+ */
+export const tanh = defineOp({
+  name: "tanh",
+  forward(ctx, x: Tensor): Tensor {
+    const y = unary("tanh", x, Math.tanh);
+    ctx.save({ y });
+    return y;
+  },
+  backward(ctx, g) {
+    return [binary("tanh", g, ctx.saved.y as Tensor, (u, v) => u * (1 - v * v))];
+  },
+  domain: { inputs: [{ range: [-3, 3] }] },
+});

@@ -1,0 +1,25 @@
+import { defineOp } from "./define-op.js";
+import type { Tensor } from "../tensor/tensor.js";
+import { normalizeAxis } from "../tensor/shape.js";
+
+/**
+ * unsqueeze(x, dim): insert an axis of size 1 at `dim` ∈ [−ndim−1, ndim]. A view.
+ *
+ * Backward. No element moves: dx = g reshaped to x's shape.
+ */
+export const unsqueeze = defineOp({
+  name: "unsqueeze",
+  forward(ctx, x: Tensor, dim: number): Tensor {
+    const d = normalizeAxis(dim, x.ndim + 1, "dim", "unsqueeze");
+    const shape = [...x.shape];
+    const strides = [...x.strides];
+    shape.splice(d, 0, 1);
+    strides.splice(d, 0, d < x.ndim ? x.strides[d]! * x.shape[d]! : 1);
+    ctx.save({ shape: x.shape });
+    return x.asStrided(shape, strides, x.offset);
+  },
+  backward(ctx, g) {
+    return [g.reshape(ctx.saved.shape as number[])];
+  },
+  domain: { inputs: [{}], kind: "unsqueeze" },
+});

@@ -1,0 +1,167 @@
+import { ValueError } from "./errors.js";
+
+/**
+ * A small seedable generator whose draws are bit-identical on every
+ * JavaScript engine (V8, JavaScriptCore, SpiderMonkey, QuickJS).
+ *
+ * Algorithm (docs/random.md):
+ * - State: xoshiro128** (Blackman & Vigna), four 32-bit words, period 2¹²⁸ − 1.
+ *   Every step is 32-bit integer arithmetic (`Math.imul`, shifts, xor), exact everywhere.
+ * - Seeding: the seed's low and high 32 bits are fed through splitmix32 to fill
+ *   the four words, so nearby seeds give unrelated streams.
+ * - uniform (float64): 53 random bits / 2⁵³, in [0, 1).
+ *   uniform (float32): 24 random bits / 2²⁴, in [0, 1) even after rounding to float32.
+ * - normal: Marsaglia's polar method. It needs only +, −, ×, ÷, √ (all correctly
+ *   rounded by IEEE 754) and a logarithm; `Math.log` is *not* specified to the
+ *   last bit, so we use `detLog` below, built from those exact operations.
+ * - integers in [0, n): rejection sampling on 32-bit words (no modulo bias).
+ */
+export class Generator {
+  private s0 = 0;
+  private s1 = 0;
+  private s2 = 0;
+  private s3 = 0;
+  private spare = 0;
+  private hasSpare = false;
+
+  constructor(seed = 0) {
+    this.manualSeed(seed);
+  }
+
+  /** Reset the stream to the one defined by `seed` (a non-negative safe integer). */
+  manualSeed(seed: number): this {
+    if (!Number.isSafeInteger(seed) || seed < 0) {
+      throw new ValueError(`Generator.manualSeed: seed must be a non-negative safe integer, got ${seed}`);
+    }
+    let x = (seed >>> 0) ^ Math.imul(Math.floor(seed / 4294967296) >>> 0, 0x9e3779b9);
+    const next = (): number => {
+      // splitmix32
+      x = (x + 0x9e3779b9) | 0;
+      let z = x;
+      z = Math.imul(z ^ (z >>> 16), 0x85ebca6b);
+      z = Math.imul(z ^ (z >>> 13), 0xc2b2ae35);
+      return (z ^ (z >>> 16)) >>> 0;
+    };
+    this.s0 = next();
+    this.s1 = next();
+    this.s2 = next();
+    this.s3 = next();
+    if ((this.s0 | this.s1 | this.s2 | this.s3) === 0) this.s0 = 1;
+    this.hasSpare = false;
+    return this;
+  }
+
+  /** The full state, to save and restore a stream position. */
+  getState(): number[] {
+    return [this.s0, this.s1, this.s2, this.s3, this.hasSpare ? 1 : 0, this.spare];
+  }
+
+  setState(state: readonly number[]): this {
+    if (state.length !== 6) throw new ValueError(`Generator.setState: state must have 6 entries, got ${state.length}`);
+    [this.s0, this.s1, this.s2, this.s3] = state.map((v) => v >>> 0) as [number, number, number, number];
+    this.hasSpare = state[4] === 1;
+    this.spare = state[5]!;
+    return this;
+  }
+
+  /** The next 32-bit unsigned integer (xoshiro128**). */
+  nextUint32(): number {
+    const result = Math.imul(rotl(Math.imul(this.s1, 5), 7), 9) >>> 0;
+    const t = this.s1 << 9;
+    this.s2 ^= this.s0;
+    this.s3 ^= this.s1;
+    this.s1 ^= this.s2;
+    this.s0 ^= this.s3;
+    this.s2 ^= t;
+    this.s3 = rotl(this.s3, 11);
+    return result;
+  }
+
+  /** A float64 uniform in [0, 1), from 53 random bits. */
+  uniform(): number {
+    const a = this.nextUint32() >>> 5; // 27 bits
+    const b = this.nextUint32() >>> 6; // 26 bits
+    return (a * 67108864 + b) / 9007199254740992;
+  }
+
+  /** A uniform in [0, 1) with 24 random bits: exactly representable in float32. */
+  uniform24(): number {
+    return (this.nextUint32() >>> 8) / 16777216;
+  }
+
+  /** A standard normal draw (Marsaglia's polar method, with `detLog`). */
+  normal(): number {
+    if (this.hasSpare) {
+      this.hasSpare = false;
+      return this.spare;
+    }
+    for (;;) {
+      const u = 2 * this.uniform() - 1;
+      const v = 2 * this.uniform() - 1;
+      const s = u * u + v * v;
+      if (s >= 1 || s === 0) continue;
+      const f = Math.sqrt((-2 * detLog(s)) / s);
+      this.spare = v * f;
+      this.hasSpare = true;
+      return u * f;
+    }
+  }
+
+  /** A uniform integer in [0, n), for 1 ≤ n ≤ 2³². */
+  below(n: number): number {
+    if (!Number.isInteger(n) || n < 1 || n > 4294967296) {
+      throw new ValueError(`Generator.below: n must be an integer in [1, 2^32], got ${n}`);
+    }
+    const limit = Math.floor(4294967296 / n) * n;
+    for (;;) {
+      const u = this.nextUint32();
+      if (u < limit) return u % n;
+    }
+  }
+}
+
+function rotl(x: number, k: number): number {
+  return (x << k) | (x >>> (32 - k));
+}
+
+const LN2_HI = 6.93147180369123816490e-1;
+const LN2_LO = 1.90821492927058770002e-10;
+const SQRT2 = 1.4142135623730951;
+const bits = new DataView(new ArrayBuffer(8));
+
+/**
+ * Natural logarithm of a positive finite x, using only operations IEEE 754
+ * rounds exactly, so every engine returns the same bits.
+ * x = 2ᵉ·m with m ∈ [√½, √2); log m = 2·atanh(f) with f = (m − 1)/(m + 1),
+ * |f| < 0.172, and the odd series 2f(1 + f²/3 + f⁴/5 + …) to f²¹ leaves an
+ * error below 1e-17 relative.
+ */
+export function detLog(x: number): number {
+  let e = 0;
+  if (x < 2.2250738585072014e-308) {
+    x *= 18014398509481984; // 2^54: lift subnormals into the normal range
+    e = -54;
+  }
+  bits.setFloat64(0, x);
+  const hi = bits.getUint32(0);
+  e += ((hi >>> 20) & 0x7ff) - 1023;
+  bits.setUint32(0, (hi & 0x800fffff) | 0x3ff00000);
+  let m = bits.getFloat64(0);
+  if (m > SQRT2) {
+    m /= 2;
+    e += 1;
+  }
+  const f = (m - 1) / (m + 1);
+  const s = f * f;
+  let series = 1 / 21;
+  for (let k = 19; k >= 1; k -= 2) series = 1 / k + s * series;
+  return e * LN2_HI + (2 * f * series + e * LN2_LO);
+}
+
+/** The generator used when none is passed. */
+export const defaultGenerator = new Generator(0);
+
+/** Seed the default generator, like `torch.manual_seed`. */
+export function manualSeed(seed: number): Generator {
+  return defaultGenerator.manualSeed(seed);
+}

@@ -1,0 +1,265 @@
+import { allocate, dtypeOf, type DType, type Storage } from "./dtype.js";
+import { AutogradError, DTypeError, ValueError } from "./errors.js";
+import { contiguousStrides, sizeOf, shapeStr, type Shape } from "./shape.js";
+import { copyStrided, isRowMajor } from "../kernels/strided.js";
+import { formatTensor } from "./format.js";
+import type { Node } from "../autograd/node.js";
+import { runBackward } from "../autograd/backward.js";
+import { add } from "../ops/add.js";
+import { sub } from "../ops/sub.js";
+import { mul } from "../ops/mul.js";
+import { div } from "../ops/div.js";
+import { neg } from "../ops/neg.js";
+import { pow } from "../ops/pow.js";
+import { exp } from "../ops/exp.js";
+import { log } from "../ops/log.js";
+import { log1p } from "../ops/log1p.js";
+import { sqrt } from "../ops/sqrt.js";
+import { abs } from "../ops/abs.js";
+import { tanh } from "../ops/tanh.js";
+import { sigmoid } from "../ops/sigmoid.js";
+import { relu } from "../ops/relu.js";
+import { maximum } from "../ops/maximum.js";
+import { minimum } from "../ops/minimum.js";
+import { clamp } from "../ops/clamp.js";
+import { sum } from "../ops/sum.js";
+import { mean } from "../ops/mean.js";
+import { max } from "../ops/max.js";
+import { min } from "../ops/min.js";
+import { logSumExp } from "../ops/log-sum-exp.js";
+import { reshape } from "../ops/reshape.js";
+import { transpose } from "../ops/transpose.js";
+import { permute } from "../ops/permute.js";
+import { expand } from "../ops/expand.js";
+import { squeeze } from "../ops/squeeze.js";
+import { unsqueeze } from "../ops/unsqueeze.js";
+import { slice } from "../ops/slice.js";
+import { gather } from "../ops/gather.js";
+import { matmul } from "../ops/matmul.js";
+import { softmax } from "../ops/softmax.js";
+import { logSoftmax } from "../ops/log-softmax.js";
+import { clone } from "../ops/clone.js";
+import { cast } from "../ops/cast.js";
+import { argmax, argmin } from "../ops/argmax.js";
+
+export type { DType, Storage } from "./dtype.js";
+
+/**
+ * An n-dimensional array over a typed-array `data` buffer, read through
+ * `shape`, `strides` and `offset` (so views share storage), with the
+ * bookkeeping reverse-mode autodiff needs: `requiresGrad`, `grad` and the
+ * `node` of the op that produced it.
+ */
+export class Tensor {
+  /** The storage buffer. Shared between a tensor and its views. */
+  readonly data: Storage;
+  readonly shape: readonly number[];
+  readonly strides: readonly number[];
+  readonly offset: number;
+  readonly dtype: DType;
+  /** Whether gradients flow into this tensor. */
+  requiresGrad = false;
+  /** Accumulated ∂L/∂this after `backward()`, for leaves and after `retainGrad()`. */
+  grad: Tensor | null = null;
+  /** The op that produced this tensor (null for leaves and outside autograd). */
+  node: Node | null = null;
+  /** Set by `retainGrad()`: keep `.grad` on a non-leaf. */
+  retainsGrad = false;
+
+  constructor(data: Storage, shape: Shape, strides?: readonly number[], offset = 0) {
+    this.data = data;
+    this.shape = Object.freeze([...shape]);
+    this.strides = Object.freeze(strides ? [...strides] : contiguousStrides(shape));
+    this.offset = offset;
+    this.dtype = dtypeOf(data);
+  }
+
+  /** A fresh contiguous tensor of zeros (its contents are to be written by the caller). */
+  static empty(shape: Shape, dtype: DType): Tensor {
+    return new Tensor(allocate(dtype, sizeOf(shape)), shape);
+  }
+
+  get ndim(): number {
+    return this.shape.length;
+  }
+
+  get size(): number {
+    return sizeOf(this.shape);
+  }
+
+  /** True for a leaf: a tensor no recorded op produced. */
+  get isLeaf(): boolean {
+    return this.node === null;
+  }
+
+  /** Row-major strides, whatever the offset. */
+  isContiguous(): boolean {
+    return isRowMajor(this.shape, this.strides);
+  }
+
+  /**
+   * This tensor when its `data` already holds exactly its elements in
+   * row-major order from index 0; otherwise a differentiable copy (`clone`).
+   * Kernels rely on it: `x.contiguous().data[i]` is element i.
+   */
+  contiguous(): Tensor {
+    if (this.offset === 0 && this.data.length === this.size && this.isContiguous()) return this;
+    return clone(this);
+  }
+
+  /** A new storage holding this tensor's elements in row-major order (no graph). */
+  copyData(): Storage {
+    const out = allocate(this.dtype, this.size);
+    copyStrided(this.data, this.offset, this.shape, this.strides, out);
+    return out;
+  }
+
+  /** A view over the same storage with new geometry (no graph; used by view ops). */
+  asStrided(shape: Shape, strides: readonly number[], offset: number): Tensor {
+    return new Tensor(this.data, shape, strides, offset);
+  }
+
+  /** The element at a multi-index (negative indices count from the end). */
+  at(...index: number[]): number {
+    if (index.length !== this.ndim) {
+      throw new ValueError(`at: expected ${this.ndim} indices for shape ${shapeStr(this.shape)}, got ${index.length}`);
+    }
+    let p = this.offset;
+    for (let i = 0; i < index.length; i++) {
+      const d = this.shape[i]!;
+      let k = index[i]!;
+      if (!Number.isInteger(k) || k < -d || k >= d) {
+        throw new ValueError(`at: index ${k} is out of range for axis ${i} of size ${d}`);
+      }
+      if (k < 0) k += d;
+      p += k * this.strides[i]!;
+    }
+    return this.data[p]!;
+  }
+
+  /** The single value of a one-element tensor. */
+  item(): number {
+    if (this.size !== 1) {
+      throw new ValueError(`item: only a one-element tensor has an item, got shape ${shapeStr(this.shape)}`);
+    }
+    return this.data[this.offset]!;
+  }
+
+  /** Nested arrays, like PyTorch's `tolist()`; a scalar gives a number. */
+  toArray(): NestedArray {
+    const flat = this.copyData();
+    if (this.ndim === 0) return flat[0]!;
+    let pos = 0;
+    const build = (axis: number): NestedArray[] => {
+      const out: NestedArray[] = [];
+      for (let i = 0; i < this.shape[axis]!; i++) {
+        out.push(axis === this.ndim - 1 ? flat[pos++]! : build(axis + 1));
+      }
+      return out;
+    };
+    return build(0);
+  }
+
+  /** The elements in row-major order as a plain array. */
+  toFlatArray(): number[] {
+    return Array.from(this.copyData());
+  }
+
+  toString(): string {
+    return formatTensor(this);
+  }
+
+  // ---------------------------------------------------------------- autograd
+
+  /**
+   * Reverse-mode autodiff from this tensor: accumulate ∂this/∂leaf (times
+   * `gradient`, required unless this is a scalar) into every leaf's `.grad`.
+   * The graph is freed afterwards unless `retainGraph` is set.
+   */
+  backward(gradient?: Tensor, options: { retainGraph?: boolean } = {}): void {
+    runBackward(this, gradient, options.retainGraph ?? false);
+  }
+
+  /** Mark a leaf as requiring gradients (in place), and return it. */
+  requiresGrad_(requiresGrad = true): this {
+    if (!this.isLeaf) {
+      throw new AutogradError("requiresGrad_: only a leaf tensor's flag can be changed; use detach() first");
+    }
+    if (requiresGrad && this.dtype === "int32") {
+      throw new DTypeError("requiresGrad_: only float tensors can require gradients, got int32");
+    }
+    this.requiresGrad = requiresGrad;
+    return this;
+  }
+
+  /** Keep `.grad` for this non-leaf tensor after `backward()`. */
+  retainGrad(): this {
+    this.retainsGrad = true;
+    return this;
+  }
+
+  /** The same values, cut from the graph (shares storage). */
+  detach(): Tensor {
+    return new Tensor(this.data, this.shape, this.strides, this.offset);
+  }
+
+  /** Forget the accumulated gradient. */
+  zeroGrad(): void {
+    this.grad = null;
+  }
+
+  /** Convert to another dtype (differentiable between float types). */
+  to(dtype: DType): Tensor {
+    return dtype === this.dtype ? this : cast(this, dtype);
+  }
+
+  // ------------------------------------------------- methods mirror functions
+
+  add(y: Tensor | number): Tensor { return add(this, y); }
+  sub(y: Tensor | number): Tensor { return sub(this, y); }
+  mul(y: Tensor | number): Tensor { return mul(this, y); }
+  div(y: Tensor | number): Tensor { return div(this, y); }
+  neg(): Tensor { return neg(this); }
+  pow(exponent: Tensor | number): Tensor { return pow(this, exponent); }
+  exp(): Tensor { return exp(this); }
+  log(): Tensor { return log(this); }
+  log1p(): Tensor { return log1p(this); }
+  sqrt(): Tensor { return sqrt(this); }
+  abs(): Tensor { return abs(this); }
+  tanh(): Tensor { return tanh(this); }
+  sigmoid(): Tensor { return sigmoid(this); }
+  relu(): Tensor { return relu(this); }
+  maximum(y: Tensor | number): Tensor { return maximum(this, y); }
+  minimum(y: Tensor | number): Tensor { return minimum(this, y); }
+  clamp(lo: number | null, hi?: number | null): Tensor { return clamp(this, lo, hi); }
+  sum(dim?: number | readonly number[], keepDim = false): Tensor { return sum(this, dim, keepDim); }
+  mean(dim?: number | readonly number[], keepDim = false): Tensor { return mean(this, dim, keepDim); }
+  max(dim?: number | readonly number[], keepDim = false): Tensor { return max(this, dim, keepDim); }
+  min(dim?: number | readonly number[], keepDim = false): Tensor { return min(this, dim, keepDim); }
+  argmax(dim?: number, keepDim = false): Tensor { return argmax(this, dim, keepDim); }
+  argmin(dim?: number, keepDim = false): Tensor { return argmin(this, dim, keepDim); }
+  logSumExp(dim: number | readonly number[], keepDim = false): Tensor { return logSumExp(this, dim, keepDim); }
+  reshape(...shape: number[] | [readonly number[]]): Tensor {
+    return reshape(this, (Array.isArray(shape[0]) ? shape[0] : shape) as readonly number[]);
+  }
+  transpose(dim0 = -2, dim1 = -1): Tensor { return transpose(this, dim0, dim1); }
+  /** Transpose of the last two axes (PyTorch's `mT`). */
+  get T(): Tensor { return transpose(this, -2, -1); }
+  permute(...dims: number[] | [readonly number[]]): Tensor {
+    return permute(this, (Array.isArray(dims[0]) ? dims[0] : dims) as readonly number[]);
+  }
+  expand(...shape: number[] | [readonly number[]]): Tensor {
+    return expand(this, (Array.isArray(shape[0]) ? shape[0] : shape) as readonly number[]);
+  }
+  broadcastTo(shape: readonly number[]): Tensor { return expand(this, shape); }
+  squeeze(dim?: number | readonly number[]): Tensor { return squeeze(this, dim); }
+  unsqueeze(dim: number): Tensor { return unsqueeze(this, dim); }
+  slice(dim: number, start?: number, end?: number, step = 1): Tensor { return slice(this, dim, start, end, step); }
+  gather(dim: number, index: Tensor): Tensor { return gather(this, dim, index); }
+  matmul(y: Tensor): Tensor { return matmul(this, y); }
+  softmax(dim = -1): Tensor { return softmax(this, dim); }
+  logSoftmax(dim = -1): Tensor { return logSoftmax(this, dim); }
+  clone(): Tensor { return clone(this); }
+}
+
+export type NestedArray = number | NestedArray[];
