@@ -1,0 +1,84 @@
+import fc from "fast-check";
+import { Generator, Tensor, tensor, type Domain } from "../src/index.js";
+
+type InputDomain = Domain["inputs"][number];
+
+/** A shape of rank in [minRank, maxRank] with sizes in [1, maxDim]. */
+export function shapeArb(minRank = 0, maxRank = 3, maxDim = 4): fc.Arbitrary<number[]> {
+  return fc.array(fc.integer({ min: 1, max: maxDim }), { minLength: minRank, maxLength: maxRank });
+}
+
+/**
+ * Two shapes that broadcast together: the second drops some leading axes of
+ * the first and sets some of its axes to 1 (and the two may swap roles).
+ */
+export function broadcastPairArb(minRank = 0, maxRank = 3, maxDim = 4): fc.Arbitrary<[number[], number[]]> {
+  return fc
+    .record({
+      base: shapeArb(minRank, maxRank, maxDim),
+      drop: fc.integer({ min: 0, max: 3 }),
+      ones: fc.array(fc.boolean(), { minLength: 3, maxLength: 3 }),
+      swap: fc.boolean(),
+      onesA: fc.array(fc.boolean(), { minLength: 3, maxLength: 3 }),
+    })
+    .map(({ base, drop, ones, swap, onesA }) => {
+      const b = base.slice(Math.min(drop, base.length)).map((d, i) => (ones[i] ? 1 : d));
+      // Make the first side broadcast too, on axes the second keeps at full size.
+      const off = base.length - b.length;
+      const a = base.map((d, i) => (i >= off && b[i - off] !== 1 && onesA[i] ? 1 : d));
+      return swap ? [b, a] : [a, b];
+    });
+}
+
+/** Values for a domain: uniform in its range, pushed ≥ 1e-2 away from its kinks. */
+export function drawValues(rng: Generator, n: number, d: InputDomain = {}): number[] {
+  const [lo, hi] = d.range ?? [-2, 2];
+  const out: number[] = [];
+  for (let i = 0; i < n; i++) {
+    let v = lo + (hi - lo) * rng.uniform();
+    for (const k of d.awayFrom ?? []) if (Math.abs(v - k) < 1e-2) v = k + (v < k ? -2e-2 : 2e-2);
+    out.push(v);
+  }
+  return out;
+}
+
+/** How a leaf is presented to the op: as it is, transposed, or as a strided slice. */
+export type Layout = "plain" | "transposed" | "strided";
+
+/**
+ * A float64 leaf that requires grad, plus a function turning it into a
+ * tensor of `shape` laid out as `layout` (a non-contiguous view for
+ * "transposed" and "strided"). gradcheck perturbs the leaf.
+ */
+export function viewed(rng: Generator, shape: readonly number[], d: InputDomain, layout: Layout): { leaf: Tensor; view: (t: Tensor) => Tensor } {
+  const n = shape.length;
+  if (layout === "transposed" && n >= 2) {
+    const base = [...shape];
+    [base[n - 2], base[n - 1]] = [base[n - 1]!, base[n - 2]!];
+    const leaf = make(rng, base, d);
+    return { leaf, view: (t) => t.transpose(-2, -1) };
+  }
+  if (layout === "strided" && n >= 1) {
+    const base = [...shape];
+    base[n - 1] = 2 * base[n - 1]!;
+    const leaf = make(rng, base, d);
+    return { leaf, view: (t) => t.slice(-1, 0, undefined, 2) };
+  }
+  return { leaf: make(rng, shape, d), view: (t) => t };
+}
+
+function make(rng: Generator, shape: readonly number[], d: InputDomain): Tensor {
+  const size = shape.reduce((a, b) => a * b, 1);
+  return tensor(Float64Array.from(drawValues(rng, size, d)), { shape, requiresGrad: true });
+}
+
+/** Rows of logits with the given spread, for loss properties. */
+export function logitRows(options: { maxAbs?: number; minRows?: number; maxRows?: number; minClasses?: number; maxClasses?: number } = {}): fc.Arbitrary<Tensor> {
+  const { maxAbs = 10, minRows = 1, maxRows = 5, minClasses = 2, maxClasses = 8 } = options;
+  return fc
+    .record({ b: fc.integer({ min: minRows, max: maxRows }), c: fc.integer({ min: minClasses, max: maxClasses }), seed: fc.nat() })
+    .map(({ b, c, seed }) => {
+      const rng = new Generator(seed);
+      return tensor(Float64Array.from({ length: b * c }, () => (2 * rng.uniform() - 1) * maxAbs), { shape: [b, c] });
+    });
+}
