@@ -111,7 +111,7 @@ function caseArb(op: OpFn, domain: Domain): fc.Arbitrary<Case> {
       });
     case "expand":
       return fc.tuple(broadcastPairArb(0, 3), layoutArb, seedArb).map(([[a, b], l, seed]) => {
-        const target = kd.broadcastShapes(a, b);
+        const target = kd.broadcastShapes(a, b, "expand");
         return elementwise([a], [l], seed, [[2, ...target]]);
       });
     case "squeeze":

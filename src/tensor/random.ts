@@ -53,7 +53,7 @@ export class Generator {
 
   /** The full state, to save and restore a stream position. */
   getState(): number[] {
-    return [this.s0, this.s1, this.s2, this.s3, this.hasSpare ? 1 : 0, this.spare];
+    return [this.s0 >>> 0, this.s1 >>> 0, this.s2 >>> 0, this.s3 >>> 0, this.hasSpare ? 1 : 0, this.spare];
   }
 
   setState(state: readonly number[]): this {
