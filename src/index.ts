@@ -66,3 +66,15 @@ export { cast } from "./ops/cast.js";
 export { matmul } from "./ops/matmul.js";
 export { softmax } from "./ops/softmax.js";
 export { logSoftmax } from "./ops/log-softmax.js";
+
+// losses
+export { crossEntropy, type CrossEntropyOptions } from "./losses/cross-entropy.js";
+export { nllLoss, type NllLossOptions } from "./losses/nll-loss.js";
+export { klDiv, type KlDivOptions } from "./losses/kl-div.js";
+export { mseLoss } from "./losses/mse-loss.js";
+export { distillationLoss, type DistillationOptions } from "./losses/distillation-loss.js";
+export { distillationLossComposite } from "./losses/distillation-loss-composite.js";
+export { logitMatchingLoss } from "./losses/logit-matching-loss.js";
+export { softTargets } from "./losses/soft-targets.js";
+export { predict } from "./losses/predict.js";
+export type { Reduction, KlReduction } from "./losses/options.js";

@@ -1,0 +1,110 @@
+type Num = { [i: number]: number; readonly length: number };
+
+/**
+ * The fused distillation kernel: for B rows of C student logits s and
+ * teacher logits t, in one pass structure per row,
+ *
+ *   loss = (1/B) Σ_rows [ α·T²·KL_row + (1 − α)·ce_row ]
+ *   KL_row = Σᵢ p_t,i (log p_t,i − log p_s,i),  p_s = softmax(s/T), p_t = softmax(t/T)
+ *   ce_row = −log softmax(s)_y
+ *
+ * and, when asked (dS / dT not null), the gradients of `loss`:
+ *
+ *   dS_i = [α·T·(p_s,i − p_t,i) + (1 − α)(softmax(s)_i − [i = y])] / B
+ *   dT_i = α·T·p_t,i·((log p_t,i − log p_s,i) − KL_row) / B
+ *
+ * (derivations in src/losses/distillation-loss.ts and docs/distillation.md).
+ *
+ * Numerics. Everything is accumulated in float64 whatever the storage.
+ * log p is formed in log space, log p_s,i = (s_i − max s)/T − log Σⱼ exp((s_j − max s)/T),
+ * never as log(p): exponents are ≤ 0 and sums ≥ 1, so logits at ±1e4 are
+ * fine, and log p_t − log p_s is a difference of O(1) numbers, not of
+ * rounded probabilities, which keeps T²·KL accurate at large T (where it is
+ * a cancellation of O(1/T) terms down to O(1/T²)). Classes with p_t,i = 0
+ * (masked at −∞ or underflowed) are outside the teacher's support and add
+ * exactly 0 (0·log 0 = 0), to the loss and to dT.
+ *
+ * `scratch` holds 3·C float64 values reused for every row (the exponentials),
+ * so the kernel allocates nothing of size B·C besides its outputs.
+ * Terms with weight 0 are not evaluated: α = 0 skips the KL, α = 1 (or no
+ * labels) skips the cross-entropy.
+ */
+export function distillationKernel(
+  s: Num, t: Num, labels: Int32Array | null, B: number, C: number, T: number, alpha: number,
+  dS: Num | null, dT: Num | null, scratch: Float64Array,
+): number {
+  const soft = alpha > 0;
+  const hard = labels !== null && alpha < 1;
+  const es = scratch.subarray(0, C);
+  const et = scratch.subarray(C, 2 * C);
+  const e1 = T === 1 ? es : scratch.subarray(2 * C, 3 * C);
+  const invT = 1 / T;
+  let total = 0;
+  for (let r = 0; r < B; r++) {
+    const base = r * C;
+    // Pass 1: the maxima (max(s/T) = max(s)/T since T > 0).
+    let ms = -Infinity;
+    let mt = -Infinity;
+    for (let i = 0; i < C; i++) {
+      const si = s[base + i]!;
+      const ti = t[base + i]!;
+      if (si > ms || si !== si) ms = si;
+      if (ti > mt || ti !== ti) mt = ti;
+    }
+    // Pass 2: the exponentials and their sums.
+    let Ss = 0;
+    let St = 0;
+    let S1 = 0;
+    for (let i = 0; i < C; i++) {
+      const ds = s[base + i]! - ms;
+      const a = Math.exp(ds * invT);
+      es[i] = a;
+      Ss += a;
+      if (soft) {
+        const b = Math.exp((t[base + i]! - mt) * invT);
+        et[i] = b;
+        St += b;
+      }
+      if (hard && T !== 1) {
+        const c = Math.exp(ds);
+        e1[i] = c;
+        S1 += c;
+      }
+    }
+    if (T === 1) S1 = Ss;
+    const cs = Math.log(Ss);
+    const ct = Math.log(St);
+    // Pass 3: the KL from log-space differences, over the teacher's support.
+    let kl = 0;
+    if (soft) {
+      for (let i = 0; i < C; i++) {
+        const pt = et[i]! / St;
+        if (pt > 0) kl += pt * ((t[base + i]! - mt - (s[base + i]! - ms)) * invT - (ct - cs));
+      }
+      total += alpha * T * T * kl;
+    }
+    let y = -1;
+    if (hard) {
+      y = labels![r]!;
+      total += (1 - alpha) * (ms + Math.log(S1) - s[base + y]!);
+    }
+    // Pass 4: the gradients, if asked.
+    if (dS !== null) {
+      const aT = (alpha * T) / B;
+      const h = (1 - alpha) / B;
+      for (let i = 0; i < C; i++) {
+        let d = soft ? aT * (es[i]! / Ss - et[i]! / St) : 0;
+        if (hard) d += h * (e1[i]! / S1 - (i === y ? 1 : 0));
+        dS[base + i] = d;
+      }
+    }
+    if (dT !== null) {
+      const aT = (alpha * T) / B;
+      for (let i = 0; i < C; i++) {
+        const pt = soft ? et[i]! / St : 0;
+        dT[base + i] = pt > 0 ? aT * pt * ((t[base + i]! - mt - (s[base + i]! - ms)) * invT - (ct - cs) - kl) : 0;
+      }
+    }
+  }
+  return total / B;
+}

@@ -1,0 +1,40 @@
+import { defineComposite } from "../ops/define-op.js";
+import type { Tensor } from "../tensor/tensor.js";
+import { ValueError } from "../tensor/errors.js";
+import { logSoftmax } from "../ops/log-softmax.js";
+import { softmax } from "../ops/softmax.js";
+import { klDiv } from "./kl-div.js";
+import { crossEntropy } from "./cross-entropy.js";
+import { checkAlpha, checkLogits, checkSameShape, checkTemperature } from "./options.js";
+import type { DistillationOptions } from "./distillation-loss.js";
+
+/**
+ * distillationLossComposite(student, teacher, options): the same loss as
+ * `distillationLoss`, written the way one writes it in PyTorch and
+ * differentiated by autograd through its parts:
+ *
+ *   α·T²·klDiv(logSoftmax(s/T), softmax(t/T), 'batchmean') + (1 − α)·crossEntropy(s, y)
+ *
+ * It allocates an intermediate per step and is slower; it exists to be read
+ * next to the fused kernel and to test it. Thanks to klDiv's 0·log 0 = 0
+ * policy it gives the same finite values at masked or underflowed teacher
+ * classes.
+ */
+export const distillationLossComposite = defineComposite(
+  "distillationLossComposite",
+  (student: Tensor, teacher: Tensor, options: DistillationOptions = {}): Tensor => {
+    const fn = "distillationLossComposite";
+    checkLogits(student, fn, "student");
+    checkLogits(teacher, fn, "teacher");
+    checkSameShape(student, teacher, fn, "student", "teacher");
+    const T = checkTemperature(options.temperature ?? 4, fn);
+    const alpha = checkAlpha(options.alpha ?? (options.labels ? 0.5 : 1), fn);
+    const soft = klDiv(logSoftmax(student.div(T), -1), softmax(teacher.div(T), -1), { reduction: "batchmean" }).mul(alpha * T * T);
+    if (options.labels === undefined) {
+      if (alpha !== 1) throw new ValueError(`${fn}: alpha must be absent or 1 without labels (there is no hard-label term), got ${alpha}`);
+      return soft;
+    }
+    return soft.add(crossEntropy(student, options.labels).mul(1 - alpha));
+  },
+  { inputs: [{ range: [-6, 6] }, { range: [-6, 6] }], kind: "distillation" },
+);

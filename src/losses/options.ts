@@ -1,0 +1,97 @@
+import { Tensor } from "../tensor/tensor.js";
+import { DTypeError, IndexError, ShapeError, ValueError } from "../tensor/errors.js";
+import { shapeStr } from "../tensor/shape.js";
+
+/**
+ * Argument checks shared by the losses (not a loss). Every error names the
+ * function, the argument and the offending value or shape.
+ */
+
+export type Reduction = "mean" | "sum" | "none";
+export type KlReduction = Reduction | "batchmean";
+
+export function checkReduction<R extends string>(value: unknown, allowed: readonly R[], fn: string): R {
+  if (!allowed.includes(value as R)) {
+    throw new ValueError(`${fn}: reduction must be one of ${allowed.map((r) => `'${r}'`).join(", ")}, got ${JSON.stringify(value)}`);
+  }
+  return value as R;
+}
+
+/** T must be finite and > 0 (PyTorch does not check: T = 0 gives NaN, T < 0 silently reverses the distributions). */
+export function checkTemperature(temperature: unknown, fn: string): number {
+  if (typeof temperature !== "number" || !Number.isFinite(temperature) || temperature <= 0) {
+    throw new ValueError(`${fn}: temperature must be finite and > 0, got ${String(temperature)}`);
+  }
+  return temperature;
+}
+
+export function checkAlpha(alpha: unknown, fn: string): number {
+  if (typeof alpha !== "number" || !(alpha >= 0 && alpha <= 1)) {
+    throw new ValueError(`${fn}: alpha must be in [0, 1], got ${String(alpha)}`);
+  }
+  return alpha;
+}
+
+/** A float input of rank 2, [B, C]. */
+export function checkLogits(x: unknown, fn: string, arg: string): Tensor {
+  if (!(x instanceof Tensor)) throw new DTypeError(`${fn}: ${arg} must be a Tensor, got ${typeof x}`);
+  if (x.dtype === "int32") throw new DTypeError(`${fn}: ${arg} must be float32 or float64, got int32`);
+  if (x.ndim !== 2) throw new ShapeError(`${fn}: ${arg} must have shape [B, C], got ${shapeStr(x.shape)}`);
+  return x;
+}
+
+export function checkSameShape(a: Tensor, b: Tensor, fn: string, aName: string, bName: string): void {
+  if (a.ndim !== b.ndim || a.shape.some((d, i) => d !== b.shape[i])) {
+    throw new ShapeError(`${fn}: ${bName} has shape ${shapeStr(b.shape)} but ${aName} has shape ${shapeStr(a.shape)}`);
+  }
+}
+
+/**
+ * Class labels: an int32 tensor of `shape`, each in [0, C) or equal to
+ * `ignoreIndex` (when given). Returns the contiguous data.
+ */
+export function checkLabels(
+  labels: unknown, shape: readonly number[], classes: number, fn: string, arg: string, ignoreIndex?: number,
+): Int32Array {
+  if (!(labels instanceof Tensor)) throw new DTypeError(`${fn}: ${arg} must be an int32 Tensor of class indices, got ${typeof labels}`);
+  if (labels.dtype !== "int32") {
+    throw new DTypeError(`${fn}: ${arg} must be int32 class indices of shape ${shapeStr(shape)}, got ${labels.dtype} of shape ${shapeStr(labels.shape)}`);
+  }
+  if (labels.ndim !== shape.length || labels.shape.some((d, i) => d !== shape[i])) {
+    throw new ShapeError(`${fn}: ${arg} has shape ${shapeStr(labels.shape)} but the input needs ${shapeStr(shape)}`);
+  }
+  const y = labels.contiguous().data as Int32Array;
+  for (let i = 0; i < y.length; i++) {
+    const k = y[i]!;
+    if ((k < 0 || k >= classes) && k !== ignoreIndex) {
+      throw new IndexError(`${fn}: ${arg}[${i}] = ${k} is out of range [0, ${classes})${ignoreIndex === undefined ? "" : ` and is not ignoreIndex (${ignoreIndex})`}`);
+    }
+  }
+  return y;
+}
+
+/** Class weights as a Float64Array of C entries (a Tensor or an array), or null. */
+export function checkWeight(weight: unknown, classes: number, fn: string): Float64Array | null {
+  if (weight === undefined || weight === null) return null;
+  let w: Float64Array;
+  if (weight instanceof Tensor) {
+    if (weight.dtype === "int32") throw new DTypeError(`${fn}: weight must be float, got int32`);
+    if (weight.ndim !== 1) throw new ShapeError(`${fn}: weight must be 1-D with ${classes} entries, got shape ${shapeStr(weight.shape)}`);
+    w = Float64Array.from(weight.copyData());
+  } else if (Array.isArray(weight) && weight.every((v) => typeof v === "number")) {
+    w = Float64Array.from(weight as number[]);
+  } else {
+    throw new DTypeError(`${fn}: weight must be a Tensor or an array of numbers`);
+  }
+  if (w.length !== classes) {
+    throw new ShapeError(`${fn}: weight must have one entry per class (${classes}), got ${w.length}`);
+  }
+  return w;
+}
+
+export function checkInteger(value: unknown, fn: string, arg: string): number {
+  if (typeof value !== "number" || !Number.isInteger(value)) {
+    throw new ValueError(`${fn}: ${arg} must be an integer, got ${String(value)}`);
+  }
+  return value;
+}
