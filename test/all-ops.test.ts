@@ -156,6 +156,62 @@ function caseArb(op: OpFn, domain: Domain): fc.Arbitrary<Case> {
           };
           return elementwise(shapes[form]!, [la, lb], seed);
         });
+    case "crossEntropy":
+    case "nllLoss":
+      return fc
+        .record({
+          n: fc.integer({ min: 1, max: 4 }), c: fc.integer({ min: 2, max: 5 }), form: fc.constantFrom("2d", "1d", "kd"),
+          soft: fc.boolean(), reduction: fc.constantFrom("mean", "sum", "none"), smoothing: fc.constantFrom(0, 0.1, 1),
+          weighted: fc.boolean(), ignore: fc.boolean(), layout: layoutArb, seed: seedArb,
+        })
+        .map(({ n, c, form, soft, reduction, smoothing, weighted, ignore, layout, seed }) => {
+          const rng = new Generator(seed);
+          const shape = form === "1d" ? [c] : form === "kd" ? [n, c, 2] : [n, c];
+          const rowShape = shape.filter((_, i) => i !== (form === "1d" ? 0 : 1));
+          const x = viewed(rng, shape, domain.inputs[0]!, layout);
+          const weight = weighted ? Array.from({ length: c }, () => 0.5 + rng.uniform()) : undefined;
+          const isCe = domain.kind === "crossEntropy";
+          if (isCe && soft) {
+            const t = viewed(rng, shape, { range: [0.05, 1] }, "plain");
+            const options = { reduction, labelSmoothing: smoothing, weight };
+            return { leaves: [x.leaf, t.leaf], fn: (a: Tensor, b: Tensor) => op(x.view(a), b, options), text: `soft ${JSON.stringify({ shape, ...options })}` };
+          }
+          const count = rowShape.reduce((a, b) => a * b, 1);
+          // Keep at least one position un-ignored so 'mean' has a denominator.
+          const labels = Array.from({ length: count }, (_, i) => (ignore && i > 0 && rng.below(3) === 0 ? -100 : rng.below(c)));
+          const target = tensor(Int32Array.from(labels), { shape: rowShape });
+          const options = isCe ? { reduction, labelSmoothing: smoothing, weight } : { reduction, weight };
+          return { leaves: [x.leaf], fn: (a: Tensor) => op(x.view(a), target, options), text: `indices ${JSON.stringify({ shape, labels, ...options })}` };
+        });
+    case "klDiv":
+      return fc.tuple(shapeArb(1, 3), fc.constantFrom("batchmean", "sum", "mean", "none"), fc.boolean(), layoutArb, seedArb)
+        .map(([shape, reduction, logTarget, layout, seed]) => {
+          const rng = new Generator(seed);
+          const x = viewed(rng, shape, domain.inputs[0]!, layout);
+          const t = viewed(rng, shape, logTarget ? { range: [-3, 0] } : domain.inputs[1]!, "plain");
+          return { leaves: [x.leaf, t.leaf], fn: (a: Tensor, b: Tensor) => op(x.view(a), b, { reduction, logTarget }), text: JSON.stringify({ shape, reduction, logTarget }) };
+        });
+    case "pair-loss":
+      return fc.tuple(shapeArb(0, 3), fc.constantFrom("mean", "sum", "none"), layoutArb, seedArb).map(([shape, reduction, layout, seed]) => {
+        const c = elementwise([shape, shape], [layout, "plain"], seed, [{ reduction }]);
+        return { ...c, text: `${c.text} ${reduction}` };
+      });
+    case "logits-pair":
+    case "distillation":
+      return fc
+        .record({
+          b: fc.integer({ min: 1, max: 4 }), c: fc.integer({ min: 2, max: 6 }), T: fc.constantFrom(0.5, 1, 2, 4, 10),
+          alpha: fc.constantFrom(0, 0.3, 0.7, 1), labelled: fc.boolean(), layout: layoutArb, seed: seedArb,
+        })
+        .map(({ b, c, T, alpha, labelled, layout, seed }) => {
+          const rng = new Generator(seed);
+          const labels = tensor(Int32Array.from({ length: b }, () => rng.below(c)), { shape: [b] });
+          const options = domain.kind === "logits-pair" ? [] : [labelled ? { labels, temperature: T, alpha } : { temperature: T }];
+          const cse = elementwise([[b, c], [b, c]], [layout, "plain"], seed + 1, options);
+          return { ...cse, text: `${cse.text} labels ${labels.toFlatArray()}` };
+        });
+    case "temperature":
+      return fc.tuple(shapeArb(1, 3), fc.constantFrom(0.5, 1, 3, 10), layoutArb, seedArb).map(([s, T, l, seed]) => elementwise([s], [l], seed, [T]));
     default:
       throw new Error(`all-ops: no argument generator for domain kind "${domain.kind}"`);
   }
@@ -166,7 +222,10 @@ const ops = Object.entries(kd).filter(([, f]) => typeof f === "function" && (f a
 describe("gradcheck of every exported op", () => {
   test("the scan finds the ops", () => {
     const names = ops.map(([n]) => n);
-    for (const expected of ["add", "mul", "pow", "sum", "max", "logSumExp", "matmul", "logSoftmax", "softmax", "gather", "concat", "stack", "where"]) {
+    for (const expected of [
+      "add", "mul", "pow", "sum", "max", "logSumExp", "matmul", "logSoftmax", "softmax", "gather", "concat", "stack", "where",
+      "crossEntropy", "nllLoss", "klDiv", "mseLoss", "distillationLoss", "distillationLossComposite", "logitMatchingLoss", "softTargets",
+    ]) {
       expect(names).toContain(expected);
     }
   });

@@ -1,0 +1,277 @@
+import fc from "fast-check";
+import { test } from "@fast-check/vitest";
+import { describe, expect } from "vitest";
+import {
+  DTypeError, Generator, IndexError, ShapeError, Tensor, ValueError, assertGradcheck, crossEntropy,
+  distillationLoss, distillationLossComposite, klDiv, logSoftmax, logitMatchingLoss, noGrad, predict,
+  softTargets, softmax, tensor,
+} from "../../src/index.js";
+import { logitRows } from "../arbitraries.js";
+import { expectClose } from "../helpers/close.js";
+
+const leaf = (x: Tensor): Tensor => x.detach().requiresGrad_();
+const labelsFor = (x: Tensor, seed: number): Tensor => {
+  const rng = new Generator(seed);
+  return tensor(Int32Array.from({ length: x.shape[0]! }, () => rng.below(x.shape[1]!)), { shape: [x.shape[0]!] });
+};
+/** A teacher of the student's shape, from a seed. */
+const teacherLike = (x: Tensor, seed: number, maxAbs = 10): Tensor => {
+  const rng = new Generator(seed);
+  return tensor(Float64Array.from({ length: x.size }, () => (2 * rng.uniform() - 1) * maxAbs), { shape: x.shape });
+};
+const temperatureArb = fc.double({ min: 0.25, max: 50, noNaN: true });
+const alphaArb = fc.double({ min: 0, max: 1, noNaN: true });
+
+/** KL alone (no T² scaling, no labels) and its student gradient. */
+function softTerm(s: Tensor, t: Tensor, T: number): { kl: number; grad: Tensor } {
+  const x = leaf(s);
+  const scaled = distillationLoss(x, t, { temperature: T });
+  scaled.backward();
+  return { kl: scaled.item() / (T * T), grad: x.grad!.div(T * T) };
+}
+
+function rowCentre(x: Tensor): Tensor {
+  return x.sub(x.mean(-1, true));
+}
+
+describe("properties of the distillation loss", () => {
+  test.prop([logitRows({ maxAbs: 20 }), fc.nat(), temperatureArb])("KL ≥ 0", (s, seed, T) => {
+    expect(softTerm(s, teacherLike(s, seed, 20), T).kl).toBeGreaterThanOrEqual(0);
+  });
+
+  test.prop([logitRows({ maxAbs: 20 }), fc.nat(), temperatureArb])("KL = 0 when s − t is constant along each row", (s, seed, T) => {
+    const shift = teacherLike(s, seed, 50).slice(1, 0, 1); // one constant per row
+    expect(Math.abs(softTerm(s, s.add(shift), T).kl)).toBeLessThan(1e-13);
+  });
+
+  test.prop([logitRows({ maxAbs: 20 }), fc.nat(), temperatureArb, alphaArb])(
+    "adding a per-row constant to s or to t changes neither the loss nor the gradients",
+    (s, seed, T, alpha) => {
+      const t = teacherLike(s, seed);
+      const labels = labelsFor(s, seed);
+      const c = teacherLike(s, seed + 1, 100).slice(1, 0, 1);
+      const run = (a: Tensor, b: Tensor): number[] => {
+        const [x, y] = [leaf(a), leaf(b)];
+        const l = distillationLoss(x, y, { labels, temperature: T, alpha });
+        l.backward();
+        return [l.item(), ...x.grad!.toFlatArray(), ...y.grad!.toFlatArray()];
+      };
+      const base = run(s, t);
+      expectClose(run(s.add(c), t), base, { rtol: 1e-9, atol: 1e-11 });
+      expectClose(run(s, t.add(c)), base, { rtol: 1e-9, atol: 1e-11 });
+    },
+  );
+
+  test.prop([logitRows({ maxAbs: 20 }), fc.nat(), temperatureArb, alphaArb])("gradient rows sum to 0 (student and teacher)", (s, seed, T, alpha) => {
+    const [x, y] = [leaf(s), leaf(teacherLike(s, seed))];
+    distillationLoss(x, y, { labels: labelsFor(s, seed), temperature: T, alpha }).backward();
+    for (const g of [x.grad!, y.grad!]) for (const r of g.sum(-1).toFlatArray()) expect(Math.abs(r)).toBeLessThan(1e-14 * Math.max(1, T));
+  });
+
+  test.prop([logitRows({ maxAbs: 20 }), fc.nat(), fc.double({ min: 0.25, max: 1000, noNaN: true }), alphaArb, fc.boolean()])(
+    "the fused kernel equals the composite autograd path to 1e-10 (float64)",
+    (s, seed, T, alpha, labelled) => {
+      const t = teacherLike(s, seed, 20);
+      const options = labelled ? { labels: labelsFor(s, seed), temperature: T, alpha } : { temperature: T };
+      const run = (f: typeof distillationLoss): number[] => {
+        const [x, y] = [leaf(s), leaf(t)];
+        const l = f(x, y, options);
+        l.backward();
+        return [l.item(), ...x.grad!.toFlatArray(), ...y.grad!.toFlatArray()];
+      };
+      expectClose(run(distillationLoss), run(distillationLossComposite), { rtol: 1e-10, atol: 1e-10 });
+    },
+  );
+
+  test.prop([logitRows({ maxAbs: 20 }), fc.nat(), temperatureArb])("alpha = 0 is crossEntropy (value and gradient)", (s, seed, T) => {
+    const labels = labelsFor(s, seed);
+    const [x, z] = [leaf(s), leaf(s)];
+    const a = distillationLoss(x, teacherLike(s, seed), { labels, temperature: T, alpha: 0 });
+    const b = crossEntropy(z, labels);
+    a.backward();
+    b.backward();
+    expectClose([a.item()], [b.item()], { rtol: 1e-14, atol: 1e-14 });
+    expectClose(x.grad!, z.grad!, { rtol: 1e-13, atol: 1e-15 });
+  });
+
+  test.prop([logitRows({ maxAbs: 20 }), fc.nat()])("T = 1, alpha = 1 is klDiv of the plain softmaxes", (s, seed) => {
+    const t = teacherLike(s, seed, 20);
+    const a = distillationLoss(s, t, { temperature: 1, alpha: 1, labels: labelsFor(s, seed) });
+    const b = klDiv(logSoftmax(s, -1), softmax(t, -1));
+    expectClose([a.item()], [b.item()], { rtol: 1e-12, atol: 1e-14 });
+  });
+
+  test.prop([logitRows({ maxAbs: 1e4 }), fc.double({ min: 1e-3, max: 1e6, noNaN: true })])("predict is unchanged by any temperature", (x, T) => {
+    expect(predict(x.div(T)).toFlatArray()).toEqual(predict(x).toFlatArray());
+    expect(predict(softTargets(x, T)).toFlatArray()).toEqual(predict(x).toFlatArray());
+  });
+});
+
+describe("the 1/T² result", () => {
+  test.prop([logitRows({ maxAbs: 3, minClasses: 3 }), fc.nat(), fc.constantFrom(10, 20, 50, 100)])(
+    "the unscaled soft-loss gradient shrinks ≈100× when T grows 10× (T ≥ 10)",
+    (s, seed, T) => {
+      const t = teacherLike(s, seed + 1, 3);
+      fc.pre(Math.max(...rowCentre(s.sub(t)).abs().toFlatArray()) > 1e-3); // s − t not constant
+      const norm = (g: Tensor): number => Math.sqrt(g.mul(g).sum().item());
+      const ratio = norm(softTerm(s, t, T).grad) / norm(softTerm(s, t, 10 * T).grad);
+      expect(ratio).toBeGreaterThan(85);
+      expect(ratio).toBeLessThan(118);
+    },
+  );
+
+  test.prop([logitRows({ maxAbs: 10 }), fc.nat(), fc.double({ min: 1, max: 1e4, noNaN: true })])(
+    "T²·∂KL/∂s → ((s − s̄) − (t − t̄))/(C·B), with max error ≤ K/T, K = 2(R_s² + R_t²)/B",
+    (s, seed, T) => {
+      const t = teacherLike(s, seed + 1, 10);
+      const [B, C] = s.shape as [number, number];
+      const limit = rowCentre(s).sub(rowCentre(t)).div(C * B);
+      const got = softTerm(s, t, T).grad.mul(T * T);
+      const err = Math.max(...got.sub(limit).abs().toFlatArray());
+      // R = the largest |x − row mean| (docs/distillation.md derives the bound).
+      const R = (x: Tensor): number => Math.max(...rowCentre(x).abs().toFlatArray());
+      const K = (2 * (R(s) ** 2 + R(t) ** 2)) / B;
+      expect(err).toBeLessThanOrEqual(K / T + 1e-12);
+      // And T²∇ is exactly logitMatchingLoss's gradient in the limit.
+      const x = leaf(s);
+      logitMatchingLoss(x, t).backward();
+      expectClose(x.grad!, limit, { rtol: 1e-13, atol: 1e-15 });
+    },
+  );
+
+  test.prop([logitRows({ maxAbs: 5 }), fc.nat(), fc.double({ min: 1, max: 1e4, noNaN: true })])(
+    "T²·KL → Σ((δ − δ̄)²)/(2C·B), δ = s − t, within the relative bound (e^{2R/T} − 1)·e^{2R/T}",
+    (s, seed, T) => {
+      const t = teacherLike(s, seed + 1, 5);
+      const limit = logitMatchingLoss(s, t).item();
+      const [B, C] = s.shape as [number, number];
+      const direct = rowCentre(s.sub(t)).pow(2).sum().item() / (2 * C * B);
+      expectClose([limit], [direct], { rtol: 1e-13, atol: 1e-15 });
+      // docs/distillation.md: T²·KL = ∫₀¹ (1 − τ) Var_{q_τ}(δ) dτ with q_τ within a factor
+      // e^{±2R/T} of uniform, R = max |x − row mean| over s and t.
+      const R = Math.max(...rowCentre(s).abs().toFlatArray(), ...rowCentre(t).abs().toFlatArray());
+      const bound = (Math.exp((2 * R) / T) - 1) * Math.exp((2 * R) / T) * limit;
+      const err = Math.abs(distillationLoss(s, t, { temperature: T }).item() - limit);
+      expect(err).toBeLessThanOrEqual(bound + 1e-12 * limit);
+    },
+  );
+});
+
+describe("non-finite inputs", () => {
+  test.prop([logitRows({ maxAbs: 1e4, minClasses: 3 }), fc.nat(), fc.constantFrom(1, 4, 20, 100), alphaArb])(
+    "logits spread over ±1e4: finite loss and gradients, which gradcheck confirms",
+    (s, seed, T, alpha) => {
+      const t = teacherLike(s, seed, 1e4);
+      const labels = labelsFor(s, seed);
+      const [x, y] = [leaf(s), leaf(t)];
+      const l = distillationLoss(x, y, { labels, temperature: T, alpha });
+      l.backward();
+      for (const v of [l.item(), ...x.grad!.toFlatArray(), ...y.grad!.toFlatArray()]) expect(Number.isFinite(v)).toBe(true);
+    },
+  );
+
+  test("gradcheck passes for logits over ±1e4 and for masked classes", () => {
+    const rng = new Generator(11);
+    const wide = (scale: number): Tensor => tensor(Float64Array.from({ length: 12 }, () => (2 * rng.uniform() - 1) * scale), { shape: [3, 4], requiresGrad: true });
+    const labels = tensor([0, 2, 1], { dtype: "int32" }); // never a masked class
+    // At ±1e4 and T = 4000 the probabilities are all away from 0 and 1: a meaningful check.
+    assertGradcheck((a, b) => distillationLoss(a, b, { labels, temperature: 4000, alpha: 0.6 }), [wide(1e4), wide(1e4)]);
+    // At T = 4 the same logits saturate; the gradient is still finite and checked.
+    assertGradcheck((a, b) => distillationLoss(a, b, { labels, temperature: 4, alpha: 0.6 }), [wide(1e4), wide(1e4)]);
+    // Masked teacher (and student) classes: the mask is applied inside, on the same entries.
+    const mask = tensor([[0, -Infinity, 0, 0], [0, 0, 0, -Infinity], [-Infinity, 0, 0, 0]], { dtype: "float64" });
+    assertGradcheck((a, b) => distillationLoss(a.add(mask), b.add(mask), { labels, temperature: 2, alpha: 0.5 }), [wide(3), wide(3)]);
+    assertGradcheck((a, b) => distillationLoss(a, b.add(mask), { labels, temperature: 2, alpha: 0.5 }), [wide(3), wide(3)]);
+  });
+
+  test("a teacher class at −∞ adds nothing: loss and gradients equal those without that class", () => {
+    const s = tensor([[1, 2, 3, 0.5]], { dtype: "float64" });
+    const t = tensor([[2, -Infinity, 0, 1]], { dtype: "float64" });
+    const [x, y] = [leaf(s), leaf(t)];
+    const l = distillationLoss(x, y, { temperature: 2 });
+    l.backward();
+    expect(Number.isFinite(l.item())).toBe(true);
+    expect(y.grad!.at(0, 1)).toBe(0);
+    // The same KL computed directly over the teacher's support.
+    const ps = softmax(s.div(2), -1).toFlatArray();
+    const pt = softmax(t.div(2), -1).toFlatArray();
+    const kl = pt.reduce((acc, p, i) => (p > 0 ? acc + p * (Math.log(p) - Math.log(ps[i]!)) : acc), 0);
+    expectClose([l.item()], [4 * kl], { rtol: 1e-13, atol: 0 });
+  });
+
+  test("teacher mass on a class the student masks makes the loss +∞", () => {
+    const l = distillationLoss(tensor([[0, -Infinity]], { dtype: "float64" }), tensor([[0, 0]], { dtype: "float64" }), { temperature: 2 });
+    expect(l.item()).toBe(Infinity);
+  });
+
+  test("an underflowed teacher probability (gap > 745·T) gives a finite teacher gradient, even with alpha = 0", () => {
+    const s = leaf(tensor([[0, 1, 2]], { dtype: "float64" }));
+    const t = leaf(tensor([[0, -2000, 1]], { dtype: "float64" }));
+    distillationLoss(s, t, { temperature: 1, alpha: 0, labels: tensor([2], { dtype: "int32" }) }).backward();
+    expect(t.grad!.toFlatArray()).toEqual([0, 0, 0]);
+    const t2 = leaf(t);
+    distillationLoss(s.detach(), t2, { temperature: 1, alpha: 0.5, labels: tensor([2], { dtype: "int32" }) }).backward();
+    for (const v of t2.grad!.toFlatArray()) expect(Number.isFinite(v)).toBe(true);
+    expect(t2.grad!.at(0, 1)).toBe(0);
+  });
+
+  test("NaN in, NaN out", () => {
+    expect(Number.isNaN(distillationLoss(tensor([[NaN, 1]]), tensor([[0, 1]])).item())).toBe(true);
+  });
+});
+
+describe("float32", () => {
+  test.prop([logitRows({ maxAbs: 4 }), fc.nat(), fc.constantFrom(1, 10, 100, 1000)])(
+    "T²·KL in float32 stays within 1e-6 relative of float64 on the same inputs, up to T = 1000",
+    (s, seed, T) => {
+      const t = teacherLike(s, seed, 4);
+      const s32 = s.to("float32");
+      const t32 = t.to("float32");
+      const want = distillationLoss(s32.to("float64"), t32.to("float64"), { temperature: T }).item();
+      const got = distillationLoss(s32, t32, { temperature: T });
+      expect(got.dtype).toBe("float32");
+      fc.pre(want > 1e-30);
+      expect(Math.abs(got.item() - want) / want).toBeLessThan(1e-6);
+    },
+  );
+
+  test("the gradient is float32 for a float32 student; a noGrad teacher gets none", () => {
+    const s = leaf(tensor([[1, 2, 3]]));
+    const t = noGrad(() => tensor([[3, 2, 1]]).mul(2));
+    distillationLoss(s, t, { temperature: 2 }).backward();
+    expect(s.grad!.dtype).toBe("float32");
+    expect(t.grad).toBeNull();
+  });
+});
+
+describe("argument checks", () => {
+  const s = tensor([[1, 2, 3], [0, 0, 1]]);
+  const t = tensor([[0, 2, 3], [1, 0, 1]]);
+  const labels = tensor([0, 2], { dtype: "int32" });
+  const cases: [string, () => unknown, new (...a: any[]) => Error, RegExp][] = [
+    ["T = 0", () => distillationLoss(s, t, { temperature: 0 }), ValueError, /^distillationLoss: temperature must be finite and > 0, got 0$/],
+    ["T < 0", () => distillationLoss(s, t, { temperature: -2 }), ValueError, /temperature must be finite and > 0, got -2/],
+    ["T = ∞", () => distillationLoss(s, t, { temperature: Infinity }), ValueError, /temperature must be finite and > 0, got Infinity/],
+    ["T NaN", () => distillationLoss(s, t, { temperature: NaN }), ValueError, /got NaN/],
+    ["alpha > 1", () => distillationLoss(s, t, { labels, alpha: 1.5 }), ValueError, /^distillationLoss: alpha must be in \[0, 1\], got 1.5$/],
+    ["alpha < 0", () => distillationLoss(s, t, { labels, alpha: -0.1 }), ValueError, /alpha must be in \[0, 1\], got -0.1/],
+    ["alpha without labels", () => distillationLoss(s, t, { alpha: 0.5 }), ValueError, /alpha must be absent or 1 without labels/],
+    ["label out of range", () => distillationLoss(s, t, { labels: tensor([0, 3], { dtype: "int32" }) }), IndexError, /^distillationLoss: labels\[1\] = 3 is out of range \[0, 3\)$/],
+    ["negative label", () => distillationLoss(s, t, { labels: tensor([-1, 0], { dtype: "int32" }) }), IndexError, /labels\[0\] = -1 is out of range/],
+    ["float labels", () => distillationLoss(s, t, { labels: tensor([0, 1]) }), DTypeError, /^distillationLoss: labels must be int32 class indices of shape \[2\], got float32 of shape \[2\]$/],
+    ["labels shape", () => distillationLoss(s, t, { labels: tensor([0], { dtype: "int32" }) }), ShapeError, /^distillationLoss: labels has shape \[1\] but the input needs \[2\]$/],
+    ["shape mismatch", () => distillationLoss(s, tensor([[1, 2], [3, 4]])), ShapeError, /^distillationLoss: teacher has shape \[2,2\] but student has shape \[2,3\]$/],
+    ["rank", () => distillationLoss(tensor([1, 2]), tensor([1, 2])), ShapeError, /^distillationLoss: student must have shape \[B, C\], got \[2\]$/],
+    ["int logits", () => distillationLoss(labels.reshape(1, 2), labels.reshape(1, 2)), DTypeError, /student must be float32 or float64, got int32/],
+    ["softTargets T", () => softTargets(s, 0), ValueError, /^softTargets: temperature must be finite and > 0, got 0$/],
+    ["composite T", () => distillationLossComposite(s, t, { temperature: -1 }), ValueError, /^distillationLossComposite: temperature/],
+    ["logit matching shapes", () => logitMatchingLoss(s, tensor([[1, 2]])), ShapeError, /^logitMatchingLoss: teacher has shape \[1,2\] but student has shape \[2,3\]$/],
+    ["predict int", () => predict(labels), DTypeError, /^predict: logits must be float32 or float64, got int32$/],
+  ];
+  for (const [what, call, cls, message] of cases) {
+    test(what, () => {
+      expect(call).toThrow(cls);
+      expect(call).toThrow(message);
+    });
+  }
+});
