@@ -5,7 +5,7 @@ import { enableGrad, noGrad } from "./no-grad.js";
 import { shapeStr } from "../tensor/shape.js";
 
 export interface GradcheckOptions {
-  /** Central-difference step, scaled by max(1, |x|). Default 1e-6. */
+  /** Central-difference step, scaled by max(1, |xⱼ|) per element (by max(1, maxⱼ |xⱼ|) for projections). Default 1e-6. */
   eps?: number;
   /** Absolute tolerance. Default 1e-6. */
   atol?: number;
@@ -13,7 +13,7 @@ export interface GradcheckOptions {
   rtol?: number;
   /** Seed of the random upstream gradient and projections. Default 0. */
   seed?: number;
-  /** Inputs with at most this many elements (and outputs with at most 4× as many) get the full Jacobian. Default 64. */
+  /** Inputs with at most this many elements are checked coordinate by coordinate (the full Jacobian when the output has at most 4× as many elements). Default 64. */
   fullJacobianMax?: number;
   /** Random projections per input in the large case. Default 3. */
   projections?: number;
@@ -50,9 +50,10 @@ export class GradcheckError extends KdgradError {
  * Inputs that require grad are checked (copied to float64 leaves first).
  * The scalar under test is φ(x) = ⟨u, fn(x)⟩ with a random upstream u, never
  * a plain sum (a softmax sums to 1, so a zero gradient would pass a sum).
- * - Small inputs: the full Jacobian, J by differences column by column
- *   against J by backward row by row (one-hot upstreams); inputs too large
- *   for that but still small: every coordinate of Jᵀu.
+ * - Small inputs (≤ fullJacobianMax elements): every coordinate of Jᵀu by
+ *   differences; and when the output is small too (≤ 4·fullJacobianMax),
+ *   the full Jacobian, J by differences column by column against J by
+ *   backward row by row (one-hot upstreams).
  * - Large inputs: random projections, ⟨u, J·v⟩ by differences
  *   (φ(x + εv) − φ(x − εv))/2ε against ⟨Jᵀu, v⟩ by backward.
  * An entry passes when |numeric − analytic| ≤ atol + rtol·|numeric|.

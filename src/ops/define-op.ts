@@ -14,7 +14,6 @@ export interface Domain {
   broadcast?: boolean;
   /** How the test builds the remaining arguments (see test/all-ops.test.ts). */
   kind?: string;
-  /** Not differentiable at all (documented); the test checks it is not gradchecked. */
 }
 
 export interface InputDomain {

@@ -39,7 +39,8 @@ export function reductionLanes(
   const moved = permute(x, perm).contiguous();
   let length = 1;
   for (const a of axes) length *= x.shape[a]!;
-  const outer = length === 0 ? 0 : x.size / length;
+  let outer = 1;
+  for (const k of kept) outer *= x.shape[k]!;
   return { data: moved.data, outer, length, inner: 1, keptShape, outShape, perm };
 }
 

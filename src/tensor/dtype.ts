@@ -27,12 +27,13 @@ export function isFloat(dtype: DType): dtype is FloatDType {
 
 /**
  * Type promotion: float32 with float64 gives float64. int32 holds labels and
- * indices and takes part in no arithmetic with floats; an op that receives it
- * where a float is needed raises a DTypeError naming the op and argument.
+ * indices and takes part in no arithmetic at all (not even with another
+ * int32 or a bare number); an op that receives it raises a DTypeError
+ * naming the op.
  */
 export function promoteTypes(a: DType, b: DType, fn: string): FloatDType {
   if (a === "int32" || b === "int32") {
-    throw new DTypeError(`${fn}: int32 tensors hold labels and indices and cannot be mixed with ${a === "int32" ? b : a} arithmetic (got ${a} and ${b})`);
+    throw new DTypeError(`${fn}: int32 tensors hold labels and indices and take no part in arithmetic (got ${a} and ${b}); convert with .to("float32") if that is meant`);
   }
   return a === "float64" || b === "float64" ? "float64" : "float32";
 }

@@ -7,13 +7,18 @@ import { ValueError } from "./errors.js";
  * Algorithm (docs/random.md):
  * - State: xoshiro128** (Blackman & Vigna), four 32-bit words, period 2¹²⁸ − 1.
  *   Every step is 32-bit integer arithmetic (`Math.imul`, shifts, xor), exact everywhere.
- * - Seeding: the seed's low and high 32 bits are fed through splitmix32 to fill
- *   the four words, so nearby seeds give unrelated streams.
+ * - Seeding: splitmix32 started at the seed's low 32 bits gives the first two
+ *   words; its state is then mixed with the high bits and gives the last two.
+ *   Every safe integer seed gives its own stream, and nearby seeds give
+ *   unrelated streams.
  * - uniform (float64): 53 random bits / 2⁵³, in [0, 1).
  *   uniform (float32): 24 random bits / 2²⁴, in [0, 1) even after rounding to float32.
- * - normal: Marsaglia's polar method. It needs only +, −, ×, ÷, √ (all correctly
- *   rounded by IEEE 754) and a logarithm; `Math.log` is *not* specified to the
- *   last bit, so we use `detLog` below, built from those exact operations.
+ * - normal: Marsaglia's polar method. It needs only +, −, ×, ÷, √ and a
+ *   logarithm. IEEE 754 rounds the first five correctly (ECMAScript leaves
+ *   Math.sqrt "implementation-approximated", but every engine we know uses the
+ *   hardware square root, and the runtime tests compare bits); `Math.log` is
+ *   approximated differently by different engines, so we use `detLog` below,
+ *   built from the exact operations only.
  * - integers in [0, n): rejection sampling on 32-bit words (no modulo bias).
  */
 export class Generator {
@@ -33,7 +38,7 @@ export class Generator {
     if (!Number.isSafeInteger(seed) || seed < 0) {
       throw new ValueError(`Generator.manualSeed: seed must be a non-negative safe integer, got ${seed}`);
     }
-    let x = (seed >>> 0) ^ Math.imul(Math.floor(seed / 4294967296) >>> 0, 0x9e3779b9);
+    let x = seed >>> 0;
     const next = (): number => {
       // splitmix32
       x = (x + 0x9e3779b9) | 0;
@@ -44,6 +49,7 @@ export class Generator {
     };
     this.s0 = next();
     this.s1 = next();
+    x ^= Math.floor(seed / 4294967296);
     this.s2 = next();
     this.s3 = next();
     if ((this.s0 | this.s1 | this.s2 | this.s3) === 0) this.s0 = 1;

@@ -160,3 +160,15 @@ describe("indexing", () => {
     expect(oneHot(tensor([0, 2], { dtype: "int32" }), 3).toArray()).toEqual([[1, 0, 0], [0, 0, 1]]);
   });
 });
+
+describe("empty reductions", () => {
+  test("over one axis or several, sum of nothing is 0, mean is NaN, logSumExp is −∞", () => {
+    for (const dims of [1, [1, 2]] as const) {
+      const x = tensor(new Float64Array(0), { shape: [3, 0, 2] });
+      const d = typeof dims === "number" ? dims : [...dims];
+      expect(x.sum(d).toFlatArray().every((v) => v === 0)).toBe(true);
+      expect(x.mean(d).toFlatArray().every((v) => Number.isNaN(v))).toBe(true);
+      expect(logSumExp(x, d).toFlatArray().every((v) => v === -Infinity)).toBe(true);
+    }
+  });
+});
