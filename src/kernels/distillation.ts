@@ -81,6 +81,9 @@ export function distillationKernel(
         const pt = et[i]! / St;
         if (pt > 0) kl += pt * ((t[base + i]! - mt - (s[base + i]! - ms)) * invT - (ct - cs));
       }
+      // KL ≥ 0 (Gibbs' inequality); rounding can leave a tiny negative sum when
+      // the two distributions (nearly) agree. Clamping moves it by that rounding only.
+      if (kl < 0) kl = 0;
       total += alpha * T * T * kl;
     }
     let y = -1;
