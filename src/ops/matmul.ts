@@ -33,11 +33,19 @@ export const matmul = defineOp({
       throw new ShapeError(`matmul: shapes ${shapeStr(a.shape)} and ${shapeStr(b.shape)} cannot be multiplied (${k} != ${k2})`);
     }
     const batch = broadcastShapes(a2.shape.slice(0, -2), b2.shape.slice(0, -2), "matmul");
-    const A = a2.expand([...batch, n, k]).contiguous().to(dtype).data;
-    const B = b2.expand([...batch, k, m]).contiguous().to(dtype).data;
     const C = Tensor.empty([...batch, n, m], dtype);
-    const count = sizeOf(batch);
-    for (let t = 0; t < count; t++) gemm(A, t * n * k, B, t * k * m, C.data, t * n * m, n, k, m);
+    const scratch = new Float64Array(4 * m);
+    if (batch.length === 0) {
+      // 2-D: read both operands through their strides (a transposed view costs no copy).
+      const [rsA, csA] = a2.strides.slice(-2) as [number, number];
+      const [rsB, csB] = b2.strides.slice(-2) as [number, number];
+      gemm(a2.data, a2.offset, rsA, csA, b2.data, b2.offset, rsB, csB, C.data, 0, n, k, m, scratch);
+    } else {
+      const A = a2.expand([...batch, n, k]).contiguous().data;
+      const B = b2.expand([...batch, k, m]).contiguous().data;
+      const count = sizeOf(batch);
+      for (let t = 0; t < count; t++) gemm(A, t * n * k, k, 1, B, t * k * m, m, 1, C.data, t * n * m, n, k, m, scratch);
+    }
     ctx.save({ a2, b2, aVec: a.ndim === 1, bVec: b.ndim === 1, full: C.shape });
     const outShape = [...batch];
     if (a.ndim !== 1) outShape.push(n);

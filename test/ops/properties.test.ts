@@ -172,3 +172,15 @@ describe("empty reductions", () => {
     }
   });
 });
+
+describe("matmul on strided operands", () => {
+  test.prop([fc.integer({ min: 1, max: 9 }), fc.integer({ min: 1, max: 9 }), fc.integer({ min: 1, max: 9 }), fc.nat(), fc.constantFrom("nn", "nt", "tn", "tt")])(
+    "transposed views give the same product as contiguous copies (no-copy kernels)",
+    (n, k, m, seed, form) => {
+      const a = form[0] === "t" ? seeded([k, n], seed).T : seeded([n, k], seed);
+      const b = form[1] === "t" ? seeded([m, k], seed + 1).T : seeded([k, m], seed + 1);
+      expectClose(matmul(a, b), matmul(a.contiguous(), b.contiguous()), { rtol: 1e-14, atol: 1e-14 });
+      expectClose(matmul(a.to("float32"), b.to("float32")), matmul(a, b), { rtol: 1e-5, atol: 1e-5 });
+    },
+  );
+});
