@@ -3,7 +3,7 @@ import { test } from "@fast-check/vitest";
 import { describe, expect } from "vitest";
 import {
   Generator, Tensor, concat, logSoftmax, logSumExp, matmul, max, min, randn, softmax, stack, tensor, gather,
-  maximum, oneHot, argmax, sum,
+  maximum, oneHot, argmax, sum, pow, sub, assertGradcheck,
 } from "../../src/index.js";
 import { broadcastPairArb, logitRows, shapeArb } from "../arbitraries.js";
 import { expectClose } from "../helpers/close.js";
@@ -183,4 +183,13 @@ describe("matmul on strided operands", () => {
       expectClose(matmul(a.to("float32"), b.to("float32")), matmul(a, b), { rtol: 1e-5, atol: 1e-5 });
     },
   );
+});
+
+describe("scalar arguments", () => {
+  test("pow with a number exponent, and numbers on either side of binary ops, are differentiable", () => {
+    const x = tensor([[0.5, 1.5, 2]], { dtype: "float64", requiresGrad: true });
+    assertGradcheck((t) => pow(t, 2.5), [x]);
+    assertGradcheck((t) => pow(2, t), [x]);
+    assertGradcheck((t) => sub(1, t).mul(3).div(t), [x]);
+  });
 });
