@@ -22,7 +22,9 @@ type Num = { [i: number]: number; readonly length: number };
  * rounded probabilities, which keeps T²·KL accurate at large T (where it is
  * a cancellation of O(1/T) terms down to O(1/T²)). Classes with p_t,i = 0
  * (masked at −∞ or underflowed) are outside the teacher's support and add
- * exactly 0 (0·log 0 = 0), to the loss and to dT.
+ * exactly 0 (0·log 0 = 0), to the loss and to dT. A row with no
+ * distribution (NaN, +∞, or all −∞) makes p_t NaN, which is not skipped:
+ * NaN in, NaN out.
  *
  * `scratch` holds 3·C float64 values reused for every row (the exponentials),
  * so the kernel allocates nothing of size B·C besides its outputs.
@@ -79,7 +81,7 @@ export function distillationKernel(
     if (soft) {
       for (let i = 0; i < C; i++) {
         const pt = et[i]! / St;
-        if (pt > 0) kl += pt * ((t[base + i]! - mt - (s[base + i]! - ms)) * invT - (ct - cs));
+        if (pt !== 0) kl += pt * ((t[base + i]! - mt - (s[base + i]! - ms)) * invT - (ct - cs));
       }
       // KL ≥ 0 (Gibbs' inequality); rounding can leave a tiny negative sum when
       // the two distributions (nearly) agree. Clamping moves it by that rounding only.
@@ -105,7 +107,7 @@ export function distillationKernel(
       const aT = (alpha * T) / B;
       for (let i = 0; i < C; i++) {
         const pt = soft ? et[i]! / St : 0;
-        dT[base + i] = pt > 0 ? aT * pt * ((t[base + i]! - mt - (s[base + i]! - ms)) * invT - (ct - cs) - kl) : 0;
+        dT[base + i] = pt !== 0 ? aT * pt * ((t[base + i]! - mt - (s[base + i]! - ms)) * invT - (ct - cs) - kl) : 0;
       }
     }
   }
