@@ -78,3 +78,23 @@ export { logitMatchingLoss } from "./losses/logit-matching-loss.js";
 export { softTargets } from "./losses/soft-targets.js";
 export { predict } from "./losses/predict.js";
 export type { Reduction, KlReduction } from "./losses/options.js";
+
+// nn
+export { gelu, type GeluApproximate } from "./ops/gelu.js";
+export {
+  Module, type StateDict, type LoadStateDictOptions, type LoadStateDictResult,
+} from "./nn/module.js";
+export { Linear, type LinearOptions } from "./nn/linear.js";
+export { ReLU } from "./nn/relu.js";
+export { Tanh } from "./nn/tanh.js";
+export { GELU } from "./nn/gelu.js";
+export { Dropout } from "./nn/dropout.js";
+export { Sequential } from "./nn/sequential.js";
+export { mlp, type MlpOptions, type Activation } from "./nn/mlp.js";
+export { countParameters } from "./nn/count-parameters.js";
+
+// optim
+export { Optimizer } from "./optim/optimizer.js";
+export { SGD, type SGDOptions } from "./optim/sgd.js";
+export { Adam, type AdamOptions } from "./optim/adam.js";
+export { AdamW } from "./optim/adamw.js";

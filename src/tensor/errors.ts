@@ -23,3 +23,9 @@ export class IndexError extends KdgradError {}
 
 /** Misuse of the autograd graph (backward twice, backward of a non-scalar, …). */
 export class AutogradError extends KdgradError {}
+
+/** Bytes that are not a valid file of the expected format (safetensors, .npy, a data set). */
+export class FormatError extends KdgradError {}
+
+/** A file that cannot be read or written (missing, unreadable, no such directory). */
+export class FileError extends KdgradError {}

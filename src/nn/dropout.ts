@@ -1,0 +1,43 @@
+import { Tensor } from "../tensor/tensor.js";
+import { requireFloat } from "../tensor/dtype.js";
+import { ValueError } from "../tensor/errors.js";
+import { defaultGenerator, type Generator } from "../tensor/random.js";
+import { mul } from "../ops/mul.js";
+import { Module } from "./module.js";
+
+/**
+ * Inverted dropout, as torch.nn.Dropout. In training mode each element is
+ * zeroed with probability p and the survivors are scaled by 1/(1 − p), so
+ * E[output] = (1 − p)·x/(1 − p) = x and evaluation needs no rescaling; in
+ * eval mode (and for p = 0) it is the identity.
+ *
+ * The output is x ⊙ m with a fresh mask mᵢ ∈ {0, 1/(1 − p)} per call: the
+ * gradient is g ⊙ m through `mul`, the mask being a constant. Element i is
+ * kept when a uniform draw uᵢ ∈ [0, 1) from the generator (row-major order)
+ * satisfies uᵢ ≥ p, which has probability 1 − p.
+ *
+ * @example new Dropout(0.2).forward(x)
+ */
+export class Dropout extends Module {
+  readonly p: number;
+  readonly #generator: Generator;
+
+  constructor(p = 0.5, options: { generator?: Generator } = {}) {
+    super();
+    if (typeof p !== "number" || !(p >= 0 && p < 1)) {
+      throw new ValueError(`Dropout: p must be in [0, 1), got ${p}`);
+    }
+    this.p = p;
+    this.#generator = options.generator ?? defaultGenerator;
+  }
+
+  forward(x: Tensor): Tensor {
+    if (!this.training || this.p === 0) return x;
+    requireFloat(x.dtype, "Dropout", "input");
+    const mask = Tensor.empty(x.shape, x.dtype);
+    const m = mask.data;
+    const scale = 1 / (1 - this.p);
+    for (let i = 0; i < m.length; i++) m[i] = this.#generator.uniform() >= this.p ? scale : 0;
+    return mul(x, mask);
+  }
+}

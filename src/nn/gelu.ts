@@ -1,0 +1,26 @@
+import type { Tensor } from "../tensor/tensor.js";
+import { ValueError } from "../tensor/errors.js";
+import { gelu, type GeluApproximate } from "../ops/gelu.js";
+import { Module } from "./module.js";
+
+/**
+ * gelu(x) = x·Φ(x) element-wise, as torch.nn.GELU: the exact erf form by
+ * default, or `{ approximate: "tanh" }` for ½x(1 + tanh(√(2/π)(x + 0.044715x³))).
+ * No parameters. See src/ops/gelu.ts for the derivative.
+ */
+export class GELU extends Module {
+  readonly approximate: GeluApproximate;
+
+  constructor(options: { approximate?: GeluApproximate } = {}) {
+    super();
+    const approximate = options.approximate ?? "none";
+    if (approximate !== "none" && approximate !== "tanh") {
+      throw new ValueError(`GELU: approximate must be "none" or "tanh", got ${JSON.stringify(approximate)}`);
+    }
+    this.approximate = approximate;
+  }
+
+  forward(x: Tensor): Tensor {
+    return gelu(x, this.approximate);
+  }
+}

@@ -1,0 +1,59 @@
+import type { FloatDType } from "../tensor/dtype.js";
+import { ValueError } from "../tensor/errors.js";
+import type { Generator } from "../tensor/random.js";
+import type { Module } from "./module.js";
+import { Linear } from "./linear.js";
+import { ReLU } from "./relu.js";
+import { Tanh } from "./tanh.js";
+import { GELU } from "./gelu.js";
+import { Dropout } from "./dropout.js";
+import { Sequential } from "./sequential.js";
+
+export type Activation = "relu" | "tanh" | "gelu";
+
+export interface MlpOptions {
+  /** Dropout probability after each hidden activation (default 0: no Dropout layers). */
+  dropout?: number;
+  /** Hidden activation (default "relu"). */
+  activation?: Activation;
+  /** Source of the initial weights and of the dropout masks (default: the global generator). */
+  generator?: Generator;
+  /** Parameter dtype (default float32). */
+  dtype?: FloatDType;
+}
+
+/**
+ * A multilayer perceptron: Linear → activation → (Dropout) → … → Linear, with
+ * no activation after the last Linear (it outputs logits). `sizes` lists
+ * the input width, the hidden widths and the output width.
+ * The result is a Sequential, so parameter names follow layer positions:
+ * mlp([64, 256, 10]) has "0.weight", "0.bias", "2.weight", "2.bias", and
+ * with dropout "0.…" and "3.…".
+ *
+ * @example const net = mlp([64, 256, 256, 10], { dropout: 0.2 });
+ */
+export function mlp(sizes: readonly number[], options: MlpOptions = {}): Sequential {
+  if (!Array.isArray(sizes) || sizes.length < 2) {
+    throw new ValueError(`mlp: sizes must list at least an input and an output width, got ${JSON.stringify(sizes)}`);
+  }
+  for (const s of sizes) {
+    if (!Number.isInteger(s) || s < 1) throw new ValueError(`mlp: sizes must be positive integers, got ${JSON.stringify(sizes)}`);
+  }
+  const dropout = options.dropout ?? 0;
+  const activation = options.activation ?? "relu";
+  if (activation !== "relu" && activation !== "tanh" && activation !== "gelu") {
+    throw new ValueError(`mlp: activation must be "relu", "tanh" or "gelu", got ${JSON.stringify(activation)}`);
+  }
+  if (typeof dropout !== "number" || !(dropout >= 0 && dropout < 1)) {
+    throw new ValueError(`mlp: dropout must be in [0, 1), got ${dropout}`);
+  }
+  const { generator, dtype } = options;
+  const layers: Module[] = [];
+  for (let i = 0; i + 1 < sizes.length; i++) {
+    layers.push(new Linear(sizes[i]!, sizes[i + 1]!, { generator, dtype }));
+    if (i + 2 === sizes.length) break;
+    layers.push(activation === "relu" ? new ReLU() : activation === "tanh" ? new Tanh() : new GELU());
+    if (dropout > 0) layers.push(new Dropout(dropout, { generator }));
+  }
+  return new Sequential(...layers);
+}
