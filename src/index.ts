@@ -98,3 +98,11 @@ export { Optimizer } from "./optim/optimizer.js";
 export { SGD, type SGDOptions } from "./optim/sgd.js";
 export { Adam, type AdamOptions } from "./optim/adam.js";
 export { AdamW } from "./optim/adamw.js";
+
+// io (bytes only; reading and writing files is in "kdgrad/node")
+export { FormatError, FileError } from "./tensor/errors.js";
+export {
+  encodeSafetensors, decodeSafetensors,
+  type NamedTensors, type DecodedSafetensors, type SafetensorsDType,
+} from "./io/safetensors.js";
+export { encodeNpy, decodeNpy } from "./io/npy.js";
