@@ -106,3 +106,10 @@ export {
   type NamedTensors, type DecodedSafetensors, type SafetensorsDType,
 } from "./io/safetensors.js";
 export { encodeNpy, decodeNpy } from "./io/npy.js";
+
+// data
+export {
+  digitsFromBytes, type Digits, type DigitsSplit, type DigitsBytes,
+} from "./data/digits.js";
+export { batches, type Batch, type Batches, type BatchOptions } from "./data/batches.js";
+export { selectRows } from "./data/select-rows.js";

@@ -1,0 +1,8 @@
+// The Node-only layer of kdgrad ("kdgrad/node"): files on disk. Everything
+// else lives in the core ("kdgrad"), which uses no Node built-ins.
+
+export { writeFileAtomic } from "./files.js";
+export { saveSafetensors, loadSafetensors, saveModule, loadModule } from "./safetensors.js";
+export { saveNpy, loadNpy } from "./npy.js";
+export { loadDigits, DEFAULT_DIGITS_DIR } from "./digits.js";
+export { FileError, FormatError } from "../tensor/errors.js";

@@ -1,0 +1,20 @@
+import type { Tensor } from "../tensor/tensor.js";
+import { FormatError } from "../tensor/errors.js";
+import { decodeNpy, encodeNpy } from "../io/npy.js";
+import { pathText, readFileBytes, writeFileAtomic } from "./files.js";
+
+/** Write a tensor as a .npy file (what np.save writes), atomically. */
+export function saveNpy(path: string | URL, t: Tensor): void {
+  writeFileAtomic(path, encodeNpy(t));
+}
+
+/** Read a .npy file. FileError if it cannot be read, FormatError (naming the path) if it is malformed or unsupported. */
+export function loadNpy(path: string | URL): Tensor {
+  const bytes = readFileBytes(path, "loadNpy");
+  try {
+    return decodeNpy(bytes);
+  } catch (e) {
+    if (e instanceof FormatError) throw new FormatError(`loadNpy: ${JSON.stringify(pathText(path))}: ${e.message}`);
+    throw e;
+  }
+}
