@@ -1,6 +1,7 @@
 import type { Tensor } from "../tensor/tensor.js";
 import { allocate, type Storage } from "../tensor/dtype.js";
 import { ValueError } from "../tensor/errors.js";
+import { noGrad } from "../autograd/no-grad.js";
 import { Optimizer, gradData } from "./optimizer.js";
 
 export interface AdamOptions {
@@ -70,6 +71,10 @@ export class Adam extends Optimizer {
   }
 
   step(): void {
+    noGrad(() => this.#update());
+  }
+
+  #update(): void {
     const { lr, beta1: b1, beta2: b2, eps, weightDecay: wd, amsgrad, decoupled } = this;
     for (const p of this.params) {
       const grad = gradData(p);

@@ -10,7 +10,8 @@ import { shapeStr } from "../tensor/shape.js";
  *
  * Parameters must be distinct contiguous float leaves with requiresGrad set
  * (what Module.parameters() returns): step() writes their `data` in place,
- * outside autograd, and skips a parameter whose `grad` is null.
+ * under noGrad and without recording anything, and skips a parameter whose
+ * `grad` is null.
  */
 export abstract class Optimizer {
   readonly params: readonly Tensor[];

@@ -1,6 +1,7 @@
 import type { Tensor } from "../tensor/tensor.js";
 import { allocate, type Storage } from "../tensor/dtype.js";
 import { ValueError } from "../tensor/errors.js";
+import { noGrad } from "../autograd/no-grad.js";
 import { Optimizer, gradData } from "./optimizer.js";
 
 export interface SGDOptions {
@@ -53,6 +54,10 @@ export class SGD extends Optimizer {
   }
 
   step(): void {
+    noGrad(() => this.#update());
+  }
+
+  #update(): void {
     const { lr, momentum: mu, dampening: tau, nesterov, weightDecay: wd } = this;
     for (const p of this.params) {
       const grad = gradData(p);
