@@ -113,3 +113,6 @@ export {
 } from "./data/digits.js";
 export { batches, type Batch, type Batches, type BatchOptions } from "./data/batches.js";
 export { selectRows } from "./data/select-rows.js";
+
+// backends
+export { getBackend, setBackend, wasmAvailable, type Backend } from "./kernels/backend.js";

@@ -30,10 +30,15 @@ type Num = { [i: number]: number; readonly length: number };
  * so the kernel allocates nothing of size B·C besides its outputs.
  * Terms with weight 0 are not evaluated: α = 0 skips the KL, α = 1 (or no
  * labels) skips the cross-entropy.
+ *
+ * `float32`: the results will be rounded to float32, so when T is a small
+ * integer the third exponential exp(s − max s) is formed as exp((s − max s)/T)^T
+ * by repeated squaring (relative error ≈ T·2⁻⁵³, far below float32's 2⁻²⁴):
+ * one Math.exp fewer per element. The float64 path keeps Math.exp.
  */
 export function distillationKernel(
   s: Num, t: Num, labels: Int32Array | null, B: number, C: number, T: number, alpha: number,
-  dS: Num | null, dT: Num | null, scratch: Float64Array,
+  dS: Num | null, dT: Num | null, scratch: Float64Array, float32 = false,
 ): number {
   const soft = alpha > 0;
   const hard = labels !== null && alpha < 1;
@@ -41,6 +46,7 @@ export function distillationKernel(
   const et = scratch.subarray(C, 2 * C);
   const e1 = T === 1 ? es : scratch.subarray(2 * C, 3 * C);
   const invT = 1 / T;
+  const squarings = float32 && T >= 2 && T <= 64 && Number.isInteger(T) ? T : 0;
   let total = 0;
   for (let r = 0; r < B; r++) {
     const base = r * C;
@@ -68,7 +74,16 @@ export function distillationKernel(
         St += b;
       }
       if (hard && T !== 1) {
-        const c = Math.exp(ds);
+        let c: number;
+        if (squarings !== 0) {
+          // a^T for integer T by binary powering.
+          c = 1;
+          let base = a;
+          for (let n = squarings; n > 0; n >>= 1) {
+            if (n & 1) c *= base;
+            base *= base;
+          }
+        } else c = Math.exp(ds);
         e1[i] = c;
         S1 += c;
       }
@@ -76,11 +91,14 @@ export function distillationKernel(
     if (T === 1) S1 = Ss;
     const cs = Math.log(Ss);
     const ct = Math.log(St);
+    const rSs = 1 / Ss;
+    const rSt = 1 / St;
+    const rS1 = 1 / S1;
     // Pass 3: the KL from log-space differences, over the teacher's support.
     let kl = 0;
     if (soft) {
       for (let i = 0; i < C; i++) {
-        const pt = et[i]! / St;
+        const pt = et[i]! * rSt;
         if (pt !== 0) kl += pt * ((t[base + i]! - mt - (s[base + i]! - ms)) * invT - (ct - cs));
       }
       // KL ≥ 0 (Gibbs' inequality); rounding can leave a tiny negative sum when
@@ -98,15 +116,15 @@ export function distillationKernel(
       const aT = (alpha * T) / B;
       const h = (1 - alpha) / B;
       for (let i = 0; i < C; i++) {
-        let d = soft ? aT * (es[i]! / Ss - et[i]! / St) : 0;
-        if (hard) d += h * (e1[i]! / S1 - (i === y ? 1 : 0));
+        let d = soft ? aT * (es[i]! * rSs - et[i]! * rSt) : 0;
+        if (hard) d += h * (e1[i]! * rS1 - (i === y ? 1 : 0));
         dS[base + i] = d;
       }
     }
     if (dT !== null) {
       const aT = (alpha * T) / B;
       for (let i = 0; i < C; i++) {
-        const pt = soft ? et[i]! / St : 0;
+        const pt = soft ? et[i]! * rSt : 0;
         dT[base + i] = pt !== 0 ? aT * pt * ((t[base + i]! - mt - (s[base + i]! - ms)) * invT - (ct - cs) - kl) : 0;
       }
     }

@@ -3,6 +3,8 @@ import { Tensor } from "../tensor/tensor.js";
 import { ValueError } from "../tensor/errors.js";
 import { promoteTypes } from "../tensor/dtype.js";
 import { distillationKernel } from "../kernels/distillation.js";
+import { getBackend } from "../kernels/backend.js";
+import { wasmKernels } from "../kernels/wasm/backend.js";
 import { checkAlpha, checkLabels, checkLogits, checkSameShape, checkTemperature } from "./options.js";
 
 export interface DistillationOptions {
@@ -83,12 +85,27 @@ export const distillationLoss = defineOp({
       labels = checkLabels(options.labels, [B], C, fn, "labels");
     }
     const dtype = promoteTypes(student.dtype, teacher.dtype, fn);
-    const dS = ctx.needsInputGrad[0] ? Tensor.empty([B, C], student.dtype) : null;
-    const dT = ctx.needsInputGrad[1] ? Tensor.empty([B, C], teacher.dtype) : null;
-    const loss = distillationKernel(
-      student.contiguous().data, teacher.contiguous().data, labels, B, C, T, alpha,
-      dS ? dS.data : null, dT ? dT.data : null, new Float64Array(3 * C),
-    );
+    const wantS = ctx.needsInputGrad[0] === true;
+    const wantT = ctx.needsInputGrad[1] === true;
+    let loss: number;
+    let dS: Tensor | null = null;
+    let dT: Tensor | null = null;
+    const sd = student.contiguous().data;
+    const td = teacher.contiguous().data;
+    if (sd instanceof Float32Array && td instanceof Float32Array && getBackend() === "wasm") {
+      // float32 on the WebAssembly SIMD kernel: the same passes, two float64 lanes at a time.
+      const r = wasmKernels()!.distill(sd, td, labels, B, C, T, alpha, wantS, wantT);
+      loss = r.loss;
+      if (r.dS) dS = new Tensor(r.dS, [B, C]);
+      if (r.dT) dT = new Tensor(r.dT, [B, C]);
+    } else {
+      dS = wantS ? Tensor.empty([B, C], student.dtype) : null;
+      dT = wantT ? Tensor.empty([B, C], teacher.dtype) : null;
+      loss = distillationKernel(
+        sd, td, labels, B, C, T, alpha, dS ? dS.data : null, dT ? dT.data : null, new Float64Array(3 * C),
+        sd instanceof Float32Array && td instanceof Float32Array,
+      );
+    }
     ctx.save({ dS, dT });
     const y = Tensor.empty([], dtype);
     y.data[0] = loss;

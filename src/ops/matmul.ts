@@ -5,6 +5,8 @@ import { broadcastShapes } from "../tensor/broadcast.js";
 import { promoteTypes } from "../tensor/dtype.js";
 import { shapeStr, sizeOf } from "../tensor/shape.js";
 import { gemm } from "../kernels/matmul.js";
+import { getBackend } from "../kernels/backend.js";
+import { wasmKernels } from "../kernels/wasm/backend.js";
 
 /**
  * matmul(a, b), with PyTorch's rules: 1-D·1-D is a dot product (a scalar);
@@ -39,7 +41,12 @@ export const matmul = defineOp({
       // 2-D: read both operands through their strides (a transposed view costs no copy).
       const [rsA, csA] = a2.strides.slice(-2) as [number, number];
       const [rsB, csB] = b2.strides.slice(-2) as [number, number];
-      gemm(a2.data, a2.offset, rsA, csA, b2.data, b2.offset, rsB, csB, C.data, 0, n, k, m, scratch);
+      if (dtype === "float32" && n * k * m >= 4096 && getBackend() === "wasm") {
+        // float32 on the WebAssembly SIMD kernel (f32x4, 4×8 register blocks).
+        wasmKernels()!.matmul(a2.data, a2.offset, rsA, csA, b2.data, b2.offset, rsB, csB, C.data as Float32Array, n, k, m);
+      } else {
+        gemm(a2.data, a2.offset, rsA, csA, b2.data, b2.offset, rsB, csB, C.data, 0, n, k, m, scratch);
+      }
     } else {
       const A = a2.expand([...batch, n, k]).contiguous().data;
       const B = b2.expand([...batch, k, m]).contiguous().data;

@@ -1,0 +1,309 @@
+import { Generator, ValueError, selectRows, type Tensor } from "../index.js";
+import { UsageError, helpText, parseOptions, parseSizes, type OptionSpec } from "./args.js";
+import type { CliIO } from "./io.js";
+import { Progress } from "./progress.js";
+import { mean, meanStd, seconds, table } from "./format.js";
+import { lineChart } from "./svg.js";
+import {
+  biasShiftFor, correctOfClass, defaultRecipe, errors, logitsOf, trainStudent, trainTeacher, withoutClass,
+  type Hooks, type Module, type ModelResult, type Recipe, type Split,
+} from "./recipe.js";
+
+const spec: Record<string, OptionSpec> = {
+  temperature: { kind: "number", help: "distillation temperature T > 0", default: "8" },
+  alpha: { kind: "number", help: "weight of the soft term, in [0, 1]", default: "0.9 (1 with --omit-class)" },
+  seeds: { kind: "ints", help: "comma-separated seeds; several give mean ± std", default: "0" },
+  teacher: { kind: "string", help: "teacher layer sizes", default: "64-256-256-10" },
+  student: { kind: "string", help: "student layer sizes", default: "64-16-10" },
+  epochs: { kind: "ints", help: "teacher,student epochs (one number sets both)", default: "60,500" },
+  transfer: { kind: "string", help: "the student's transfer set: 10pct (135 images) or full (1347)", default: "10pct (full with --omit-class)" },
+  "teacher-logits": { kind: "string", help: "distil from teacher logits in a .npy file [transfer size, 10] instead of training a teacher" },
+  "omit-class": { kind: "int", help: "leave class K out of the student's transfer set (Hinton et al.'s dark-knowledge experiment)" },
+  json: { kind: "flag", help: "print one JSON object on stdout and nothing else there" },
+  out: { kind: "string", help: "directory for report.json, the models (safetensors) and curves.svg" },
+  help: { kind: "flag", help: "show this help" },
+};
+
+export interface ModelRun extends ModelResult {
+  model: Module | null;
+}
+
+export interface SeedRun {
+  seed: number;
+  teacher: ModelRun | null;
+  hard: ModelRun;
+  distilled: ModelRun;
+  omitted?: { of: number; hard: number; before: number; after: number; shift: number; afterErrors: number };
+}
+
+export interface DistillConfig {
+  recipe: Recipe;
+  seeds: number[];
+  transfer: "10pct" | "full";
+  teacherLogits?: string;
+  omitClass?: number;
+  json: boolean;
+  out?: string;
+}
+
+/** Read and check the options of `kdgrad distill` (UsageError on anything malformed). */
+export function distillConfig(argv: readonly string[]): DistillConfig | "help" {
+  const o = parseOptions(argv, spec, "distill");
+  if (o.help) return "help";
+  const omitClass = o["omit-class"] as number | undefined;
+  if (omitClass !== undefined && (omitClass < 0 || omitClass > 9)) {
+    throw new UsageError(`kdgrad distill: --omit-class must be a digit class in [0, 9], got ${omitClass}`);
+  }
+  const recipe: Recipe = { ...defaultRecipe };
+  if (o.temperature !== undefined) recipe.temperature = o.temperature as number;
+  if (!(recipe.temperature > 0)) throw new UsageError(`kdgrad distill: --temperature must be > 0, got ${recipe.temperature}`);
+  recipe.alpha = (o.alpha as number | undefined) ?? (omitClass !== undefined ? 1 : defaultRecipe.alpha);
+  if (!(recipe.alpha >= 0 && recipe.alpha <= 1)) throw new UsageError(`kdgrad distill: --alpha must be in [0, 1], got ${recipe.alpha}`);
+  if (o.teacher !== undefined) recipe.teacherSizes = parseSizes(o.teacher as string, "--teacher", "distill");
+  if (o.student !== undefined) recipe.studentSizes = parseSizes(o.student as string, "--student", "distill");
+  for (const [name, sizes] of [["--teacher", recipe.teacherSizes], ["--student", recipe.studentSizes]] as const) {
+    if (sizes[0] !== 64 || sizes[sizes.length - 1] !== 10) {
+      throw new UsageError(`kdgrad distill: ${name} must start with 64 inputs and end with 10 classes, got ${sizes.join("-")}`);
+    }
+  }
+  const epochs = o.epochs as number[] | undefined;
+  if (epochs !== undefined) {
+    if (epochs.length > 2 || epochs.some((e) => e < 1)) throw new UsageError(`kdgrad distill: --epochs takes one or two positive integers (teacher,student), got ${epochs.join(",")}`);
+    recipe.teacherEpochs = epochs[0]!;
+    recipe.studentEpochs = epochs[1] ?? epochs[0]!;
+  }
+  const seeds = (o.seeds as number[] | undefined) ?? [0];
+  if (seeds.some((s) => s < 0)) throw new UsageError(`kdgrad distill: --seeds must be non-negative integers, got ${seeds.join(",")}`);
+  if (new Set(seeds).size !== seeds.length) throw new UsageError(`kdgrad distill: --seeds repeats a seed (${seeds.join(",")})`);
+  // The dark-knowledge experiment follows Hinton et al.: the whole training set, less one class, is the transfer set.
+  const transfer = (o.transfer as string | undefined) ?? (omitClass !== undefined ? "full" : "10pct");
+  if (transfer !== "10pct" && transfer !== "full") throw new UsageError(`kdgrad distill: --transfer must be 10pct or full, got '${transfer}'`);
+  return {
+    recipe, seeds, transfer, json: o.json === true,
+    ...(o["teacher-logits"] !== undefined ? { teacherLogits: o["teacher-logits"] as string } : {}),
+    ...(omitClass !== undefined ? { omitClass } : {}),
+    ...(o.out !== undefined ? { out: o.out as string } : {}),
+  };
+}
+
+/** Train (or load) the teacher, train both students, evaluate; one seed. */
+export function runSeed(config: DistillConfig, data: ReturnType<CliIO["loadDigits"]>, seed: number, fileLogits: Tensor | null, hooks: Hooks): SeedRun | null {
+  const { recipe } = config;
+  const generator = new Generator(seed);
+  const transfer: Split = config.transfer === "full" ? data.train : data.train_10pct;
+  let teacher: ModelRun | null = null;
+  let teacherLogits: Tensor;
+  if (fileLogits) teacherLogits = fileLogits;
+  else {
+    const t = trainTeacher(recipe, data.train, data.test, generator, hooks);
+    if (t.result.curve.stopped) return null;
+    teacher = { ...t.result, model: t.model };
+    teacherLogits = logitsOf(t.model, transfer.x);
+  }
+  const k = config.omitClass;
+  const seen = k === undefined ? { ...transfer, rows: transfer.y.toFlatArray().map((_, i) => i) } : withoutClass(transfer, k);
+  const seenLogits = k === undefined ? teacherLogits : selectRows(teacherLogits, seen.rows);
+  // Both students start from the same weights and see the same batch order:
+  // the loss is the only difference between them.
+  const hard = trainStudent(recipe, seen, null, data.test, studentGenerator(seed), "hard", hooks);
+  if (hard.result.curve.stopped) return null;
+  const distilled = trainStudent(recipe, seen, seenLogits, data.test, studentGenerator(seed), "distilled", hooks);
+  if (distilled.result.curve.stopped) return null;
+  const run: SeedRun = { seed, teacher, hard: { ...hard.result, model: hard.model }, distilled: { ...distilled.result, model: distilled.model } };
+  if (k !== undefined) {
+    const testLogits = (m: Module): Tensor => logitsOf(m, data.test.x);
+    const before = correctOfClass(testLogits(distilled.model), data.test, k);
+    const target = transfer.y.toFlatArray().filter((v) => v === k).length;
+    const shift = biasShiftFor(logitsOf(distilled.model, transfer.x), k, target);
+    raiseBias(distilled.model, k, shift);
+    run.omitted = {
+      of: data.test.y.toFlatArray().filter((v) => v === k).length,
+      hard: correctOfClass(testLogits(hard.model), data.test, k),
+      before,
+      after: correctOfClass(testLogits(distilled.model), data.test, k),
+      shift,
+      afterErrors: errors(distilled.model, data.test),
+    };
+  }
+  return run;
+}
+
+/** The generator of a seed's students (a stream apart from the teacher's). */
+export function studentGenerator(seed: number): Generator {
+  return new Generator(seed + 2 ** 32);
+}
+
+/** Add `shift` to the output bias of class k (the last bias of the model). */
+function raiseBias(model: Module, k: number, shift: number): void {
+  const biases = model.namedParameters().filter(([name]) => name.endsWith("bias"));
+  const bias = biases[biases.length - 1]?.[1];
+  if (!bias) throw new ValueError("distill: the student has no output bias to correct");
+  bias.data[k] = bias.data[k]! + shift;
+}
+
+/** `kdgrad distill`. Returns the exit code. */
+export function distillCommand(argv: readonly string[], io: CliIO): number {
+  const config = distillConfig(argv);
+  if (config === "help") {
+    io.stdout.write(helpText("distill", "train a teacher, distil it into a small student on the digits set, and compare", spec));
+    return 0;
+  }
+  const data = io.loadDigits();
+  const transfer = config.transfer === "full" ? data.train : data.train_10pct;
+  let fileLogits: Tensor | null = null;
+  if (config.teacherLogits !== undefined) {
+    fileLogits = io.readNpy(config.teacherLogits);
+    const want = [transfer.y.size, 10];
+    if (fileLogits.ndim !== 2 || fileLogits.shape[0] !== want[0] || fileLogits.shape[1] !== want[1]) {
+      throw new UsageError(`kdgrad distill: ${config.teacherLogits} holds an array of shape [${fileLogits.shape.join(",")}] but the ${config.transfer} transfer set needs [${want.join(",")}]`);
+    }
+    if (fileLogits.dtype === "int32") throw new UsageError(`kdgrad distill: ${config.teacherLogits} holds int32 values; teacher logits must be float32 or float64`);
+  }
+  let stop = false;
+  const removeHandler = io.onInterrupt(() => {
+    stop = true;
+  });
+  const started = performance.now();
+  const runs: SeedRun[] = [];
+  const { recipe } = config;
+  try {
+    for (const seed of config.seeds) {
+      let bar: Progress | null = null;
+      const hooks: Hooks = {
+        shouldStop: () => stop,
+        onEpoch: (stage, epoch, epochs, info) => {
+          if (!bar) bar = new Progress(io.stderr, `seed ${seed} ${stage}`, epochs, io.stderr.isTTY === true && !config.json);
+          bar.update(epoch, info);
+          if (epoch === epochs) {
+            bar.done();
+            bar = null;
+          }
+        },
+      };
+      const run = runSeed(config, data, seed, fileLogits, hooks);
+      (bar as Progress | null)?.done();
+      if (run === null) break;
+      runs.push(run);
+    }
+  } finally {
+    removeHandler();
+  }
+  const wall = (performance.now() - started) / 1000;
+  const report = reportObject(config, runs, wall);
+  if (config.out !== undefined) writeOutputs(io, config, runs, report);
+  if (config.json) io.stdout.write(JSON.stringify(report) + "\n");
+  else io.stdout.write(humanReport(config, runs, wall, stop));
+  if (stop) {
+    io.stderr.write(`kdgrad: interrupted; ${runs.length === 0 ? "no seed finished" : `reported the ${runs.length} finished seed(s)`}\n`);
+    return 130;
+  }
+  return 0;
+}
+
+interface Report {
+  seeds: number[];
+  seconds: number;
+  teacher: { errors: (number | null)[]; accuracy: (number | null)[] };
+  hard: { errors: number[]; accuracy: number[] };
+  distilled: { errors: number[]; accuracy: number[] };
+  omitted?: { class: number; of: number; hard: number[]; before: number[]; after: number[] };
+}
+
+function reportObject(config: DistillConfig, runs: SeedRun[], wall: number): Report {
+  const pick = (f: (r: SeedRun) => ModelRun) => ({ errors: runs.map((r) => f(r).errors), accuracy: runs.map((r) => f(r).accuracy) });
+  const report: Report = {
+    seeds: runs.map((r) => r.seed),
+    seconds: Number(wall.toFixed(3)),
+    teacher: { errors: runs.map((r) => r.teacher?.errors ?? null), accuracy: runs.map((r) => r.teacher?.accuracy ?? null) },
+    hard: pick((r) => r.hard),
+    distilled: pick((r) => r.distilled),
+  };
+  if (config.omitClass !== undefined) {
+    report.omitted = {
+      class: config.omitClass,
+      of: runs[0]?.omitted?.of ?? 0,
+      hard: runs.map((r) => r.omitted!.hard),
+      before: runs.map((r) => r.omitted!.before),
+      after: runs.map((r) => r.omitted!.after),
+    };
+  }
+  return report;
+}
+
+function humanReport(config: DistillConfig, runs: SeedRun[], wall: number, interrupted: boolean): string {
+  if (runs.length === 0) return "No seed finished.\n";
+  const { recipe } = config;
+  const n = 450;
+  const row = (name: string, f: (r: SeedRun) => ModelRun | null): string[] => {
+    const rs = runs.map(f).filter((r): r is ModelRun => r !== null);
+    if (rs.length === 0) return [name, "-", "(from file)", "-", "-"];
+    return [
+      name,
+      String(rs[0]!.parameters),
+      `${meanStd(rs.map((r) => 100 * r.accuracy), 2)} %`,
+      `${meanStd(rs.map((r) => r.errors))} / ${n}`,
+      seconds(mean(rs.map((r) => r.seconds))),
+    ];
+  };
+  const soft = recipe.alpha === 1 ? `T = ${recipe.temperature}` : `T = ${recipe.temperature}, α = ${recipe.alpha}`;
+  const omit = config.omitClass !== undefined ? `, no ${config.omitClass}s` : "";
+  const lines: string[] = [];
+  lines.push(`kdgrad distill — digits (8×8), ${runs.length} seed(s): ${runs.map((r) => r.seed).join(", ")}${interrupted ? " (interrupted)" : ""}`);
+  lines.push(`transfer set: ${config.transfer === "full" ? "train (1347 images)" : "train_10pct (135 images)"}${omit}; test set: 450 images; argmax at T = 1`);
+  lines.push("");
+  lines.push(table(["model", "parameters", "test accuracy", "errors", "training time"], [
+    row(`teacher ${recipe.teacherSizes.join("-")}`, (r) => r.teacher),
+    row(`student ${recipe.studentSizes.join("-")}, hard labels${omit}`, (r) => r.hard),
+    row(`student ${recipe.studentSizes.join("-")}, distilled (${soft})${omit}`, (r) => r.distilled),
+  ]));
+  const gain = runs.map((r) => r.hard.errors - r.distilled.errors);
+  lines.push("");
+  lines.push(`Gain from distillation: ${meanStd(gain)} fewer errors out of ${n} (${(100 * mean(gain) / n).toFixed(2)} points of accuracy).`);
+  if (config.omitClass !== undefined) {
+    const k = config.omitClass;
+    const of = runs[0]!.omitted!.of;
+    lines.push("");
+    lines.push(`Class ${k} was never shown to the students. Test ${k}s classified correctly (of ${of}):`);
+    lines.push(table(["student", `correct ${k}s`, "test accuracy"], [
+      ["hard labels", meanStd(runs.map((r) => r.omitted!.hard)), `${meanStd(runs.map((r) => 100 * r.hard.accuracy), 2)} %`],
+      ["distilled", meanStd(runs.map((r) => r.omitted!.before)), `${meanStd(runs.map((r) => 100 * r.distilled.accuracy), 2)} %`],
+      [`distilled, bias of ${k} raised by ${meanStd(runs.map((r) => r.omitted!.shift), 2)}`, meanStd(runs.map((r) => r.omitted!.after)), `${meanStd(runs.map((r) => 100 * (1 - r.omitted!.afterErrors / n)), 2)} %`],
+    ]));
+    lines.push(`(The bias is raised until the student predicts as many ${k}s on the unlabelled transfer inputs as the transfer set holds.)`);
+  }
+  lines.push("");
+  lines.push(`Total time ${seconds(wall)}.`);
+  return lines.join("\n") + "\n";
+}
+
+function writeOutputs(io: CliIO, config: DistillConfig, runs: SeedRun[], report: Report): void {
+  const dir = config.out!;
+  io.makeDir(dir);
+  const full = {
+    ...report,
+    recipe: config.recipe,
+    transfer: config.transfer,
+    curves: runs.map((r) => ({
+      seed: r.seed,
+      teacher: r.teacher ? { loss: r.teacher.curve.losses, accuracy: r.teacher.curve.accuracy } : null,
+      hard: { loss: r.hard.curve.losses, accuracy: r.hard.curve.accuracy },
+      distilled: { loss: r.distilled.curve.losses, accuracy: r.distilled.curve.accuracy },
+    })),
+  };
+  io.writeFile(io.join(dir, "report.json"), JSON.stringify(full, null, 2) + "\n");
+  for (const r of runs) {
+    const meta = { seed: String(r.seed), recipe: JSON.stringify(config.recipe) };
+    if (r.teacher?.model) io.saveModel(io.join(dir, `teacher-seed${r.seed}.safetensors`), r.teacher.model.stateDict(), meta);
+    io.saveModel(io.join(dir, `student-hard-seed${r.seed}.safetensors`), r.hard.model!.stateDict(), meta);
+    io.saveModel(io.join(dir, `student-distilled-seed${r.seed}.safetensors`), r.distilled.model!.stateDict(), meta);
+  }
+  if (runs.length > 0) {
+    const r = runs[0]!;
+    const curve = (name: string, acc: number[]) => ({ name, points: acc.map((a, i) => [i + 1, 100 * a] as const) });
+    const series = [curve("student, hard labels", r.hard.curve.accuracy), curve(`student, distilled (T = ${config.recipe.temperature})`, r.distilled.curve.accuracy)];
+    if (r.teacher) series.unshift(curve("teacher", r.teacher.curve.accuracy));
+    io.writeFile(io.join(dir, "curves.svg"), lineChart({ title: `Test accuracy during training (seed ${r.seed})`, xLabel: "epoch", yLabel: "test accuracy (%)", series }));
+  }
+}
+
+export { spec as distillSpec };

@@ -1,0 +1,52 @@
+import { KdgradError } from "../index.js";
+import { UsageError } from "./args.js";
+import { distillCommand } from "./distill.js";
+import { sweepCommand } from "./sweep.js";
+import { gradcheckCommand } from "./gradcheck.js";
+import type { CliIO } from "./io.js";
+
+const USAGE = `kdgrad — knowledge distillation with hand-derived gradients
+
+Usage:
+  kdgrad distill [options]    train a teacher on the digits set, distil a small student, compare (the default)
+  kdgrad sweep [options]      distil across temperatures, alphas and student sizes; table and SVG chart
+  kdgrad gradcheck            check every op's and loss's gradient, and show the 1/T² result
+  kdgrad <command> --help     the options of a command
+`;
+
+/**
+ * Run the command line `argv` (without node and the script). Returns the
+ * exit code: 0 done, 2 bad input (a one-line message on stderr, no stack
+ * trace), 130 interrupted, 1 an unexpected failure.
+ */
+export function main(argv: readonly string[], io: CliIO): number {
+  const [command, ...rest] = argv;
+  try {
+    switch (command) {
+      case undefined:
+        return distillCommand([], io);
+      case "distill":
+        return distillCommand(rest, io);
+      case "sweep":
+        return sweepCommand(rest, io);
+      case "gradcheck":
+        return gradcheckCommand(rest, io);
+      case "help":
+      case "--help":
+      case "-h":
+        io.stdout.write(USAGE);
+        return 0;
+      default:
+        throw new UsageError(`kdgrad: unknown command '${command}' (try kdgrad --help)`);
+    }
+  } catch (e) {
+    if (e instanceof UsageError || e instanceof KdgradError) {
+      const message = e.message.startsWith("kdgrad") ? e.message : `kdgrad ${command ?? "distill"}: ${e.message}`;
+      io.stderr.write(`${message.split("\n")[0]}\n`);
+      return 2;
+    }
+    io.stderr.write(`kdgrad: unexpected failure: ${(e as Error)?.message ?? String(e)}\n`);
+    if (typeof process !== "undefined" && process.env?.KDGRAD_DEBUG) io.stderr.write(`${(e as Error)?.stack}\n`);
+    return 1;
+  }
+}

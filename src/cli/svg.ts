@@ -1,0 +1,83 @@
+/**
+ * A dependency-free SVG line chart: axes with ticks, one polyline per
+ * series (optionally dashed, e.g. a reference line), a legend. Used for
+ * learning curves and for the temperature sweep.
+ */
+export interface Series {
+  name: string;
+  points: readonly (readonly [number, number])[];
+  dashed?: boolean;
+}
+
+export interface ChartOptions {
+  title: string;
+  xLabel: string;
+  yLabel: string;
+  series: readonly Series[];
+  /** Log-scale x axis (temperatures). */
+  xLog?: boolean;
+  width?: number;
+  height?: number;
+}
+
+const COLOURS = ["#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#17becf"];
+
+const escape = (s: string): string => s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
+
+/** "Nice" tick values covering [lo, hi]. */
+function ticks(lo: number, hi: number, count = 5): number[] {
+  if (lo === hi) return [lo];
+  const raw = (hi - lo) / count;
+  const mag = 10 ** Math.floor(Math.log10(raw));
+  const step = [1, 2, 5, 10].map((k) => k * mag).find((s) => s >= raw) ?? raw;
+  const out: number[] = [];
+  for (let v = Math.ceil(lo / step) * step; v <= hi + 1e-9 * step; v += step) out.push(Number(v.toPrecision(12)));
+  return out;
+}
+
+export function lineChart(options: ChartOptions): string {
+  const { title, xLabel, yLabel, series, xLog = false } = options;
+  const width = options.width ?? 720;
+  const height = options.height ?? 420;
+  const m = { left: 64, right: 170, top: 40, bottom: 52 };
+  const fx = (x: number): number => (xLog ? Math.log10(x) : x);
+  const all = series.flatMap((s) => s.points).filter(([x, y]) => Number.isFinite(fx(x)) && Number.isFinite(y));
+  let [x0, x1] = [Math.min(...all.map((p) => fx(p[0]))), Math.max(...all.map((p) => fx(p[0])))];
+  let [y0, y1] = [Math.min(...all.map((p) => p[1])), Math.max(...all.map((p) => p[1]))];
+  if (!(x1 > x0)) [x0, x1] = [x0 - 1, x0 + 1];
+  if (!(y1 > y0)) [y0, y1] = [y0 - 1, y0 + 1];
+  const pad = (y1 - y0) * 0.05;
+  y0 -= pad;
+  y1 += pad;
+  const px = (x: number): number => m.left + ((fx(x) - x0) / (x1 - x0)) * (width - m.left - m.right);
+  const py = (y: number): number => height - m.bottom - ((y - y0) / (y1 - y0)) * (height - m.top - m.bottom);
+  const parts: string[] = [];
+  parts.push(`<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="sans-serif" font-size="12">`);
+  parts.push(`<rect width="${width}" height="${height}" fill="white"/>`);
+  parts.push(`<text x="${width / 2}" y="22" text-anchor="middle" font-size="15">${escape(title)}</text>`);
+  const xt = xLog ? ticks(Math.floor(x0), Math.ceil(x1), Math.max(1, Math.ceil(x1) - Math.floor(x0))).map((v) => 10 ** v) : ticks(x0, x1);
+  for (const v of xt) {
+    if (fx(v) < x0 - 1e-9 || fx(v) > x1 + 1e-9) continue;
+    parts.push(`<line x1="${px(v).toFixed(1)}" x2="${px(v).toFixed(1)}" y1="${m.top}" y2="${height - m.bottom}" stroke="#eee"/>`);
+    parts.push(`<text x="${px(v).toFixed(1)}" y="${height - m.bottom + 16}" text-anchor="middle">${v}</text>`);
+  }
+  for (const v of ticks(y0, y1)) {
+    parts.push(`<line x1="${m.left}" x2="${width - m.right}" y1="${py(v).toFixed(1)}" y2="${py(v).toFixed(1)}" stroke="#eee"/>`);
+    parts.push(`<text x="${m.left - 6}" y="${(py(v) + 4).toFixed(1)}" text-anchor="end">${v}</text>`);
+  }
+  parts.push(`<rect x="${m.left}" y="${m.top}" width="${width - m.left - m.right}" height="${height - m.top - m.bottom}" fill="none" stroke="#333"/>`);
+  parts.push(`<text x="${(m.left + width - m.right) / 2}" y="${height - 12}" text-anchor="middle">${escape(xLabel)}</text>`);
+  parts.push(`<text transform="translate(16 ${(m.top + height - m.bottom) / 2}) rotate(-90)" text-anchor="middle">${escape(yLabel)}</text>`);
+  series.forEach((s, k) => {
+    const colour = COLOURS[k % COLOURS.length]!;
+    const pts = s.points.filter(([x, y]) => Number.isFinite(fx(x)) && Number.isFinite(y));
+    const d = pts.map(([x, y]) => `${px(x).toFixed(1)},${py(y).toFixed(1)}`).join(" ");
+    parts.push(`<polyline fill="none" stroke="${colour}" stroke-width="2"${s.dashed ? ' stroke-dasharray="6 4"' : ""} points="${d}"><title>${escape(s.name)}</title></polyline>`);
+    if (pts.length <= 12) for (const [x, y] of pts) parts.push(`<circle cx="${px(x).toFixed(1)}" cy="${py(y).toFixed(1)}" r="3" fill="${colour}"/>`);
+    const ly = m.top + 14 + 18 * k;
+    parts.push(`<line x1="${width - m.right + 12}" x2="${width - m.right + 36}" y1="${ly - 4}" y2="${ly - 4}" stroke="${colour}" stroke-width="2"${s.dashed ? ' stroke-dasharray="6 4"' : ""}/>`);
+    parts.push(`<text x="${width - m.right + 42}" y="${ly}">${escape(s.name)}</text>`);
+  });
+  parts.push("</svg>");
+  return parts.join("\n") + "\n";
+}

@@ -1,0 +1,149 @@
+import { wasmBase64 } from "./bytes.js";
+
+/**
+ * Loading and calling the WebAssembly kernels (wasm/kernels.ts). The module
+ * is compiled synchronously on first use; if WebAssembly or SIMD is missing,
+ * or the runtime refuses (a browser main thread may refuse synchronous
+ * compiles of more than 4 KB), the kernels are simply unavailable and the
+ * TypeScript ones run. Nothing here touches the file system.
+ */
+/** The part of the WebAssembly JS API used here (the core lib has no types for it). */
+interface WasmApi {
+  validate(bytes: Uint8Array): boolean;
+  Module: new (bytes: Uint8Array) => object;
+  Instance: new (module: object, imports: object) => { exports: unknown };
+}
+
+interface Exports {
+  memory: { buffer: ArrayBuffer };
+  distill(s: number, t: number, labels: number, B: number, C: number, T: number, alpha: number, dS: number, dT: number, scratch: number): number;
+  matmul(A: number, B: number, C: number, n: number, k: number, m: number): void;
+  ensure(bytes: number): number;
+  base(): number;
+}
+
+type Num = { readonly [i: number]: number; readonly length: number };
+
+export interface WasmKernels {
+  distill(
+    s: Float32Array, t: Float32Array, labels: Int32Array | null, B: number, C: number, T: number, alpha: number,
+    wantS: boolean, wantT: boolean,
+  ): { loss: number; dS: Float32Array | null; dT: Float32Array | null };
+  /** C = A·B for float32 operands read through strides; C is written contiguous into `out`. */
+  matmul(
+    A: Num, aOff: number, rsA: number, csA: number, B: Num, bOff: number, rsB: number, csB: number,
+    out: Float32Array, n: number, k: number, m: number,
+  ): void;
+}
+
+let loaded: WasmKernels | null | undefined;
+
+/** The kernels, or null where WebAssembly SIMD cannot run. */
+export function wasmKernels(): WasmKernels | null {
+  if (loaded === undefined) {
+    try {
+      loaded = instantiate();
+    } catch {
+      loaded = null;
+    }
+  }
+  return loaded;
+}
+
+function decodeBase64(text: string): Uint8Array {
+  const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  const value = new Int16Array(128).fill(-1);
+  for (let i = 0; i < 64; i++) value[alphabet.charCodeAt(i)] = i;
+  const clean = text.replace(/=+$/, "");
+  const out = new Uint8Array(Math.floor((clean.length * 3) / 4));
+  let bits = 0;
+  let count = 0;
+  let o = 0;
+  for (let i = 0; i < clean.length; i++) {
+    bits = (bits << 6) | value[clean.charCodeAt(i)]!;
+    count += 6;
+    if (count >= 8) {
+      count -= 8;
+      out[o++] = (bits >> count) & 0xff;
+    }
+  }
+  return out;
+}
+
+function instantiate(): WasmKernels | null {
+  const wasm = (globalThis as { WebAssembly?: WasmApi }).WebAssembly;
+  if (wasm === undefined) return null;
+  const bytes = decodeBase64(wasmBase64);
+  if (!wasm.validate(bytes)) return null;
+  const instance = new wasm.Instance(new wasm.Module(bytes), {});
+  const x = instance.exports as unknown as Exports;
+  const base = x.base();
+
+  /** Reserve `sizes` consecutive regions (16-byte aligned) above the heap base; returns their offsets. */
+  const layout = (sizes: number[]): number[] => {
+    const offsets: number[] = [];
+    let at = base;
+    for (const s of sizes) {
+      offsets.push(at);
+      at += (s + 15) & ~15;
+    }
+    x.ensure(at);
+    return offsets;
+  };
+
+  return {
+    distill(s, t, labels, B, C, T, alpha, wantS, wantT) {
+      // The kernel takes two classes at a time: an odd C gets a padding class at
+      // −∞, which has no probability under either softmax.
+      const Cp = C + (C & 1);
+      const n = B * Cp;
+      const [ps, pt, pl, pdS, pdT, scratch] = layout([4 * n, 4 * n, 4 * B, wantS ? 4 * n : 0, wantT ? 4 * n : 0, 24 * Cp]);
+      const mem = x.memory.buffer;
+      const S = new Float32Array(mem, ps!, n);
+      const Tt = new Float32Array(mem, pt!, n);
+      if (Cp === C) {
+        S.set(s);
+        Tt.set(t);
+      } else {
+        for (let r = 0; r < B; r++) {
+          S.set(s.subarray(r * C, (r + 1) * C), r * Cp);
+          Tt.set(t.subarray(r * C, (r + 1) * C), r * Cp);
+          S[r * Cp + C] = -Infinity;
+          Tt[r * Cp + C] = -Infinity;
+        }
+      }
+      if (labels) new Int32Array(mem, pl!, B).set(labels);
+      const loss = x.distill(ps!, pt!, labels ? pl! : 0, B, Cp, T, alpha, wantS ? pdS! : 0, wantT ? pdT! : 0, scratch!);
+      const out = (p: number): Float32Array => {
+        const all = new Float32Array(x.memory.buffer, p, n);
+        if (Cp === C) return all.slice();
+        const r = new Float32Array(B * C);
+        for (let i = 0; i < B; i++) r.set(all.subarray(i * Cp, i * Cp + C), i * C);
+        return r;
+      };
+      return { loss, dS: wantS ? out(pdS!) : null, dT: wantT ? out(pdT!) : null };
+    },
+
+    matmul(A, aOff, rsA, csA, B, bOff, rsB, csB, out, n, k, m) {
+      // The kernel wants n a multiple of 4 and m of 8: pad with zeros.
+      const n4 = (n + 3) & ~3;
+      const m8 = (m + 7) & ~7;
+      const [pa, pb, pc] = layout([4 * n4 * k, 4 * k * m8, 4 * n4 * m8]);
+      const mem = x.memory.buffer;
+      const a = new Float32Array(mem, pa!, n4 * k);
+      const b = new Float32Array(mem, pb!, k * m8);
+      if (csA === 1 && rsA === k && A instanceof Float32Array) a.set(A.subarray(aOff, aOff + n * k));
+      else for (let i = 0; i < n; i++) for (let p = 0; p < k; p++) a[i * k + p] = A[aOff + i * rsA + p * csA]!;
+      a.fill(0, n * k);
+      if (csB === 1 && rsB === m && m8 === m && B instanceof Float32Array) b.set(B.subarray(bOff, bOff + k * m));
+      else {
+        b.fill(0);
+        for (let p = 0; p < k; p++) for (let j = 0; j < m; j++) b[p * m8 + j] = B[bOff + p * rsB + j * csB]!;
+      }
+      x.matmul(pa!, pb!, pc!, n4, k, m8);
+      const c = new Float32Array(x.memory.buffer, pc!, n4 * m8);
+      if (m8 === m) out.set(c.subarray(0, n * m));
+      else for (let i = 0; i < n; i++) out.set(c.subarray(i * m8, i * m8 + m), i * m);
+    },
+  };
+}

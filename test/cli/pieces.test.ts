@@ -1,0 +1,87 @@
+import { describe, expect, test } from "vitest";
+import { UsageError, parseOptions, parseSizes } from "../../src/cli/args.js";
+import { mean, meanStd, std, table } from "../../src/cli/format.js";
+import { lineChart } from "../../src/cli/svg.js";
+import { Progress } from "../../src/cli/progress.js";
+import { biasShiftFor } from "../../src/cli/recipe.js";
+import { tensor } from "../../src/index.js";
+
+describe("option parsing", () => {
+  const spec = {
+    n: { kind: "int", help: "" }, x: { kind: "number", help: "" }, list: { kind: "ints", help: "" },
+    name: { kind: "string", help: "" }, flag: { kind: "flag", help: "" },
+  } as const;
+
+  test("values in both spellings, lists and flags", () => {
+    expect(parseOptions(["--n", "3", "--x=0.5", "--list", "1,2", "--flag", "--name", "a"], spec, "t")).toEqual({ n: 3, x: 0.5, list: [1, 2], flag: true, name: "a" });
+  });
+
+  test.each([
+    [["--bogus"], /^kdgrad t: unknown option --bogus/],
+    [["--n", "1.5"], /^kdgrad t: --n must be an integer, got '1.5'$/],
+    [["--x", "abc"], /^kdgrad t: --x must be a number, got 'abc'$/],
+    [["--n"], /^kdgrad t: --n needs a value$/],
+    [["--n", "1", "--n", "2"], /^kdgrad t: --n given twice$/],
+    [["--flag=1"], /^kdgrad t: --flag takes no value$/],
+    [["stray"], /^kdgrad t: unexpected argument 'stray'/],
+    [["--list", "1,,2"], /^kdgrad t: --list must be an integer, got ''$/],
+  ])("%j is a UsageError", (argv, message) => {
+    expect(() => parseOptions(argv, spec, "t")).toThrow(UsageError);
+    expect(() => parseOptions(argv, spec, "t")).toThrow(message);
+  });
+
+  test("layer sizes", () => {
+    expect(parseSizes("64-16-10", "--student", "distill")).toEqual([64, 16, 10]);
+    expect(() => parseSizes("64-x-10", "--student", "distill")).toThrow(/--student must look like 64-16-10/);
+    expect(() => parseSizes("64", "--student", "distill")).toThrow(UsageError);
+  });
+});
+
+describe("formatting", () => {
+  test("tables align columns and right-align numbers", () => {
+    const t = table(["model", "errors"], [["teacher", "8"], ["student", "30.5"]]);
+    expect(t.split("\n")).toEqual(["| model   | errors |", "|---------|-------:|", "| teacher |      8 |", "| student |   30.5 |"]);
+  });
+
+  test("mean and sample standard deviation", () => {
+    expect(mean([1, 2, 3])).toBe(2);
+    expect(std([1, 2, 3])).toBe(1);
+    expect(meanStd([1, 2, 3])).toBe("2.0 ± 1.0");
+    expect(meanStd([4])).toBe("4");
+    expect(meanStd([4.25], 2)).toBe("4.25");
+  });
+
+  test("the SVG chart is well-formed, with one polyline per series and a legend", () => {
+    const svg = lineChart({
+      title: "a < b", xLabel: "T", yLabel: "acc", xLog: true,
+      series: [{ name: "one", points: [[1, 90], [2, 91], [8, 95]] }, { name: "ref", points: [[1, 92], [8, 92]], dashed: true }],
+    });
+    expect(svg.startsWith("<svg xmlns=\"http://www.w3.org/2000/svg\"")).toBe(true);
+    expect(svg.trimEnd().endsWith("</svg>")).toBe(true);
+    expect(svg.match(/<polyline/g)).toHaveLength(2);
+    expect(svg).toContain("stroke-dasharray");
+    expect(svg).toContain("a &lt; b");
+    expect(svg).not.toContain("NaN");
+  });
+
+  test("the progress bar draws on a terminal and stays silent elsewhere", () => {
+    const out: string[] = [];
+    new Progress({ isTTY: true, write: (s) => out.push(s) }, "teacher", 10).update(10, { loss: 0.5, examples: 100 });
+    expect(out.join("")).toMatch(/teacher .*epoch 10\/10.*loss 0\.5000/);
+    const quiet: string[] = [];
+    new Progress({ isTTY: false, write: (s) => quiet.push(s) }, "teacher", 10).update(10, { loss: 0.5 });
+    expect(quiet).toEqual([]);
+  });
+});
+
+describe("bias correction", () => {
+  test("the shift makes exactly `target` rows predict class k", () => {
+    const logits = tensor([[2, 0, 1], [0, 3, 0.5], [1, 1, 0.9], [5, 0, -1]], { dtype: "float64" });
+    for (let target = 0; target <= 4; target++) {
+      const shift = biasShiftFor(logits, 2, target);
+      const shifted = logits.add(tensor([0, 0, shift], { dtype: "float64" }));
+      const count = shifted.argmax(-1).toFlatArray().filter((c) => c === 2).length;
+      expect(count).toBe(target);
+    }
+  });
+});

@@ -1,0 +1,120 @@
+import { execFileSync } from "node:child_process";
+import { fileURLToPath } from "node:url";
+import fc from "fast-check";
+import { test } from "@fast-check/vitest";
+import { afterAll, describe, expect } from "vitest";
+import { Tensor, distillationLoss, getBackend, setBackend, tensor, wasmAvailable, type Backend } from "../../src/index.js";
+import { decode, loadGolden } from "../helpers/golden.js";
+import { logitRows } from "../arbitraries.js";
+
+const initial = getBackend();
+afterAll(() => setBackend(initial));
+
+/** Loss and both gradients of the fused loss on float32 copies, under one backend. */
+function run(backend: Backend, s: Tensor, t: Tensor, options: Parameters<typeof distillationLoss>[2]): number[][] {
+  setBackend(backend);
+  const x = s.to("float32").detach().requiresGrad_();
+  const y = t.to("float32").detach().requiresGrad_();
+  const l = distillationLoss(x, y, options);
+  expect(l.dtype).toBe("float32");
+  l.backward();
+  return [[l.item()], x.grad!.toFlatArray(), y.grad!.toFlatArray()];
+}
+
+/** The float64 kernel on the same (float32-rounded) inputs: the reference for both backends. */
+function reference(s: Tensor, t: Tensor, options: Parameters<typeof distillationLoss>[2]): number[][] {
+  const x = s.to("float32").to("float64").detach().requiresGrad_();
+  const y = t.to("float32").to("float64").detach().requiresGrad_();
+  const l = distillationLoss(x, y, options);
+  l.backward();
+  return [[l.item()], x.grad!.toFlatArray(), y.grad!.toFlatArray()];
+}
+
+/** float32 results within a few float32 ulps (relative 1e-6) of the reference, or a tiny absolute error; non-finite exactly. */
+function expectNear(got: number[][], want: number[][], label: string): void {
+  got.forEach((part, p) => part.forEach((v, i) => {
+    const w = want[p]![i]!;
+    if (!Number.isFinite(w)) {
+      expect(Object.is(v, w) || (Number.isNaN(v) && Number.isNaN(w)), `${label} part ${p}[${i}]: ${v} vs ${w}`).toBe(true);
+    } else {
+      expect(Math.abs(v - w) <= 1e-6 * Math.abs(w) + 1e-9, `${label} part ${p}[${i}]: ${v} vs ${w}`).toBe(true);
+    }
+  }));
+}
+
+const backends: Backend[] = wasmAvailable() ? ["js", "wasm"] : ["js"];
+
+describe("both backends on the golden distillation inputs (float32)", () => {
+  test("WebAssembly SIMD is available in Node (so both backends are exercised here)", () => {
+    expect(wasmAvailable()).toBe(true);
+  });
+
+  for (const c of loadGolden("distillation.json")) {
+    for (const backend of backends) {
+      test(`${c.name} [${backend}]`, () => {
+        const s = tensor(Float64Array.from(decode(c.inputs.student!).data), { shape: c.inputs.student!.shape });
+        const t = tensor(Float64Array.from(decode(c.inputs.teacher!).data), { shape: c.inputs.teacher!.shape });
+        const labels = c.inputs.labels ? tensor(Int32Array.from(decode(c.inputs.labels).data), { shape: c.inputs.labels.shape }) : undefined;
+        const options = { labels, temperature: c.options.temperature as number, alpha: c.options.alpha as number };
+        expectNear(run(backend, s, t, options), reference(s, t, options), `${c.name} ${backend}`);
+      });
+    }
+  }
+});
+
+describe("the backends agree", () => {
+  test.prop([logitRows({ maxAbs: 1e4, maxClasses: 9 }), fc.nat(), fc.constantFrom(0.5, 1, 4, 1000), fc.constantFrom(0, 0.5, 1), fc.boolean()])(
+    "on random logits up to ±1e4, odd and even class counts, with and without labels",
+    (s, seed, T, alpha, labelled) => {
+      const rng = new (class { x = seed; next() { this.x = (this.x * 1103515245 + 12345) >>> 0; return this.x / 2 ** 32; } })();
+      const t = tensor(Float64Array.from({ length: s.size }, () => (2 * rng.next() - 1) * 1e4), { shape: s.shape });
+      const labels = tensor(Int32Array.from({ length: s.shape[0]! }, () => Math.floor(rng.next() * s.shape[1]!)), { shape: [s.shape[0]!] });
+      const options = labelled ? { labels, temperature: T, alpha } : { temperature: T };
+      const want = reference(s, t, options);
+      for (const backend of backends) expectNear(run(backend, s, t, options), want, backend);
+    },
+  );
+
+  test("T²·KL at T = 1000 in float32 is within 1e-6 of float64 on both backends", () => {
+    const s = tensor([[0.3, -1.2, 2.5, 0.7], [1.1, 0.2, -0.4, -2.2]]);
+    const t = tensor([[-0.5, 0.9, 1.7, -1.3], [0.4, 2.1, -1.0, 0.0]]);
+    const want = distillationLoss(s.to("float64"), t.to("float64"), { temperature: 1000 }).item();
+    for (const backend of backends) {
+      setBackend(backend);
+      const got = distillationLoss(s, t, { temperature: 1000 }).item();
+      expect(Math.abs(got - want) / want).toBeLessThan(1e-6);
+    }
+  });
+});
+
+describe("selection", () => {
+  test("setBackend checks its argument; js is always available", () => {
+    expect(() => setBackend("gpu" as Backend)).toThrow(/setBackend: backend must be "wasm" or "js", got "gpu"/);
+    setBackend("js");
+    expect(getBackend()).toBe("js");
+  });
+
+  test("the committed WebAssembly module matches a fresh compile of wasm/kernels.ts", () => {
+    const script = fileURLToPath(new URL("../../scripts/build-wasm.mjs", import.meta.url));
+    expect(execFileSync(process.execPath, [script, "--check"], { encoding: "utf8" })).toContain("matches a fresh compile");
+  });
+});
+
+describe("matmul on both backends (float32)", () => {
+  test.prop([fc.integer({ min: 1, max: 40 }), fc.integer({ min: 1, max: 40 }), fc.integer({ min: 1, max: 40 }), fc.nat(), fc.constantFrom("nn", "nt", "tn", "tt")])(
+    "agrees with the float64 product to float32 accuracy, for any shape (padding) and transposed operands",
+    (n, k, m, seed, form) => {
+      const rng = new (class { x = seed; next() { this.x = (this.x * 1103515245 + 12345) >>> 0; return this.x / 2 ** 32 - 0.5; } })();
+      const make = (r: number, c: number): Tensor => tensor(Float32Array.from({ length: r * c }, () => rng.next()), { shape: [r, c] });
+      const a = form[0] === "t" ? make(k, n).T : make(n, k);
+      const b = form[1] === "t" ? make(m, k).T : make(k, m);
+      const want = a.to("float64").matmul(b.to("float64")).toFlatArray();
+      for (const backend of backends) {
+        setBackend(backend);
+        const got = a.matmul(b);
+        expect(got.dtype).toBe("float32");
+        got.toFlatArray().forEach((v, i) => expect(Math.abs(v - want[i]!), `${backend} [${i}]`).toBeLessThanOrEqual(1e-6 * (k + 1)));
+      }
+    },
+  );
+});
