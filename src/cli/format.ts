@@ -2,7 +2,9 @@
 
 export function table(header: readonly string[], rows: readonly (readonly string[])[]): string {
   const widths = header.map((h, j) => Math.max(h.length, ...rows.map((r) => (r[j] ?? "").length)));
-  const numeric = header.map((_, j) => rows.length > 0 && rows.every((r) => /^[-+]?[\d.]/.test(r[j] ?? "")));
+  // A column is numeric (right-aligned) when every cell is a number, possibly with ± std and a unit.
+  const number = /^(-|[-+]?\d[\d.]*(e[-+]?\d+)?( ± [\d.]+)?( %| s| \/ \d+)?|\d+ min \d+ s)$/;
+  const numeric = header.map((_, j) => rows.length > 0 && rows.every((r) => number.test(r[j] ?? "")));
   const line = (cells: readonly string[]): string =>
     "| " + cells.map((c, j) => (numeric[j] ? c.padStart(widths[j]!) : c.padEnd(widths[j]!))).join(" | ") + " |";
   const rule = "|" + widths.map((w, j) => (numeric[j] ? "-".repeat(w + 1) + ":" : "-".repeat(w + 2))).join("|") + "|";

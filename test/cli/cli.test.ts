@@ -1,0 +1,203 @@
+import { execFileSync, spawnSync } from "node:child_process";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { afterAll, describe, expect, test } from "vitest";
+import { main } from "../../src/cli/main.js";
+import { nodeIO } from "../../src/cli/node-io.js";
+import type { CliIO } from "../../src/cli/io.js";
+import { decodeSafetensors, tensor } from "../../src/index.js";
+import { saveNpy } from "../../src/node/index.js";
+
+const dir = mkdtempSync(join(tmpdir(), "kdgrad-cli-"));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+/** Run the CLI in-process with captured streams (files and data are real). */
+function run(argv: string[], options: { tty?: boolean; onStderr?: (s: string, interrupt: () => void) => void } = {}): { code: number; out: string; err: string } {
+  let out = "";
+  let err = "";
+  let interrupt = (): void => {};
+  const io: CliIO = {
+    ...nodeIO(),
+    stdout: { write: (s: string) => (out += s) },
+    stderr: {
+      isTTY: options.tty ?? false,
+      columns: 120,
+      write: (s: string) => {
+        err += s;
+        options.onStderr?.(s, interrupt);
+      },
+    },
+    onInterrupt(handler) {
+      interrupt = handler;
+      return () => (interrupt = () => {});
+    },
+  };
+  const code = main(argv, io);
+  return { code, out, err };
+}
+
+const tiny = ["--epochs", "1,3"];
+
+describe("kdgrad distill", () => {
+  test("--json prints exactly one JSON object with the documented fields, and nothing on stderr", () => {
+    const r = run(["distill", ...tiny, "--seeds", "0,1", "--json"]);
+    expect(r.code).toBe(0);
+    expect(r.err).toBe("");
+    expect(r.out.trim().split("\n")).toHaveLength(1);
+    const report = JSON.parse(r.out);
+    expect(Object.keys(report).sort()).toEqual(["distilled", "hard", "seconds", "seeds", "teacher"]);
+    expect(report.seeds).toEqual([0, 1]);
+    expect(report.seconds).toBeGreaterThan(0);
+    for (const k of ["teacher", "hard", "distilled"]) {
+      expect(report[k].errors).toHaveLength(2);
+      report[k].errors.forEach((e: number, i: number) => {
+        expect(Number.isInteger(e) && e >= 0 && e <= 450).toBe(true);
+        expect(report[k].accuracy[i]).toBeCloseTo(1 - e / 450, 12);
+      });
+    }
+  });
+
+  test("the text report is a table of the three models and the gain", () => {
+    const r = run(["distill", ...tiny]);
+    expect(r.code).toBe(0);
+    expect(r.out).toMatch(/\| model\s+\| parameters \| test accuracy \|\s+errors \| training time \|/);
+    expect(r.out).toMatch(/\| teacher 64-256-256-10\s+\|\s+85002 \|/);
+    expect(r.out).toMatch(/\| student 64-16-10, hard labels\s+\|\s+1210 \|/);
+    expect(r.out).toMatch(/\| student 64-16-10, distilled \(T = 8, α = 0\.9\)\s+\|\s+1210 \|/);
+    expect(r.out).toMatch(/Gain from distillation: -?\d+ fewer errors out of 450/);
+  });
+
+  test("--omit-class adds the dark-knowledge numbers; the hard-label student never predicts the class", () => {
+    const r = run(["distill", ...tiny, "--omit-class", "3", "--json"]);
+    expect(r.code).toBe(0);
+    const { omitted } = JSON.parse(r.out);
+    expect(omitted.class).toBe(3);
+    expect(omitted.of).toBe(46);
+    expect(omitted.hard).toEqual([0]);
+    expect(omitted.before[0]).toBeGreaterThanOrEqual(0);
+    expect(omitted.after[0]).toBeGreaterThanOrEqual(omitted.before[0]);
+  });
+
+  test("--out writes report.json, the models as safetensors and an SVG chart", () => {
+    const out = join(dir, "run");
+    const r = run(["distill", ...tiny, "--out", out]);
+    expect(r.code).toBe(0);
+    const report = JSON.parse(readFileSync(join(out, "report.json"), "utf8"));
+    expect(report.curves[0].teacher.loss).toHaveLength(1);
+    expect(report.curves[0].hard.accuracy).toHaveLength(3);
+    const student = decodeSafetensors(readFileSync(join(out, "student-distilled-seed0.safetensors")));
+    expect([...student.tensors.keys()]).toEqual(["0.weight", "0.bias", "2.weight", "2.bias"]);
+    expect(student.tensors.get("0.weight")!.shape).toEqual([16, 64]);
+    expect(existsSync(join(out, "teacher-seed0.safetensors"))).toBe(true);
+    const svg = readFileSync(join(out, "curves.svg"), "utf8");
+    expect(svg).toMatch(/^<svg /);
+    expect(svg.match(/<polyline/g)).toHaveLength(3);
+  });
+
+  test("--teacher-logits distils from a .npy file of the transfer set's shape; a wrong shape is a one-line error", () => {
+    const good = join(dir, "logits.npy");
+    saveNpy(good, tensor(Float32Array.from({ length: 135 * 10 }, (_, i) => (i % 10) * 0.1), { shape: [135, 10] }));
+    const r = run(["distill", ...tiny, "--teacher-logits", good, "--json"]);
+    expect(r.code).toBe(0);
+    expect(JSON.parse(r.out).teacher.errors).toEqual([null]);
+    const bad = join(dir, "bad.npy");
+    saveNpy(bad, tensor(new Float32Array(20), { shape: [2, 10] }));
+    const e = run(["distill", ...tiny, "--teacher-logits", bad]);
+    expect(e.code).toBe(2);
+    expect(e.err).toBe(`kdgrad distill: ${bad} holds an array of shape [2,10] but the 10pct transfer set needs [135,10]\n`);
+    const missing = run(["distill", "--teacher-logits", join(dir, "nope.npy")]);
+    expect(missing.code).toBe(2);
+    expect(missing.err).toMatch(/nope\.npy/);
+    expect(missing.err.split("\n")).toHaveLength(2);
+    writeFileSync(join(dir, "junk.npy"), "not an npy file at all");
+    const junk = run(["distill", "--teacher-logits", join(dir, "junk.npy")]);
+    expect(junk.code).toBe(2);
+    expect(junk.err.split("\n")).toHaveLength(2);
+  });
+
+  test.each([
+    [["distill", "--temperature", "0"], /^kdgrad distill: --temperature must be > 0, got 0\n$/],
+    [["distill", "--temperature", "-1"], /^kdgrad distill: --temperature must be > 0, got -1\n$/],
+    [["distill", "--alpha", "1.5"], /^kdgrad distill: --alpha must be in \[0, 1\], got 1.5\n$/],
+    [["distill", "--bogus"], /^kdgrad distill: unknown option --bogus/],
+    [["distill", "--seeds", "a"], /^kdgrad distill: --seeds must be an integer, got 'a'\n$/],
+    [["distill", "--transfer", "half"], /^kdgrad distill: --transfer must be 10pct or full, got 'half'\n$/],
+    [["distill", "--omit-class", "12"], /^kdgrad distill: --omit-class must be a digit class in \[0, 9\], got 12\n$/],
+    [["distill", "--student", "32-10"], /^kdgrad distill: --student must start with 64 inputs and end with 10 classes, got 32-10\n$/],
+    [["frobnicate"], /^kdgrad: unknown command 'frobnicate'/],
+    [["sweep", "--temperatures", "0,2"], /^kdgrad sweep: --temperatures must all be > 0, got 0\n$/],
+  ])("bad input %j: exit 2 and one line", (argv, message) => {
+    const r = run(argv);
+    expect(r.code).toBe(2);
+    expect(r.err).toMatch(message);
+    expect(r.out).toBe("");
+  });
+
+  test("Ctrl-C stops cleanly and reports the seeds that finished", () => {
+    // Interrupt as soon as the second seed starts (its progress bar appears on the "terminal").
+    const r = run(["distill", ...tiny, "--seeds", "0,1"], {
+      tty: true,
+      onStderr: (s, interrupt) => {
+        if (s.includes("seed 1")) interrupt();
+      },
+    });
+    expect(r.code).toBe(130);
+    expect(r.out).toMatch(/1 seed\(s\): 0 \(interrupted\)/);
+    expect(r.err).toMatch(/kdgrad: interrupted; reported the 1 finished seed\(s\)/);
+  });
+
+  test("a progress bar is drawn on a terminal, and not with --json", () => {
+    expect(run(["distill", ...tiny], { tty: true }).err).toMatch(/seed 0 teacher .*epoch 1\/1/);
+    expect(run(["distill", ...tiny, "--json"], { tty: true }).err).toBe("");
+  });
+});
+
+describe("kdgrad sweep and gradcheck", () => {
+  test("sweep prints a table per student and alpha, writes JSON and an SVG chart", () => {
+    const out = join(dir, "sweep");
+    const r = run(["sweep", "--epochs", "1,2", "--temperatures", "1,4", "--alphas", "0.5,1", "--students", "64-8-10", "--out", out]);
+    expect(r.code).toBe(0);
+    expect(r.out).toMatch(/\| student\s+\| T = 1 \| T = 4 \|/);
+    expect(r.out).toMatch(/64-8-10, hard labels/);
+    expect(r.out).toMatch(/64-8-10, α = 0\.5/);
+    expect(r.out).toMatch(/Best for 64-8-10: T = \d, α = [\d.]+/);
+    const report = JSON.parse(readFileSync(join(out, "sweep.json"), "utf8"));
+    expect(report.distilled).toHaveLength(4);
+    expect(report.hard["64-8-10"]).toHaveLength(1);
+    const svg = readFileSync(join(out, "sweep.svg"), "utf8");
+    expect(svg.match(/<polyline/g)).toHaveLength(3);
+    expect(svg).toContain("stroke-dasharray");
+  });
+
+  test("gradcheck passes every op and shows the 1/T² table", () => {
+    const r = run(["gradcheck"]);
+    expect(r.code).toBe(0);
+    expect(r.out).toMatch(/\| op\s+\| max abs error \| max rel error \| pass \|/);
+    expect(r.out).toMatch(/\| distillationLoss\s+\|/);
+    expect(r.out).not.toMatch(/\| NO \|/);
+    const j = run(["gradcheck", "--json"]);
+    const report = JSON.parse(j.out);
+    expect(report.ok).toBe(true);
+    expect(report.ops.length).toBeGreaterThan(40);
+    const rows = report.temperature.rows as { T: number; ratio: number | null; limitDistance: number }[];
+    // ‖∇KL‖ falls ≈100× per 10× in T once T ≥ 10, and T²∇ approaches the limit like 1/T.
+    const at = (T: number) => rows.find((row) => row.T === T)!;
+    for (const T of [100, 1000]) {
+      expect(at(T).ratio!).toBeGreaterThan(95);
+      expect(at(T).ratio!).toBeLessThan(105);
+    }
+    expect(at(1000).limitDistance * 1000).toBeCloseTo(at(100).limitDistance * 100, 1);
+  });
+});
+
+test("the installed command: `kdgrad` via bin/kdgrad.js exits 2 with one line and no stack trace on bad input", () => {
+  const bin = fileURLToPath(new URL("../../bin/kdgrad.js", import.meta.url));
+  const r = spawnSync(process.execPath, [bin, "distill", "--temperature", "0"], { encoding: "utf8" });
+  expect(r.status).toBe(2);
+  expect(r.stderr).toBe("kdgrad distill: --temperature must be > 0, got 0\n");
+  expect(r.stdout).toBe("");
+  const help = execFileSync(process.execPath, [bin, "--help"], { encoding: "utf8" });
+  expect(help).toMatch(/kdgrad distill \[options\]/);
+});
