@@ -1,47 +1,95 @@
 /**
- * Benchmarks, reported as ratios against a baseline measured in the same run
- * (machines are shared, so absolute times drift). `--quick` runs each case once.
+ * kdgrad's benchmarks: `npm run bench` (= tsx bench/run.ts).
  *
- * Question answered here: how much does the fused logSoftmax kernel save over
- * the composite x − logSumExp(x) built from other ops, forward and backward?
+ *   --quick               every variant once per shape: agreement checks and a
+ *                         smoke run, no timing loop, nothing written
+ *   --suite a,b           run a subset of: distillation, mlp, matmul, allocation
+ *
+ * Prints one markdown table per suite (with the date, Node version and CPU)
+ * and, in a full run of every suite, writes all numbers to
+ * bench/results/latest.json. Every
+ * suite measures kdgrad and its peers in the same process, in one
+ * benchmark.js Suite per shape, and reports ratios to kdgrad from that Suite:
+ * the machines are shared and absolute times drift between runs.
+ *
+ * Exit code 1 if any agreement check failed (a MISMATCH row), else 0.
  */
-import Benchmark from "benchmark";
-import { Generator, logSoftmax, logSumExp, randn, type Tensor } from "../src/index.js";
+import { mkdirSync, writeFileSync } from "node:fs";
+import { machineInfo, peerVersions, timing, type RunOptions, type SuiteResult } from "./harness.js";
 
-const quick = process.argv.includes("--quick");
+type SuiteModule = { run(options: RunOptions): Promise<SuiteResult> };
 
-function suiteFor(b: number, c: number): Promise<void> {
-  const g = new Generator(0);
-  const x = randn([b, c], { generator: g, dtype: "float32" });
-  const up = randn([b, c], { generator: g, dtype: "float32" });
-  const fused = (): void => {
-    const leaf = x.detach().requiresGrad_();
-    logSoftmax(leaf, -1).backward(up);
-  };
-  const composite = (): void => {
-    const leaf: Tensor = x.detach().requiresGrad_();
-    leaf.sub(logSumExp(leaf, -1, true)).backward(up);
-  };
-  if (quick) {
-    fused();
-    composite();
-    console.log(`[${b}, ${c}] quick run ok`);
-    return Promise.resolve();
+/**
+ * Loaded on demand. allocation must run before anything imports kdgrad, so it
+ * runs first when selected (it replaces the typed-array constructors, then
+ * imports kdgrad itself); its table is still printed last.
+ */
+const suites: Record<string, () => Promise<SuiteModule>> = {
+  distillation: () => import("./distillation.js"),
+  mlp: () => import("./mlp-step.js"),
+  matmul: () => import("./matmul.js"),
+  allocation: () => import("./allocation.js"),
+};
+
+function parseArgs(argv: readonly string[]): { quick: boolean; selected: string[] } {
+  let quick = false;
+  let selected = Object.keys(suites);
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (a === "--quick") quick = true;
+    else if (a === "--suite" || a.startsWith("--suite=")) {
+      const list = a === "--suite" ? argv[++i] : a.slice("--suite=".length);
+      if (!list) throw new Error("--suite needs a comma-separated list");
+      selected = list.split(",").map((s) => s.trim()).filter((s) => s !== "");
+      const unknown = selected.filter((s) => !(s in suites));
+      if (unknown.length > 0) throw new Error(`unknown suite ${unknown.join(", ")}; choose from ${Object.keys(suites).join(", ")}`);
+    } else throw new Error(`unknown argument ${a} (use --quick, --suite a,b)`);
   }
-  return new Promise((resolve) => {
-    const suite = new Benchmark.Suite(`logSoftmax [${b}, ${c}]`);
-    suite
-      .add("fused logSoftmax", fused)
-      .add("composite x - logSumExp(x)", composite)
-      .on("complete", function (this: Benchmark.Suite) {
-        const results = this.map((bench: Benchmark) => ({ name: bench.name, ns: 1e9 / bench.hz / (b * c) }));
-        const base = results[0]!.ns;
-        console.log(`\n### ${this.name}\n\n| variant | ns per logit | ratio to fused |\n|---|---|---|`);
-        for (const r of results) console.log(`| ${r.name} | ${r.ns.toFixed(1)} | ${(r.ns / base).toFixed(2)} |`);
-        resolve();
-      })
-      .run({ async: false });
-  });
+  return { quick, selected };
 }
 
-for (const [b, c] of [[128, 10], [256, 1000]] as const) await suiteFor(b, c);
+const { quick, selected } = parseArgs(process.argv.slice(2));
+const options: RunOptions = { quick };
+const machine = machineInfo();
+const versions = peerVersions();
+
+console.log(`# kdgrad benchmarks${quick ? " (--quick: one call per variant, not timed)" : ""}\n`);
+console.log(`${machine.date} · Node ${machine.node} · ${machine.cpu} (${machine.cores} logical cores) · ${machine.platform}`);
+console.log(`Peers: ${Object.entries(versions).map(([k, v]) => `${k} ${v}`).join(", ")}. All single-threaded.`);
+if (!quick) console.log(`benchmark.js: minSamples ${timing.minSamples}, maxTime ${timing.maxTime} s per variant.`);
+
+const results: SuiteResult[] = [];
+const order = selected.includes("allocation") ? ["allocation", ...selected.filter((s) => s !== "allocation")] : selected;
+for (const key of order) {
+  const result = await (await suites[key]!()).run(options);
+  results.push(result);
+  if (key !== "allocation") console.log(`\n${result.markdown}`);
+}
+const allocation = results.find((r) => r.key === "allocation");
+if (allocation) console.log(`\n${allocation.markdown}`);
+
+const mismatches = results.flatMap((r) => r.mismatches);
+if (mismatches.length > 0) {
+  console.log(`\n## MISMATCH\n\n${mismatches.map((m) => `- ${m}`).join("\n")}`);
+  process.exitCode = 1;
+} else {
+  console.log("\nAll agreement checks passed.");
+}
+
+if (quick) {
+  // A quick run writes nothing.
+} else if (order.length !== Object.keys(suites).length) {
+  process.stderr.write("a subset of the suites ran: bench/results/latest.json left as it was\n");
+} else {
+  const dir = new URL("./results/", import.meta.url);
+  mkdirSync(dir, { recursive: true });
+  const json = {
+    machine,
+    versions,
+    timing,
+    argv: process.argv.slice(2),
+    suites: Object.fromEntries(results.map((r) => [r.key, { mismatches: r.mismatches, ...(r.data as object) }])),
+  };
+  writeFileSync(new URL("latest.json", dir), `${JSON.stringify(json, null, 2)}\n`);
+  process.stderr.write(`wrote ${new URL("latest.json", dir).pathname}\n`);
+}
