@@ -6,7 +6,12 @@
 export interface Series {
   name: string;
   points: readonly (readonly [number, number])[];
+  /** A dashed reference line. */
   dashed?: boolean;
+  /** An SVG stroke-dasharray, e.g. "2 3" (overrides `dashed`). */
+  dash?: string;
+  /** A colour; by default series take the palette in turn. */
+  colour?: string;
 }
 
 export interface ChartOptions {
@@ -16,11 +21,13 @@ export interface ChartOptions {
   series: readonly Series[];
   /** Log-scale x axis (temperatures). */
   xLog?: boolean;
+  /** Explicit x ticks (e.g. the temperatures tried). */
+  xTicks?: readonly number[];
   width?: number;
   height?: number;
 }
 
-const COLOURS = ["#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#17becf"];
+export const COLOURS = ["#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#17becf"];
 
 const escape = (s: string): string => s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
 
@@ -55,7 +62,7 @@ export function lineChart(options: ChartOptions): string {
   parts.push(`<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="sans-serif" font-size="12">`);
   parts.push(`<rect width="${width}" height="${height}" fill="white"/>`);
   parts.push(`<text x="${width / 2}" y="22" text-anchor="middle" font-size="15">${escape(title)}</text>`);
-  const xt = xLog ? ticks(Math.floor(x0), Math.ceil(x1), Math.max(1, Math.ceil(x1) - Math.floor(x0))).map((v) => 10 ** v) : ticks(x0, x1);
+  const xt = options.xTicks ? [...options.xTicks] : xLog ? ticks(Math.floor(x0), Math.ceil(x1), Math.max(1, Math.ceil(x1) - Math.floor(x0))).map((v) => 10 ** v) : ticks(x0, x1);
   for (const v of xt) {
     if (fx(v) < x0 - 1e-9 || fx(v) > x1 + 1e-9) continue;
     parts.push(`<line x1="${px(v).toFixed(1)}" x2="${px(v).toFixed(1)}" y1="${m.top}" y2="${height - m.bottom}" stroke="#eee"/>`);
@@ -69,13 +76,15 @@ export function lineChart(options: ChartOptions): string {
   parts.push(`<text x="${(m.left + width - m.right) / 2}" y="${height - 12}" text-anchor="middle">${escape(xLabel)}</text>`);
   parts.push(`<text transform="translate(16 ${(m.top + height - m.bottom) / 2}) rotate(-90)" text-anchor="middle">${escape(yLabel)}</text>`);
   series.forEach((s, k) => {
-    const colour = COLOURS[k % COLOURS.length]!;
+    const colour = s.colour ?? COLOURS[k % COLOURS.length]!;
+    const dash = s.dash ?? (s.dashed ? "6 4" : null);
+    const dashAttr = dash ? ` stroke-dasharray="${dash}"` : "";
     const pts = s.points.filter(([x, y]) => Number.isFinite(fx(x)) && Number.isFinite(y));
     const d = pts.map(([x, y]) => `${px(x).toFixed(1)},${py(y).toFixed(1)}`).join(" ");
-    parts.push(`<polyline fill="none" stroke="${colour}" stroke-width="2"${s.dashed ? ' stroke-dasharray="6 4"' : ""} points="${d}"><title>${escape(s.name)}</title></polyline>`);
+    parts.push(`<polyline fill="none" stroke="${colour}" stroke-width="2"${dashAttr} points="${d}"><title>${escape(s.name)}</title></polyline>`);
     if (pts.length <= 12) for (const [x, y] of pts) parts.push(`<circle cx="${px(x).toFixed(1)}" cy="${py(y).toFixed(1)}" r="3" fill="${colour}"/>`);
     const ly = m.top + 14 + 18 * k;
-    parts.push(`<line x1="${width - m.right + 12}" x2="${width - m.right + 36}" y1="${ly - 4}" y2="${ly - 4}" stroke="${colour}" stroke-width="2"${s.dashed ? ' stroke-dasharray="6 4"' : ""}/>`);
+    parts.push(`<line x1="${width - m.right + 12}" x2="${width - m.right + 36}" y1="${ly - 4}" y2="${ly - 4}" stroke="${colour}" stroke-width="2"${dashAttr}/>`);
     parts.push(`<text x="${width - m.right + 42}" y="${ly}">${escape(s.name)}</text>`);
   });
   parts.push("</svg>");

@@ -3,7 +3,7 @@ import { UsageError, helpText, parseOptions, parseSizes, type OptionSpec } from 
 import type { CliIO } from "./io.js";
 import { Progress } from "./progress.js";
 import { mean, meanStd, seconds, table } from "./format.js";
-import { lineChart, type Series } from "./svg.js";
+import { COLOURS, lineChart, type Series } from "./svg.js";
 import { defaultRecipe, logitsOf, trainStudent, trainTeacher, type Hooks, type Recipe } from "./recipe.js";
 import { studentGenerator } from "./distill.js";
 
@@ -118,20 +118,26 @@ export function sweepCommand(argv: readonly string[], io: CliIO): number {
     distilled: cells,
   };
   const chart = () => {
+    // One colour per student; one line style per alpha; the hard-label student dashed.
+    const styles = ["", "8 3 2 3", "2 3", "10 2", "4 2 1 2"];
     const series: Series[] = [];
-    for (const s of students) {
-      for (const alpha of alphas) {
+    students.forEach((s, si) => {
+      const colour = COLOURS[si % COLOURS.length]!;
+      alphas.forEach((alpha, ai) => {
         const pts = cells.filter((c) => c.student === s && c.alpha === alpha && c.errors.length > 0)
           .map((c) => [c.temperature, 100 * (1 - mean(c.errors) / 450)] as const);
-        series.push({ name: `${s}, α = ${alpha}`, points: pts });
-      }
+        series.push({ name: `${s}, α = ${alpha}`, points: pts, colour, ...(styles[ai % styles.length] ? { dash: styles[ai % styles.length]! } : {}) });
+      });
       const h = hard.get(s)!;
       if (h.length > 0) {
         const acc = 100 * (1 - mean(h) / 450);
-        series.push({ name: `${s}, hard labels`, points: [[Math.min(...temperatures), acc], [Math.max(...temperatures), acc]], dashed: true });
+        series.push({ name: `${s}, hard labels`, points: [[Math.min(...temperatures), acc], [Math.max(...temperatures), acc]], colour, dash: "6 4" });
       }
-    }
-    return lineChart({ title: "Distilled students: test accuracy against temperature", xLabel: "temperature T", yLabel: "test accuracy (%)", series, xLog: true });
+    });
+    return lineChart({
+      title: "Distilled students: test accuracy against temperature", xLabel: "temperature T (log scale)",
+      yLabel: "test accuracy (%)", series, xLog: true, xTicks: temperatures,
+    });
   };
   if (o.out !== undefined) {
     io.makeDir(o.out as string);
