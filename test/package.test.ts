@@ -45,7 +45,7 @@ function nodeIn(dir: string, code: string): string {
 describe("the tarball", () => {
   test("holds the built package, README, LICENSE, NOTICE, docs, the digits data and the bin", () => {
     for (const f of [
-      "package.json", "README.md", "LICENSE", "NOTICE", "bin/kdgrad.js", "docs/README.md",
+      "package.json", "README.md", "LICENSE", "NOTICE", "bin/kdgrad.js", "docs/README.md", "docs/runtimes.md",
       "dist/index.js", "dist/index.d.ts", "dist/index.js.map", "dist/node/index.js", "dist/node/index.d.ts",
       "dist/cli/run.js", "dist/kdgrad.bundle.js", "dist/kdgrad.bundle.d.ts",
       "data/digits/digits_x.u8", "data/digits/digits_y.u8", "data/digits/split.json", "data/digits/SHA256SUMS",
