@@ -45,5 +45,5 @@ export async function build(out = join(root, "dist")) {
 if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
   const i = process.argv.indexOf("--out");
   const out = await build(i > 0 ? process.argv[i + 1] : undefined);
-  console.log(`built ${out}`);
+  console.error(`built ${out}`); // stderr: `npm pack --json` runs this (prepack) and prints JSON on stdout
 }
