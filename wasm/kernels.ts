@@ -108,15 +108,30 @@ export function distill(
     let vSs = f64x2.splat(0);
     let vSt = f64x2.splat(0);
     let vS1 = f64x2.splat(0);
+    // Each sum is 1 (the max term) plus a tail R, and log S = log1p(R) keeps a
+    // tail far below 1 that log(1 + R) would round away: the terms below 1 are
+    // summed apart from those equal to 1 (the max and its ties), which are
+    // counted, and R = Σ_{e < 1} e + (count(e = 1) − 1).
+    let vRs = f64x2.splat(0);
+    let vRt = f64x2.splat(0);
+    let vR1 = f64x2.splat(0);
+    let vNs = f64x2.splat(0);
+    let vNt = f64x2.splat(0);
+    let vN1 = f64x2.splat(0);
+    const one = f64x2.splat(1);
     for (let i: i32 = 0; i < C; i += 2) {
       const ds = f64x2.sub(load2(sr + (<usize>i << 2)), vMs);
       const a = expv(f64x2.mul(ds, vInvT));
       v128.store(es + (<usize>i << 3), a);
       vSs = f64x2.add(vSs, a);
+      vRs = f64x2.add(vRs, v128.and(a, f64x2.lt(a, one)));
+      vNs = f64x2.add(vNs, v128.and(one, f64x2.eq(a, one)));
       if (soft) {
         const b = expv(f64x2.mul(f64x2.sub(load2(tr + (<usize>i << 2)), vMt), vInvT));
         v128.store(et + (<usize>i << 3), b);
         vSt = f64x2.add(vSt, b);
+        vRt = f64x2.add(vRt, v128.and(b, f64x2.lt(b, one)));
+        vNt = f64x2.add(vNt, v128.and(one, f64x2.eq(b, one)));
       }
       if (hard && T != 1.0) {
         let c: v128;
@@ -130,13 +145,21 @@ export function distill(
         } else c = expv(ds);
         v128.store(e1 + (<usize>i << 3), c);
         vS1 = f64x2.add(vS1, c);
+        vR1 = f64x2.add(vR1, v128.and(c, f64x2.lt(c, one)));
+        vN1 = f64x2.add(vN1, v128.and(one, f64x2.eq(c, one)));
       }
     }
     const Ss = f64x2.extract_lane(vSs, 0) + f64x2.extract_lane(vSs, 1);
     const St = f64x2.extract_lane(vSt, 0) + f64x2.extract_lane(vSt, 1);
     const S1 = T == 1.0 ? Ss : f64x2.extract_lane(vS1, 0) + f64x2.extract_lane(vS1, 1);
-    const cs = Math.log(Ss);
-    const ct = Math.log(St);
+    const lanes = (v: v128): f64 => f64x2.extract_lane(v, 0) + f64x2.extract_lane(v, 1);
+    const Rs = lanes(vRs) + (lanes(vNs) - 1);
+    const Rt = lanes(vRt) + (lanes(vNt) - 1);
+    const R1 = T == 1.0 ? Rs : lanes(vR1) + (lanes(vN1) - 1);
+    // (A NaN sum is a row with no distribution: keep the NaN.)
+    const cs = Ss == Ss ? Math.log1p(Rs) : Ss;
+    const ct = St == St ? Math.log1p(Rt) : St;
+    const c1 = S1 == S1 ? Math.log1p(R1) : S1;
     const vShift = f64x2.splat(ct - cs);
     const vInvSt = f64x2.splat(1.0 / St);
     // Pass 3: the KL from log-space differences over the teacher's support,
@@ -170,7 +193,7 @@ export function distill(
     }
     if (hard) {
       const y = load<i32>(labels + (<usize>r << 2));
-      total += (1 - alpha) * (ms + Math.log(S1) - <f64>load<f32>(sr + (<usize>y << 2)));
+      total += (1 - alpha) * (ms + c1 - <f64>load<f32>(sr + (<usize>y << 2)));
       if (dS != 0) {
         // The label's entry again, with the one-hot subtracted in float64 before rounding.
         let gy = h * (load<f64>(e1 + (<usize>y << 3)) / S1 - 1);

@@ -63,15 +63,29 @@ export function distillationKernel(
     let Ss = 0;
     let St = 0;
     let S1 = 0;
+    // Each sum is 1 (the max term) plus a tail R; log S = log1p(R) keeps a tail
+    // far below 1 that log(1 + R) would round away. So the terms below 1 are
+    // summed apart from those equal to 1 (the max and its ties), which are
+    // counted: R = Σ_{e < 1} e + (count(e = 1) − 1).
+    let Rs = 0;
+    let Rt = 0;
+    let R1 = 0;
+    let Ns = 0;
+    let Nt = 0;
+    let N1 = 0;
     for (let i = 0; i < C; i++) {
       const ds = s[base + i]! - ms;
       const a = Math.exp(ds * invT);
       es[i] = a;
       Ss += a;
+      if (a < 1) Rs += a;
+      else if (a === 1) Ns++;
       if (soft) {
         const b = Math.exp((t[base + i]! - mt) * invT);
         et[i] = b;
         St += b;
+        if (b < 1) Rt += b;
+        else if (b === 1) Nt++;
       }
       if (hard && T !== 1) {
         let c: number;
@@ -86,11 +100,19 @@ export function distillationKernel(
         } else c = Math.exp(ds);
         e1[i] = c;
         S1 += c;
+        if (c < 1) R1 += c;
+        else if (c === 1) N1++;
       }
     }
-    if (T === 1) S1 = Ss;
-    const cs = Math.log(Ss);
-    const ct = Math.log(St);
+    if (T === 1) {
+      S1 = Ss;
+      R1 = Rs;
+      N1 = Ns;
+    }
+    // (A NaN sum means a row with no distribution: keep the NaN.)
+    const cs = Ss === Ss ? Math.log1p(Rs + (Ns - 1)) : Ss;
+    const ct = St === St ? Math.log1p(Rt + (Nt - 1)) : St;
+    const c1 = S1 === S1 ? Math.log1p(R1 + (N1 - 1)) : S1;
     const rSs = 1 / Ss;
     const rSt = 1 / St;
     const rS1 = 1 / S1;
@@ -109,7 +131,7 @@ export function distillationKernel(
     let y = -1;
     if (hard) {
       y = labels![r]!;
-      total += (1 - alpha) * (ms + Math.log(S1) - s[base + y]!);
+      total += (1 - alpha) * (ms + c1 - s[base + y]!);
     }
     // Pass 4: the gradients, if asked.
     if (dS !== null) {
