@@ -135,3 +135,51 @@ export function writeStrided(
     }
   }
 }
+
+/** The four arithmetic operations `arithmetic` has loops for. */
+export type Arith = "add" | "sub" | "mul" | "div";
+
+/**
+ * out = a ∘ b for ∘ one of + − × ÷, with a loop per operation (no function
+ * call per element, unlike mapBinary), for the layouts training uses most:
+ * both operands row-major over the output, or b a row-major block repeated
+ * along the leading axes (a bias [m] added to [n, m]), or b a single value.
+ * Returns false for any other layout (the caller then uses mapBinary).
+ */
+export function arithmetic(
+  op: Arith, a: Num, aOff: number, aStr: readonly number[], b: Num, bOff: number, bStr: readonly number[],
+  shape: readonly number[], out: Num,
+): boolean {
+  if (!isRowMajor(shape, aStr)) return false;
+  const size = out.length;
+  let period: number;
+  if (isRowMajor(shape, bStr)) period = size;
+  else if (bStr.every((s) => s === 0)) period = 1;
+  else {
+    // b row-major over a trailing block of axes and 0 on the leading ones.
+    let k = shape.length;
+    while (k > 0 && bStr[k - 1] !== 0) k--;
+    if (bStr.slice(0, k).some((s) => s !== 0) || !isRowMajor(shape.slice(k), bStr.slice(k))) return false;
+    period = 1;
+    for (let i = k; i < shape.length; i++) period *= shape[i]!;
+  }
+  if (period === 0 || size === 0) return true;
+  for (let base = 0; base < size; base += period) {
+    const pa = aOff + base;
+    switch (op) {
+      case "add":
+        for (let i = 0; i < period; i++) out[base + i] = a[pa + i]! + b[bOff + i]!;
+        break;
+      case "sub":
+        for (let i = 0; i < period; i++) out[base + i] = a[pa + i]! - b[bOff + i]!;
+        break;
+      case "mul":
+        for (let i = 0; i < period; i++) out[base + i] = a[pa + i]! * b[bOff + i]!;
+        break;
+      case "div":
+        for (let i = 0; i < period; i++) out[base + i] = a[pa + i]! / b[bOff + i]!;
+        break;
+    }
+  }
+  return true;
+}

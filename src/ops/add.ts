@@ -12,7 +12,7 @@ export const add = defineOp({
   name: "add",
   forward(_ctx, a: Tensor | number, b: Tensor | number): Tensor {
     const [x, y] = operands("add", a, b);
-    return binary("add", x, y, (u, v) => u + v);
+    return binary("add", x, y, (u, v) => u + v, "add");
   },
   backward(ctx, g) {
     return [ctx.needsInputGrad[0] ? g : null, ctx.needsInputGrad[1] ? g : null];

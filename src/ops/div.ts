@@ -14,13 +14,13 @@ export const div = defineOp({
   name: "div",
   forward(ctx, a: Tensor | number, b: Tensor | number): Tensor {
     const [x, d] = operands("div", a, b);
-    const y = binary("div", x, d, (u, v) => u / v);
+    const y = binary("div", x, d, (u, v) => u / v, "div");
     ctx.save({ d, y });
     return y;
   },
   backward(ctx, g) {
     const { d, y } = ctx.saved as { d: Tensor; y: Tensor };
-    const gOverD = binary("div", g, d, (u, v) => u / v);
+    const gOverD = binary("div", g, d, (u, v) => u / v, "div");
     return [
       ctx.needsInputGrad[0] ? gOverD : null,
       ctx.needsInputGrad[1] ? binary("div", gOverD, y, (u, v) => -u * v) : null,

@@ -2,7 +2,7 @@ import { Tensor } from "../tensor/tensor.js";
 import { broadcastShapes, broadcastStrides } from "../tensor/broadcast.js";
 import { promoteTypes, requireFloat, type DType } from "../tensor/dtype.js";
 import { DTypeError } from "../tensor/errors.js";
-import { mapBinary, mapUnary } from "../kernels/strided.js";
+import { arithmetic, mapBinary, mapUnary, type Arith } from "../kernels/strided.js";
 
 /**
  * Shared plumbing of the element-wise ops (not an op itself): scalar
@@ -28,16 +28,19 @@ export function operands(fn: string, a: Tensor | number, b: Tensor | number): [T
   return [ta, tb];
 }
 
-/** y = f(a, b) element-wise with broadcasting and float promotion. */
-export function binary(fn: string, a: Tensor, b: Tensor, f: (x: number, y: number) => number): Tensor {
+/**
+ * y = f(a, b) element-wise with broadcasting and float promotion. `op`, when
+ * f is one of + − × ÷, lets the common layouts run a loop without a call per
+ * element (kernels/strided.ts, arithmetic); f is the definition either way.
+ */
+export function binary(fn: string, a: Tensor, b: Tensor, f: (x: number, y: number) => number, op?: Arith): Tensor {
   const dtype = promoteTypes(a.dtype, b.dtype, fn);
   const shape = broadcastShapes(a.shape, b.shape, fn);
   const y = Tensor.empty(shape, dtype);
-  mapBinary(
-    a.data, a.offset, broadcastStrides(a.shape, a.strides, shape, fn),
-    b.data, b.offset, broadcastStrides(b.shape, b.strides, shape, fn),
-    shape, y.data, f,
-  );
+  const aStr = broadcastStrides(a.shape, a.strides, shape, fn);
+  const bStr = broadcastStrides(b.shape, b.strides, shape, fn);
+  if (op !== undefined && arithmetic(op, a.data, a.offset, aStr, b.data, b.offset, bStr, shape, y.data)) return y;
+  mapBinary(a.data, a.offset, aStr, b.data, b.offset, bStr, shape, y.data, f);
   return y;
 }
 

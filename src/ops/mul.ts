@@ -13,13 +13,13 @@ export const mul = defineOp({
   forward(ctx, a: Tensor | number, b: Tensor | number): Tensor {
     const [x, y] = operands("mul", a, b);
     ctx.save({ x, y });
-    return binary("mul", x, y, (u, v) => u * v);
+    return binary("mul", x, y, (u, v) => u * v, "mul");
   },
   backward(ctx, g) {
     const { x, y } = ctx.saved as { x: Tensor; y: Tensor };
     return [
-      ctx.needsInputGrad[0] ? binary("mul", g, y, (u, v) => u * v) : null,
-      ctx.needsInputGrad[1] ? binary("mul", g, x, (u, v) => u * v) : null,
+      ctx.needsInputGrad[0] ? binary("mul", g, y, (u, v) => u * v, "mul") : null,
+      ctx.needsInputGrad[1] ? binary("mul", g, x, (u, v) => u * v, "mul") : null,
     ];
   },
   domain: { inputs: [{}, {}], broadcast: true },

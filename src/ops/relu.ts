@@ -1,6 +1,6 @@
 import { defineOp } from "./define-op.js";
-import type { Tensor } from "../tensor/tensor.js";
-import { binary, unary } from "./elementwise.js";
+import { Tensor } from "../tensor/tensor.js";
+import { requireFloat } from "../tensor/dtype.js";
 
 /**
  * relu(x) = max(x, 0).
@@ -11,12 +11,25 @@ import { binary, unary } from "./elementwise.js";
 export const relu = defineOp({
   name: "relu",
   forward(ctx, x: Tensor): Tensor {
-    const y = unary("relu", x, (v) => (v > 0 ? v : v === v ? 0 : v));
+    requireFloat(x.dtype, "relu", "input");
+    const y = Tensor.empty(x.shape, x.dtype);
+    const xs = x.contiguous().data;
+    const ys = y.data;
+    for (let i = 0; i < ys.length; i++) {
+      const v = xs[i]!;
+      ys[i] = v > 0 ? v : v === v ? 0 : v;
+    }
     ctx.save({ y });
     return y;
   },
   backward(ctx, g) {
-    return [binary("relu", g, ctx.saved.y as Tensor, (u, v) => (v > 0 ? u : 0))];
+    const y = ctx.saved.y as Tensor;
+    const dx = Tensor.empty(y.shape, g.dtype);
+    const gs = g.contiguous().data;
+    const ys = y.data;
+    const d = dx.data;
+    for (let i = 0; i < d.length; i++) d[i] = ys[i]! > 0 ? gs[i]! : 0;
+    return [dx];
   },
   domain: { inputs: [{ awayFrom: [0] }] },
 });

@@ -12,7 +12,7 @@ export const sub = defineOp({
   name: "sub",
   forward(_ctx, a: Tensor | number, b: Tensor | number): Tensor {
     const [x, y] = operands("sub", a, b);
-    return binary("sub", x, y, (u, v) => u - v);
+    return binary("sub", x, y, (u, v) => u - v, "sub");
   },
   backward(ctx, g) {
     return [ctx.needsInputGrad[0] ? g : null, ctx.needsInputGrad[1] ? neg(g) : null];

@@ -3,7 +3,7 @@ import { test } from "@fast-check/vitest";
 import { describe, expect } from "vitest";
 import {
   Generator, Tensor, concat, logSoftmax, logSumExp, matmul, max, min, randn, softmax, stack, tensor, gather,
-  maximum, oneHot, argmax, sum, pow, sub, assertGradcheck,
+  maximum, oneHot, argmax, sum, pow, sub, assertGradcheck, broadcastShapes,
 } from "../../src/index.js";
 import { broadcastPairArb, logitRows, shapeArb } from "../arbitraries.js";
 import { expectClose } from "../helpers/close.js";
@@ -192,4 +192,21 @@ describe("scalar arguments", () => {
     assertGradcheck((t) => pow(2, t), [x]);
     assertGradcheck((t) => sub(1, t).mul(3).div(t), [x]);
   });
+});
+
+describe("the arithmetic fast paths agree with the general broadcasting loop", () => {
+  test.prop([broadcastPairArb(0, 4), fc.nat(), fc.constantFrom("add", "sub", "mul", "div" as const)])(
+    "a ∘ b equals the same op on explicitly expanded copies, for every layout",
+    ([sa, sb], seed, op) => {
+      const a = seeded(sa, seed);
+      const b = seeded(sb, seed + 1).add(op === "div" ? 3 : 0);
+      const f = { add: (x: Tensor, y: Tensor) => x.add(y), sub: (x: Tensor, y: Tensor) => x.sub(y), mul: (x: Tensor, y: Tensor) => x.mul(y), div: (x: Tensor, y: Tensor) => x.div(y) }[op];
+      const shape = broadcastShapes(sa, sb, "test");
+      const ea = a.expand(shape).contiguous();
+      const eb = b.expand(shape).contiguous();
+      const want = ea.toFlatArray().map((v, i) => ({ add: v + eb.toFlatArray()[i]!, sub: v - eb.toFlatArray()[i]!, mul: v * eb.toFlatArray()[i]!, div: v / eb.toFlatArray()[i]! })[op]);
+      expect(f(a, b).toFlatArray()).toEqual(want);
+      if (a.ndim >= 2) expect(f(a.T.contiguous().T, b).toFlatArray()).toEqual(want); // a non-row-major view
+    },
+  );
 });
