@@ -1,7 +1,7 @@
 import { defineOp } from "../ops/define-op.js";
 import { Tensor } from "../tensor/tensor.js";
 import { promoteTypes, requireFloat } from "../tensor/dtype.js";
-import { checkReduction, checkSameShape, type KlReduction } from "./options.js";
+import { broadcastTarget, checkReduction, type KlReduction } from "./options.js";
 
 export interface KlDivOptions {
   /** 'batchmean' (default: the true KL per example), 'sum', 'mean' (divides by every element) or 'none'. */
@@ -16,8 +16,10 @@ export interface KlDivOptions {
  *   logTarget = false:  l = t·(log t − x)        (0·log 0 = 0)
  *   logTarget = true:   l = eᵗ·(t − x)
  * Summed over the classes, Σ l = KL(t ‖ exp x) when both are normalised.
- * Nothing is softmaxed or normalised here. input and target must have the
- * same shape (no silent broadcasting).
+ * Nothing is softmaxed or normalised here. As in PyTorch, `target` may be
+ * broadcast to the input's shape (a [1, C] target for every row); any other
+ * mismatch is a ShapeError. A broadcast target's gradient is summed back to
+ * its own shape by autograd.
  *
  * Reductions. 'batchmean' divides Σ l by input.shape[0] (the batch), which
  * is the KL per example. This is kdgrad's default. PyTorch's default 'mean'
@@ -45,7 +47,7 @@ export const klDiv = defineOp({
     const fn = "klDiv";
     requireFloat(input.dtype, fn, "input");
     requireFloat(target.dtype, fn, "target");
-    checkSameShape(input, target, fn, "input", "target");
+    target = broadcastTarget(input, target, fn);
     const reduction = checkReduction(options.reduction ?? "batchmean", ["batchmean", "sum", "mean", "none"] as const, fn);
     const logTarget = options.logTarget ?? false;
     const dtype = promoteTypes(input.dtype, target.dtype, fn);

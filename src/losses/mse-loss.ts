@@ -1,12 +1,13 @@
 import { defineOp } from "../ops/define-op.js";
 import { Tensor } from "../tensor/tensor.js";
 import { promoteTypes, requireFloat } from "../tensor/dtype.js";
-import { checkReduction, checkSameShape, type Reduction } from "./options.js";
+import { broadcastTarget, checkReduction, type Reduction } from "./options.js";
 
 /**
  * mseLoss(input, target, { reduction = 'mean' }): l = (x − t)² element-wise,
- * then 'mean' (over every element), 'sum' or 'none'. Shapes must be equal
- * (PyTorch broadcasts with a warning; here it is an error).
+ * then 'mean' (over every element), 'sum' or 'none'. As in PyTorch, the
+ * target may be broadcast to the input's shape (PyTorch also warns then);
+ * any other mismatch is a ShapeError.
  *
  * Backward. ∂l/∂x = 2(x − t) and ∂l/∂t = −2(x − t), so with s the upstream
  * times the reduction scale: dx = 2(x − t)·s, dt = −dx.
@@ -17,7 +18,7 @@ export const mseLoss = defineOp({
     const fn = "mseLoss";
     requireFloat(input.dtype, fn, "input");
     requireFloat(target.dtype, fn, "target");
-    checkSameShape(input, target, fn, "input", "target");
+    target = broadcastTarget(input, target, fn);
     const reduction = checkReduction(options.reduction ?? "mean", ["mean", "sum", "none"] as const, fn);
     const dtype = promoteTypes(input.dtype, target.dtype, fn);
     const x = input.contiguous().data;

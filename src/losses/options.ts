@@ -1,6 +1,7 @@
 import { Tensor } from "../tensor/tensor.js";
 import { DTypeError, IndexError, ShapeError, ValueError } from "../tensor/errors.js";
 import { shapeStr } from "../tensor/shape.js";
+import { expand } from "../ops/expand.js";
 
 /**
  * Argument checks shared by the losses (not a loss). Every error names the
@@ -44,6 +45,22 @@ export function checkSameShape(a: Tensor, b: Tensor, fn: string, aName: string, 
   if (a.ndim !== b.ndim || a.shape.some((d, i) => d !== b.shape[i])) {
     throw new ShapeError(`${fn}: ${bName} has shape ${shapeStr(b.shape)} but ${aName} has shape ${shapeStr(a.shape)}`);
   }
+}
+
+/**
+ * `target` as a tensor of the input's shape: itself, or a broadcast view when
+ * its shape broadcasts to the input's (PyTorch's rule for klDiv and
+ * mseLoss). Anything else is a ShapeError naming both shapes.
+ */
+export function broadcastTarget(input: Tensor, target: Tensor, fn: string): Tensor {
+  if (input.ndim === target.ndim && input.shape.every((d, i) => d === target.shape[i])) return target;
+  const k = target.ndim;
+  const n = input.ndim;
+  const fits = k <= n && target.shape.every((d, i) => d === 1 || d === input.shape[n - k + i]);
+  if (!fits) {
+    throw new ShapeError(`${fn}: target has shape ${shapeStr(target.shape)}, which does not broadcast to the input's shape ${shapeStr(input.shape)}`);
+  }
+  return expand(target, input.shape);
 }
 
 /**

@@ -75,10 +75,11 @@ describe("crossEntropy", () => {
     ["scalar input", () => crossEntropy(f64([1]).reshape([]), int([0]).reshape([])), ShapeError, /^crossEntropy: input must have a class axis/],
     ["nll label", () => nllLoss(x, int([0, 9, 1])), IndexError, /^nllLoss: target\[1\] = 9 is out of range \[0, 4\)/],
     ["nll float target", () => nllLoss(x, f64([0, 1, 2])), DTypeError, /^nllLoss: target must be int32 class indices of shape \[3\], got float64 of shape \[3\]$/],
-    ["klDiv shapes", () => klDiv(x, f64([[1, 2, 3]])), ShapeError, /^klDiv: target has shape \[1,3\] but input has shape \[3,4\]$/],
+    ["klDiv shapes", () => klDiv(x, f64([[1, 2, 3]])), ShapeError, /^klDiv: target has shape \[1,3\], which does not broadcast to the input's shape \[3,4\]$/],
     ["klDiv reduction", () => klDiv(x, x, { reduction: "foo" as any }), ValueError, /^klDiv: reduction must be one of 'batchmean', 'sum', 'mean', 'none', got "foo"$/],
     ["klDiv int", () => klDiv(x, int([1, 2, 3, 4]).reshape(1, 4)), DTypeError, /^klDiv: target must be float32 or float64, got int32$/],
-    ["mse shapes", () => mseLoss(x, f64([[1, 2, 3, 4]])), ShapeError, /^mseLoss: target has shape \[1,4\] but input has shape \[3,4\]$/],
+    ["mse shapes", () => mseLoss(x, f64([[1, 2, 3]])), ShapeError, /^mseLoss: target has shape \[1,3\], which does not broadcast to the input's shape \[3,4\]$/],
+    ["mse target larger than input", () => mseLoss(f64([1, 2, 3, 4]), x), ShapeError, /^mseLoss: target has shape \[3,4\], which does not broadcast to the input's shape \[4\]$/],
     ["mse reduction", () => mseLoss(x, x, { reduction: "batchmean" as any }), ValueError, /^mseLoss: reduction must be one of/],
   ];
   for (const [what, call, cls, message] of errors) {
@@ -151,6 +152,26 @@ describe("klDiv", () => {
     const xv = xs.toFlatArray();
     const want = tv.map((p, i) => (p > 0 ? p * (Math.log(p) - xv[i]! - l.item()) : 0));
     expectClose(z.grad!.toFlatArray(), want, { rtol: 1e-13, atol: 1e-15 });
+  });
+});
+
+describe("target broadcasting (klDiv, mseLoss), as in PyTorch", () => {
+  test("a [1, C] target serves every row; its gradient is the sum over the rows", () => {
+    const x = f64([[-1, -2, -0.5], [-0.3, -1.5, -2]], true);
+    const t1 = f64([[0.2, 0.3, 0.5]], true);
+    const tFull = f64([[0.2, 0.3, 0.5], [0.2, 0.3, 0.5]], true);
+    for (const [loss, name] of [[klDiv, "klDiv"], [mseLoss, "mseLoss"]] as const) {
+      const [a, b] = [x.detach().requiresGrad_(), x.detach().requiresGrad_()];
+      const [u, v] = [t1.detach().requiresGrad_(), tFull.detach().requiresGrad_()];
+      const l1 = (loss as typeof mseLoss)(a, u, { reduction: "sum" });
+      const l2 = (loss as typeof mseLoss)(b, v, { reduction: "sum" });
+      expect(l1.item(), name).toBeCloseTo(l2.item(), 14);
+      l1.backward();
+      l2.backward();
+      expectClose(a.grad!, b.grad!, { rtol: 1e-14, atol: 1e-15 });
+      expect(u.grad!.shape).toEqual([1, 3]);
+      expectClose(u.grad!, v.grad!.sum(0, true), { rtol: 1e-14, atol: 1e-15 });
+    }
   });
 });
 
