@@ -2,9 +2,9 @@ import { defineOp } from "../ops/define-op.js";
 import { Tensor } from "../tensor/tensor.js";
 import { DTypeError, ShapeError, ValueError } from "../tensor/errors.js";
 import { requireFloat, promoteTypes } from "../tensor/dtype.js";
-import { laneGeometry, shapeStr } from "../tensor/shape.js";
+import { shapeStr } from "../tensor/shape.js";
 import { logSoftmaxForward } from "../kernels/softmax.js";
-import { checkInteger, checkLabels, checkReduction, checkWeight, type Reduction } from "./options.js";
+import { checkInteger, checkLabels, checkReduction, checkWeight, classLayout, reduceLoss, type Reduction } from "./options.js";
 
 export interface CrossEntropyOptions {
   /** 'mean' (default), 'sum' or 'none'. */
@@ -47,22 +47,15 @@ export const crossEntropy = defineOp({
   name: "crossEntropy",
   forward(ctx, input: Tensor, target: Tensor, options: CrossEntropyOptions = {}): Tensor {
     const fn = "crossEntropy";
-    requireFloat(input.dtype, fn, "input");
-    if (input.ndim === 0) throw new ShapeError(`${fn}: input must have a class axis, got shape []`);
+    const { C, inner, positions, rowShape, at } = classLayout(input, fn);
     const reduction = checkReduction(options.reduction ?? "mean", ["mean", "sum", "none"] as const, fn);
     const eps = options.labelSmoothing ?? 0;
     if (typeof eps !== "number" || !(eps >= 0 && eps <= 1)) {
       throw new ValueError(`${fn}: labelSmoothing must be in [0, 1], got ${String(eps)}`);
     }
-    const axis = input.ndim === 1 ? 0 : 1;
-    const C = input.shape[axis]!;
-    const { outer, inner } = laneGeometry(input.shape, axis);
-    const positions = outer * inner;
-    const rowShape = input.shape.filter((_, i) => i !== axis);
     const w = checkWeight(options.weight, C, fn);
     const lp = new Float64Array(input.size);
-    logSoftmaxForward(input.contiguous().data, lp, outer, C, inner);
-    const at = (i: number, c: number): number => Math.floor(i / inner) * C * inner + c * inner + (i % inner);
+    logSoftmaxForward(input.contiguous().data, lp, positions / inner, C, inner);
     const loss = new Float64Array(positions);
     let denominator: number;
 
@@ -109,27 +102,17 @@ export const crossEntropy = defineOp({
       }
     }
 
-    const dtype = soft ? promoteTypes(input.dtype, target.dtype, fn) : input.dtype;
-    ctx.save({ lp, y, q, w, eps, C, inner, positions, reduction, denominator, ignoreIndex, inputShape: input.shape, targetDtype: target.dtype });
-    if (reduction === "none") {
-      const out = Tensor.empty(rowShape, dtype);
-      out.data.set(loss);
-      return out;
-    }
-    let total = 0;
-    for (let i = 0; i < positions; i++) total += loss[i]!;
-    const out = Tensor.empty([], dtype);
-    out.data[0] = reduction === "sum" ? total : total / denominator;
-    return out;
+    const dtype = soft ? promoteTypes(input.dtype, target.dtype, fn) : requireFloat(input.dtype, fn, "input");
+    ctx.save({ lp, y, q, w, eps, C, at, positions, reduction, denominator, ignoreIndex, inputShape: input.shape });
+    return reduceLoss(loss, reduction, denominator, rowShape, dtype);
   },
   backward(ctx, g) {
-    const { lp, y, q, w, eps, C, inner, positions, reduction, denominator, ignoreIndex, inputShape } = ctx.saved as {
+    const { lp, y, q, w, eps, C, at, positions, reduction, denominator, ignoreIndex, inputShape } = ctx.saved as {
       lp: Float64Array; y: Int32Array | null; q: Float64Array | null; w: Float64Array | null; eps: number; C: number;
-      inner: number; positions: number; reduction: Reduction; denominator: number; ignoreIndex: number; inputShape: number[];
+      at: (i: number, c: number) => number; positions: number; reduction: Reduction; denominator: number; ignoreIndex: number; inputShape: number[];
     };
     const gs = g.contiguous().data;
     const scale = (i: number): number => (reduction === "none" ? gs[i]! : reduction === "sum" ? gs[0]! : gs[0]! / denominator);
-    const at = (i: number, c: number): number => Math.floor(i / inner) * C * inner + c * inner + (i % inner);
     const dx = ctx.needsInputGrad[0] ? Tensor.empty(inputShape, g.dtype) : null;
     const dt = ctx.needsInputGrad[1] && q ? Tensor.empty(inputShape, g.dtype) : null;
     const G = new Float64Array(C);

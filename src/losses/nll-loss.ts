@@ -1,9 +1,7 @@
 import { defineOp } from "../ops/define-op.js";
 import { Tensor } from "../tensor/tensor.js";
-import { ShapeError } from "../tensor/errors.js";
 import { requireFloat } from "../tensor/dtype.js";
-import { laneGeometry } from "../tensor/shape.js";
-import { checkInteger, checkLabels, checkReduction, checkWeight, type Reduction } from "./options.js";
+import { checkInteger, checkLabels, checkReduction, checkWeight, classLayout, reduceLoss, type Reduction } from "./options.js";
 
 export interface NllLossOptions {
   reduction?: Reduction;
@@ -26,37 +24,25 @@ export const nllLoss = defineOp({
   name: "nllLoss",
   forward(ctx, input: Tensor, target: Tensor, options: NllLossOptions = {}): Tensor {
     const fn = "nllLoss";
-    requireFloat(input.dtype, fn, "input");
-    if (input.ndim === 0) throw new ShapeError(`${fn}: input must have a class axis, got shape []`);
+    const { C, positions, rowShape, at } = classLayout(input, fn);
     const reduction = checkReduction(options.reduction ?? "mean", ["mean", "sum", "none"] as const, fn);
     const ignoreIndex = checkInteger(options.ignoreIndex ?? -100, fn, "ignoreIndex");
-    const axis = input.ndim === 1 ? 0 : 1;
-    const C = input.shape[axis]!;
-    const { outer, inner } = laneGeometry(input.shape, axis);
-    const positions = outer * inner;
-    const rowShape = input.shape.filter((_, i) => i !== axis);
     const w = checkWeight(options.weight, C, fn);
     const y = checkLabels(target, rowShape, C, fn, "target", ignoreIndex);
     const x = input.contiguous().data;
     const picked = new Int32Array(positions).fill(-1);
-    const loss = Tensor.empty(rowShape, input.dtype);
-    let total = 0;
+    const loss = new Float64Array(positions);
     let denominator = 0;
     for (let i = 0; i < positions; i++) {
       const k = y[i]!;
       if (k === ignoreIndex) continue;
       const wy = w ? w[k]! : 1;
-      picked[i] = Math.floor(i / inner) * C * inner + k * inner + (i % inner);
-      const l = -wy * x[picked[i]!]!;
-      loss.data[i] = l;
-      total += l;
+      picked[i] = at(i, k);
+      loss[i] = -wy * x[picked[i]!]!;
       denominator += wy;
     }
     ctx.save({ picked, weights: Float64Array.from(y, (k) => (k === ignoreIndex ? 0 : w ? w[k]! : 1)), reduction, denominator, shape: input.shape });
-    if (reduction === "none") return loss;
-    const out = Tensor.empty([], input.dtype);
-    out.data[0] = reduction === "sum" ? total : total / denominator;
-    return out;
+    return reduceLoss(loss, reduction, denominator, rowShape, requireFloat(input.dtype, fn, "input"));
   },
   backward(ctx, g) {
     const { picked, weights, reduction, denominator, shape } = ctx.saved as {
