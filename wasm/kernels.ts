@@ -68,6 +68,15 @@ export function exp1(x: f64): f64 {
 
 // -------------------------------------------------- fused distillation loss
 
+// dᵢ = log p_t,i − log p_s,i = ((tᵢ − m_t) − (sᵢ − m_s))/T − (c_t − c_s) for two
+// classes, from the float32 logits at tr and sr (offset i), in log space.
+// @ts-ignore: decorator
+@inline function logRatio(tr: usize, sr: usize, i: i32, mt: v128, ms: v128, invT: v128, shift: v128): v128 {
+  const dt = f64x2.sub(load2(tr + (<usize>i << 2)), mt);
+  const ds = f64x2.sub(load2(sr + (<usize>i << 2)), ms);
+  return f64x2.sub(f64x2.mul(f64x2.sub(dt, ds), invT), shift);
+}
+
 /**
  * The fused distillation loss of src/kernels/distillation.ts for float32
  * s, t [B, C] (C even: the caller pads odd C with a −∞ class, which has no
@@ -176,9 +185,7 @@ export function distill(
       let g = f64x2.splat(0);
       if (soft) {
         const pt = f64x2.mul(v128.load(et + (<usize>i << 3)), vInvSt);
-        const dt = f64x2.sub(load2(tr + (<usize>i << 2)), vMt);
-        const ds = f64x2.sub(load2(sr + (<usize>i << 2)), vMs);
-        const d = f64x2.sub(f64x2.mul(f64x2.sub(dt, ds), vInvT), vShift);
+        const d = logRatio(tr, sr, i, vMt, vMs, vInvT, vShift);
         vkl = f64x2.add(vkl, v128.andnot(f64x2.mul(pt, d), f64x2.eq(pt, f64x2.splat(0))));
         g = f64x2.mul(vaT, f64x2.sub(f64x2.mul(v128.load(es + (<usize>i << 3)), vInvSs), pt));
       }
@@ -208,9 +215,7 @@ export function distill(
         let g = f64x2.splat(0);
         if (soft) {
           const pt = f64x2.mul(v128.load(et + (<usize>i << 3)), vInvSt);
-          const dt = f64x2.sub(load2(tr + (<usize>i << 2)), vMt);
-          const ds = f64x2.sub(load2(sr + (<usize>i << 2)), vMs);
-          const d = f64x2.sub(f64x2.sub(f64x2.mul(f64x2.sub(dt, ds), vInvT), vShift), vKl);
+          const d = f64x2.sub(logRatio(tr, sr, i, vMt, vMs, vInvT, vShift), vKl);
           g = v128.andnot(f64x2.mul(vaT, f64x2.mul(pt, d)), f64x2.eq(pt, f64x2.splat(0)));
         }
         store2(dtr + (<usize>i << 2), g);
