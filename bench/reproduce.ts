@@ -14,7 +14,7 @@ const omit = process.argv.includes("--omit-class");
 let out = "";
 const io = { ...nodeIO(), stdout: { write: (s: string) => (out += s) } };
 const argv = ["distill", "--seeds", "0,1,2,3,4", "--json", ...(omit ? ["--omit-class", "3"] : [])];
-const code = main(argv, io);
+const code = await main(argv, io);
 if (code !== 0) process.exit(code);
 const r = JSON.parse(out) as {
   seconds: number;

@@ -87,7 +87,7 @@ export function distillConfig(argv: readonly string[]): DistillConfig | "help" {
 }
 
 /** Train (or load) the teacher, train both students, evaluate; one seed. */
-export function runSeed(config: DistillConfig, data: ReturnType<CliIO["loadDigits"]>, seed: number, fileLogits: Tensor | null, hooks: Hooks): SeedRun | null {
+export async function runSeed(config: DistillConfig, data: ReturnType<CliIO["loadDigits"]>, seed: number, fileLogits: Tensor | null, hooks: Hooks): Promise<SeedRun | null> {
   const { recipe } = config;
   const generator = new Generator(seed);
   const transfer: Split = config.transfer === "full" ? data.train : data.train_10pct;
@@ -95,7 +95,7 @@ export function runSeed(config: DistillConfig, data: ReturnType<CliIO["loadDigit
   let teacherLogits: Tensor;
   if (fileLogits) teacherLogits = fileLogits;
   else {
-    const t = trainTeacher(recipe, data.train, data.test, generator, hooks);
+    const t = await trainTeacher(recipe, data.train, data.test, generator, hooks);
     if (t.result.curve.stopped) return null;
     teacher = { ...t.result, model: t.model };
     teacherLogits = logitsOf(t.model, transfer.x);
@@ -105,9 +105,9 @@ export function runSeed(config: DistillConfig, data: ReturnType<CliIO["loadDigit
   const seenLogits = k === undefined ? teacherLogits : selectRows(teacherLogits, seen.rows);
   // Both students start from the same weights and see the same batch order:
   // the loss is the only difference between them.
-  const hard = trainStudent(recipe, seen, null, data.test, studentGenerator(seed), "hard", hooks);
+  const hard = await trainStudent(recipe, seen, null, data.test, studentGenerator(seed), "hard", hooks);
   if (hard.result.curve.stopped) return null;
-  const distilled = trainStudent(recipe, seen, seenLogits, data.test, studentGenerator(seed), "distilled", hooks);
+  const distilled = await trainStudent(recipe, seen, seenLogits, data.test, studentGenerator(seed), "distilled", hooks);
   if (distilled.result.curve.stopped) return null;
   const run: SeedRun = { seed, teacher, hard: { ...hard.result, model: hard.model }, distilled: { ...distilled.result, model: distilled.model } };
   if (k !== undefined) {
@@ -142,7 +142,7 @@ function raiseBias(model: Module, k: number, shift: number): void {
 }
 
 /** `kdgrad distill`. Returns the exit code. */
-export function distillCommand(argv: readonly string[], io: CliIO): number {
+export async function distillCommand(argv: readonly string[], io: CliIO): Promise<number> {
   const config = distillConfig(argv);
   if (config === "help") {
     io.stdout.write(helpText("distill", "train a teacher, distil it into a small student on the digits set, and compare", spec));
@@ -180,7 +180,7 @@ export function distillCommand(argv: readonly string[], io: CliIO): number {
           }
         },
       };
-      const run = runSeed(config, data, seed, fileLogits, hooks);
+      const run = await runSeed(config, data, seed, fileLogits, { ...hooks, ...(io.pause ? { pause: io.pause } : {}) });
       (bar as Progress | null)?.done();
       if (run === null) break;
       runs.push(run);

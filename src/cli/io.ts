@@ -28,4 +28,6 @@ export interface CliIO {
   join(...parts: string[]): string;
   /** Register a Ctrl-C handler; returns a function that removes it. */
   onInterrupt(handler: () => void): () => void;
+  /** Let the host's event loop run (so a Ctrl-C handler gets its turn); called between epochs. */
+  pause?(): Promise<void>;
 }

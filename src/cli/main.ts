@@ -19,16 +19,16 @@ Usage:
  * exit code: 0 done, 2 bad input (a one-line message on stderr, no stack
  * trace), 130 interrupted, 1 an unexpected failure.
  */
-export function main(argv: readonly string[], io: CliIO): number {
+export async function main(argv: readonly string[], io: CliIO): Promise<number> {
   const [command, ...rest] = argv;
   try {
     switch (command) {
       case undefined:
-        return distillCommand([], io);
+        return await distillCommand([], io);
       case "distill":
-        return distillCommand(rest, io);
+        return await distillCommand(rest, io);
       case "sweep":
-        return sweepCommand(rest, io);
+        return await sweepCommand(rest, io);
       case "gradcheck":
         return gradcheckCommand(rest, io);
       case "help":

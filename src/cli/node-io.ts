@@ -14,6 +14,7 @@ export function nodeIO(): CliIO {
     writeFile: (path, data) => writeFileAtomic(path, data),
     saveModel: (path, tensors, metadata) => saveSafetensors(path, tensors, metadata),
     join,
+    pause: () => new Promise<void>((resolve) => setImmediate(resolve)),
     onInterrupt(handler) {
       process.on("SIGINT", handler);
       return () => void process.off("SIGINT", handler);

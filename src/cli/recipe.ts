@@ -19,6 +19,11 @@ export interface Hooks {
   onEpoch?(stage: string, epoch: number, epochs: number, info: { loss: number; examples: number }): void;
   /** Polled between batches: true stops training (Ctrl-C). */
   shouldStop?(): boolean;
+  /**
+   * Awaited after every epoch: a chance for the host to run its event loop
+   * (a Ctrl-C handler can only run there), e.g. one setImmediate tick.
+   */
+  pause?(): Promise<void>;
 }
 
 export interface FitResult {
@@ -44,7 +49,7 @@ export interface FitOptions {
 }
 
 /** Train `model` with Adam on (x, y), shuffling each epoch with the seeded generator. */
-export function fit(model: Module, data: Split, options: FitOptions): FitResult {
+export async function fit(model: Module, data: Split, options: FitOptions): Promise<FitResult> {
   const { stage, epochs, batchSize, lr, generator, hooks } = options;
   const optimizer = new Adam(model.parameters(), { lr });
   const losses: number[] = [];
@@ -71,6 +76,8 @@ export function fit(model: Module, data: Split, options: FitOptions): FitResult 
     losses.push(total / count);
     if (options.test) accuracy.push(1 - errors(model, options.test) / options.test.y.size);
     hooks?.onEpoch?.(stage, epoch, epochs, { loss: total / count, examples: count });
+    await hooks?.pause?.();
+    if (hooks?.shouldStop?.()) stopped = true;
   }
   return { losses, accuracy, seconds: (performance.now() - started) / 1000, stopped };
 }
@@ -133,9 +140,9 @@ export interface ModelResult {
 }
 
 /** Train the teacher on `train` with cross-entropy; seeded by `generator`. */
-export function trainTeacher(recipe: Recipe, train: Split, test: Split, generator: Generator, hooks?: Hooks): { model: Module; result: ModelResult } {
+export async function trainTeacher(recipe: Recipe, train: Split, test: Split, generator: Generator, hooks?: Hooks): Promise<{ model: Module; result: ModelResult }> {
   const model = mlp(recipe.teacherSizes, { dropout: recipe.teacherDropout, generator });
-  const curve = fit(model, train, {
+  const curve = await fit(model, train, {
     stage: "teacher", epochs: recipe.teacherEpochs, batchSize: recipe.batchSize, lr: recipe.teacherLr, generator,
     loss: (logits, y) => crossEntropy(logits, y), test, hooks,
   });
@@ -147,9 +154,9 @@ export function trainTeacher(recipe: Recipe, train: Split, test: Split, generato
  * is null, else distilled from those logits (one row per transfer example)
  * at the recipe's temperature and alpha.
  */
-export function trainStudent(
+export async function trainStudent(
   recipe: Recipe, transfer: Split, teacherLogits: Tensor | null, test: Split, generator: Generator, stage: string, hooks?: Hooks,
-): { model: Module; result: ModelResult } {
+): Promise<{ model: Module; result: ModelResult }> {
   const model = mlp(recipe.studentSizes, { generator });
   const loss = teacherLogits === null
     ? (logits: Tensor, y: Tensor) => crossEntropy(logits, y)
@@ -157,7 +164,7 @@ export function trainStudent(
       distillationLoss(logits, selectRows(teacherLogits, rows), recipe.alpha === 1
         ? { temperature: recipe.temperature }
         : { labels: y, temperature: recipe.temperature, alpha: recipe.alpha });
-  const curve = fit(model, transfer, {
+  const curve = await fit(model, transfer, {
     stage, epochs: recipe.studentEpochs, batchSize: recipe.batchSize, lr: recipe.studentLr, generator, loss, test, hooks,
   });
   return { model, result: summarise(model, test, curve) };

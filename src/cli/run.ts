@@ -3,4 +3,4 @@
 import { main } from "./main.js";
 import { nodeIO } from "./node-io.js";
 
-process.exitCode = main(process.argv.slice(2), nodeIO());
+process.exitCode = await main(process.argv.slice(2), nodeIO());

@@ -34,7 +34,7 @@ interface Cell {
  * of test accuracy against T (one line per student and alpha, the
  * hard-label students dashed).
  */
-export function sweepCommand(argv: readonly string[], io: CliIO): number {
+export async function sweepCommand(argv: readonly string[], io: CliIO): Promise<number> {
   const o = parseOptions(argv, spec, "sweep");
   if (o.help) {
     io.stdout.write(helpText("sweep", "distil across temperatures, alphas and student sizes", spec));
@@ -71,7 +71,7 @@ export function sweepCommand(argv: readonly string[], io: CliIO): number {
   const totalRuns = seeds.length * (1 + studentSizes.length * (1 + alphas.length * temperatures.length));
   const bar = new Progress(io.stderr, "sweep", totalRuns, io.stderr.isTTY === true && !json);
   let done = 0;
-  const hooks: Hooks = { shouldStop: () => stop };
+  const hooks: Hooks = { shouldStop: () => stop, ...(io.pause ? { pause: io.pause } : {}) };
   const teacherErrors: number[] = [];
   const hard = new Map<string, number[]>(students.map((s) => [s, []]));
   const cells: Cell[] = [];
@@ -79,7 +79,7 @@ export function sweepCommand(argv: readonly string[], io: CliIO): number {
   const finishedSeeds: number[] = [];
   try {
     for (const seed of seeds) {
-      const teacher = trainTeacher(base, data.train, data.test, new Generator(seed), hooks);
+      const teacher = await trainTeacher(base, data.train, data.test, new Generator(seed), hooks);
       if (teacher.result.curve.stopped) break;
       bar.update(++done);
       const logits: Tensor = logitsOf(teacher.model, transfer.x);
@@ -87,13 +87,13 @@ export function sweepCommand(argv: readonly string[], io: CliIO): number {
       const seedCells: number[] = [];
       for (let si = 0; si < students.length && !stop; si++) {
         const recipe = { ...base, studentSizes: studentSizes[si]! };
-        const h = trainStudent(recipe, transfer, null, data.test, studentGenerator(seed), "hard", hooks);
+        const h = await trainStudent(recipe, transfer, null, data.test, studentGenerator(seed), "hard", hooks);
         if (h.result.curve.stopped) break;
         seedHard.set(students[si]!, h.result.errors);
         bar.update(++done);
         for (const alpha of alphas) {
           for (const temperature of temperatures) {
-            const d = trainStudent({ ...recipe, alpha, temperature }, transfer, logits, data.test, studentGenerator(seed), "distilled", hooks);
+            const d = await trainStudent({ ...recipe, alpha, temperature }, transfer, logits, data.test, studentGenerator(seed), "distilled", hooks);
             if (d.result.curve.stopped) break;
             seedCells.push(d.result.errors);
             bar.update(++done);

@@ -1,4 +1,4 @@
-import { execFileSync, spawnSync } from "node:child_process";
+import { execFileSync, spawn, spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -14,7 +14,7 @@ const dir = mkdtempSync(join(tmpdir(), "kdgrad-cli-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 /** Run the CLI in-process with captured streams (files and data are real). */
-function run(argv: string[], options: { tty?: boolean; onStderr?: (s: string, interrupt: () => void) => void } = {}): { code: number; out: string; err: string } {
+async function run(argv: string[], options: { tty?: boolean; onStderr?: (s: string, interrupt: () => void) => void } = {}): Promise<{ code: number; out: string; err: string }> {
   let out = "";
   let err = "";
   let interrupt = (): void => {};
@@ -34,15 +34,15 @@ function run(argv: string[], options: { tty?: boolean; onStderr?: (s: string, in
       return () => (interrupt = () => {});
     },
   };
-  const code = main(argv, io);
+  const code = await main(argv, io);
   return { code, out, err };
 }
 
 const tiny = ["--epochs", "1,3"];
 
 describe("kdgrad distill", () => {
-  test("--json prints exactly one JSON object with the documented fields, and nothing on stderr", () => {
-    const r = run(["distill", ...tiny, "--seeds", "0,1", "--json"]);
+  test("--json prints exactly one JSON object with the documented fields, and nothing on stderr", async () => {
+    const r = await run(["distill", ...tiny, "--seeds", "0,1", "--json"]);
     expect(r.code).toBe(0);
     expect(r.err).toBe("");
     expect(r.out.trim().split("\n")).toHaveLength(1);
@@ -59,8 +59,8 @@ describe("kdgrad distill", () => {
     }
   });
 
-  test("the text report is a table of the three models and the gain", () => {
-    const r = run(["distill", ...tiny]);
+  test("the text report is a table of the three models and the gain", async () => {
+    const r = await run(["distill", ...tiny]);
     expect(r.code).toBe(0);
     expect(r.out).toMatch(/\| model\s+\| parameters \| test accuracy \|\s+errors \| training time \|/);
     expect(r.out).toMatch(/\| teacher 64-256-256-10\s+\|\s+85002 \|/);
@@ -69,8 +69,8 @@ describe("kdgrad distill", () => {
     expect(r.out).toMatch(/Gain from distillation: -?\d+ fewer errors out of 450/);
   });
 
-  test("--omit-class adds the dark-knowledge numbers; the hard-label student never predicts the class", () => {
-    const r = run(["distill", ...tiny, "--omit-class", "3", "--json"]);
+  test("--omit-class adds the dark-knowledge numbers; the hard-label student never predicts the class", async () => {
+    const r = await run(["distill", ...tiny, "--omit-class", "3", "--json"]);
     expect(r.code).toBe(0);
     const { omitted } = JSON.parse(r.out);
     expect(omitted.class).toBe(3);
@@ -80,9 +80,9 @@ describe("kdgrad distill", () => {
     expect(omitted.after[0]).toBeGreaterThanOrEqual(omitted.before[0]);
   });
 
-  test("--out writes report.json, the models as safetensors and an SVG chart", () => {
+  test("--out writes report.json, the models as safetensors and an SVG chart", async () => {
     const out = join(dir, "run");
-    const r = run(["distill", ...tiny, "--out", out]);
+    const r = await run(["distill", ...tiny, "--out", out]);
     expect(r.code).toBe(0);
     const report = JSON.parse(readFileSync(join(out, "report.json"), "utf8"));
     expect(report.curves[0].teacher.loss).toHaveLength(1);
@@ -96,23 +96,23 @@ describe("kdgrad distill", () => {
     expect(svg.match(/<polyline/g)).toHaveLength(3);
   });
 
-  test("--teacher-logits distils from a .npy file of the transfer set's shape; a wrong shape is a one-line error", () => {
+  test("--teacher-logits distils from a .npy file of the transfer set's shape; a wrong shape is a one-line error", async () => {
     const good = join(dir, "logits.npy");
     saveNpy(good, tensor(Float32Array.from({ length: 135 * 10 }, (_, i) => (i % 10) * 0.1), { shape: [135, 10] }));
-    const r = run(["distill", ...tiny, "--teacher-logits", good, "--json"]);
+    const r = await run(["distill", ...tiny, "--teacher-logits", good, "--json"]);
     expect(r.code).toBe(0);
     expect(JSON.parse(r.out).teacher.errors).toEqual([null]);
     const bad = join(dir, "bad.npy");
     saveNpy(bad, tensor(new Float32Array(20), { shape: [2, 10] }));
-    const e = run(["distill", ...tiny, "--teacher-logits", bad]);
+    const e = await run(["distill", ...tiny, "--teacher-logits", bad]);
     expect(e.code).toBe(2);
     expect(e.err).toBe(`kdgrad distill: ${bad} holds an array of shape [2,10] but the 10pct transfer set needs [135,10]\n`);
-    const missing = run(["distill", "--teacher-logits", join(dir, "nope.npy")]);
+    const missing = await run(["distill", "--teacher-logits", join(dir, "nope.npy")]);
     expect(missing.code).toBe(2);
     expect(missing.err).toMatch(/nope\.npy/);
     expect(missing.err.split("\n")).toHaveLength(2);
     writeFileSync(join(dir, "junk.npy"), "not an npy file at all");
-    const junk = run(["distill", "--teacher-logits", join(dir, "junk.npy")]);
+    const junk = await run(["distill", "--teacher-logits", join(dir, "junk.npy")]);
     expect(junk.code).toBe(2);
     expect(junk.err.split("\n")).toHaveLength(2);
   });
@@ -128,16 +128,16 @@ describe("kdgrad distill", () => {
     [["distill", "--student", "32-10"], /^kdgrad distill: --student must start with 64 inputs and end with 10 classes, got 32-10\n$/],
     [["frobnicate"], /^kdgrad: unknown command 'frobnicate'/],
     [["sweep", "--temperatures", "0,2"], /^kdgrad sweep: --temperatures must all be > 0, got 0\n$/],
-  ])("bad input %j: exit 2 and one line", (argv, message) => {
-    const r = run(argv);
+  ])("bad input %j: exit 2 and one line", async (argv, message) => {
+    const r = await run(argv);
     expect(r.code).toBe(2);
     expect(r.err).toMatch(message);
     expect(r.out).toBe("");
   });
 
-  test("Ctrl-C stops cleanly and reports the seeds that finished", () => {
+  test("Ctrl-C stops cleanly and reports the seeds that finished", async () => {
     // Interrupt as soon as the second seed starts (its progress bar appears on the "terminal").
-    const r = run(["distill", ...tiny, "--seeds", "0,1"], {
+    const r = await run(["distill", ...tiny, "--seeds", "0,1"], {
       tty: true,
       onStderr: (s, interrupt) => {
         if (s.includes("seed 1")) interrupt();
@@ -148,16 +148,16 @@ describe("kdgrad distill", () => {
     expect(r.err).toMatch(/kdgrad: interrupted; reported the 1 finished seed\(s\)/);
   });
 
-  test("a progress bar is drawn on a terminal, and not with --json", () => {
-    expect(run(["distill", ...tiny], { tty: true }).err).toMatch(/seed 0 teacher .*epoch 1\/1/);
-    expect(run(["distill", ...tiny, "--json"], { tty: true }).err).toBe("");
+  test("a progress bar is drawn on a terminal, and not with --json", async () => {
+    expect((await run(["distill", ...tiny], { tty: true })).err).toMatch(/seed 0 teacher .*epoch 1\/1/);
+    expect((await run(["distill", ...tiny, "--json"], { tty: true })).err).toBe("");
   });
 });
 
 describe("kdgrad sweep and gradcheck", () => {
-  test("sweep prints a table per student and alpha, writes JSON and an SVG chart", () => {
+  test("sweep prints a table per student and alpha, writes JSON and an SVG chart", async () => {
     const out = join(dir, "sweep");
-    const r = run(["sweep", "--epochs", "1,2", "--temperatures", "1,4", "--alphas", "0.5,1", "--students", "64-8-10", "--out", out]);
+    const r = await run(["sweep", "--epochs", "1,2", "--temperatures", "1,4", "--alphas", "0.5,1", "--students", "64-8-10", "--out", out]);
     expect(r.code).toBe(0);
     expect(r.out).toMatch(/\| student\s+\| T = 1 \| T = 4 \|/);
     expect(r.out).toMatch(/64-8-10, hard labels/);
@@ -171,13 +171,13 @@ describe("kdgrad sweep and gradcheck", () => {
     expect(svg).toContain("stroke-dasharray");
   });
 
-  test("gradcheck passes every op and shows the 1/T² table", () => {
-    const r = run(["gradcheck"]);
+  test("gradcheck passes every op and shows the 1/T² table", async () => {
+    const r = await run(["gradcheck"]);
     expect(r.code).toBe(0);
     expect(r.out).toMatch(/\| op\s+\| max abs error \| max rel error \| pass \|/);
     expect(r.out).toMatch(/\| distillationLoss\s+\|/);
     expect(r.out).not.toMatch(/\| NO \|/);
-    const j = run(["gradcheck", "--json"]);
+    const j = await run(["gradcheck", "--json"]);
     const report = JSON.parse(j.out);
     expect(report.ok).toBe(true);
     expect(report.ops.length).toBeGreaterThan(40);
@@ -192,7 +192,7 @@ describe("kdgrad sweep and gradcheck", () => {
   });
 });
 
-test("the installed command: `kdgrad` via bin/kdgrad.js exits 2 with one line and no stack trace on bad input", () => {
+test("the installed command: `kdgrad` via bin/kdgrad.js exits 2 with one line and no stack trace on bad input", async () => {
   const bin = fileURLToPath(new URL("../../bin/kdgrad.js", import.meta.url));
   const r = spawnSync(process.execPath, [bin, "distill", "--temperature", "0"], { encoding: "utf8" });
   expect(r.status).toBe(2);
@@ -201,3 +201,20 @@ test("the installed command: `kdgrad` via bin/kdgrad.js exits 2 with one line an
   const help = execFileSync(process.execPath, [bin, "--help"], { encoding: "utf8" });
   expect(help).toMatch(/kdgrad distill \[options\]/);
 });
+
+test("a real Ctrl-C (SIGINT) stops a long run between epochs: exit 130, the report of what finished, no stack trace", async () => {
+  const bin = fileURLToPath(new URL("../../bin/kdgrad.js", import.meta.url));
+  const child = spawn(process.execPath, [bin, "distill", "--seeds", "0,1", "--epochs", "2,400"], { stdio: ["ignore", "pipe", "pipe"] });
+  let out = "";
+  let err = "";
+  child.stdout.on("data", (d) => (out += d));
+  child.stderr.on("data", (d) => (err += d));
+  // Wait until training has started (the first seed takes over a second), then interrupt.
+  await new Promise((resolve) => setTimeout(resolve, 1500));
+  child.kill("SIGINT");
+  const code = await new Promise<number | null>((resolve) => child.on("close", resolve));
+  expect(code).toBe(130);
+  expect(err).toMatch(/kdgrad: interrupted/);
+  expect(err).not.toMatch(/\n\s+at /);
+  expect(out.length).toBeGreaterThan(0);
+}, 60_000);
