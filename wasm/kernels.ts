@@ -225,6 +225,76 @@ export function distill(
   return total / <f64>B;
 }
 
+// --------------------------------------------- softmax and logSoftmax, rows
+
+/**
+ * logSoftmax along rows of C float32 values (C even: the caller pads with
+ * −∞): y = x − (m + log Σ exp(x − m)), computed in float64 lanes, stored as
+ * float32. The same max-shift as src/kernels/softmax.ts: no exponent is
+ * positive and the sum is ≥ 1. An all −∞ (or NaN) row gives NaN.
+ */
+export function logSoftmaxRows(x: usize, y: usize, rows: i32, C: i32): void {
+  for (let r: i32 = 0; r < rows; r++) {
+    const xr = x + (<usize>(r * C) << 2);
+    const yr = y + (<usize>(r * C) << 2);
+    let vm = f64x2.splat(-Infinity);
+    for (let i: i32 = 0; i < C; i += 2) vm = f64x2.max(vm, load2(xr + (<usize>i << 2)));
+    const m = max<f64>(f64x2.extract_lane(vm, 0), f64x2.extract_lane(vm, 1));
+    const vM = f64x2.splat(m);
+    let vs = f64x2.splat(0);
+    for (let i: i32 = 0; i < C; i += 2) vs = f64x2.add(vs, expv(f64x2.sub(load2(xr + (<usize>i << 2)), vM)));
+    const shift = f64x2.splat(m + Math.log(f64x2.extract_lane(vs, 0) + f64x2.extract_lane(vs, 1)));
+    for (let i: i32 = 0; i < C; i += 2) store2(yr + (<usize>i << 2), f64x2.sub(load2(xr + (<usize>i << 2)), shift));
+  }
+}
+
+/** softmax along rows (C even, padded with −∞): p = exp(x − m) / Σ exp(x − m), float64 lanes, float32 out. */
+export function softmaxRows(x: usize, y: usize, rows: i32, C: i32, scratch: usize): void {
+  for (let r: i32 = 0; r < rows; r++) {
+    const xr = x + (<usize>(r * C) << 2);
+    const yr = y + (<usize>(r * C) << 2);
+    let vm = f64x2.splat(-Infinity);
+    for (let i: i32 = 0; i < C; i += 2) vm = f64x2.max(vm, load2(xr + (<usize>i << 2)));
+    const vM = f64x2.splat(max<f64>(f64x2.extract_lane(vm, 0), f64x2.extract_lane(vm, 1)));
+    let vs = f64x2.splat(0);
+    for (let i: i32 = 0; i < C; i += 2) {
+      const e = expv(f64x2.sub(load2(xr + (<usize>i << 2)), vM));
+      v128.store(scratch + (<usize>i << 3), e);
+      vs = f64x2.add(vs, e);
+    }
+    const inv = f64x2.splat(1.0 / (f64x2.extract_lane(vs, 0) + f64x2.extract_lane(vs, 1)));
+    for (let i: i32 = 0; i < C; i += 2) store2(yr + (<usize>i << 2), f64x2.mul(v128.load(scratch + (<usize>i << 3)), inv));
+  }
+}
+
+/** logSoftmax backward along rows: dx = g − exp(y)·Σg (y the saved output; C even, padded with y = −∞, g = 0). */
+export function logSoftmaxBackwardRows(y: usize, g: usize, dx: usize, rows: i32, C: i32): void {
+  for (let r: i32 = 0; r < rows; r++) {
+    const off = <usize>(r * C) << 2;
+    let vs = f64x2.splat(0);
+    for (let i: i32 = 0; i < C; i += 2) vs = f64x2.add(vs, load2(g + off + (<usize>i << 2)));
+    const sum = f64x2.splat(f64x2.extract_lane(vs, 0) + f64x2.extract_lane(vs, 1));
+    for (let i: i32 = 0; i < C; i += 2) {
+      const p = expv(load2(y + off + (<usize>i << 2)));
+      store2(dx + off + (<usize>i << 2), f64x2.sub(load2(g + off + (<usize>i << 2)), f64x2.mul(p, sum)));
+    }
+  }
+}
+
+/** softmax backward along rows: dx = p ⊙ (g − ⟨g, p⟩) (p the saved output; C even, padded with p = 0, g = 0). */
+export function softmaxBackwardRows(p: usize, g: usize, dx: usize, rows: i32, C: i32): void {
+  for (let r: i32 = 0; r < rows; r++) {
+    const off = <usize>(r * C) << 2;
+    let vd = f64x2.splat(0);
+    for (let i: i32 = 0; i < C; i += 2) vd = f64x2.add(vd, f64x2.mul(load2(g + off + (<usize>i << 2)), load2(p + off + (<usize>i << 2))));
+    const dot = f64x2.splat(f64x2.extract_lane(vd, 0) + f64x2.extract_lane(vd, 1));
+    for (let i: i32 = 0; i < C; i += 2) {
+      const pv = load2(p + off + (<usize>i << 2));
+      store2(dx + off + (<usize>i << 2), f64x2.mul(pv, f64x2.sub(load2(g + off + (<usize>i << 2)), dot)));
+    }
+  }
+}
+
 // ------------------------------------------------------------ matmul, f32
 
 /**

@@ -2,6 +2,8 @@ import { defineOp } from "./define-op.js";
 import { Tensor } from "../tensor/tensor.js";
 import { requireFloat } from "../tensor/dtype.js";
 import { laneGeometry, normalizeAxis } from "../tensor/shape.js";
+import { useWasmRows } from "../kernels/wasm/rows.js";
+import { wasmKernels } from "../kernels/wasm/backend.js";
 import { logSoftmaxBackward, logSoftmaxForward } from "../kernels/softmax.js";
 
 /**
@@ -26,16 +28,27 @@ export const logSoftmax = defineOp({
     const dtype = requireFloat(x.dtype, "logSoftmax", "input");
     const ax = normalizeAxis(dim, x.ndim, "dim", "logSoftmax");
     const { outer, length, inner } = laneGeometry(x.shape, ax);
-    const y = Tensor.empty(x.shape, dtype);
-    logSoftmaxForward(x.contiguous().data, y.data, outer, length, inner);
+    const xs = x.contiguous().data;
+    let y: Tensor;
+    if (useWasmRows(xs, inner, length)) {
+      // float32 rows on the WebAssembly kernel (float64 lanes, float32 out).
+      y = new Tensor(wasmKernels()!.rows("logSoftmax", [xs as Float32Array], outer, length), x.shape);
+    } else {
+      y = Tensor.empty(x.shape, dtype);
+      logSoftmaxForward(xs, y.data, outer, length, inner);
+    }
     ctx.save({ y, ax });
     return y;
   },
   backward(ctx, g) {
     const { y, ax } = ctx.saved as { y: Tensor; ax: number };
     const { outer, length, inner } = laneGeometry(y.shape, ax);
+    const gs = g.contiguous().data;
+    if (useWasmRows(gs, inner, length) && y.data instanceof Float32Array) {
+      return [new Tensor(wasmKernels()!.rows("logSoftmaxBackward", [y.data, gs as Float32Array], outer, length), y.shape)];
+    }
     const dx = Tensor.empty(y.shape, g.dtype);
-    logSoftmaxBackward(y.data, g.contiguous().data, dx.data, outer, length, inner);
+    logSoftmaxBackward(y.data, gs, dx.data, outer, length, inner);
     return [dx];
   },
   domain: { inputs: [{ minRank: 1, range: [-30, 30] }], kind: "axis" },

@@ -2,6 +2,8 @@ import { defineOp } from "./define-op.js";
 import { Tensor } from "../tensor/tensor.js";
 import { requireFloat } from "../tensor/dtype.js";
 import { laneGeometry, normalizeAxis } from "../tensor/shape.js";
+import { useWasmRows } from "../kernels/wasm/rows.js";
+import { wasmKernels } from "../kernels/wasm/backend.js";
 import { softmaxBackward, softmaxForward } from "../kernels/softmax.js";
 
 /**
@@ -23,16 +25,27 @@ export const softmax = defineOp({
     const dtype = requireFloat(x.dtype, "softmax", "input");
     const ax = normalizeAxis(dim, x.ndim, "dim", "softmax");
     const { outer, length, inner } = laneGeometry(x.shape, ax);
-    const p = Tensor.empty(x.shape, dtype);
-    softmaxForward(x.contiguous().data, p.data, outer, length, inner);
+    const xs = x.contiguous().data;
+    let p: Tensor;
+    if (useWasmRows(xs, inner, length)) {
+      // float32 rows on the WebAssembly kernel (float64 lanes, float32 out).
+      p = new Tensor(wasmKernels()!.rows("softmax", [xs as Float32Array], outer, length), x.shape);
+    } else {
+      p = Tensor.empty(x.shape, dtype);
+      softmaxForward(xs, p.data, outer, length, inner);
+    }
     ctx.save({ p, ax });
     return p;
   },
   backward(ctx, g) {
     const { p, ax } = ctx.saved as { p: Tensor; ax: number };
     const { outer, length, inner } = laneGeometry(p.shape, ax);
+    const gs = g.contiguous().data;
+    if (useWasmRows(gs, inner, length) && p.data instanceof Float32Array) {
+      return [new Tensor(wasmKernels()!.rows("softmaxBackward", [p.data, gs as Float32Array], outer, length), p.shape)];
+    }
     const dx = Tensor.empty(p.shape, g.dtype);
-    softmaxBackward(p.data, g.contiguous().data, dx.data, outer, length, inner);
+    softmaxBackward(p.data, gs, dx.data, outer, length, inner);
     return [dx];
   },
   domain: { inputs: [{ minRank: 1, range: [-30, 30] }], kind: "axis" },

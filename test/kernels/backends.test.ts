@@ -118,3 +118,53 @@ describe("matmul on both backends (float32)", () => {
     },
   );
 });
+
+describe("softmax and logSoftmax on both backends (float32 rows)", () => {
+  const EPS32 = 2 ** -24;
+  test.prop([fc.integer({ min: 1, max: 70 }), fc.integer({ min: 16, max: 90 }), fc.nat(), fc.constantFrom(1, 30, 1e4), fc.boolean()])(
+    "forward and backward agree with float64 on the same inputs, to float32 accuracy; masked classes stay exact",
+    (rows, C, seed, scale, masked) => {
+      const rng = new (class { x = seed; next() { this.x = (this.x * 1103515245 + 12345) >>> 0; return this.x / 2 ** 32; } })();
+      const data = Float32Array.from({ length: rows * C }, () => (2 * rng.next() - 1) * scale);
+      if (masked) for (let r = 0; r < rows; r++) data[r * C + Math.floor(rng.next() * C)] = -Infinity;
+      const x = tensor(data, { shape: [rows, C] });
+      const g = tensor(Float32Array.from({ length: rows * C }, () => 2 * rng.next() - 1), { shape: [rows, C] });
+      for (const op of ["logSoftmax", "softmax"] as const) {
+        const ref = x.to("float64").detach().requiresGrad_();
+        const y64 = ref[op](-1);
+        y64.backward(g.to("float64"));
+        const want = y64.toFlatArray();
+        const wantGrad = ref.grad!.toFlatArray();
+        for (const backend of backends) {
+          setBackend(backend);
+          const leaf = x.detach().requiresGrad_();
+          const y = leaf[op](-1);
+          y.backward(g);
+          const got = y.toFlatArray();
+          const gotGrad = leaf.grad!.toFlatArray();
+          got.forEach((v, i) => {
+            const w = want[i]!;
+            if (!Number.isFinite(w)) return expect(v, `${op} ${backend} [${i}]`).toBe(w);
+            // logSoftmax: x − shift rounds at the size of |x| + |shift|; softmax: a few ulps of p.
+            const tol = op === "logSoftmax" ? 4 * EPS32 * (Math.abs(data[i]!) + Math.abs(data[i]! - w)) : 8 * EPS32 * w + 1e-40;
+            expect(Math.abs(v - w) <= tol, `${op} ${backend} [${i}]: ${v} vs ${w}`).toBe(true);
+          });
+          gotGrad.forEach((v, i) => {
+            const w = wantGrad[i]!;
+            expect(Math.abs(v - w) <= 1e-5 * (1 + Math.abs(w)), `${op} grad ${backend} [${i}]: ${v} vs ${w}`).toBe(true);
+          });
+        }
+      }
+    },
+  );
+
+  test("an all −∞ row is NaN on both backends, as in PyTorch", () => {
+    const x = tensor(Float32Array.from({ length: 32 * 40 }, (_, i) => (i < 40 ? -Infinity : Math.sin(i))), { shape: [32, 40] });
+    for (const backend of backends) {
+      setBackend(backend);
+      expect(Number.isNaN(x.logSoftmax(-1).at(0, 3))).toBe(true);
+      expect(Number.isNaN(x.softmax(-1).at(0, 3))).toBe(true);
+      expect(Number.isFinite(x.softmax(-1).at(1, 3))).toBe(true);
+    }
+  });
+});

@@ -18,6 +18,10 @@ interface Exports {
   memory: { buffer: ArrayBuffer };
   distill(s: number, t: number, labels: number, B: number, C: number, T: number, alpha: number, dS: number, dT: number, scratch: number): number;
   matmul(A: number, B: number, C: number, n: number, k: number, m: number): void;
+  logSoftmaxRows(x: number, y: number, rows: number, C: number): void;
+  softmaxRows(x: number, y: number, rows: number, C: number, scratch: number): void;
+  logSoftmaxBackwardRows(y: number, g: number, dx: number, rows: number, C: number): void;
+  softmaxBackwardRows(p: number, g: number, dx: number, rows: number, C: number): void;
   ensure(bytes: number): number;
   base(): number;
 }
@@ -29,6 +33,12 @@ export interface WasmKernels {
     s: Float32Array, t: Float32Array, labels: Int32Array | null, B: number, C: number, T: number, alpha: number,
     wantS: boolean, wantT: boolean,
   ): { loss: number; dS: Float32Array | null; dT: Float32Array | null };
+  /**
+   * The softmax family along rows of C float32 values (contiguous [rows, C]):
+   * "logSoftmax" and "softmax" take x; their backwards take (y, g) with y the
+   * saved output. Returns a new Float32Array [rows, C].
+   */
+  rows(kind: "logSoftmax" | "softmax" | "logSoftmaxBackward" | "softmaxBackward", inputs: Float32Array[], rows: number, C: number): Float32Array;
   /** C = A·B for float32 operands read through strides; C is written contiguous into `out`. */
   matmul(
     A: Num, aOff: number, rsA: number, csA: number, B: Num, bOff: number, rsB: number, csB: number,
@@ -122,6 +132,35 @@ function instantiate(): WasmKernels | null {
         return r;
       };
       return { loss, dS: wantS ? out(pdS!) : null, dT: wantT ? out(pdT!) : null };
+    },
+
+    rows(kind, inputs, rows, C) {
+      // Two classes per step: an odd C gets a padding column, at −∞ for logits and
+      // log-probabilities (no probability) and 0 for gradients and probabilities.
+      const Cp = C + (C & 1);
+      const n = rows * Cp;
+      const pad = kind === "logSoftmax" || kind === "softmax" ? [-Infinity] : kind === "logSoftmaxBackward" ? [-Infinity, 0] : [0, 0];
+      const offsets = layout([...inputs.map(() => 4 * n), 4 * n, 8 * Cp]);
+      const mem = x.memory.buffer;
+      inputs.forEach((src, j) => {
+        const dst = new Float32Array(mem, offsets[j]!, n);
+        if (Cp === C) dst.set(src);
+        else for (let r = 0; r < rows; r++) {
+          dst.set(src.subarray(r * C, (r + 1) * C), r * Cp);
+          dst[r * Cp + C] = pad[j]!;
+        }
+      });
+      const out = offsets[inputs.length]!;
+      const scratch = offsets[inputs.length + 1]!;
+      if (kind === "logSoftmax") x.logSoftmaxRows(offsets[0]!, out, rows, Cp);
+      else if (kind === "softmax") x.softmaxRows(offsets[0]!, out, rows, Cp, scratch);
+      else if (kind === "logSoftmaxBackward") x.logSoftmaxBackwardRows(offsets[0]!, offsets[1]!, out, rows, Cp);
+      else x.softmaxBackwardRows(offsets[0]!, offsets[1]!, out, rows, Cp);
+      const all = new Float32Array(x.memory.buffer, out, n);
+      if (Cp === C) return all.slice();
+      const result = new Float32Array(rows * C);
+      for (let r = 0; r < rows; r++) result.set(all.subarray(r * Cp, r * Cp + C), r * C);
+      return result;
     },
 
     matmul(A, aOff, rsA, csA, B, bOff, rsB, csB, out, n, k, m) {
