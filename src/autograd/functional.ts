@@ -1,17 +1,23 @@
 import { Tensor } from "../tensor/tensor.js";
-import { ValueError } from "../tensor/errors.js";
+import { AutogradError, ValueError } from "../tensor/errors.js";
 import { shapeStr } from "../tensor/shape.js";
 import { enableGrad } from "./no-grad.js";
 import { zerosLike } from "../tensor/creation.js";
 
 type Argnums = number | readonly number[];
 
+/** How many grad/valueAndGrad functions are running (to refuse nesting). */
+let depth = 0;
+
 /**
  * valueAndGrad(f, argnums = 0), as in JAX: a function returning
  * [f(...args), ∂f/∂args[argnums]]. f must return a one-element tensor.
  * The differentiated arguments are taken as fresh leaves (the caller's
  * tensors are untouched); a gradient that does not reach an argument is zeros.
- * With a list of argnums the gradients come as a list. First-order only.
+ * With a list of argnums the gradients come as a list. First-order only:
+ * backward rules run without recording, so grad(grad(f)) would silently give
+ * zeros; calling grad or valueAndGrad inside another's function is an
+ * AutogradError instead.
  *
  * @example const [loss, dW] = valueAndGrad((w) => mseLoss(x.matmul(w), y))(w0);
  */
@@ -22,13 +28,22 @@ export function valueAndGrad<A extends unknown[]>(
 ): (...args: A) => [Tensor, Tensor | Tensor[]] {
   const list = typeof argnums === "number" ? [argnums] : [...argnums];
   return (...args: A) => {
+    if (depth > 0) {
+      throw new AutogradError("valueAndGrad: nested differentiation (grad of grad) is not supported: kdgrad's autodiff is first-order");
+    }
     for (const k of list) {
       if (!Number.isInteger(k) || k < 0 || k >= args.length || !(args[k] instanceof Tensor)) {
         throw new ValueError(`valueAndGrad: argnums ${JSON.stringify(argnums)} must index tensor arguments (got ${args.length} arguments)`);
       }
     }
     const leaves = args.map((a, i) => (list.includes(i) ? (a as Tensor).detach().requiresGrad_(true) : a)) as A;
-    const value = enableGrad(() => f(...leaves));
+    depth++;
+    let value: Tensor;
+    try {
+      value = enableGrad(() => f(...leaves));
+    } finally {
+      depth--;
+    }
     if (!(value instanceof Tensor) || value.size !== 1) {
       throw new ValueError(`valueAndGrad: f must return a one-element tensor, got ${value instanceof Tensor ? shapeStr(value.shape) : typeof value}`);
     }

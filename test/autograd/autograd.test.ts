@@ -135,6 +135,15 @@ describe("functional API", () => {
   });
 });
 
+test("grad of grad is refused with a clear error (first-order autodiff)", () => {
+  const f = (x: Tensor): Tensor => x.mul(x).mul(x).sum();
+  const df = (x: Tensor): Tensor => (grad(f)(x) as Tensor).sum();
+  expect(() => grad(df)(f64([1, 2], false))).toThrow(AutogradError);
+  expect(() => grad(df)(f64([1, 2], false))).toThrow(/nested differentiation/);
+  // A later, un-nested call still works.
+  expect((grad(f)(f64([2], false)) as Tensor).item()).toBe(12);
+});
+
 describe("gradcheck", () => {
   // exp with a wrong backward: dx = g (forgets the factor y).
   const badExp = defineOp({
