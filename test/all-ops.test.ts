@@ -10,6 +10,7 @@ import { describe, expect, test } from "vitest";
 import * as kd from "../src/index.js";
 import { Generator, Tensor, assertGradcheck, tensor, type Domain } from "../src/index.js";
 import { broadcastPairArb, shapeArb, viewed, type Layout } from "./arbitraries.js";
+import { opSpec } from "../src/ops/define-op.js";
 
 interface Case {
   leaves: Tensor[];
@@ -217,7 +218,7 @@ function caseArb(op: OpFn, domain: Domain): fc.Arbitrary<Case> {
   }
 }
 
-const ops = Object.entries(kd).filter(([, f]) => typeof f === "function" && (f as { spec?: unknown }).spec !== undefined) as [string, OpFn & { spec: { domain: Domain } }][];
+const ops = Object.entries(kd).filter(([, f]) => opSpec(f) !== undefined) as [string, OpFn & { spec: { domain: Domain } }][];
 
 describe("gradcheck of every exported op", () => {
   test("the scan finds the ops", () => {

@@ -1,6 +1,7 @@
 import * as kd from "../index.js";
 import { Generator, Tensor, distillationLoss, gradcheck, logitMatchingLoss, randn, tensor, type Domain } from "../index.js";
 import { helpText, parseOptions, type OptionSpec } from "./args.js";
+import { opSpec } from "../ops/define-op.js";
 import type { CliIO } from "./io.js";
 import { table } from "./format.js";
 
@@ -98,8 +99,8 @@ export function checkAll(): GradcheckRow[] {
   const rng = new Generator(2026);
   const rows: GradcheckRow[] = [];
   for (const [name, f] of Object.entries(kd)) {
-    const s = (f as { spec?: { domain: Domain } }).spec;
-    if (typeof f !== "function" || !s) continue;
+    const s = opSpec(f);
+    if (!s) continue;
     const { args, leaves } = example(name, s.domain, rng);
     let call: (...xs: Tensor[]) => Tensor;
     let inputs: Tensor[];
