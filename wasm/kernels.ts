@@ -88,6 +88,14 @@ export function distill(
   s: usize, t: usize, labels: usize, B: i32, C: i32, T: f64, alpha: f64,
   dS: usize, dT: usize, scratch: usize,
 ): f64 {
+  return distillRows(s, t, labels, B, C, T, alpha, dS, dT, scratch, <f64>B);
+}
+
+// `distill` with the gradients divided by `norm` instead of B (a row of a larger batch).
+function distillRows(
+  s: usize, t: usize, labels: usize, B: i32, C: i32, T: f64, alpha: f64,
+  dS: usize, dT: usize, scratch: usize, norm: f64,
+): f64 {
   const soft = alpha > 0;
   const hard = labels != 0 && alpha < 1;
   const invT = 1.0 / T;
@@ -173,8 +181,8 @@ export function distill(
     const vInvSt = f64x2.splat(1.0 / St);
     // Pass 3: the KL from log-space differences over the teacher's support,
     // and in the same sweep the student gradient (which does not need the KL).
-    const aT = (alpha * T) / <f64>B;
-    const h = (1 - alpha) / <f64>B;
+    const aT = (alpha * T) / norm;
+    const h = (1 - alpha) / norm;
     const vaT = f64x2.splat(aT);
     const vh = f64x2.splat(h);
     const vInvSs = f64x2.splat(1.0 / Ss);
@@ -221,6 +229,273 @@ export function distill(
         store2(dtr + (<usize>i << 2), g);
       }
     }
+  }
+  return total / <f64>B;
+}
+
+// ------------------------------- fused distillation loss, float32 lanes
+
+const LOG2E_F: f32 = 1.4426950408889634;
+// ln 2 split so that k·LN2_HI_F is exact in float32 for |k| < 2¹¹.
+const LN2_HI_F: f32 = 0.693359375;
+const LN2_LO_F: f32 = -2.12194440054690583e-4;
+
+// Adding 1.5·2²³ rounds a float32 below 2²² to an integer (to nearest, ties
+// to even) and leaves that integer k in the low mantissa bits: 0x4B400000 + k.
+const ROUND_F: f32 = 12582912.0;
+
+// 2^k as float32 from kb = k + 1.5·2²³ (−126 ≤ k ≤ 127): (bits(kb) + 127) << 23,
+// where the shift also drops the bits of 1.5·2²³ (0x4B400000 << 23 overflows to 0).
+// @ts-ignore: decorator
+@inline function pow2(kb: v128): v128 {
+  return i32x4.shl(i32x4.add(kb, i32x4.splat(127)), 23);
+}
+
+// exp(a) in four float32 lanes for a ≤ 0: a = k·ln 2 + r, |r| ≤ ½ ln 2, e^r by
+// its Taylor series to r⁷ (truncation < 6e-9 relative), 2^k in the exponent
+// bits. k stops at −126, where 2^k leaves the normal range: below a = −87 the
+// result is under 2⁻¹²⁶ (the odd-degree polynomial, clamped at 0, is 0 for
+// r ≤ −3 and for a = −∞). exp(0) is exactly 1, so the max term of a softmax
+// sum is exactly 1.
+// @ts-ignore: decorator
+@inline function expf4(a: v128): v128 {
+  const tiny = f32x4.lt(a, f32x4.splat(-87.0));
+  const kb = f32x4.add(f32x4.mul(a, f32x4.splat(LOG2E_F)), f32x4.splat(ROUND_F));
+  const k = f32x4.sub(kb, f32x4.splat(ROUND_F));
+  const r = f32x4.sub(f32x4.sub(a, f32x4.mul(k, f32x4.splat(LN2_HI_F))), f32x4.mul(k, f32x4.splat(LN2_LO_F)));
+  const r2 = f32x4.mul(r, r);
+  const p01 = f32x4.add(f32x4.splat(1.0 / 2.0), f32x4.mul(r, f32x4.splat(1.0 / 6.0)));
+  const p23 = f32x4.add(f32x4.splat(1.0 / 24.0), f32x4.mul(r, f32x4.splat(1.0 / 120.0)));
+  const p45 = f32x4.add(f32x4.splat(1.0 / 720.0), f32x4.mul(r, f32x4.splat(1.0 / 5040.0)));
+  const p = f32x4.add(p01, f32x4.mul(r2, f32x4.add(p23, f32x4.mul(r2, p45))));
+  const e = f32x4.add(f32x4.splat(1.0), f32x4.add(r, f32x4.mul(r2, p)));
+  const scale = pow2(kb);
+  return v128.andnot(f32x4.mul(e, scale), tiny);
+}
+
+// The four float32 lanes of v summed in pairs (lanes 0+2, 1+3) as two float64 lanes.
+// @ts-ignore: decorator
+@inline function widen(v: v128): v128 {
+  return f64x2.promote_low_f32x4(f32x4.add(v, v128.shuffle<f32>(v, v, 2, 3, 0, 1)));
+}
+
+// v's four float32 lanes as float64: lanes 0, 1 (low) and 2, 3 (high).
+// @ts-ignore: decorator
+@inline function low64(v: v128): v128 {
+  return f64x2.promote_low_f32x4(v);
+}
+// @ts-ignore: decorator
+@inline function high64(v: v128): v128 {
+  return f64x2.promote_low_f32x4(v128.shuffle<f32>(v, v, 2, 3, 0, 1));
+}
+
+// h(M) = M/(1 + M) − log1p(M) = −M²/2 + 2M³/3 − 3M⁴/4 + …, by its series
+// where the two terms would cancel.
+function hM(M: f64): f64 {
+  if (Math.abs(M) < 1e-3) return M * M * (-0.5 + M * (2.0 / 3.0 + M * (-0.75 + M * 0.8)));
+  return M / (1 + M) - Math.log1p(M);
+}
+
+/**
+ * The fused distillation loss for float32 student logits s and teacher
+ * logits t [B, C] (rows Cp ≥ C apart, Cp a multiple of 4, padding at −∞),
+ * labels [B] (or 0 for none), α > 0, with the student gradient dS (or 0);
+ * float32 lanes, with the KL formed so that float32 roundings stay relative
+ * to the KL (docs/distillation.md, "Float32 lanes"):
+ *
+ *   q = softmax(s/T),  xᵢ = (tᵢ − sᵢ)/T − c,  mᵢ = e^{xᵢ} − 1,  Gᵢ = 1 + (xᵢ − 1)e^{xᵢ},
+ *   M = Σ qᵢmᵢ,  Γ = Σ qᵢGᵢ,  KL = Γ/(1 + M) + M/(1 + M) − log1p(M),
+ *   p_t − q = q·(m − M)/(1 + M).
+ *
+ * A row that does not suit float32 lanes (a non-finite logit, a spread of
+ * (t − s)/T over 30, a cross-entropy tail below 1e-8) goes through `distill`
+ * instead. `scratch` holds 40·Cp bytes. Returns the mean loss over rows.
+ */
+export function distillF32(
+  s: usize, t: usize, labels: usize, B: i32, C: i32, Cp: i32, T: f64, alpha: f64, dS: usize, scratch: usize,
+): f64 {
+  const hard = labels != 0 && alpha < 1;
+  const invT = 1.0 / T;
+  const powers: i32 = T >= 1 && T <= 8 && T == Math.floor(T) ? <i32>T : 0;
+  const es = scratch;
+  const e1 = scratch + (<usize>Cp << 2);
+  const mm = scratch + (<usize>Cp << 3);
+  const slow = scratch + (<usize>Cp << 4);
+  const C4 = C & ~3;
+  // Lanes at or past C in the last vector are padding: their x is set to 0.
+  const lane = i32x4(0, 1, 2, 3);
+  const lastMask = i32x4.lt_s(i32x4.add(i32x4.splat(C4), lane), i32x4.splat(C));
+  const vInvT = f32x4.splat(<f32>invT);
+  let total: f64 = 0;
+  for (let r: i32 = 0; r < B; r++) {
+    const sr = s + (<usize>(r * Cp) << 2);
+    const tr = t + (<usize>(r * Cp) << 2);
+    // Pass 1: maxima, the teacher's logit at the student's max, and the range of t − s.
+    let vms = f32x4.splat(-Infinity);
+    let vmt = f32x4.splat(-Infinity);
+    let vtAt = f32x4.splat(0);
+    let vdmax = f32x4.splat(-Infinity);
+    let vdmin = f32x4.splat(Infinity);
+    // (pmax and pmin are one instruction each but skip NaN: vbad, which sums d·0,
+    // becomes NaN instead if any t − s is not finite.)
+    let vbad = f32x4.splat(0);
+    for (let i: i32 = 0; i < C4; i += 4) {
+      const sv = v128.load(sr + (<usize>i << 2));
+      const tv = v128.load(tr + (<usize>i << 2));
+      vtAt = v128.bitselect(tv, vtAt, f32x4.gt(sv, vms));
+      vms = f32x4.pmax(vms, sv);
+      vmt = f32x4.pmax(vmt, tv);
+      const d = f32x4.sub(tv, sv);
+      vdmax = f32x4.pmax(vdmax, d);
+      vdmin = f32x4.pmin(vdmin, d);
+      vbad = f32x4.add(vbad, f32x4.mul(d, f32x4.splat(0)));
+    }
+    let ms: f32 = -Infinity;
+    let mt: f32 = -Infinity;
+    let tAt: f32 = 0;
+    let dmax: f32 = -Infinity;
+    let dmin: f32 = Infinity;
+    for (let j = 0; j < 4; j++) {
+      const sl = f32x4.extract_lane(vms, 0);
+      // (lane order does not matter for any of these.)
+      if (sl > ms) { ms = sl; tAt = f32x4.extract_lane(vtAt, 0); }
+      else if (sl != sl) ms = sl;
+      mt = max<f32>(mt, f32x4.extract_lane(vmt, 0));
+      dmax = max<f32>(dmax, f32x4.extract_lane(vdmax, 0));
+      dmin = min<f32>(dmin, f32x4.extract_lane(vdmin, 0));
+      vms = v128.shuffle<f32>(vms, vms, 1, 2, 3, 0);
+      vtAt = v128.shuffle<f32>(vtAt, vtAt, 1, 2, 3, 0);
+      vmt = v128.shuffle<f32>(vmt, vmt, 1, 2, 3, 0);
+      vdmax = v128.shuffle<f32>(vdmax, vdmax, 1, 2, 3, 0);
+      vdmin = v128.shuffle<f32>(vdmin, vdmin, 1, 2, 3, 0);
+    }
+    for (let i: i32 = C4; i < C; i++) {
+      const si = load<f32>(sr + (<usize>i << 2));
+      const ti = load<f32>(tr + (<usize>i << 2));
+      if (si > ms) { ms = si; tAt = ti; }
+      else if (si != si) ms = si;
+      mt = max<f32>(mt, ti);
+      dmax = max<f32>(dmax, ti - si);
+      dmin = min<f32>(dmin, ti - si);
+    }
+    const bad = f32x4.extract_lane(vbad, 0) + f32x4.extract_lane(vbad, 1) + f32x4.extract_lane(vbad, 2) + f32x4.extract_lane(vbad, 3);
+    const spread = (<f64>dmax - <f64>dmin) * invT;
+    let fast = bad == 0 && isFinite<f32>(ms) && isFinite<f32>(mt) && isFinite<f64>(spread) && spread <= 30;
+    let loss: f64 = 0;
+    if (fast) {
+      // Pass 2: the student's exponentials and the teacher's relative terms, centred at
+      // the student's max class (c = (t − s)/T there), in one sweep.
+      const vD = f32x4.splat(tAt - ms);
+      const vMs = f32x4.splat(ms);
+      let vZs = f64x2.splat(0);
+      let vZ1 = f64x2.splat(0);
+      let vM = f64x2.splat(0);
+      let vG = f64x2.splat(0);
+      // Blocks of 32 classes: Zs, M and Γ are summed in float32 lanes within a
+      // block (8 terms a lane, all of one sign for Zs and Γ) and in float64 across
+      // blocks; the cross-entropy's sum, whose tail below the max term matters,
+      // is float64 throughout.
+      for (let i0: i32 = 0; i0 < Cp; i0 += 32) {
+        const iEnd = min<i32>(i0 + 32, Cp);
+        let fZs = f32x4.splat(0);
+        let fM = f32x4.splat(0);
+        let fG = f32x4.splat(0);
+        for (let i: i32 = i0; i < iEnd; i += 4) {
+          const sv = v128.load(sr + (<usize>i << 2));
+          const tv = v128.load(tr + (<usize>i << 2));
+          const ds = f32x4.sub(sv, vMs);
+          const a = expf4(f32x4.mul(ds, vInvT));
+          // x = (t − s)/T − c: d + e = t − s exactly (Knuth's two-sum), then d − D is exact
+          // where x is small (Sterbenz), so x keeps a relative error of a few float32 ulps.
+          const d = f32x4.sub(tv, sv);
+          const z = f32x4.sub(d, tv);
+          const e = f32x4.sub(f32x4.sub(tv, f32x4.sub(d, z)), f32x4.add(sv, z));
+          let x = f32x4.mul(f32x4.add(f32x4.sub(d, vD), e), vInvT);
+          if (i >= C4) x = v128.and(x, lastMask);
+          // φ = eˣ − 1 − x, reduced as x = k·ln 2 + r, |r| ≤ ½ ln 2 (k = 0, r = x for |x| < 0.34):
+          // φ(r) = r²(½ + r·ρ(r)), ρ(r) = Σⱼ rʲ/(j + 3)! to r⁴ (error < 1e-7 relative).
+          const kb = f32x4.add(f32x4.mul(x, f32x4.splat(LOG2E_F)), f32x4.splat(ROUND_F));
+        const k = f32x4.sub(kb, f32x4.splat(ROUND_F));
+          const rr = f32x4.sub(f32x4.sub(x, f32x4.mul(k, f32x4.splat(LN2_HI_F))), f32x4.mul(k, f32x4.splat(LN2_LO_F)));
+          const r2 = f32x4.mul(rr, rr);
+          const q01 = f32x4.add(f32x4.splat(1.0 / 6.0), f32x4.mul(rr, f32x4.splat(1.0 / 24.0)));
+          const q23 = f32x4.add(f32x4.splat(1.0 / 120.0), f32x4.mul(rr, f32x4.splat(1.0 / 720.0)));
+          const rho = f32x4.add(q01, f32x4.mul(r2, f32x4.add(q23, f32x4.mul(r2, f32x4.splat(1.0 / 5040.0)))));
+          const phir = f32x4.mul(r2, f32x4.add(f32x4.splat(0.5), f32x4.mul(rr, rho)));
+          const scale = pow2(kb);
+          // φ(x) = 2ᵏ·φ(r) + ((2ᵏ − 1) + 2ᵏ·r − x); the bracket is exactly 0 where k = 0.
+          const phi = f32x4.add(
+            f32x4.mul(scale, phir),
+            f32x4.sub(f32x4.add(f32x4.sub(scale, f32x4.splat(1.0)), f32x4.mul(scale, rr)), x),
+          );
+          const m = f32x4.add(phi, x);
+          // G = x·m − φ: for small x, x² + x·φ less x²/2 + …, a cancellation of one bit.
+          const G = f32x4.sub(f32x4.mul(x, m), phi);
+          v128.store(es + (<usize>i << 2), a);
+          v128.store(mm + (<usize>i << 2), m);
+          fZs = f32x4.add(fZs, a);
+          fM = f32x4.add(fM, f32x4.mul(a, m));
+          fG = f32x4.add(fG, f32x4.mul(a, G));
+          if (hard) {
+            let b: v128;
+            if (powers == 4) {
+              b = f32x4.mul(a, a);
+              b = f32x4.mul(b, b);
+            } else if (powers == 1) b = a;
+            else if (powers == 2) b = f32x4.mul(a, a);
+            else if (powers != 0) {
+              b = a;
+              for (let n = 1; n < powers; n++) b = f32x4.mul(b, a);
+            } else b = expf4(ds);
+            v128.store(e1 + (<usize>i << 2), b);
+            vZ1 = f64x2.add(f64x2.add(vZ1, low64(b)), high64(b));
+          }
+        }
+        vZs = f64x2.add(f64x2.add(vZs, low64(fZs)), high64(fZs));
+        vM = f64x2.add(f64x2.add(vM, low64(fM)), high64(fM));
+        vG = f64x2.add(f64x2.add(vG, low64(fG)), high64(fG));
+      }
+      const Zs = f64x2.extract_lane(vZs, 0) + f64x2.extract_lane(vZs, 1);
+      const Z1 = f64x2.extract_lane(vZ1, 0) + f64x2.extract_lane(vZ1, 1);
+      const M = (f64x2.extract_lane(vM, 0) + f64x2.extract_lane(vM, 1)) / Zs;
+      const Gm = (f64x2.extract_lane(vG, 0) + f64x2.extract_lane(vG, 1)) / Zs;
+      if (hard && !(Z1 - 1 >= 1e-8)) fast = false;
+      else {
+        let kl = Gm / (1 + M) + hM(M);
+        if (kl < 0) kl = 0;
+        loss = alpha * T * T * kl;
+        const A = (alpha * T) / (<f64>B * Zs * (1 + M));
+        const h = (1 - alpha) / <f64>B;
+        let y: i32 = -1;
+        if (hard) {
+          y = load<i32>(labels + (<usize>r << 2));
+          loss += (1 - alpha) * (<f64>ms - <f64>load<f32>(sr + (<usize>y << 2)) + Math.log1p(Z1 - 1));
+        }
+        if (dS != 0) {
+          // Pass 3: dS = α·T·(q − p_t)/B + (1 − α)(softmax(s) − onehot)/B, q − p_t = q·(M − m)/(1 + M).
+          const dr = dS + (<usize>(r * Cp) << 2);
+          const vA = f32x4.splat(<f32>A);
+          const vMM = f32x4.splat(<f32>M);
+          const vH = f32x4.splat(hard ? <f32>(h / Z1) : 0);
+          for (let i: i32 = 0; i < Cp; i += 4) {
+            let g = f32x4.mul(f32x4.mul(vA, v128.load(es + (<usize>i << 2))), f32x4.sub(vMM, v128.load(mm + (<usize>i << 2))));
+            if (hard) g = f32x4.add(g, f32x4.mul(vH, v128.load(e1 + (<usize>i << 2))));
+            v128.store(dr + (<usize>i << 2), g);
+          }
+          if (hard) {
+            const gy = A * <f64>load<f32>(es + (<usize>y << 2)) * (M - <f64>load<f32>(mm + (<usize>y << 2)))
+              + h * (<f64>load<f32>(e1 + (<usize>y << 2)) / Z1 - 1);
+            store<f32>(dr + (<usize>y << 2), <f32>gy);
+          }
+        }
+      }
+    }
+    if (!fast) {
+      // The float64-lane kernel for this row (padding is at −∞, as it expects).
+      loss = distillRows(sr, tr, labels != 0 ? labels + (<usize>r << 2) : 0, 1, Cp, T, alpha,
+        dS != 0 ? dS + (<usize>(r * Cp) << 2) : 0, 0, slow, <f64>B);
+    }
+    total += loss;
   }
   return total / <f64>B;
 }

@@ -1,5 +1,5 @@
 import type { Tensor } from "../tensor/tensor.js";
-import type { Node } from "./node.js";
+import { handedOver, type Node } from "./node.js";
 import { AutogradError, ShapeError } from "../tensor/errors.js";
 import { sameShape, shapeStr, type Shape } from "../tensor/shape.js";
 import { noGrad } from "./no-grad.js";
@@ -79,7 +79,7 @@ export function runBackward(root: Tensor, gradient: Tensor | undefined, retainGr
       grads.delete(t);
       if (g === undefined) continue;
       if (t.retainsGrad) accumulateLeaf(t, g);
-      const inputGrads = node.backward(g);
+      const inputGrads = node.backward(g, !retainGraph);
       node.inputs.forEach((input, i) => {
         const gi = inputGrads[i];
         if (input === null || !input.requiresGrad || gi == null) return;
@@ -96,7 +96,14 @@ export function runBackward(root: Tensor, gradient: Tensor | undefined, retainGr
   });
 }
 
-/** `.grad += g`, keeping `.grad` a fresh contiguous tensor the caller owns. */
+/**
+ * `.grad += g`, keeping `.grad` a fresh contiguous tensor the caller owns: a
+ * copy of g, or g itself when an op handed it over (nothing else holds it).
+ */
 function accumulateLeaf(t: Tensor, g: Tensor): void {
-  t.grad = t.grad === null ? g.clone() : add(t.grad, g);
+  if (t.grad !== null) t.grad = add(t.grad, g);
+  else if (handedOver.has(g) && g.offset === 0 && g.data.length === g.size && g.isContiguous()) {
+    handedOver.delete(g);
+    t.grad = g;
+  } else t.grad = g.clone();
 }

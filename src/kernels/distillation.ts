@@ -31,6 +31,9 @@ type Num = { [i: number]: number; readonly length: number };
  * Terms with weight 0 are not evaluated: α = 0 skips the KL, α = 1 (or no
  * labels) skips the cross-entropy.
  *
+ * `norm` divides the gradients (B by default; the batch size when the rows
+ * are part of a larger batch).
+ *
  * `float32`: the results will be rounded to float32, so when T is a small
  * integer the third exponential exp(s − max s) is formed as exp((s − max s)/T)^T
  * by repeated squaring (relative error ≈ T·2⁻⁵³, far below float32's 2⁻²⁴):
@@ -38,7 +41,7 @@ type Num = { [i: number]: number; readonly length: number };
  */
 export function distillationKernel(
   s: Num, t: Num, labels: Int32Array | null, B: number, C: number, T: number, alpha: number,
-  dS: Num | null, dT: Num | null, scratch: Float64Array, float32 = false,
+  dS: Num | null, dT: Num | null, scratch: Float64Array, float32 = false, norm = B,
 ): number {
   const soft = alpha > 0;
   const hard = labels !== null && alpha < 1;
@@ -135,8 +138,8 @@ export function distillationKernel(
     }
     // Pass 4: the gradients, if asked.
     if (dS !== null) {
-      const aT = (alpha * T) / B;
-      const h = (1 - alpha) / B;
+      const aT = (alpha * T) / norm;
+      const h = (1 - alpha) / norm;
       for (let i = 0; i < C; i++) {
         let d = soft ? aT * (es[i]! * rSs - et[i]! * rSt) : 0;
         if (hard) d += h * (e1[i]! * rS1 - (i === y ? 1 : 0));
@@ -144,7 +147,7 @@ export function distillationKernel(
       }
     }
     if (dT !== null) {
-      const aT = (alpha * T) / B;
+      const aT = (alpha * T) / norm;
       for (let i = 0; i < C; i++) {
         const pt = soft ? et[i]! * rSt : 0;
         dT[base + i] = pt !== 0 ? aT * pt * ((t[base + i]! - mt - (s[base + i]! - ms)) * invT - (ct - cs) - kl) : 0;

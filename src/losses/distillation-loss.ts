@@ -3,6 +3,7 @@ import { Tensor } from "../tensor/tensor.js";
 import { ValueError } from "../tensor/errors.js";
 import { promoteTypes } from "../tensor/dtype.js";
 import { distillationKernel } from "../kernels/distillation.js";
+import { distillationKernelF32 } from "../kernels/distillation-f32.js";
 import { getBackend } from "../kernels/backend.js";
 import { wasmKernels } from "../kernels/wasm/backend.js";
 import { checkAlpha, checkLabels, checkLogits, checkSameShape, checkTemperature } from "./options.js";
@@ -98,6 +99,10 @@ export const distillationLoss = defineOp({
       loss = r.loss;
       if (r.dS) dS = new Tensor(r.dS, [B, C]);
       if (r.dT) dT = new Tensor(r.dT, [B, C]);
+    } else if (sd instanceof Float32Array && td instanceof Float32Array && alpha > 0 && !wantT) {
+      // float32 in TypeScript, frozen teacher: the log-ratio kernel with table exponentials.
+      dS = wantS ? Tensor.empty([B, C], "float32") : null;
+      loss = distillationKernelF32(sd, td, labels, B, C, T, alpha, dS ? (dS.data as Float32Array) : null, new Float64Array(3 * C));
     } else {
       dS = wantS ? Tensor.empty([B, C], student.dtype) : null;
       dT = wantT ? Tensor.empty([B, C], teacher.dtype) : null;
@@ -114,7 +119,14 @@ export const distillationLoss = defineOp({
   backward(ctx, g) {
     const { dS, dT } = ctx.saved as { dS: Tensor | null; dT: Tensor | null };
     const scale = g.item();
-    return [dS && (scale === 1 ? dS : dS.mul(scale)), dT && (scale === 1 ? dT : dT.mul(scale)), null];
+    // The saved gradients are nobody else's once the graph is freed: handed over, a
+    // leaf's .grad takes them without a copy (a scaled one is fresh anyway).
+    const give = (d: Tensor | null): Tensor | null => {
+      if (d === null) return null;
+      if (scale !== 1) return ctx.handOver(d.mul(scale));
+      return ctx.lastUse ? ctx.handOver(d) : d;
+    };
+    return [give(dS), give(dT), null];
   },
   domain: { inputs: [{ range: [-6, 6] }, { range: [-6, 6] }], kind: "distillation" },
 });

@@ -1,5 +1,5 @@
 import { Tensor } from "../tensor/tensor.js";
-import { Node } from "../autograd/node.js";
+import { handedOver, Node } from "../autograd/node.js";
 import { isGradEnabled, noGrad } from "../autograd/no-grad.js";
 
 /**
@@ -30,9 +30,24 @@ export class Ctx {
   /** needsInputGrad[i]: argument i is a tensor that wants a gradient. */
   readonly needsInputGrad: readonly boolean[];
   saved: any = null;
+  /**
+   * True while backward runs for the last time: the graph is freed right after
+   * (backward() without retainGraph), so a saved tensor may be handed over.
+   */
+  lastUse = false;
 
   constructor(needsInputGrad: readonly boolean[]) {
     this.needsInputGrad = needsInputGrad;
+  }
+
+  /**
+   * Give `g`, a gradient this op returns, to the backward pass to own: nothing
+   * else holds it (a fresh tensor, or a saved one on `lastUse`), so a leaf's
+   * `.grad` may take it as it is instead of copying it. Returns `g`.
+   */
+  handOver(g: Tensor): Tensor {
+    handedOver.add(g);
+    return g;
   }
 
   /** Keep values for backward; they are dropped when the graph is freed. */
@@ -74,7 +89,10 @@ export function defineOp<A extends unknown[]>(spec: OpSpec<A>): Op<A> {
     y.node = new Node(
       spec.name,
       args.map((a, i) => (needs[i] ? (a as Tensor) : null)),
-      (g) => spec.backward(ctx, g),
+      (g, lastUse) => {
+        ctx.lastUse = lastUse;
+        return spec.backward(ctx, g);
+      },
       () => {
         ctx.saved = null;
       },

@@ -17,6 +17,7 @@ interface WasmApi {
 interface Exports {
   memory: { buffer: ArrayBuffer };
   distill(s: number, t: number, labels: number, B: number, C: number, T: number, alpha: number, dS: number, dT: number, scratch: number): number;
+  distillF32(s: number, t: number, labels: number, B: number, C: number, Cp: number, T: number, alpha: number, dS: number, scratch: number): number;
   matmul(A: number, B: number, C: number, n: number, k: number, m: number): void;
   logSoftmaxRows(x: number, y: number, rows: number, C: number): void;
   softmaxRows(x: number, y: number, rows: number, C: number, scratch: number): void;
@@ -103,11 +104,13 @@ function instantiate(): WasmKernels | null {
 
   return {
     distill(s, t, labels, B, C, T, alpha, wantS, wantT) {
-      // The kernel takes two classes at a time: an odd C gets a padding class at
-      // −∞, which has no probability under either softmax.
-      const Cp = C + (C & 1);
+      // Rows are padded to Cp classes with −∞, which has no probability under either
+      // softmax: a multiple of 4 for the float32-lane kernel (used when α > 0 and the
+      // teacher needs no gradient), of 2 for the float64-lane one.
+      const lanes32 = alpha > 0 && !wantT;
+      const Cp = lanes32 ? (C + 3) & ~3 : C + (C & 1);
       const n = B * Cp;
-      const [ps, pt, pl, pdS, pdT, scratch] = layout([4 * n, 4 * n, 4 * B, wantS ? 4 * n : 0, wantT ? 4 * n : 0, 24 * Cp]);
+      const [ps, pt, pl, pdS, pdT, scratch] = layout([4 * n, 4 * n, 4 * B, wantS ? 4 * n : 0, wantT ? 4 * n : 0, 40 * Cp]);
       const mem = x.memory.buffer;
       const S = new Float32Array(mem, ps!, n);
       const Tt = new Float32Array(mem, pt!, n);
@@ -118,15 +121,18 @@ function instantiate(): WasmKernels | null {
         for (let r = 0; r < B; r++) {
           S.set(s.subarray(r * C, (r + 1) * C), r * Cp);
           Tt.set(t.subarray(r * C, (r + 1) * C), r * Cp);
-          S[r * Cp + C] = -Infinity;
-          Tt[r * Cp + C] = -Infinity;
+          S.fill(-Infinity, r * Cp + C, (r + 1) * Cp);
+          Tt.fill(-Infinity, r * Cp + C, (r + 1) * Cp);
         }
       }
       if (labels) new Int32Array(mem, pl!, B).set(labels);
-      const loss = x.distill(ps!, pt!, labels ? pl! : 0, B, Cp, T, alpha, wantS ? pdS! : 0, wantT ? pdT! : 0, scratch!);
+      const loss = lanes32
+        ? x.distillF32(ps!, pt!, labels ? pl! : 0, B, C, Cp, T, alpha, wantS ? pdS! : 0, scratch!)
+        : x.distill(ps!, pt!, labels ? pl! : 0, B, Cp, T, alpha, wantS ? pdS! : 0, wantT ? pdT! : 0, scratch!);
       const out = (p: number): Float32Array => {
+        // ArrayBuffer.prototype.slice copies several times faster than TypedArray slice.
+        if (Cp === C) return new Float32Array(x.memory.buffer.slice(p, p + 4 * n));
         const all = new Float32Array(x.memory.buffer, p, n);
-        if (Cp === C) return all.slice();
         const r = new Float32Array(B * C);
         for (let i = 0; i < B; i++) r.set(all.subarray(i * Cp, i * Cp + C), i * C);
         return r;
@@ -156,8 +162,8 @@ function instantiate(): WasmKernels | null {
       else if (kind === "softmax") x.softmaxRows(offsets[0]!, out, rows, Cp, scratch);
       else if (kind === "logSoftmaxBackward") x.logSoftmaxBackwardRows(offsets[0]!, offsets[1]!, out, rows, Cp);
       else x.softmaxBackwardRows(offsets[0]!, offsets[1]!, out, rows, Cp);
+      if (Cp === C) return new Float32Array(x.memory.buffer.slice(out, out + 4 * n));
       const all = new Float32Array(x.memory.buffer, out, n);
-      if (Cp === C) return all.slice();
       const result = new Float32Array(rows * C);
       for (let r = 0; r < rows; r++) result.set(all.subarray(r * Cp, r * Cp + C), r * C);
       return result;

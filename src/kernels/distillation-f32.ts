@@ -1,0 +1,169 @@
+import { distillationKernel } from "./distillation.js";
+
+/**
+ * The fused distillation kernel for float32 logits when α > 0 and the teacher
+ * needs no gradient (the usual case: a frozen teacher), in TypeScript. Same
+ * loss and student gradient as src/kernels/distillation.ts, formed so that
+ * exponentials good to float32 accuracy (a table and a short polynomial, no
+ * Math.exp) keep the KL accurate relative to itself, however small it is.
+ * wasm/kernels.ts (`distillF32`) is the same algorithm in f32x4 lanes.
+ *
+ * The log-ratio form. For one row write q = softmax(s/T), the student, and
+ * xᵢ = (tᵢ − sᵢ)/T − c for any constant c. Then p = softmax(t/T) ∝ q·eˣ, so
+ *
+ *   p = q·eˣ/Z,  Z = Σ q·eˣ = 1 + M,  M = Σ q·m,  m = eˣ − 1,
+ *   KL(p ‖ q) = Σ p·(x − log Z) = (Σ q·x·eˣ)/Z − log Z.
+ *
+ * With G = 1 + (x − 1)eˣ, x·eˣ = G + m, so Σ q·x·eˣ = Γ + M (Γ = Σ q·G) and
+ *
+ *   KL = Γ/(1 + M) + h(M),   h(M) = M/(1 + M) − log1p(M) = −M²/2 + 2M³/3 − …
+ *   p − q = q·(m − M)/(1 + M).
+ *
+ * Why this survives float32 roundings. G = x²/2 + x³/3 + … ≥ 0 and h(M) are
+ * computed to relative accuracy (no O(x) terms cancel inside either), and
+ * an error δ in some qᵢ is a change of the student's logits: it moves the KL
+ * by O(δ·KL), not by O(δ). The usual Σ p·(log p − log q) instead cancels O(x)
+ * terms down to O(x²), which leaves an absolute error of a float32 ulp in the
+ * KL whatever its size (1e-2 relative at KL ≈ 1e-6, measured). c is taken at
+ * the student's largest logit, so x is small where q has its mass when the
+ * teacher agrees with the student up to a shift.
+ *
+ * Exponentials: e^y = 2^{k/8}·e^r, k = round(8y/ln 2), |r| ≤ ln 2/16, with
+ * 2^{k/8} from a table and e^r by a short Taylor polynomial: relative error
+ * ≈ 1e-9 for the student (a float32 result) and, for the teacher's
+ * m and φ = m − x, exact cancellation where k = 0 (below).
+ *
+ * Rows that do not suit this (a non-finite logit, a spread of (t − s)/T over
+ * 30, so eˣ could overflow the table, or a cross-entropy tail below 1e-8,
+ * which the float64 kernel keeps exactly) go through `distillationKernel` one
+ * by one, with the batch's 1/B. `scratch` holds 3·C float64 values.
+ */
+export function distillationKernelF32(
+  s: Float32Array, t: Float32Array, labels: Int32Array | null, B: number, C: number, T: number, alpha: number,
+  dS: Float32Array | null, scratch: Float64Array,
+): number {
+  const hard = labels !== null && alpha < 1;
+  const invT = 1 / T;
+  const powers = Number.isInteger(T) && T >= 1 && T <= 8 ? T : 0;
+  const es = scratch.subarray(0, C);
+  const e1 = scratch.subarray(C, 2 * C);
+  const mm = scratch.subarray(2 * C, 3 * C);
+  let total = 0;
+  for (let r = 0; r < B; r++) {
+    const o = r * C;
+    // Pass 1: the student's max (and the teacher's logit there), the range of t − s;
+    // bad sums d·0, which is NaN as soon as one t − s is not finite.
+    let ms = -Infinity;
+    let tAt = 0;
+    let dmax = -Infinity;
+    let dmin = Infinity;
+    let bad = 0;
+    for (let i = 0; i < C; i++) {
+      const si = s[o + i]!;
+      const ti = t[o + i]!;
+      if (si > ms) {
+        ms = si;
+        tAt = ti;
+      }
+      const d = ti - si;
+      if (d > dmax) dmax = d;
+      if (d < dmin) dmin = d;
+      bad += d * 0;
+    }
+    let fast = bad === 0 && Number.isFinite(ms) && (dmax - dmin) * invT <= 30;
+    let loss = 0;
+    if (fast) {
+      // Pass 2: q (unnormalised, es), m and G, and their sums.
+      const c = (tAt - ms) * invT;
+      let Zs = 0;
+      let Z1 = 0;
+      let M = 0;
+      let Gam = 0;
+      for (let i = 0; i < C; i++) {
+        const si = s[o + i]!;
+        const a = Math.max((si - ms) * invT, -110);
+        const ka = a * INV_LN2_8 + ROUND - ROUND;
+        const ra = a - ka * LN2_8_HI - ka * LN2_8_LO;
+        const ea = POW[(ka | 0) - K_MIN]! * (1 + ra * (1 + ra * (1 / 2 + ra * (1 / 6 + ra * (1 / 24)))));
+        // φ = eˣ − 1 − x = 2^{k/8}·φ(r) + ((2^{k/8} − 1) + 2^{k/8}·r − x), exactly φ(r) where k = 0.
+        const x = (t[o + i]! - si) * invT - c;
+        const kx = x * INV_LN2_8 + ROUND - ROUND;
+        const rx = x - kx * LN2_8_HI - kx * LN2_8_LO;
+        const P = POW[(kx | 0) - K_MIN]!;
+        const phiR = rx * rx * (1 / 2 + rx * (1 / 6 + rx * (1 / 24 + rx * (1 / 120 + rx * (1 / 720)))));
+        const phi = P * phiR + ((P - 1) + P * rx - x);
+        const m = phi + x;
+        es[i] = ea;
+        mm[i] = m;
+        Zs += ea;
+        M += ea * m;
+        Gam += ea * (x * m - phi);
+        if (hard) {
+          let b: number;
+          if (powers === 4) {
+            b = ea * ea;
+            b *= b;
+          } else if (powers !== 0) {
+            b = ea;
+            for (let n = 1; n < powers; n++) b *= ea;
+          } else b = expTable(si - ms);
+          e1[i] = b;
+          Z1 += b;
+        }
+      }
+      if (hard && !(Z1 - 1 >= 1e-8)) fast = false;
+      else {
+        M /= Zs;
+        Gam /= Zs;
+        const h = Math.abs(M) < 1e-3 ? M * M * (-0.5 + M * (2 / 3 + M * (-0.75 + M * 0.8))) : M / (1 + M) - Math.log1p(M);
+        let kl = Gam / (1 + M) + h;
+        if (kl < 0) kl = 0;
+        loss = alpha * T * T * kl;
+        let y = -1;
+        if (hard) {
+          y = labels![r]!;
+          loss += (1 - alpha) * (ms - s[o + y]! + Math.log1p(Z1 - 1));
+        }
+        if (dS !== null) {
+          // Pass 3: dS = [α·T·(q − p) + (1 − α)(softmax(s) − onehot(y))]/B, q − p = q·(M − m)/(1 + M).
+          const A = (alpha * T) / (B * Zs * (1 + M));
+          const H = hard ? (1 - alpha) / (B * Z1) : 0;
+          for (let i = 0; i < C; i++) dS[o + i] = A * es[i]! * (M - mm[i]!) + H * e1[i]!;
+          if (hard) dS[o + y] = A * es[y]! * (M - mm[y]!) + ((1 - alpha) / B) * (e1[y]! / Z1 - 1);
+        }
+      }
+    }
+    if (!fast) {
+      loss = distillationKernel(
+        s.subarray(o, o + C), t.subarray(o, o + C), labels && labels.subarray(r, r + 1), 1, C, T, alpha,
+        dS && dS.subarray(o, o + C), null, scratch, true, B,
+      );
+    }
+    total += loss;
+  }
+  return total / B;
+}
+
+// 2^{k/8} for K_MIN ≤ k ≤ K_MAX: exact powers of two times the eight values 2^{j/8}.
+const K_MIN = -1280;
+const K_MAX = 400;
+const POW = (() => {
+  const frac = Array.from({ length: 8 }, (_, j) => Math.pow(2, j / 8));
+  const table = new Float64Array(K_MAX - K_MIN + 1);
+  for (let k = K_MIN; k <= K_MAX; k++) table[k - K_MIN] = frac[k & 7]! * 2 ** (k >> 3);
+  return table;
+})();
+const INV_LN2_8 = 8 / Math.LN2;
+// ln 2/8 in a head of 24 bits (k·head is exact) and a tail.
+const LN2_8_HI = Math.fround(Math.LN2 / 8);
+const LN2_8_LO = Math.LN2 / 8 - LN2_8_HI;
+// y + 1.5·2⁵² − 1.5·2⁵² rounds y to an integer (ties to even) for |y| < 2⁵¹.
+const ROUND = 6755399441055744;
+
+/** e^y for −110 ≤ y ≤ 0 by the table (relative error ≈ 1e-9); below −110 gives e^{−110}. */
+function expTable(y: number): number {
+  const a = Math.max(y, -110);
+  const k = a * INV_LN2_8 + ROUND - ROUND;
+  const r = a - k * LN2_8_HI - k * LN2_8_LO;
+  return POW[(k | 0) - K_MIN]! * (1 + r * (1 + r * (1 / 2 + r * (1 / 6 + r * (1 / 24)))));
+}
