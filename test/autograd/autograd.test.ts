@@ -2,6 +2,7 @@ import { describe, expect, test } from "vitest";
 import {
   AutogradError, ShapeError, Tensor, grad, noGrad, enableGrad, isGradEnabled, ones, randn,
   tensor, valueAndGrad, Generator, logSoftmax, defineOp, gradcheck, assertGradcheck, GradcheckError,
+  distillationLoss,
 } from "../../src/index.js";
 import { expectClose } from "../helpers/close.js";
 
@@ -106,6 +107,28 @@ describe("graph control", () => {
     const y = d.mul(x).sum();
     y.backward();
     expect(x.grad!.toFlatArray()).toEqual([2, 4]);
+  });
+
+  test(".grad owns its storage: a handed-over saved gradient only on the graph's last use", () => {
+    // distillationLoss saves ∂L/∂s in the forward pass; without retainGraph its
+    // backward hands it over and .grad takes it without a copy. With retainGraph
+    // the graph keeps it, so .grad must be a copy: writing into .grad must not
+    // change what a second backward returns.
+    const s = tensor([[0.3, -1.2, 2.5], [1.1, 0.2, -0.4]], { dtype: "float64", requiresGrad: true });
+    const t = tensor([[-0.5, 0.9, 1.7], [0.4, 2.1, -1.0]], { dtype: "float64" });
+    const loss = distillationLoss(s, t, { temperature: 2 });
+    loss.backward(undefined, { retainGraph: true });
+    const first = s.grad!.toFlatArray();
+    s.grad!.data[0] = 999;
+    s.grad = null;
+    loss.backward();
+    expect(s.grad!.toFlatArray()).toEqual(first);
+    // And the second (last-use) gradient is exclusively the leaf's.
+    const again = distillationLoss(s, t, { temperature: 2 });
+    s.grad = null;
+    again.backward();
+    expect(s.grad!.toFlatArray()).toEqual(first);
+    expect(() => again.backward()).toThrow(AutogradError);
   });
 
   test("requiresGrad_ works only on leaves", () => {
