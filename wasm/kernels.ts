@@ -298,8 +298,8 @@ function hM(M: f64): f64 {
 
 /**
  * The fused distillation loss for float32 student logits s and teacher
- * logits t [B, C] (rows Cp ≥ C apart, Cp a multiple of 4, padding at −∞),
- * labels [B] (or 0 for none), α > 0, with the student gradient dS (or 0);
+ * logits t [B, C] (contiguous; 16 readable bytes must follow each), labels [B]
+ * (or 0 for none), α > 0, with the student gradient dS (or 0);
  * float32 lanes, with the KL formed so that float32 roundings stay relative
  * to the KL (docs/distillation.md, "Float32 lanes"):
  *
@@ -309,30 +309,36 @@ function hM(M: f64): f64 {
  *
  * A row that does not suit float32 lanes (a non-finite logit, a spread of
  * (t − s)/T over 30, a cross-entropy tail below 1e-8) goes through `distill`
- * instead. `scratch` holds 40·Cp bytes. Returns the mean loss over rows.
+ * instead. `scratch` holds 48·Cp bytes, Cp = C rounded up to a multiple of 4.
+ * Returns the mean loss over rows.
  */
 export function distillF32(
-  s: usize, t: usize, labels: usize, B: i32, C: i32, Cp: i32, T: f64, alpha: f64, dS: usize, scratch: usize,
+  s: usize, t: usize, labels: usize, B: i32, C: i32, T: f64, alpha: f64, dS: usize, scratch: usize,
 ): f64 {
   const hard = labels != 0 && alpha < 1;
   const invT = 1.0 / T;
   const powers: i32 = T >= 1 && T <= 8 && T == Math.floor(T) ? <i32>T : 0;
+  const Cp = (C + 3) & ~3;
+  const Ce = C + (C & 1);
   const es = scratch;
-  const e1 = scratch + (<usize>Cp << 2);
-  const mm = scratch + (<usize>Cp << 3);
-  const slow = scratch + (<usize>Cp << 4);
+  const e1 = es + (<usize>Cp << 2);
+  const mm = e1 + (<usize>Cp << 2);
+  const rowS = mm + (<usize>Cp << 2);
+  const rowT = rowS + (<usize>Cp << 2);
+  const rowD = rowT + (<usize>Cp << 2);
+  const slow = rowD + (<usize>Cp << 2);
   const C4 = C & ~3;
-  // Lanes at or past C in the last vector are padding: their x is set to 0.
+  // Lanes at or past C in the last vector belong to the next row (or past the
+  // end): their exponentials and x are set to 0, and they are not stored.
   const lane = i32x4(0, 1, 2, 3);
   const lastMask = i32x4.lt_s(i32x4.add(i32x4.splat(C4), lane), i32x4.splat(C));
   const vInvT = f32x4.splat(<f32>invT);
   let total: f64 = 0;
   for (let r: i32 = 0; r < B; r++) {
-    const sr = s + (<usize>(r * Cp) << 2);
-    const tr = t + (<usize>(r * Cp) << 2);
+    const sr = s + (<usize>(r * C) << 2);
+    const tr = t + (<usize>(r * C) << 2);
     // Pass 1: maxima, the teacher's logit at the student's max, and the range of t − s.
     let vms = f32x4.splat(-Infinity);
-    let vmt = f32x4.splat(-Infinity);
     let vtAt = f32x4.splat(0);
     let vdmax = f32x4.splat(-Infinity);
     let vdmin = f32x4.splat(Infinity);
@@ -344,14 +350,12 @@ export function distillF32(
       const tv = v128.load(tr + (<usize>i << 2));
       vtAt = v128.bitselect(tv, vtAt, f32x4.gt(sv, vms));
       vms = f32x4.pmax(vms, sv);
-      vmt = f32x4.pmax(vmt, tv);
       const d = f32x4.sub(tv, sv);
       vdmax = f32x4.pmax(vdmax, d);
       vdmin = f32x4.pmin(vdmin, d);
       vbad = f32x4.add(vbad, f32x4.mul(d, f32x4.splat(0)));
     }
     let ms: f32 = -Infinity;
-    let mt: f32 = -Infinity;
     let tAt: f32 = 0;
     let dmax: f32 = -Infinity;
     let dmin: f32 = Infinity;
@@ -360,12 +364,10 @@ export function distillF32(
       // (lane order does not matter for any of these.)
       if (sl > ms) { ms = sl; tAt = f32x4.extract_lane(vtAt, 0); }
       else if (sl != sl) ms = sl;
-      mt = max<f32>(mt, f32x4.extract_lane(vmt, 0));
       dmax = max<f32>(dmax, f32x4.extract_lane(vdmax, 0));
       dmin = min<f32>(dmin, f32x4.extract_lane(vdmin, 0));
       vms = v128.shuffle<f32>(vms, vms, 1, 2, 3, 0);
       vtAt = v128.shuffle<f32>(vtAt, vtAt, 1, 2, 3, 0);
-      vmt = v128.shuffle<f32>(vmt, vmt, 1, 2, 3, 0);
       vdmax = v128.shuffle<f32>(vdmax, vdmax, 1, 2, 3, 0);
       vdmin = v128.shuffle<f32>(vdmin, vdmin, 1, 2, 3, 0);
     }
@@ -374,13 +376,12 @@ export function distillF32(
       const ti = load<f32>(tr + (<usize>i << 2));
       if (si > ms) { ms = si; tAt = ti; }
       else if (si != si) ms = si;
-      mt = max<f32>(mt, ti);
       dmax = max<f32>(dmax, ti - si);
       dmin = min<f32>(dmin, ti - si);
     }
     const bad = f32x4.extract_lane(vbad, 0) + f32x4.extract_lane(vbad, 1) + f32x4.extract_lane(vbad, 2) + f32x4.extract_lane(vbad, 3);
     const spread = (<f64>dmax - <f64>dmin) * invT;
-    let fast = bad == 0 && isFinite<f32>(ms) && isFinite<f32>(mt) && isFinite<f64>(spread) && spread <= 30;
+    let fast = bad == 0 && isFinite<f32>(ms) && isFinite<f64>(spread) && spread <= 30;
     let loss: f64 = 0;
     if (fast) {
       // Pass 2: the student's exponentials and the teacher's relative terms, centred at
@@ -404,14 +405,17 @@ export function distillF32(
           const sv = v128.load(sr + (<usize>i << 2));
           const tv = v128.load(tr + (<usize>i << 2));
           const ds = f32x4.sub(sv, vMs);
-          const a = expf4(f32x4.mul(ds, vInvT));
+          let a = expf4(f32x4.mul(ds, vInvT));
           // x = (t − s)/T − c: d + e = t − s exactly (Knuth's two-sum), then d − D is exact
           // where x is small (Sterbenz), so x keeps a relative error of a few float32 ulps.
           const d = f32x4.sub(tv, sv);
           const z = f32x4.sub(d, tv);
           const e = f32x4.sub(f32x4.sub(tv, f32x4.sub(d, z)), f32x4.add(sv, z));
           let x = f32x4.mul(f32x4.add(f32x4.sub(d, vD), e), vInvT);
-          if (i >= C4) x = v128.and(x, lastMask);
+          if (i >= C4) {
+            a = v128.and(a, lastMask);
+            x = v128.and(x, lastMask);
+          }
           // φ = eˣ − 1 − x, reduced as x = k·ln 2 + r, |r| ≤ ½ ln 2 (k = 0, r = x for |x| < 0.34):
           // φ(r) = r²(½ + r·ρ(r)), ρ(r) = Σⱼ rʲ/(j + 3)! to r⁴ (error < 1e-7 relative).
           const kb = f32x4.add(f32x4.mul(x, f32x4.splat(LOG2E_F)), f32x4.splat(ROUND_F));
@@ -446,7 +450,7 @@ export function distillF32(
             else if (powers != 0) {
               b = a;
               for (let n = 1; n < powers; n++) b = f32x4.mul(b, a);
-            } else b = expf4(ds);
+            } else b = v128.and(expf4(ds), i >= C4 ? lastMask : i32x4.splat(-1));
             v128.store(e1 + (<usize>i << 2), b);
             vZ1 = f64x2.add(f64x2.add(vZ1, low64(b)), high64(b));
           }
@@ -473,14 +477,20 @@ export function distillF32(
         }
         if (dS != 0) {
           // Pass 3: dS = α·T·(q − p_t)/B + (1 − α)(softmax(s) − onehot)/B, q − p_t = q·(M − m)/(1 + M).
-          const dr = dS + (<usize>(r * Cp) << 2);
+          const dr = dS + (<usize>(r * C) << 2);
           const vA = f32x4.splat(<f32>A);
           const vMM = f32x4.splat(<f32>M);
           const vH = f32x4.splat(hard ? <f32>(h / Z1) : 0);
           for (let i: i32 = 0; i < Cp; i += 4) {
             let g = f32x4.mul(f32x4.mul(vA, v128.load(es + (<usize>i << 2))), f32x4.sub(vMM, v128.load(mm + (<usize>i << 2))));
             if (hard) g = f32x4.add(g, f32x4.mul(vH, v128.load(e1 + (<usize>i << 2))));
-            v128.store(dr + (<usize>i << 2), g);
+            if (i < C4) v128.store(dr + (<usize>i << 2), g);
+            else {
+              for (let j: i32 = 0; j < C - C4; j++) {
+                store<f32>(dr + (<usize>(i + j) << 2), f32x4.extract_lane(g, 0));
+                g = v128.shuffle<f32>(g, g, 1, 2, 3, 0);
+              }
+            }
           }
           if (hard) {
             const gy = A * <f64>load<f32>(es + (<usize>y << 2)) * (M - <f64>load<f32>(mm + (<usize>y << 2)))
@@ -491,9 +501,16 @@ export function distillF32(
       }
     }
     if (!fast) {
-      // The float64-lane kernel for this row (padding is at −∞, as it expects).
-      loss = distillRows(sr, tr, labels != 0 ? labels + (<usize>r << 2) : 0, 1, Cp, T, alpha,
-        dS != 0 ? dS + (<usize>(r * Cp) << 2) : 0, 0, slow, <f64>B);
+      // The float64-lane kernel for this row, on a copy padded with −∞ to an even count.
+      memory.copy(rowS, sr, <usize>C << 2);
+      memory.copy(rowT, tr, <usize>C << 2);
+      if (Ce > C) {
+        store<f32>(rowS + (<usize>C << 2), -Infinity);
+        store<f32>(rowT + (<usize>C << 2), -Infinity);
+      }
+      loss = distillRows(rowS, rowT, labels != 0 ? labels + (<usize>r << 2) : 0, 1, Ce, T, alpha,
+        dS != 0 ? rowD : 0, 0, slow, <f64>B);
+      if (dS != 0) memory.copy(dS + (<usize>(r * C) << 2), rowD, <usize>C << 2);
     }
     total += loss;
   }

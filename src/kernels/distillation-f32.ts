@@ -28,26 +28,29 @@ import { distillationKernel } from "./distillation.js";
  * the student's largest logit, so x is small where q has its mass when the
  * teacher agrees with the student up to a shift.
  *
- * Exponentials: e^y = 2^{k/8}·e^r, k = round(8y/ln 2), |r| ≤ ln 2/16, with
- * 2^{k/8} from a table and e^r by a short Taylor polynomial: relative error
- * ≈ 1e-9 for the student (a float32 result) and, for the teacher's
- * m and φ = m − x, exact cancellation where k = 0 (below).
+ * Exponentials: e^y = 2^{k/16}·e^r, k = round(16y/ln 2), |r| ≤ ln 2/32, with
+ * 2^{k/16} from a table and e^r by a short Taylor polynomial: relative error
+ * below 1e-8 for the student's e^r (to r³) and for the teacher's
+ * φ(r) = e^r − 1 − r (to r⁵), and no cancellation where k = 0 (below).
  *
  * Rows that do not suit this (a non-finite logit, a spread of (t − s)/T over
  * 30, so eˣ could overflow the table, or a cross-entropy tail below 1e-8,
  * which the float64 kernel keeps exactly) go through `distillationKernel` one
- * by one, with the batch's 1/B. `scratch` holds 3·C float64 values.
+ * by one, with the batch's 1/B. `scratch` holds 3·C float32 values.
  */
 export function distillationKernelF32(
   s: Float32Array, t: Float32Array, labels: Int32Array | null, B: number, C: number, T: number, alpha: number,
-  dS: Float32Array | null, scratch: Float64Array,
+  dS: Float32Array | null, scratch: Float32Array,
 ): number {
   const hard = labels !== null && alpha < 1;
   const invT = 1 / T;
   const powers = Number.isInteger(T) && T >= 1 && T <= 8 ? T : 0;
-  const es = scratch.subarray(0, C);
-  const e1 = scratch.subarray(C, 2 * C);
-  const mm = scratch.subarray(2 * C, 3 * C);
+  // Per row, float32 like the results: m and the cross-entropy's exponentials in
+  // scratch, the student's exponentials in the row of dS they turn into.
+  const e1 = scratch.subarray(0, C);
+  const mm = scratch.subarray(C, 2 * C);
+  const own = dS === null ? scratch.subarray(2 * C, 3 * C) : null;
+  let fallback: Float64Array | null = null;
   let total = 0;
   for (let r = 0; r < B; r++) {
     const o = r * C;
@@ -73,6 +76,7 @@ export function distillationKernelF32(
     let fast = bad === 0 && Number.isFinite(ms) && (dmax - dmin) * invT <= 30;
     let loss = 0;
     if (fast) {
+      const es = own ?? dS!.subarray(o, o + C);
       // Pass 2: q (unnormalised, es), m and G, and their sums.
       const c = (tAt - ms) * invT;
       let Zs = 0;
@@ -82,15 +86,15 @@ export function distillationKernelF32(
       for (let i = 0; i < C; i++) {
         const si = s[o + i]!;
         const a = Math.max((si - ms) * invT, -110);
-        const ka = a * INV_LN2_8 + ROUND - ROUND;
-        const ra = a - ka * LN2_8_HI - ka * LN2_8_LO;
-        const ea = POW[(ka | 0) - K_MIN]! * (1 + ra * (1 + ra * (1 / 2 + ra * (1 / 6 + ra * (1 / 24)))));
-        // φ = eˣ − 1 − x = 2^{k/8}·φ(r) + ((2^{k/8} − 1) + 2^{k/8}·r − x), exactly φ(r) where k = 0.
+        const ka = a * INV_LN2_16 + ROUND - ROUND;
+        const ra = a - ka * LN2_16_HI - ka * LN2_16_LO;
+        const ea = POW[(ka | 0) - K_MIN]! * (1 + ra * (1 + ra * (1 / 2 + ra * (1 / 6))));
+        // φ = eˣ − 1 − x = 2^{k/16}·φ(r) + ((2^{k/16} − 1) + 2^{k/16}·r − x), exactly φ(r) where k = 0.
         const x = (t[o + i]! - si) * invT - c;
-        const kx = x * INV_LN2_8 + ROUND - ROUND;
-        const rx = x - kx * LN2_8_HI - kx * LN2_8_LO;
+        const kx = x * INV_LN2_16 + ROUND - ROUND;
+        const rx = x - kx * LN2_16_HI - kx * LN2_16_LO;
         const P = POW[(kx | 0) - K_MIN]!;
-        const phiR = rx * rx * (1 / 2 + rx * (1 / 6 + rx * (1 / 24 + rx * (1 / 120 + rx * (1 / 720)))));
+        const phiR = rx * rx * (1 / 2 + rx * (1 / 6 + rx * (1 / 24 + rx * (1 / 120))));
         const phi = P * phiR + ((P - 1) + P * rx - x);
         const m = phi + x;
         es[i] = ea;
@@ -128,15 +132,17 @@ export function distillationKernelF32(
           // Pass 3: dS = [α·T·(q − p) + (1 − α)(softmax(s) − onehot(y))]/B, q − p = q·(M − m)/(1 + M).
           const A = (alpha * T) / (B * Zs * (1 + M));
           const H = hard ? (1 - alpha) / (B * Z1) : 0;
-          for (let i = 0; i < C; i++) dS[o + i] = A * es[i]! * (M - mm[i]!) + H * e1[i]!;
-          if (hard) dS[o + y] = A * es[y]! * (M - mm[y]!) + ((1 - alpha) / B) * (e1[y]! / Z1 - 1);
+          const ey = hard ? es[y]! : 0;
+          for (let i = 0; i < C; i++) es[i] = A * es[i]! * (M - mm[i]!) + H * e1[i]!;
+          if (hard) es[y] = A * ey * (M - mm[y]!) + ((1 - alpha) / B) * (e1[y]! / Z1 - 1);
         }
       }
     }
     if (!fast) {
+      fallback ??= new Float64Array(3 * C);
       loss = distillationKernel(
         s.subarray(o, o + C), t.subarray(o, o + C), labels && labels.subarray(r, r + 1), 1, C, T, alpha,
-        dS && dS.subarray(o, o + C), null, scratch, true, B,
+        dS && dS.subarray(o, o + C), null, fallback, true, B,
       );
     }
     total += loss;
@@ -144,26 +150,27 @@ export function distillationKernelF32(
   return total / B;
 }
 
-// 2^{k/8} for K_MIN ≤ k ≤ K_MAX: exact powers of two times the eight values 2^{j/8}.
-const K_MIN = -1280;
-const K_MAX = 400;
+// 2^{k/16} for K_MIN ≤ k ≤ K_MAX (2⁻¹⁶⁰ to 2⁵⁰; the teacher's |x| ≤ 31 needs
+// |k| ≤ 716): exact powers of two times the sixteen values 2^{j/16}.
+const K_MIN = -2560;
+const K_MAX = 800;
 const POW = (() => {
-  const frac = Array.from({ length: 8 }, (_, j) => Math.pow(2, j / 8));
+  const frac = Array.from({ length: 16 }, (_, j) => Math.pow(2, j / 16));
   const table = new Float64Array(K_MAX - K_MIN + 1);
-  for (let k = K_MIN; k <= K_MAX; k++) table[k - K_MIN] = frac[k & 7]! * 2 ** (k >> 3);
+  for (let k = K_MIN; k <= K_MAX; k++) table[k - K_MIN] = frac[k & 15]! * 2 ** (k >> 4);
   return table;
 })();
-const INV_LN2_8 = 8 / Math.LN2;
-// ln 2/8 in a head of 24 bits (k·head is exact) and a tail.
-const LN2_8_HI = Math.fround(Math.LN2 / 8);
-const LN2_8_LO = Math.LN2 / 8 - LN2_8_HI;
+const INV_LN2_16 = 16 / Math.LN2;
+// ln 2/16 in a head of 24 bits (k·head is exact) and a tail.
+const LN2_16_HI = Math.fround(Math.LN2 / 16);
+const LN2_16_LO = Math.LN2 / 16 - LN2_16_HI;
 // y + 1.5·2⁵² − 1.5·2⁵² rounds y to an integer (ties to even) for |y| < 2⁵¹.
 const ROUND = 6755399441055744;
 
-/** e^y for −110 ≤ y ≤ 0 by the table (relative error ≈ 1e-9); below −110 gives e^{−110}. */
+/** e^y for −110 ≤ y ≤ 0 by the table (relative error < 1e-8); below −110 gives e^{−110}. */
 function expTable(y: number): number {
   const a = Math.max(y, -110);
-  const k = a * INV_LN2_8 + ROUND - ROUND;
-  const r = a - k * LN2_8_HI - k * LN2_8_LO;
-  return POW[(k | 0) - K_MIN]! * (1 + r * (1 + r * (1 / 2 + r * (1 / 6 + r * (1 / 24)))));
+  const k = a * INV_LN2_16 + ROUND - ROUND;
+  const r = a - k * LN2_16_HI - k * LN2_16_LO;
+  return POW[(k | 0) - K_MIN]! * (1 + r * (1 + r * (1 / 2 + r * (1 / 6))));
 }

@@ -102,7 +102,7 @@ export const distillationLoss = defineOp({
     } else if (sd instanceof Float32Array && td instanceof Float32Array && alpha > 0 && !wantT) {
       // float32 in TypeScript, frozen teacher: the log-ratio kernel with table exponentials.
       dS = wantS ? Tensor.empty([B, C], "float32") : null;
-      loss = distillationKernelF32(sd, td, labels, B, C, T, alpha, dS ? (dS.data as Float32Array) : null, new Float64Array(3 * C));
+      loss = distillationKernelF32(sd, td, labels, B, C, T, alpha, dS ? (dS.data as Float32Array) : null, new Float32Array(3 * C));
     } else {
       dS = wantS ? Tensor.empty([B, C], student.dtype) : null;
       dT = wantT ? Tensor.empty([B, C], teacher.dtype) : null;

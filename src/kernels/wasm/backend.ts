@@ -17,7 +17,7 @@ interface WasmApi {
 interface Exports {
   memory: { buffer: ArrayBuffer };
   distill(s: number, t: number, labels: number, B: number, C: number, T: number, alpha: number, dS: number, dT: number, scratch: number): number;
-  distillF32(s: number, t: number, labels: number, B: number, C: number, Cp: number, T: number, alpha: number, dS: number, scratch: number): number;
+  distillF32(s: number, t: number, labels: number, B: number, C: number, T: number, alpha: number, dS: number, scratch: number): number;
   matmul(A: number, B: number, C: number, n: number, k: number, m: number): void;
   logSoftmaxRows(x: number, y: number, rows: number, C: number): void;
   softmaxRows(x: number, y: number, rows: number, C: number, scratch: number): void;
@@ -104,16 +104,26 @@ function instantiate(): WasmKernels | null {
 
   return {
     distill(s, t, labels, B, C, T, alpha, wantS, wantT) {
-      // Rows are padded to Cp classes with −∞, which has no probability under either
-      // softmax: a multiple of 4 for the float32-lane kernel (used when α > 0 and the
-      // teacher needs no gradient), of 2 for the float64-lane one.
-      const lanes32 = alpha > 0 && !wantT;
-      const Cp = lanes32 ? (C + 3) & ~3 : C + (C & 1);
+      const mem = (): ArrayBuffer => x.memory.buffer;
+      if (alpha > 0 && !wantT) {
+        // The float32-lane kernel (the teacher needs no gradient): rows as they
+        // are, 16 bytes of slack after each array for its last vector loads.
+        const n = B * C;
+        const [ps, pt, pl, pdS, scratch] = layout([4 * n + 16, 4 * n + 16, 4 * B, wantS ? 4 * n : 0, 48 * ((C + 3) & ~3)]);
+        new Float32Array(mem(), ps!, n).set(s);
+        new Float32Array(mem(), pt!, n).set(t);
+        if (labels) new Int32Array(mem(), pl!, B).set(labels);
+        const loss = x.distillF32(ps!, pt!, labels ? pl! : 0, B, C, T, alpha, wantS ? pdS! : 0, scratch!);
+        // ArrayBuffer.prototype.slice copies several times faster than TypedArray slice.
+        return { loss, dS: wantS ? new Float32Array(mem().slice(pdS!, pdS! + 4 * n)) : null, dT: null };
+      }
+      // The float64-lane kernel takes two classes at a time: an odd C gets a
+      // padding class at −∞, which has no probability under either softmax.
+      const Cp = C + (C & 1);
       const n = B * Cp;
-      const [ps, pt, pl, pdS, pdT, scratch] = layout([4 * n, 4 * n, 4 * B, wantS ? 4 * n : 0, wantT ? 4 * n : 0, 40 * Cp]);
-      const mem = x.memory.buffer;
-      const S = new Float32Array(mem, ps!, n);
-      const Tt = new Float32Array(mem, pt!, n);
+      const [ps, pt, pl, pdS, pdT, scratch] = layout([4 * n, 4 * n, 4 * B, wantS ? 4 * n : 0, wantT ? 4 * n : 0, 24 * Cp]);
+      const S = new Float32Array(mem(), ps!, n);
+      const Tt = new Float32Array(mem(), pt!, n);
       if (Cp === C) {
         S.set(s);
         Tt.set(t);
@@ -121,18 +131,15 @@ function instantiate(): WasmKernels | null {
         for (let r = 0; r < B; r++) {
           S.set(s.subarray(r * C, (r + 1) * C), r * Cp);
           Tt.set(t.subarray(r * C, (r + 1) * C), r * Cp);
-          S.fill(-Infinity, r * Cp + C, (r + 1) * Cp);
-          Tt.fill(-Infinity, r * Cp + C, (r + 1) * Cp);
+          S[r * Cp + C] = -Infinity;
+          Tt[r * Cp + C] = -Infinity;
         }
       }
-      if (labels) new Int32Array(mem, pl!, B).set(labels);
-      const loss = lanes32
-        ? x.distillF32(ps!, pt!, labels ? pl! : 0, B, C, Cp, T, alpha, wantS ? pdS! : 0, scratch!)
-        : x.distill(ps!, pt!, labels ? pl! : 0, B, Cp, T, alpha, wantS ? pdS! : 0, wantT ? pdT! : 0, scratch!);
+      if (labels) new Int32Array(mem(), pl!, B).set(labels);
+      const loss = x.distill(ps!, pt!, labels ? pl! : 0, B, Cp, T, alpha, wantS ? pdS! : 0, wantT ? pdT! : 0, scratch!);
       const out = (p: number): Float32Array => {
-        // ArrayBuffer.prototype.slice copies several times faster than TypedArray slice.
-        if (Cp === C) return new Float32Array(x.memory.buffer.slice(p, p + 4 * n));
-        const all = new Float32Array(x.memory.buffer, p, n);
+        if (Cp === C) return new Float32Array(mem().slice(p, p + 4 * n));
+        const all = new Float32Array(mem(), p, n);
         const r = new Float32Array(B * C);
         for (let i = 0; i < B; i++) r.set(all.subarray(i * Cp, i * Cp + C), i * C);
         return r;
