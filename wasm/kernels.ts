@@ -386,7 +386,12 @@ export function distillF32(
     if (fast) {
       // Pass 2: the student's exponentials and the teacher's relative terms, centred at
       // the student's max class (c = (t − s)/T there), in one sweep.
-      const vD = f32x4.splat(tAt - ms);
+      // D + D_lo = tAt − ms exactly (two-sum), so x is exactly 0 at the student's max.
+      const dHi: f32 = tAt - ms;
+      const dz: f32 = dHi - tAt;
+      const dLo: f32 = (tAt - (dHi - dz)) - (ms + dz);
+      const vD = f32x4.splat(dHi);
+      const vDlo = f32x4.splat(dLo);
       const vMs = f32x4.splat(ms);
       let vZs = f64x2.splat(0);
       let vZ1 = f64x2.splat(0);
@@ -411,7 +416,7 @@ export function distillF32(
           const d = f32x4.sub(tv, sv);
           const z = f32x4.sub(d, tv);
           const e = f32x4.sub(f32x4.sub(tv, f32x4.sub(d, z)), f32x4.add(sv, z));
-          let x = f32x4.mul(f32x4.add(f32x4.sub(d, vD), e), vInvT);
+          let x = f32x4.mul(f32x4.add(f32x4.sub(d, vD), f32x4.sub(e, vDlo)), vInvT);
           if (i >= C4) {
             a = v128.and(a, lastMask);
             x = v128.and(x, lastMask);
@@ -419,7 +424,7 @@ export function distillF32(
           // φ = eˣ − 1 − x, reduced as x = k·ln 2 + r, |r| ≤ ½ ln 2 (k = 0, r = x for |x| < 0.34):
           // φ(r) = r²(½ + r·ρ(r)), ρ(r) = Σⱼ rʲ/(j + 3)! to r⁴ (error < 1e-7 relative).
           const kb = f32x4.add(f32x4.mul(x, f32x4.splat(LOG2E_F)), f32x4.splat(ROUND_F));
-        const k = f32x4.sub(kb, f32x4.splat(ROUND_F));
+          const k = f32x4.sub(kb, f32x4.splat(ROUND_F));
           const rr = f32x4.sub(f32x4.sub(x, f32x4.mul(k, f32x4.splat(LN2_HI_F))), f32x4.mul(k, f32x4.splat(LN2_LO_F)));
           const r2 = f32x4.mul(rr, rr);
           const q01 = f32x4.add(f32x4.splat(1.0 / 6.0), f32x4.mul(rr, f32x4.splat(1.0 / 24.0)));
@@ -432,9 +437,17 @@ export function distillF32(
             f32x4.mul(scale, phir),
             f32x4.sub(f32x4.add(f32x4.sub(scale, f32x4.splat(1.0)), f32x4.mul(scale, rr)), x),
           );
-          const m = f32x4.add(phi, x);
-          // G = x·m − φ: for small x, x² + x·φ less x²/2 + …, a cancellation of one bit.
-          const G = f32x4.sub(f32x4.mul(x, m), phi);
+          // m = eˣ − 1 and G = 1 + (x − 1)eˣ = x·m − φ, each in the form that cancels least:
+          // φ + x and x·m − φ (for small x, x² + x·φ less x²/2 + …: one bit) down to
+          // x = −1.5; below, where eˣ < 0.23, eˣ − 1 and 1 + (x − 1)eˣ.
+          const ex = f32x4.mul(scale, f32x4.add(f32x4.add(f32x4.splat(1.0), rr), phir));
+          const neg = f32x4.lt(x, f32x4.splat(-1.5));
+          const m = v128.bitselect(f32x4.sub(ex, f32x4.splat(1.0)), f32x4.add(phi, x), neg);
+          const G = v128.bitselect(
+            f32x4.add(f32x4.splat(1.0), f32x4.mul(f32x4.sub(x, f32x4.splat(1.0)), ex)),
+            f32x4.sub(f32x4.mul(x, m), phi),
+            neg,
+          );
           v128.store(es + (<usize>i << 2), a);
           v128.store(mm + (<usize>i << 2), m);
           fZs = f32x4.add(fZs, a);
