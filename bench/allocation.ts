@@ -9,7 +9,8 @@
  * constructor on globalThis is replaced by a subclass that counts the bytes
  * of each array it creates with its own storage: `new Float32Array(n)`,
  * `new Float32Array(array)`, and `.slice()`/`.map()` (which construct through
- * the subclass, as its species). Views over an existing buffer (`subarray`,
+ * the subclass, as its species); ArrayBuffer.prototype.slice is counted too
+ * (a copy out of WebAssembly memory). Views over an existing buffer (`subarray`,
  * `new Float32Array(buffer, offset, length)`, e.g. over WebAssembly memory)
  * allocate nothing and are not counted. WebAssembly.Instance is wrapped too,
  * to read the size of kdgrad's linear memory: it is reused across calls and
@@ -65,8 +66,19 @@ function installCounters(): Counter {
     wasmMemoryBytes: () => memory?.buffer.byteLength ?? 0,
     restore() {
       for (const [name, ctor] of saved) g[name] = ctor;
+      OriginalArrayBuffer.prototype.slice = originalSlice;
       wasm.Instance = OriginalInstance;
     },
+  };
+  // ArrayBuffer.prototype.slice copies into a new buffer (kdgrad copies results out
+  // of WebAssembly memory this way): counted like a typed array with storage.
+  const originalSlice = OriginalArrayBuffer.prototype.slice;
+  OriginalArrayBuffer.prototype.slice = function (this: ArrayBuffer, begin?: number, end?: number): ArrayBuffer {
+    const copy = originalSlice.call(this, begin, end);
+    counter.bytes += copy.byteLength;
+    const key = `ArrayBuffer.slice(${copy.byteLength} B)`;
+    counter.sizes.set(key, (counter.sizes.get(key) ?? 0) + 1);
+    return copy;
   };
   for (const name of typedArrayNames) {
     const Base = g[name] as AnyCtor | undefined;
