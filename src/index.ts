@@ -37,6 +37,7 @@ export { abs } from "./ops/abs.js";
 export { tanh } from "./ops/tanh.js";
 export { sigmoid } from "./ops/sigmoid.js";
 export { relu } from "./ops/relu.js";
+export { linear } from "./ops/linear.js";
 export { maximum } from "./ops/maximum.js";
 export { minimum } from "./ops/minimum.js";
 export { clamp } from "./ops/clamp.js";

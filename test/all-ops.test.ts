@@ -157,6 +157,12 @@ function caseArb(op: OpFn, domain: Domain): fc.Arbitrary<Case> {
           };
           return elementwise(shapes[form]!, [la, lb], seed);
         });
+    case "linear":
+      return fc.tuple(fc.integer({ min: 1, max: 4 }), fc.integer({ min: 1, max: 4 }), fc.integer({ min: 1, max: 4 }), fc.constantFrom("1d", "2d", "3d"), fc.boolean(), layoutArb, layoutArb, seedArb)
+        .map(([n, inF, out, form, biased, lx, lw, seed]) => {
+          const x = form === "1d" ? [inF] : form === "2d" ? [n, inF] : [2, n, inF];
+          return biased ? elementwise([x, [out, inF], [out]], [lx, lw, "plain"], seed) : elementwise([x, [out, inF]], [lx, lw], seed, [null]);
+        });
     case "crossEntropy":
     case "nllLoss":
       return fc
@@ -224,7 +230,7 @@ describe("gradcheck of every exported op", () => {
   test("the scan finds the ops", () => {
     const names = ops.map(([n]) => n);
     for (const expected of [
-      "add", "mul", "pow", "sum", "max", "logSumExp", "matmul", "logSoftmax", "softmax", "gather", "concat", "stack", "where",
+      "add", "mul", "pow", "sum", "max", "logSumExp", "matmul", "linear", "logSoftmax", "softmax", "gather", "concat", "stack", "where",
       "crossEntropy", "nllLoss", "klDiv", "mseLoss", "distillationLoss", "distillationLossComposite", "logitMatchingLoss", "softTargets",
     ]) {
       expect(names).toContain(expected);

@@ -655,6 +655,49 @@ export function matmul(A: usize, B: usize, C: usize, n: i32, k: i32, m: i32): vo
   }
 }
 
+// ------------------------------------------------------------ transpose
+
+/**
+ * dst[j·ld + i] = src[i·cols + j] for a contiguous float32 [rows, cols] src:
+ * its transpose, written with row stride ld ≥ rows. 4×4 blocks go through
+ * registers (four loads, eight shuffles, four stores); the edges one by one.
+ */
+export function transpose(src: usize, dst: usize, rows: i32, cols: i32, ld: i32): void {
+  const rows4 = rows & ~3;
+  const cols4 = cols & ~3;
+  const rowBytes = <usize>cols << 2;
+  const ldBytes = <usize>ld << 2;
+  for (let i: i32 = 0; i < rows4; i += 4) {
+    const s0 = src + <usize>i * rowBytes;
+    for (let j: i32 = 0; j < cols4; j += 4) {
+      const p = s0 + (<usize>j << 2);
+      const r0 = v128.load(p);
+      const r1 = v128.load(p + rowBytes);
+      const r2 = v128.load(p + 2 * rowBytes);
+      const r3 = v128.load(p + 3 * rowBytes);
+      const t0 = v128.shuffle<f32>(r0, r1, 0, 4, 1, 5);
+      const t1 = v128.shuffle<f32>(r0, r1, 2, 6, 3, 7);
+      const t2 = v128.shuffle<f32>(r2, r3, 0, 4, 1, 5);
+      const t3 = v128.shuffle<f32>(r2, r3, 2, 6, 3, 7);
+      const q = dst + <usize>j * ldBytes + (<usize>i << 2);
+      v128.store(q, v128.shuffle<f32>(t0, t2, 0, 1, 4, 5));
+      v128.store(q + ldBytes, v128.shuffle<f32>(t0, t2, 2, 3, 6, 7));
+      v128.store(q + 2 * ldBytes, v128.shuffle<f32>(t1, t3, 0, 1, 4, 5));
+      v128.store(q + 3 * ldBytes, v128.shuffle<f32>(t1, t3, 2, 3, 6, 7));
+    }
+    for (let j: i32 = cols4; j < cols; j++) {
+      for (let r: i32 = i; r < i + 4; r++) {
+        store<f32>(dst + <usize>j * ldBytes + (<usize>r << 2), load<f32>(src + <usize>r * rowBytes + (<usize>j << 2)));
+      }
+    }
+  }
+  for (let i: i32 = rows4; i < rows; i++) {
+    for (let j: i32 = 0; j < cols; j++) {
+      store<f32>(dst + <usize>j * ldBytes + (<usize>i << 2), load<f32>(src + <usize>i * rowBytes + (<usize>j << 2)));
+    }
+  }
+}
+
 // ------------------------------------------------------------ memory
 
 /** Grow the memory so that it holds at least `bytes`; returns the page count. */

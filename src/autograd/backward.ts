@@ -85,6 +85,8 @@ export function runBackward(root: Tensor, gradient: Tensor | undefined, retainGr
         if (input === null || !input.requiresGrad || gi == null) return;
         let r = sumToShape(gi, input.shape);
         if (r.dtype !== input.dtype) r = r.to(input.dtype);
+        // A sum back to the input's shape or a dtype conversion is a fresh tensor.
+        if (r !== gi) handedOver.add(r);
         if (input.node === null) accumulateLeaf(input, r);
         else {
           const prev = grads.get(input);

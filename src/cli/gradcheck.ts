@@ -69,6 +69,8 @@ function example(name: string, domain: Domain, rng: Generator): Example {
       return { args: [[t([2, 3]), t([2, 3])], 0], leaves: [] };
     case "matmul":
       return { args: [t([3, 4]), t([4, 5], 1)], leaves: [0, 1] };
+    case "linear":
+      return { args: [t([3, 4]), t([5, 4], 1), t([5], 2)], leaves: [0, 1, 2] };
     case "crossEntropy":
       return { args: [t([4, 5]), labels(4, 5), { labelSmoothing: 0.1, weight: [1, 2, 0.5, 1, 1.5] }], leaves: [0] };
     case "nllLoss":

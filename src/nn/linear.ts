@@ -3,8 +3,7 @@ import type { FloatDType } from "../tensor/dtype.js";
 import { ShapeError, ValueError } from "../tensor/errors.js";
 import { defaultGenerator, type Generator } from "../tensor/random.js";
 import { shapeStr } from "../tensor/shape.js";
-import { matmul } from "../ops/matmul.js";
-import { add } from "../ops/add.js";
+import { linear } from "../ops/linear.js";
 import { Module } from "./module.js";
 import { uniformTensor } from "./init.js";
 
@@ -20,10 +19,9 @@ export interface LinearOptions {
 /**
  * y = x·Wᵀ + b, as torch.nn.Linear: x [..., inFeatures] → y [..., outFeatures].
  * The weight is stored [outFeatures, inFeatures] like PyTorch's, so state
- * dicts carry over. Forward is x.matmul(weight.T).add(bias): weight.T is a
- * view, and matmul reads a transposed 2-D operand through its strides, so no
- * transpose is copied; an x with more than two axes is flattened to rows
- * first (a view) so that it too takes the 2-D path.
+ * dicts carry over. Forward is the fused op `linear` (src/ops/linear.ts):
+ * x flattened to rows, times weight.T (a view, read through its strides),
+ * plus the bias, with each gradient written in its parameter's layout.
  *
  * Initialisation is PyTorch's default: W and b uniform in ±1/√inFeatures.
  * (PyTorch writes it as kaiming_uniform_ with a = √5: the gain √(2/(1 + a²))
@@ -61,8 +59,6 @@ export class Linear extends Module {
     if (x.ndim === 0 || x.shape[x.ndim - 1] !== this.inFeatures) {
       throw new ShapeError(`Linear.forward: input of shape ${shapeStr(x.shape)} does not end in inFeatures = ${this.inFeatures}`);
     }
-    const rows = x.ndim > 2 ? matmul(x.reshape([-1, this.inFeatures]), this.weight.T) : matmul(x, this.weight.T);
-    const y = x.ndim > 2 ? rows.reshape([...x.shape.slice(0, -1), this.outFeatures]) : rows;
-    return this.bias === null ? y : add(y, this.bias);
+    return linear(x, this.weight, this.bias);
   }
 }

@@ -69,6 +69,11 @@ export class SGD extends Optimizer {
         buf = allocate(p.dtype, p.size);
         this.#buffers.set(p, buf);
       }
+      if (wd === 0 && buf === undefined) {
+        // Plain SGD: θ ← θ − γ∇.
+        for (let i = 0; i < theta.length; i++) theta[i] = theta[i]! - lr * grad[i]!;
+        continue;
+      }
       for (let i = 0; i < theta.length; i++) {
         let g = grad[i]!;
         if (wd !== 0) g += wd * theta[i]!;

@@ -19,6 +19,7 @@ interface Exports {
   distill(s: number, t: number, labels: number, B: number, C: number, T: number, alpha: number, dS: number, dT: number, scratch: number): number;
   distillF32(s: number, t: number, labels: number, B: number, C: number, T: number, alpha: number, dS: number, scratch: number): number;
   matmul(A: number, B: number, C: number, n: number, k: number, m: number): void;
+  transpose(src: number, dst: number, rows: number, cols: number, ld: number): void;
   logSoftmaxRows(x: number, y: number, rows: number, C: number): void;
   softmaxRows(x: number, y: number, rows: number, C: number, scratch: number): void;
   logSoftmaxBackwardRows(y: number, g: number, dx: number, rows: number, C: number): void;
@@ -177,18 +178,27 @@ function instantiate(): WasmKernels | null {
     },
 
     matmul(A, aOff, rsA, csA, B, bOff, rsB, csB, out, n, k, m) {
-      // The kernel wants n a multiple of 4 and m of 8: pad with zeros.
+      // The kernel wants n a multiple of 4 and m of 8: pad with zeros. A transposed
+      // view of a contiguous matrix (as W.T in a linear layer, or Aᵀ in backward)
+      // is copied as it is and transposed in WebAssembly.
       const n4 = (n + 3) & ~3;
       const m8 = (m + 7) & ~7;
-      const [pa, pb, pc] = layout([4 * n4 * k, 4 * k * m8, 4 * n4 * m8]);
+      const [pa, pb, pc, pt] = layout([4 * n4 * k, 4 * k * m8, 4 * n4 * m8, 4 * Math.max(n, m) * k]);
       const mem = x.memory.buffer;
       const a = new Float32Array(mem, pa!, n4 * k);
       const b = new Float32Array(mem, pb!, k * m8);
-      if (csA === 1 && rsA === k && A instanceof Float32Array) a.set(A.subarray(aOff, aOff + n * k));
-      else for (let i = 0; i < n; i++) for (let p = 0; p < k; p++) a[i * k + p] = A[aOff + i * rsA + p * csA]!;
+      if (A instanceof Float32Array && csA === 1 && rsA === k) a.set(A.subarray(aOff, aOff + n * k));
+      else if (A instanceof Float32Array && rsA === 1 && csA === n && n * k > 0) {
+        new Float32Array(mem, pt!, n * k).set(A.subarray(aOff, aOff + n * k));
+        x.transpose(pt!, pa!, k, n, k);
+      } else for (let i = 0; i < n; i++) for (let p = 0; p < k; p++) a[i * k + p] = A[aOff + i * rsA + p * csA]!;
       a.fill(0, n * k);
-      if (csB === 1 && rsB === m && m8 === m && B instanceof Float32Array) b.set(B.subarray(bOff, bOff + k * m));
-      else {
+      if (B instanceof Float32Array && csB === 1 && rsB === m && m8 === m) b.set(B.subarray(bOff, bOff + k * m));
+      else if (B instanceof Float32Array && rsB === 1 && csB === k && m * k > 0) {
+        if (m8 !== m) b.fill(0);
+        new Float32Array(mem, pt!, m * k).set(B.subarray(bOff, bOff + m * k));
+        x.transpose(pt!, pb!, m, k, m8);
+      } else {
         b.fill(0);
         for (let p = 0; p < k; p++) for (let j = 0; j < m; j++) b[p * m8 + j] = B[bOff + p * rsB + j * csB]!;
       }

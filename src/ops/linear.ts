@@ -1,0 +1,66 @@
+import { defineOp } from "./define-op.js";
+import { Tensor } from "../tensor/tensor.js";
+import { ShapeError } from "../tensor/errors.js";
+import { promoteTypes } from "../tensor/dtype.js";
+import { shapeStr } from "../tensor/shape.js";
+import { matmul } from "./matmul.js";
+
+/**
+ * linear(x, weight, bias?) = x·Wᵀ + b, as torch.nn.functional.linear:
+ * x [..., in], weight [out, in], bias [out] (or null) → [..., out]. One op
+ * instead of matmul, transpose and a broadcast add, so that backward writes
+ * each gradient in its parameter's own layout and nothing is copied twice.
+ *
+ * Backward. Flatten x to rows X [N, in] and the upstream gradient to G [N, out].
+ * Yᵢⱼ = Σₚ XᵢₚWⱼₚ + bⱼ, so ∂Yᵢⱼ/∂Xᵢₚ = Wⱼₚ, ∂Yᵢⱼ/∂Wⱼₚ = Xᵢₚ, ∂Yᵢⱼ/∂bⱼ = 1:
+ *   dX = G·W        [N, out]·[out, in] = [N, in],
+ *   dW = Gᵀ·X       [out, N]·[N, in]   = [out, in]  (the weight's layout, contiguous),
+ *   db = Σᵢ Gᵢ      the column sums of G.
+ * Check: with one row and no bias this is the outer product dW = gᵀx of the
+ * vector case, and dX = g·W is the chain rule through a matrix-vector product.
+ * All three are fresh tensors, handed to the backward pass (no copy into .grad).
+ */
+export const linear = defineOp({
+  name: "linear",
+  forward(ctx, x: Tensor, weight: Tensor, bias: Tensor | null = null): Tensor {
+    const dtype = promoteTypes(promoteTypes(x.dtype, weight.dtype, "linear"), bias === null ? weight.dtype : bias.dtype, "linear");
+    if (weight.ndim !== 2) throw new ShapeError(`linear: weight must be [out, in], got ${shapeStr(weight.shape)}`);
+    const [out, inF] = weight.shape as [number, number];
+    if (x.ndim === 0 || x.shape[x.ndim - 1] !== inF) {
+      throw new ShapeError(`linear: input of shape ${shapeStr(x.shape)} does not end in the weight's in = ${inF} (weight ${shapeStr(weight.shape)})`);
+    }
+    if (bias !== null && (bias.ndim !== 1 || bias.shape[0] !== out)) {
+      throw new ShapeError(`linear: bias must be [${out}] for weight ${shapeStr(weight.shape)}, got ${shapeStr(bias.shape)}`);
+    }
+    const rows = x.reshape([-1, inF]);
+    const y = matmul(rows.to(dtype), weight.to(dtype).T);
+    if (bias !== null) {
+      const yd = y.data;
+      const bd = bias.contiguous().data;
+      for (let r = 0, o = 0; r < y.shape[0]!; r++, o += out) for (let j = 0; j < out; j++) yd[o + j] = yd[o + j]! + bd[j]!;
+    }
+    ctx.save({ rows, weight, hasBias: bias !== null, xShape: x.shape });
+    return y.reshape([...x.shape.slice(0, -1), out]);
+  },
+  backward(ctx, g) {
+    const { rows, weight, xShape } = ctx.saved as { rows: Tensor; weight: Tensor; hasBias: boolean; xShape: number[] };
+    const out = weight.shape[0]!;
+    const G = g.reshape([-1, out]).contiguous();
+    let dx: Tensor | null = null;
+    let dW: Tensor | null = null;
+    let db: Tensor | null = null;
+    if (ctx.needsInputGrad[0]) dx = ctx.handOver(matmul(G, weight.to(G.dtype)).reshape(xShape));
+    if (ctx.needsInputGrad[1]) dW = ctx.handOver(matmul(G.T, rows.to(G.dtype)));
+    if (ctx.needsInputGrad[2]) {
+      // Column sums, accumulated in float64 whatever the dtype.
+      const sums = new Float64Array(out);
+      const gd = G.data;
+      for (let r = 0, o = 0; r < G.shape[0]!; r++, o += out) for (let j = 0; j < out; j++) sums[j] = sums[j]! + gd[o + j]!;
+      db = Tensor.empty([out], G.dtype);
+      db.data.set(sums);
+      ctx.handOver(db);
+    }
+    return [dx, dW, db];
+  },
+  domain: { inputs: [{}, {}, {}], kind: "linear" },
+});
