@@ -289,6 +289,19 @@ const ROUND_F: f32 = 12582912.0;
   return f64x2.promote_low_f32x4(v128.shuffle<f32>(v, v, 2, 3, 0, 1));
 }
 
+// a^n in four float32 lanes for a small integer n ≥ 1 (relative error ≈ n ulps).
+// @ts-ignore: decorator
+@inline function powf4(a: v128, n: i32): v128 {
+  if (n == 4) {
+    const b = f32x4.mul(a, a);
+    return f32x4.mul(b, b);
+  }
+  if (n == 2) return f32x4.mul(a, a);
+  let b = a;
+  for (let j = 1; j < n; j++) b = f32x4.mul(b, a);
+  return b;
+}
+
 // h(M) = M/(1 + M) − log1p(M) = −M²/2 + 2M³/3 − 3M⁴/4 + …, by its series
 // where the two terms would cancel.
 function hM(M: f64): f64 {
@@ -391,6 +404,9 @@ export function distillF32(
       const dz: f32 = dHi - tAt;
       const dLo: f32 = (tAt - (dHi - dz)) - (ms + dz);
       const vD = f32x4.splat(dHi);
+      // The student's exponentials go into the row of dS they become (4 bytes past the
+      // row may be written and are rewritten later; the caller leaves 16 bytes of slack).
+      const esr = dS != 0 ? dS + (<usize>(r * C) << 2) : es;
       const vDlo = f32x4.splat(dLo);
       const vMs = f32x4.splat(ms);
       let vZs = f64x2.splat(0);
@@ -448,23 +464,19 @@ export function distillF32(
             f32x4.sub(f32x4.mul(x, m), phi),
             neg,
           );
-          v128.store(es + (<usize>i << 2), a);
+          v128.store(esr + (<usize>i << 2), a);
           v128.store(mm + (<usize>i << 2), m);
           fZs = f32x4.add(fZs, a);
           fM = f32x4.add(fM, f32x4.mul(a, m));
           fG = f32x4.add(fG, f32x4.mul(a, G));
           if (hard) {
+            // exp(s − max s) = a^T for a small integer T (recomputed in pass 3, not stored).
             let b: v128;
-            if (powers == 4) {
-              b = f32x4.mul(a, a);
-              b = f32x4.mul(b, b);
-            } else if (powers == 1) b = a;
-            else if (powers == 2) b = f32x4.mul(a, a);
-            else if (powers != 0) {
-              b = a;
-              for (let n = 1; n < powers; n++) b = f32x4.mul(b, a);
-            } else b = v128.and(expf4(ds), i >= C4 ? lastMask : i32x4.splat(-1));
-            v128.store(e1 + (<usize>i << 2), b);
+            if (powers != 0) b = powf4(a, powers);
+            else {
+              b = v128.and(expf4(ds), i >= C4 ? lastMask : i32x4.splat(-1));
+              v128.store(e1 + (<usize>i << 2), b);
+            }
             vZ1 = f64x2.add(f64x2.add(vZ1, low64(b)), high64(b));
           }
         }
@@ -494,9 +506,16 @@ export function distillF32(
           const vA = f32x4.splat(<f32>A);
           const vMM = f32x4.splat(<f32>M);
           const vH = f32x4.splat(hard ? <f32>(h / Z1) : 0);
+          let gy: f64 = 0;
+          if (hard) {
+            const ey = <f64>load<f32>(esr + (<usize>y << 2));
+            const e1y = powers != 0 ? Math.pow(ey, <f64>powers) : <f64>load<f32>(e1 + (<usize>y << 2));
+            gy = A * ey * (M - <f64>load<f32>(mm + (<usize>y << 2))) + h * (e1y / Z1 - 1);
+          }
           for (let i: i32 = 0; i < Cp; i += 4) {
-            let g = f32x4.mul(f32x4.mul(vA, v128.load(es + (<usize>i << 2))), f32x4.sub(vMM, v128.load(mm + (<usize>i << 2))));
-            if (hard) g = f32x4.add(g, f32x4.mul(vH, v128.load(e1 + (<usize>i << 2))));
+            const ev = v128.load(esr + (<usize>i << 2));
+            let g = f32x4.mul(f32x4.mul(vA, ev), f32x4.sub(vMM, v128.load(mm + (<usize>i << 2))));
+            if (hard) g = f32x4.add(g, f32x4.mul(vH, powers != 0 ? powf4(ev, powers) : v128.load(e1 + (<usize>i << 2))));
             if (i < C4) v128.store(dr + (<usize>i << 2), g);
             else {
               for (let j: i32 = 0; j < C - C4; j++) {
@@ -505,11 +524,7 @@ export function distillF32(
               }
             }
           }
-          if (hard) {
-            const gy = A * <f64>load<f32>(es + (<usize>y << 2)) * (M - <f64>load<f32>(mm + (<usize>y << 2)))
-              + h * (<f64>load<f32>(e1 + (<usize>y << 2)) / Z1 - 1);
-            store<f32>(dr + (<usize>y << 2), <f32>gy);
-          }
+          if (hard) store<f32>(dr + (<usize>y << 2), <f32>gy);
         }
       }
     }

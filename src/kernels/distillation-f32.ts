@@ -111,7 +111,7 @@ export function distillationKernelF32(
             b = ea;
             for (let n = 1; n < powers; n++) b *= ea;
           } else b = expTable(si - ms);
-          e1[i] = b;
+          if (powers !== 4) e1[i] = b;
           Z1 += b;
         }
       }
@@ -133,8 +133,17 @@ export function distillationKernelF32(
           const A = (alpha * T) / (B * Zs * (1 + M));
           const H = hard ? (1 - alpha) / (B * Z1) : 0;
           const ey = hard ? es[y]! : 0;
-          for (let i = 0; i < C; i++) es[i] = A * es[i]! * (M - mm[i]!) + H * e1[i]!;
-          if (hard) es[y] = A * ey * (M - mm[y]!) + ((1 - alpha) / B) * (e1[y]! / Z1 - 1);
+          const e1y = powers === 4 ? ey * ey * ey * ey : hard ? e1[y]! : 0;
+          if (!hard) for (let i = 0; i < C; i++) es[i] = A * es[i]! * (M - mm[i]!);
+          else if (powers === 4) {
+            // softmax(s)·Z1 = es⁴, recomputed rather than stored (T = 4, the usual case).
+            for (let i = 0; i < C; i++) {
+              const e = es[i]!;
+              const e2 = e * e;
+              es[i] = A * e * (M - mm[i]!) + H * (e2 * e2);
+            }
+          } else for (let i = 0; i < C; i++) es[i] = A * es[i]! * (M - mm[i]!) + H * e1[i]!;
+          if (hard) es[y] = A * ey * (M - mm[y]!) + ((1 - alpha) / B) * (e1y / Z1 - 1);
         }
       }
     }

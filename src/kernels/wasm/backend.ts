@@ -108,9 +108,9 @@ function instantiate(): WasmKernels | null {
       const mem = (): ArrayBuffer => x.memory.buffer;
       if (alpha > 0 && !wantT) {
         // The float32-lane kernel (the teacher needs no gradient): rows as they
-        // are, 16 bytes of slack after each array for its last vector loads.
+        // are, 16 bytes of slack after each array for its last vector loads and stores.
         const n = B * C;
-        const [ps, pt, pl, pdS, scratch] = layout([4 * n + 16, 4 * n + 16, 4 * B, wantS ? 4 * n : 0, 48 * ((C + 3) & ~3)]);
+        const [ps, pt, pl, pdS, scratch] = layout([4 * n + 16, 4 * n + 16, 4 * B, wantS ? 4 * n + 16 : 0, 48 * ((C + 3) & ~3)]);
         new Float32Array(mem(), ps!, n).set(s);
         new Float32Array(mem(), pt!, n).set(t);
         if (labels) new Int32Array(mem(), pl!, B).set(labels);
