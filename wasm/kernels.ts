@@ -251,6 +251,17 @@ const ROUND_F: f32 = 12582912.0;
   return i32x4.shl(i32x4.add(kb, i32x4.splat(127)), 23);
 }
 
+// Range reduction x = k·ln 2 + r, |r| ≤ ½ ln 2, in four float32 lanes: kOf gives
+// kb = k + 1.5·2²³ (for pow2), and reduce gives r from x and k = kb − 1.5·2²³.
+// @ts-ignore: decorator
+@inline function kOf(x: v128): v128 {
+  return f32x4.add(f32x4.mul(x, f32x4.splat(LOG2E_F)), f32x4.splat(ROUND_F));
+}
+// @ts-ignore: decorator
+@inline function reduce(x: v128, k: v128): v128 {
+  return f32x4.sub(f32x4.sub(x, f32x4.mul(k, f32x4.splat(LN2_HI_F))), f32x4.mul(k, f32x4.splat(LN2_LO_F)));
+}
+
 // exp(a) in four float32 lanes for a ≤ 0: a = k·ln 2 + r, |r| ≤ ½ ln 2, e^r by
 // its Taylor series to r⁷ (truncation < 6e-9 relative), 2^k in the exponent
 // bits. k stops at −126, where 2^k leaves the normal range: below a = −87 the
@@ -260,9 +271,8 @@ const ROUND_F: f32 = 12582912.0;
 // @ts-ignore: decorator
 @inline function expf4(a: v128): v128 {
   const tiny = f32x4.lt(a, f32x4.splat(-87.0));
-  const kb = f32x4.add(f32x4.mul(a, f32x4.splat(LOG2E_F)), f32x4.splat(ROUND_F));
-  const k = f32x4.sub(kb, f32x4.splat(ROUND_F));
-  const r = f32x4.sub(f32x4.sub(a, f32x4.mul(k, f32x4.splat(LN2_HI_F))), f32x4.mul(k, f32x4.splat(LN2_LO_F)));
+  const kb = kOf(a);
+  const r = reduce(a, f32x4.sub(kb, f32x4.splat(ROUND_F)));
   const r2 = f32x4.mul(r, r);
   const p01 = f32x4.add(f32x4.splat(1.0 / 2.0), f32x4.mul(r, f32x4.splat(1.0 / 6.0)));
   const p23 = f32x4.add(f32x4.splat(1.0 / 24.0), f32x4.mul(r, f32x4.splat(1.0 / 120.0)));
@@ -404,7 +414,7 @@ export function distillF32(
       const dz: f32 = dHi - tAt;
       const dLo: f32 = (tAt - (dHi - dz)) - (ms + dz);
       const vD = f32x4.splat(dHi);
-      // The student's exponentials go into the row of dS they become (4 bytes past the
+      // The student's exponentials go into the row of dS they become (up to 12 bytes past the
       // row may be written and are rewritten later; the caller leaves 16 bytes of slack).
       const esr = dS != 0 ? dS + (<usize>(r * C) << 2) : es;
       const vDlo = f32x4.splat(dLo);
@@ -439,9 +449,8 @@ export function distillF32(
           }
           // φ = eˣ − 1 − x, reduced as x = k·ln 2 + r, |r| ≤ ½ ln 2 (k = 0, r = x for |x| < 0.34):
           // φ(r) = r²(½ + r·ρ(r)), ρ(r) = Σⱼ rʲ/(j + 3)! to r⁴ (error < 1e-7 relative).
-          const kb = f32x4.add(f32x4.mul(x, f32x4.splat(LOG2E_F)), f32x4.splat(ROUND_F));
-          const k = f32x4.sub(kb, f32x4.splat(ROUND_F));
-          const rr = f32x4.sub(f32x4.sub(x, f32x4.mul(k, f32x4.splat(LN2_HI_F))), f32x4.mul(k, f32x4.splat(LN2_LO_F)));
+          const kb = kOf(x);
+          const rr = reduce(x, f32x4.sub(kb, f32x4.splat(ROUND_F)));
           const r2 = f32x4.mul(rr, rr);
           const q01 = f32x4.add(f32x4.splat(1.0 / 6.0), f32x4.mul(rr, f32x4.splat(1.0 / 24.0)));
           const q23 = f32x4.add(f32x4.splat(1.0 / 120.0), f32x4.mul(rr, f32x4.splat(1.0 / 720.0)));
