@@ -283,12 +283,6 @@ const ROUND_F: f32 = 12582912.0;
   return v128.andnot(f32x4.mul(e, scale), tiny);
 }
 
-// The four float32 lanes of v summed in pairs (lanes 0+2, 1+3) as two float64 lanes.
-// @ts-ignore: decorator
-@inline function widen(v: v128): v128 {
-  return f64x2.promote_low_f32x4(f32x4.add(v, v128.shuffle<f32>(v, v, 2, 3, 0, 1)));
-}
-
 // v's four float32 lanes as float64: lanes 0, 1 (low) and 2, 3 (high).
 // @ts-ignore: decorator
 @inline function low64(v: v128): v128 {
