@@ -318,7 +318,7 @@ function hM(M: f64): f64 {
  * logits t [B, C] (contiguous; 16 readable bytes must follow each), labels [B]
  * (or 0 for none), α > 0, with the student gradient dS (or 0);
  * float32 lanes, with the KL formed so that float32 roundings stay relative
- * to the KL (docs/distillation.md, "Float32 lanes"):
+ * to the KL (docs/distillation.md, "Float32 kernels: the log-ratio form"):
  *
  *   q = softmax(s/T),  xᵢ = (tᵢ − sᵢ)/T − c,  mᵢ = e^{xᵢ} − 1,  Gᵢ = 1 + (xᵢ − 1)e^{xᵢ},
  *   M = Σ qᵢmᵢ,  Γ = Σ qᵢGᵢ,  KL = Γ/(1 + M) + M/(1 + M) − log1p(M),
@@ -345,8 +345,8 @@ export function distillF32(
   const rowD = rowT + (<usize>Cp << 2);
   const slow = rowD + (<usize>Cp << 2);
   const C4 = C & ~3;
-  // Lanes at or past C in the last vector belong to the next row (or past the
-  // end): their exponentials and x are set to 0, and they are not stored.
+  // Lanes at or past C in a row's last vector belong to the next row (or lie past
+  // the end): their exponentials and x are set to 0, and their gradients are not stored.
   const lane = i32x4(0, 1, 2, 3);
   const lastMask = i32x4.lt_s(i32x4.add(i32x4.splat(C4), lane), i32x4.splat(C));
   const vInvT = f32x4.splat(<f32>invT);
