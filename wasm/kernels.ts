@@ -673,6 +673,69 @@ export function matmul(A: usize, B: usize, C: usize, n: i32, k: i32, m: i32): vo
   }
 }
 
+// ------------------------------------------------------- element-wise, f32
+
+/** y = max(x, 0) over n float32 values (NaN stays NaN, −0 becomes +0). */
+export function relu(x: usize, y: usize, n: i32): void {
+  const zero = f32x4.splat(0);
+  let i: i32 = 0;
+  for (; i + 4 <= n; i += 4) v128.store(y + (<usize>i << 2), f32x4.max(v128.load(x + (<usize>i << 2)), zero));
+  for (; i < n; i++) store<f32>(y + (<usize>i << 2), max<f32>(load<f32>(x + (<usize>i << 2)), 0));
+}
+
+/** dx = g where y > 0, else exactly 0 (y the saved relu output; NaN y gives 0), over n float32 values. */
+export function reluBackward(y: usize, g: usize, dx: usize, n: i32): void {
+  const zero = f32x4.splat(0);
+  let i: i32 = 0;
+  for (; i + 4 <= n; i += 4) {
+    const o = <usize>i << 2;
+    v128.store(dx + o, v128.and(v128.load(g + o), f32x4.gt(v128.load(y + o), zero)));
+  }
+  for (; i < n; i++) store<f32>(dx + (<usize>i << 2), load<f32>(y + (<usize>i << 2)) > 0 ? load<f32>(g + (<usize>i << 2)) : 0);
+}
+
+/**
+ * θ ← θ − lr·g over n float32 values, computed in float64 and rounded once (the
+ * same result as the TypeScript loop).
+ */
+export function sgdStep(theta: usize, g: usize, lr: f64, n: i32): void {
+  const vlr = f64x2.splat(lr);
+  let i: i32 = 0;
+  for (; i + 2 <= n; i += 2) {
+    const o = <usize>i << 2;
+    store2(theta + o, f64x2.sub(load2(theta + o), f64x2.mul(vlr, load2(g + o))));
+  }
+  if (i < n) store<f32>(theta + (<usize>i << 2), <f32>(<f64>load<f32>(theta + (<usize>i << 2)) - lr * <f64>load<f32>(g + (<usize>i << 2))));
+}
+
+/** y[r·ld + j] += b[j] for r < rows, j < cols (cols a multiple of 4), in float32 (one rounding each). */
+export function addRowVector(y: usize, b: usize, rows: i32, cols: i32, ld: i32): void {
+  for (let r: i32 = 0; r < rows; r++) {
+    const yr = y + (<usize>(r * ld) << 2);
+    for (let j: i32 = 0; j < cols; j += 4) {
+      const o = <usize>j << 2;
+      v128.store(yr + o, f32x4.add(v128.load(yr + o), v128.load(b + o)));
+    }
+  }
+}
+
+/** out[j] = Σ_r g[r·cols + j], the column sums: float64 sums of float32 values, rows in order. */
+export function columnSums(g: usize, out: usize, rows: i32, cols: i32): void {
+  const c2 = cols & ~1;
+  for (let j: i32 = 0; j < cols; j++) store<f64>(out + (<usize>j << 3), 0);
+  for (let r: i32 = 0; r < rows; r++) {
+    const gr = g + (<usize>(r * cols) << 2);
+    for (let j: i32 = 0; j < c2; j += 2) {
+      const o = out + (<usize>j << 3);
+      v128.store(o, f64x2.add(v128.load(o), load2(gr + (<usize>j << 2))));
+    }
+    if (c2 < cols) {
+      const o = out + (<usize>c2 << 3);
+      store<f64>(o, load<f64>(o) + <f64>load<f32>(gr + (<usize>c2 << 2)));
+    }
+  }
+}
+
 // ------------------------------------------------------------ transpose
 
 /**

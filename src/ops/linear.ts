@@ -4,6 +4,8 @@ import { ShapeError } from "../tensor/errors.js";
 import { promoteTypes } from "../tensor/dtype.js";
 import { shapeStr } from "../tensor/shape.js";
 import { matmul } from "./matmul.js";
+import { getBackend } from "../kernels/backend.js";
+import { wasmKernels } from "../kernels/wasm/backend.js";
 
 /**
  * linear(x, weight, bias?) = x·Wᵀ + b, as torch.nn.functional.linear:
@@ -33,6 +35,19 @@ export const linear = defineOp({
       throw new ShapeError(`linear: bias must be [${out}] for weight ${shapeStr(weight.shape)}, got ${shapeStr(bias.shape)}`);
     }
     const rows = x.reshape([-1, inF]);
+    const N = rows.shape[0]!;
+    if (dtype === "float32" && x.dtype === "float32" && weight.dtype === "float32" && N * inF * out >= 4096 && getBackend() === "wasm") {
+      // float32 on the WebAssembly kernels: x·Wᵀ with Wᵀ read through its strides, and
+      // the bias added to each row of the product before it leaves WebAssembly memory.
+      const y = Tensor.empty([N, out], "float32");
+      const [rs, cs] = rows.strides as [number, number];
+      wasmKernels()!.matmul(
+        rows.data, rows.offset, rs, cs, weight.data, weight.offset, weight.strides[1]!, weight.strides[0]!,
+        y.data as Float32Array, N, inF, out, bias === null ? undefined : (bias.contiguous().data as Float32Array),
+      );
+      ctx.save({ rows, weight, hasBias: bias !== null, xShape: x.shape });
+      return y.reshape([...x.shape.slice(0, -1), out]);
+    }
     const y = matmul(rows.to(dtype), weight.to(dtype).T);
     if (bias !== null) {
       const yd = y.data;
@@ -52,10 +67,14 @@ export const linear = defineOp({
     if (ctx.needsInputGrad[0]) dx = ctx.handOver(matmul(G, weight.to(G.dtype)).reshape(xShape));
     if (ctx.needsInputGrad[1]) dW = ctx.handOver(matmul(G.T, rows.to(G.dtype)));
     if (ctx.needsInputGrad[2]) {
-      // Column sums, accumulated in float64 whatever the dtype.
-      const sums = new Float64Array(out);
+      // Column sums, accumulated in float64 whatever the dtype, rows in order.
       const gd = G.data;
-      for (let r = 0, o = 0; r < G.shape[0]!; r++, o += out) for (let j = 0; j < out; j++) sums[j] = sums[j]! + gd[o + j]!;
+      let sums: Float64Array;
+      if (gd instanceof Float32Array && gd.length >= 4096 && getBackend() === "wasm") sums = wasmKernels()!.columnSums(gd, G.shape[0]!, out);
+      else {
+        sums = new Float64Array(out);
+        for (let r = 0, o = 0; r < G.shape[0]!; r++, o += out) for (let j = 0; j < out; j++) sums[j] = sums[j]! + gd[o + j]!;
+      }
       db = Tensor.empty([out], G.dtype);
       db.data.set(sums);
       ctx.handOver(db);

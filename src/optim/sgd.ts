@@ -1,4 +1,6 @@
 import type { Tensor } from "../tensor/tensor.js";
+import { getBackend } from "../kernels/backend.js";
+import { wasmKernels } from "../kernels/wasm/backend.js";
 import { allocate, type Storage } from "../tensor/dtype.js";
 import { ValueError } from "../tensor/errors.js";
 import { noGrad } from "../autograd/no-grad.js";
@@ -70,8 +72,11 @@ export class SGD extends Optimizer {
         this.#buffers.set(p, buf);
       }
       if (wd === 0 && buf === undefined) {
-        // Plain SGD: θ ← θ − γ∇.
-        for (let i = 0; i < theta.length; i++) theta[i] = theta[i]! - lr * grad[i]!;
+        // Plain SGD: θ ← θ − γ∇ (float32 on the WebAssembly backend: the same float64
+        // arithmetic and rounding, two lanes at a time).
+        if (theta instanceof Float32Array && grad instanceof Float32Array && theta.length >= 4096 && getBackend() === "wasm") {
+          wasmKernels()!.sgdStep(theta, grad, lr);
+        } else for (let i = 0; i < theta.length; i++) theta[i] = theta[i]! - lr * grad[i]!;
         continue;
       }
       for (let i = 0; i < theta.length; i++) {

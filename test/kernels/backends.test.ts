@@ -3,7 +3,7 @@ import { fileURLToPath } from "node:url";
 import fc from "fast-check";
 import { test } from "@fast-check/vitest";
 import { afterAll, describe, expect } from "vitest";
-import { Tensor, distillationLoss, getBackend, setBackend, tensor, wasmAvailable, type Backend } from "../../src/index.js";
+import { SGD, Tensor, distillationLoss, getBackend, linear, setBackend, tensor, wasmAvailable, type Backend } from "../../src/index.js";
 import { decode, loadGolden } from "../helpers/golden.js";
 import { logitRows } from "../arbitraries.js";
 
@@ -165,6 +165,87 @@ describe("softmax and logSoftmax on both backends (float32 rows)", () => {
       expect(Number.isNaN(x.logSoftmax(-1).at(0, 3))).toBe(true);
       expect(Number.isNaN(x.softmax(-1).at(0, 3))).toBe(true);
       expect(Number.isFinite(x.softmax(-1).at(1, 3))).toBe(true);
+    }
+  });
+});
+
+describe("element-wise kernels on both backends (float32, above the WebAssembly threshold)", () => {
+  const n = 5003;
+  const rng = (seed: number): (() => number) => {
+    let x = seed;
+    return () => {
+      x = (x * 1103515245 + 12345) >>> 0;
+      return x / 2 ** 32 - 0.5;
+    };
+  };
+
+  test("relu and its backward agree bit for bit, with NaN, ±0 and ±∞ inputs and non-finite upstream gradients", () => {
+    const next = rng(5);
+    const data = Float32Array.from({ length: n }, () => next());
+    data.set([NaN, -0, 0, Infinity, -Infinity], 0);
+    const up = Float32Array.from({ length: n }, () => next());
+    up.set([1, Infinity, NaN, 2, NaN], 0); // NaN and ∞ upstream where y ≤ 0 must give exactly 0
+    const results = backends.map((backend) => {
+      setBackend(backend);
+      const x = tensor(data, { shape: [n] }).requiresGrad_();
+      const y = x.relu();
+      y.backward(tensor(up, { shape: [n] }));
+      return { y: y.toFlatArray(), g: x.grad!.toFlatArray() };
+    });
+    const [js, other] = [results[0]!, results[results.length - 1]!];
+    expect(js.y.slice(0, 5)).toEqual([NaN, 0, 0, Infinity, 0]);
+    expect(Object.is(js.y[1], 0)).toBe(true);
+    expect(js.g.slice(0, 5)).toEqual([0, 0, 0, 2, 0]);
+    js.y.forEach((v, i) => expect(Object.is(v, other.y[i]), `y[${i}]`).toBe(true));
+    js.g.forEach((v, i) => expect(Object.is(v, other.g[i]), `g[${i}]`).toBe(true));
+    // And each is the definition, element by element.
+    data.forEach((v, i) => expect(Object.is(js.y[i], v > 0 ? v : Number.isNaN(v) ? NaN : 0) || (Number.isNaN(v) && Number.isNaN(js.y[i]!))).toBe(true));
+  });
+
+  test("an SGD step agrees bit for bit (float64 arithmetic, one rounding)", () => {
+    const next = rng(9);
+    const theta0 = Float32Array.from({ length: n }, () => next());
+    const grad = Float32Array.from({ length: n }, () => next());
+    const results = backends.map((backend) => {
+      setBackend(backend);
+      const p = tensor(theta0.slice(), { shape: [n] }).requiresGrad_();
+      p.grad = tensor(grad, { shape: [n] });
+      new SGD([p], { lr: 0.037 }).step();
+      return p.toFlatArray();
+    });
+    results[0]!.forEach((v, i) => {
+      expect(v).toBe(Math.fround(theta0[i]! - 0.037 * grad[i]!));
+      expect(results[results.length - 1]![i]).toBe(v);
+    });
+  });
+
+  test("linear (x·Wᵀ + b) and its gradients match float64 to float32 accuracy; the bias gradient is the float64 column sums", () => {
+    const next = rng(13);
+    const make = (r: number, c: number): Tensor => tensor(Float32Array.from({ length: r * c }, () => next()), { shape: [r, c] });
+    const x = make(70, 65);
+    const w = make(33, 65);
+    const b = tensor(Float32Array.from({ length: 33 }, () => next()), { shape: [33] });
+    const up = make(70, 33);
+    const ref = [x, w, b].map((t) => t.to("float64").detach().requiresGrad_());
+    const y64 = linear(ref[0]!, ref[1]!, ref[2]!);
+    y64.backward(up.to("float64"));
+    for (const backend of backends) {
+      setBackend(backend);
+      const leaves = [x, w, b].map((t) => t.detach().requiresGrad_());
+      const y = linear(leaves[0]!, leaves[1]!, leaves[2]!);
+      y.backward(up);
+      const want = y64.toFlatArray();
+      y.toFlatArray().forEach((v, i) => expect(Math.abs(v - want[i]!), `${backend} y[${i}]`).toBeLessThanOrEqual(1e-6 * 66));
+      leaves.forEach((t, j) => {
+        const w64 = ref[j]!.grad!.toFlatArray();
+        t.grad!.toFlatArray().forEach((v, i) => expect(Math.abs(v - w64[i]!), `${backend} grad ${j}[${i}]`).toBeLessThanOrEqual(1e-6 * 71));
+      });
+      const sums = Array.from({ length: 33 }, (_, jj) => {
+        let acc = 0;
+        for (let r = 0; r < 70; r++) acc += up.data[r * 33 + jj]!;
+        return Math.fround(acc);
+      });
+      expect(leaves[2]!.grad!.toFlatArray()).toEqual(sums);
     }
   });
 });

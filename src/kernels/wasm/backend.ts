@@ -20,6 +20,11 @@ interface Exports {
   distillF32(s: number, t: number, labels: number, B: number, C: number, T: number, alpha: number, dS: number, scratch: number): number;
   matmul(A: number, B: number, C: number, n: number, k: number, m: number): void;
   transpose(src: number, dst: number, rows: number, cols: number, ld: number): void;
+  relu(x: number, y: number, n: number): void;
+  reluBackward(y: number, g: number, dx: number, n: number): void;
+  sgdStep(theta: number, g: number, lr: number, n: number): void;
+  addRowVector(y: number, b: number, rows: number, cols: number, ld: number): void;
+  columnSums(g: number, out: number, rows: number, cols: number): void;
   logSoftmaxRows(x: number, y: number, rows: number, C: number): void;
   softmaxRows(x: number, y: number, rows: number, C: number, scratch: number): void;
   logSoftmaxBackwardRows(y: number, g: number, dx: number, rows: number, C: number): void;
@@ -41,11 +46,21 @@ export interface WasmKernels {
    * saved output. Returns a new Float32Array [rows, C].
    */
   rows(kind: "logSoftmax" | "softmax" | "logSoftmaxBackward" | "softmaxBackward", inputs: Float32Array[], rows: number, C: number): Float32Array;
-  /** C = A·B for float32 operands read through strides; C is written contiguous into `out`. */
+  /**
+   * C = A·B (+ bias, a float32 [m] added to every row) for float32 operands read
+   * through strides; C is written contiguous into `out`.
+   */
   matmul(
     A: Num, aOff: number, rsA: number, csA: number, B: Num, bOff: number, rsB: number, csB: number,
-    out: Float32Array, n: number, k: number, m: number,
+    out: Float32Array, n: number, k: number, m: number, bias?: Float32Array,
   ): void;
+  /** relu of n float32 values; its backward from the saved output y and the upstream g. New arrays. */
+  relu(x: Float32Array): Float32Array;
+  reluBackward(y: Float32Array, g: Float32Array): Float32Array;
+  /** θ ← θ − lr·g in place (float64 arithmetic, one rounding: as the TypeScript loop). */
+  sgdStep(theta: Float32Array, g: Float32Array, lr: number): void;
+  /** The column sums of a contiguous float32 [rows, cols], in float64. */
+  columnSums(g: Float32Array, rows: number, cols: number): Float64Array;
 }
 
 let loaded: WasmKernels | null | undefined;
@@ -177,13 +192,47 @@ function instantiate(): WasmKernels | null {
       return result;
     },
 
-    matmul(A, aOff, rsA, csA, B, bOff, rsB, csB, out, n, k, m) {
+    relu(xs) {
+      const n = xs.length;
+      const [px, py] = layout([4 * n, 4 * n]);
+      new Float32Array(x.memory.buffer, px!, n).set(xs);
+      x.relu(px!, py!, n);
+      return new Float32Array(x.memory.buffer.slice(py!, py! + 4 * n));
+    },
+
+    reluBackward(ys, gs) {
+      const n = ys.length;
+      const [py, pg, pd] = layout([4 * n, 4 * n, 4 * n]);
+      new Float32Array(x.memory.buffer, py!, n).set(ys);
+      new Float32Array(x.memory.buffer, pg!, n).set(gs);
+      x.reluBackward(py!, pg!, pd!, n);
+      return new Float32Array(x.memory.buffer.slice(pd!, pd! + 4 * n));
+    },
+
+    sgdStep(theta, g, lr) {
+      const n = theta.length;
+      const [pt, pg] = layout([4 * n, 4 * n]);
+      const t = new Float32Array(x.memory.buffer, pt!, n);
+      t.set(theta);
+      new Float32Array(x.memory.buffer, pg!, n).set(g);
+      x.sgdStep(pt!, pg!, lr, n);
+      theta.set(new Float32Array(x.memory.buffer, pt!, n));
+    },
+
+    columnSums(g, rows, cols) {
+      const [pg, po] = layout([4 * rows * cols, 8 * cols]);
+      new Float32Array(x.memory.buffer, pg!, rows * cols).set(g.subarray(0, rows * cols));
+      x.columnSums(pg!, po!, rows, cols);
+      return new Float64Array(x.memory.buffer.slice(po!, po! + 8 * cols));
+    },
+
+    matmul(A, aOff, rsA, csA, B, bOff, rsB, csB, out, n, k, m, bias) {
       // The kernel wants n a multiple of 4 and m of 8: pad with zeros. A transposed
       // view of a contiguous matrix (as W.T in a linear layer, or Aᵀ in backward)
       // is copied as it is and transposed in WebAssembly.
       const n4 = (n + 3) & ~3;
       const m8 = (m + 7) & ~7;
-      const [pa, pb, pc, pt] = layout([4 * n4 * k, 4 * k * m8, 4 * n4 * m8, 4 * Math.max(n, m) * k]);
+      const [pa, pb, pc, pt, pbias] = layout([4 * n4 * k, 4 * k * m8, 4 * n4 * m8, 4 * Math.max(n, m) * k, bias ? 4 * m8 : 0]);
       const mem = x.memory.buffer;
       const a = new Float32Array(mem, pa!, n4 * k);
       const b = new Float32Array(mem, pb!, k * m8);
@@ -203,6 +252,12 @@ function instantiate(): WasmKernels | null {
         for (let p = 0; p < k; p++) for (let j = 0; j < m; j++) b[p * m8 + j] = B[bOff + p * rsB + j * csB]!;
       }
       x.matmul(pa!, pb!, pc!, n4, k, m8);
+      if (bias) {
+        const bv = new Float32Array(x.memory.buffer, pbias!, m8);
+        bv.set(bias.subarray(0, m));
+        bv.fill(0, m);
+        x.addRowVector(pc!, pbias!, n, m8, m8);
+      }
       const c = new Float32Array(x.memory.buffer, pc!, n4 * m8);
       if (m8 === m) out.set(c.subarray(0, n * m));
       else for (let i = 0; i < n; i++) out.set(c.subarray(i * m8, i * m8 + m), i * m);
