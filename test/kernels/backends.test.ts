@@ -219,10 +219,10 @@ describe("element-wise kernels on both backends (float32, above the WebAssembly 
     });
   });
 
-  test("linear (x·Wᵀ + b) and its gradients match float64 to float32 accuracy; the bias gradient is the float64 column sums", () => {
+  test.each(["contiguous", "transposed view"])("linear (x·Wᵀ + b, x %s) and its gradients match float64 to float32 accuracy; the bias gradient is the float64 column sums", (layout) => {
     const next = rng(13);
     const make = (r: number, c: number): Tensor => tensor(Float32Array.from({ length: r * c }, () => next()), { shape: [r, c] });
-    const x = make(70, 65);
+    const x = layout === "contiguous" ? make(70, 65) : make(65, 70).T;
     const w = make(33, 65);
     const b = tensor(Float32Array.from({ length: 33 }, () => next()), { shape: [33] });
     const up = make(70, 33);
