@@ -646,10 +646,10 @@ export function matmul(A: usize, B: usize, C: usize, n: i32, k: i32, m: i32): vo
         const b0 = v128.load(b);
         const b1 = v128.load(b, 16);
         const off = <usize>p << 2;
-        const x0 = f32x4.splat(load<f32>(a0 + off));
-        const x1 = f32x4.splat(load<f32>(a1 + off));
-        const x2 = f32x4.splat(load<f32>(a2 + off));
-        const x3 = f32x4.splat(load<f32>(a3 + off));
+        const x0 = v128.load32_splat(a0 + off);
+        const x1 = v128.load32_splat(a1 + off);
+        const x2 = v128.load32_splat(a2 + off);
+        const x3 = v128.load32_splat(a3 + off);
         c00 = f32x4.add(c00, f32x4.mul(x0, b0));
         c01 = f32x4.add(c01, f32x4.mul(x0, b1));
         c10 = f32x4.add(c10, f32x4.mul(x1, b0));
