@@ -57,9 +57,14 @@ export interface DistillationOptions {
  * composite gives NaN. Teacher mass on a class the student masks makes the
  * KL really infinite: the loss is +∞. NaN in, NaN out.
  *
- * Numerics: see src/kernels/distillation.ts. float32 inputs are
- * accumulated in float64 and the KL is formed from log-space differences,
- * so T²·KL at T = 1000 keeps float64 accuracy before the final rounding.
+ * Numerics: see src/kernels/distillation.ts. Sums are accumulated in
+ * float64 and the KL is formed from log-space differences, so T²·KL at
+ * T = 1000 keeps float64 accuracy before the final rounding. With float32
+ * inputs, α > 0 and a teacher that needs no gradient (the usual frozen
+ * teacher), src/kernels/distillation-f32.ts (and its WebAssembly twin) uses
+ * float32-accurate exponentials and the log-ratio form of the KL, which
+ * keeps 1e-6 relative accuracy however small the KL is
+ * (docs/distillation.md, "Float32 kernels").
  *
  * @example
  * const teacherLogits = noGrad(() => teacher.forward(x));
@@ -94,7 +99,8 @@ export const distillationLoss = defineOp({
     const sd = student.contiguous().data;
     const td = teacher.contiguous().data;
     if (sd instanceof Float32Array && td instanceof Float32Array && getBackend() === "wasm") {
-      // float32 on the WebAssembly SIMD kernel: the same passes, two float64 lanes at a time.
+      // float32 on WebAssembly SIMD: the log-ratio kernel in float32 lanes for a frozen
+      // teacher (α > 0), else the float64 kernel's passes in float64 lanes.
       const r = wasmKernels()!.distill(sd, td, labels, B, C, T, alpha, wantS, wantT);
       loss = r.loss;
       if (r.dS) dS = new Tensor(r.dS, [B, C]);
