@@ -49,11 +49,6 @@ const LN2_LO: f64 = 1.90821492927058770002e-10;
   return v128.andnot(y, tiny);
 }
 
-/** exp of one double, through the same polynomial (lane 0). */
-export function exp1(x: f64): f64 {
-  return f64x2.extract_lane(expv(f64x2.splat(x)), 0);
-}
-
 // Two float32s at p as float64 lanes.
 // @ts-ignore: decorator
 @inline function load2(p: usize): v128 {

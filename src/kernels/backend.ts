@@ -31,6 +31,17 @@ export function setBackend(backend: Backend): void {
   chosen = backend;
 }
 
+/**
+ * Below this much work (elements, or multiply-adds for a product), copying
+ * into WebAssembly memory and back costs more than the kernel saves.
+ */
+export const WASM_MIN_WORK = 4096;
+
+/** Whether float32 work of this size goes to the WebAssembly kernels: the wasm backend and enough work. */
+export function wasmFor(work: number): boolean {
+  return work >= WASM_MIN_WORK && getBackend() === "wasm";
+}
+
 /** Whether WebAssembly SIMD kernels can run here. */
 export function wasmAvailable(): boolean {
   return wasmKernels() !== null;

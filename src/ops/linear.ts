@@ -4,7 +4,7 @@ import { ShapeError } from "../tensor/errors.js";
 import { promoteTypes } from "../tensor/dtype.js";
 import { shapeStr } from "../tensor/shape.js";
 import { matmul } from "./matmul.js";
-import { getBackend } from "../kernels/backend.js";
+import { wasmFor } from "../kernels/backend.js";
 import { wasmKernels } from "../kernels/wasm/backend.js";
 
 /**
@@ -36,29 +36,29 @@ export const linear = defineOp({
     }
     const rows = x.reshape([-1, inF]);
     const N = rows.shape[0]!;
-    if (dtype === "float32" && x.dtype === "float32" && weight.dtype === "float32" && N * inF * out >= 4096 && getBackend() === "wasm") {
-      // float32 on the WebAssembly kernels: x·Wᵀ with Wᵀ read through its strides, and
-      // the bias added to each row of the product before it leaves WebAssembly memory.
-      const y = Tensor.empty([N, out], "float32");
+    let y: Tensor;
+    if (dtype === "float32" && wasmFor(N * inF * out)) {
+      // float32 (so x, W and b all are) on the WebAssembly kernels: x·Wᵀ with Wᵀ read through
+      // its strides, and the bias added to each row before the product leaves WebAssembly memory.
+      y = Tensor.empty([N, out], "float32");
       const [rs, cs] = rows.strides as [number, number];
       wasmKernels()!.matmul(
         rows.data, rows.offset, rs, cs, weight.data, weight.offset, weight.strides[1]!, weight.strides[0]!,
         y.data as Float32Array, N, inF, out, bias === null ? undefined : (bias.contiguous().data as Float32Array),
       );
-      ctx.save({ rows, weight, hasBias: bias !== null, xShape: x.shape });
-      return y.reshape([...x.shape.slice(0, -1), out]);
+    } else {
+      y = matmul(rows.to(dtype), weight.to(dtype).T);
+      if (bias !== null) {
+        const yd = y.data;
+        const bd = bias.contiguous().data;
+        for (let r = 0, o = 0; r < N; r++, o += out) for (let j = 0; j < out; j++) yd[o + j] = yd[o + j]! + bd[j]!;
+      }
     }
-    const y = matmul(rows.to(dtype), weight.to(dtype).T);
-    if (bias !== null) {
-      const yd = y.data;
-      const bd = bias.contiguous().data;
-      for (let r = 0, o = 0; r < y.shape[0]!; r++, o += out) for (let j = 0; j < out; j++) yd[o + j] = yd[o + j]! + bd[j]!;
-    }
-    ctx.save({ rows, weight, hasBias: bias !== null, xShape: x.shape });
+    ctx.save({ rows, weight, xShape: x.shape });
     return y.reshape([...x.shape.slice(0, -1), out]);
   },
   backward(ctx, g) {
-    const { rows, weight, xShape } = ctx.saved as { rows: Tensor; weight: Tensor; hasBias: boolean; xShape: number[] };
+    const { rows, weight, xShape } = ctx.saved as { rows: Tensor; weight: Tensor; xShape: number[] };
     const out = weight.shape[0]!;
     const G = g.reshape([-1, out]).contiguous();
     let dx: Tensor | null = null;
@@ -70,7 +70,7 @@ export const linear = defineOp({
       // Column sums, accumulated in float64 whatever the dtype, rows in order.
       const gd = G.data;
       let sums: Float64Array;
-      if (gd instanceof Float32Array && gd.length >= 4096 && getBackend() === "wasm") sums = wasmKernels()!.columnSums(gd, G.shape[0]!, out);
+      if (gd instanceof Float32Array && wasmFor(gd.length)) sums = wasmKernels()!.columnSums(gd, G.shape[0]!, out);
       else {
         sums = new Float64Array(out);
         for (let r = 0, o = 0; r < G.shape[0]!; r++, o += out) for (let j = 0; j < out; j++) sums[j] = sums[j]! + gd[o + j]!;

@@ -5,7 +5,7 @@ import { broadcastShapes } from "../tensor/broadcast.js";
 import { promoteTypes } from "../tensor/dtype.js";
 import { shapeStr, sizeOf } from "../tensor/shape.js";
 import { gemm } from "../kernels/matmul.js";
-import { getBackend } from "../kernels/backend.js";
+import { wasmFor } from "../kernels/backend.js";
 import { wasmKernels } from "../kernels/wasm/backend.js";
 
 /**
@@ -41,7 +41,7 @@ export const matmul = defineOp({
       // 2-D: read both operands through their strides (a transposed view costs no copy).
       const [rsA, csA] = a2.strides.slice(-2) as [number, number];
       const [rsB, csB] = b2.strides.slice(-2) as [number, number];
-      if (dtype === "float32" && n * k * m >= 4096 && getBackend() === "wasm") {
+      if (dtype === "float32" && wasmFor(n * k * m)) {
         // float32 on the WebAssembly SIMD kernel (f32x4, 4×8 register blocks).
         wasmKernels()!.matmul(a2.data, a2.offset, rsA, csA, b2.data, b2.offset, rsB, csB, C.data as Float32Array, n, k, m);
       } else {

@@ -1,11 +1,8 @@
 import { defineOp } from "./define-op.js";
 import { Tensor } from "../tensor/tensor.js";
 import { requireFloat } from "../tensor/dtype.js";
-import { getBackend } from "../kernels/backend.js";
+import { wasmFor } from "../kernels/backend.js";
 import { wasmKernels } from "../kernels/wasm/backend.js";
-
-/** Below this many elements the copies into WebAssembly memory cost more than they save. */
-const WASM_MIN = 4096;
 
 /**
  * relu(x) = max(x, 0).
@@ -18,7 +15,7 @@ export const relu = defineOp({
   forward(ctx, x: Tensor): Tensor {
     requireFloat(x.dtype, "relu", "input");
     const xs = x.contiguous().data;
-    if (xs instanceof Float32Array && xs.length >= WASM_MIN && getBackend() === "wasm") {
+    if (xs instanceof Float32Array && wasmFor(xs.length)) {
       const y = new Tensor(wasmKernels()!.relu(xs), x.shape);
       ctx.save({ y });
       return y;
@@ -39,7 +36,7 @@ export const relu = defineOp({
   backward(ctx, g) {
     const y = ctx.saved.y as Tensor;
     const gs = g.contiguous().data;
-    if (gs instanceof Float32Array && y.data instanceof Float32Array && gs.length >= WASM_MIN && getBackend() === "wasm") {
+    if (gs instanceof Float32Array && y.data instanceof Float32Array && wasmFor(gs.length)) {
       return [ctx.handOver(new Tensor(wasmKernels()!.reluBackward(y.data, gs), y.shape))];
     }
     const dx = Tensor.empty(y.shape, g.dtype);

@@ -1,5 +1,5 @@
 import type { Tensor } from "../tensor/tensor.js";
-import { getBackend } from "../kernels/backend.js";
+import { wasmFor } from "../kernels/backend.js";
 import { wasmKernels } from "../kernels/wasm/backend.js";
 import { allocate, type Storage } from "../tensor/dtype.js";
 import { ValueError } from "../tensor/errors.js";
@@ -74,7 +74,7 @@ export class SGD extends Optimizer {
       if (wd === 0 && buf === undefined) {
         // Plain SGD: θ ← θ − γ∇ (float32 on the WebAssembly backend: the same float64
         // arithmetic and rounding, two lanes at a time).
-        if (theta instanceof Float32Array && grad instanceof Float32Array && theta.length >= 4096 && getBackend() === "wasm") {
+        if (theta instanceof Float32Array && grad instanceof Float32Array && wasmFor(theta.length)) {
           wasmKernels()!.sgdStep(theta, grad, lr);
         } else for (let i = 0; i < theta.length; i++) theta[i] = theta[i]! - lr * grad[i]!;
         continue;
