@@ -15,9 +15,10 @@ export { KdgradError, ShapeError, DTypeError, ValueError, IndexError, AutogradEr
 
 // autograd
 export { noGrad, enableGrad, isGradEnabled } from "./autograd/no-grad.js";
-export { grad, valueAndGrad } from "./autograd/functional.js";
+export { grad, valueAndGrad, vjp, jvp, jacobian, hessian } from "./autograd/functional.js";
+export { gradients, type BackwardOptions, type GradientsOptions } from "./autograd/backward.js";
 export {
-  gradcheck, assertGradcheck, GradcheckError,
+  gradcheck, assertGradcheck, gradgradcheck, assertGradgradcheck, GradcheckError,
   type GradcheckOptions, type GradcheckReport, type GradcheckInputReport,
 } from "./autograd/gradcheck.js";
 export { defineOp, defineComposite, type Ctx, type Domain, type OpSpec } from "./ops/define-op.js";

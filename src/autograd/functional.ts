@@ -1,23 +1,105 @@
 import { Tensor } from "../tensor/tensor.js";
-import { AutogradError, ValueError } from "../tensor/errors.js";
-import { shapeStr } from "../tensor/shape.js";
-import { enableGrad } from "./no-grad.js";
-import { zerosLike } from "../tensor/creation.js";
+import { DTypeError, ShapeError, ValueError } from "../tensor/errors.js";
+import { sameShape, shapeStr } from "../tensor/shape.js";
+import { zeros, zerosLike } from "../tensor/creation.js";
+import { enableGrad, isGradEnabled, noGrad } from "./no-grad.js";
+import { gradients } from "./backward.js";
+import { defineOp } from "../ops/define-op.js";
+import { stack } from "../ops/stack.js";
+import { reshape } from "../ops/reshape.js";
+
+/**
+ * JAX-style function transforms over kdgrad's tape: grad, valueAndGrad, vjp,
+ * jvp, jacobian, hessian. They compose: grad(grad(f)), jacobian(grad(f)),
+ * jvp(grad(f), …) all work, because each transform differentiates with
+ * createGraph whenever its result may itself be differentiated.
+ *
+ * How nesting works. A transform takes each differentiated argument x as a
+ * fresh input of its own: when x does not require grad, a new leaf
+ * `x.detach().requiresGrad_()`; when it does (x is an outer transform's input,
+ * or a parameter the caller is differentiating through), an identity op
+ * applied to x, so the inner graph hangs off the outer one. In the second
+ * case the inner gradients are computed with createGraph: they are functions
+ * of x that the outer transform differentiates again. So grad of a plain
+ * tensor costs a first-order backward, and only nesting pays for the
+ * recorded backward.
+ */
 
 type Argnums = number | readonly number[];
 
-/** How many grad/valueAndGrad functions are running (to refuse nesting). */
-let depth = 0;
+/** The identity, recorded: a graph node that separates a transform's input from the caller's tensor. */
+const input = defineOp({
+  name: "input",
+  forward(_ctx, x: Tensor): Tensor {
+    return x;
+  },
+  backward(_ctx, g) {
+    return [g];
+  },
+  domain: { inputs: [{}] },
+});
+
+interface Lifted {
+  args: unknown[];
+  /** The transform's own inputs, one per differentiated argument. */
+  xs: Tensor[];
+  /** Whether the results must stay differentiable (some argument is being differentiated outside). */
+  nested: boolean;
+}
+
+function argnumList(argnums: Argnums, args: readonly unknown[], fn: string): number[] {
+  const list = typeof argnums === "number" ? [argnums] : [...argnums];
+  if (list.length === 0) throw new ValueError(`${fn}: argnums must name at least one argument`);
+  for (const k of list) {
+    if (!Number.isInteger(k) || k < 0 || k >= args.length || !(args[k] instanceof Tensor)) {
+      throw new ValueError(`${fn}: argnums ${JSON.stringify(argnums)} must index tensor arguments (got ${args.length} arguments)`);
+    }
+    if ((args[k] as Tensor).dtype === "int32") {
+      throw new DTypeError(`${fn}: argument ${k} is int32; only float tensors can be differentiated`);
+    }
+  }
+  if (new Set(list).size !== list.length) throw new ValueError(`${fn}: argnums ${JSON.stringify(argnums)} lists an argument twice`);
+  return list;
+}
+
+function lift(args: readonly unknown[], list: readonly number[]): Lifted {
+  const out = [...args];
+  const xs: Tensor[] = [];
+  let nested = false;
+  for (const k of list) {
+    const a = args[k] as Tensor;
+    let x: Tensor;
+    if (a.requiresGrad && isGradEnabled()) {
+      x = enableGrad(() => input(a));
+      nested = true;
+    } else {
+      x = a.detach().requiresGrad_(true);
+    }
+    out[k] = x;
+    xs.push(x);
+  }
+  return { args: out, xs, nested };
+}
+
+function call(f: (...args: any[]) => unknown, args: readonly unknown[], fn: string): Tensor {
+  const y = enableGrad(() => f(...args));
+  if (!(y instanceof Tensor)) throw new ValueError(`${fn}: f must return a Tensor, got ${typeof y}`);
+  return y;
+}
+
+/** ∂y/∂xs (times cotangent), zeros where y does not depend on an x. */
+function pullback(y: Tensor, xs: readonly Tensor[], cotangent: Tensor | undefined, createGraph: boolean): Tensor[] {
+  if (!y.requiresGrad) return xs.map((x) => zerosLike(x));
+  const gs = gradients([y], xs, [cotangent], { createGraph, retainGraph: true, allowUnused: true });
+  return gs.map((g, i) => g ?? zerosLike(xs[i]!));
+}
 
 /**
  * valueAndGrad(f, argnums = 0), as in JAX: a function returning
  * [f(...args), ∂f/∂args[argnums]]. f must return a one-element tensor.
- * The differentiated arguments are taken as fresh leaves (the caller's
- * tensors are untouched); a gradient that does not reach an argument is zeros.
- * With a list of argnums the gradients come as a list. First-order only:
- * backward rules run without recording, so grad(grad(f)) would silently give
- * zeros; calling grad or valueAndGrad inside another's function is an
- * AutogradError instead.
+ * The caller's tensors are untouched (no `.grad` is written). A gradient that
+ * does not reach an argument is zeros. With a list of argnums the gradients
+ * come as a list. Nestable: grad(grad(f)) is the second derivative.
  *
  * @example const [loss, dW] = valueAndGrad((w) => mseLoss(x.matmul(w), y))(w0);
  */
@@ -26,33 +108,15 @@ export function valueAndGrad<A extends unknown[]>(f: (...args: A) => Tensor, arg
 export function valueAndGrad<A extends unknown[]>(
   f: (...args: A) => Tensor, argnums: Argnums = 0,
 ): (...args: A) => [Tensor, Tensor | Tensor[]] {
-  const list = typeof argnums === "number" ? [argnums] : [...argnums];
   return (...args: A) => {
-    if (depth > 0) {
-      throw new AutogradError("valueAndGrad: nested differentiation (grad of grad) is not supported: kdgrad's autodiff is first-order");
+    const fn = "valueAndGrad";
+    const { args: lifted, xs, nested } = lift(args, argnumList(argnums, args, fn));
+    const value = call(f, lifted, fn);
+    if (value.size !== 1) {
+      throw new ValueError(`${fn}: f must return a one-element tensor, got ${shapeStr(value.shape)}`);
     }
-    for (const k of list) {
-      if (!Number.isInteger(k) || k < 0 || k >= args.length || !(args[k] instanceof Tensor)) {
-        throw new ValueError(`valueAndGrad: argnums ${JSON.stringify(argnums)} must index tensor arguments (got ${args.length} arguments)`);
-      }
-    }
-    const leaves = args.map((a, i) => (list.includes(i) ? (a as Tensor).detach().requiresGrad_(true) : a)) as A;
-    depth++;
-    let value: Tensor;
-    try {
-      value = enableGrad(() => f(...leaves));
-    } finally {
-      depth--;
-    }
-    if (!(value instanceof Tensor) || value.size !== 1) {
-      throw new ValueError(`valueAndGrad: f must return a one-element tensor, got ${value instanceof Tensor ? shapeStr(value.shape) : typeof value}`);
-    }
-    if (value.requiresGrad) value.backward();
-    const grads = list.map((k) => {
-      const leaf = leaves[k] as Tensor;
-      return leaf.grad ?? zerosLike(leaf);
-    });
-    return [value.detach(), typeof argnums === "number" ? grads[0]! : grads];
+    const grads = pullback(value, xs, undefined, nested);
+    return [nested ? value : value.detach(), typeof argnums === "number" ? grads[0]! : grads];
   };
 }
 
@@ -62,4 +126,108 @@ export function grad<A extends unknown[]>(f: (...args: A) => Tensor, argnums: re
 export function grad<A extends unknown[]>(f: (...args: A) => Tensor, argnums: Argnums = 0): (...args: A) => Tensor | Tensor[] {
   const vg = valueAndGrad(f, argnums as number);
   return (...args: A) => vg(...args)[1];
+}
+
+/**
+ * vjp(f, ...primals) → [f(...primals), vjpFn], as in JAX: vjpFn(cotangent)
+ * returns ⟨cotangent, ∂f/∂primalᵢ⟩ for every primal (every argument that is a
+ * float tensor), a list in argument order. vjpFn can be called many times
+ * (the graph is kept until vjpFn is garbage-collected). The cotangent has
+ * f's output shape.
+ *
+ * @example const [y, back] = vjp((x) => softmax(x), x0); const [dx] = back(g);
+ */
+export function vjp<A extends Tensor[]>(f: (...args: A) => Tensor, ...primals: A): [Tensor, (cotangent: Tensor) => Tensor[]] {
+  const fn = "vjp";
+  const list = primals.flatMap((p, i) => (p instanceof Tensor && p.dtype !== "int32" ? [i] : []));
+  argnumList(list, primals, fn);
+  const { args, xs, nested } = lift(primals, list);
+  const y = call(f as (...a: unknown[]) => Tensor, args, fn);
+  const back = (cotangent: Tensor): Tensor[] => {
+    checkLike(cotangent, y, fn, "cotangent");
+    return pullback(y, xs, cotangent, nested || cotangent.requiresGrad);
+  };
+  return [nested ? y : y.detach(), back];
+}
+
+/**
+ * jvp(f, primals, tangents) → [f(...primals), J·tangents], the
+ * Jacobian-vector product (forward-mode semantics), as in JAX. Every primal
+ * is a float tensor and has a tangent of its shape.
+ *
+ * Computed by the double-vjp trick, not by forward-mode rules: with a
+ * cotangent u (a dummy variable), v(u) = Jᵀu is linear in u, so
+ *   ∂⟨v(u), t⟩/∂u = J t.
+ * One forward pass, one recorded backward pass (vjp with createGraph) and a
+ * backward pass through that one: about three times the cost of a vjp, and
+ * the recorded graph's memory, where true forward mode would cost about one
+ * forward pass. The result does not depend on u (J t is u-free), so u = 0.
+ *
+ * @example const [y, dy] = jvp((x) => x.tanh(), [x0], [ones([3])]);
+ */
+export function jvp(f: (...args: Tensor[]) => Tensor, primals: readonly Tensor[], tangents: readonly Tensor[]): [Tensor, Tensor] {
+  const fn = "jvp";
+  if (!Array.isArray(primals) || !Array.isArray(tangents)) throw new ValueError(`${fn}: primals and tangents must be arrays of tensors`);
+  if (primals.length !== tangents.length) {
+    throw new ValueError(`${fn}: got ${primals.length} primals but ${tangents.length} tangents`);
+  }
+  const list = primals.map((_, i) => i);
+  argnumList(list, primals, fn);
+  primals.forEach((p, i) => checkLike(tangents[i], p, fn, `tangents[${i}]`));
+  const { args, xs, nested } = lift(primals, list);
+  const y = call(f as (...a: unknown[]) => Tensor, args, fn);
+  if (!y.requiresGrad) return [y.detach(), zerosLike(y)];
+  const u = zerosLike(y).requiresGrad_(true);
+  const vs = gradients([y], xs, [u], { createGraph: true, retainGraph: true, allowUnused: true });
+  const pairs = vs.flatMap((v, i) => (v !== null && v.requiresGrad ? [[v, tangents[i]!] as const] : []));
+  if (pairs.length === 0) return [nested ? y : y.detach(), zerosLike(y)];
+  const createGraph = nested || tangents.some((t) => t.requiresGrad);
+  const [dy] = gradients(pairs.map(([v]) => v), [u], pairs.map(([, t]) => t), { createGraph, allowUnused: true });
+  return [nested ? y : y.detach(), dy ?? zerosLike(y)];
+}
+
+/**
+ * jacobian(f, argnums = 0): a function returning ∂f/∂args[argnums] with shape
+ * out.shape ++ arg.shape (a list of such for a list of argnums), like
+ * jax.jacrev: one vjp per output element, each with a one-hot cotangent.
+ *
+ * @example jacobian((x) => softmax(x))(x0)   // [C, C]: diag(p) − ppᵀ
+ */
+export function jacobian<A extends unknown[]>(f: (...args: A) => Tensor, argnums?: number): (...args: A) => Tensor;
+export function jacobian<A extends unknown[]>(f: (...args: A) => Tensor, argnums: readonly number[]): (...args: A) => Tensor[];
+export function jacobian<A extends unknown[]>(f: (...args: A) => Tensor, argnums: Argnums = 0): (...args: A) => Tensor | Tensor[] {
+  return (...args: A) => {
+    const fn = "jacobian";
+    const { args: lifted, xs, nested } = lift(args, argnumList(argnums, args, fn));
+    const y = call(f, lifted, fn);
+    const rows: Tensor[][] = xs.map(() => []);
+    for (let o = 0; o < y.size; o++) {
+      const e = zerosLike(y);
+      e.data[o] = 1;
+      pullback(y, xs, e, nested).forEach((g, i) => rows[i]!.push(g));
+    }
+    const build = nested ? enableGrad : noGrad;
+    const out = xs.map((x, i) => build(() =>
+      y.size === 0 ? zeros([...y.shape, ...x.shape], { dtype: x.dtype }) : reshape(stack(rows[i]!), [...y.shape, ...x.shape])));
+    return typeof argnums === "number" ? out[0]! : out;
+  };
+}
+
+/**
+ * hessian(f, argnums = 0): ∂²f/∂x² for a scalar-valued f, with shape
+ * x.shape ++ x.shape, as jax.hessian: the jacobian of the gradient.
+ *
+ * @example hessian((x) => logSumExp(x, 0))(x0)   // diag(p) − ppᵀ
+ */
+export function hessian<A extends unknown[]>(f: (...args: A) => Tensor, argnums = 0): (...args: A) => Tensor {
+  if (typeof argnums !== "number") throw new ValueError(`hessian: argnums must be one argument's index, got ${JSON.stringify(argnums)}`);
+  return jacobian(grad(f, argnums), argnums);
+}
+
+function checkLike(t: unknown, like: Tensor, fn: string, arg: string): void {
+  if (!(t instanceof Tensor)) throw new DTypeError(`${fn}: ${arg} must be a Tensor, got ${t === null ? "null" : typeof t}`);
+  if (t.dtype === "int32") throw new DTypeError(`${fn}: ${arg} must be a float tensor, got int32`);
+  if (!sameShape(t.shape, like.shape)) {
+    throw new ShapeError(`${fn}: ${arg} has shape ${shapeStr(t.shape)} but must have shape ${shapeStr(like.shape)}`);
+  }
 }

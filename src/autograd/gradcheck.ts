@@ -2,6 +2,10 @@ import { Tensor } from "../tensor/tensor.js";
 import { KdgradError, ValueError } from "../tensor/errors.js";
 import { Generator } from "../tensor/random.js";
 import { enableGrad, noGrad } from "./no-grad.js";
+import { gradients } from "./backward.js";
+import { concat } from "../ops/concat.js";
+import { reshape } from "../ops/reshape.js";
+import { zerosLike } from "../tensor/creation.js";
 import { shapeStr } from "../tensor/shape.js";
 
 export interface GradcheckOptions {
@@ -65,6 +69,20 @@ export function gradcheck(
   inputs: readonly (Tensor | unknown)[],
   options: GradcheckOptions = {},
 ): GradcheckReport {
+  return check(fn, inputs, options, false);
+}
+
+/**
+ * The checker. `disconnectedIsZero`: an output that does not require grad has
+ * a zero analytic derivative (gradgradcheck: a backward rule that drops the
+ * graph is then reported as wrong, not refused as an unusable function).
+ */
+function check(
+  fn: (...inputs: Tensor[]) => Tensor,
+  inputs: readonly (Tensor | unknown)[],
+  options: GradcheckOptions,
+  disconnectedIsZero: boolean,
+): GradcheckReport {
   const eps = options.eps ?? 1e-6;
   const atol = options.atol ?? 1e-6;
   const rtol = options.rtol ?? 1e-5;
@@ -85,12 +103,13 @@ export function gradcheck(
   const evalFlat = (): Float64Array => Float64Array.from(noGrad(call).copyData());
 
   const y = enableGrad(call);
-  if (!y.requiresGrad) throw new ValueError("gradcheck: the output does not depend on any input that requires grad");
+  if (!y.requiresGrad && !disconnectedIsZero) throw new ValueError("gradcheck: the output does not depend on any input that requires grad");
   const m = y.size;
   const u = new Float64Array(m);
   for (let i = 0; i < m; i++) u[i] = rng.normal();
   const analytic = (upstream: Float64Array): Float64Array[] => {
     for (const i of checked) (xs[i] as Tensor).grad = null;
+    if (!y.requiresGrad) return checked.map((i) => new Float64Array((xs[i] as Tensor).size));
     y.backward(new Tensor(Float64Array.from(upstream), y.shape).to(y.dtype), { retainGraph: true });
     return checked.map((i) => {
       const t = xs[i] as Tensor;
@@ -177,11 +196,58 @@ export function assertGradcheck(
   options: GradcheckOptions = {},
 ): GradcheckReport {
   const report = gradcheck(fn, inputs, options);
-  if (!report.ok) {
-    const lines = report.inputs
-      .filter((r) => !r.ok)
-      .map((r) => `input ${r.input} ${shapeStr(r.shape)}: max abs error ${r.maxAbsError.toExponential(3)}, max rel error ${r.maxRelError.toExponential(3)} at ${r.where}`);
-    throw new GradcheckError(`gradcheck: ${fn.name || "function"} failed (${report.mode}, seed ${report.seed}):\n  ${lines.join("\n  ")}`, report);
-  }
+  if (!report.ok) throw new GradcheckError(`gradcheck: ${describeFailure(fn, report)}`, report);
+  return report;
+}
+
+function describeFailure(fn: (...inputs: Tensor[]) => Tensor, report: GradcheckReport): string {
+  const lines = report.inputs
+    .filter((r) => !r.ok)
+    .map((r) => `input ${r.input} ${shapeStr(r.shape)}: max abs error ${r.maxAbsError.toExponential(3)}, max rel error ${r.maxRelError.toExponential(3)} at ${r.where}`);
+  return `${fn.name || "function"} failed (${report.mode}, seed ${report.seed}):\n  ${lines.join("\n  ")}`;
+}
+
+/**
+ * Check second derivatives: gradcheck of the backward pass itself, as
+ * PyTorch's gradgradcheck. With a random cotangent u (seeded), the function
+ *   F(x…, u) = ⟨u, ∂fn/∂x⟩ for every checked x, flattened and joined,
+ * is computed with createGraph, and gradcheck compares F's backward (second-
+ * order rules, and the vjp's linearity in u) with central differences of F.
+ * Every backward rule that fn goes through must be differentiable.
+ *
+ * @example gradgradcheck((x) => logSoftmax(x, -1), [randn([3, 5], { dtype: "float64", requiresGrad: true })]).ok
+ */
+export function gradgradcheck(
+  fn: (...inputs: Tensor[]) => Tensor,
+  inputs: readonly (Tensor | unknown)[],
+  options: GradcheckOptions = {},
+): GradcheckReport {
+  const checked = inputs.flatMap((x, i) => (x instanceof Tensor && x.requiresGrad && x.dtype !== "int32" ? [i] : []));
+  if (checked.length === 0) throw new ValueError("gradgradcheck: no input requires grad; mark the inputs to check with requiresGrad");
+  const y0 = noGrad(() => (fn as (...a: unknown[]) => Tensor)(...inputs));
+  const rng = new Generator((options.seed ?? 0) + 1);
+  const u = new Tensor(Float64Array.from({ length: y0.size }, () => rng.normal()), y0.shape).requiresGrad_(true);
+  const n = inputs.length;
+  const backwardOf = (...all: Tensor[]): Tensor => enableGrad(() => {
+    const xs = all.slice(0, n);
+    const v = all[n]!;
+    const targets = checked.map((i) => xs[i]!);
+    const y = (fn as (...a: unknown[]) => Tensor)(...xs);
+    const gs = y.requiresGrad
+      ? gradients([y], targets, [v.to(y.dtype)], { createGraph: true, allowUnused: true })
+      : targets.map(() => null);
+    return concat(gs.map((g, k) => reshape(g ?? zerosLike(targets[k]!), [-1]).to("float64")), 0);
+  });
+  return check(backwardOf, [...inputs, u], options, true);
+}
+
+/** `gradgradcheck` that throws a GradcheckError describing the worst mismatch. */
+export function assertGradgradcheck(
+  fn: (...inputs: Tensor[]) => Tensor,
+  inputs: readonly (Tensor | unknown)[],
+  options: GradcheckOptions = {},
+): GradcheckReport {
+  const report = gradgradcheck(fn, inputs, options);
+  if (!report.ok) throw new GradcheckError(`gradgradcheck: ${describeFailure(fn, report)}`, report);
   return report;
 }

@@ -35,6 +35,12 @@ export class Ctx {
    * (backward() without retainGraph), so a saved tensor may be handed over.
    */
   lastUse = false;
+  /**
+   * True while backward runs to create a graph of the gradients (higher-order
+   * autodiff): the rule must then compute with differentiable ops, not with
+   * raw kernels, so that its result is connected to g and to the saved inputs.
+   */
+  createGraph = false;
 
   constructor(needsInputGrad: readonly boolean[]) {
     this.needsInputGrad = needsInputGrad;
@@ -89,8 +95,9 @@ export function defineOp<A extends unknown[]>(spec: OpSpec<A>): Op<A> {
     y.node = new Node(
       spec.name,
       args.map((a, i) => (needs[i] ? (a as Tensor) : null)),
-      (g, lastUse) => {
-        ctx.lastUse = lastUse;
+      (g, mode) => {
+        ctx.lastUse = mode.lastUse && !mode.createGraph;
+        ctx.createGraph = mode.createGraph;
         return spec.backward(ctx, g);
       },
       () => {

@@ -1,4 +1,6 @@
 import { defineOp } from "./define-op.js";
+import { neg } from "./neg.js";
+import { mul } from "./mul.js";
 import type { Tensor } from "../tensor/tensor.js";
 import { binary, operands } from "./elementwise.js";
 
@@ -18,12 +20,12 @@ export const div = defineOp({
     ctx.save({ d, y });
     return y;
   },
-  backward(ctx, g) {
+  backward(ctx, g): (Tensor | null)[] {
     const { d, y } = ctx.saved as { d: Tensor; y: Tensor };
-    const gOverD = binary("div", g, d, (u, v) => u / v, "div");
+    const gOverD = div(g, d);
     return [
       ctx.needsInputGrad[0] ? gOverD : null,
-      ctx.needsInputGrad[1] ? binary("div", gOverD, y, (u, v) => -u * v) : null,
+      ctx.needsInputGrad[1] ? neg(mul(gOverD, y)) : null,
     ];
   },
   domain: { inputs: [{}, { range: [0.5, 3] }], broadcast: true },

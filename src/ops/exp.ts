@@ -1,4 +1,5 @@
 import { defineOp } from "./define-op.js";
+import { mul } from "./mul.js";
 import type { Tensor } from "../tensor/tensor.js";
 import { binary, unary } from "./elementwise.js";
 
@@ -15,7 +16,7 @@ export const exp = defineOp({
     return y;
   },
   backward(ctx, g) {
-    return [binary("exp", g, ctx.saved.y as Tensor, (u, v) => u * v)];
+    return [mul(g, ctx.saved.y as Tensor)];
   },
   domain: { inputs: [{ range: [-5, 5] }] },
 });

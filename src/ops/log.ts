@@ -1,4 +1,5 @@
 import { defineOp } from "./define-op.js";
+import { div } from "./div.js";
 import type { Tensor } from "../tensor/tensor.js";
 import { binary, unary } from "./elementwise.js";
 
@@ -14,7 +15,7 @@ export const log = defineOp({
     return unary("log", x, Math.log);
   },
   backward(ctx, g) {
-    return [binary("log", g, ctx.saved.x as Tensor, (u, v) => u / v)];
+    return [div(g, ctx.saved.x as Tensor)];
   },
   domain: { inputs: [{ range: [0.1, 5] }] },
 });

@@ -1,4 +1,6 @@
 import { defineOp } from "./define-op.js";
+import { add } from "./add.js";
+import { div } from "./div.js";
 import type { Tensor } from "../tensor/tensor.js";
 import { binary, unary } from "./elementwise.js";
 
@@ -14,7 +16,7 @@ export const log1p = defineOp({
     return unary("log1p", x, Math.log1p);
   },
   backward(ctx, g) {
-    return [binary("log1p", g, ctx.saved.x as Tensor, (u, v) => u / (1 + v))];
+    return [div(g, add(ctx.saved.x as Tensor, 1))];
   },
   domain: { inputs: [{ range: [-0.9, 5] }] },
 });

@@ -15,11 +15,11 @@ export const mul = defineOp({
     ctx.save({ x, y });
     return binary("mul", x, y, (u, v) => u * v, "mul");
   },
-  backward(ctx, g) {
+  backward(ctx, g): (Tensor | null)[] {
     const { x, y } = ctx.saved as { x: Tensor; y: Tensor };
     return [
-      ctx.needsInputGrad[0] ? binary("mul", g, y, (u, v) => u * v, "mul") : null,
-      ctx.needsInputGrad[1] ? binary("mul", g, x, (u, v) => u * v, "mul") : null,
+      ctx.needsInputGrad[0] ? mul(g, y) : null,
+      ctx.needsInputGrad[1] ? mul(g, x) : null,
     ];
   },
   domain: { inputs: [{}, {}], broadcast: true },

@@ -10,8 +10,8 @@ export const neg = defineOp({
   forward(_ctx, x: Tensor): Tensor {
     return unary("neg", x, (v) => -v);
   },
-  backward(_ctx, g) {
-    return [unary("neg", g, (v) => -v)];
+  backward(_ctx, g): (Tensor | null)[] {
+    return [neg(g)];
   },
   domain: { inputs: [{}] },
 });

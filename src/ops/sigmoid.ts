@@ -1,4 +1,6 @@
 import { defineOp } from "./define-op.js";
+import { sub } from "./sub.js";
+import { mul } from "./mul.js";
 import type { Tensor } from "../tensor/tensor.js";
 import { binary, unary } from "./elementwise.js";
 
@@ -23,7 +25,8 @@ export const sigmoid = defineOp({
     return y;
   },
   backward(ctx, g) {
-    return [binary("sigmoid", g, ctx.saved.y as Tensor, (u, v) => u * v * (1 - v))];
+    const y = ctx.saved.y as Tensor;
+    return [mul(g, mul(y, sub(1, y)))];
   },
   domain: { inputs: [{ range: [-6, 6] }] },
 });

@@ -1,4 +1,6 @@
 import { defineOp } from "./define-op.js";
+import { mul } from "./mul.js";
+import { div } from "./div.js";
 import type { Tensor } from "../tensor/tensor.js";
 import { binary, unary } from "./elementwise.js";
 
@@ -16,7 +18,7 @@ export const sqrt = defineOp({
     return y;
   },
   backward(ctx, g) {
-    return [binary("sqrt", g, ctx.saved.y as Tensor, (u, v) => u / (2 * v))];
+    return [div(g, mul(ctx.saved.y as Tensor, 2))];
   },
   domain: { inputs: [{ range: [0.1, 5] }] },
 });

@@ -1,4 +1,6 @@
 import { defineOp } from "./define-op.js";
+import { sub } from "./sub.js";
+import { mul } from "./mul.js";
 import type { Tensor } from "../tensor/tensor.js";
 import { binary, unary } from "./elementwise.js";
 
@@ -16,7 +18,8 @@ export const tanh = defineOp({
     return y;
   },
   backward(ctx, g) {
-    return [binary("tanh", g, ctx.saved.y as Tensor, (u, v) => u * (1 - v * v))];
+    const y = ctx.saved.y as Tensor;
+    return [mul(g, sub(1, mul(y, y)))];
   },
   domain: { inputs: [{ range: [-3, 3] }] },
 });

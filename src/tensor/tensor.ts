@@ -4,7 +4,7 @@ import { contiguousStrides, sizeOf, shapeStr, type Shape } from "./shape.js";
 import { copyStrided, isRowMajor } from "../kernels/strided.js";
 import { formatTensor } from "./format.js";
 import type { Node } from "../autograd/node.js";
-import { runBackward } from "../autograd/backward.js";
+import { runBackward, type BackwardOptions } from "../autograd/backward.js";
 import { add } from "../ops/add.js";
 import { sub } from "../ops/sub.js";
 import { mul } from "../ops/mul.js";
@@ -174,10 +174,12 @@ export class Tensor {
   /**
    * Reverse-mode autodiff from this tensor: accumulate ∂this/∂leaf (times
    * `gradient`, required unless this is a scalar) into every leaf's `.grad`.
-   * The graph is freed afterwards unless `retainGraph` is set.
+   * The graph is freed afterwards unless `retainGraph` is set. With
+   * `createGraph` the backward pass is itself recorded, so the gradients can
+   * be differentiated again (retainGraph then defaults to true).
    */
-  backward(gradient?: Tensor, options: { retainGraph?: boolean } = {}): void {
-    runBackward(this, gradient, options.retainGraph ?? false);
+  backward(gradient?: Tensor, options: BackwardOptions = {}): void {
+    runBackward(this, gradient, options);
   }
 
   /** Mark a leaf as requiring gradients (in place), and return it. */
