@@ -6,7 +6,9 @@
  * gets an exact 0 (masked_fill), not g·0, which would be NaN for g = ±∞.
  */
 import { afterAll, describe, expect, test } from "vitest";
-import { getBackend, maximum, minimum, setBackend, sqrt, tensor, wasmAvailable, type Backend, type Tensor } from "../../src/index.js";
+import {
+  clamp, getBackend, max, maximum, min, minimum, setBackend, sqrt, tensor, wasmAvailable, type Backend, type Tensor,
+} from "../../src/index.js";
 
 const initial = getBackend();
 afterAll(() => setBackend(initial));
@@ -98,5 +100,13 @@ describe("signed zeros (documented in docs/ops.md)", () => {
       const y = op(tensor([0, -0], { dtype: "float64" }), tensor([-0, 0], { dtype: "float64" })).toFlatArray();
       expect(Object.is(y[0], -0) && Object.is(y[1], 0), `${name}: ${y}`).toBe(true);
     }
+  });
+
+  test("max and min over a lane holding 0 and −0 return the first; clamp(−0, 0, 1) is −0", () => {
+    for (const op of [max, min]) {
+      expect(Object.is(op(tensor([-0, 0], { dtype: "float64" })).item(), -0), op.name).toBe(true);
+      expect(Object.is(op(tensor([0, -0], { dtype: "float64" })).item(), 0), op.name).toBe(true);
+    }
+    expect(Object.is(clamp(tensor([-0], { dtype: "float64" }), 0, 1).item(), -0)).toBe(true);
   });
 });
