@@ -1,18 +1,40 @@
-import { DTypeError } from "./errors.js";
+import { DTypeError, ValueError } from "./errors.js";
+import { checkCount } from "./shape.js";
 
 export type DType = "float32" | "float64" | "int32";
 export type FloatDType = "float32" | "float64";
 export type Storage = Float32Array | Float64Array | Int32Array;
 
-export function allocate(dtype: DType, n: number): Storage {
-  switch (dtype) {
-    case "float32":
-      return new Float32Array(n);
-    case "float64":
-      return new Float64Array(n);
-    case "int32":
-      return new Int32Array(n);
+/**
+ * A zeroed buffer of n elements. `fn` names the public function for the two refusals: more
+ * than MAX_ELEMENTS elements (checked before allocating), and an allocation the engine
+ * refuses for want of memory (its RangeError becomes a ValueError giving the size in bytes).
+ */
+export function allocate(dtype: DType, n: number, fn = "allocate"): Storage {
+  checkCount(n, fn, `a ${dtype} tensor`);
+  try {
+    switch (dtype) {
+      case "float32":
+        return new Float32Array(n);
+      case "float64":
+        return new Float64Array(n);
+      case "int32":
+        return new Int32Array(n);
+    }
+  } catch (e) {
+    if (!(e instanceof RangeError)) throw e;
+    const bytes = n * (dtype === "float64" ? 8 : 4);
+    throw new ValueError(`${fn}: cannot allocate ${n} ${dtype} elements (${bytes} bytes): the JavaScript engine refused the memory (${e.message})`);
   }
+  throw new DTypeError(`${fn}: dtype must be "float32", "float64" or "int32", got ${JSON.stringify(dtype)}`);
+}
+
+/** A dtype argument: one of the three names (DTypeError naming fn and arg otherwise). */
+export function checkDtype(dtype: unknown, fn: string, arg = "dtype"): DType {
+  if (dtype !== "float32" && dtype !== "float64" && dtype !== "int32") {
+    throw new DTypeError(`${fn}: ${arg} must be "float32", "float64" or "int32", got ${typeof dtype === "string" ? JSON.stringify(dtype) : String(dtype)}`);
+  }
+  return dtype;
 }
 
 export function dtypeOf(data: Storage): DType {
