@@ -60,6 +60,27 @@ export function promoteTypes(a: DType, b: DType, fn: string): FloatDType {
   return a === "float64" || b === "float64" ? "float64" : "float32";
 }
 
+/**
+ * The dtype of a matrix product's operands, which must be one float dtype. Unlike the
+ * element-wise ops, matmul and linear do not promote float32 with float64, as PyTorch does
+ * not: a float64 operand (NumPy's default, read from a .npy) would silently make a float32
+ * model's whole product float64, and several times slower. A DTypeError names both dtypes
+ * and the conversion instead. `names` says what each operand is called in `fn`'s signature.
+ */
+export function sameFloatType(dtypes: readonly DType[], names: readonly string[], fn: string): FloatDType {
+  dtypes.forEach((d, i) => {
+    if (d === undefined) throw new DTypeError(`${fn}: ${names[i]} must be a Tensor`);
+  });
+  dtypes.forEach((d, i) => requireFloat(d, fn, names[i]!));
+  const first = dtypes[0] as FloatDType;
+  const k = dtypes.findIndex((d) => d !== first);
+  if (k >= 0) {
+    const other = dtypes[k]!;
+    throw new DTypeError(`${fn}: ${names[0]} is ${first} but ${names[k]} is ${other}; ${fn} does not mix float dtypes (PyTorch refuses too), so convert one operand, e.g. ${names[k]}.to("${first}") or ${names[0]}.to("${other}")`);
+  }
+  return first;
+}
+
 export function requireFloat(dtype: DType, fn: string, arg: string): FloatDType {
   if (dtype === "int32") {
     throw new DTypeError(`${fn}: ${arg} must be float32 or float64, got int32`);

@@ -211,9 +211,14 @@ export class Tensor {
   /**
    * Reverse-mode autodiff from this tensor: accumulate ∂this/∂leaf (times
    * `gradient`, required unless this is a scalar) into every leaf's `.grad`.
-   * The graph is freed afterwards unless `retainGraph` is set.
+   * The graph is freed afterwards unless `retainGraph` is set. A float gradient of
+   * the other float dtype is converted to this tensor's dtype (as in PyTorch); an
+   * int32 one is a DTypeError.
    */
   backward(gradient?: Tensor, options: { retainGraph?: boolean } = {}): void {
+    if (options === null || typeof options !== "object") {
+      throw new ValueError(`backward: options must be an object such as { retainGraph: true }, got ${describeValue(options)}`);
+    }
     runBackward(this, gradient, options.retainGraph ?? false);
   }
 
