@@ -46,7 +46,7 @@ export class Generator {
    */
   reseed(seed: number, fn: string): this {
     if (typeof seed !== "number" || !Number.isSafeInteger(seed) || seed < 0) {
-      throw new ValueError(`${fn}: seed must be a non-negative safe integer (at most 2^53 - 1 = 9007199254740991), got ${describeValue(seed)}`);
+      throw new ValueError(`${fn}: seed must be a non-negative safe integer, got ${describeValue(seed)}`);
     }
     let x = seed >>> 0;
     const next = (): number => {

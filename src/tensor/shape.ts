@@ -35,7 +35,7 @@ export function describeValue(v: unknown): string {
 export function checkInt(value: unknown, fn: string, arg: string, min = -Infinity, max = Infinity): number {
   if (typeof value !== "number" || !Number.isInteger(value) || value < min || value > max) {
     const range = min === -Infinity && max === Infinity ? "an integer"
-      : max === Infinity ? `an integer >= ${min}`
+      : max === Infinity ? (min === 0 ? "a non-negative integer" : min === 1 ? "a positive integer" : `an integer >= ${min}`)
       : min === -Infinity ? `an integer <= ${max}`
       : `an integer in [${min}, ${max}]`;
     throw new ValueError(`${fn}: ${arg} must be ${range}, got ${describeValue(value)}`);
