@@ -28,6 +28,7 @@ describe("integer arguments are checked everywhere (no malformed tensor is made)
     expectRefusal(() => kd.slice(x23(), 0, 0.5), ValueError, /^slice: start must be an integer, got 0\.5$/);
     expectRefusal(() => kd.slice(x23(), 1, 0, NaN), ValueError, /^slice: end must be an integer, got NaN$/);
     expectRefusal(() => kd.slice(x23(), 1, "1" as unknown as number), ValueError, /^slice: start must be an integer, got "1"$/);
+    expectRefusal(() => kd.slice(x23(), 0, 0, 2, "1" as unknown as number), ValueError, /^slice: step must be a positive integer, got "1"$/);
     expectRefusal(() => kd.slice(x23(), 0.5), IndexError, /^slice: dim is out of range \(expected an integer in \[-2, 1\], got 0\.5\)$/);
     // Absent bounds (undefined, or null as in Python's x[:2]) still mean the axis ends.
     expect(kd.slice(x23(), 1, null as unknown as number, 2).toArray()).toEqual([[1, 2], [4, 5]]);
