@@ -1,7 +1,8 @@
-import type { Tensor } from "../tensor/tensor.js";
+import { Tensor } from "../tensor/tensor.js";
 import { handedOver, type Node } from "./node.js";
-import { AutogradError, ShapeError } from "../tensor/errors.js";
-import { sameShape, shapeStr, type Shape } from "../tensor/shape.js";
+import { AutogradError, DTypeError, ShapeError, ValueError } from "../tensor/errors.js";
+import { describeValue, sameShape, shapeStr, type Shape } from "../tensor/shape.js";
+import { asPublicCall } from "../tensor/public-call.js";
 import { noGrad } from "./no-grad.js";
 import { add } from "../ops/add.js";
 import { sum } from "../ops/sum.js";
@@ -32,13 +33,27 @@ export function sumToShape(g: Tensor, shape: Shape): Tensor {
  * descending id (a reverse topological order, since inputs are created
  * before outputs), and accumulate: a tensor used by several ops receives the
  * sum of their gradients (∂L/∂x = Σ over uses).
+ *
+ * The upstream `gradient` must be a Tensor of the output's shape. A float gradient of the
+ * other float dtype is converted to the output's dtype first, as PyTorch's engine does: a
+ * gradient always has the dtype of the tensor it belongs to, so a float32 leaf never gets a
+ * float64 `.grad`, and each backward rule receives g in its output's dtype. An int32 gradient
+ * is a DTypeError (PyTorch would convert it; kdgrad's int32 takes no part in arithmetic).
  */
 export function runBackward(root: Tensor, gradient: Tensor | undefined, retainGraph: boolean): void {
+  asPublicCall("backward", () => walk(root, gradient, retainGraph));
+}
+
+function walk(root: Tensor, gradient: Tensor | undefined, retainGraph: boolean): void {
+  if (gradient !== undefined && gradient !== null && !(gradient instanceof Tensor)) {
+    throw new ValueError(`backward: gradient must be a Tensor of the output's shape ${shapeStr(root.shape)} (or absent for a one-element output), got ${describeValue(gradient)}`);
+  }
+  if (typeof retainGraph !== "boolean") throw new ValueError(`backward: retainGraph must be true or false, got ${describeValue(retainGraph)}`);
   if (!root.requiresGrad) {
     throw new AutogradError("backward: the tensor does not require grad (no input of the computation has requiresGrad set, or it was computed under noGrad)");
   }
   let g0: Tensor;
-  if (gradient === undefined) {
+  if (gradient === undefined || gradient === null) {
     if (root.size !== 1) {
       throw new AutogradError(`backward: gradient can be implicitly created only for a one-element output, got shape ${shapeStr(root.shape)}; pass a gradient of that shape`);
     }
@@ -47,7 +62,10 @@ export function runBackward(root: Tensor, gradient: Tensor | undefined, retainGr
     if (!sameShape(gradient.shape, root.shape)) {
       throw new ShapeError(`backward: gradient has shape ${shapeStr(gradient.shape)} but the output has shape ${shapeStr(root.shape)}`);
     }
-    g0 = gradient.detach();
+    if (gradient.dtype === "int32") {
+      throw new DTypeError(`backward: gradient must be float32 or float64, got int32 (the output is ${root.dtype})`);
+    }
+    g0 = gradient.dtype === root.dtype ? gradient.detach() : noGrad(() => gradient.to(root.dtype));
   }
 
   const order: Tensor[] = [];

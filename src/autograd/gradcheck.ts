@@ -2,7 +2,7 @@ import { Tensor } from "../tensor/tensor.js";
 import { KdgradError, ValueError } from "../tensor/errors.js";
 import { Generator } from "../tensor/random.js";
 import { enableGrad, noGrad } from "./no-grad.js";
-import { shapeStr } from "../tensor/shape.js";
+import { checkInt, describeValue, shapeStr } from "../tensor/shape.js";
 
 export interface GradcheckOptions {
   /** Central-difference step, scaled by max(1, |xⱼ|) per element (by max(1, maxⱼ |xⱼ|) for projections). Default 1e-6. */
@@ -58,6 +58,11 @@ export class GradcheckError extends KdgradError {
  *   (φ(x + εv) − φ(x − εv))/2ε against ⟨Jᵀu, v⟩ by backward.
  * An entry passes when |numeric − analytic| ≤ atol + rtol·|numeric|.
  *
+ * The options are checked (ValueError), since a degenerate one passes any backward: eps must
+ * be finite and > 0, atol and rtol finite and ≥ 0 (atol = ∞ accepts every error), projections
+ * an integer ≥ 1 (0 projections check nothing), fullJacobianMax an integer ≥ 0 and seed a
+ * non-negative safe integer.
+ *
  * @example gradcheck((x) => logSoftmax(x, -1), [randn([3, 5], { dtype: "float64", requiresGrad: true })]).ok
  */
 export function gradcheck(
@@ -65,12 +70,22 @@ export function gradcheck(
   inputs: readonly (Tensor | unknown)[],
   options: GradcheckOptions = {},
 ): GradcheckReport {
-  const eps = options.eps ?? 1e-6;
-  const atol = options.atol ?? 1e-6;
-  const rtol = options.rtol ?? 1e-5;
-  const seed = options.seed ?? 0;
-  const fullMax = options.fullJacobianMax ?? 64;
-  const nProj = options.projections ?? 3;
+  const fnName = "gradcheck";
+  if (typeof fn !== "function") throw new ValueError(`${fnName}: fn must be a function of the inputs, got ${describeValue(fn)}`);
+  if (!Array.isArray(inputs)) throw new ValueError(`${fnName}: inputs must be a list of the arguments of fn, got ${describeValue(inputs)}`);
+  if (options === null || typeof options !== "object") throw new ValueError(`${fnName}: options must be an object, got ${describeValue(options)}`);
+  const positive = (v: unknown, name: string, orZero: boolean): number => {
+    if (typeof v !== "number" || !Number.isFinite(v) || v < 0 || (!orZero && v === 0)) {
+      throw new ValueError(`${fnName}: ${name} must be a finite number ${orZero ? ">= 0" : "> 0"}, got ${describeValue(v)}`);
+    }
+    return v;
+  };
+  const eps = positive(options.eps ?? 1e-6, "eps", false);
+  const atol = positive(options.atol ?? 1e-6, "atol", true);
+  const rtol = positive(options.rtol ?? 1e-5, "rtol", true);
+  const seed = checkInt(options.seed ?? 0, fnName, "seed", 0, Number.MAX_SAFE_INTEGER);
+  const fullMax = checkInt(options.fullJacobianMax ?? 64, fnName, "fullJacobianMax", 0);
+  const nProj = checkInt(options.projections ?? 3, fnName, "projections", 1);
   const rng = new Generator(seed);
 
   const xs = inputs.map((x) => {
