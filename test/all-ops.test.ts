@@ -88,7 +88,7 @@ function caseArb(op: OpFn, domain: Domain): fc.Arbitrary<Case> {
         const extra =
           domain.kind === "axis" ? [single]
           : domain.kind === "reduce-required" ? [n === 0 ? 0 : rng.below(2) ? single : multi.length ? multi : [single], keepDim]
-          : [pick(rng, [undefined, single, multi] as const), keepDim];
+          : [pick(rng, [undefined, single, multi.length ? multi : [single]] as const), keepDim]; // dim = [] is refused
         return elementwise([s], [l], seed, extra);
       });
     case "reshape":

@@ -41,10 +41,10 @@ const cases: [string, () => unknown, new (...a: any[]) => Error, RegExp][] = [
   ["tensor int32", () => tensor([0.5], { dtype: "int32" }), DTypeError, /^tensor: int32 values must be integers.*got 0\.5$/],
   ["cast to int32", () => zeros([1]).add(0.5).to("int32"), DTypeError, /^cast: only integral values fit in int32, got 0\.5 at flat index 0$/],
   ["randint range", () => kd.randint(5, 1, [2]), ValueError, /^randint: need integers low < high, got low=5, high=1$/],
-  ["shape values", () => zeros([2, -1]), ShapeError, /^full: shape must hold non-negative integers, got \[2,-1\]$/],
+  ["shape values", () => zeros([2, -1]), ShapeError, /^zeros: shape must hold non-negative integers, got \[2,-1\]$/],
   ["at arity", () => x().at(0), ValueError, /^at: expected 2 indices for shape \[2,3\], got 1$/],
   ["item", () => x().item(), ValueError, /^item: only a one-element tensor has an item, got shape \[2,3\]$/],
-  ["seed", () => new kd.Generator(1.5), ValueError, /^Generator.manualSeed: seed must be a non-negative safe integer, got 1.5$/],
+  ["seed", () => new kd.Generator(1.5), ValueError, /^Generator: seed must be a non-negative safe integer, got 1.5$/],
 ];
 
 describe("every documented error", () => {

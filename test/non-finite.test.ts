@@ -3,7 +3,11 @@
  * tests: each asserts the documented behaviour explicitly.
  */
 import { describe, expect, test } from "vitest";
-import { abs, clamp, crossEntropy, logSoftmax, logSumExp, max, min, nllLoss, relu, softmax, tensor, type Tensor } from "../src/index.js";
+import {
+  abs, clamp, crossEntropy, gather, logSoftmax, logSumExp, max, maximum, min, minimum, nllLoss, pow, relu, slice, softmax,
+  tensor, where,
+  type Tensor,
+} from "../src/index.js";
 
 const f64 = (v: number[][] | number[], requiresGrad = true): Tensor => tensor(v, { dtype: "float64", requiresGrad });
 const up = (x: Tensor): Tensor => tensor(Float64Array.from({ length: x.size }, (_, i) => 1 + i), { shape: x.shape });
@@ -92,5 +96,68 @@ describe("ops at NaN", () => {
       y.backward(tensor([1, 1], { dtype: "float64" }));
       expect(x.grad!.at(0)).toBe(0);
     }
+  });
+});
+
+describe("an input that does not influence the output gets 0, even from a ±∞ or NaN upstream gradient", () => {
+  // The ops whose local derivative is a 0/1 mask (or has a 0 by convention) select the
+  // upstream gradient rather than multiply it by the mask: ∞·0 would be NaN. (docs/ops.md)
+  const g3 = (): Tensor => tensor([Infinity, -Infinity, NaN], { dtype: "float64" });
+  const cases: [string, (x: Tensor) => Tensor, number[], boolean[]][] = [
+    // name, op, input, which entries influence the output
+    ["relu", relu, [-1, 2, -0.5], [false, true, false]],
+    ["abs (0 at the kink)", abs, [0, -2, 0], [false, true, false]],
+    ["clamp", (x) => clamp(x, -1, 1), [5, 0.5, -5], [false, true, false]],
+    ["where", (x) => where(tensor([0, 1, 0], { dtype: "int32" }), x, 7), [1, 2, 3], [false, true, false]],
+    ["maximum (the loser)", (x) => maximum(x, 1), [0, 2, -3], [false, true, false]],
+    ["minimum (the loser)", (x) => minimum(x, 1), [2, 0, 5], [false, true, false]],
+    ["pow(x, 0)", (x) => pow(x, 0), [0, 2, -3], [false, false, false]],
+    ["pow(0, e), e ≥ 0", (e) => pow(0, e), [0, 2, 0.5], [false, false, false]],
+  ];
+  for (const [name, op, input, influences] of cases) {
+    test(name, () => {
+      const x = f64(input);
+      op(x).backward(g3());
+      x.grad!.toFlatArray().forEach((v, i) => {
+        if (!influences[i]) expect(Object.is(v, 0), `${name}: d[${i}] = ${v}`).toBe(true);
+      });
+    });
+  }
+
+  test("max and min over a lane: the elements that are not the extremum get 0", () => {
+    const cases = [[max, [1, 0]], [min, [0, 2]]] as const; // the extremum's column in rows 0 and 1
+    for (const [op, at] of cases) {
+      const x = f64([[1, 5, 3], [4, 2, 0]]);
+      op(x, 1).backward(tensor([Infinity, NaN], { dtype: "float64" }));
+      const g = x.grad!.toArray() as number[][];
+      g.forEach((row, r) => row.forEach((v, j) => {
+        if (j !== at[r]) expect(Object.is(v, 0), `${op.name}: d[${r}][${j}] = ${v}`).toBe(true);
+      }));
+      expect(g[0]![at[0]]).toBe(Infinity);
+      expect(Number.isNaN(g[1]![at[1]]!)).toBe(true);
+    }
+  });
+
+  test("slice and gather: the elements not read get 0", () => {
+    const x = f64([1, 2, 3, 4]);
+    slice(x, 0, 1, 3).backward(tensor([Infinity, NaN], { dtype: "float64" }));
+    const d = x.grad!.toFlatArray();
+    expect([d[0], d[3]]).toEqual([0, 0]);
+    const z = f64([1, 2, 3, 4]);
+    gather(z, 0, tensor([2, 2], { dtype: "int32" })).backward(tensor([Infinity, -Infinity], { dtype: "float64" }));
+    const dz = z.grad!.toFlatArray();
+    expect([dz[0], dz[1], dz[3]]).toEqual([0, 0, 0]);
+  });
+
+  test("crossEntropy with 'none': an ignored position gets 0", () => {
+    const x = f64([[1, 2, 3], [1, 2, 3]]);
+    crossEntropy(x, tensor([1, -100], { dtype: "int32" }), { reduction: "none" }).backward(tensor([1, Infinity], { dtype: "float64" }));
+    expect((x.grad!.toArray() as number[][])[1]).toEqual([0, 0, 0]);
+  });
+
+  test("nllLoss with 'none': entries other than the target, and ignored positions, get 0", () => {
+    const x = f64([[-1, -2, -3], [-1, -2, -3]]);
+    nllLoss(x, tensor([1, -100], { dtype: "int32" }), { reduction: "none" }).backward(tensor([Infinity, NaN], { dtype: "float64" }));
+    expect(x.grad!.toFlatArray()).toEqual([0, -Infinity, 0, 0, 0, 0]);
   });
 });

@@ -19,7 +19,7 @@ test("the README example runs as written and prints a loss and a gradient whose 
   const loss = Number(lines.find((l) => l.startsWith("loss"))!.split(" ")[1]);
   expect(Number.isFinite(loss) && loss > 0).toBe(true);
   expect(lines.some((l) => l.startsWith("∂loss/∂logits tensor([["))).toBe(true);
-  const sums = lines.find((l) => l.startsWith("row sums"))!.match(/-?\d\.\d+e-?\d+/g)!.map(Number);
+  const sums = lines.find((l) => l.startsWith("row sums"))!.match(/-?\d\.\d+e[+-]?\d+/g)!.map(Number);
   expect(sums).toHaveLength(4);
   for (const s of sums) expect(Math.abs(s)).toBeLessThan(1e-15);
 });

@@ -547,11 +547,16 @@ export function distillF32(
 
 /**
  * logSoftmax along rows of C float32 values (C even: the caller pads with
- * −∞): y = x − (m + log Σ exp(x − m)), computed in float64 lanes, stored as
- * float32. The same max-shift as src/kernels/softmax.ts: no exponent is
- * positive and the sum is ≥ 1. An all −∞ (or NaN) row gives NaN.
+ * −∞), in float64 lanes, stored as float32: y = (x − m) − log1p(R), the form of
+ * src/kernels/softmax.ts (never x − (m + log s), whose sum rounds log s to a
+ * multiple of ulp(m): [1e12, 1e12] gave −0.69312). R is the sum less the max's
+ * term 1, formed as the terms below 1 plus (count of terms equal to 1) − 1: a
+ * term rounds to 1 only when it is within an ulp of 1, so R keeps its relative
+ * accuracy. A NaN sum (a NaN, or a +∞ entry: ∞ − ∞) makes the row NaN, as does
+ * an all −∞ row.
  */
 export function logSoftmaxRows(x: usize, y: usize, rows: i32, C: i32): void {
+  const one = f64x2.splat(1);
   for (let r: i32 = 0; r < rows; r++) {
     const xr = x + (<usize>(r * C) << 2);
     const yr = y + (<usize>(r * C) << 2);
@@ -560,9 +565,20 @@ export function logSoftmaxRows(x: usize, y: usize, rows: i32, C: i32): void {
     const m = max<f64>(f64x2.extract_lane(vm, 0), f64x2.extract_lane(vm, 1));
     const vM = f64x2.splat(m);
     let vs = f64x2.splat(0);
-    for (let i: i32 = 0; i < C; i += 2) vs = f64x2.add(vs, expv(f64x2.sub(load2(xr + (<usize>i << 2)), vM)));
-    const shift = f64x2.splat(m + Math.log(f64x2.extract_lane(vs, 0) + f64x2.extract_lane(vs, 1)));
-    for (let i: i32 = 0; i < C; i += 2) store2(yr + (<usize>i << 2), f64x2.sub(load2(xr + (<usize>i << 2)), shift));
+    let vr = f64x2.splat(0);
+    let vn = f64x2.splat(0);
+    for (let i: i32 = 0; i < C; i += 2) {
+      const e = expv(f64x2.sub(load2(xr + (<usize>i << 2)), vM));
+      vs = f64x2.add(vs, e);
+      vr = f64x2.add(vr, v128.and(e, f64x2.lt(e, one)));
+      vn = f64x2.add(vn, v128.and(one, f64x2.eq(e, one)));
+    }
+    const s = f64x2.extract_lane(vs, 0) + f64x2.extract_lane(vs, 1);
+    const R = f64x2.extract_lane(vr, 0) + f64x2.extract_lane(vr, 1) + (f64x2.extract_lane(vn, 0) + f64x2.extract_lane(vn, 1) - 1);
+    const logS = f64x2.splat(s == s ? Math.log1p(R) : s);
+    for (let i: i32 = 0; i < C; i += 2) {
+      store2(yr + (<usize>i << 2), f64x2.sub(f64x2.sub(load2(xr + (<usize>i << 2)), vM), logS));
+    }
   }
 }
 

@@ -1,7 +1,8 @@
-import type { Tensor } from "../tensor/tensor.js";
+import { Tensor } from "../tensor/tensor.js";
 import { handedOver, type Node } from "./node.js";
-import { AutogradError, ShapeError } from "../tensor/errors.js";
-import { sameShape, shapeStr, type Shape } from "../tensor/shape.js";
+import { AutogradError, DTypeError, ShapeError, ValueError } from "../tensor/errors.js";
+import { describeValue, sameShape, shapeStr, type Shape } from "../tensor/shape.js";
+import { asPublicCall } from "../tensor/public-call.js";
 import { enableGrad, noGrad } from "./no-grad.js";
 import { add } from "../ops/add.js";
 import { sum } from "../ops/sum.js";
@@ -43,10 +44,23 @@ export function sumToShape(g: Tensor, shape: Shape): Tensor {
  * every leaf's `.grad` (and into `.grad` of tensors that called retainGrad).
  */
 export function runBackward(root: Tensor, gradient: Tensor | undefined, options: BackwardOptions = {}): void {
+  asPublicCall("backward", () => {
+    const { createGraph, retainGraph } = checkOptions(options, "backward");
+    const g0 = rootGradient(root, gradient, "backward", createGraph);
+    propagate([root], [g0], null, createGraph, retainGraph, "backward");
+  });
+}
+
+function checkOptions(options: GradientsOptions, fn: string): { createGraph: boolean; retainGraph: boolean } {
+  if (options === null || typeof options !== "object") {
+    throw new ValueError(`${fn}: options must be an object such as { retainGraph: true }, got ${describeValue(options)}`);
+  }
+  for (const key of ["createGraph", "retainGraph", "allowUnused"] as const) {
+    const v = options[key];
+    if (v !== undefined && typeof v !== "boolean") throw new ValueError(`${fn}: ${key} must be true or false, got ${describeValue(v)}`);
+  }
   const createGraph = options.createGraph ?? false;
-  const retainGraph = options.retainGraph ?? createGraph;
-  const g0 = rootGradient(root, gradient, "backward", createGraph);
-  propagate([root], [g0], null, createGraph, retainGraph, "backward");
+  return { createGraph, retainGraph: options.retainGraph ?? createGraph };
 }
 
 export interface GradientsOptions extends BackwardOptions {
@@ -65,8 +79,13 @@ export function gradients(
   options: GradientsOptions = {},
 ): (Tensor | null)[] {
   const fn = "gradients";
-  const createGraph = options.createGraph ?? false;
-  const retainGraph = options.retainGraph ?? createGraph;
+  const { createGraph, retainGraph } = checkOptions(options, fn);
+  if (!Array.isArray(outputs) || !outputs.every((y) => y instanceof Tensor)) {
+    throw new ValueError(`${fn}: outputs must be an array of Tensors, got ${describeValue(outputs)}`);
+  }
+  if (!Array.isArray(inputs) || !inputs.every((x) => x instanceof Tensor)) {
+    throw new ValueError(`${fn}: inputs must be an array of Tensors, got ${describeValue(inputs)}`);
+  }
   for (const x of inputs) {
     if (!x.requiresGrad) throw new AutogradError(`${fn}: every input must require grad (one does not, shape ${shapeStr(x.shape)})`);
   }
@@ -84,11 +103,21 @@ export function gradients(
   });
 }
 
+/**
+ * The upstream gradient of a root: a Tensor of the root's shape. A float gradient of the
+ * other float dtype is converted to the root's dtype first, as PyTorch's engine does: a
+ * gradient always has the dtype of the tensor it belongs to, so a float32 leaf never gets a
+ * float64 `.grad`, and each backward rule receives g in its output's dtype. An int32 gradient
+ * is a DTypeError (PyTorch would convert it; kdgrad's int32 takes no part in arithmetic).
+ */
 function rootGradient(root: Tensor, gradient: Tensor | undefined, fn: string, createGraph: boolean): Tensor {
+  if (gradient !== undefined && gradient !== null && !(gradient instanceof Tensor)) {
+    throw new ValueError(`${fn}: gradient must be a Tensor of the output's shape ${shapeStr(root.shape)} (or absent for a one-element output), got ${describeValue(gradient)}`);
+  }
   if (!root.requiresGrad) {
     throw new AutogradError(`${fn}: the tensor does not require grad (no input of the computation has requiresGrad set, or it was computed under noGrad)`);
   }
-  if (gradient === undefined) {
+  if (gradient === undefined || gradient === null) {
     if (root.size !== 1) {
       throw new AutogradError(`${fn}: gradient can be implicitly created only for a one-element output, got shape ${shapeStr(root.shape)}; pass a gradient of that shape`);
     }
@@ -97,6 +126,10 @@ function rootGradient(root: Tensor, gradient: Tensor | undefined, fn: string, cr
   if (!sameShape(gradient.shape, root.shape)) {
     throw new ShapeError(`${fn}: gradient has shape ${shapeStr(gradient.shape)} but the output has shape ${shapeStr(root.shape)}`);
   }
+  if (gradient.dtype === "int32") {
+    throw new DTypeError(`${fn}: gradient must be float32 or float64, got int32 (the output is ${root.dtype})`);
+  }
+  if (gradient.dtype !== root.dtype) return (createGraph ? enableGrad : noGrad)(() => gradient.to(root.dtype));
   return createGraph ? gradient : gradient.detach();
 }
 

@@ -6,7 +6,7 @@ import { gradients } from "./backward.js";
 import { concat } from "../ops/concat.js";
 import { reshape } from "../ops/reshape.js";
 import { zerosLike } from "../tensor/creation.js";
-import { shapeStr } from "../tensor/shape.js";
+import { checkInt, describeValue, shapeStr } from "../tensor/shape.js";
 
 export interface GradcheckOptions {
   /** Central-difference step, scaled by max(1, |xⱼ|) per element (by max(1, maxⱼ |xⱼ|) for projections). Default 1e-6. */
@@ -62,6 +62,11 @@ export class GradcheckError extends KdgradError {
  *   (φ(x + εv) − φ(x − εv))/2ε against ⟨Jᵀu, v⟩ by backward.
  * An entry passes when |numeric − analytic| ≤ atol + rtol·|numeric|.
  *
+ * The options are checked (ValueError), since a degenerate one passes any backward: eps must
+ * be finite and > 0, atol and rtol finite and ≥ 0 (atol = ∞ accepts every error), projections
+ * an integer ≥ 1 (0 projections check nothing), fullJacobianMax an integer ≥ 0 and seed a
+ * non-negative safe integer.
+ *
  * @example gradcheck((x) => logSoftmax(x, -1), [randn([3, 5], { dtype: "float64", requiresGrad: true })]).ok
  */
 export function gradcheck(
@@ -69,7 +74,7 @@ export function gradcheck(
   inputs: readonly (Tensor | unknown)[],
   options: GradcheckOptions = {},
 ): GradcheckReport {
-  return check(fn, inputs, options, false);
+  return check(fn, inputs, options, false, "gradcheck");
 }
 
 /**
@@ -82,13 +87,23 @@ function check(
   inputs: readonly (Tensor | unknown)[],
   options: GradcheckOptions,
   disconnectedIsZero: boolean,
+  fnName: string,
 ): GradcheckReport {
-  const eps = options.eps ?? 1e-6;
-  const atol = options.atol ?? 1e-6;
-  const rtol = options.rtol ?? 1e-5;
-  const seed = options.seed ?? 0;
-  const fullMax = options.fullJacobianMax ?? 64;
-  const nProj = options.projections ?? 3;
+  if (typeof fn !== "function") throw new ValueError(`${fnName}: fn must be a function of the inputs, got ${describeValue(fn)}`);
+  if (!Array.isArray(inputs)) throw new ValueError(`${fnName}: inputs must be a list of the arguments of fn, got ${describeValue(inputs)}`);
+  if (options === null || typeof options !== "object") throw new ValueError(`${fnName}: options must be an object, got ${describeValue(options)}`);
+  const positive = (v: unknown, name: string, orZero: boolean): number => {
+    if (typeof v !== "number" || !Number.isFinite(v) || v < 0 || (!orZero && v === 0)) {
+      throw new ValueError(`${fnName}: ${name} must be a finite number ${orZero ? ">= 0" : "> 0"}, got ${describeValue(v)}`);
+    }
+    return v;
+  };
+  const eps = positive(options.eps ?? 1e-6, "eps", false);
+  const atol = positive(options.atol ?? 1e-6, "atol", true);
+  const rtol = positive(options.rtol ?? 1e-5, "rtol", true);
+  const seed = checkInt(options.seed ?? 0, fnName, "seed", 0, Number.MAX_SAFE_INTEGER);
+  const fullMax = checkInt(options.fullJacobianMax ?? 64, fnName, "fullJacobianMax", 0);
+  const nProj = checkInt(options.projections ?? 3, fnName, "projections", 1);
   const rng = new Generator(seed);
 
   const xs = inputs.map((x) => {
@@ -98,12 +113,12 @@ function check(
     return c;
   });
   const checked = xs.flatMap((x, i) => (x instanceof Tensor && x.requiresGrad ? [i] : []));
-  if (checked.length === 0) throw new ValueError("gradcheck: no input requires grad; mark the inputs to check with requiresGrad");
+  if (checked.length === 0) throw new ValueError(`${fnName}: no input requires grad; mark the inputs to check with requiresGrad`);
   const call = (): Tensor => (fn as (...a: unknown[]) => Tensor)(...xs);
   const evalFlat = (): Float64Array => Float64Array.from(noGrad(call).copyData());
 
   const y = enableGrad(call);
-  if (!y.requiresGrad && !disconnectedIsZero) throw new ValueError("gradcheck: the output does not depend on any input that requires grad");
+  if (!y.requiresGrad && !disconnectedIsZero) throw new ValueError(`${fnName}: the output does not depend on any input that requires grad`);
   const m = y.size;
   const u = new Float64Array(m);
   for (let i = 0; i < m; i++) u[i] = rng.normal();
@@ -222,10 +237,15 @@ export function gradgradcheck(
   inputs: readonly (Tensor | unknown)[],
   options: GradcheckOptions = {},
 ): GradcheckReport {
+  const fnName = "gradgradcheck";
+  if (typeof fn !== "function") throw new ValueError(`${fnName}: fn must be a function of the inputs, got ${describeValue(fn)}`);
+  if (!Array.isArray(inputs)) throw new ValueError(`${fnName}: inputs must be a list of the arguments of fn, got ${describeValue(inputs)}`);
+  if (options === null || typeof options !== "object") throw new ValueError(`${fnName}: options must be an object, got ${describeValue(options)}`);
   const checked = inputs.flatMap((x, i) => (x instanceof Tensor && x.requiresGrad && x.dtype !== "int32" ? [i] : []));
-  if (checked.length === 0) throw new ValueError("gradgradcheck: no input requires grad; mark the inputs to check with requiresGrad");
+  if (checked.length === 0) throw new ValueError(`${fnName}: no input requires grad; mark the inputs to check with requiresGrad`);
   const y0 = noGrad(() => (fn as (...a: unknown[]) => Tensor)(...inputs));
-  const rng = new Generator((options.seed ?? 0) + 1);
+  if (!(y0 instanceof Tensor)) throw new ValueError(`${fnName}: fn must return a Tensor, got ${describeValue(y0)}`);
+  const rng = new Generator(checkInt(options.seed ?? 0, fnName, "seed", 0, Number.MAX_SAFE_INTEGER - 1) + 1);
   const u = new Tensor(Float64Array.from({ length: y0.size }, () => rng.normal()), y0.shape).requiresGrad_(true);
   const n = inputs.length;
   const backwardOf = (...all: Tensor[]): Tensor => enableGrad(() => {
@@ -238,7 +258,7 @@ export function gradgradcheck(
       : targets.map(() => null);
     return concat(gs.map((g, k) => reshape(g ?? zerosLike(targets[k]!), [-1]).to("float64")), 0);
   });
-  return check(backwardOf, [...inputs, u], options, true);
+  return check(backwardOf, [...inputs, u], options, true, "gradgradcheck");
 }
 
 /** `gradgradcheck` that throws a GradcheckError describing the worst mismatch. */

@@ -29,9 +29,9 @@ export function parseOptions(argv: readonly string[], spec: Record<string, Optio
     if (!arg.startsWith("--")) throw new UsageError(`kdgrad ${command}: unexpected argument '${arg}' (options start with --)`);
     const eq = arg.indexOf("=");
     const name = arg.slice(2, eq < 0 ? undefined : eq);
-    const s = spec[name];
+    const s = Object.hasOwn(spec, name) ? spec[name] : undefined; // a name from argv: never a prototype member
     if (!s) throw new UsageError(`kdgrad ${command}: unknown option --${name} (see kdgrad ${command} --help)`);
-    if (name in out) throw new UsageError(`kdgrad ${command}: --${name} given twice`);
+    if (Object.hasOwn(out, name)) throw new UsageError(`kdgrad ${command}: --${name} given twice`);
     if (s.kind === "flag") {
       if (eq >= 0) throw new UsageError(`kdgrad ${command}: --${name} takes no value`);
       out[name] = true;

@@ -1,7 +1,7 @@
-import type { Tensor } from "../tensor/tensor.js";
+import { Tensor } from "../tensor/tensor.js";
 import { ShapeError, ValueError } from "../tensor/errors.js";
-import { shapeStr } from "../tensor/shape.js";
-import { defaultGenerator, type Generator } from "../tensor/random.js";
+import { checkInt, describeValue, shapeStr } from "../tensor/shape.js";
+import { defaultGenerator, Generator } from "../tensor/random.js";
 import { selectRows } from "./select-rows.js";
 
 export interface BatchOptions {
@@ -45,12 +45,19 @@ export interface Batches extends Iterable<Batch> {
  */
 export function batches(x: Tensor, y: Tensor, options: BatchOptions): Batches {
   const fn = "batches";
+  if (!(x instanceof Tensor) || !(y instanceof Tensor)) {
+    throw new ValueError(`${fn}: x and y must be Tensors, got ${describeValue(x)} and ${describeValue(y)}`);
+  }
   if (x.ndim === 0 || y.ndim === 0) throw new ShapeError(`${fn}: x and y need a leading (example) axis, got shapes ${shapeStr(x.shape)} and ${shapeStr(y.shape)}`);
   if (x.shape[0] !== y.shape[0]) {
     throw new ShapeError(`${fn}: x has ${x.shape[0]} rows (shape ${shapeStr(x.shape)}) but y has ${y.shape[0]} (shape ${shapeStr(y.shape)})`);
   }
-  const { batchSize, shuffle = true, generator = defaultGenerator, dropLast = false } = options ?? ({} as BatchOptions);
-  if (!Number.isInteger(batchSize) || batchSize < 1) throw new ValueError(`${fn}: batchSize must be a positive integer, got ${batchSize}`);
+  if (options === null || typeof options !== "object") throw new ValueError(`${fn}: options must be an object with a batchSize, got ${describeValue(options)}`);
+  const { batchSize, shuffle = true, generator = defaultGenerator, dropLast = false } = options;
+  checkInt(batchSize, fn, "batchSize", 1);
+  if (typeof shuffle !== "boolean") throw new ValueError(`${fn}: shuffle must be true or false, got ${describeValue(shuffle)}`);
+  if (typeof dropLast !== "boolean") throw new ValueError(`${fn}: dropLast must be true or false, got ${describeValue(dropLast)}`);
+  if (!(generator instanceof Generator)) throw new ValueError(`${fn}: generator must be a Generator, got ${describeValue(generator)}`);
   const n = x.shape[0]!;
   const length = dropLast ? Math.floor(n / batchSize) : Math.ceil(n / batchSize);
   return {

@@ -45,6 +45,9 @@ export interface DigitsBytes {
  */
 export function digitsFromBytes(bytes: DigitsBytes): Digits {
   const fn = "digitsFromBytes";
+  if (bytes === null || typeof bytes !== "object") {
+    throw new FormatError(`${fn}: bytes must be an object { x, y, split } holding the files of data/digits, got ${bytes === null ? "null" : typeof bytes}`);
+  }
   const { x, y, split } = bytes;
   if (!(x instanceof Uint8Array) || x.length !== DIGITS_SAMPLES * DIGITS_FEATURES) {
     throw new FormatError(`${fn}: x must be ${DIGITS_SAMPLES * DIGITS_FEATURES} bytes (1797 × 64 pixels), got ${x instanceof Uint8Array ? x.length : typeof x}`);

@@ -2,7 +2,7 @@ import { Tensor } from "../tensor/tensor.js";
 import type { DType } from "../tensor/dtype.js";
 import { FormatError, ValueError } from "../tensor/errors.js";
 import { sizeOf } from "../tensor/shape.js";
-import { itemSize, storageFromBytes, tensorBytes } from "./bytes.js";
+import { storageFromBytes, tensorBytes } from "./bytes.js";
 import { utf8Decode, utf8Encode } from "./utf8.js";
 
 /**
@@ -23,14 +23,28 @@ import { utf8Decode, utf8Encode } from "./utf8.js";
  * above 65535 bytes), with exactly np.save's header: the keys sorted, 21 − len(repr(shape[0]))
  * spare spaces after the dict (NumPy leaves them so a file can grow along
  * axis 0 in place), then the padding. So encodeNpy(t) equals the bytes of
- * np.save for the same array. It reads those dtypes in either byte order.
+ * np.save for the same array. It reads those dtypes in either byte order, and
+ * also 8-byte integers ('i8', NumPy's default integer, and 'u8') as int32 when
+ * every value fits an int32 (see decodeNpy).
  */
 
 const MAGIC = [0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59]; // \x93NUMPY
 const ALIGN = 64;
 const GROWTH_AXIS_MAX_DIGITS = 21;
 const DESCR: Record<DType, string> = { float32: "f4", float64: "f8", int32: "i4" };
-const FROM_DESCR: Record<string, DType> = { f4: "float32", f8: "float64", i4: "int32" };
+/**
+ * What each readable descr (without its byte-order character) becomes: a kdgrad dtype and the
+ * bytes per element in the file. A Map, not an object: the descr comes from the file, and a
+ * descr such as '<constructor' must find nothing rather than an Object.prototype member.
+ */
+const FROM_DESCR: ReadonlyMap<string, { dtype: DType; size: number }> = new Map([
+  ["f4", { dtype: "float32", size: 4 }],
+  ["f8", { dtype: "float64", size: 8 }],
+  ["i4", { dtype: "int32", size: 4 }],
+  ["i8", { dtype: "int32", size: 8 }],
+  ["u8", { dtype: "int32", size: 8 }],
+] as const);
+const READABLE = "'<f4', '<f8', '<i4', '<i8' (read as int32), '<u8' (read as int32) and their '>' forms";
 
 /**
  * The .npy bytes of a tensor (C order, little-endian, version 1.0).
@@ -68,6 +82,10 @@ export function encodeNpy(t: Tensor): Uint8Array {
 /**
  * Parse .npy bytes (versions 1.0, 2.0, 3.0) into a tensor with fresh storage.
  * Reads '<f4', '<f8', '<i4' and the big-endian '>f4', '>f8', '>i4' (byte-swapped).
+ * 8-byte integers, '<i8' (NumPy's default integer, so what np.save writes for
+ * labels) and '<u8', and their '>' forms, become int32, kdgrad's integer type,
+ * when every value lies in [−2³¹, 2³¹ − 1]; the first value that does not is a
+ * FormatError naming it and its flat index (nothing wraps).
  * FormatError for: a missing magic string, an unknown version, a header that
  * is cut short or is not the expected dict, fortran_order True, any other
  * dtype (naming its descr), and a body shorter or longer than the shape needs.
@@ -95,22 +113,53 @@ export function decodeNpy(bytes: Uint8Array): Tensor {
   const descr = dict.get("descr");
   const fortran = dict.get("fortran_order");
   const shape = dict.get("shape");
-  if (typeof descr !== "string") throw new FormatError(`${fn}: unsupported dtype descr ${describe(descr)} (kdgrad reads '<f4', '<f8', '<i4' and their '>' forms)`);
+  if (typeof descr !== "string") throw new FormatError(`${fn}: unsupported dtype descr ${describe(descr)} (kdgrad reads ${READABLE})`);
   const order = descr[0];
-  const kind = FROM_DESCR[descr.slice(1)];
+  const kind = FROM_DESCR.get(descr.slice(1));
   if ((order !== "<" && order !== ">") || kind === undefined) {
-    throw new FormatError(`${fn}: unsupported dtype descr '${descr}' (kdgrad reads '<f4', '<f8', '<i4' and their '>' forms)`);
+    throw new FormatError(`${fn}: unsupported dtype descr '${descr}' (kdgrad reads ${READABLE})`);
   }
   if (typeof fortran !== "boolean") throw new FormatError(`${fn}: fortran_order must be True or False, got ${describe(fortran)}`);
   if (fortran) throw new FormatError(`${fn}: fortran_order True is not supported (descr '${descr}'); save a C-ordered array, e.g. np.ascontiguousarray(a)`);
   if (!Array.isArray(shape)) throw new FormatError(`${fn}: shape must be a tuple of integers, got ${describe(shape)}`);
 
   const count = sizeOf(shape);
-  const need = count * itemSize(kind);
+  const need = count * kind.size;
   const have = bytes.length - start;
   if (have < need) throw new FormatError(`${fn}: the data is truncated: shape (${shape.join(", ")}) of '${descr}' needs ${need} bytes but ${have} follow the header`);
   if (have > need) throw new FormatError(`${fn}: ${have - need} unexpected bytes follow the data (shape (${shape.join(", ")}) of '${descr}' needs ${need})`);
-  return new Tensor(storageFromBytes(bytes.subarray(start), kind, count, order === "<"), shape);
+  const body = bytes.subarray(start);
+  if (kind.size === 8 && kind.dtype === "int32") return new Tensor(int64AsInt32(body, count, descr, fn), shape);
+  return new Tensor(storageFromBytes(body, kind.dtype, count, order === "<"), shape);
+}
+
+/**
+ * The count 8-byte integers of `bytes` (descr '<i8', '>i8', '<u8' or '>u8') as int32.
+ *
+ * Each element is two 32-bit words, lo and hi (in the file's byte order). As a signed 64-bit
+ * integer it is hi·2³² + lo (hi signed, lo unsigned), which lies in [−2³¹, 2³¹) exactly when
+ * hi is the sign extension of lo's top bit: hi = 0 with lo < 2³¹, or hi = −1 with lo ≥ 2³¹.
+ * Unsigned (u8), hi is unsigned too, so only hi = 0 with lo < 2³¹ fits. The value is then
+ * lo read as int32. Check: −1 is the words lo = 2³² − 1, hi = −1, and fits as (2³² − 1) | 0 = −1.
+ * The first element that does not fit is a FormatError giving its exact value (a BigInt,
+ * since |value| may exceed 2⁵³) and flat index.
+ */
+function int64AsInt32(bytes: Uint8Array, count: number, descr: string, fn: string): Int32Array {
+  const view = new DataView(bytes.buffer, bytes.byteOffset, count * 8);
+  const little = descr[0] === "<";
+  const signed = descr[1] === "i";
+  const out = new Int32Array(count);
+  for (let i = 0; i < count; i++) {
+    const lo = view.getUint32(8 * i + (little ? 0 : 4), little);
+    const hi = signed ? view.getInt32(8 * i + (little ? 4 : 0), little) : view.getUint32(8 * i + (little ? 4 : 0), little);
+    const fits = lo < 2147483648 ? hi === 0 : signed && hi === -1;
+    if (!fits) {
+      const value = (BigInt(hi) << BigInt(32)) + BigInt(lo);
+      throw new FormatError(`${fn}: '${descr}' value ${value} at flat index ${i} does not fit int32; kdgrad reads 8-byte integers as int32 only when every value lies in [-2^31, 2^31 - 1]`);
+    }
+    out[i] = lo | 0;
+  }
+  return out;
 }
 
 function latin1(bytes: Uint8Array): string {

@@ -192,7 +192,9 @@ function parseEntry(name: string, info: unknown, fn: string): Entry {
   if (info === null || typeof info !== "object" || Array.isArray(info)) throw new FormatError(`${where} must be described by an object with dtype, shape and data_offsets`);
   const { dtype, shape, data_offsets: offsets } = info as Record<string, unknown>;
   if (typeof dtype !== "string") throw new FormatError(`${where} has no dtype string`);
-  if (!(dtype in FROM_CODE)) {
+  // The dtype comes from the file: an own-property test, so that "toString" or "__proto__"
+  // is an unknown dtype rather than an Object.prototype member.
+  if (!Object.hasOwn(FROM_CODE, dtype)) {
     if (OTHER_CODES.includes(dtype)) throw new FormatError(`${where} has dtype ${dtype}, which kdgrad does not support (it reads F32, F64 and I32)`);
     throw new FormatError(`${where} has unknown dtype ${JSON.stringify(dtype)}`);
   }

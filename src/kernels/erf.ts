@@ -33,9 +33,13 @@ const SPLITTER = 134217729;
 /**
  * e^{−s·x²} for s = 1 or ½, with x² formed exactly as hi + lo (halving
  * both is exact too), so the only rounding is that of the two exponentials.
+ * Once x² > 1500 (s·x² ≥ 750) the result is below 2⁻¹⁰⁷⁴, so 0; returning
+ * early also keeps the split away from x² = ∞ (|x| > 1.34e154), where
+ * lo = ∞ − ∞ would make it NaN. NaN stays NaN.
  */
 export function expNegSquare(x: number, s: 1 | 0.5 = 1): number {
   const hi = x * x;
+  if (!(hi <= 1500)) return hi === hi ? 0 : hi;
   const c = SPLITTER * x;
   const xh = c - (c - x);
   const xl = x - xh;

@@ -1,7 +1,8 @@
-import type { Tensor } from "../tensor/tensor.js";
-import { argmax } from "../ops/argmax.js";
+import { Tensor } from "../tensor/tensor.js";
+import { argmaxAs } from "../ops/argmax.js";
 import { requireFloat } from "../tensor/dtype.js";
-import { ShapeError } from "../tensor/errors.js";
+import { DTypeError, ShapeError } from "../tensor/errors.js";
+import { describeValue } from "../tensor/shape.js";
 
 /**
  * predict(logits): the predicted class of each row, argmax along the last
@@ -10,7 +11,8 @@ import { ShapeError } from "../tensor/errors.js";
  * is a training tool only. Not differentiable.
  */
 export function predict(logits: Tensor): Tensor {
+  if (!(logits instanceof Tensor)) throw new DTypeError(`predict: logits must be a Tensor, got ${describeValue(logits)}`);
   requireFloat(logits.dtype, "predict", "logits");
   if (logits.ndim === 0) throw new ShapeError("predict: logits need a class axis, got shape []");
-  return argmax(logits, -1);
+  return argmaxAs("predict", logits, -1, false);
 }

@@ -1,8 +1,8 @@
-import type { Tensor } from "../tensor/tensor.js";
+import { Tensor } from "../tensor/tensor.js";
 import type { FloatDType } from "../tensor/dtype.js";
-import { ShapeError, ValueError } from "../tensor/errors.js";
-import { defaultGenerator, type Generator } from "../tensor/random.js";
-import { shapeStr } from "../tensor/shape.js";
+import { DTypeError, ShapeError, ValueError } from "../tensor/errors.js";
+import { defaultGenerator, Generator } from "../tensor/random.js";
+import { checkCount, checkInt, describeValue, shapeStr } from "../tensor/shape.js";
 import { linear } from "../ops/linear.js";
 import { Module } from "./module.js";
 import { uniformTensor } from "./init.js";
@@ -26,7 +26,11 @@ export interface LinearOptions {
  * Initialisation is PyTorch's default: W and b uniform in ±1/√inFeatures.
  * (PyTorch writes it as kaiming_uniform_ with a = √5: the gain √(2/(1 + a²))
  * = √(1/3) times √(3/fan_in) is 1/√fan_in.) W is drawn first, row by row,
- * then b. With inFeatures = 0 both bounds are 0.
+ * then b. With inFeatures = 0 both bounds are 0 (and forward returns the bias,
+ * broadcast, as PyTorch does). The weight may hold at most MAX_ELEMENTS
+ * (2³¹ − 1) elements: new Linear(1e5, 1e5) is a ValueError naming the size.
+ * forward takes an input of the layer's dtype (a float64 input to a float32
+ * layer is a DTypeError saying to convert it, as in PyTorch).
  *
  * Parameters: "weight" and, with bias, "bias".
  *
@@ -40,22 +44,28 @@ export class Linear extends Module {
 
   constructor(inFeatures: number, outFeatures: number, options: LinearOptions = {}) {
     super();
-    for (const [arg, v] of [["inFeatures", inFeatures], ["outFeatures", outFeatures]] as const) {
-      if (!Number.isInteger(v) || v < 0) throw new ValueError(`Linear: ${arg} must be a non-negative integer, got ${v}`);
-    }
+    checkInt(inFeatures, "Linear", "inFeatures", 0);
+    checkInt(outFeatures, "Linear", "outFeatures", 0);
+    checkCount(inFeatures * outFeatures, "Linear", `the weight [${outFeatures}, ${inFeatures}]`);
+    if (options === null || typeof options !== "object") throw new ValueError(`Linear: options must be an object, got ${describeValue(options)}`);
     const dtype = options.dtype ?? "float32";
     if (dtype !== "float32" && dtype !== "float64") {
       throw new ValueError(`Linear: dtype must be "float32" or "float64", got ${JSON.stringify(dtype)}`);
     }
     const g = options.generator ?? defaultGenerator;
+    if (!(g instanceof Generator)) throw new ValueError(`Linear: generator must be a Generator, got ${describeValue(g)}`);
     this.inFeatures = inFeatures;
     this.outFeatures = outFeatures;
     const bound = inFeatures > 0 ? 1 / Math.sqrt(inFeatures) : 0;
-    this.weight = this.registerParameter("weight", uniformTensor([outFeatures, inFeatures], -bound, bound, dtype, g));
-    this.bias = (options.bias ?? true) ? this.registerParameter("bias", uniformTensor([outFeatures], -bound, bound, dtype, g)) : null;
+    this.weight = this.registerParameter("weight", uniformTensor([outFeatures, inFeatures], -bound, bound, dtype, g, "Linear"));
+    this.bias = (options.bias ?? true) ? this.registerParameter("bias", uniformTensor([outFeatures], -bound, bound, dtype, g, "Linear")) : null;
   }
 
   forward(x: Tensor): Tensor {
+    if (!(x instanceof Tensor)) throw new DTypeError(`Linear.forward: input must be a Tensor, got ${describeValue(x)}`);
+    if (x.dtype !== this.weight.dtype) {
+      throw new DTypeError(`Linear.forward: input is ${x.dtype} but the layer's parameters are ${this.weight.dtype}; convert the input with x.to("${this.weight.dtype}")${x.dtype === "int32" ? "" : `, or build the layer with { dtype: "${x.dtype}" }`}`);
+    }
     if (x.ndim === 0 || x.shape[x.ndim - 1] !== this.inFeatures) {
       throw new ShapeError(`Linear.forward: input of shape ${shapeStr(x.shape)} does not end in inFeatures = ${this.inFeatures}`);
     }

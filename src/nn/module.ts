@@ -1,6 +1,6 @@
-import type { Tensor } from "../tensor/tensor.js";
+import { Tensor } from "../tensor/tensor.js";
 import { DTypeError, ShapeError, ValueError } from "../tensor/errors.js";
-import { sameShape, shapeStr } from "../tensor/shape.js";
+import { describeValue, sameShape, shapeStr } from "../tensor/shape.js";
 import { noGrad } from "../autograd/no-grad.js";
 
 /** A state dict given as a Map (ordered) or a plain object of tensors. */
@@ -146,8 +146,20 @@ export abstract class Module {
    * @example model.loadStateDict(decodeSafetensors(bytes).tensors)
    */
   loadStateDict(dict: StateDict, options: LoadStateDictOptions = {}): LoadStateDictResult {
+    const fn = "loadStateDict";
+    if (dict === null || typeof dict !== "object" || Array.isArray(dict)) {
+      throw new ValueError(`${fn}: dict must be a Map or an object of tensors (e.g. model.stateDict()), got ${describeValue(dict)}`);
+    }
+    if (options === null || typeof options !== "object") throw new ValueError(`${fn}: options must be an object, got ${describeValue(options)}`);
     const strict = options.strict ?? true;
-    const entries = dict instanceof Map ? new Map(dict) : new Map(Object.entries(dict as Record<string, Tensor>));
+    if (typeof strict !== "boolean") throw new ValueError(`${fn}: strict must be true or false, got ${describeValue(strict)}`);
+    // A Map keyed by the dict's names: names come from user data (a file), so "__proto__" or
+    // "constructor" are ordinary keys here, never Object.prototype members.
+    const entries = new Map<string, unknown>(dict instanceof Map ? dict : Object.entries(dict as Record<string, unknown>));
+    for (const [name, t] of entries) {
+      if (typeof name !== "string") throw new ValueError(`${fn}: keys must be strings, got ${describeValue(name)}`);
+      if (!(t instanceof Tensor)) throw new ValueError(`${fn}: "${name}" must be a Tensor, got ${describeValue(t)}`);
+    }
     const own = this.stateDict();
     const missingKeys = [...own.keys()].filter((k) => !entries.has(k));
     const unexpectedKeys = [...entries.keys()].filter((k) => !own.has(k));
@@ -160,7 +172,7 @@ export abstract class Module {
     }
     const pairs: [Tensor, Tensor][] = [];
     for (const [name, target] of own) {
-      const source = entries.get(name);
+      const source = entries.get(name) as Tensor | undefined;
       if (source === undefined) continue;
       if (!sameShape(source.shape, target.shape)) {
         throw new ShapeError(`loadStateDict: "${name}" has shape ${shapeStr(source.shape)} in the state dict but ${shapeStr(target.shape)} in the module`);

@@ -1,36 +1,41 @@
 import { defineComposite, defineOp } from "./define-op.js";
 import { Tensor } from "../tensor/tensor.js";
 import { ShapeError, ValueError } from "../tensor/errors.js";
-import { normalizeAxis, shapeStr } from "../tensor/shape.js";
+import { describeValue, normalizeAxis, shapeStr } from "../tensor/shape.js";
 import { requireFloat } from "../tensor/dtype.js";
 import { writeStrided } from "../kernels/strided.js";
 import { slice } from "./slice.js";
 
 /**
  * concat(tensors, dim = 0): join tensors along an existing axis; all other
- * sizes must agree. float32 with float64 gives float64.
+ * sizes must agree. float32 with float64 gives float64. A 0-d tensor has no
+ * axis to join along: a ShapeError, as in PyTorch (stack joins them instead).
+ * The op takes the public function's name first (concat, or stack, which is
+ * built on it) so that every message names the function the user called.
  *
  * Backward. Each input occupies a block [offsetₖ, offsetₖ + nₖ) of the axis,
  * so its gradient is that block of g: dxₖ = slice(g, dim, offsetₖ, offsetₖ + nₖ).
  */
 const concatOp = defineOp({
   name: "concat",
-  forward(ctx, dim: number, ...xs: Tensor[]): Tensor {
-    if (xs.length === 0) throw new ValueError("concat: tensors must be a non-empty list");
+  forward(ctx, fn: string, dim: number, ...xs: Tensor[]): Tensor {
     const first = xs[0]!;
-    const ax = normalizeAxis(dim, first.ndim, "dim", "concat");
-    let dtype = requireFloat(first.dtype, "concat", "tensors[0]");
+    if (first.ndim === 0) {
+      throw new ShapeError(`${fn}: tensors[0] is 0-d (shape []), which has no axis to concatenate along; use stack, or unsqueeze first`);
+    }
+    const ax = normalizeAxis(dim, first.ndim, "dim", fn);
+    let dtype = requireFloat(first.dtype, fn, "tensors[0]");
     let total = 0;
     xs.forEach((x, k) => {
-      if (requireFloat(x.dtype, "concat", `tensors[${k}]`) === "float64") dtype = "float64";
+      if (requireFloat(x.dtype, fn, `tensors[${k}]`) === "float64") dtype = "float64";
       if (x.ndim !== first.ndim || x.shape.some((d, i) => i !== ax && d !== first.shape[i])) {
-        throw new ShapeError(`concat: tensors[${k}] has shape ${shapeStr(x.shape)}, which does not match ${shapeStr(first.shape)} outside dim ${ax}`);
+        throw new ShapeError(`${fn}: tensors[${k}] has shape ${shapeStr(x.shape)}, which does not match ${shapeStr(first.shape)} outside dim ${ax}`);
       }
       total += x.shape[ax]!;
     });
     const shape = [...first.shape];
     shape[ax] = total;
-    const y = Tensor.empty(shape, dtype);
+    const y = Tensor.empty(shape, dtype, fn);
     const starts: number[] = [];
     let at = 0;
     for (const x of xs) {
@@ -43,13 +48,28 @@ const concatOp = defineOp({
   },
   backward(ctx, g) {
     const { ax, starts, sizes } = ctx.saved as { ax: number; starts: number[]; sizes: number[] };
-    return [null, ...starts.map((s, k) => (ctx.needsInputGrad[k + 1] ? slice(g, ax, s, s + sizes[k]!) : null))];
+    return [null, null, ...starts.map((s, k) => (ctx.needsInputGrad[k + 2] ? slice(g, ax, s, s + sizes[k]!) : null))];
   },
   domain: { inputs: [{}], kind: "concat" },
 });
 
+/** The tensors argument of concat and stack: a non-empty list of tensors. */
+export function checkTensorList(tensors: unknown, fn: string): readonly Tensor[] {
+  if (!Array.isArray(tensors)) throw new ValueError(`${fn}: tensors must be a list of tensors, got ${describeValue(tensors)}`);
+  if (tensors.length === 0) throw new ValueError(`${fn}: tensors must be a non-empty list`);
+  tensors.forEach((t, k) => {
+    if (!(t instanceof Tensor)) throw new ValueError(`${fn}: tensors[${k}] must be a Tensor, got ${describeValue(t)}`);
+  });
+  return tensors as readonly Tensor[];
+}
+
+/** concat's body for a public function `fn` (concat or stack). @internal */
+export function concatAs(fn: string, tensors: readonly Tensor[], dim: number): Tensor {
+  return concatOp(fn, dim, ...tensors);
+}
+
 export const concat = defineComposite(
   "concat",
-  (tensors: readonly Tensor[], dim = 0): Tensor => concatOp(dim, ...tensors),
+  (tensors: readonly Tensor[], dim = 0): Tensor => concatOp("concat", dim, ...checkTensorList(tensors, "concat")),
   concatOp.spec.domain,
 );

@@ -1,6 +1,7 @@
 import { Tensor } from "../tensor/tensor.js";
 import { handedOver, Node } from "../autograd/node.js";
 import { isGradEnabled, noGrad } from "../autograd/no-grad.js";
+import { asPublicCall } from "../tensor/public-call.js";
 
 /**
  * What a test needs to know to gradcheck an op: plain data, read by
@@ -81,7 +82,8 @@ export type Op<A extends unknown[]> = ((...args: A) => Tensor) & { readonly spec
  * can find every op by scanning the exports.
  */
 export function defineOp<A extends unknown[]>(spec: OpSpec<A>): Op<A> {
-  const op = (...args: A): Tensor => {
+  const op = (...args: A): Tensor => asPublicCall(spec.name, () => run(...args));
+  const run = (...args: A): Tensor => {
     let record = false;
     if (isGradEnabled()) {
       for (const a of args) if (a instanceof Tensor && a.requiresGrad) record = true;
@@ -118,9 +120,10 @@ export function defineOp<A extends unknown[]>(spec: OpSpec<A>): Op<A> {
 export function defineComposite<F extends (...args: never[]) => Tensor>(
   name: string, fn: F, domain: Domain,
 ): F & { readonly spec: { name: string; domain: Domain; composite: true } } {
-  Object.defineProperty(fn, "name", { value: name });
-  Object.defineProperty(fn, "spec", { value: { name, domain, composite: true }, enumerable: false });
-  return fn as F & { readonly spec: { name: string; domain: Domain; composite: true } };
+  const wrapped = ((...args: Parameters<F>) => asPublicCall(name, () => fn(...args))) as unknown as F;
+  Object.defineProperty(wrapped, "name", { value: name });
+  Object.defineProperty(wrapped, "spec", { value: { name, domain, composite: true }, enumerable: false });
+  return wrapped as F & { readonly spec: { name: string; domain: Domain; composite: true } };
 }
 
 /** The name and domain of a function made by defineOp or defineComposite, if it is one. */

@@ -2,7 +2,7 @@ import { defineOp } from "./define-op.js";
 import type { Tensor } from "../tensor/tensor.js";
 import { ShapeError } from "../tensor/errors.js";
 import { broadcastStrides } from "../tensor/broadcast.js";
-import { shapeStr } from "../tensor/shape.js";
+import { checkCount, describeValue, shapeStr, sizeOf } from "../tensor/shape.js";
 
 /**
  * expand(x, shape) (alias broadcastTo): a view of x broadcast to `shape`;
@@ -15,10 +15,15 @@ import { shapeStr } from "../tensor/shape.js";
 export const expand = defineOp({
   name: "expand",
   forward(_ctx, x: Tensor, shape: readonly number[]): Tensor {
+    if (!Array.isArray(shape)) throw new ShapeError(`expand: shape must be a list of sizes, got ${describeValue(shape)}`);
     const lead = shape.length - x.ndim;
     if (lead < 0) throw new ShapeError(`expand: cannot expand ${shapeStr(x.shape)} to fewer dimensions ${shapeStr(shape)}`);
     const target = shape.map((d, i) => (d === -1 && i >= lead ? x.shape[i - lead]! : d));
-    if (target.some((d) => !Number.isInteger(d) || d < 0)) throw new ShapeError(`expand: invalid shape ${shapeStr(shape)}`);
+    if (target.some((d) => typeof d !== "number" || !Number.isInteger(d) || d < 0)) {
+      throw new ShapeError(`expand: invalid shape ${describeValue(shape)} (sizes must be non-negative integers, or -1 to keep an existing size)`);
+    }
+    // A view holds no copy, but its elements are indexed like any tensor's (argmax's int32 flat index).
+    checkCount(sizeOf(target), "expand", `shape ${shapeStr(target)}`);
     return x.asStrided(target, broadcastStrides(x.shape, x.strides, target, "expand"), x.offset);
   },
   backward(_ctx, g) {

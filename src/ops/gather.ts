@@ -1,7 +1,7 @@
 import { defineOp } from "./define-op.js";
 import { Tensor } from "../tensor/tensor.js";
 import { DTypeError, IndexError, ShapeError } from "../tensor/errors.js";
-import { contiguousStrides, normalizeAxis, shapeStr, sizeOf } from "../tensor/shape.js";
+import { contiguousStrides, describeValue, normalizeAxis, shapeStr, sizeOf } from "../tensor/shape.js";
 import { requireFloat } from "../tensor/dtype.js";
 
 /**
@@ -17,7 +17,9 @@ import { requireFloat } from "../tensor/dtype.js";
 export const gather = defineOp({
   name: "gather",
   forward(ctx, x: Tensor, dim: number, index: Tensor): Tensor {
+    if (!(x instanceof Tensor)) throw new DTypeError(`gather: input must be a Tensor, got ${describeValue(x)}`);
     requireFloat(x.dtype, "gather", "input");
+    if (!(index instanceof Tensor)) throw new DTypeError(`gather: index must be an int32 Tensor, got ${describeValue(index)}`);
     if (index.dtype !== "int32") throw new DTypeError(`gather: index must be int32, got ${index.dtype}`);
     const ax = normalizeAxis(dim, x.ndim, "dim", "gather");
     if (index.ndim !== x.ndim || index.shape.some((d, i) => i !== ax && d > x.shape[i]!)) {
@@ -48,7 +50,8 @@ function sourcePositions(
   const n = sizeOf(index.shape);
   const out = new Array<number>(n);
   const counter = new Array<number>(index.ndim).fill(0);
-  const size = shape[ax]!;
+  // A 0-d input is read as one element along its single pseudo-axis (size 1), as torch.gather does.
+  const size = shape.length === 0 ? 1 : shape[ax]!;
   for (let j = 0; j < n; j++) {
     const k = idx[j]!;
     if (k < 0 || k >= size) {

@@ -23,12 +23,20 @@ const KAPPA = 0.044715;
  * Backward, exact form. d/dx [x Φ(x)] = Φ(x) + x φ(x), φ(x) = e^{−x²/2}/√(2π),
  * so dx = g ⊙ (Φ + x φ). We save x and Φ (Φ costs a series or a continued
  * fraction; φ is one exponential). Checks: at x = 0 the slope is Φ(0) = ½;
- * it tends to 1 as x → +∞ and to 0 as x → −∞, like relu's.
+ * it tends to 1 as x → +∞ and to 0 as x → −∞, like relu's. Far out x·φ(x)
+ * underflows to 0 (φ(x) is 0 once x² > 1500, erf.ts), so the slope is exactly
+ * 1 or 0 for every finite |x| ≳ 40, up to the largest double. At x = ±∞ it is
+ * ∞·0 = NaN, as in PyTorch.
  *
  * Tanh form. With u = √(2/π)(x + κx³), κ = 0.044715, use 1 + tanh u = 2σ(2u):
  *   y = x·σ(2u),   dy/dx = σ(2u) + x·σ(2u)·σ(−2u)·2u',   u' = √(2/π)(1 + 3κx²).
  * (σ' = σ(1 − σ), and 1 − σ(z) = σ(−z) is computed directly, so neither
  * 1 + tanh u nor 1 − σ loses digits for large |u|.) Check: slope ½ at 0.
+ * Far out σ(2u)·σ(−2u) underflows to 0 while u' = √(2/π)(1 + 3κx²) overflows
+ * (|x| ≳ 3.6e154), and 0·∞ would be NaN: where the product σσ is 0 for a
+ * finite x, the second term is its limit 0 (x³e^{−2u} → 0), so the slope is
+ * 1 or 0 as in the exact form. (PyTorch's tanh-form backward gives NaN there.)
+ * At x = ±∞ the slope is NaN, as in PyTorch.
  */
 export const gelu = defineOp({
   name: "gelu",
@@ -67,7 +75,8 @@ export const gelu = defineOp({
       } else {
         const du = SQRT_2_OVER_PI * (1 + 3 * KAPPA * v * v);
         const q = sigmoid(-2 * SQRT_2_OVER_PI * (v + KAPPA * v * v * v));
-        slope = p + v * p * q * 2 * du;
+        const pq = p * q;
+        slope = pq === 0 && v - v === 0 ? p : p + v * pq * 2 * du;
       }
       d[i] = gs[i]! * slope;
     }

@@ -1,7 +1,7 @@
 import { defineOp } from "./define-op.js";
 import { Tensor } from "../tensor/tensor.js";
 import { ShapeError } from "../tensor/errors.js";
-import { promoteTypes } from "../tensor/dtype.js";
+import { sameFloatType } from "../tensor/dtype.js";
 import { shapeStr } from "../tensor/shape.js";
 import { matmul } from "./matmul.js";
 import { wasmFor } from "../kernels/backend.js";
@@ -9,7 +9,8 @@ import { wasmKernels } from "../kernels/wasm/backend.js";
 
 /**
  * linear(x, weight, bias?) = x·Wᵀ + b, as torch.nn.functional.linear:
- * x [..., in], weight [out, in], bias [out] (or null) → [..., out]. One op
+ * x [..., in], weight [out, in], bias [out] (or null) → [..., out], all of one
+ * float dtype (no float32/float64 promotion, as in PyTorch: a DTypeError). One op
  * instead of matmul, transpose and a broadcast add, so that backward writes
  * each gradient in its parameter's own layout and nothing is copied twice.
  *
@@ -25,7 +26,9 @@ import { wasmKernels } from "../kernels/wasm/backend.js";
 export const linear = defineOp({
   name: "linear",
   forward(ctx, x: Tensor, weight: Tensor, bias: Tensor | null = null): Tensor {
-    const dtype = promoteTypes(promoteTypes(x.dtype, weight.dtype, "linear"), bias === null ? weight.dtype : bias.dtype, "linear");
+    const dtype = bias === null
+      ? sameFloatType([x?.dtype, weight?.dtype], ["input", "weight"], "linear")
+      : sameFloatType([x?.dtype, weight?.dtype, bias?.dtype], ["input", "weight", "bias"], "linear");
     if (weight.ndim !== 2) throw new ShapeError(`linear: weight must be [out, in], got ${shapeStr(weight.shape)}`);
     const [out, inF] = weight.shape as [number, number];
     if (x.ndim === 0 || x.shape[x.ndim - 1] !== inF) {
@@ -34,8 +37,10 @@ export const linear = defineOp({
     if (bias !== null && (bias.ndim !== 1 || bias.shape[0] !== out)) {
       throw new ShapeError(`linear: bias must be [${out}] for weight ${shapeStr(weight.shape)}, got ${shapeStr(bias.shape)}`);
     }
-    const rows = x.reshape([-1, inF]);
-    const N = rows.shape[0]!;
+    // Rows N = the product of the leading sizes, written out rather than inferred with −1,
+    // which cannot be inferred when in = 0 (Linear(0, out): y is the bias, broadcast).
+    const N = x.size === 0 ? x.shape.slice(0, -1).reduce((a, b) => a * b, 1) : x.size / inF;
+    const rows = x.reshape([N, inF]);
     let y: Tensor;
     if (dtype === "float32" && wasmFor(N * inF * out)) {
       // float32 (so x, W and b all are) on the WebAssembly kernels: x·Wᵀ with Wᵀ read through
@@ -47,25 +52,25 @@ export const linear = defineOp({
         y.data as Float32Array, N, inF, out, bias === null ? undefined : (bias.contiguous().data as Float32Array),
       );
     } else {
-      y = matmul(rows.to(dtype), weight.to(dtype).T);
+      y = matmul(rows, weight.T);
       if (bias !== null) {
         const yd = y.data;
         const bd = bias.contiguous().data;
         for (let r = 0, o = 0; r < N; r++, o += out) for (let j = 0; j < out; j++) yd[o + j] = yd[o + j]! + bd[j]!;
       }
     }
-    ctx.save({ rows, weight, xShape: x.shape });
+    ctx.save({ rows, weight, xShape: x.shape, N });
     return y.reshape([...x.shape.slice(0, -1), out]);
   },
   backward(ctx, g) {
-    const { rows, weight, xShape } = ctx.saved as { rows: Tensor; weight: Tensor; xShape: number[] };
+    const { rows, weight, xShape, N } = ctx.saved as { rows: Tensor; weight: Tensor; xShape: number[]; N: number };
     const out = weight.shape[0]!;
-    const G = g.reshape([-1, out]).contiguous();
+    const G = g.reshape([N, out]).contiguous();
     let dx: Tensor | null = null;
     let dW: Tensor | null = null;
     let db: Tensor | null = null;
-    if (ctx.needsInputGrad[0]) dx = ctx.handOver(matmul(G, weight.to(G.dtype)).reshape(xShape));
-    if (ctx.needsInputGrad[1]) dW = ctx.handOver(matmul(G.T, rows.to(G.dtype)));
+    if (ctx.needsInputGrad[0]) dx = ctx.handOver(matmul(G, weight).reshape(xShape));
+    if (ctx.needsInputGrad[1]) dW = ctx.handOver(matmul(G.T, rows));
     if (ctx.needsInputGrad[2]) {
       // Column sums, accumulated in float64 whatever the dtype, rows in order.
       const gd = G.data;

@@ -12,6 +12,9 @@ import { logSoftmaxBackward, logSoftmaxForward } from "../kernels/softmax.js";
  * Forward. With m = maxⱼ xⱼ we compute (xᵢ − m) − log Σⱼ exp(xⱼ − m).
  * The shift cancels, every exponent is ≤ 0 (no overflow) and the sum is
  * ≥ 1 (finite log), so logits spread over ±1e4 stay exact to rounding.
+ * The order matters: xᵢ − (m + log s) would round log s to a multiple of
+ * ulp(m) and give [0, 0] for [1e16, 1e16]. Each entry is accurate to
+ * (n + t* + 5)·u relative (the bound is derived in src/kernels/softmax.ts).
  * A class at −∞ contributes exp(−∞) = 0 and stays −∞. A lane that is all
  * −∞, or holds +∞ or NaN, has no defined result and gives NaN, as in
  * PyTorch (docs/non-finite.md).

@@ -2,7 +2,7 @@ import { defineOp } from "./define-op.js";
 import { Tensor } from "../tensor/tensor.js";
 import { ShapeError } from "../tensor/errors.js";
 import { broadcastShapes } from "../tensor/broadcast.js";
-import { promoteTypes } from "../tensor/dtype.js";
+import { sameFloatType } from "../tensor/dtype.js";
 import { shapeStr, sizeOf } from "../tensor/shape.js";
 import { gemm } from "../kernels/matmul.js";
 import { wasmFor } from "../kernels/backend.js";
@@ -11,7 +11,9 @@ import { wasmKernels } from "../kernels/wasm/backend.js";
 /**
  * matmul(a, b), with PyTorch's rules: 1-D·1-D is a dot product (a scalar);
  * a 1-D a is a row vector [1, k] and a 1-D b a column [k, 1], the added
- * axis removed from the result; leading (batch) axes broadcast.
+ * axis removed from the result; leading (batch) axes broadcast. Both operands
+ * must have one float dtype: float32 with float64 is a DTypeError (no promotion,
+ * as in PyTorch; see sameFloatType).
  *
  * Backward. For C = A·B (per batch), Cᵢⱼ = Σₚ AᵢₚBₚⱼ, so ∂Cᵢⱼ/∂Aᵢₚ = Bₚⱼ and
  * ∂Cᵢⱼ/∂Bₚⱼ = Aᵢₚ, giving
@@ -23,7 +25,7 @@ import { wasmKernels } from "../kernels/wasm/backend.js";
 export const matmul = defineOp({
   name: "matmul",
   forward(ctx, a: Tensor, b: Tensor): Tensor {
-    const dtype = promoteTypes(a.dtype, b.dtype, "matmul");
+    const dtype = sameFloatType([a?.dtype, b?.dtype], ["a", "b"], "matmul");
     if (a.ndim === 0 || b.ndim === 0) {
       throw new ShapeError(`matmul: both arguments need at least one dimension, got ${shapeStr(a.shape)} and ${shapeStr(b.shape)}`);
     }

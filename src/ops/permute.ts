@@ -1,7 +1,7 @@
 import { defineOp } from "./define-op.js";
 import type { Tensor } from "../tensor/tensor.js";
 import { ShapeError } from "../tensor/errors.js";
-import { normalizeAxis } from "../tensor/shape.js";
+import { describeValue, normalizeAxis } from "../tensor/shape.js";
 
 /**
  * permute(x, dims): axis i of the result is axis dims[i] of x (a view).
@@ -12,6 +12,7 @@ import { normalizeAxis } from "../tensor/shape.js";
 export const permute = defineOp({
   name: "permute",
   forward(ctx, x: Tensor, dims: readonly number[]): Tensor {
+    if (!Array.isArray(dims)) throw new ShapeError(`permute: dims must be a list of the ${x.ndim} axes in their new order, got ${describeValue(dims)}`);
     if (dims.length !== x.ndim) {
       throw new ShapeError(`permute: dims ${JSON.stringify(dims)} must list each of the ${x.ndim} axes of shape [${x.shape.join(",")}] once`);
     }

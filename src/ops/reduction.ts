@@ -1,5 +1,6 @@
 import { Tensor } from "../tensor/tensor.js";
-import { laneGeometry, normalizeAxes } from "../tensor/shape.js";
+import { describeValue, laneGeometry, normalizeAxes } from "../tensor/shape.js";
+import { ValueError } from "../tensor/errors.js";
 import type { Storage } from "../tensor/dtype.js";
 import { permute } from "./permute.js";
 
@@ -27,6 +28,7 @@ export interface Lanes {
 export function reductionLanes(
   x: Tensor, dim: number | readonly number[] | undefined, keepDim: boolean, fn: string,
 ): Lanes {
+  if (typeof keepDim !== "boolean") throw new ValueError(`${fn}: keepDim must be true or false, got ${describeValue(keepDim)}`);
   const axes = normalizeAxes(dim, x.ndim, fn);
   const keptShape = x.shape.map((d, i) => (axes.includes(i) ? 1 : d));
   const outShape = keepDim ? keptShape : x.shape.filter((_, i) => !axes.includes(i));

@@ -5,7 +5,8 @@ import { wasmFor } from "../kernels/backend.js";
 import { wasmKernels } from "../kernels/wasm/backend.js";
 
 /**
- * relu(x) = max(x, 0).
+ * relu(x) = max(x, 0). relu(−0) is +0 on both backends (PyTorch's CPU kernel
+ * returns −0; the sign of a zero is cosmetic here, docs/ops.md). NaN stays NaN.
  *
  * Backward. The slope is 1 for x > 0 and 0 for x < 0; at x = 0 we use 0,
  * as PyTorch does. dx = g ⊙ [y > 0], read from the saved output.
@@ -22,13 +23,16 @@ export const relu = defineOp({
     }
     const y = Tensor.empty(x.shape, x.dtype);
     const ys = y.data;
-    // (v + |v|)/2 is v for v > 0 and +0 for −∞ < v ≤ 0, with no data-dependent branch
-    // (which mispredicts on half of random inputs); it is NaN for NaN and for −∞, which
-    // the rarely taken second test sorts out (−∞ gives 0, NaN stays NaN).
+    // (v + |v|)/2 is v for v > 0 and +0 for −∞ < v ≤ 0 (−0 too), with no data-dependent
+    // branch (which mispredicts on half of random inputs). It is not finite in three rare
+    // cases, which the second test (taken almost never, so predicted) sorts out: NaN
+    // (stays NaN), −∞ (∞ − ∞: gives 0), and v > 8.99e307, where v + |v| overflows to ∞
+    // (gives v; float32 values are added in float64 and never get there). Dividing by 2
+    // first would avoid the overflow but round away the last bit of a subnormal v.
     for (let i = 0; i < ys.length; i++) {
       const v = xs[i]!;
       const r = (v + Math.abs(v)) * 0.5;
-      ys[i] = r === r ? r : v === v ? 0 : v;
+      ys[i] = r - r === 0 ? r : v > 0 || v !== v ? v : 0;
     }
     ctx.save({ y });
     return y;

@@ -1,7 +1,7 @@
 import { defineOp } from "./define-op.js";
 import type { Tensor } from "../tensor/tensor.js";
 import { ShapeError } from "../tensor/errors.js";
-import { contiguousStrides, shapeStr, sizeOf } from "../tensor/shape.js";
+import { contiguousStrides, describeValue, shapeStr, sizeOf } from "../tensor/shape.js";
 
 /**
  * reshape(x, shape): the same elements in row-major order, in a new shape;
@@ -24,10 +24,11 @@ export const reshape = defineOp({
 });
 
 function inferShape(shape: readonly number[], size: number, from: readonly number[]): number[] {
+  if (!Array.isArray(shape)) throw new ShapeError(`reshape: shape must be a list of sizes, got ${describeValue(shape)}`);
   const out = [...shape];
   const free = out.indexOf(-1);
-  if (out.some((d, i) => !Number.isInteger(d) || (d < 0 && i !== free)) || out.lastIndexOf(-1) !== free) {
-    throw new ShapeError(`reshape: invalid shape ${shapeStr(shape)} (sizes must be non-negative integers, with at most one -1)`);
+  if (out.some((d, i) => typeof d !== "number" || !Number.isInteger(d) || (d < 0 && i !== free)) || out.lastIndexOf(-1) !== free) {
+    throw new ShapeError(`reshape: invalid shape ${describeValue(shape)} (sizes must be non-negative integers, with at most one -1)`);
   }
   if (free >= 0) {
     const known = sizeOf(out.filter((_, i) => i !== free));

@@ -1,7 +1,7 @@
 import { defineOp } from "./define-op.js";
 import { Tensor } from "../tensor/tensor.js";
 import { ValueError } from "../tensor/errors.js";
-import { normalizeAxis } from "../tensor/shape.js";
+import { checkInt, describeValue, normalizeAxis } from "../tensor/shape.js";
 import { writeStrided } from "../kernels/strided.js";
 
 /**
@@ -16,7 +16,11 @@ export const slice = defineOp({
   name: "slice",
   forward(ctx, x: Tensor, dim: number, start?: number, end?: number, step: number = 1): Tensor {
     const ax = normalizeAxis(dim, x.ndim, "dim", "slice");
-    if (!Number.isInteger(step) || step < 1) throw new ValueError(`slice: step must be a positive integer, got ${step}`);
+    if (typeof step !== "number" || !Number.isInteger(step) || step < 1) throw new ValueError(`slice: step must be a positive integer, got ${describeValue(step)}`);
+    // start and end are positions, so integers (absent: the axis ends); a fraction or NaN would
+    // make a view at a fractional offset or of size NaN, reading outside the storage.
+    if (start != null) checkInt(start, "slice", "start");
+    if (end != null) checkInt(end, "slice", "end");
     const n = x.shape[ax]!;
     const clip = (v: number): number => Math.min(Math.max(v < 0 ? v + n : v, 0), n);
     const a = clip(start ?? 0);

@@ -11,7 +11,7 @@ import { normalizeAxes } from "../tensor/shape.js";
 export const squeeze = defineOp({
   name: "squeeze",
   forward(ctx, x: Tensor, dim?: number | readonly number[]): Tensor {
-    const axes = normalizeAxes(dim, x.ndim, "squeeze");
+    const axes = normalizeAxes(dim, x.ndim, "squeeze", "none");
     const keep = x.shape.map((d, i) => !(d === 1 && axes.includes(i)));
     ctx.save({ shape: x.shape });
     return x.asStrided(x.shape.filter((_, i) => keep[i]), x.strides.filter((_, i) => keep[i]), x.offset);

@@ -1,8 +1,8 @@
 import { defineComposite } from "./define-op.js";
 import type { Tensor } from "../tensor/tensor.js";
-import { ShapeError, ValueError } from "../tensor/errors.js";
+import { ShapeError } from "../tensor/errors.js";
 import { normalizeAxis, sameShape, shapeStr } from "../tensor/shape.js";
-import { concat } from "./concat.js";
+import { checkTensorList, concatAs } from "./concat.js";
 import { unsqueeze } from "./unsqueeze.js";
 
 /**
@@ -13,7 +13,7 @@ import { unsqueeze } from "./unsqueeze.js";
 export const stack = defineComposite(
   "stack",
   (tensors: readonly Tensor[], dim = 0): Tensor => {
-    if (tensors.length === 0) throw new ValueError("stack: tensors must be a non-empty list");
+    checkTensorList(tensors, "stack");
     const first = tensors[0]!;
     tensors.forEach((t, k) => {
       if (!sameShape(t.shape, first.shape)) {
@@ -21,7 +21,7 @@ export const stack = defineComposite(
       }
     });
     const d = normalizeAxis(dim, first.ndim + 1, "dim", "stack");
-    return concat(tensors.map((t) => unsqueeze(t, d)), d);
+    return concatAs("stack", tensors.map((t) => unsqueeze(t, d)), d);
   },
   { inputs: [{}], kind: "stack" },
 );

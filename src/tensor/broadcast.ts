@@ -1,11 +1,14 @@
 import { ShapeError } from "./errors.js";
-import { shapeStr, type Shape } from "./shape.js";
+import { checkShape, shapeStr, type Shape } from "./shape.js";
 
 /**
  * NumPy/PyTorch broadcasting: align shapes on the right; each pair of sizes
- * must be equal or one of them 1, and the result takes the larger.
+ * must be equal or one of them 1, and the result takes the larger. Exported,
+ * so both shapes are checked (lists of non-negative integers, ShapeError).
  */
-export function broadcastShapes(a: Shape, b: Shape, fn: string): number[] {
+export function broadcastShapes(a: Shape, b: Shape, fn = "broadcastShapes"): number[] {
+  checkShape(a, fn, "a");
+  checkShape(b, fn, "b");
   const n = Math.max(a.length, b.length);
   const out = new Array<number>(n);
   for (let i = 0; i < n; i++) {

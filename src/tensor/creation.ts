@@ -1,8 +1,8 @@
 import { Tensor } from "./tensor.js";
-import { allocate, dtypeOf, type DType, type Storage } from "./dtype.js";
+import { allocate, checkDtype, dtypeOf, type DType, type Storage } from "./dtype.js";
 import { DTypeError, ShapeError, ValueError } from "./errors.js";
-import { checkShape, shapeStr, sizeOf, type Shape } from "./shape.js";
-import { defaultGenerator, type Generator } from "./random.js";
+import { checkCount, checkInt, checkShape, describeValue, shapeStr, sizeOf, type Shape } from "./shape.js";
+import { defaultGenerator, Generator } from "./random.js";
 
 export interface TensorOptions {
   shape?: Shape;
@@ -31,17 +31,22 @@ export const defaultDtype: DType = "float32";
  * @example tensor([[1, 2], [3, 4]], { dtype: "float64", requiresGrad: true })
  */
 export function tensor(values: TensorLike | Storage, options: TensorOptions = {}): Tensor {
+  checkOptions(options, "tensor");
   let data: Storage;
   let shape: number[];
   if (ArrayBuffer.isView(values)) {
+    if (!(values instanceof Float32Array || values instanceof Float64Array || values instanceof Int32Array)) {
+      throw new DTypeError(`tensor: a typed array must be a Float32Array, Float64Array or Int32Array, got ${describeValue(values)}`);
+    }
     const typed = values as Storage;
-    const dtype = options.dtype ?? dtypeOf(typed);
+    checkCount(typed.length, "tensor", "values");
+    const dtype = options.dtype === undefined ? dtypeOf(typed) : checkDtype(options.dtype, "tensor");
     data = dtype === dtypeOf(typed) ? typed : convert(Array.from(typed), dtype);
     shape = [typed.length];
   } else {
     const flat: number[] = [];
     shape = inferShape(values, flat);
-    data = convert(flat, options.dtype ?? defaultDtype);
+    data = convert(flat, options.dtype === undefined ? defaultDtype : checkDtype(options.dtype, "tensor"));
   }
   if (options.shape !== undefined) {
     checkShape(options.shape, "tensor");
@@ -58,7 +63,7 @@ function inferShape(values: TensorLike, flat: number[]): number[] {
     flat.push(values);
     return [];
   }
-  if (!Array.isArray(values)) throw new ValueError(`tensor: values must be numbers, nested arrays or a typed array`);
+  if (!Array.isArray(values)) throw new ValueError(`tensor: values must be numbers, nested arrays or a typed array, got ${describeValue(values)}`);
   if (values.length === 0) return [0];
   const shapes = values.map((v) => inferShape(v, flat));
   const first = shapes[0]!;
@@ -71,7 +76,7 @@ function inferShape(values: TensorLike, flat: number[]): number[] {
 }
 
 function convert(values: readonly number[], dtype: DType): Storage {
-  const out = allocate(dtype, values.length);
+  const out = allocate(dtype, values.length, "tensor");
   for (let i = 0; i < values.length; i++) {
     const v = values[i]!;
     if (typeof v !== "number") throw new ValueError(`tensor: values must be numbers, got ${typeof v}`);
@@ -88,57 +93,115 @@ function finish(t: Tensor, requiresGrad: boolean | undefined): Tensor {
   return t;
 }
 
-export function full(shape: Shape, value: number, options: Omit<TensorOptions, "shape"> = {}): Tensor {
-  checkShape(shape, "full");
-  const dtype = options.dtype ?? defaultDtype;
-  if (dtype === "int32" && !Number.isInteger(value)) throw new DTypeError(`full: int32 fill value must be an integer, got ${value}`);
-  const t = Tensor.empty(shape, dtype);
+/** An options object, if given, must be an object (ValueError naming fn otherwise). */
+function checkOptions(options: unknown, fn: string): void {
+  if (options === null || typeof options !== "object") {
+    throw new ValueError(`${fn}: options must be an object, got ${describeValue(options)}`);
+  }
+}
+
+/** full, zeros, ones and their *Like forms: one body, each caller's own name in its messages. */
+function filled(shape: Shape, value: number, options: Omit<TensorOptions, "shape">, fn: string): Tensor {
+  checkOptions(options, fn);
+  const dims = checkShape(shape, fn);
+  const dtype = options.dtype === undefined ? defaultDtype : checkDtype(options.dtype, fn);
+  if (typeof value !== "number") throw new ValueError(`${fn}: fill value must be a number, got ${describeValue(value)}`);
+  checkInt32Value(value, dtype, fn, "fill value");
+  const t = Tensor.empty(dims, dtype, fn);
   if (value !== 0) t.data.fill(value);
   return finish(t, options.requiresGrad);
 }
 
+/**
+ * A value stored into an int32 tensor must be an integer in [−2³¹, 2³¹ − 1]: an Int32Array
+ * would otherwise wrap it modulo 2³² (2³¹ becomes −2³¹) or truncate it, silently.
+ */
+function checkInt32Value(value: number, dtype: DType, fn: string, what: string): void {
+  if (dtype === "int32" && !(Number.isInteger(value) && value >= INT32_MIN && value <= INT32_MAX)) {
+    throw new DTypeError(`${fn}: int32 ${what} must be an integer in [-2^31, 2^31 - 1], got ${value}`);
+  }
+}
+
+const INT32_MIN = -2147483648;
+const INT32_MAX = 2147483647;
+
+export function full(shape: Shape, value: number, options: Omit<TensorOptions, "shape"> = {}): Tensor {
+  return filled(shape, value, options, "full");
+}
+
 export function zeros(shape: Shape, options: Omit<TensorOptions, "shape"> = {}): Tensor {
-  return full(shape, 0, options);
+  return filled(shape, 0, options, "zeros");
 }
 
 export function ones(shape: Shape, options: Omit<TensorOptions, "shape"> = {}): Tensor {
-  return full(shape, 1, options);
+  return filled(shape, 1, options, "ones");
 }
 
-/** Values start, start + step, … below end (like `torch.arange`). */
+/**
+ * Values start, start + step, … below end (like `torch.arange`); arange(n) is arange(0, n).
+ * start and step must be finite (step ≠ 0) and end not NaN; the count ⌈(end − start)/step⌉
+ * must be at most MAX_ELEMENTS (so arange(0, Infinity) is a ValueError naming the size). For
+ * int32, start and step must be integers and every value must fit an int32 (no wrapping).
+ */
 export function arange(start: number, end?: number, step = 1, options: Omit<TensorOptions, "shape"> = {}): Tensor {
+  const fn = "arange";
+  checkOptions(options, fn);
   if (end === undefined) [start, end] = [0, start];
-  if (step === 0 || !Number.isFinite(step)) throw new ValueError(`arange: step must be finite and non-zero, got ${step}`);
+  if (typeof start !== "number" || !Number.isFinite(start)) throw new ValueError(`${fn}: start must be a finite number, got ${describeValue(start)}`);
+  if (typeof end !== "number" || Number.isNaN(end)) throw new ValueError(`${fn}: end must be a number, got ${describeValue(end)}`);
+  if (typeof step !== "number" || step === 0 || !Number.isFinite(step)) throw new ValueError(`${fn}: step must be finite and non-zero, got ${describeValue(step)}`);
+  const dtype = options.dtype === undefined ? defaultDtype : checkDtype(options.dtype, fn);
   const n = Math.max(0, Math.ceil((end - start) / step));
-  const dtype = options.dtype ?? defaultDtype;
-  const t = Tensor.empty([n], dtype);
-  for (let i = 0; i < n; i++) t.data[i] = start + i * step;
-  if (dtype === "int32" && !(Number.isInteger(start) && Number.isInteger(step))) {
-    throw new DTypeError(`arange: int32 needs integer start and step, got ${start} and ${step}`);
+  checkCount(n, fn, `the range from ${start} to ${end} by ${step}`);
+  if (dtype === "int32") {
+    if (!(Number.isInteger(start) && Number.isInteger(step))) {
+      throw new DTypeError(`${fn}: int32 needs integer start and step, got ${start} and ${step}`);
+    }
+    if (n > 0) {
+      checkInt32Value(start, dtype, fn, "start");
+      checkInt32Value(start + (n - 1) * step, dtype, fn, `value (the last, start + ${n - 1}·step)`);
+    }
   }
+  const t = Tensor.empty([n], dtype, fn);
+  for (let i = 0; i < n; i++) t.data[i] = start + i * step;
   return finish(t, options.requiresGrad);
 }
 
 /** The n×m identity (m defaults to n). */
 export function eye(n: number, m = n, options: Omit<TensorOptions, "shape"> = {}): Tensor {
-  checkShape([n, m], "eye");
-  const t = Tensor.empty([n, m], options.dtype ?? defaultDtype);
+  const fn = "eye";
+  checkOptions(options, fn);
+  checkInt(n, fn, "n", 0);
+  checkInt(m, fn, "m", 0);
+  checkCount(n * m, fn, `the ${n}×${m} identity`);
+  const t = Tensor.empty([n, m], options.dtype === undefined ? defaultDtype : checkDtype(options.dtype, fn), fn);
   for (let i = 0; i < Math.min(n, m); i++) t.data[i * m + i] = 1;
   return finish(t, options.requiresGrad);
 }
 
 function floatDtype(options: RandomOptions, fn: string): "float32" | "float64" {
-  const dtype = options.dtype ?? defaultDtype;
+  checkOptions(options, fn);
+  const dtype = options.dtype === undefined ? defaultDtype : checkDtype(options.dtype, fn);
   if (dtype === "int32") throw new DTypeError(`${fn}: dtype must be float32 or float64, got int32`);
   return dtype;
 }
 
+function generatorOf(options: RandomOptions, fn: string): Generator {
+  const g = options.generator ?? defaultGenerator;
+  if (!(g instanceof Generator)) throw new ValueError(`${fn}: generator must be a Generator, got ${describeValue(g)}`);
+  return g;
+}
+
 /** Uniform samples in [0, 1). */
 export function rand(shape: Shape, options: RandomOptions = {}): Tensor {
-  checkShape(shape, "rand");
-  const dtype = floatDtype(options, "rand");
-  const g = options.generator ?? defaultGenerator;
-  const t = Tensor.empty(shape, dtype);
+  return uniformIn(shape, options, "rand");
+}
+
+function uniformIn(shape: Shape, options: RandomOptions, fn: string): Tensor {
+  const dims = checkShape(shape, fn);
+  const dtype = floatDtype(options, fn);
+  const g = generatorOf(options, fn);
+  const t = Tensor.empty(dims, dtype, fn);
   const d = t.data;
   if (dtype === "float32") for (let i = 0; i < d.length; i++) d[i] = g.uniform24();
   else for (let i = 0; i < d.length; i++) d[i] = g.uniform();
@@ -147,40 +210,63 @@ export function rand(shape: Shape, options: RandomOptions = {}): Tensor {
 
 /** Standard normal samples. */
 export function randn(shape: Shape, options: RandomOptions = {}): Tensor {
-  checkShape(shape, "randn");
-  const dtype = floatDtype(options, "randn");
-  const g = options.generator ?? defaultGenerator;
-  const t = Tensor.empty(shape, dtype);
+  return normalIn(shape, options, "randn");
+}
+
+function normalIn(shape: Shape, options: RandomOptions, fn: string): Tensor {
+  const dims = checkShape(shape, fn);
+  const dtype = floatDtype(options, fn);
+  const g = generatorOf(options, fn);
+  const t = Tensor.empty(dims, dtype, fn);
   const d = t.data;
   for (let i = 0; i < d.length; i++) d[i] = g.normal();
   return finish(t, options.requiresGrad);
 }
 
-/** Uniform integers in [low, high), int32 by default (like `torch.randint`). */
+/**
+ * Uniform integers in [low, high), int32 by default (like `torch.randint`). low < high must be
+ * integers; every value must be exact in the dtype (int32: [−2³¹, 2³¹ − 1]; float32: |v| ≤ 2²⁴;
+ * float64: |v| ≤ 2⁵³), and high − low ≤ 2³², the most `Generator.below` draws from.
+ */
 export function randint(low: number, high: number, shape: Shape, options: Omit<RandomOptions, "requiresGrad"> = {}): Tensor {
-  checkShape(shape, "randint");
-  if (!Number.isInteger(low) || !Number.isInteger(high) || high <= low) {
-    throw new ValueError(`randint: need integers low < high, got low=${low}, high=${high}`);
+  const fn = "randint";
+  const dims = checkShape(shape, fn);
+  if (typeof low !== "number" || typeof high !== "number" || !Number.isInteger(low) || !Number.isInteger(high) || high <= low) {
+    throw new ValueError(`${fn}: need integers low < high, got low=${describeValue(low)}, high=${describeValue(high)}`);
   }
-  const g = options.generator ?? defaultGenerator;
-  const t = Tensor.empty(shape, options.dtype ?? "int32");
+  checkOptions(options, fn);
+  const dtype = options.dtype === undefined ? "int32" : checkDtype(options.dtype, fn);
+  const exact = dtype === "int32" ? [INT32_MIN, INT32_MAX] : dtype === "float32" ? [-16777216, 16777216] : [-9007199254740992, 9007199254740992];
+  if (low < exact[0]! || high - 1 > exact[1]!) {
+    throw new DTypeError(`${fn}: values in [${low}, ${high}) do not all fit ${dtype} exactly (it holds the integers in [${exact[0]}, ${exact[1]}])`);
+  }
+  if (high - low > 4294967296) {
+    throw new ValueError(`${fn}: high - low must be at most 2^32, got ${high - low} (low=${low}, high=${high})`);
+  }
+  const g = generatorOf(options, fn);
+  const t = Tensor.empty(dims, dtype, fn);
   const d = t.data;
   for (let i = 0; i < d.length; i++) d[i] = low + g.below(high - low);
   return t;
 }
 
+function checkTensor(x: unknown, fn: string): Tensor {
+  if (!(x instanceof Tensor)) throw new ValueError(`${fn}: x must be a Tensor, got ${describeValue(x)}`);
+  return x;
+}
+
 export function zerosLike(x: Tensor, options: Omit<TensorOptions, "shape"> = {}): Tensor {
-  return zeros(x.shape, { dtype: x.dtype, ...options });
+  return filled(checkTensor(x, "zerosLike").shape, 0, { dtype: x.dtype, ...options }, "zerosLike");
 }
 export function onesLike(x: Tensor, options: Omit<TensorOptions, "shape"> = {}): Tensor {
-  return ones(x.shape, { dtype: x.dtype, ...options });
+  return filled(checkTensor(x, "onesLike").shape, 1, { dtype: x.dtype, ...options }, "onesLike");
 }
 export function fullLike(x: Tensor, value: number, options: Omit<TensorOptions, "shape"> = {}): Tensor {
-  return full(x.shape, value, { dtype: x.dtype, ...options });
+  return filled(checkTensor(x, "fullLike").shape, value, { dtype: x.dtype, ...options }, "fullLike");
 }
 export function randLike(x: Tensor, options: RandomOptions = {}): Tensor {
-  return rand(x.shape, { dtype: x.dtype, ...options });
+  return uniformIn(checkTensor(x, "randLike").shape, { dtype: x.dtype, ...options }, "randLike");
 }
 export function randnLike(x: Tensor, options: RandomOptions = {}): Tensor {
-  return randn(x.shape, { dtype: x.dtype, ...options });
+  return normalIn(checkTensor(x, "randnLike").shape, { dtype: x.dtype, ...options }, "randnLike");
 }

@@ -1,4 +1,5 @@
 import { ValueError } from "./errors.js";
+import { describeValue } from "./shape.js";
 
 /**
  * A small seedable generator whose draws are bit-identical on every
@@ -30,13 +31,22 @@ export class Generator {
   private hasSpare = false;
 
   constructor(seed = 0) {
-    this.manualSeed(seed);
+    this.reseed(seed, "Generator");
   }
 
   /** Reset the stream to the one defined by `seed` (a non-negative safe integer). */
   manualSeed(seed: number): this {
-    if (!Number.isSafeInteger(seed) || seed < 0) {
-      throw new ValueError(`Generator.manualSeed: seed must be a non-negative safe integer, got ${seed}`);
+    return this.reseed(seed, "Generator.manualSeed");
+  }
+
+  /**
+   * manualSeed's body; `fn` is the public function the user called (`new Generator(seed)`,
+   * `g.manualSeed(seed)` or the global `manualSeed(seed)`), which its message names.
+   * @internal
+   */
+  reseed(seed: number, fn: string): this {
+    if (typeof seed !== "number" || !Number.isSafeInteger(seed) || seed < 0) {
+      throw new ValueError(`${fn}: seed must be a non-negative safe integer, got ${describeValue(seed)}`);
     }
     let x = seed >>> 0;
     const next = (): number => {
@@ -62,11 +72,34 @@ export class Generator {
     return [this.s0 >>> 0, this.s1 >>> 0, this.s2 >>> 0, this.s3 >>> 0, this.hasSpare ? 1 : 0, this.spare];
   }
 
+  /**
+   * Restore a state from getState(). Checked, since a bad state does not fail loudly later:
+   * the four words must be integers in [0, 2³²) and not all zero (xoshiro's all-zero state
+   * is a fixed point: every draw would be 0, and `normal`'s rejection loop, which waits for
+   * a point with 0 < u² + v² < 1, would never return); the spare flag 0 or 1; the spare
+   * normal a finite number. A ValueError names the entry otherwise.
+   */
   setState(state: readonly number[]): this {
-    if (state.length !== 6) throw new ValueError(`Generator.setState: state must have 6 entries, got ${state.length}`);
-    [this.s0, this.s1, this.s2, this.s3] = state.map((v) => v >>> 0) as [number, number, number, number];
+    const fn = "Generator.setState";
+    if (!Array.isArray(state) || state.length !== 6) {
+      throw new ValueError(`${fn}: state must be the 6 numbers getState() returns, got ${describeValue(state)}`);
+    }
+    for (let i = 0; i < 4; i++) {
+      const w = state[i];
+      if (typeof w !== "number" || !Number.isInteger(w) || w < 0 || w > 4294967295) {
+        throw new ValueError(`${fn}: state[${i}] must be an integer in [0, 2^32 - 1], got ${describeValue(w)}`);
+      }
+    }
+    if (state[0] === 0 && state[1] === 0 && state[2] === 0 && state[3] === 0) {
+      throw new ValueError(`${fn}: state[0..3] are all 0, which xoshiro128** never leaves (every draw would be 0)`);
+    }
+    if (state[4] !== 0 && state[4] !== 1) throw new ValueError(`${fn}: state[4] (has a spare normal) must be 0 or 1, got ${describeValue(state[4])}`);
+    if (typeof state[5] !== "number" || !Number.isFinite(state[5])) {
+      throw new ValueError(`${fn}: state[5] (the spare normal) must be a finite number, got ${describeValue(state[5])}`);
+    }
+    [this.s0, this.s1, this.s2, this.s3] = state.slice(0, 4).map((v) => v >>> 0) as [number, number, number, number];
     this.hasSpare = state[4] === 1;
-    this.spare = state[5]!;
+    this.spare = state[5];
     return this;
   }
 
@@ -115,8 +148,8 @@ export class Generator {
 
   /** A uniform integer in [0, n), for 1 ≤ n ≤ 2³². */
   below(n: number): number {
-    if (!Number.isInteger(n) || n < 1 || n > 4294967296) {
-      throw new ValueError(`Generator.below: n must be an integer in [1, 2^32], got ${n}`);
+    if (typeof n !== "number" || !Number.isInteger(n) || n < 1 || n > 4294967296) {
+      throw new ValueError(`Generator.below: n must be an integer in [1, 2^32], got ${describeValue(n)}`);
     }
     const limit = Math.floor(4294967296 / n) * n;
     for (;;) {
@@ -169,5 +202,5 @@ export const defaultGenerator = new Generator(0);
 
 /** Seed the default generator, like `torch.manual_seed`. */
 export function manualSeed(seed: number): Generator {
-  return defaultGenerator.manualSeed(seed);
+  return defaultGenerator.reseed(seed, "manualSeed");
 }

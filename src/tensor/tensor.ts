@@ -1,6 +1,7 @@
 import { allocate, dtypeOf, type DType, type Storage } from "./dtype.js";
-import { AutogradError, DTypeError, ValueError } from "./errors.js";
-import { contiguousStrides, sizeOf, shapeStr, type Shape } from "./shape.js";
+import { AutogradError, DTypeError, ShapeError, ValueError } from "./errors.js";
+import { contiguousStrides, describeValue, sizeOf, shapeStr, type Shape } from "./shape.js";
+import { publicName } from "./public-call.js";
 import { copyStrided, isRowMajor } from "../kernels/strided.js";
 import { formatTensor } from "./format.js";
 import type { Node } from "../autograd/node.js";
@@ -66,17 +67,53 @@ export class Tensor {
   /** Set by `retainGrad()`: keep `.grad` on a non-leaf. */
   retainsGrad = false;
 
+  /**
+   * A view of `data` (a Float32Array, Float64Array or Int32Array). The geometry is checked, so
+   * that no tensor can read outside its storage: shape entries are non-negative integers,
+   * strides integers (one per axis), offset an integer, and when the tensor holds any element,
+   * its first and last positions, offset + Σ min/max((nᵢ − 1)·sᵢ, 0), lie in [0, data.length).
+   * Check: a contiguous [2, 3] at offset 0 spans 0 … 1·3 + 2·1 = 5 < 6.
+   */
   constructor(data: Storage, shape: Shape, strides?: readonly number[], offset = 0) {
+    if (!(data instanceof Float32Array || data instanceof Float64Array || data instanceof Int32Array)) {
+      throw new DTypeError(`Tensor: data must be a Float32Array, Float64Array or Int32Array, got ${describeValue(data)}`);
+    }
+    if (!Array.isArray(shape) || shape.some((d) => typeof d !== "number" || !Number.isInteger(d) || d < 0)) {
+      throw new ShapeError(`Tensor: shape must be a list of non-negative integers, got ${describeValue(shape)}`);
+    }
+    const st = strides ? [...strides] : contiguousStrides(shape);
+    if (st.length !== shape.length || st.some((s) => typeof s !== "number" || !Number.isInteger(s))) {
+      throw new ShapeError(`Tensor: strides must be ${shape.length} integers for shape ${shapeStr(shape)}, got ${describeValue(strides)}`);
+    }
+    if (typeof offset !== "number" || !Number.isInteger(offset)) {
+      throw new ValueError(`Tensor: offset must be an integer, got ${describeValue(offset)}`);
+    }
+    if (sizeOf(shape) > 0) {
+      let lo = offset;
+      let hi = offset;
+      for (let i = 0; i < shape.length; i++) {
+        const reach = (shape[i]! - 1) * st[i]!;
+        if (reach < 0) lo += reach;
+        else hi += reach;
+      }
+      if (lo < 0 || hi >= data.length) {
+        throw new ShapeError(`Tensor: shape ${shapeStr(shape)} with strides ${shapeStr(st)} at offset ${offset} reads positions ${lo} to ${hi}, outside the storage of ${data.length} elements`);
+      }
+    }
     this.data = data;
     this.shape = Object.freeze([...shape]);
-    this.strides = Object.freeze(strides ? [...strides] : contiguousStrides(shape));
+    this.strides = Object.freeze(st);
     this.offset = offset;
     this.dtype = dtypeOf(data);
   }
 
-  /** A fresh contiguous tensor of zeros (its contents are to be written by the caller). */
-  static empty(shape: Shape, dtype: DType): Tensor {
-    return new Tensor(allocate(dtype, sizeOf(shape)), shape);
+  /**
+   * A fresh contiguous tensor of zeros (its contents are to be written by the caller). A size
+   * above MAX_ELEMENTS, or memory the engine refuses, is a ValueError naming `fn`, by default
+   * the public function running (see public-call.ts).
+   */
+  static empty(shape: Shape, dtype: DType, fn?: string): Tensor {
+    return new Tensor(allocate(dtype, sizeOf(shape), fn ?? publicName("Tensor.empty")), shape);
   }
 
   get ndim(): number {
@@ -109,7 +146,7 @@ export class Tensor {
 
   /** A new storage holding this tensor's elements in row-major order (no graph). */
   copyData(): Storage {
-    const out = allocate(this.dtype, this.size);
+    const out = allocate(this.dtype, this.size, publicName("copyData"));
     copyStrided(this.data, this.offset, this.shape, this.strides, out);
     return out;
   }
@@ -176,7 +213,9 @@ export class Tensor {
    * `gradient`, required unless this is a scalar) into every leaf's `.grad`.
    * The graph is freed afterwards unless `retainGraph` is set. With
    * `createGraph` the backward pass is itself recorded, so the gradients can
-   * be differentiated again (retainGraph then defaults to true).
+   * be differentiated again (retainGraph then defaults to true). A float
+   * gradient of the other float dtype is converted to this tensor's dtype (as
+   * in PyTorch); an int32 one is a DTypeError.
    */
   backward(gradient?: Tensor, options: BackwardOptions = {}): void {
     runBackward(this, gradient, options);

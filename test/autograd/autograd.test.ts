@@ -168,6 +168,19 @@ test("grad of grad is the second derivative, and an un-nested call after it is f
   expect(g.requiresGrad).toBe(false);
 });
 
+test("gradients are constants: .grad carries no graph, and a .grad reused in a later loss is held fixed (docs/autograd.md)", () => {
+  const x = f64([1, 2, 3]);
+  x.mul(x).mul(x).sum().backward(); // ∂/∂x Σx³ = 3x²
+  expect(x.grad!.toFlatArray()).toEqual([3, 12, 27]);
+  expect(x.grad!.requiresGrad).toBe(false);
+  expect(x.grad!.node).toBeNull();
+  // L = Σ (3x²)·x with 3x² taken from .grad: dL/dx = 3x² (the constant), not 9x² (the true total derivative).
+  const g = x.grad!;
+  x.zeroGrad();
+  g.mul(x).sum().backward();
+  expect(x.grad!.toFlatArray()).toEqual([3, 12, 27]);
+});
+
 describe("gradcheck", () => {
   // exp with a wrong backward: dx = g (forgets the factor y).
   const badExp = defineOp({

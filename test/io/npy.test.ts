@@ -101,7 +101,7 @@ describe("decodeNpy", () => {
       [fixture("f4_2x3.npy").slice(0, 150), /^decodeNpy: the data is truncated: shape \(2, 3\) of '<f4' needs 24 bytes but 22 follow the header$/],
       [withData(header(good), 9), /^decodeNpy: 1 unexpected bytes follow the data/],
       [fixture("fortran_f4_2x3.npy"), /^decodeNpy: fortran_order True is not supported \(descr '<f4'\)/],
-      [fixture("i8_3.npy"), /^decodeNpy: unsupported dtype descr '<i8'/],
+      [withData(header("{'descr': '<i2', 'fortran_order': False, 'shape': (2,), }"), 4), /^decodeNpy: unsupported dtype descr '<i2' \(kdgrad reads '<f4', '<f8', '<i4', '<i8' \(read as int32\)/],
       [fixture("f2_3.npy"), /^decodeNpy: unsupported dtype descr '<f2'/],
       [withData(header("{'descr': '|u1', 'fortran_order': False, 'shape': (2,), }"), 2), /unsupported dtype descr '\|u1'/],
       [withData(header("{'descr': [('a', '<f4')], 'fortran_order': False, 'shape': (2,), }"), 8), /^decodeNpy: cannot parse the header dict/],
@@ -115,6 +115,37 @@ describe("decodeNpy", () => {
     for (const [bytes, message] of cases) {
       expect(() => decodeNpy(bytes)).toThrow(FormatError);
       expect(() => decodeNpy(bytes)).toThrow(message);
+    }
+  });
+
+  test("8-byte integers ('<i8', NumPy's default, '<u8', and their '>' forms) are read as int32 when every value fits", () => {
+    expect([decodeNpy(fixture("i8_3.npy")).dtype, decodeNpy(fixture("i8_3.npy")).toFlatArray()]).toEqual(["int32", [1, 2, 3]]);
+    for (const name of ["i8_5.npy", "be_i8_5.npy"]) {
+      const t = decodeNpy(fixture(name));
+      expect([name, t.dtype, t.shape, t.toFlatArray()]).toEqual([name, "int32", [5], I5]);
+    }
+    for (const name of ["u8_4.npy", "be_u8_4.npy"]) expect(decodeNpy(fixture(name)).toFlatArray()).toEqual([0, 1, 2147483647, 7]);
+  });
+
+  test("an 8-byte integer outside int32 is a FormatError naming the first such value exactly, and its flat index", () => {
+    const cases: [string, RegExp][] = [
+      ["i8_big.npy", /^decodeNpy: '<i8' value 2147483648 at flat index 1 does not fit int32/],
+      ["i8_small.npy", /^decodeNpy: '<i8' value -2147483649 at flat index 1 does not fit int32/],
+      ["i8_min.npy", /^decodeNpy: '<i8' value -9223372036854775808 at flat index 0 does not fit int32/],
+      ["u8_big.npy", /^decodeNpy: '<u8' value 2147483648 at flat index 1 does not fit int32/],
+      ["be_u8_max.npy", /^decodeNpy: '>u8' value 18446744073709551615 at flat index 0 does not fit int32/],
+    ];
+    for (const [name, message] of cases) {
+      expect(() => decodeNpy(fixture(name)), name).toThrow(FormatError);
+      expect(() => decodeNpy(fixture(name)), name).toThrow(message);
+    }
+  });
+
+  test("a descr named like an Object.prototype member is an unsupported descr, not a TypeError", () => {
+    for (const name of ["toString", "constructor", "__proto__", "hasOwnProperty", "valueOf"]) {
+      const bytes = withData(header(`{'descr': '<${name}', 'fortran_order': False, 'shape': (1,), }`), 4);
+      expect(() => decodeNpy(bytes), name).toThrow(FormatError);
+      expect(() => decodeNpy(bytes), name).toThrow(new RegExp(`^decodeNpy: unsupported dtype descr '<${name}'`));
     }
   });
 

@@ -122,6 +122,38 @@ describe("decodeSafetensors", () => {
     expect(back.tensors.get("s")!.item()).toBe(4);
   });
 
+  test("a header whose length is not a multiple of 8 (the format allows it; not every writer pads) is read as it is", () => {
+    // The spec: 8 bytes of N (u64 little-endian), N bytes of JSON, then the data. Here N = 107
+    // (107 mod 8 = 3), so the data section starts at byte 115, not 8-aligned, and holds
+    // "a" = float32 [1.5, −2] (1.5 = 0x3fc00000, −2 = 0xc0000000, little-endian) and "b" = int32 −7.
+    const json = '{"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"b":{"dtype":"I32","shape":[],"data_offsets":[8,12]}}';
+    expect(json.length).toBe(107);
+    const bytes = Uint8Array.from([
+      107, 0, 0, 0, 0, 0, 0, 0,
+      ...ascii(json),
+      0x00, 0x00, 0xc0, 0x3f, 0x00, 0x00, 0x00, 0xc0,
+      0xf9, 0xff, 0xff, 0xff,
+    ]);
+    expect(bytes.length).toBe(8 + 107 + 12);
+    const { tensors, metadata } = decodeSafetensors(bytes);
+    expect([...tensors.keys()]).toEqual(["a", "b"]);
+    expect([tensors.get("a")!.dtype, tensors.get("a")!.shape, tensors.get("a")!.toFlatArray()]).toEqual(["float32", [2], [1.5, -2]]);
+    expect([tensors.get("b")!.dtype, tensors.get("b")!.shape, tensors.get("b")!.item()]).toEqual(["int32", [], -7]);
+    expect(metadata).toEqual({});
+  });
+
+  test("a dtype named like an Object.prototype member is an unknown dtype (FormatError), not a TypeError", () => {
+    for (const name of ["toString", "constructor", "__proto__", "hasOwnProperty", "valueOf"]) {
+      const bytes = file(`{"w":{"dtype":"${name}","shape":[1],"data_offsets":[0,4]}}`, f32([1]));
+      expect(() => decodeSafetensors(bytes), name).toThrow(FormatError);
+      expect(() => decodeSafetensors(bytes), name).toThrow(`decodeSafetensors: tensor "w" has unknown dtype "${name}"`);
+    }
+    // Tensor names and metadata keys from the file are plain keys too.
+    const named = decodeSafetensors(file('{"__metadata__":{"__proto__":"x"},"__proto__":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}}', f32([2])));
+    expect(named.tensors.get("__proto__")!.item()).toBe(2);
+    expect(Object.hasOwn(named.metadata, "__proto__")).toBe(true);
+  });
+
   test("every kind of malformed file is a FormatError that says what is wrong", () => {
     const one = (info: string, data: number[] = f32([1])): Uint8Array => file(`{"w":${info}}`, data);
     const ok = '{"dtype":"F32","shape":[1],"data_offsets":[0,4]}';

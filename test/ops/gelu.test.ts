@@ -134,3 +134,44 @@ describe("gelu", () => {
     expect(new GELU().parameters()).toEqual([]);
   });
 });
+
+describe("gelu far out (issue #10, item 8)", () => {
+  // d/dx x·Φ(x) = Φ(x) + x·φ(x) tends to 1 as x → +∞ and to 0 as x → −∞; x·φ(x) underflows to 0
+  // from |x| ≈ 40. Forming φ(x) = e^{−x²/2}/√(2π) with x² split exactly (Dekker) met ∞ − ∞ once
+  // x² overflowed (|x| > 1.34e154), so the gradient was NaN there; PyTorch gives 1 and 0.
+  const far = [1e155, 1e200, Number.MAX_VALUE, -1e155, -1e200, -Number.MAX_VALUE];
+  test.each(["none", "tanh"] as const)("the gradient is 1 for large positive x and 0 for large negative x (approximate %s)", (approximate) => {
+    const x = tensor(far, { dtype: "float64", requiresGrad: true });
+    const y = gelu(x, approximate);
+    expect(y.toFlatArray().slice(0, 3)).toEqual(far.slice(0, 3));
+    expect(y.toFlatArray().slice(3).every((v) => v === 0)).toBe(true);
+    y.backward(tensor(far.map(() => 1), { dtype: "float64" }));
+    expect(x.grad!.toFlatArray()).toEqual([1, 1, 1, 0, 0, 0]);
+  });
+
+  test.each(["none", "tanh"] as const)("the gradient is continuous across the old threshold (approximate %s)", (approximate) => {
+    const xs = [38, 40, 1e10, 1e100, 1e154, 1.3e154, 1.4e154];
+    const x = tensor([...xs, ...xs.map((v) => -v)], { dtype: "float64", requiresGrad: true });
+    gelu(x, approximate).backward(tensor(xs.flatMap(() => [1, 1]), { dtype: "float64" }));
+    const g = x.grad!.toFlatArray();
+    g.slice(0, xs.length).forEach((v, i) => expect(Math.abs(v - 1), `x = ${xs[i]}`).toBeLessThan(1e-15));
+    g.slice(xs.length).forEach((v, i) => expect(Math.abs(v), `x = ${-xs[i]!}`).toBeLessThan(1e-300));
+  });
+
+  test("φ(x) with x² formed exactly is 0 (not NaN) once x² overflows, and NaN stays NaN", async () => {
+    const { normalPdf } = await import("../../src/kernels/erf.js");
+    expect([normalPdf(1e155), normalPdf(-1e300), normalPdf(Infinity), normalPdf(Number.MAX_VALUE)]).toEqual([0, 0, 0, 0]);
+    expect(Number.isNaN(normalPdf(NaN))).toBe(true);
+  });
+
+  test("at ±∞ the gradient is NaN, as PyTorch's (∞·φ(∞) = ∞·0); the forward is ∞ at +∞ and NaN at −∞", () => {
+    for (const approximate of ["none", "tanh"] as const) {
+      const x = tensor([Infinity, -Infinity], { dtype: "float64", requiresGrad: true });
+      const y = gelu(x, approximate);
+      expect(y.at(0)).toBe(Infinity);
+      expect(Number.isNaN(y.at(1))).toBe(true);
+      y.backward(tensor([1, 1], { dtype: "float64" }));
+      expect(x.grad!.toFlatArray().every(Number.isNaN), approximate).toBe(true);
+    }
+  });
+});

@@ -44,9 +44,10 @@ describe("linear", () => {
 
   test("checks shapes, naming them", () => {
     const x = randn([5, 4], { generator: g, dtype: "float64" });
-    expect(() => linear(x, randn([4], { generator: g }))).toThrow(ShapeError);
-    expect(() => linear(x, randn([4], { generator: g }))).toThrow(/weight must be \[out, in\], got \[4\]/);
-    expect(() => linear(randn([5, 3], { generator: g }), W)).toThrow(/input of shape \[5,3\] does not end in the weight's in = 4/);
-    expect(() => linear(x, W, randn([4], { generator: g }))).toThrow(/bias must be \[3\] for weight \[3,4\], got \[4\]/);
+    const f64 = { generator: g, dtype: "float64" } as const;
+    expect(() => linear(x, randn([4], f64))).toThrow(ShapeError);
+    expect(() => linear(x, randn([4], f64))).toThrow(/weight must be \[out, in\], got \[4\]/);
+    expect(() => linear(randn([5, 3], f64), W)).toThrow(/input of shape \[5,3\] does not end in the weight's in = 4/);
+    expect(() => linear(x, W, randn([4], f64))).toThrow(/bias must be \[3\] for weight \[3,4\], got \[4\]/);
   });
 });

@@ -140,7 +140,9 @@ describe("type promotion", () => {
     const b = tensor([1, 2], { dtype: "float64" });
     expect(a.add(b).dtype).toBe("float64");
     expect(a.mul(2).dtype).toBe("float32");
-    expect(a.matmul(b).dtype).toBe("float64");
+    // matmul and linear do not promote (PyTorch refuses too): a DTypeError naming both dtypes.
+    expect(() => a.matmul(b)).toThrow(DTypeError);
+    expect(() => a.matmul(b)).toThrow(/^matmul: a is float32 but b is float64; .*b\.to\("float32"\)/);
   });
 
   test("int32 takes no part in float arithmetic", () => {
