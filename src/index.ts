@@ -21,7 +21,7 @@ export {
   gradcheck, assertGradcheck, gradgradcheck, assertGradgradcheck, GradcheckError,
   type GradcheckOptions, type GradcheckReport, type GradcheckInputReport,
 } from "./autograd/gradcheck.js";
-export { defineOp, defineComposite, type Ctx, type Domain, type OpSpec } from "./ops/define-op.js";
+export { defineOp, defineComposite, type Ctx, type OpSpec } from "./ops/define-op.js";
 
 // element-wise
 export { add } from "./ops/add.js";

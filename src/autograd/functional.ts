@@ -36,7 +36,6 @@ const input = defineOp({
   backward(_ctx, g) {
     return [g];
   },
-  domain: { inputs: [{}] },
 });
 
 interface Lifted {

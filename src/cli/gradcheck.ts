@@ -1,5 +1,6 @@
 import * as kd from "../index.js";
-import { Generator, Tensor, distillationLoss, gradcheck, logitMatchingLoss, randn, tensor, type Domain } from "../index.js";
+import { Generator, Tensor, distillationLoss, gradcheck, logitMatchingLoss, randn, tensor } from "../index.js";
+import { EXAMPLES, type ExampleDomain } from "./examples.js";
 import { helpText, parseOptions, type OptionSpec } from "./args.js";
 import { opSpec } from "../ops/define-op.js";
 import type { CliIO } from "./io.js";
@@ -17,7 +18,7 @@ type Example = { args: unknown[]; leaves: number[] };
  * are float64 leaves to check. (The test suite draws many more with
  * fast-check; this is the reader's look at the numbers.)
  */
-function example(name: string, domain: Domain, rng: Generator): Example {
+function example(name: string, domain: ExampleDomain, rng: Generator): Example {
   const value = (shape: number[], i: number, grid = false): Tensor => {
     const [lo, hi] = domain.inputs[i]?.range ?? [-2, 2];
     const away = domain.inputs[i]?.awayFrom ?? [];
@@ -103,10 +104,12 @@ export function checkAll(): GradcheckRow[] {
   for (const [name, f] of Object.entries(kd)) {
     const s = opSpec(f);
     if (!s) continue;
-    const { args, leaves } = example(name, s.domain, rng);
+    const domain = EXAMPLES[s.name];
+    if (domain === undefined) throw new Error(`gradcheck: no example for ${s.name} in src/cli/examples.ts`);
+    const { args, leaves } = example(name, domain, rng);
     let call: (...xs: Tensor[]) => Tensor;
     let inputs: Tensor[];
-    if (s.domain.kind === "concat" || s.domain.kind === "stack") {
+    if (domain.kind === "concat" || domain.kind === "stack") {
       inputs = (args[0] as Tensor[]).map((x) => x.requiresGrad_());
       call = (...xs) => (f as (a: Tensor[], d: number) => Tensor)(xs, args[1] as number);
     } else {

@@ -36,5 +36,4 @@ export const distillationLossComposite = defineComposite(
     }
     return soft.add(crossEntropy(student, options.labels).mul(1 - alpha));
   },
-  { inputs: [{ range: [-6, 6] }, { range: [-6, 6] }], kind: "distillation" },
 );

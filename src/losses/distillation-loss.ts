@@ -134,5 +134,4 @@ export const distillationLoss = defineOp({
     };
     return [give(dS), give(dT), null];
   },
-  domain: { inputs: [{ range: [-6, 6] }, { range: [-6, 6] }], kind: "distillation" },
 });

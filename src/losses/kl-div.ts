@@ -92,5 +92,4 @@ export const klDiv = defineOp({
     }
     return [dx, dt, null];
   },
-  domain: { inputs: [{ range: [-4, 0] }, { range: [0.05, 1] }], kind: "klDiv" },
 });

@@ -49,5 +49,4 @@ export const logitMatchingLoss = defineOp({
     for (let i = 0; i < centred.length; i++) ds.data[i] = centred[i]! * k;
     return [ctx.needsInputGrad[0] ? ds : null, ctx.needsInputGrad[1] ? ds.neg() : null];
   },
-  domain: { inputs: [{}, {}], kind: "logits-pair" },
 });

@@ -45,5 +45,4 @@ export const mseLoss = defineOp({
     for (let i = 0; i < diff.length; i++) dx.data[i] = 2 * diff[i]! * (reduction === "none" ? gs[i]! : gs[0]! / denominator);
     return [ctx.needsInputGrad[0] ? dx : null, ctx.needsInputGrad[1] ? dx.neg() : null, null];
   },
-  domain: { inputs: [{}, {}], kind: "pair-loss" },
 });

@@ -57,5 +57,4 @@ export const nllLoss = defineOp({
     }
     return [dx, null, null];
   },
-  domain: { inputs: [{ range: [-5, 0] }], kind: "nllLoss" },
 });

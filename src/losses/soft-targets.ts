@@ -12,5 +12,4 @@ import { checkTemperature } from "./options.js";
 export const softTargets = defineComposite(
   "softTargets",
   (logits: Tensor, temperature: number): Tensor => softmax(logits.div(checkTemperature(temperature, "softTargets")), -1),
-  { inputs: [{ minRank: 1, range: [-10, 10] }], kind: "temperature" },
 );

@@ -1,6 +1,8 @@
 import { defineOp } from "./define-op.js";
 import type { Tensor } from "../tensor/tensor.js";
-import { binary, unary } from "./elementwise.js";
+import { compare, unary } from "./elementwise.js";
+import { mul } from "./mul.js";
+import { where } from "./where.js";
 
 /**
  * abs(x) = |x|.
@@ -12,10 +14,12 @@ export const abs = defineOp({
   name: "abs",
   forward(ctx, x: Tensor): Tensor {
     ctx.save({ x });
-    return unary("abs", x, Math.abs);
+    return unary("abs", "abs", x);
   },
   backward(ctx, g) {
-    return [binary("abs", g, ctx.saved.x as Tensor, (u, v) => (v > 0 ? u : v < 0 ? -u : 0))];
+    const x = ctx.saved.x as Tensor;
+    // sign(x) is a constant (no derivative), so the rule is linear in g; the kink's 0
+    // is selected, so an infinite g gives 0 at x = 0.
+    return [where(compare("abs", "eq", x, 0), 0, mul(g, unary("abs", "sign", x)))];
   },
-  domain: { inputs: [{ awayFrom: [0] }] },
 });

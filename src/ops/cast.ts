@@ -31,5 +31,4 @@ export const cast = defineOp({
   backward(_ctx, g) {
     return [g];
   },
-  domain: { inputs: [{}], kind: "cast" },
 });

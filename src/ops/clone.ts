@@ -14,5 +14,4 @@ export const clone = defineOp({
   backward(_ctx, g) {
     return [g];
   },
-  domain: { inputs: [{}] },
 });

@@ -3,7 +3,7 @@ import { Tensor } from "../tensor/tensor.js";
 import { ShapeError, ValueError } from "../tensor/errors.js";
 import { describeValue, normalizeAxis, shapeStr } from "../tensor/shape.js";
 import { requireFloat } from "../tensor/dtype.js";
-import { writeStrided } from "../kernels/strided.js";
+import { writeStrided } from "../kernels/js/strided.js";
 import { slice } from "./slice.js";
 
 /**
@@ -50,7 +50,6 @@ const concatOp = defineOp({
     const { ax, starts, sizes } = ctx.saved as { ax: number; starts: number[]; sizes: number[] };
     return [null, null, ...starts.map((s, k) => (ctx.needsInputGrad[k + 2] ? slice(g, ax, s, s + sizes[k]!) : null))];
   },
-  domain: { inputs: [{}], kind: "concat" },
 });
 
 /** The tensors argument of concat and stack: a non-empty list of tensors. */
@@ -71,5 +70,4 @@ export function concatAs(fn: string, tensors: readonly Tensor[], dim: number): T
 export const concat = defineComposite(
   "concat",
   (tensors: readonly Tensor[], dim = 0): Tensor => concatOp("concat", dim, ...checkTensorList(tensors, "concat")),
-  concatOp.spec.domain,
 );

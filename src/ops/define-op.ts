@@ -3,29 +3,6 @@ import { handedOver, Node } from "../autograd/node.js";
 import { isGradEnabled, noGrad } from "../autograd/no-grad.js";
 import { asPublicCall } from "../tensor/public-call.js";
 
-/**
- * What a test needs to know to gradcheck an op: plain data, read by
- * test/all-ops.test.ts. `inputs` describes each tensor argument;
- * `kind` names the argument generator for ops whose extra arguments
- * (axes, shapes, indices) must fit the inputs.
- */
-export interface Domain {
-  inputs: readonly InputDomain[];
-  /** Tensor inputs may have broadcast-compatible (different) shapes. */
-  broadcast?: boolean;
-  /** How the test builds the remaining arguments (see test/all-ops.test.ts). */
-  kind?: string;
-}
-
-export interface InputDomain {
-  minRank?: number;
-  maxRank?: number;
-  /** Values are drawn uniformly from this range. */
-  range?: readonly [number, number];
-  /** Keep values at least 1e-3 away from these points (kinks, poles). */
-  awayFrom?: readonly number[];
-}
-
 /** Per-call scratch space shared by an op's forward and backward. */
 export class Ctx {
   /** needsInputGrad[i]: argument i is a tensor that wants a gradient. */
@@ -69,7 +46,6 @@ export interface OpSpec<A extends unknown[]> {
   forward(ctx: Ctx, ...args: A): Tensor;
   /** Vector-Jacobian product: one gradient per argument, in the output's (broadcast) shape or the input's. */
   backward(ctx: Ctx, g: Tensor): readonly (Tensor | null | undefined)[];
-  domain: Domain;
 }
 
 export type Op<A extends unknown[]> = ((...args: A) => Tensor) & { readonly spec: OpSpec<A> };
@@ -115,18 +91,18 @@ export function defineOp<A extends unknown[]>(spec: OpSpec<A>): Op<A> {
 
 /**
  * Mark a function built from other ops (its gradient comes from theirs) so
- * the all-ops test finds and gradchecks it like any op.
+ * that the tests find and gradcheck it like any op, and name it in errors.
  */
 export function defineComposite<F extends (...args: never[]) => Tensor>(
-  name: string, fn: F, domain: Domain,
-): F & { readonly spec: { name: string; domain: Domain; composite: true } } {
+  name: string, fn: F,
+): F & { readonly spec: { name: string; composite: true } } {
   const wrapped = ((...args: Parameters<F>) => asPublicCall(name, () => fn(...args))) as unknown as F;
   Object.defineProperty(wrapped, "name", { value: name });
-  Object.defineProperty(wrapped, "spec", { value: { name, domain, composite: true }, enumerable: false });
-  return wrapped as F & { readonly spec: { name: string; domain: Domain; composite: true } };
+  Object.defineProperty(wrapped, "spec", { value: { name, composite: true }, enumerable: false });
+  return wrapped as F & { readonly spec: { name: string; composite: true } };
 }
 
-/** The name and domain of a function made by defineOp or defineComposite, if it is one. */
-export function opSpec(f: unknown): { name: string; domain: Domain } | undefined {
-  return typeof f === "function" ? (f as { spec?: { name: string; domain: Domain } }).spec : undefined;
+/** The name of a function made by defineOp or defineComposite, if it is one. */
+export function opSpec(f: unknown): { name: string } | undefined {
+  return typeof f === "function" ? (f as { spec?: { name: string } }).spec : undefined;
 }

@@ -29,5 +29,4 @@ export const expand = defineOp({
   backward(_ctx, g) {
     return [g];
   },
-  domain: { inputs: [{}], kind: "expand" },
 });

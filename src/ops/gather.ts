@@ -39,7 +39,6 @@ export const gather = defineOp({
     for (let j = 0; j < positions.length; j++) dx.data[positions[j]!] += gs[j]!;
     return [dx, null, null];
   },
-  domain: { inputs: [{ minRank: 1 }], kind: "gather" },
 });
 
 /** For each element of `index` (row-major), the storage position in x it selects. */

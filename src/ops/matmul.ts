@@ -4,7 +4,7 @@ import { ShapeError } from "../tensor/errors.js";
 import { broadcastShapes } from "../tensor/broadcast.js";
 import { sameFloatType } from "../tensor/dtype.js";
 import { shapeStr, sizeOf } from "../tensor/shape.js";
-import { gemm } from "../kernels/matmul.js";
+import { gemm } from "../kernels/js/gemm.js";
 import { wasmFor } from "../kernels/backend.js";
 import { wasmKernels } from "../kernels/wasm/backend.js";
 
@@ -76,5 +76,4 @@ export const matmul = defineOp({
     }
     return [da, db];
   },
-  domain: { inputs: [{}, {}], kind: "matmul" },
 });

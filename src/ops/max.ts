@@ -17,5 +17,4 @@ export const max = defineOp({
   backward(ctx, g) {
     return [extremumBackward(ctx, g)];
   },
-  domain: { inputs: [{}], kind: "reduce" },
 });

@@ -25,5 +25,4 @@ export const mean = defineOp({
   backward(ctx, g) {
     return [expandBack(div(g, ctx.saved.n as number), ctx.saved.keptShape, ctx.saved.shape)];
   },
-  domain: { inputs: [{}], kind: "reduce" },
 });

@@ -16,5 +16,4 @@ export const min = defineOp({
   backward(ctx, g) {
     return [extremumBackward(ctx, g)];
   },
-  domain: { inputs: [{}], kind: "reduce" },
 });

@@ -28,5 +28,4 @@ export const permute = defineOp({
   backward(ctx, g): (Tensor | null)[] {
     return [permute(g, ctx.saved.inverse as number[])];
   },
-  domain: { inputs: [{}], kind: "permute" },
 });

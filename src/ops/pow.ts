@@ -1,22 +1,14 @@
 import { defineOp } from "./define-op.js";
 import { Tensor } from "../tensor/tensor.js";
-import { binary, operands } from "./elementwise.js";
-import { expand } from "./expand.js";
-
-/**
- * xᵉ with C's (and so PyTorch's) special values where JavaScript's ** differs:
- * pow(1, e) = 1 for every e, NaN included, and pow(−1, ±∞) = 1 (** gives NaN for
- * both). Everything else is **, which already follows C: x⁰ = 1 for every x (NaN
- * too), a negative x with a non-integer e is NaN, 0⁻¹ = ∞, and so on.
- */
-function cpow(x: number, e: number): number {
-  if (x === 1 || (x === -1 && (e === Infinity || e === -Infinity))) return 1;
-  return x ** e;
-}
+import { binary, compare, operands } from "./elementwise.js";
+import { mul } from "./mul.js";
+import { sub } from "./sub.js";
+import { log } from "./log.js";
+import { where } from "./where.js";
 
 /**
  * pow(x, e) = xᵉ, with e a tensor (broadcasting) or a number, with C's special
- * values (`cpow` above). As in PyTorch, a negative x with a non-integer e gives NaN.
+ * values (kernels/js/elementwise.ts, `cpow`). As in PyTorch, a negative x with a non-integer e gives NaN.
  *
  * Backward. ∂y/∂x = e·x^(e−1) and ∂y/∂e = xᵉ·log x = y·log x, so
  *   dx = g ⊙ e ⊙ x^(e−1),   de = g ⊙ y ⊙ log x.
@@ -38,37 +30,23 @@ export const pow = defineOp({
   name: "pow",
   forward(ctx, x: Tensor | number, e: Tensor | number): Tensor {
     const [base, exponent] = operands("pow", x, e);
-    const y = binary("pow", base, exponent, cpow);
+    const y = binary("pow", "pow", base, exponent);
     ctx.save({ base, exponent, y });
     return y;
   },
-  backward(ctx, g) {
+  backward(ctx, g): (Tensor | null)[] {
     const { base, exponent, y } = ctx.saved as { base: Tensor; exponent: Tensor; y: Tensor };
-    // g has the broadcast shape of y; read x and e through broadcast views of that shape.
-    const xs = expand(base, g.shape).contiguous().data;
-    const es = expand(exponent, g.shape).contiguous().data;
-    const gs = g.contiguous().data;
+    // Written with ops (pow itself for x^(e−1)); the conventions' masks are constants.
     let dx: Tensor | null = null;
     let de: Tensor | null = null;
     if (ctx.needsInputGrad[0]) {
-      dx = Tensor.empty(g.shape, g.dtype);
-      const d = dx.data;
-      for (let i = 0; i < d.length; i++) {
-        const v = es[i]!;
-        d[i] = v === 0 ? 0 : gs[i]! * v * cpow(xs[i]!, v - 1);
-      }
+      dx = where(compare("pow", "eq", exponent, 0), 0, mul(mul(g, exponent), pow(base, sub(exponent, 1))));
     }
     if (ctx.needsInputGrad[1]) {
-      de = Tensor.empty(g.shape, g.dtype);
-      const d = de.data;
-      const ys = expand(y, g.shape).contiguous().data;
-      for (let i = 0; i < d.length; i++) {
-        const u = xs[i]!;
-        const gy = gs[i]! * ys[i]!;
-        d[i] = (u === 0 && es[i]! >= 0) || gy === 0 ? 0 : gy * Math.log(u);
-      }
+      const gy = mul(g, y);
+      const still = where(compare("pow", "eq", base, 0), compare("pow", "ge", exponent, 0), compare("pow", "eq", gy, 0));
+      de = where(still, 0, mul(gy, log(base)));
     }
     return [dx, de];
   },
-  domain: { inputs: [{ range: [0.5, 2] }, { range: [-2, 2] }], broadcast: true },
 });

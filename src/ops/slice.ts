@@ -2,7 +2,7 @@ import { defineOp } from "./define-op.js";
 import { Tensor } from "../tensor/tensor.js";
 import { ValueError } from "../tensor/errors.js";
 import { checkInt, describeValue, normalizeAxis } from "../tensor/shape.js";
-import { writeStrided } from "../kernels/strided.js";
+import { writeStrided } from "../kernels/js/strided.js";
 
 /**
  * slice(x, dim, start = 0, end = size, step = 1): elements start, start+step, …
@@ -41,5 +41,4 @@ export const slice = defineOp({
     writeStrided(dx.data, offset, g.shape, strides, g.contiguous().data);
     return [dx];
   },
-  domain: { inputs: [{ minRank: 1 }], kind: "slice" },
 });

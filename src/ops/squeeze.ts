@@ -19,5 +19,4 @@ export const squeeze = defineOp({
   backward(ctx, g) {
     return [g.reshape(ctx.saved.shape as number[])];
   },
-  domain: { inputs: [{}], kind: "squeeze" },
 });

@@ -23,5 +23,4 @@ export const stack = defineComposite(
     const d = normalizeAxis(dim, first.ndim + 1, "dim", "stack");
     return concatAs("stack", tensors.map((t) => unsqueeze(t, d)), d);
   },
-  { inputs: [{}], kind: "stack" },
 );

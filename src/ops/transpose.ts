@@ -24,5 +24,4 @@ export const transpose = defineOp({
   backward(ctx, g): (Tensor | null)[] {
     return [transpose(g, ctx.saved.a as number, ctx.saved.b as number)];
   },
-  domain: { inputs: [{ minRank: 1 }], kind: "transpose" },
 });

@@ -21,5 +21,4 @@ export const unsqueeze = defineOp({
   backward(ctx, g) {
     return [g.reshape(ctx.saved.shape as number[])];
   },
-  domain: { inputs: [{}], kind: "unsqueeze" },
 });

@@ -2,7 +2,7 @@ import { allocate, dtypeOf, type DType, type Storage } from "./dtype.js";
 import { AutogradError, DTypeError, ShapeError, ValueError } from "./errors.js";
 import { contiguousStrides, describeValue, sizeOf, shapeStr, type Shape } from "./shape.js";
 import { publicName } from "./public-call.js";
-import { copyStrided, isRowMajor } from "../kernels/strided.js";
+import { copyStrided, isRowMajor } from "./strided.js";
 import { formatTensor } from "./format.js";
 import type { Node } from "../autograd/node.js";
 import { runBackward, type BackwardOptions } from "../autograd/backward.js";

@@ -12,7 +12,6 @@ const wrong = defineOp({
   backward(_ctx, g) {
     return [g.mul(2)];
   },
-  domain: { inputs: [{}] },
 });
 
 describe("backward(gradient): the upstream gradient", () => {

@@ -1,0 +1,170 @@
+import type { Storage } from "../tensor/dtype.js";
+
+/**
+ * The kernel table: every loop kdgrad runs over tensor data, as one typed
+ * entry per kernel family. Kernels are loops only, with no semantics of
+ * their own: they take typed arrays, offsets, strides and sizes, never
+ * tensors, and write into arrays the caller allocated. Ops (src/ops,
+ * src/losses, src/nn, src/optim) hold the semantics and the derivations and
+ * call `kernel(name, dtype, work)` (registry.ts), which picks the backend.
+ *
+ * The TypeScript backend (js/) fills every entry: `jsKernels` is typed as
+ * `KernelTable`, so a missing entry is a compile error. Another backend
+ * (wasm/) fills the entries it accelerates (`Partial<KernelTable>`) and the
+ * registry falls back to TypeScript for the rest. A backend must compute
+ * what the TypeScript kernel computes, to the tolerance stated with the
+ * entry (the suite runs once per backend, test/backends/).
+ *
+ * Conventions. A `View` is a strided read of `data` (a tensor's storage,
+ * offset and strides, already broadcast to the output's shape). Outputs are
+ * contiguous unless said otherwise. `Lanes` is a contiguous array seen as
+ * outer × length × inner, lane (o, i) starting at o·length·inner + i with
+ * step inner: the axis a softmax or a reduction runs along.
+ */
+
+/** A strided read of a storage: element at multi-index k is data[offset + Σ kᵢ·stridesᵢ]. */
+export interface View {
+  readonly data: Storage;
+  readonly offset: number;
+  readonly strides: readonly number[];
+}
+
+/** A contiguous array seen as outer × length × inner (see above). */
+export interface Lanes {
+  readonly outer: number;
+  readonly length: number;
+  readonly inner: number;
+}
+
+/** A matrix read through row and column strides. */
+export interface Matrix {
+  readonly data: Storage;
+  readonly offset: number;
+  readonly rowStride: number;
+  readonly colStride: number;
+}
+
+/** The element-wise maps of one input. */
+export type UnaryOp = "neg" | "exp" | "log" | "log1p" | "sqrt" | "abs" | "sign" | "tanh" | "sigmoid";
+
+/**
+ * The element-wise maps of two broadcast inputs. The comparisons give 1 or 0
+ * (NaN compares false, except "ne"); "maximum"/"minimum" propagate NaN from
+ * either side; "pow" follows C's special values (docs/ops.md).
+ */
+export type BinaryOp =
+  | "add" | "sub" | "mul" | "div" | "pow" | "maximum" | "minimum"
+  | "gt" | "ge" | "lt" | "le" | "eq" | "ne";
+
+/** Reductions along a lane. "logSumExp" keeps its shift: see ReduceKernels.logSumExp. */
+export type ReduceOp = "sum" | "mean" | "max" | "min";
+
+export interface ElementwiseKernels {
+  /** y[i] = op(x[i]) over contiguous arrays of equal length. Exact (the same IEEE operations on every backend). */
+  unary(op: UnaryOp, x: Storage, y: Storage): void;
+  /** y = op(a, b) over `shape` (row-major into y). Exact. */
+  binary(op: BinaryOp, a: View, b: View, shape: readonly number[], y: Storage): void;
+  /** y = c ≠ 0 ? a : b over `shape`: torch.where. Exact. */
+  select(c: View, a: View, b: View, shape: readonly number[], y: Storage): void;
+  /** y = max(x, 0) (relu(−0) = +0, relu(NaN) = NaN). Exact. */
+  relu(x: Storage, y: Storage): void;
+  /** dx = g where y > 0, else exactly 0 (even for an infinite or NaN g). Exact. */
+  reluBackward(y: Storage, g: Storage, dx: Storage): void;
+  /**
+   * gelu: y = x·Φ(x) ("none") or x·σ(2u) ("tanh"), and cdf = Φ(x) or σ(2u)
+   * (what the backward needs; float64). A few ulps.
+   */
+  gelu(approximate: "none" | "tanh", x: Storage, y: Storage, cdf: Float64Array): void;
+  /** dx = g·gelu′(x), from x and the saved cdf. A few ulps. */
+  geluBackward(approximate: "none" | "tanh", x: Storage, cdf: Float64Array, g: Storage, dx: Storage): void;
+}
+
+export interface ReduceKernels {
+  /** y[lane] = op over the lane, accumulated in float64. NaN propagates through max/min. */
+  reduce(op: ReduceOp, x: Storage, lanes: Lanes, y: Storage): void;
+  /** The index of the first max (min) of each lane; a NaN counts as the max (min). */
+  argReduce(op: "argmax" | "argmin", x: Storage, lanes: Lanes, y: Int32Array): void;
+  /**
+   * log Σ exp over each lane, as its shift m (the lane max, 0 when ±∞) and
+   * log s = log Σ exp(x − m), both float64, so the result m + log s and its
+   * gradient exp(x − m − log s) are formed without rounding m + log s first.
+   */
+  logSumExp(x: Storage, lanes: Lanes, shift: Float64Array, logSum: Float64Array): void;
+}
+
+export interface CopyKernels {
+  /** dst = the strided view `src` of `shape`, in row-major order. Exact. */
+  copy(src: View, shape: readonly number[], dst: Storage): void;
+  /** The strided view `dst` of `shape` = (or += with accumulate) the contiguous `src`. Exact. */
+  scatter(src: Storage, dst: View, shape: readonly number[], accumulate: boolean): void;
+  /** y[j] = x[positions[j]] (storage positions worked out by the op). Exact. */
+  take(x: Storage, positions: Int32Array, y: Storage): void;
+  /** dx[positions[j]] += g[j]. Exact up to the order of the additions (j ascending). */
+  putAdd(g: Storage, positions: Int32Array, dx: Storage): void;
+}
+
+export interface MatmulKernels {
+  /**
+   * C[n×m] (contiguous from cOffset) = A[n×k]·B[k×m], plus `bias` [m] on every
+   * row when given. float64 accumulation on the TypeScript backend; float32
+   * lanes on WebAssembly (docs/ops.md, per-backend bounds).
+   */
+  matmul(A: Matrix, B: Matrix, C: Storage, cOffset: number, n: number, k: number, m: number, bias?: Storage): void;
+  /** sums[j] = Σᵣ g[r·cols + j], float64, rows in order. */
+  columnSums(g: Storage, rows: number, cols: number, sums: Float64Array): void;
+}
+
+export interface SoftmaxKernels {
+  /** y = softmax along the lanes. */
+  softmax(x: Storage, lanes: Lanes, y: Storage): void;
+  /** y = logSoftmax along the lanes, (x − m) − log1p(R) (docs/softmax.md). */
+  logSoftmax(x: Storage, lanes: Lanes, y: Storage): void;
+  /** dx = p ⊙ (g − ⟨g, p⟩) per lane, p the saved softmax. */
+  softmaxBackward(p: Storage, g: Storage, lanes: Lanes, dx: Storage): void;
+  /** dx = g − exp(y)·Σg per lane, y the saved logSoftmax. */
+  logSoftmaxBackward(y: Storage, g: Storage, lanes: Lanes, dx: Storage): void;
+}
+
+export interface OptimKernels {
+  /**
+   * One SGD step in place: g ← ∇ + wd·θ; with momentum μ, b ← μb + (1 − τ)g
+   * (b ← g on the first step), g ← nesterov ? g + μb : b; θ ← θ − lr·g.
+   * float64 arithmetic, one rounding per stored value.
+   */
+  sgdStep(theta: Storage, grad: Storage, buf: Storage | null, first: boolean, o: SgdHyper): void;
+  /**
+   * One Adam/AdamW step in place (src/optim/adam.ts states the update): with
+   * g (+ wd·θ unless decoupled), m ← β₁m + (1 − β₁)g, v ← β₂v + (1 − β₂)g²,
+   * v̄ = max(vmax, v) with AMSGrad, θ ← θ − stepSize·m / (√v̄ / bc2Sqrt + eps).
+   */
+  adamStep(theta: Storage, grad: Storage, m: Storage, v: Storage, vmax: Storage | null, o: AdamHyper): void;
+}
+
+export interface SgdHyper {
+  lr: number;
+  momentum: number;
+  dampening: number;
+  weightDecay: number;
+  nesterov: boolean;
+}
+
+export interface AdamHyper {
+  beta1: number;
+  beta2: number;
+  eps: number;
+  weightDecay: number;
+  /** AdamW: decoupled weight decay θ ← θ·(1 − lr·wd) instead of g ← g + wd·θ. */
+  decoupled: boolean;
+  /** 1 − lr·wd (AdamW's decay factor). */
+  decay: number;
+  /** lr / (1 − β₁ᵗ) at this step. */
+  stepSize: number;
+  /** √(1 − β₂ᵗ) at this step. */
+  bc2Sqrt: number;
+}
+
+/** Every kernel family. The TypeScript backend implements all of it. */
+export interface KernelTable
+  extends ElementwiseKernels, ReduceKernels, CopyKernels, MatmulKernels, SoftmaxKernels, OptimKernels {}
+
+export type KernelName = keyof KernelTable;
