@@ -1,5 +1,5 @@
 import { Tensor } from "../tensor/tensor.js";
-import { KdgradError, ValueError } from "../tensor/errors.js";
+import { KdgradError, ValueError, namedError } from "../tensor/errors.js";
 import { Generator } from "../tensor/random.js";
 import { enableGrad, noGrad } from "./no-grad.js";
 import { shapeStr } from "../tensor/shape.js";
@@ -43,6 +43,7 @@ export class GradcheckError extends KdgradError {
     super(message);
   }
 }
+namedError(GradcheckError, "GradcheckError");
 
 /**
  * Compare the backward of `fn` with float64 central differences.
