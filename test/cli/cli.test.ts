@@ -174,13 +174,23 @@ describe("kdgrad sweep and gradcheck", () => {
   test("gradcheck passes every op and shows the 1/T² table", async () => {
     const r = await run(["gradcheck"]);
     expect(r.code).toBe(0);
-    expect(r.out).toMatch(/\| op\s+\| max abs error \| max rel error \| pass \|/);
+    expect(r.out).toMatch(/\| op\s+\| max abs error \| error \/ tolerance \| pass \|/);
     expect(r.out).toMatch(/\| distillationLoss\s+\|/);
     expect(r.out).not.toMatch(/\| NO \|/);
+    // The printed measure is the one gradcheck passes on: "yes" exactly when it is ≤ 1 (the old
+    // "max rel error" printed 3.93e+289 beside "yes" for softmax, dividing by a derivative ≈ 0).
+    const printed = [...r.out.matchAll(/^\| (\w+)\s+\|\s+(\S+) \|\s+(\S+) \| (yes|NO)\s+\|$/gm)];
+    expect(printed.length).toBeGreaterThan(40);
+    for (const [, op, , ratio, pass] of printed) expect([op, Number(ratio) <= 1], op).toEqual([op, pass === "yes"]);
+    expect(printed.find((m) => m[1] === "softmax")).toBeDefined();
     const j = await run(["gradcheck", "--json"]);
     const report = JSON.parse(j.out);
     expect(report.ok).toBe(true);
     expect(report.ops.length).toBeGreaterThan(40);
+    for (const op of report.ops) {
+      expect(op.maxErrorRatio, op.op).toBeLessThanOrEqual(1);
+      expect(op.maxErrorRatio, op.op).toBeGreaterThanOrEqual(0);
+    }
     const rows = report.temperature.rows as { T: number; ratio: number | null; limitDistance: number }[];
     // ‖∇KL‖ falls ≈100× per 10× in T once T ≥ 10, and T²∇ approaches the limit like 1/T.
     const at = (T: number) => rows.find((row) => row.T === T)!;
