@@ -1,6 +1,6 @@
-import { mkdirSync } from "node:fs";
-import { join } from "node:path";
-import { loadDigits, loadNpy, saveSafetensors, writeFileAtomic } from "../node/index.js";
+import { encodeSafetensors } from "../index.js";
+import { loadDigits, loadNpy } from "../node/index.js";
+import { OutputDirectory } from "../node/files.js";
 import type { CliIO } from "./io.js";
 
 /** The real CliIO: process streams, the file system, SIGINT. */
@@ -10,10 +10,15 @@ export function nodeIO(): CliIO {
     stderr: process.stderr,
     loadDigits: () => loadDigits(),
     readNpy: (path) => loadNpy(path),
-    makeDir: (path) => void mkdirSync(path, { recursive: true }),
-    writeFile: (path, data) => writeFileAtomic(path, data),
-    saveModel: (path, tensors, metadata) => saveSafetensors(path, tensors, metadata),
-    join,
+    openOutput(dir, option, replaceable) {
+      const out = OutputDirectory.open(dir, option, replaceable);
+      return {
+        writeFile: (name, data) => out.writeFile(name, data),
+        saveModel: (name, tensors, metadata) => out.writeFile(name, encodeSafetensors(tensors, metadata)),
+        commit: () => out.commit(),
+        abort: () => out.abort(),
+      };
+    },
     pause: () => new Promise<void>((resolve) => setImmediate(resolve)),
     onInterrupt(handler) {
       process.on("SIGINT", handler);

@@ -4,39 +4,12 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, describe, expect, test } from "vitest";
-import { main } from "../../src/cli/main.js";
-import { nodeIO } from "../../src/cli/node-io.js";
-import type { CliIO } from "../../src/cli/io.js";
+import { run } from "./run.js";
 import { decodeSafetensors, tensor } from "../../src/index.js";
 import { saveNpy } from "../../src/node/index.js";
 
 const dir = mkdtempSync(join(tmpdir(), "kdgrad-cli-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
-
-/** Run the CLI in-process with captured streams (files and data are real). */
-async function run(argv: string[], options: { tty?: boolean; onStderr?: (s: string, interrupt: () => void) => void } = {}): Promise<{ code: number; out: string; err: string }> {
-  let out = "";
-  let err = "";
-  let interrupt = (): void => {};
-  const io: CliIO = {
-    ...nodeIO(),
-    stdout: { write: (s: string) => (out += s) },
-    stderr: {
-      isTTY: options.tty ?? false,
-      columns: 120,
-      write: (s: string) => {
-        err += s;
-        options.onStderr?.(s, interrupt);
-      },
-    },
-    onInterrupt(handler) {
-      interrupt = handler;
-      return () => (interrupt = () => {});
-    },
-  };
-  const code = await main(argv, io);
-  return { code, out, err };
-}
 
 const tiny = ["--epochs", "1,3"];
 

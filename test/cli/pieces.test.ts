@@ -35,6 +35,42 @@ describe("option parsing", () => {
     expect(() => parseSizes("64-x-10", "--student", "distill")).toThrow(/--student must look like 64-16-10/);
     expect(() => parseSizes("64", "--student", "distill")).toThrow(UsageError);
   });
+
+  // Number() reads all of these as numbers; the parser promises no silent coercion.
+  test.each(["0x1", " 8", "8 ", "1e1", "+8", "8.0", "1_0", "0b1", "0o7", "", "Infinity", "9007199254740993"])(
+    "layer size %j is refused",
+    (size) => {
+      expect(() => parseSizes(`64-${size}-10`, "--student", "distill")).toThrow(UsageError);
+    },
+  );
+
+  test.each(["0x1", " 8", "8 ", "1e1", "+8", "8.0", "1_0", "0b1", "Infinity", "NaN", "-", "1e400"])(
+    "integer option value %j is refused, naming the option",
+    (v) => {
+      expect(() => parseOptions(["--n", v], spec, "t")).toThrow(/^kdgrad t: --n must be an integer/);
+      expect(() => parseOptions(["--list", `1,${v}`], spec, "t")).toThrow(/^kdgrad t: --list must be an integer/);
+    },
+  );
+
+  test("an integer beyond 2^53 − 1 is refused rather than rounded (9007199254740993 would read as …992)", () => {
+    expect(() => parseOptions(["--list", "9007199254740993"], spec, "t")).toThrow(
+      "kdgrad t: --list must be an integer of at most 9007199254740991 in size (2^53 − 1, beyond which integers are not exact), got '9007199254740993'");
+    expect(parseOptions(["--n", "9007199254740991", "--list", "-3,007"], spec, "t")).toEqual({ n: 9007199254740991, list: [-3, 7] });
+  });
+
+  test.each(["0x1", " 1", "1 ", "Infinity", "-Infinity", "NaN", "1e400", "1_0", "1,5", "e3", ".", "1e", "--1"])(
+    "float option value %j is refused",
+    (v) => {
+      expect(() => parseOptions([`--x=${v}`], spec, "t")).toThrow(/^kdgrad t: --x must be a number/);
+    },
+  );
+
+  test.each([["4", 4], ["0.5", 0.5], [".5", 0.5], ["2.", 2], ["-1.5", -1.5], ["+3", 3], ["2e-3", 0.002], ["1E+2", 100], ["1e-400", 0]])(
+    "float option value %j is read as %d (decimal, with an optional exponent)",
+    (v, n) => {
+      expect(parseOptions([`--x=${v}`], spec, "t")).toEqual({ x: n });
+    },
+  );
 });
 
 describe("formatting", () => {

@@ -1,0 +1,32 @@
+import { main } from "../../src/cli/main.js";
+import { nodeIO } from "../../src/cli/node-io.js";
+import type { CliIO } from "../../src/cli/io.js";
+
+/** Run the CLI in-process with captured streams (files and data are real). */
+export async function run(
+  argv: string[],
+  options: { tty?: boolean; onStderr?: (s: string, interrupt: () => void) => void; io?: Partial<CliIO> } = {},
+): Promise<{ code: number; out: string; err: string }> {
+  let out = "";
+  let err = "";
+  let interrupt = (): void => {};
+  const io: CliIO = {
+    ...nodeIO(),
+    stdout: { write: (s: string) => (out += s) },
+    stderr: {
+      isTTY: options.tty ?? false,
+      columns: 120,
+      write: (s: string) => {
+        err += s;
+        options.onStderr?.(s, interrupt);
+      },
+    },
+    onInterrupt(handler) {
+      interrupt = handler;
+      return () => (interrupt = () => {});
+    },
+    ...options.io,
+  };
+  const code = await main(argv, io);
+  return { code, out, err };
+}
