@@ -30,3 +30,27 @@ export async function run(
   const code = await main(argv, io);
   return { code, out, err };
 }
+
+/**
+ * Run a command that should be refused before any training. Should training start anyway,
+ * the first finished epoch (the `pause` hook) presses Ctrl-C, so that a check made too late
+ * fails the test at once instead of training for as long as `--epochs` says.
+ */
+export async function runUntilTraining(argv: string[]): Promise<{ code: number; out: string; err: string; trained: boolean }> {
+  let stop = (): void => {};
+  let trained = false;
+  const r = await run(argv, {
+    tty: true,
+    io: {
+      onInterrupt(handler) {
+        stop = handler;
+        return () => (stop = () => {});
+      },
+      pause: async () => {
+        trained = true;
+        stop();
+      },
+    },
+  });
+  return { ...r, trained };
+}
