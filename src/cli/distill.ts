@@ -276,7 +276,7 @@ function humanReport(config: DistillConfig, runs: SeedRun[], wall: number, inter
       seconds(mean(rs.map((r) => r.seconds))),
     ];
   };
-  const soft = recipe.alpha === 1 ? `T = ${recipe.temperature}` : `T = ${recipe.temperature}, α = ${recipe.alpha}`;
+  const soft = softText(recipe);
   const omit = config.omitClass !== undefined ? `, no ${config.omitClass}s` : "";
   const lines: string[] = [];
   lines.push(`kdgrad distill — digits (8×8), ${runs.length} seed(s): ${runs.map((r) => r.seed).join(", ")}${interrupted ? " (interrupted)" : ""}`);
@@ -305,6 +305,11 @@ function humanReport(config: DistillConfig, runs: SeedRun[], wall: number, inter
   lines.push("");
   lines.push(`Total time ${seconds(wall)}.`);
   return lines.join("\n") + "\n";
+}
+
+/** "T = 8, α = 0.9", or "T = 8" when α = 1 (no hard-label term). */
+function softText(recipe: Pick<Recipe, "temperature" | "alpha">): string {
+  return recipe.alpha === 1 ? `T = ${recipe.temperature}` : `T = ${recipe.temperature}, α = ${recipe.alpha}`;
 }
 
 /** The recipe as run: without the teacher's architecture and training when its logits came from a file. */
@@ -342,7 +347,7 @@ function writeOutputs(out: OutputWriter, config: DistillConfig, runs: SeedRun[],
   if (runs.length > 0) {
     const r = runs[0]!;
     const curve = (name: string, acc: number[]) => ({ name, points: acc.map((a, i) => [i + 1, 100 * a] as const) });
-    const series = [curve("student, hard labels", r.hard.curve.accuracy), curve(`student, distilled (T = ${config.recipe.temperature})`, r.distilled.curve.accuracy)];
+    const series = [curve("student, hard labels", r.hard.curve.accuracy), curve(`student, distilled (${softText(config.recipe)})`, r.distilled.curve.accuracy)];
     if (r.teacher) series.unshift(curve("teacher", r.teacher.curve.accuracy));
     out.writeFile("curves.svg", lineChart({ title: `Test accuracy during training (seed ${r.seed})`, xLabel: "epoch", yLabel: "test accuracy (%)", series }));
   }

@@ -26,6 +26,8 @@ export interface CliIO {
    * `option`), and refuses a directory holding entries `replaceable` rejects.
    */
   openOutput(dir: string, option: string, replaceable: (name: string) => boolean): OutputWriter;
+  /** The package's version (package.json). */
+  version(): string;
   /** Register a Ctrl-C handler; returns a function that removes it. */
   onInterrupt(handler: () => void): () => void;
   /** Let the host's event loop run (so a Ctrl-C handler gets its turn); called between epochs. */

@@ -1,3 +1,4 @@
+import { readFileSync } from "node:fs";
 import { encodeSafetensors } from "../index.js";
 import { loadDigits, loadNpy } from "../node/index.js";
 import { OutputDirectory } from "../node/files.js";
@@ -19,6 +20,8 @@ export function nodeIO(): CliIO {
         abort: () => out.abort(),
       };
     },
+    // package.json is two levels up from src/cli/ in a checkout and from dist/cli/ in the package.
+    version: () => (JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as { version: string }).version,
     pause: () => new Promise<void>((resolve) => setImmediate(resolve)),
     onInterrupt(handler) {
       process.on("SIGINT", handler);

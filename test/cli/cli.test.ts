@@ -67,6 +67,7 @@ describe("kdgrad distill", () => {
     const svg = readFileSync(join(out, "curves.svg"), "utf8");
     expect(svg).toMatch(/^<svg /);
     expect(svg.match(/<polyline/g)).toHaveLength(3);
+    expect(svg).toContain(">student, distilled (T = 8, α = 0.9)</text>");
   });
 
   test("--teacher-logits distils from a .npy file of the transfer set's shape; a wrong shape is a one-line error", async () => {
@@ -173,6 +174,16 @@ describe("kdgrad sweep and gradcheck", () => {
     }
     expect(at(1000).limitDistance * 1000).toBeCloseTo(at(100).limitDistance * 100, 1);
   });
+});
+
+test("--version prints the package's version", async () => {
+  const { version } = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8"));
+  for (const flag of ["--version", "-V", "version"]) {
+    const r = await run([flag]);
+    expect([r.code, r.out, r.err]).toEqual([0, `kdgrad ${version}\n`, ""]);
+  }
+  const extra = await run(["--version", "--json"]);
+  expect([extra.code, extra.err]).toEqual([2, "kdgrad: --version takes no arguments, got '--json'\n"]);
 });
 
 test("the installed command: `kdgrad` via bin/kdgrad.js exits 2 with one line and no stack trace on bad input", async () => {

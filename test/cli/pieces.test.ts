@@ -1,7 +1,7 @@
 import { describe, expect, test } from "vitest";
 import { UsageError, parseOptions, parseSizes } from "../../src/cli/args.js";
 import { mean, meanStd, std, table } from "../../src/cli/format.js";
-import { lineChart } from "../../src/cli/svg.js";
+import { lineChart, niceAxis, textWidth } from "../../src/cli/svg.js";
 import { Progress } from "../../src/cli/progress.js";
 import { biasShiftFor } from "../../src/cli/recipe.js";
 import { tensor } from "../../src/index.js";
@@ -98,6 +98,39 @@ describe("formatting", () => {
     expect(svg).toContain("stroke-dasharray");
     expect(svg).toContain("a &lt; b");
     expect(svg).not.toContain("NaN");
+  });
+
+  /** The y-axis labels (right-aligned texts left of the plot) of a chart. */
+  const yLabels = (svg: string): number[] => [...svg.matchAll(/<text x="58" y="[\d.]+" text-anchor="end">([-\d.]+)<\/text>/g)].map((m) => Number(m[1]));
+
+  test("the y axis ends on labelled ticks that enclose the data (the sweep's data reached 94 % above a top label of 90)", () => {
+    const svg = lineChart({ title: "t", xLabel: "T", yLabel: "acc", xLog: true, series: [{ name: "s", points: [[1, 85.1], [4, 94.2], [16, 90]] }] });
+    const labels = yLabels(svg);
+    expect(labels.length).toBeGreaterThanOrEqual(5);
+    expect(Math.max(...labels)).toBeGreaterThanOrEqual(94.2);
+    expect(Math.min(...labels)).toBeLessThanOrEqual(85.1);
+    for (const [lo, hi] of [[85.1, 94.2], [0.1, 0.13], [12, 98], [-3, 7], [5, 5], [1e-9, 3e-9], [90, 90.5]] as const) {
+      const axis = niceAxis(lo, hi);
+      expect(axis.lo, `${lo}..${hi}`).toBeLessThanOrEqual(lo);
+      expect(axis.hi, `${lo}..${hi}`).toBeGreaterThanOrEqual(hi);
+      expect(axis.ticks[0]).toBe(axis.lo);
+      expect(axis.ticks[axis.ticks.length - 1]).toBe(axis.hi);
+      expect(axis.ticks.length, `${lo}..${hi}: ${axis.ticks}`).toBeGreaterThanOrEqual(5);
+      expect(axis.ticks.length, `${lo}..${hi}: ${axis.ticks}`).toBeLessThanOrEqual(9);
+    }
+  });
+
+  test("the legend fits in the chart whatever the names' length (it was clipped outside Chromium)", () => {
+    for (const name of ["a", "student, distilled (T = 8, α = 0.9)", "64-32-10, α = 0.9, an even longer name than usual WWWW"]) {
+      const svg = lineChart({ title: "t", xLabel: "x", yLabel: "y", series: [{ name, points: [[1, 1], [2, 2]] }] });
+      const width = Number(/^<svg [^>]*width="(\d+)"/.exec(svg)![1]);
+      const x = Number(new RegExp(`<text x="([\\d.]+)" y="[\\d.]+">${name.replace(/[()]/g, "\\$&")}</text>`).exec(svg)![1]);
+      expect(x + textWidth(name), name).toBeLessThanOrEqual(width);
+    }
+    // The estimate is an upper bound of DejaVu Sans' advance widths (0.613 em for "a", 0.318 for a space, 0.838 for "=").
+    expect(textWidth("a", 100)).toBeGreaterThanOrEqual(61.3);
+    expect(textWidth(" ", 100)).toBeGreaterThanOrEqual(31.8);
+    expect(textWidth("=", 100)).toBeGreaterThanOrEqual(83.8);
   });
 
   test("the progress bar draws on a terminal and stays silent elsewhere", () => {
