@@ -8,7 +8,7 @@
  * examples/node/distill-from-npy.ts works against the installed package.
  */
 import { execFileSync, spawnSync } from "node:child_process";
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, relative, sep } from "node:path";
 import { transformSync } from "esbuild";
@@ -144,6 +144,10 @@ describe("installed in a project", () => {
     const help = spawnSync(join(consumer, "node_modules", ".bin", "kdgrad"), ["--help"], { encoding: "utf8" });
     expect(help.status).toBe(0);
     expect(help.stdout).toMatch(/^kdgrad — /);
+    // The installed package has no src/, so the bin runs dist/ (which finds package.json from dist/cli).
+    expect(existsSync(join(installed, "src"))).toBe(false);
+    const version = spawnSync(join(consumer, "node_modules", ".bin", "kdgrad"), ["--version"], { encoding: "utf8" });
+    expect([version.status, version.stdout, version.stderr]).toEqual([0, `kdgrad ${JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")).version}\n`, ""]);
   });
 
   test("the types resolve: the core's without Node's types, kdgrad/node's with them; declarations check", () => {

@@ -1,5 +1,5 @@
 import { execFileSync, spawn, spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, utimesSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -194,6 +194,50 @@ test("the installed command: `kdgrad` via bin/kdgrad.js exits 2 with one line an
   expect(r.stdout).toBe("");
   const help = execFileSync(process.execPath, [bin, "--help"], { encoding: "utf8" });
   expect(help).toMatch(/kdgrad distill \[options\]/);
+});
+
+describe("bin/kdgrad.js picks what to run", () => {
+  const bin = readFileSync(new URL("../../bin/kdgrad.js", import.meta.url), "utf8");
+  const modules = fileURLToPath(new URL("../../node_modules", import.meta.url));
+
+  /** A checkout in miniature: bin/kdgrad.js, a src/cli/run.ts and a dist/cli/run.js that say who they are. */
+  function fakeCheckout(options: { tsx: boolean; distNewer: boolean }): string {
+    const root = mkdtempSync(join(dir, "checkout-"));
+    mkdirSync(join(root, "bin"));
+    mkdirSync(join(root, "src", "cli"), { recursive: true });
+    mkdirSync(join(root, "dist", "cli"), { recursive: true });
+    writeFileSync(join(root, "package.json"), '{ "type": "module" }\n');
+    writeFileSync(join(root, "bin", "kdgrad.js"), bin);
+    writeFileSync(join(root, "src", "cli", "run.ts"), 'const who: string = "sources";\nconsole.log(who);\n');
+    writeFileSync(join(root, "dist", "cli", "run.js"), 'console.log("dist");\n');
+    const [older, newer] = [new Date(Date.now() - 60_000), new Date()];
+    utimesSync(join(root, "src", "cli", "run.ts"), ...(options.distNewer ? [older, older] : [newer, newer]) as [Date, Date]);
+    utimesSync(join(root, "dist", "cli", "run.js"), ...(options.distNewer ? [newer, newer] : [older, older]) as [Date, Date]);
+    if (options.tsx) symlinkSync(modules, join(root, "node_modules"));
+    return root;
+  }
+  const runBin = (root: string) => spawnSync(process.execPath, [join(root, "bin", "kdgrad.js")], { encoding: "utf8" });
+
+  test("in a checkout the sources run, even beside a dist/ (which may be stale)", () => {
+    for (const distNewer of [false, true]) {
+      const r = runBin(fakeCheckout({ tsx: true, distNewer }));
+      expect([r.status, r.stdout, r.stderr]).toEqual([0, "sources\n", ""]);
+    }
+  });
+
+  test("without tsx, a dist/ older than src/ is refused with one line; a fresh one runs", () => {
+    const stale = runBin(fakeCheckout({ tsx: false, distNewer: false }));
+    expect([stale.status, stale.stdout, stale.stderr]).toEqual([1, "", "kdgrad: dist/ is older than src/ and tsx is not installed to run the sources: run npm ci, or npm run build\n"]);
+    const fresh = runBin(fakeCheckout({ tsx: false, distNewer: true }));
+    expect([fresh.status, fresh.stdout]).toEqual([0, "dist\n"]);
+  });
+
+  test("without src/ (the installed package) dist/ runs; test/package.test.ts runs the real installed command", () => {
+    const root = fakeCheckout({ tsx: true, distNewer: false });
+    rmSync(join(root, "src"), { recursive: true });
+    const r = runBin(root);
+    expect([r.status, r.stdout, r.stderr]).toEqual([0, "dist\n", ""]);
+  });
 });
 
 test("a real Ctrl-C (SIGINT) stops a long run between epochs: exit 130, the report of what finished, no stack trace", async () => {
