@@ -44,16 +44,17 @@ function ticks(lo: number, hi: number, count = 5): number[] {
 }
 
 /**
- * A value axis that starts and ends on a labelled tick: the step is 1, 2, 2.5 or 5 times a
- * power of ten, the one giving 4 to 8 intervals once [lo, hi] is widened to whole steps (so
- * the largest value is never above the last label, as with data up to 94 % under a top label
- * of 90).
+ * A value axis that starts and ends on a labelled tick: the step is 1, 2 or 5 times a power
+ * of ten (2.5 if none fits), the one giving 4 to 8 intervals and the shortest axis once
+ * [lo, hi] is widened to whole steps (so the largest value is never above the last label, as
+ * with data up to 94 % under a top label of 90).
  */
 export function niceAxis(lo: number, hi: number): { lo: number; hi: number; ticks: number[] } {
   if (!(hi > lo)) [lo, hi] = [lo - 1, hi + 1];
   const mag = 10 ** Math.floor(Math.log10((hi - lo) / 4));
   let best: { first: number; n: number; step: number } | null = null;
-  for (const k of [0.5, 1, 2, 2.5, 5, 10, 20]) {
+  for (const k of [0.5, 1, 2, 5, 10, 20, 2.5]) {
+    if (k === 2.5 && best !== null) break; // 2.5 only where no step of 1, 2 or 5 fits
     const step = k * mag;
     const first = Math.floor(lo / step + 1e-9);
     const n = Math.ceil(hi / step - 1e-9) - first;

@@ -134,32 +134,10 @@ export async function sweepCommand(argv: readonly string[], io: CliIO): Promise<
     hard: Object.fromEntries(hard),
     distilled: cells,
   };
-  const chart = () => {
-    // One colour per student; one line style per alpha; the hard-label student dashed.
-    const styles = ["", "8 3 2 3", "2 3", "10 2", "4 2 1 2"];
-    const series: Series[] = [];
-    students.forEach((s, si) => {
-      const colour = COLOURS[si % COLOURS.length]!;
-      alphas.forEach((alpha, ai) => {
-        const pts = cells.filter((c) => c.student === s && c.alpha === alpha && c.errors.length > 0)
-          .map((c) => [c.temperature, 100 * (1 - mean(c.errors) / 450)] as const);
-        series.push({ name: `${s}, α = ${alpha}`, points: pts, colour, ...(styles[ai % styles.length] ? { dash: styles[ai % styles.length]! } : {}) });
-      });
-      const h = hard.get(s)!;
-      if (h.length > 0) {
-        const acc = 100 * (1 - mean(h) / 450);
-        series.push({ name: `${s}, hard labels`, points: [[Math.min(...temperatures), acc], [Math.max(...temperatures), acc]], colour, dash: "6 4" });
-      }
-    });
-    return lineChart({
-      title: "Distilled students: test accuracy against temperature", xLabel: "temperature T (log scale)",
-      yLabel: "test accuracy (%)", series, xLog: true, xTicks: temperatures,
-    });
-  };
   if (output !== null) {
     try {
       output.writeFile("sweep.json", JSON.stringify(report, null, 2) + "\n");
-      if (finishedSeeds.length > 0) output.writeFile("sweep.svg", chart());
+      if (finishedSeeds.length > 0) output.writeFile("sweep.svg", sweepChart(report));
       output.commit();
     } catch (e) {
       output.abort();
@@ -194,4 +172,33 @@ export async function sweepCommand(argv: readonly string[], io: CliIO): Promise<
     return 130;
   }
   return 0;
+}
+
+/**
+ * The sweep's chart from its report (sweep.json): test accuracy against T, one colour per
+ * student, one line style per alpha, the hard-label student dashed.
+ */
+export function sweepChart(report: { students: string[]; alphas: number[]; temperatures: number[]; hard: Record<string, number[]>; distilled: Cell[] }): string {
+  const { students, alphas, temperatures, distilled: cells } = report;
+  const hard = new Map(Object.entries(report.hard));
+  // One colour per student; one line style per alpha; the hard-label student dashed.
+  const styles = ["", "8 3 2 3", "2 3", "10 2", "4 2 1 2"];
+  const series: Series[] = [];
+  students.forEach((s, si) => {
+    const colour = COLOURS[si % COLOURS.length]!;
+    alphas.forEach((alpha, ai) => {
+      const pts = cells.filter((c) => c.student === s && c.alpha === alpha && c.errors.length > 0)
+        .map((c) => [c.temperature, 100 * (1 - mean(c.errors) / 450)] as const);
+      series.push({ name: `${s}, α = ${alpha}`, points: pts, colour, ...(styles[ai % styles.length] ? { dash: styles[ai % styles.length]! } : {}) });
+    });
+    const h = hard.get(s)!;
+    if (h.length > 0) {
+      const acc = 100 * (1 - mean(h) / 450);
+      series.push({ name: `${s}, hard labels`, points: [[Math.min(...temperatures), acc], [Math.max(...temperatures), acc]], colour, dash: "6 4" });
+    }
+  });
+  return lineChart({
+    title: "Distilled students: test accuracy against temperature", xLabel: "temperature T (log scale)",
+    yLabel: "test accuracy (%)", series, xLog: true, xTicks: temperatures,
+  });
 }
