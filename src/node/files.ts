@@ -2,7 +2,7 @@ import {
   closeSync, fsyncSync, lstatSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statSync, unlinkSync,
   writeSync,
 } from "node:fs";
-import { basename, dirname, join, parse, resolve } from "node:path";
+import { basename, dirname, join, parse, resolve, sep } from "node:path";
 import { randomBytes } from "node:crypto";
 import { FileError } from "../tensor/errors.js";
 
@@ -219,7 +219,7 @@ export class OutputDirectory {
   static open(target: string, fn: string, replaceable: (name: string) => boolean): OutputDirectory {
     const path = resolve(target);
     const cwd = process.cwd();
-    if (cwd === path || cwd.startsWith(path.endsWith("/") ? path : `${path}/`)) {
+    if (cwd === path || cwd.startsWith(path.endsWith(sep) ? path : `${path}${sep}`)) {
       throw new FileError(`${fn}: ${JSON.stringify(target)} is the working directory or one of its parents; give a directory of its own`);
     }
     let existing: string[] | null = null;

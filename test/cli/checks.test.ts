@@ -12,7 +12,7 @@ import { afterAll, describe, expect, test } from "vitest";
 import { nodeIO } from "../../src/cli/node-io.js";
 import { tensor } from "../../src/index.js";
 import { saveNpy } from "../../src/node/index.js";
-import { run, runUntilTraining } from "./run.js";
+import { run, runUntilTraining, waitUntil } from "./run.js";
 
 const dir = mkdtempSync(join(tmpdir(), "kdgrad-cli-checks-"));
 afterAll(() => {
@@ -175,10 +175,15 @@ describe("--out is written as a whole", () => {
     const oldNames = names(out);
     const newNames = oldNames.map((n) => n.replace("seed0", "seed7"));
     let leftBehind = 0;
-    // Kill at moments spread over a run (from start-up to the final renames).
-    for (const delay of [700, 1300, 1900]) {
+    // Kill at moments spread over a run, counted from the staging directory's appearance (just
+    // before training; start-up time varies with the machine's load) to after the final renames.
+    const staging = (): string[] => names(dir).filter((n) => /^killed\.tmp-\d+-[0-9a-f]{12}$/.test(n));
+    for (const delay of [0, 400, 2000]) {
       const child = spawn(process.execPath, [bin, "distill", "--epochs", "1,30", "--seeds", "7", "--out", out], { stdio: "ignore" });
       const closed = new Promise((resolve) => child.on("close", resolve));
+      let exited = false;
+      void closed.then(() => (exited = true));
+      await waitUntil(() => exited || staging().length > 0);
       await new Promise((resolve) => setTimeout(resolve, delay));
       child.kill("SIGKILL");
       await closed;
@@ -188,7 +193,7 @@ describe("--out is written as a whole", () => {
         expect(now).toEqual(oldNames);
         expect(readFileSync(join(out, "report.json"), "utf8")).toBe(oldReport);
       }
-      leftBehind += names(dir).filter((n) => /^killed\.tmp-\d+-[0-9a-f]{12}$/.test(n)).length;
+      leftBehind += staging().length;
       // The next run replaces the directory (old or new) and removes the killed run's staging directory.
       expect((await run(["distill", ...tiny, "--out", out])).code).toBe(0);
       expect(names(out)).toEqual(oldNames);

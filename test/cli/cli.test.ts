@@ -1,10 +1,10 @@
 import { execFileSync, spawn, spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, utimesSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, utimesSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, describe, expect, test } from "vitest";
-import { run } from "./run.js";
+import { run, waitUntil } from "./run.js";
 import { decodeSafetensors, tensor } from "../../src/index.js";
 import { saveNpy } from "../../src/node/index.js";
 
@@ -242,17 +242,22 @@ describe("bin/kdgrad.js picks what to run", () => {
 
 test("a real Ctrl-C (SIGINT) stops a long run between epochs: exit 130, the report of what finished, no stack trace", async () => {
   const bin = fileURLToPath(new URL("../../bin/kdgrad.js", import.meta.url));
-  const child = spawn(process.execPath, [bin, "distill", "--seeds", "0,1", "--epochs", "2,400"], { stdio: ["ignore", "pipe", "pipe"] });
-  let out = "";
+  const out = join(dir, "interrupted");
+  const child = spawn(process.execPath, [bin, "distill", "--seeds", "0,1", "--epochs", "2,400", "--out", out], { stdio: ["ignore", "pipe", "pipe"] });
+  let stdout = "";
   let err = "";
-  child.stdout.on("data", (d) => (out += d));
+  child.stdout.on("data", (d) => (stdout += d));
   child.stderr.on("data", (d) => (err += d));
-  // Wait until training has started (the first seed takes over a second), then interrupt.
-  await new Promise((resolve) => setTimeout(resolve, 1500));
+  const closed = new Promise<number | null>((resolve) => child.on("close", resolve));
+  // The staging directory of --out appears just before the Ctrl-C handler is installed and
+  // training starts (however long start-up takes on a busy machine); then let it train a while.
+  await waitUntil(() => readdirSync(dir).some((n) => n.startsWith("interrupted.tmp-")));
+  await new Promise((resolve) => setTimeout(resolve, 500));
   child.kill("SIGINT");
-  const code = await new Promise<number | null>((resolve) => child.on("close", resolve));
+  const code = await closed;
   expect(code).toBe(130);
   expect(err).toMatch(/kdgrad: interrupted/);
   expect(err).not.toMatch(/\n\s+at /);
-  expect(out.length).toBeGreaterThan(0);
+  expect(stdout.length).toBeGreaterThan(0);
+  expect(JSON.parse(readFileSync(join(out, "report.json"), "utf8")).seeds.length).toBeLessThan(2);
 }, 60_000);

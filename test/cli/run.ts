@@ -54,3 +54,8 @@ export async function runUntilTraining(argv: string[]): Promise<{ code: number; 
   });
   return { ...r, trained };
 }
+
+/** Poll `ready` every 20 ms until it holds (the test's timeout bounds the wait). */
+export async function waitUntil(ready: () => boolean): Promise<void> {
+  while (!ready()) await new Promise((resolve) => setTimeout(resolve, 20));
+}
