@@ -10,7 +10,8 @@
 //
 // `node scripts/build.mjs --out DIR` builds into DIR instead (it must be empty or missing);
 // the tests and the runtime matrix build into temporary directories that way, so they never
-// touch dist/ (bin/kdgrad.js runs dist/cli when it exists).
+// touch dist/. (In a checkout bin/kdgrad.js runs src/ through tsx, never a possibly stale dist/;
+// the installed package, which has no src/, runs dist/cli.)
 import { execFileSync } from "node:child_process";
 import { existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";

@@ -8,7 +8,7 @@
  * examples/node/distill-from-npy.ts works against the installed package.
  */
 import { execFileSync, spawnSync } from "node:child_process";
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, relative, sep } from "node:path";
 import { transformSync } from "esbuild";
@@ -104,6 +104,27 @@ describe("the built core", () => {
     expect(keys.b).toEqual(keys.a);
   });
 
+  test("every error class keeps its name in the minified bundle (and in dist/index.js): `ShapeError: add: …`", () => {
+    // The minifier renames classes; the names must not come from the class binding.
+    expect(readFileSync(join(installed, "dist/kdgrad.bundle.js"), "utf8")).not.toMatch(/class ShapeError\b/);
+    for (const entry of ["kdgrad/bundle", "kdgrad"]) {
+      const seen = JSON.parse(nodeIn(consumer, `
+        const kd = await import(${JSON.stringify(entry)});
+        const classes = Object.entries(kd).filter(([, v]) => typeof v === "function" && v.prototype instanceof Error);
+        const names = classes.map(([k, C]) => { const e = new C("m"); return [k, e.name, String(e), e.stack.split("\\n")[0]]; });
+        let thrown;
+        try { kd.add(kd.zeros([2]), kd.zeros([3])); } catch (e) { thrown = [e.name, String(e), e.stack.split("\\n")[0], e instanceof kd.ShapeError]; }
+        class MyError extends kd.ValueError {}
+        console.log(JSON.stringify({ names, thrown, mine: new MyError("m").name }));`));
+      expect(seen.names.map((n: string[]) => n[0]).sort(), entry).toEqual(
+        ["AutogradError", "DTypeError", "FileError", "FormatError", "GradcheckError", "IndexError", "KdgradError", "ShapeError", "ValueError"]);
+      for (const [key, name, text, stackHead] of seen.names) expect([name, text, stackHead], `${entry} ${key}`).toEqual([key, `${key}: m`, `${key}: m`]);
+      const message = "ShapeError: add: cannot broadcast [2] with [3]";
+      expect(seen.thrown, entry).toEqual(["ShapeError", message, message, true]);
+      expect(seen.mine, entry).toBe("MyError");
+    }
+  });
+
   test("the bundle is under 40 KB gzipped without the WebAssembly bytes", () => {
     const sizes = JSON.parse(execFileSync(process.execPath, [join(ROOT, "scripts/bundle-size.mjs"), "--json"], { encoding: "utf8" }));
     expect(sizes.withoutWasmGzip).toBeLessThan(40 * 1024);
@@ -123,6 +144,10 @@ describe("installed in a project", () => {
     const help = spawnSync(join(consumer, "node_modules", ".bin", "kdgrad"), ["--help"], { encoding: "utf8" });
     expect(help.status).toBe(0);
     expect(help.stdout).toMatch(/^kdgrad — /);
+    // The installed package has no src/, so the bin runs dist/ (which finds package.json from dist/cli).
+    expect(existsSync(join(installed, "src"))).toBe(false);
+    const version = spawnSync(join(consumer, "node_modules", ".bin", "kdgrad"), ["--version"], { encoding: "utf8" });
+    expect([version.status, version.stdout, version.stderr]).toEqual([0, `kdgrad ${JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")).version}\n`, ""]);
   });
 
   test("the types resolve: the core's without Node's types, kdgrad/node's with them; declarations check", () => {

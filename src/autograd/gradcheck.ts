@@ -1,5 +1,5 @@
 import { Tensor } from "../tensor/tensor.js";
-import { KdgradError, ValueError } from "../tensor/errors.js";
+import { KdgradError, ValueError, namedError } from "../tensor/errors.js";
 import { Generator } from "../tensor/random.js";
 import { enableGrad, noGrad } from "./no-grad.js";
 import { gradients } from "./backward.js";
@@ -29,6 +29,12 @@ export interface GradcheckInputReport {
   shape: number[];
   maxAbsError: number;
   maxRelError: number;
+  /**
+   * The pass criterion as a number: the largest |numeric − analytic| / (atol + rtol·|numeric|)
+   * over the entries checked; the input passes when it is ≤ 1 (a NaN error counts as ∞, two
+   * NaNs as 0). Unlike maxRelError it stays meaningful where the numeric value is nearly 0.
+   */
+  maxErrorRatio: number;
   /** Where the worst error is: "J[out 3, in 5]", "(Jᵀu)[5]" or "projection 2". */
   where: string;
   ok: boolean;
@@ -47,6 +53,7 @@ export class GradcheckError extends KdgradError {
     super(message);
   }
 }
+namedError(GradcheckError, "GradcheckError");
 
 /**
  * Compare the backward of `fn` with float64 central differences.
@@ -140,13 +147,15 @@ function check(
   const maxIn = Math.max(...checked.map((i) => (xs[i] as Tensor).size));
   const mode: "full" | "projection" = maxIn <= fullMax ? "full" : "projection";
   const reports: GradcheckInputReport[] = checked.map((i) => ({
-    input: i, shape: [...(xs[i] as Tensor).shape], maxAbsError: 0, maxRelError: 0, where: "", ok: true,
+    input: i, shape: [...(xs[i] as Tensor).shape], maxAbsError: 0, maxRelError: 0, maxErrorRatio: 0, where: "", ok: true,
   }));
   const record = (r: GradcheckInputReport, numeric: number, got: number, where: string): void => {
     const err = Math.abs(numeric - got);
     const bad = !(err <= atol + rtol * Math.abs(numeric)) && !(Number.isNaN(numeric) && Number.isNaN(got));
     const rel = err / Math.max(Math.abs(numeric), 1e-300);
     const abs = Number.isNaN(err) ? Infinity : err;
+    const ratio = (Number.isNaN(numeric) && Number.isNaN(got)) || err === 0 ? 0 : err / (atol + rtol * Math.abs(numeric));
+    r.maxErrorRatio = Math.max(r.maxErrorRatio, Number.isNaN(ratio) ? Infinity : ratio);
     if (bad) r.ok = false;
     if (abs > r.maxAbsError || r.where === "") {
       r.maxAbsError = abs;

@@ -2,6 +2,19 @@
  * A small, strict option parser for the `kdgrad` command: every option is
  * declared with its kind, unknown options and malformed values are a
  * UsageError (a one-line message, exit code 2), nothing is coerced silently.
+ *
+ * Numbers are written in decimal, nothing else:
+ * - integer options (`int`, `ints`, layer sizes) take an optional `-` and
+ *   digits, `8` or `-1`: no `+`, fraction, exponent, `0x`/`0b`/`0o` prefix,
+ *   `_` separator or surrounding space (JavaScript's Number() would read
+ *   `0x8`, ` 8` and `1e1` as 8, 8 and 10), and at most 2⁵³ − 1 in size, since
+ *   a larger integer is not exact in a double (9007199254740993 would be read
+ *   as …992);
+ * - float options (`number`, `numbers`) take an optional sign, digits with an
+ *   optional fraction, and an optional exponent: `4`, `0.5`, `.5`, `2.`,
+ *   `-1.5`, `2e-3`, `1E+2`. No `Infinity`, `NaN`, hex or spaces; a value that
+ *   overflows a double (`1e400`) is refused, one that underflows
+ *   (`1e-400`) reaches the range checks as 0.
  */
 export class UsageError extends Error {
   constructor(message: string) {
@@ -49,13 +62,7 @@ export function parseOptions(argv: readonly string[], spec: Record<string, Optio
 }
 
 function convert(value: string, kind: OptionKind, name: string, command: string): number | string | number[] | string[] {
-  const num = (v: string, integer: boolean): number => {
-    const n = Number(v);
-    if (v.trim() === "" || !Number.isFinite(n) || (integer && !Number.isInteger(n))) {
-      throw new UsageError(`kdgrad ${command}: ${name} must be ${integer ? "an integer" : "a number"}, got '${v}'`);
-    }
-    return n;
-  };
+  const num = (v: string, integer: boolean): number => (integer ? parseInteger(v, name, command) : parseFloatText(v, name, command));
   switch (kind) {
     case "string":
       if (value === "") throw new UsageError(`kdgrad ${command}: ${name} must not be empty`);
@@ -87,11 +94,31 @@ export function helpText(command: string, summary: string, spec: Record<string, 
   return `kdgrad ${command}: ${summary}\n\nOptions:\n${rows.join("\n")}\n`;
 }
 
-/** An architecture such as "64-256-256-10". */
-export function parseSizes(value: string, name: string, command: string): number[] {
-  const parts = value.split("-").map(Number);
-  if (parts.length < 2 || parts.some((d) => !Number.isInteger(d) || d < 1)) {
-    throw new UsageError(`kdgrad ${command}: ${name} must look like 64-16-10 (positive layer sizes), got '${value}'`);
+const INTEGER = /^-?[0-9]+$/;
+const FLOAT = /^[-+]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][-+]?[0-9]+)?$/;
+
+/** A decimal integer of at most 2⁵³ − 1 in size (see the top of this file). */
+export function parseInteger(v: string, name: string, command: string): number {
+  if (!INTEGER.test(v)) throw new UsageError(`kdgrad ${command}: ${name} must be an integer, got '${v}'`);
+  const n = Number(v);
+  if (!Number.isSafeInteger(n)) {
+    throw new UsageError(`kdgrad ${command}: ${name} must be an integer of at most ${Number.MAX_SAFE_INTEGER} in size (2^53 − 1, beyond which integers are not exact), got '${v}'`);
   }
-  return parts;
+  return n;
+}
+
+/** A finite decimal number, optionally with an exponent (see the top of this file). */
+export function parseFloatText(v: string, name: string, command: string): number {
+  const n = Number(v);
+  if (!FLOAT.test(v) || !Number.isFinite(n)) throw new UsageError(`kdgrad ${command}: ${name} must be a number, got '${v}'`);
+  return n;
+}
+
+/** An architecture such as "64-256-256-10": decimal layer sizes ≥ 1, joined by "-". */
+export function parseSizes(value: string, name: string, command: string): number[] {
+  const texts = value.split("-");
+  if (texts.length < 2 || texts.some((d) => !/^[0-9]+$/.test(d) || !Number.isSafeInteger(Number(d)) || Number(d) < 1)) {
+    throw new UsageError(`kdgrad ${command}: ${name} must look like 64-16-10 (positive decimal layer sizes), got '${value}'`);
+  }
+  return texts.map(Number);
 }

@@ -1,13 +1,14 @@
-import { Generator, ValueError, selectRows, type Tensor } from "../index.js";
+import { Generator, ValueError, selectRows, type DType, type Tensor } from "../index.js";
 import { UsageError, helpText, parseOptions, parseSizes, type OptionSpec } from "./args.js";
-import type { CliIO } from "./io.js";
+import type { CliIO, OutputWriter } from "./io.js";
 import { Progress } from "./progress.js";
 import { mean, meanStd, seconds, table } from "./format.js";
 import { lineChart } from "./svg.js";
 import {
-  biasShiftFor, correctOfClass, defaultRecipe, errors, logitsOf, trainStudent, trainTeacher, withoutClass,
+  biasShiftFor, correctOfClass, defaultRecipe, errors, logitsOf, lossOptionsError, trainStudent, trainTeacher, withoutClass,
   type Hooks, type Module, type ModelResult, type Recipe, type Split,
 } from "./recipe.js";
+import { MAX_SEED, checkFiniteLogits, checkParameters } from "./checks.js";
 
 const spec: Record<string, OptionSpec> = {
   temperature: { kind: "number", help: "distillation temperature T > 0", default: "8" },
@@ -65,6 +66,7 @@ export function distillConfig(argv: readonly string[]): DistillConfig | "help" {
     if (sizes[0] !== 64 || sizes[sizes.length - 1] !== 10) {
       throw new UsageError(`kdgrad distill: ${name} must start with 64 inputs and end with 10 classes, got ${sizes.join("-")}`);
     }
+    checkParameters(sizes, name, "distill");
   }
   const epochs = o.epochs as number[] | undefined;
   if (epochs !== undefined) {
@@ -73,17 +75,31 @@ export function distillConfig(argv: readonly string[]): DistillConfig | "help" {
     recipe.studentEpochs = epochs[1] ?? epochs[0]!;
   }
   const seeds = (o.seeds as number[] | undefined) ?? [0];
-  if (seeds.some((s) => s < 0)) throw new UsageError(`kdgrad distill: --seeds must be non-negative integers, got ${seeds.join(",")}`);
+  // A seed's students draw from seed + 2³² (studentGenerator), which must stay an exact integer.
+  const badSeed = seeds.find((s) => s < 0 || s > MAX_SEED);
+  if (badSeed !== undefined) throw new UsageError(`kdgrad distill: --seeds must be integers in [0, ${MAX_SEED}], got ${badSeed}`);
   if (new Set(seeds).size !== seeds.length) throw new UsageError(`kdgrad distill: --seeds repeats a seed (${seeds.join(",")})`);
   // The dark-knowledge experiment follows Hinton et al.: the whole training set, less one class, is the transfer set.
   const transfer = (o.transfer as string | undefined) ?? (omitClass !== undefined ? "full" : "10pct");
   if (transfer !== "10pct" && transfer !== "full") throw new UsageError(`kdgrad distill: --transfer must be 10pct or full, got '${transfer}'`);
+  checkLossOptions(recipe, "float32", "distill");
   return {
     recipe, seeds, transfer, json: o.json === true,
     ...(o["teacher-logits"] !== undefined ? { teacherLogits: o["teacher-logits"] as string } : {}),
     ...(omitClass !== undefined ? { omitClass } : {}),
     ...(o.out !== undefined ? { out: o.out as string } : {}),
   };
+}
+
+/**
+ * Refuse, before any training, a temperature or alpha the distillation loss refuses (the
+ * library decides the accepted ranges; lossOptionsError asks it), naming the option.
+ */
+export function checkLossOptions(recipe: Pick<Recipe, "temperature" | "alpha">, teacherDtype: DType, command: string, plural = ""): void {
+  const refused = lossOptionsError(recipe, teacherDtype);
+  if (refused !== null) {
+    throw new UsageError(`kdgrad ${command}: --${refused.option}${plural} ${recipe[refused.option]} is refused by the loss: ${refused.error.message.split("\n")[0]}`);
+  }
 }
 
 /** Train (or load) the teacher, train both students, evaluate; one seed. */
@@ -158,7 +174,11 @@ export async function distillCommand(argv: readonly string[], io: CliIO): Promis
       throw new UsageError(`kdgrad distill: ${config.teacherLogits} holds an array of shape [${fileLogits.shape.join(",")}] but the ${config.transfer} transfer set needs [${want.join(",")}]`);
     }
     if (fileLogits.dtype === "int32") throw new UsageError(`kdgrad distill: ${config.teacherLogits} holds int32 values; teacher logits must be float32 or float64`);
+    checkFiniteLogits(fileLogits, config.teacherLogits, "distill");
+    checkLossOptions(config.recipe, fileLogits.dtype, "distill");
   }
+  // Checked (and reserved) now, not after the training: see OutputDirectory.
+  const output = config.out === undefined ? null : io.openOutput(config.out, "--out", isDistillOutput);
   let stop = false;
   const removeHandler = io.onInterrupt(() => {
     stop = true;
@@ -185,12 +205,23 @@ export async function distillCommand(argv: readonly string[], io: CliIO): Promis
       if (run === null) break;
       runs.push(run);
     }
+  } catch (e) {
+    output?.abort();
+    throw e;
   } finally {
     removeHandler();
   }
   const wall = (performance.now() - started) / 1000;
   const report = reportObject(config, runs, wall);
-  if (config.out !== undefined) writeOutputs(io, config, runs, report);
+  if (output !== null) {
+    try {
+      writeOutputs(output, config, runs, report);
+      output.commit();
+    } catch (e) {
+      output.abort();
+      throw e;
+    }
+  }
   if (config.json) io.stdout.write(JSON.stringify(report) + "\n");
   else io.stdout.write(humanReport(config, runs, wall, stop));
   if (stop) {
@@ -245,14 +276,14 @@ function humanReport(config: DistillConfig, runs: SeedRun[], wall: number, inter
       seconds(mean(rs.map((r) => r.seconds))),
     ];
   };
-  const soft = recipe.alpha === 1 ? `T = ${recipe.temperature}` : `T = ${recipe.temperature}, α = ${recipe.alpha}`;
+  const soft = softText(recipe);
   const omit = config.omitClass !== undefined ? `, no ${config.omitClass}s` : "";
   const lines: string[] = [];
   lines.push(`kdgrad distill — digits (8×8), ${runs.length} seed(s): ${runs.map((r) => r.seed).join(", ")}${interrupted ? " (interrupted)" : ""}`);
   lines.push(`transfer set: ${config.transfer === "full" ? "train (1347 images)" : "train_10pct (135 images)"}${omit}; test set: 450 images; argmax at T = 1`);
   lines.push("");
   lines.push(table(["model", "parameters", "test accuracy", "errors", "training time"], [
-    row(`teacher ${recipe.teacherSizes.join("-")}`, (r) => r.teacher),
+    row(config.teacherLogits !== undefined ? `teacher: logits from ${config.teacherLogits}` : `teacher ${recipe.teacherSizes.join("-")}`, (r) => r.teacher),
     row(`student ${recipe.studentSizes.join("-")}, hard labels${omit}`, (r) => r.hard),
     row(`student ${recipe.studentSizes.join("-")}, distilled (${soft})${omit}`, (r) => r.distilled),
   ]));
@@ -276,12 +307,28 @@ function humanReport(config: DistillConfig, runs: SeedRun[], wall: number, inter
   return lines.join("\n") + "\n";
 }
 
-function writeOutputs(io: CliIO, config: DistillConfig, runs: SeedRun[], report: Report): void {
-  const dir = config.out!;
-  io.makeDir(dir);
+/** "T = 8, α = 0.9", or "T = 8" when α = 1 (no hard-label term). */
+function softText(recipe: Pick<Recipe, "temperature" | "alpha">): string {
+  return recipe.alpha === 1 ? `T = ${recipe.temperature}` : `T = ${recipe.temperature}, α = ${recipe.alpha}`;
+}
+
+/** The recipe as run: without the teacher's architecture and training when its logits came from a file. */
+function recipeUsed(config: DistillConfig): Partial<Recipe> {
+  if (config.teacherLogits === undefined) return config.recipe;
+  const { teacherSizes: _s, teacherDropout: _d, teacherEpochs: _e, teacherLr: _l, ...rest } = config.recipe;
+  return rest;
+}
+
+/** The files `kdgrad distill --out` writes; a directory holding nothing else may be replaced. */
+export function isDistillOutput(name: string): boolean {
+  return /^(?:report\.json|curves\.svg|(?:teacher|student-hard|student-distilled)-seed[0-9]+\.safetensors)$/.test(name);
+}
+
+function writeOutputs(out: OutputWriter, config: DistillConfig, runs: SeedRun[], report: Report): void {
   const full = {
     ...report,
-    recipe: config.recipe,
+    recipe: recipeUsed(config),
+    ...(config.teacherLogits !== undefined ? { teacherLogits: config.teacherLogits } : {}),
     transfer: config.transfer,
     curves: runs.map((r) => ({
       seed: r.seed,
@@ -290,19 +337,19 @@ function writeOutputs(io: CliIO, config: DistillConfig, runs: SeedRun[], report:
       distilled: { loss: r.distilled.curve.losses, accuracy: r.distilled.curve.accuracy },
     })),
   };
-  io.writeFile(io.join(dir, "report.json"), JSON.stringify(full, null, 2) + "\n");
+  out.writeFile("report.json", JSON.stringify(full, null, 2) + "\n");
   for (const r of runs) {
-    const meta = { seed: String(r.seed), recipe: JSON.stringify(config.recipe) };
-    if (r.teacher?.model) io.saveModel(io.join(dir, `teacher-seed${r.seed}.safetensors`), r.teacher.model.stateDict(), meta);
-    io.saveModel(io.join(dir, `student-hard-seed${r.seed}.safetensors`), r.hard.model!.stateDict(), meta);
-    io.saveModel(io.join(dir, `student-distilled-seed${r.seed}.safetensors`), r.distilled.model!.stateDict(), meta);
+    const meta = { seed: String(r.seed), recipe: JSON.stringify(recipeUsed(config)) };
+    if (r.teacher?.model) out.saveModel(`teacher-seed${r.seed}.safetensors`, r.teacher.model.stateDict(), meta);
+    out.saveModel(`student-hard-seed${r.seed}.safetensors`, r.hard.model!.stateDict(), meta);
+    out.saveModel(`student-distilled-seed${r.seed}.safetensors`, r.distilled.model!.stateDict(), meta);
   }
   if (runs.length > 0) {
     const r = runs[0]!;
     const curve = (name: string, acc: number[]) => ({ name, points: acc.map((a, i) => [i + 1, 100 * a] as const) });
-    const series = [curve("student, hard labels", r.hard.curve.accuracy), curve(`student, distilled (T = ${config.recipe.temperature})`, r.distilled.curve.accuracy)];
+    const series = [curve("student, hard labels", r.hard.curve.accuracy), curve(`student, distilled (${softText(config.recipe)})`, r.distilled.curve.accuracy)];
     if (r.teacher) series.unshift(curve("teacher", r.teacher.curve.accuracy));
-    io.writeFile(io.join(dir, "curves.svg"), lineChart({ title: `Test accuracy during training (seed ${r.seed})`, xLabel: "epoch", yLabel: "test accuracy (%)", series }));
+    out.writeFile("curves.svg", lineChart({ title: `Test accuracy during training (seed ${r.seed})`, xLabel: "epoch", yLabel: "test accuracy (%)", series }));
   }
 }
 

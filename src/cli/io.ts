@@ -19,15 +19,28 @@ export interface CliIO {
   loadDigits(): { train: Split; test: Split; train_10pct: Split };
   /** Read a .npy file (FormatError/FileError on a missing or malformed file). */
   readNpy(path: string): Tensor;
-  /** Create a directory (and its parents). */
-  makeDir(path: string): void;
-  /** Write a file atomically (temporary file, then rename). */
-  writeFile(path: string, data: string | Uint8Array): void;
-  /** Write a module's parameters as safetensors, atomically. */
-  saveModel(path: string, tensors: Map<string, Tensor>, metadata: Record<string, string>): void;
-  join(...parts: string[]): string;
+  /**
+   * Open the output directory `dir` to be written as a whole (src/node/files.ts,
+   * OutputDirectory): called before any training, it checks now that the place can be
+   * written (a file, a path under a file, an unwritable place, /proc: a FileError naming
+   * `option`), and refuses a directory holding entries `replaceable` rejects.
+   */
+  openOutput(dir: string, option: string, replaceable: (name: string) => boolean): OutputWriter;
+  /** The package's version (package.json). */
+  version(): string;
   /** Register a Ctrl-C handler; returns a function that removes it. */
   onInterrupt(handler: () => void): () => void;
   /** Let the host's event loop run (so a Ctrl-C handler gets its turn); called between epochs. */
   pause?(): Promise<void>;
+}
+
+/** The files of one output directory; nothing is visible at its path before commit(). */
+export interface OutputWriter {
+  writeFile(name: string, data: string | Uint8Array): void;
+  /** A module's parameters as safetensors. */
+  saveModel(name: string, tensors: Map<string, Tensor>, metadata: Record<string, string>): void;
+  /** Put the directory in place, whole. */
+  commit(): void;
+  /** Give up; the path keeps what it held. */
+  abort(): void;
 }

@@ -12,6 +12,7 @@ Usage:
   kdgrad sweep [options]      distil across temperatures, alphas and student sizes; table and SVG chart
   kdgrad gradcheck            check every op's and loss's gradient, and show the 1/T² result
   kdgrad <command> --help     the options of a command
+  kdgrad --version            the version of kdgrad
 `;
 
 /**
@@ -35,6 +36,12 @@ export async function main(argv: readonly string[], io: CliIO): Promise<number> 
       case "--help":
       case "-h":
         io.stdout.write(USAGE);
+        return 0;
+      case "--version":
+      case "-V":
+      case "version":
+        if (rest.length > 0) throw new UsageError(`kdgrad: ${command} takes no arguments, got '${rest[0]}'`);
+        io.stdout.write(`kdgrad ${io.version()}\n`);
         return 0;
       default:
         throw new UsageError(`kdgrad: unknown command '${command}' (try kdgrad --help)`);

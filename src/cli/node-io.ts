@@ -1,6 +1,7 @@
-import { mkdirSync } from "node:fs";
-import { join } from "node:path";
-import { loadDigits, loadNpy, saveSafetensors, writeFileAtomic } from "../node/index.js";
+import { readFileSync } from "node:fs";
+import { encodeSafetensors } from "../index.js";
+import { loadDigits, loadNpy } from "../node/index.js";
+import { OutputDirectory } from "../node/files.js";
 import type { CliIO } from "./io.js";
 
 /** The real CliIO: process streams, the file system, SIGINT. */
@@ -10,10 +11,17 @@ export function nodeIO(): CliIO {
     stderr: process.stderr,
     loadDigits: () => loadDigits(),
     readNpy: (path) => loadNpy(path),
-    makeDir: (path) => void mkdirSync(path, { recursive: true }),
-    writeFile: (path, data) => writeFileAtomic(path, data),
-    saveModel: (path, tensors, metadata) => saveSafetensors(path, tensors, metadata),
-    join,
+    openOutput(dir, option, replaceable) {
+      const out = OutputDirectory.open(dir, option, replaceable);
+      return {
+        writeFile: (name, data) => out.writeFile(name, data),
+        saveModel: (name, tensors, metadata) => out.writeFile(name, encodeSafetensors(tensors, metadata)),
+        commit: () => out.commit(),
+        abort: () => out.abort(),
+      };
+    },
+    // package.json is two levels up from src/cli/ in a checkout and from dist/cli/ in the package.
+    version: () => (JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as { version: string }).version,
     pause: () => new Promise<void>((resolve) => setImmediate(resolve)),
     onInterrupt(handler) {
       process.on("SIGINT", handler);

@@ -5,8 +5,8 @@
  * progress, files and output.
  */
 import {
-  Adam, Generator, Tensor, batches, countParameters, crossEntropy, distillationLoss, mlp, noGrad, predict,
-  selectRows, type Module,
+  Adam, Generator, KdgradError, Tensor, batches, countParameters, crossEntropy, distillationLoss, mlp, noGrad, predict,
+  selectRows, tensor, zeros, type DType, type Module,
 } from "../index.js";
 
 export interface Split {
@@ -160,14 +160,43 @@ export async function trainStudent(
   const model = mlp(recipe.studentSizes, { generator });
   const loss = teacherLogits === null
     ? (logits: Tensor, y: Tensor) => crossEntropy(logits, y)
-    : (logits: Tensor, y: Tensor, rows: number[]) =>
-      distillationLoss(logits, selectRows(teacherLogits, rows), recipe.alpha === 1
-        ? { temperature: recipe.temperature }
-        : { labels: y, temperature: recipe.temperature, alpha: recipe.alpha });
+    : (logits: Tensor, y: Tensor, rows: number[]) => distillationLoss(logits, selectRows(teacherLogits, rows), softOptions(recipe, y));
   const curve = await fit(model, transfer, {
     stage, epochs: recipe.studentEpochs, batchSize: recipe.batchSize, lr: recipe.studentLr, generator, loss, test, hooks,
   });
   return { model, result: summarise(model, test, curve) };
+}
+
+/** The distilled student's loss options: no labels (and no hard term) when alpha = 1. */
+function softOptions(recipe: Pick<Recipe, "temperature" | "alpha">, labels: Tensor) {
+  return recipe.alpha === 1 ? { temperature: recipe.temperature } : { labels, temperature: recipe.temperature, alpha: recipe.alpha };
+}
+
+/**
+ * Run the distilled student's loss once, on a 1×10 example in the dtypes training will use
+ * (the student's float32 logits, the teacher's `teacherDtype`), with the recipe's temperature
+ * and then its alpha: whatever the library refuses (the temperature range its
+ * checkTemperature accepts, alpha outside [0, 1], …) is then refused before any training,
+ * whichever range the library settles on. Returns the option refused and the library's
+ * error, or null.
+ */
+export function lossOptionsError(recipe: Pick<Recipe, "temperature" | "alpha">, teacherDtype: DType = "float32"): { option: "temperature" | "alpha"; error: KdgradError } | null {
+  const s = zeros([1, 10], { dtype: "float32" });
+  const t = zeros([1, 10], { dtype: teacherDtype });
+  const labels = tensor([0], { dtype: "int32" });
+  const attempts = [
+    ["temperature", { temperature: recipe.temperature }],
+    ["alpha", softOptions(recipe, labels)],
+  ] as const;
+  for (const [option, options] of attempts) {
+    try {
+      noGrad(() => distillationLoss(s, t, options));
+    } catch (e) {
+      if (e instanceof KdgradError) return { option, error: e };
+      throw e;
+    }
+  }
+  return null;
 }
 
 function summarise(model: Module, test: Split, curve: FitResult): ModelResult {

@@ -23,6 +23,7 @@ export interface ChartOptions {
   xLog?: boolean;
   /** Explicit x ticks (e.g. the temperatures tried). */
   xTicks?: readonly number[];
+  /** The width with a legend column of 170 px (default 720); a longer legend widens the chart, not the plot. */
   width?: number;
   height?: number;
 }
@@ -31,7 +32,7 @@ export const COLOURS = ["#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "
 
 const escape = (s: string): string => s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
 
-/** "Nice" tick values covering [lo, hi]. */
+/** "Nice" tick values covering [lo, hi] (for a log axis: the decades). */
 function ticks(lo: number, hi: number, count = 5): number[] {
   if (lo === hi) return [lo];
   const raw = (hi - lo) / count;
@@ -42,20 +43,63 @@ function ticks(lo: number, hi: number, count = 5): number[] {
   return out;
 }
 
+/**
+ * A value axis that starts and ends on a labelled tick: the step is 1, 2 or 5 times a power
+ * of ten (2.5 if none fits), the one giving 4 to 8 intervals and the shortest axis once
+ * [lo, hi] is widened to whole steps (so the largest value is never above the last label, as
+ * with data up to 94 % under a top label of 90).
+ */
+export function niceAxis(lo: number, hi: number): { lo: number; hi: number; ticks: number[] } {
+  if (!(hi > lo)) [lo, hi] = [lo - 1, hi + 1];
+  const mag = 10 ** Math.floor(Math.log10((hi - lo) / 4));
+  let best: { first: number; n: number; step: number } | null = null;
+  for (const k of [0.5, 1, 2, 5, 10, 20, 2.5]) {
+    if (k === 2.5 && best !== null) break; // 2.5 only where no step of 1, 2 or 5 fits
+    const step = k * mag;
+    const first = Math.floor(lo / step + 1e-9);
+    const n = Math.ceil(hi / step - 1e-9) - first;
+    if (n >= 4 && n <= 8 && (best === null || n * step < best.n * best.step)) best = { first, n, step };
+  }
+  // Ticks as (first + i)·step rounded to 12 digits, so that 0.1 + 0.2 prints as 0.3.
+  const out = best === null
+    ? [lo, hi]
+    : Array.from({ length: best.n + 1 }, (_, i) => Number(((best.first + i) * best.step).toPrecision(12)));
+  return { lo: Math.min(lo, out[0]!), hi: Math.max(hi, out[out.length - 1]!), ticks: out };
+}
+
+/**
+ * An upper estimate of the width of `text` in px at `size` px, from the advance widths of
+ * DejaVu Sans (among the widest common sans-serif faces; Chromium's default is narrower):
+ * about 0.28 em for i, l, spaces and punctuation, 0.4 for t, f, r, -, brackets, 0.84 for
+ * = and +, 0.95 for m and w, at most 0.66 for the rest; 5 % more for safety. The legend is
+ * laid out with it, so no renderer clips it.
+ */
+export function textWidth(text: string, size = 12): number {
+  let em = 0;
+  for (const ch of text) {
+    if (" ,.;:'!|ilj".includes(ch)) em += 0.32;
+    else if ("tfr-()[]/".includes(ch)) em += 0.42;
+    else if ("=+<>~±".includes(ch)) em += 0.84;
+    else if ("mwMW%".includes(ch)) em += 0.98;
+    else em += 0.66;
+  }
+  return em * size * 1.05;
+}
+
 export function lineChart(options: ChartOptions): string {
   const { title, xLabel, yLabel, series, xLog = false } = options;
-  const width = options.width ?? 720;
   const height = options.height ?? 420;
-  const m = { left: 64, right: 170, top: 40, bottom: 52 };
+  // The plot keeps its width; the legend's column on the right is as wide as its longest name.
+  const legend = 12 + 24 + 6 + Math.ceil(Math.max(0, ...series.map((s) => textWidth(s.name)))) + 12;
+  const m = { left: 64, right: Math.max(170, legend), top: 40, bottom: 52 };
+  const width = (options.width ?? 720) - 170 + m.right;
   const fx = (x: number): number => (xLog ? Math.log10(x) : x);
   const all = series.flatMap((s) => s.points).filter(([x, y]) => Number.isFinite(fx(x)) && Number.isFinite(y));
   let [x0, x1] = [Math.min(...all.map((p) => fx(p[0]))), Math.max(...all.map((p) => fx(p[0])))];
   let [y0, y1] = [Math.min(...all.map((p) => p[1])), Math.max(...all.map((p) => p[1]))];
   if (!(x1 > x0)) [x0, x1] = [x0 - 1, x0 + 1];
-  if (!(y1 > y0)) [y0, y1] = [y0 - 1, y0 + 1];
-  const pad = (y1 - y0) * 0.05;
-  y0 -= pad;
-  y1 += pad;
+  const yAxis = niceAxis(y0, y1);
+  [y0, y1] = [yAxis.lo, yAxis.hi];
   const px = (x: number): number => m.left + ((fx(x) - x0) / (x1 - x0)) * (width - m.left - m.right);
   const py = (y: number): number => height - m.bottom - ((y - y0) / (y1 - y0)) * (height - m.top - m.bottom);
   const parts: string[] = [];
@@ -68,7 +112,7 @@ export function lineChart(options: ChartOptions): string {
     parts.push(`<line x1="${px(v).toFixed(1)}" x2="${px(v).toFixed(1)}" y1="${m.top}" y2="${height - m.bottom}" stroke="#eee"/>`);
     parts.push(`<text x="${px(v).toFixed(1)}" y="${height - m.bottom + 16}" text-anchor="middle">${v}</text>`);
   }
-  for (const v of ticks(y0, y1)) {
+  for (const v of yAxis.ticks) {
     parts.push(`<line x1="${m.left}" x2="${width - m.right}" y1="${py(v).toFixed(1)}" y2="${py(v).toFixed(1)}" stroke="#eee"/>`);
     parts.push(`<text x="${m.left - 6}" y="${(py(v) + 4).toFixed(1)}" text-anchor="end">${v}</text>`);
   }

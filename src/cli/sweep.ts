@@ -5,7 +5,13 @@ import { Progress } from "./progress.js";
 import { mean, meanStd, seconds, table } from "./format.js";
 import { COLOURS, lineChart, type Series } from "./svg.js";
 import { defaultRecipe, logitsOf, trainStudent, trainTeacher, type Hooks, type Recipe } from "./recipe.js";
-import { studentGenerator } from "./distill.js";
+import { checkLossOptions, studentGenerator } from "./distill.js";
+import { MAX_SEED, checkParameters } from "./checks.js";
+
+/** The files `kdgrad sweep --out` writes; a directory holding nothing else may be replaced. */
+export function isSweepOutput(name: string): boolean {
+  return name === "sweep.json" || name === "sweep.svg";
+}
 
 const spec: Record<string, OptionSpec> = {
   temperatures: { kind: "numbers", help: "temperatures to try", default: "1,2,4,8,16" },
@@ -46,13 +52,19 @@ export async function sweepCommand(argv: readonly string[], io: CliIO): Promise<
   const seeds = (o.seeds as number[] | undefined) ?? [0];
   for (const T of temperatures) if (!(T > 0)) throw new UsageError(`kdgrad sweep: --temperatures must all be > 0, got ${T}`);
   for (const a of alphas) if (!(a >= 0 && a <= 1)) throw new UsageError(`kdgrad sweep: --alphas must all be in [0, 1], got ${a}`);
-  if (seeds.some((s) => s < 0)) throw new UsageError(`kdgrad sweep: --seeds must be non-negative integers`);
+  for (const temperature of temperatures) checkLossOptions({ temperature, alpha: 1 }, "float32", "sweep", "s");
+  for (const alpha of alphas) checkLossOptions({ temperature: temperatures[0]!, alpha }, "float32", "sweep", "s");
+  const badSeed = seeds.find((s) => s < 0 || s > MAX_SEED);
+  if (badSeed !== undefined) throw new UsageError(`kdgrad sweep: --seeds must be integers in [0, ${MAX_SEED}], got ${badSeed}`);
+  if (new Set(seeds).size !== seeds.length) throw new UsageError(`kdgrad sweep: --seeds repeats a seed (${seeds.join(",")})`);
   const studentSizes = students.map((s) => parseSizes(s, "--students", "sweep"));
   const base: Recipe = { ...defaultRecipe };
   if (o.teacher !== undefined) base.teacherSizes = parseSizes(o.teacher as string, "--teacher", "sweep");
-  for (const sizes of [base.teacherSizes, ...studentSizes]) {
+  for (const [option, sizes] of [["--teacher", base.teacherSizes] as const, ...studentSizes.map((z) => ["--students", z] as const)]) {
     if (sizes[0] !== 64 || sizes[sizes.length - 1] !== 10) throw new UsageError(`kdgrad sweep: architectures must start with 64 and end with 10, got ${sizes.join("-")}`);
+    checkParameters(sizes, option, "sweep");
   }
+  if (new Set(students).size !== students.length) throw new UsageError(`kdgrad sweep: --students repeats a student (${students.join(",")})`);
   const epochs = o.epochs as number[] | undefined;
   if (epochs !== undefined) {
     if (epochs.length > 2 || epochs.some((e) => e < 1)) throw new UsageError(`kdgrad sweep: --epochs takes one or two positive integers`);
@@ -64,6 +76,8 @@ export async function sweepCommand(argv: readonly string[], io: CliIO): Promise<
   const json = o.json === true;
 
   const data = io.loadDigits();
+  // Checked (and reserved) now, not after the training: see OutputDirectory.
+  const output = o.out === undefined ? null : io.openOutput(o.out as string, "--out", isSweepOutput);
   const transfer = transferName === "full" ? data.train : data.train_10pct;
   let stop = false;
   const remove = io.onInterrupt(() => void (stop = true));
@@ -106,6 +120,9 @@ export async function sweepCommand(argv: readonly string[], io: CliIO): Promise<
       seedCells.forEach((e, i) => cells[i]!.errors.push(e));
       finishedSeeds.push(seed);
     }
+  } catch (e) {
+    output?.abort();
+    throw e;
   } finally {
     bar.done();
     remove();
@@ -117,32 +134,15 @@ export async function sweepCommand(argv: readonly string[], io: CliIO): Promise<
     hard: Object.fromEntries(hard),
     distilled: cells,
   };
-  const chart = () => {
-    // One colour per student; one line style per alpha; the hard-label student dashed.
-    const styles = ["", "8 3 2 3", "2 3", "10 2", "4 2 1 2"];
-    const series: Series[] = [];
-    students.forEach((s, si) => {
-      const colour = COLOURS[si % COLOURS.length]!;
-      alphas.forEach((alpha, ai) => {
-        const pts = cells.filter((c) => c.student === s && c.alpha === alpha && c.errors.length > 0)
-          .map((c) => [c.temperature, 100 * (1 - mean(c.errors) / 450)] as const);
-        series.push({ name: `${s}, α = ${alpha}`, points: pts, colour, ...(styles[ai % styles.length] ? { dash: styles[ai % styles.length]! } : {}) });
-      });
-      const h = hard.get(s)!;
-      if (h.length > 0) {
-        const acc = 100 * (1 - mean(h) / 450);
-        series.push({ name: `${s}, hard labels`, points: [[Math.min(...temperatures), acc], [Math.max(...temperatures), acc]], colour, dash: "6 4" });
-      }
-    });
-    return lineChart({
-      title: "Distilled students: test accuracy against temperature", xLabel: "temperature T (log scale)",
-      yLabel: "test accuracy (%)", series, xLog: true, xTicks: temperatures,
-    });
-  };
-  if (o.out !== undefined) {
-    io.makeDir(o.out as string);
-    io.writeFile(io.join(o.out as string, "sweep.json"), JSON.stringify(report, null, 2) + "\n");
-    if (finishedSeeds.length > 0) io.writeFile(io.join(o.out as string, "sweep.svg"), chart());
+  if (output !== null) {
+    try {
+      output.writeFile("sweep.json", JSON.stringify(report, null, 2) + "\n");
+      if (finishedSeeds.length > 0) output.writeFile("sweep.svg", sweepChart(report));
+      output.commit();
+    } catch (e) {
+      output.abort();
+      throw e;
+    }
   }
   if (json) io.stdout.write(JSON.stringify(report) + "\n");
   else if (finishedSeeds.length === 0) io.stdout.write("No seed finished.\n");
@@ -172,4 +172,33 @@ export async function sweepCommand(argv: readonly string[], io: CliIO): Promise<
     return 130;
   }
   return 0;
+}
+
+/**
+ * The sweep's chart from its report (sweep.json): test accuracy against T, one colour per
+ * student, one line style per alpha, the hard-label student dashed.
+ */
+export function sweepChart(report: { students: string[]; alphas: number[]; temperatures: number[]; hard: Record<string, number[]>; distilled: Cell[] }): string {
+  const { students, alphas, temperatures, distilled: cells } = report;
+  const hard = new Map(Object.entries(report.hard));
+  // One colour per student; one line style per alpha; the hard-label student dashed.
+  const styles = ["", "8 3 2 3", "2 3", "10 2", "4 2 1 2"];
+  const series: Series[] = [];
+  students.forEach((s, si) => {
+    const colour = COLOURS[si % COLOURS.length]!;
+    alphas.forEach((alpha, ai) => {
+      const pts = cells.filter((c) => c.student === s && c.alpha === alpha && c.errors.length > 0)
+        .map((c) => [c.temperature, 100 * (1 - mean(c.errors) / 450)] as const);
+      series.push({ name: `${s}, α = ${alpha}`, points: pts, colour, ...(styles[ai % styles.length] ? { dash: styles[ai % styles.length]! } : {}) });
+    });
+    const h = hard.get(s)!;
+    if (h.length > 0) {
+      const acc = 100 * (1 - mean(h) / 450);
+      series.push({ name: `${s}, hard labels`, points: [[Math.min(...temperatures), acc], [Math.max(...temperatures), acc]], colour, dash: "6 4" });
+    }
+  });
+  return lineChart({
+    title: "Distilled students: test accuracy against temperature", xLabel: "temperature T (log scale)",
+    yLabel: "test accuracy (%)", series, xLog: true, xTicks: temperatures,
+  });
 }

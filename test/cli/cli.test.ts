@@ -1,42 +1,15 @@
 import { execFileSync, spawn, spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, utimesSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, describe, expect, test } from "vitest";
-import { main } from "../../src/cli/main.js";
-import { nodeIO } from "../../src/cli/node-io.js";
-import type { CliIO } from "../../src/cli/io.js";
+import { run, waitUntil } from "./run.js";
 import { decodeSafetensors, tensor } from "../../src/index.js";
 import { saveNpy } from "../../src/node/index.js";
 
 const dir = mkdtempSync(join(tmpdir(), "kdgrad-cli-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
-
-/** Run the CLI in-process with captured streams (files and data are real). */
-async function run(argv: string[], options: { tty?: boolean; onStderr?: (s: string, interrupt: () => void) => void } = {}): Promise<{ code: number; out: string; err: string }> {
-  let out = "";
-  let err = "";
-  let interrupt = (): void => {};
-  const io: CliIO = {
-    ...nodeIO(),
-    stdout: { write: (s: string) => (out += s) },
-    stderr: {
-      isTTY: options.tty ?? false,
-      columns: 120,
-      write: (s: string) => {
-        err += s;
-        options.onStderr?.(s, interrupt);
-      },
-    },
-    onInterrupt(handler) {
-      interrupt = handler;
-      return () => (interrupt = () => {});
-    },
-  };
-  const code = await main(argv, io);
-  return { code, out, err };
-}
 
 const tiny = ["--epochs", "1,3"];
 
@@ -94,6 +67,7 @@ describe("kdgrad distill", () => {
     const svg = readFileSync(join(out, "curves.svg"), "utf8");
     expect(svg).toMatch(/^<svg /);
     expect(svg.match(/<polyline/g)).toHaveLength(3);
+    expect(svg).toContain(">student, distilled (T = 8, α = 0.9)</text>");
   });
 
   test("--teacher-logits distils from a .npy file of the transfer set's shape; a wrong shape is a one-line error", async () => {
@@ -174,13 +148,23 @@ describe("kdgrad sweep and gradcheck", () => {
   test("gradcheck passes every op and shows the 1/T² table", async () => {
     const r = await run(["gradcheck"]);
     expect(r.code).toBe(0);
-    expect(r.out).toMatch(/\| op\s+\| max abs error \| max rel error \| pass \|/);
+    expect(r.out).toMatch(/\| op\s+\| max abs error \| error \/ tolerance \| pass \|/);
     expect(r.out).toMatch(/\| distillationLoss\s+\|/);
     expect(r.out).not.toMatch(/\| NO \|/);
+    // The printed measure is the one gradcheck passes on: "yes" exactly when it is ≤ 1 (the old
+    // "max rel error" printed 3.93e+289 beside "yes" for softmax, dividing by a derivative ≈ 0).
+    const printed = [...r.out.matchAll(/^\| (\w+)\s+\|\s+(\S+) \|\s+(\S+) \| (yes|NO)\s+\|$/gm)];
+    expect(printed.length).toBeGreaterThan(40);
+    for (const [, op, , ratio, pass] of printed) expect([op, Number(ratio) <= 1], op).toEqual([op, pass === "yes"]);
+    expect(printed.find((m) => m[1] === "softmax")).toBeDefined();
     const j = await run(["gradcheck", "--json"]);
     const report = JSON.parse(j.out);
     expect(report.ok).toBe(true);
     expect(report.ops.length).toBeGreaterThan(40);
+    for (const op of report.ops) {
+      expect(op.maxErrorRatio, op.op).toBeLessThanOrEqual(1);
+      expect(op.maxErrorRatio, op.op).toBeGreaterThanOrEqual(0);
+    }
     const rows = report.temperature.rows as { T: number; ratio: number | null; limitDistance: number }[];
     // ‖∇KL‖ falls ≈100× per 10× in T once T ≥ 10, and T²∇ approaches the limit like 1/T.
     const at = (T: number) => rows.find((row) => row.T === T)!;
@@ -190,6 +174,16 @@ describe("kdgrad sweep and gradcheck", () => {
     }
     expect(at(1000).limitDistance * 1000).toBeCloseTo(at(100).limitDistance * 100, 1);
   });
+});
+
+test("--version prints the package's version", async () => {
+  const { version } = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8"));
+  for (const flag of ["--version", "-V", "version"]) {
+    const r = await run([flag]);
+    expect([r.code, r.out, r.err]).toEqual([0, `kdgrad ${version}\n`, ""]);
+  }
+  const extra = await run(["--version", "--json"]);
+  expect([extra.code, extra.err]).toEqual([2, "kdgrad: --version takes no arguments, got '--json'\n"]);
 });
 
 test("the installed command: `kdgrad` via bin/kdgrad.js exits 2 with one line and no stack trace on bad input", async () => {
@@ -202,19 +196,68 @@ test("the installed command: `kdgrad` via bin/kdgrad.js exits 2 with one line an
   expect(help).toMatch(/kdgrad distill \[options\]/);
 });
 
+describe("bin/kdgrad.js picks what to run", () => {
+  const bin = readFileSync(new URL("../../bin/kdgrad.js", import.meta.url), "utf8");
+  const modules = fileURLToPath(new URL("../../node_modules", import.meta.url));
+
+  /** A checkout in miniature: bin/kdgrad.js, a src/cli/run.ts and a dist/cli/run.js that say who they are. */
+  function fakeCheckout(options: { tsx: boolean; distNewer: boolean }): string {
+    const root = mkdtempSync(join(dir, "checkout-"));
+    mkdirSync(join(root, "bin"));
+    mkdirSync(join(root, "src", "cli"), { recursive: true });
+    mkdirSync(join(root, "dist", "cli"), { recursive: true });
+    writeFileSync(join(root, "package.json"), '{ "type": "module" }\n');
+    writeFileSync(join(root, "bin", "kdgrad.js"), bin);
+    writeFileSync(join(root, "src", "cli", "run.ts"), 'const who: string = "sources";\nconsole.log(who);\n');
+    writeFileSync(join(root, "dist", "cli", "run.js"), 'console.log("dist");\n');
+    const [older, newer] = [new Date(Date.now() - 60_000), new Date()];
+    utimesSync(join(root, "src", "cli", "run.ts"), ...(options.distNewer ? [older, older] : [newer, newer]) as [Date, Date]);
+    utimesSync(join(root, "dist", "cli", "run.js"), ...(options.distNewer ? [newer, newer] : [older, older]) as [Date, Date]);
+    if (options.tsx) symlinkSync(modules, join(root, "node_modules"));
+    return root;
+  }
+  const runBin = (root: string) => spawnSync(process.execPath, [join(root, "bin", "kdgrad.js")], { encoding: "utf8" });
+
+  test("in a checkout the sources run, even beside a dist/ (which may be stale)", () => {
+    for (const distNewer of [false, true]) {
+      const r = runBin(fakeCheckout({ tsx: true, distNewer }));
+      expect([r.status, r.stdout, r.stderr]).toEqual([0, "sources\n", ""]);
+    }
+  });
+
+  test("without tsx, a dist/ older than src/ is refused with one line; a fresh one runs", () => {
+    const stale = runBin(fakeCheckout({ tsx: false, distNewer: false }));
+    expect([stale.status, stale.stdout, stale.stderr]).toEqual([1, "", "kdgrad: dist/ is older than src/ and tsx is not installed to run the sources: run npm ci, or npm run build\n"]);
+    const fresh = runBin(fakeCheckout({ tsx: false, distNewer: true }));
+    expect([fresh.status, fresh.stdout]).toEqual([0, "dist\n"]);
+  });
+
+  test("without src/ (the installed package) dist/ runs; test/package.test.ts runs the real installed command", () => {
+    const root = fakeCheckout({ tsx: true, distNewer: false });
+    rmSync(join(root, "src"), { recursive: true });
+    const r = runBin(root);
+    expect([r.status, r.stdout, r.stderr]).toEqual([0, "dist\n", ""]);
+  });
+});
+
 test("a real Ctrl-C (SIGINT) stops a long run between epochs: exit 130, the report of what finished, no stack trace", async () => {
   const bin = fileURLToPath(new URL("../../bin/kdgrad.js", import.meta.url));
-  const child = spawn(process.execPath, [bin, "distill", "--seeds", "0,1", "--epochs", "2,400"], { stdio: ["ignore", "pipe", "pipe"] });
-  let out = "";
+  const out = join(dir, "interrupted");
+  const child = spawn(process.execPath, [bin, "distill", "--seeds", "0,1", "--epochs", "2,400", "--out", out], { stdio: ["ignore", "pipe", "pipe"] });
+  let stdout = "";
   let err = "";
-  child.stdout.on("data", (d) => (out += d));
+  child.stdout.on("data", (d) => (stdout += d));
   child.stderr.on("data", (d) => (err += d));
-  // Wait until training has started (the first seed takes over a second), then interrupt.
-  await new Promise((resolve) => setTimeout(resolve, 1500));
+  const closed = new Promise<number | null>((resolve) => child.on("close", resolve));
+  // The staging directory of --out appears just before the Ctrl-C handler is installed and
+  // training starts (however long start-up takes on a busy machine); then let it train a while.
+  await waitUntil(() => readdirSync(dir).some((n) => n.startsWith("interrupted.tmp-")));
+  await new Promise((resolve) => setTimeout(resolve, 500));
   child.kill("SIGINT");
-  const code = await new Promise<number | null>((resolve) => child.on("close", resolve));
+  const code = await closed;
   expect(code).toBe(130);
   expect(err).toMatch(/kdgrad: interrupted/);
   expect(err).not.toMatch(/\n\s+at /);
-  expect(out.length).toBeGreaterThan(0);
+  expect(stdout.length).toBeGreaterThan(0);
+  expect(JSON.parse(readFileSync(join(out, "report.json"), "utf8")).seeds.length).toBeLessThan(2);
 }, 60_000);

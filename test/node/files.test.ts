@@ -1,9 +1,11 @@
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { spawn, spawnSync } from "node:child_process";
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, test } from "vitest";
 import { FileError, FormatError, Generator, ValueError, mlp, tensor } from "../../src/index.js";
 import { loadModule, loadNpy, loadSafetensors, saveModule, saveNpy, saveSafetensors, writeFileAtomic } from "../../src/node/index.js";
+import { STALE_AFTER_MS, makeDirectory, removeStaleTemporaries } from "../../src/node/files.js";
 
 const root = mkdtempSync(join(tmpdir(), "kdgrad-node-"));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
@@ -100,5 +102,78 @@ describe("writeFileAtomic", () => {
     const dir = freshDir();
     expect(() => saveSafetensors(join(dir, "x.safetensors"), { w: tensor([1]) }, { n: 1 as unknown as string })).toThrow(ValueError);
     expect(readdirSync(dir)).toEqual([]);
+  });
+});
+
+describe("temporaries of killed writers", () => {
+  const filesModule = new URL("../../src/node/files.ts", import.meta.url).pathname;
+
+  test("a writer SIGKILLed mid-write leaves the target whole and a *.tmp-PID-* file, which the next write removes", async () => {
+    const dir = freshDir();
+    const target = join(dir, "model.bin");
+    const size = 16 << 20;
+    // The child rewrites the target forever, 16 MiB of one byte value per write (1, 2, 3, …).
+    const code = `import { writeFileAtomic } from ${JSON.stringify(filesModule)};
+      for (let k = 1; ; k++) { writeFileAtomic(${JSON.stringify(target)}, new Uint8Array(${size}).fill(k & 255)); if (k === 1) process.stdout.write("started\\n"); }`;
+    let left: string[] = [];
+    for (let attempt = 0; attempt < 8 && left.length === 0; attempt++) {
+      const child = spawn(process.execPath, ["--import", "tsx", "--input-type=module", "-e", code], { stdio: ["ignore", "pipe", "inherit"] });
+      const closed = new Promise((resolve) => child.on("close", resolve));
+      await new Promise<void>((resolve) => child.stdout.on("data", () => resolve()));
+      await new Promise((resolve) => setTimeout(resolve, 10 * attempt));
+      child.kill("SIGKILL");
+      await closed;
+      const bytes = readFileSync(target);
+      expect(bytes.length).toBe(size);
+      expect(bytes.every((b) => b === bytes[0])).toBe(true);
+      left = leftovers(dir);
+      for (const name of left) expect(name).toMatch(new RegExp(`^model\\.bin\\.tmp-${child.pid}-[0-9a-f]{12}$`));
+    }
+    expect(left.length).toBe(1);
+    writeFileAtomic(target, "next");
+    expect(readdirSync(dir)).toEqual(["model.bin"]);
+    expect(readFileSync(target, "utf8")).toBe("next");
+  }, 60_000);
+
+  test("only temporaries of dead writers (or untouched for STALE_AFTER_MS) are removed: a live writer's stays", async () => {
+    const dir = freshDir();
+    const target = join(dir, "out.json");
+    const dead = spawnSync(process.execPath, ["-e", ""]).pid!;
+    const sleeper = spawn(process.execPath, ["-e", "setTimeout(() => {}, 60000)"], { stdio: "ignore" });
+    try {
+      const live = sleeper.pid!;
+      const names = {
+        dead: `out.json.tmp-${dead}-aaaaaaaaaaaa`,
+        deadDir: `out.json.old-${dead}-bbbbbbbbbbbb`,
+        live: `out.json.tmp-${live}-cccccccccccc`,
+        liveButOld: `out.json.tmp-${live}-dddddddddddd`,
+        otherTarget: `other.json.tmp-${dead}-eeeeeeeeeeee`,
+        notOurs: `out.json.tmp-${dead}-backup`,
+      };
+      for (const [k, n] of Object.entries(names)) {
+        if (k === "deadDir") {
+          mkdirSync(join(dir, n));
+          writeFileSync(join(dir, n, "report.json"), "{}");
+        } else writeFileSync(join(dir, n), k);
+      }
+      const old = (Date.now() - STALE_AFTER_MS - 60_000) / 1000;
+      utimesSync(join(dir, names.liveButOld), old, old);
+      expect(removeStaleTemporaries(target).map((p) => p.slice(dir.length + 1)).sort()).toEqual([names.dead, names.deadDir, names.liveButOld].sort());
+      expect(readdirSync(dir).sort()).toEqual([names.live, names.notOurs, names.otherTarget].sort());
+      writeFileAtomic(target, "x"); // the live writer's temporary survives a write of the same target
+      expect(readdirSync(dir).sort()).toEqual(["out.json", names.live, names.notOurs, names.otherTarget].sort());
+    } finally {
+      sleeper.kill("SIGKILL");
+    }
+  });
+
+  test("makeDirectory creates missing parents one level at a time, and fails at once where Node's recursive mkdir spins (/proc)", () => {
+    const dir = freshDir();
+    makeDirectory(join(dir, "a", "b", "c"), "test");
+    expect(statSync(join(dir, "a", "b", "c")).isDirectory()).toBe(true);
+    expect(() => makeDirectory("/proc/kdgrad-test/a/b", "test")).toThrow(FileError);
+    expect(() => makeDirectory("/proc/kdgrad-test/a/b", "test")).toThrow(/^test: cannot create the directory "\/proc\/kdgrad-test": no such file or directory$/);
+    writeFileSync(join(dir, "f"), "");
+    expect(() => makeDirectory(join(dir, "f", "g"), "test")).toThrow(/is a file, not a directory$/);
   });
 });

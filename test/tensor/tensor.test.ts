@@ -129,7 +129,7 @@ describe("read-out", () => {
     const big = zeros([40, 40]).toString();
     expect(big).toContain("...");
     expect(big.length).toBeLessThan(600);
-    expect(tensor([1e-6, 1]).toString()).toContain("e-6");
+    expect(tensor([1e-6, 1]).toString()).toContain("1.0000e-06");
     expect(tensor([NaN, Infinity, -Infinity]).toString()).toContain("nan");
   });
 });
