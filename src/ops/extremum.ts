@@ -6,6 +6,7 @@ import type { Ctx } from "./define-op.js";
 import { compare } from "./elementwise.js";
 import { cast } from "./cast.js";
 import { div } from "./div.js";
+import { maximum } from "./maximum.js";
 import { reshape } from "./reshape.js";
 import { sum } from "./sum.js";
 import { where } from "./where.js";
@@ -20,7 +21,8 @@ import { where } from "./where.js";
  * torch.amax does, so the gradient still sums to g along the lane:
  *   dx = where(T, E(g/c), 0),   T = [x = E(m)],   c = Σ_lane T,
  * E the broadcast back to x's shape (expandBack). A lane whose m is NaN has
- * no element equal to it (c = 0) and gets 0 — selected, so g/0 never shows.
+ * no element equal to it (c = 0) and gets 0, selected; c is taken as 1 there,
+ * so no 0/0 appears in the rule or in its derivative.
  * Check: Σ_lane dx = c·(g/c) = g when c ≥ 1.
  *
  * Second order. T and c are comparisons and counts of x, constants of the
@@ -46,6 +48,8 @@ export function extremumBackward(ctx: Ctx, g: Tensor): Tensor {
   const { x, y, axes, keptShape, fn } = ctx.saved as { x: Tensor; y: Tensor; axes: number[]; keptShape: number[]; fn: string };
   const ties = compare(fn, "eq", x, expandBack(y, keptShape, x.shape));
   // A 0-d input has no axis to list (dim = [] is refused); undefined reduces "all" of none.
-  const c = sum(cast(ties, g.dtype), axes.length === 0 ? undefined : axes, true);
+  // c = 0 only in a NaN lane, where T selects nothing: dividing by 1 there instead keeps
+  // g/c finite, so the backward's own derivative (h ↦ Σ T·h/c) is 0 there, not 0/0.
+  const c = maximum(sum(cast(ties, g.dtype), axes.length === 0 ? undefined : axes, true), 1);
   return where(ties, expandBack(div(reshape(g, keptShape), c), keptShape, x.shape), 0);
 }
