@@ -50,7 +50,9 @@ export const logSumExp = defineOp({
     const logS = Tensor.empty(lanes.keptShape, "float64");
     kernel("logSumExp", dtype, x.size)(lanes.data, lanes, shift.data as Float64Array, logS.data as Float64Array);
     const y = Tensor.empty(lanes.outShape, dtype);
-    for (let j = 0; j < y.size; j++) y.data[j] = shift.data[j]! + logS.data[j]!;
+    // y = m + L, added in float64 and rounded once to y's dtype (the binary kernel stores into y).
+    const flat = (t: Tensor) => ({ data: t.data, offset: 0, strides: [1] });
+    kernel("binary", "float64", y.size)("add", flat(shift), flat(logS), [y.size], y.data);
     ctx.save({ x, y, shift, logS, keptShape: lanes.keptShape });
     return y;
   },
