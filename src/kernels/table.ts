@@ -106,9 +106,9 @@ export interface Geometry {
 
 export interface CopyKernels {
   /**
-   * dst = the strided view `src` of `shape`, in row-major order. dst has src's dtype, or
-   * another float dtype for a conversion (cast: float64 → float32 rounds to nearest, as a
-   * typed-array store). Exact.
+   * dst = the strided view `src` of `shape`, in row-major order. dst has src's dtype, or a
+   * float dtype for a conversion (cast: int32 and float32 → float64 exact, float64 → float32
+   * rounded to nearest, as a typed-array store; to int32 see copyInt32). Exact.
    */
   copy(src: View, shape: readonly number[], dst: Storage): void;
   /**
