@@ -80,9 +80,15 @@ export interface ElementwiseKernels {
 }
 
 export interface ReduceKernels {
-  /** y[lane] = op over the lane, accumulated in float64. NaN propagates through max/min. */
+  /**
+   * y[lane] = op over each lane of x (`Lanes`; y has outer·inner elements, lane (o, i) at
+   * o·inner + i). "sum" and "mean" accumulate in float64 in lane order (k ascending), so every
+   * backend gives the same float64 sum; "mean" is that sum / length (0/0 = NaN for an empty
+   * lane). "max"/"min" are exact; a NaN wins (propagates), as in PyTorch; an empty lane is the
+   * caller's to refuse. x may be int32 (the largest label of oneHot).
+   */
   reduce(op: ReduceOp, x: Storage, lanes: Lanes, y: Storage): void;
-  /** The index of the first max (min) of each lane; a NaN counts as the max (min). */
+  /** The index of the first max (min) of each lane; a NaN counts as the max (min). Exact. */
   argReduce(op: "argmax" | "argmin", x: Storage, lanes: Lanes, y: Int32Array): void;
   /**
    * log Σ exp over each lane, as its shift m (the lane max, 0 when ±∞) and
@@ -92,11 +98,38 @@ export interface ReduceKernels {
   logSumExp(x: Storage, lanes: Lanes, shift: Float64Array, logSum: Float64Array): void;
 }
 
+/** Where a strided read starts and how it steps (a `View` without its storage). */
+export interface Geometry {
+  readonly offset: number;
+  readonly strides: readonly number[];
+}
+
 export interface CopyKernels {
-  /** dst = the strided view `src` of `shape`, in row-major order. Exact. */
+  /**
+   * dst = the strided view `src` of `shape`, in row-major order. dst has src's dtype, or a
+   * float dtype for a conversion (cast: int32 and float32 → float64 exact, float64 → float32
+   * rounded to nearest, as a typed-array store; to int32 see copyInt32). Exact.
+   */
   copy(src: View, shape: readonly number[], dst: Storage): void;
-  /** The strided view `dst` of `shape` = (or += with accumulate) the contiguous `src`. Exact. */
+  /**
+   * dst = the strided view `src` of `shape` as int32, row-major, where every value must be an
+   * integer in [−2³¹, 2³¹): returns the row-major index of the first that is not (dst is then
+   * partly written), else −1. Nothing is truncated or wrapped. Exact.
+   */
+  copyInt32(src: View, shape: readonly number[], dst: Int32Array): number;
+  /**
+   * The strided view `dst` of `shape` = (or += with accumulate) the contiguous `src`, of the
+   * same dtype. Exact (accumulate: one addition per element).
+   */
   scatter(src: Storage, dst: View, shape: readonly number[], accumulate: boolean): void;
+  /**
+   * The storage positions an index along `axis` picks (torch.gather's addressing): for element
+   * j of the contiguous `index` of `shape` (row-major multi-index k), positions[j] =
+   * x.offset + Σ_{d ≠ axis} k_d·x.strides[d] + index[j]·x.strides[axis] (a 0-d `shape` has one
+   * element and no axis: positions[0] = x.offset + 0). Returns the first j whose index lies
+   * outside [0, size), the axis' length (positions then incomplete), else −1. Exact.
+   */
+  gatherPositions(index: Int32Array, shape: readonly number[], axis: number, size: number, x: Geometry, positions: Int32Array): number;
   /** y[j] = x[positions[j]] (storage positions worked out by the op). Exact. */
   take(x: Storage, positions: Int32Array, y: Storage): void;
   /** dx[positions[j]] += g[j]. Exact up to the order of the additions (j ascending). */

@@ -11,6 +11,11 @@ import { checkCount, describeValue, shapeStr, sizeOf } from "../tensor/shape.js"
  * Backward. Each xⱼ is read by every yᵢ it was copied to, so dx sums g over
  * the copies. autograd does exactly this for every op (sumToShape), so the
  * rule here is dx = g in the broadcast shape.
+ * Check: ⟨expand(x), g⟩ = Σⱼ xⱼ Σ_{copies i of j} gᵢ = ⟨x, sumToShape(g)⟩.
+ *
+ * Second order. sumToShape is written with sum and reshape, linear in g and
+ * free of x (∂²y/∂x² = 0); its own vector-Jacobian product is sum's, a
+ * broadcast back: expand again.
  */
 export const expand = defineOp({
   name: "expand",

@@ -7,6 +7,9 @@ import { kernel } from "../kernels/registry.js";
 import { exp } from "./exp.js";
 import { mul } from "./mul.js";
 import { sub } from "./sub.js";
+import { abs } from "./abs.js";
+import { where } from "./where.js";
+import { compare } from "./elementwise.js";
 
 /**
  * logSumExp(x, dim, keepDim = false) = log Σₖ exp(xₖ) over `dim` (required,
@@ -32,7 +35,10 @@ import { sub } from "./sub.js";
  * the derivative p instead of p(δ − p). We subtract (y − ȳ), ȳ = y detached:
  * its value is exactly 0 (the same number twice), so p keeps its accurate
  * value, and its derivative is ∂y/∂x = p, which restores ∂p/∂x = diag(p) − ppᵀ
- * (the Hessian of logSumExp: docs/autograd.md).
+ * (the Hessian of logSumExp: docs/autograd.md). Only where y is finite: at
+ * y = ±∞, y − ȳ = ∞ − ∞ = NaN would spoil the whole lane, so 0 is selected
+ * there (such a lane has no second derivative to restore; its gradient stays
+ * NaN at a +∞ entry and 0 elsewhere, docs/non-finite.md).
  */
 export const logSumExp = defineOp({
   name: "logSumExp",
@@ -44,14 +50,16 @@ export const logSumExp = defineOp({
     const logS = Tensor.empty(lanes.keptShape, "float64");
     kernel("logSumExp", dtype, x.size)(lanes.data, lanes, shift.data as Float64Array, logS.data as Float64Array);
     const y = Tensor.empty(lanes.outShape, dtype);
-    for (let j = 0; j < y.size; j++) y.data[j] = shift.data[j]! + logS.data[j]!;
+    // y = m + L, added in float64 and rounded once to y's dtype (the binary kernel stores into y).
+    const flat = (t: Tensor) => ({ data: t.data, offset: 0, strides: [1] });
+    kernel("binary", "float64", y.size)("add", flat(shift), flat(logS), [y.size], y.data);
     ctx.save({ x, y, shift, logS, keptShape: lanes.keptShape });
     return y;
   },
   backward(ctx, g) {
     const { x, y, shift, logS, keptShape } = ctx.saved as { x: Tensor; y: Tensor; shift: Tensor; logS: Tensor; keptShape: number[] };
     const back = (t: Tensor): Tensor => expandBack(t, keptShape, x.shape);
-    const zero = sub(y, y.detach());
+    const zero = where(compare("logSumExp", "lt", abs(y), Infinity), sub(y, y.detach()), 0);
     const p = exp(sub(sub(sub(x, back(shift)), back(logS)), back(zero)));
     return [mul(p, back(g))];
   },

@@ -7,7 +7,11 @@ import { describeValue, normalizeAxis } from "../tensor/shape.js";
  * permute(x, dims): axis i of the result is axis dims[i] of x (a view).
  *
  * Backward. The inverse permutation π⁻¹ (π⁻¹[π[i]] = i) puts g's axes back:
- * dx = permute(g, π⁻¹).
+ * dx = permute(g, π⁻¹), a view. Check: permute(permute(x, π), π⁻¹) = x, and
+ * ⟨permute(x, π), g⟩ = ⟨x, permute(g, π⁻¹)⟩ (the same pairs of elements).
+ *
+ * Second order. The backward is a permutation, linear in g and free of x
+ * (∂²y/∂x² = 0); its own vector-Jacobian product is permute(·, π) again.
  */
 export const permute = defineOp({
   name: "permute",

@@ -6,7 +6,11 @@ import { normalizeAxes } from "../tensor/shape.js";
  * squeeze(x, dim?): drop axes of size 1 (all of them, or those in `dim`;
  * a listed axis whose size is not 1 is left alone, as in PyTorch). A view.
  *
- * Backward. No element moves: dx = g reshaped to x's shape.
+ * Backward. No element moves: dx = g reshaped to x's shape (a view of g).
+ * Check: the row-major order of the elements is the same before and after.
+ *
+ * Second order. The backward is reshape, linear in g and free of x
+ * (∂²y/∂x² = 0); its own vector-Jacobian product is reshape back (squeeze's shape).
  */
 export const squeeze = defineOp({
   name: "squeeze",

@@ -5,7 +5,11 @@ import { normalizeAxis } from "../tensor/shape.js";
 /**
  * unsqueeze(x, dim): insert an axis of size 1 at `dim` ∈ [−ndim−1, ndim]. A view.
  *
- * Backward. No element moves: dx = g reshaped to x's shape.
+ * Backward. No element moves: dx = g reshaped to x's shape (a view of g).
+ * Check: the row-major order of the elements is the same before and after.
+ *
+ * Second order. The backward is reshape, linear in g and free of x
+ * (∂²y/∂x² = 0); its own vector-Jacobian product is reshape back (unsqueeze's shape).
  */
 export const unsqueeze = defineOp({
   name: "unsqueeze",
