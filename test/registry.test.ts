@@ -41,6 +41,28 @@ describe("selection", () => {
   });
 });
 
+test("where WebAssembly SIMD cannot run: js is chosen, setBackend(\"wasm\") is a ValueError, and the ops still run", () => {
+  // A fresh process in which WebAssembly refuses every module (as an engine without SIMD does);
+  // tsx itself needs WebAssembly to load, so validate() is what is switched off.
+  const tsx = fileURLToPath(new URL("../node_modules/tsx/dist/cli.mjs", import.meta.url));
+  const root = fileURLToPath(new URL("..", import.meta.url));
+  const script = `
+    WebAssembly.validate = () => false;
+    const kd = await import("./src/index.ts");
+    let message = null;
+    try { kd.setBackend("wasm"); } catch (e) { message = e.constructor.name + ": " + e.message; }
+    const x = kd.randn([64, 64]).requiresGrad_();
+    const w = kd.randn([32, 64]);
+    const y = kd.softmax(kd.linear(x, w), -1);
+    y.backward(kd.onesLike(y));
+    console.log(JSON.stringify({ available: kd.wasmAvailable(), backend: kd.getBackend(), message, finite: x.grad.toFlatArray().every(Number.isFinite) }));
+  `;
+  const out = execFileSync(process.execPath, [tsx, "--input-type=module", "-e", script], { cwd: root, encoding: "utf8", timeout: 60_000 });
+  expect(JSON.parse(out.trim().split("\n").pop()!)).toEqual({
+    available: false, backend: "js", message: 'ValueError: setBackend: WebAssembly SIMD is not available in this runtime; use "js"', finite: true,
+  });
+});
+
 describe("which backend takes a call", () => {
   const names = Object.keys(jsKernels) as KernelName[];
 
