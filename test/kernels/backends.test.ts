@@ -11,7 +11,9 @@
 import fc from "fast-check";
 import { test } from "@fast-check/vitest";
 import { describe, expect } from "vitest";
-import { SGD, Tensor, distillationLoss, getBackend, linear, tensor } from "../../src/index.js";
+import {
+  Generator, SGD, Tensor, distillationLoss, getBackend, gradients, linear, logSoftmax, randn, softmax, tensor,
+} from "../../src/index.js";
 import { kernel } from "../../src/kernels/registry.js";
 import { jsKernels } from "../../src/kernels/js/index.js";
 import { wasmBackend } from "../../src/kernels/wasm/index.js";
@@ -228,5 +230,35 @@ describe("exact kernels match their definition bit for bit (float32, above the d
       return Math.fround(acc);
     });
     expect(leaves[2]!.grad!.toFlatArray()).toEqual(sums);
+  });
+});
+
+describe("second order: float32 Hessian-vector products agree with float64 (the fused backward kernels run inside a recorded backward)", () => {
+  /** Hv for f at x, by differentiating ⟨∇f, v⟩ once more. */
+  const hvp = (f: (x: Tensor) => Tensor, x0: Tensor, v: Tensor): number[] => {
+    const x = x0.detach().requiresGrad_();
+    const [gx] = gradients([f(x)], [x], [], { createGraph: true });
+    const [h] = gradients([gx!.mul(v).sum()], [x]);
+    return h!.toFlatArray();
+  };
+  const g = new Generator(21);
+  const x = randn([8, 40], { generator: g, dtype: "float64" }).mul(3);
+  const v = randn([8, 40], { generator: g, dtype: "float64" });
+  const up = randn([8, 40], { generator: g, dtype: "float64" });
+  const w = randn([24, 40], { generator: g, dtype: "float64" }).mul(0.2);
+  const b = randn([24], { generator: g, dtype: "float64" });
+  const upL = randn([8, 24], { generator: g, dtype: "float64" });
+  const cases: [string, (dtype: "float32" | "float64") => (t: Tensor) => Tensor][] = [
+    ["logSoftmax", (d) => (t) => logSoftmax(t, -1).mul(up.to(d)).sum()],
+    ["softmax", (d) => (t) => softmax(t, -1).mul(up.to(d)).sum()],
+    // softmax after linear: linear alone is affine in x (no Hessian); through softmax its second-order rule runs.
+    ["linear → softmax", (d) => (t) => softmax(linear(t, w.to(d), b.to(d)), -1).mul(upL.to(d)).sum()],
+  ];
+  test.each(cases)("%s", (_, make) => {
+    const want = hvp(make("float64"), x, v);
+    const got = hvp(make("float32"), x.to("float32"), v.to("float32"));
+    const scale = Math.max(...want.map(Math.abs));
+    const worst = Math.max(...got.map((y, i) => Math.abs(y - want[i]!)));
+    expect(worst).toBeLessThanOrEqual(1e-5 * scale);
   });
 });

@@ -1,16 +1,16 @@
 /**
  * Second derivatives of the dense and softmax ops: matmul, linear, softmax,
  * logSoftmax. gradgradcheck in float64 on plain and transposed operands
- * (all-ops.test.ts also draws sliced views), the closed-form Hessians of
- * ⟨g, softmax(x)⟩ and ⟨g, logSoftmax(x)⟩, and a float32 Hessian-vector
- * product on this project's backend (whose fused backward kernels then run
- * inside a recorded backward) against float64.
+ * (all-ops.test.ts also draws sliced views) and the closed-form Hessians of
+ * ⟨g, softmax(x)⟩ and ⟨g, logSoftmax(x)⟩. float64 only, so it runs once
+ * (vitest.config.ts); the float32 Hessian-vector products on each backend
+ * are in test/kernels/backends.test.ts.
  */
 import fc from "fast-check";
 import { test } from "@fast-check/vitest";
 import { describe, expect } from "vitest";
 import {
-  Generator, Tensor, assertGradgradcheck, gradients, hessian, linear, logSoftmax, matmul, noGrad, randn, softmax, tensor,
+  Generator, Tensor, assertGradgradcheck, hessian, linear, logSoftmax, matmul, noGrad, randn, softmax, tensor,
 } from "../../src/index.js";
 
 const f64 = (shape: number[], g: Generator): Tensor => randn(shape, { generator: g, dtype: "float64" }).requiresGrad_();
@@ -92,35 +92,5 @@ describe("closed-form Hessians of a linear functional of the softmax family", ()
         expect(Math.abs(H[j]![k]! - want), `H[${j}][${k}]`).toBeLessThanOrEqual(1e-14 + 1e-12 * Math.abs(want));
       }
     }
-  });
-});
-
-describe("float32 Hessian-vector products on this backend agree with float64", () => {
-  /** Hv for f at x, by differentiating ⟨∇f, v⟩ once more. */
-  const hvp = (f: (x: Tensor) => Tensor, x0: Tensor, v: Tensor): number[] => {
-    const x = x0.detach().requiresGrad_();
-    const [gx] = gradients([f(x)], [x], [], { createGraph: true });
-    const [h] = gradients([gx!.mul(v).sum()], [x]);
-    return h!.toFlatArray();
-  };
-  const g = new Generator(21);
-  const x = randn([8, 40], { generator: g, dtype: "float64" }).mul(3);
-  const v = randn([8, 40], { generator: g, dtype: "float64" });
-  const up = randn([8, 40], { generator: g, dtype: "float64" });
-  const w = randn([24, 40], { generator: g, dtype: "float64" }).mul(0.2);
-  const b = randn([24], { generator: g, dtype: "float64" });
-  const upL = randn([8, 24], { generator: g, dtype: "float64" });
-  const cases: [string, (dtype: "float32" | "float64") => (t: Tensor) => Tensor][] = [
-    ["logSoftmax", (d) => (t) => logSoftmax(t, -1).mul(up.to(d)).sum()],
-    ["softmax", (d) => (t) => softmax(t, -1).mul(up.to(d)).sum()],
-    // softmax after linear: linear alone is affine in x (no Hessian); through softmax its second-order rule runs.
-    ["linear → softmax", (d) => (t) => softmax(linear(t, w.to(d), b.to(d)), -1).mul(upL.to(d)).sum()],
-  ];
-  test.each(cases)("%s", (_, make) => {
-    const want = hvp(make("float64"), x, v);
-    const got = hvp(make("float32"), x.to("float32"), v.to("float32"));
-    const scale = Math.max(...want.map(Math.abs));
-    const worst = Math.max(...got.map((y, i) => Math.abs(y - want[i]!)));
-    expect(worst).toBeLessThanOrEqual(1e-5 * scale);
   });
 });
