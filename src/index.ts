@@ -117,4 +117,4 @@ export { batches, type Batch, type Batches, type BatchOptions } from "./data/bat
 export { selectRows } from "./data/select-rows.js";
 
 // backends
-export { getBackend, setBackend, wasmAvailable, type Backend } from "./kernels/backend.js";
+export { getBackend, setBackend, wasmAvailable, type Backend } from "./kernels/registry.js";

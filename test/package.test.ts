@@ -85,7 +85,7 @@ describe("the built core", () => {
 
   test("imports no Node built-in and uses no process, Buffer, require, __dirname or __filename", () => {
     const files = core();
-    expect(files).toEqual(expect.arrayContaining(["index.js", "index.d.ts", "kdgrad.bundle.js", "kernels/wasm/backend.js"]));
+    expect(files).toEqual(expect.arrayContaining(["index.js", "index.d.ts", "kdgrad.bundle.js", "kernels/wasm/module.js"]));
     const found = files.flatMap((f) => violations(readFileSync(join(installed, "dist", f), "utf8")).map((v) => `${f}: ${v}`));
     expect(found).toEqual([]);
   });

@@ -22,6 +22,8 @@ export interface BackendDefinition {
   readonly kernels: Partial<KernelTable>;
   /** Whether the backend can run in this runtime (a WebAssembly module compiles, …). Called once. */
   available(): boolean;
+  /** What the runtime must have for `available()` (named when setBackend refuses the backend). */
+  readonly requirement: string;
   /**
    * Whether this backend takes a call of `dtype` and `work` (below some size,
    * the copy into its memory costs more than it saves). `minWork` is the
@@ -33,7 +35,7 @@ export interface BackendDefinition {
 }
 
 const backends = {
-  js: { kernels: jsKernels, available: () => true, takes: () => true, minWork: 0 },
+  js: { kernels: jsKernels, available: () => true, requirement: "JavaScript", takes: () => true, minWork: 0 },
   wasm: wasmBackend,
 } satisfies Record<string, BackendDefinition>;
 
@@ -75,10 +77,12 @@ export function getBackend(): Backend {
  */
 export function setBackend(backend: Backend): void {
   if (typeof backend !== "string" || !Object.hasOwn(backends, backend)) {
-    throw new ValueError(`setBackend: backend must be one of ${backendNames().map((b) => JSON.stringify(b)).join(", ")}, got ${describeValue(backend)}`);
+    // Most capable first: `backend must be "wasm" or "js", got "gpu"`.
+    const names = backendNames().reverse().map((b) => JSON.stringify(b));
+    throw new ValueError(`setBackend: backend must be ${names.slice(0, -1).join(", ")} or ${names[names.length - 1]}, got ${describeValue(backend)}`);
   }
   if (!isAvailable(backend)) {
-    throw new ValueError(`setBackend: the ${JSON.stringify(backend)} backend is not available in this runtime (WebAssembly SIMD could not be compiled); use "js"`);
+    throw new ValueError(`setBackend: ${backends[backend].requirement} is not available in this runtime; use "js"`);
   }
   chosen = backend;
 }

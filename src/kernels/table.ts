@@ -13,7 +13,8 @@ import type { Storage } from "../tensor/dtype.js";
  * (wasm/) fills the entries it accelerates (`Partial<KernelTable>`) and the
  * registry falls back to TypeScript for the rest. A backend must compute
  * what the TypeScript kernel computes, to the tolerance stated with the
- * entry (the suite runs once per backend, test/backends/).
+ * entry (the op, loss, nn, optim and kernel tests run once per registered
+ * backend: the vitest projects in vitest.config.ts).
  *
  * Conventions. A `View` is a strided read of `data` (a tensor's storage,
  * offset and strides, already broadcast to the output's shape). Outputs are
@@ -62,6 +63,12 @@ export type ReduceOp = "sum" | "mean" | "max" | "min";
 export interface ElementwiseKernels {
   /** y[i] = op(x[i]) over contiguous arrays of equal length. Exact (the same IEEE operations on every backend). */
   unary(op: UnaryOp, x: Storage, y: Storage): void;
+  /**
+   * y[i] = shift + scale·x[i] over contiguous arrays of equal length (x and y may
+   * be the same array), computed in float64 and rounded once to y's type: a
+   * uniform draw u mapped to [lo, hi) as lo + (hi − lo)·u (nn/init.ts). Exact.
+   */
+  affine(x: Storage, scale: number, shift: number, y: Storage): void;
   /** y = op(a, b) over `shape` (row-major into y). Exact. */
   binary(op: BinaryOp, a: View, b: View, shape: readonly number[], y: Storage): void;
   /** y = c ≠ 0 ? a : b over `shape`: torch.where. Exact. */

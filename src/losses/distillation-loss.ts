@@ -4,8 +4,8 @@ import { ValueError } from "../tensor/errors.js";
 import { promoteTypes } from "../tensor/dtype.js";
 import { distillationKernel } from "../kernels/distillation.js";
 import { distillationKernelF32 } from "../kernels/distillation-f32.js";
-import { getBackend } from "../kernels/backend.js";
-import { wasmKernels } from "../kernels/wasm/backend.js";
+import { getBackend } from "../kernels/registry.js";
+import { wasmKernels } from "../kernels/wasm/module.js";
 import { checkAlpha, checkLabels, checkLogits, checkSameShape, checkTemperature } from "./options.js";
 
 export interface DistillationOptions {

@@ -2,6 +2,7 @@ import { Tensor } from "../tensor/tensor.js";
 import { DTypeError, ShapeError, ValueError } from "../tensor/errors.js";
 import { describeValue, sameShape, shapeStr } from "../tensor/shape.js";
 import { noGrad } from "../autograd/no-grad.js";
+import { kernel } from "../kernels/registry.js";
 
 /** A state dict given as a Map (ordered) or a plain object of tensors. */
 export type StateDict = ReadonlyMap<string, Tensor> | Readonly<Record<string, Tensor>>;
@@ -183,7 +184,10 @@ export abstract class Module {
       pairs.push([source, target]);
     }
     noGrad(() => {
-      for (const [source, target] of pairs) target.data.set(source.copyData());
+      // Into the parameter's own storage, converting float32/float64 (the copy kernel).
+      for (const [source, target] of pairs) {
+        kernel("copy", target.dtype, target.size)({ data: source.data, offset: source.offset, strides: source.strides }, source.shape, target.data);
+      }
     });
     return { missingKeys, unexpectedKeys };
   }

@@ -2,6 +2,7 @@ import { Tensor } from "../tensor/tensor.js";
 import { allocate, type Storage } from "../tensor/dtype.js";
 import { ValueError } from "../tensor/errors.js";
 import { shapeStr } from "../tensor/shape.js";
+import { kernel } from "../kernels/registry.js";
 
 /**
  * The base of SGD, Adam and AdamW, like torch.optim.Optimizer with a single
@@ -57,12 +58,15 @@ export abstract class Optimizer {
   }
 }
 
-/** The elements of a gradient in row-major order (no copy when it is already laid out so). */
+/**
+ * The elements of a gradient in row-major order and the parameter's dtype: its own
+ * storage when it is already laid out so, else a copy (the copy kernel, converting).
+ */
 export function gradData(p: Tensor): Storage | null {
   const g = p.grad;
   if (g === null) return null;
   if (g.offset === 0 && g.data.length === g.size && g.isContiguous() && g.dtype === p.dtype) return g.data;
   const out = allocate(p.dtype, p.size);
-  out.set(g.copyData());
+  kernel("copy", p.dtype, p.size)({ data: g.data, offset: g.offset, strides: g.strides }, g.shape, out);
   return out;
 }

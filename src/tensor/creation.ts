@@ -3,6 +3,7 @@ import { allocate, checkDtype, dtypeOf, type DType, type Storage } from "./dtype
 import { DTypeError, ShapeError, ValueError } from "./errors.js";
 import { checkCount, checkInt, checkShape, describeValue, shapeStr, sizeOf, type Shape } from "./shape.js";
 import { defaultGenerator, Generator } from "./random.js";
+import { publicName } from "./public-call.js";
 
 export interface TensorOptions {
   shape?: Shape;
@@ -201,7 +202,8 @@ function uniformIn(shape: Shape, options: RandomOptions, fn: string): Tensor {
   const dims = checkShape(shape, fn);
   const dtype = floatDtype(options, fn);
   const g = generatorOf(options, fn);
-  const t = Tensor.empty(dims, dtype, fn);
+  // Memory refused is named for the public function running (a layer drawing its weights), else fn.
+  const t = Tensor.empty(dims, dtype, publicName(fn));
   const d = t.data;
   if (dtype === "float32") for (let i = 0; i < d.length; i++) d[i] = g.uniform24();
   else for (let i = 0; i < d.length; i++) d[i] = g.uniform();

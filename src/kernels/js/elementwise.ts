@@ -60,6 +60,10 @@ const KAPPA = 0.044715;
 export const elementwise: ElementwiseKernels = {
   unary: unaryLoop,
 
+  affine(x: Storage, scale: number, shift: number, y: Storage): void {
+    for (let i = 0; i < y.length; i++) y[i] = shift + scale * x[i]!;
+  },
+
   binary(op: BinaryOp, a: View, b: View, shape: readonly number[], y: Storage): void {
     if ((op === "add" || op === "sub" || op === "mul" || op === "div")
       && arithmetic(op, a.data, a.offset, a.strides, b.data, b.offset, b.strides, shape, y)) return;
