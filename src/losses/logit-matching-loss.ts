@@ -14,6 +14,15 @@ import { checkLogits, checkSameShape } from "./options.js";
  *   ∂L/∂s = δ̃/(C·B),   ∂L/∂t = −δ̃/(C·B).
  * Check: this is exactly the T → ∞ limit of T·(p_s − p_t)/B, the fused
  * distillation gradient (docs/distillation.md).
+ *
+ * Non-finite input (docs/non-finite.md). A row holding NaN or ±∞ (in s or t)
+ * has no centred difference (its mean is ±∞ or NaN, and ∞ − ∞ follows): the
+ * loss is NaN and that row's gradients are NaN in every entry, both for s and
+ * for t. A −∞ logit is not a mask here: masking a class changes the softmax at
+ * every T, so the distillation loss has no logit-matching limit then. Finite
+ * logits too large for s − t (above about 9e307) are scaled by 2⁻⁶⁰⁰ first,
+ * exactly, so that s − t and the mean stay finite; the loss is +∞ when its sum
+ * of squares overflows.
  */
 export const logitMatchingLoss = defineOp({
   name: "logitMatchingLoss",
@@ -28,14 +37,27 @@ export const logitMatchingLoss = defineOp({
     const centred = new Float64Array(B * C);
     let total = 0;
     for (let r = 0; r < B; r++) {
-      let mean = 0;
-      for (let i = 0; i < C; i++) mean += s[r * C + i]! - t[r * C + i]!;
-      mean /= C;
-      for (let i = 0; i < C; i++) {
-        const d = s[r * C + i]! - t[r * C + i]! - mean;
-        centred[r * C + i] = d;
-        total += d * d;
+      const o = r * C;
+      let big = 0;
+      for (let i = 0; i < C; i++) big = Math.max(big, Math.abs(s[o + i]!), Math.abs(t[o + i]!));
+      if (!Number.isFinite(big)) {
+        // NaN or ±∞ in the row (Math.max propagates NaN): no centred difference.
+        for (let i = 0; i < C; i++) centred[o + i] = NaN;
+        total = NaN;
+        continue;
       }
+      // 2⁻⁶⁰⁰ (exact) where s − t could overflow; the row's share is scaled back below.
+      const k = big > 2 ** 1000 ? 2 ** -600 : 1;
+      let mean = 0;
+      for (let i = 0; i < C; i++) mean += k * s[o + i]! - k * t[o + i]!;
+      mean /= C;
+      let rowTotal = 0;
+      for (let i = 0; i < C; i++) {
+        const d = k * s[o + i]! - k * t[o + i]! - mean;
+        centred[o + i] = d / k;
+        rowTotal += d * d;
+      }
+      total += rowTotal / k / k;
     }
     ctx.save({ centred, B, C });
     const y = Tensor.empty([], promoteTypes(student.dtype, teacher.dtype, fn));
