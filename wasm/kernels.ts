@@ -66,18 +66,33 @@ const LN2_LO: f64 = 1.90821492927058770002e-10;
 // dᵢ = log p_t,i − log p_s,i = ((tᵢ − m_t) − (sᵢ − m_s))/T − (c_t − c_s) for two
 // classes, from the float32 logits at tr and sr (offset i), in log space.
 // @ts-ignore: decorator
-@inline function logRatio(tr: usize, sr: usize, i: i32, mt: v128, ms: v128, invT: v128, shift: v128): v128 {
+@inline function logDiff(tr: usize, sr: usize, i: i32, mt: v128, ms: v128, invT: v128, shift: v128): v128 {
   const dt = f64x2.sub(load2(tr + (<usize>i << 2)), mt);
   const ds = f64x2.sub(load2(sr + (<usize>i << 2)), ms);
   return f64x2.sub(f64x2.mul(f64x2.sub(dt, ds), invT), shift);
 }
 
+// (t − s) − ū in both lanes with t − s carried exactly (Knuth's two-sum, d + e =
+// t − s), so a small result keeps its relative accuracy however large t, s, ū are.
+// @ts-ignore: decorator
+@inline function centred2(t: v128, s: v128, ubar: v128): v128 {
+  const d = f64x2.sub(t, s);
+  const z = f64x2.sub(d, t);
+  const e = f64x2.sub(f64x2.sub(t, f64x2.sub(d, z)), f64x2.add(s, z));
+  return f64x2.add(f64x2.sub(d, ubar), e);
+}
+
+// The largest spread of (t − s)/T the log-ratio form takes in float64 lanes (as
+// SPREAD_64 in src/kernels/distillation.ts): eˣ ≤ e⁵⁰⁰ keeps M, Γ finite.
+const SPREAD_64: f64 = 500.0;
+
 /**
  * The fused distillation loss of src/kernels/distillation.ts for float32
- * s, t [B, C] (C even: the caller pads odd C with a −∞ class, which has no
+ * s, t [B, C] (C even: the caller pads odd C with a −∞ class in both, which has no
  * mass in either distribution), labels [B] (or 0 for none), writing dS and
  * dT (float32, or 0 to skip) and using 3·C float64 of scratch. Returns the
- * mean loss over rows. Same math, same passes, two lanes at a time.
+ * mean loss over rows. Same math, same passes and the same two forms of the
+ * KL (log-ratio for a regular row, direct otherwise), two lanes at a time.
  */
 export function distill(
   s: usize, t: usize, labels: usize, B: i32, C: i32, T: f64, alpha: f64,
@@ -101,44 +116,68 @@ function distillRows(
   const es = scratch;
   const et = scratch + (<usize>C << 3);
   const e1 = T == 1.0 ? es : scratch + (<usize>C << 4);
+  const ninf = f64x2.splat(-Infinity);
+  const zero = f64x2.splat(0);
+  const one = f64x2.splat(1);
   let total: f64 = 0;
   for (let r: i32 = 0; r < B; r++) {
     const sr = s + (<usize>(r * C) << 2);
     const tr = t + (<usize>(r * C) << 2);
-    // Pass 1: maxima (f64x2.max propagates NaN).
-    let vms = f64x2.splat(-Infinity);
-    let vmt = f64x2.splat(-Infinity);
+    // Pass 1: maxima (f64x2.max propagates NaN), the range of the finite t − s, and
+    // whether some class has a non-finite t − s without a teacher mask (vbad).
+    let vms = ninf;
+    let vmt = ninf;
+    let vumin = f64x2.splat(Infinity);
+    let vumax = ninf;
+    let vbad = zero;
     for (let i: i32 = 0; i < C; i += 2) {
-      vms = f64x2.max(vms, load2(sr + (<usize>i << 2)));
-      vmt = f64x2.max(vmt, load2(tr + (<usize>i << 2)));
+      const sv = load2(sr + (<usize>i << 2));
+      const tv = load2(tr + (<usize>i << 2));
+      vms = f64x2.max(vms, sv);
+      vmt = f64x2.max(vmt, tv);
+      const u = f64x2.sub(tv, sv);
+      const fin = f64x2.eq(f64x2.sub(u, u), zero);
+      vumin = f64x2.min(vumin, v128.bitselect(u, f64x2.splat(Infinity), fin));
+      vumax = f64x2.max(vumax, v128.bitselect(u, ninf, fin));
+      vbad = v128.or(vbad, v128.andnot(f64x2.ne(tv, ninf), fin));
     }
     const ms = max<f64>(f64x2.extract_lane(vms, 0), f64x2.extract_lane(vms, 1));
     const mt = max<f64>(f64x2.extract_lane(vmt, 0), f64x2.extract_lane(vmt, 1));
+    const umin = min<f64>(f64x2.extract_lane(vumin, 0), f64x2.extract_lane(vumin, 1));
+    const umax = max<f64>(f64x2.extract_lane(vumax, 0), f64x2.extract_lane(vumax, 1));
+    const logRatio = soft && !v128.any_true(vbad) && isFinite<f64>(ms) && isFinite<f64>(mt) && (umax - umin) * invT <= SPREAD_64;
     const vMs = f64x2.splat(ms);
     const vMt = f64x2.splat(mt);
-    // Pass 2: exponentials and sums.
-    let vSs = f64x2.splat(0);
-    let vSt = f64x2.splat(0);
-    let vS1 = f64x2.splat(0);
-    // Each sum is 1 (the max term) plus a tail R, and log S = log1p(R) keeps a
-    // tail far below 1 that log(1 + R) would round away: the terms below 1 are
-    // summed apart from those equal to 1 (the max and its ties), which are
-    // counted, and R = Σ_{e < 1} e + (count(e = 1) − 1).
-    let vRs = f64x2.splat(0);
-    let vRt = f64x2.splat(0);
-    let vR1 = f64x2.splat(0);
-    let vNs = f64x2.splat(0);
-    let vNt = f64x2.splat(0);
-    let vN1 = f64x2.splat(0);
-    const one = f64x2.splat(1);
+    // Pass 2: exponentials and sums. Each sum is 1 (the max term) plus a tail R, and
+    // log S = log1p(R) keeps a tail far below 1 that log(1 + R) would round away: the
+    // terms below 1 are summed apart from those equal to 1 (the max and its ties),
+    // which are counted, and R = Σ_{e < 1} e + (count(e = 1) − 1).
+    let vSs = zero;
+    let vSt = zero;
+    let vS1 = zero;
+    let vRs = zero;
+    let vRt = zero;
+    let vR1 = zero;
+    let vNs = zero;
+    let vNt = zero;
+    let vN1 = zero;
+    // (log-ratio form) Σ q·(t − s) and Σ q over the classes the teacher keeps: the centre.
+    let vSu = zero;
+    let vSq = zero;
     for (let i: i32 = 0; i < C; i += 2) {
-      const ds = f64x2.sub(load2(sr + (<usize>i << 2)), vMs);
+      const sv = load2(sr + (<usize>i << 2));
+      const ds = f64x2.sub(sv, vMs);
       const a = expv(f64x2.mul(ds, vInvT));
       v128.store(es + (<usize>i << 3), a);
       vSs = f64x2.add(vSs, a);
       vRs = f64x2.add(vRs, v128.and(a, f64x2.lt(a, one)));
       vNs = f64x2.add(vNs, v128.and(one, f64x2.eq(a, one)));
-      if (soft) {
+      if (logRatio) {
+        const tv = load2(tr + (<usize>i << 2));
+        const kept = f64x2.ne(tv, ninf);
+        vSu = f64x2.add(vSu, v128.and(f64x2.mul(a, f64x2.sub(tv, sv)), kept));
+        vSq = f64x2.add(vSq, v128.and(a, kept));
+      } else if (soft) {
         const b = expv(f64x2.mul(f64x2.sub(load2(tr + (<usize>i << 2)), vMt), vInvT));
         v128.store(et + (<usize>i << 3), b);
         vSt = f64x2.add(vSt, b);
@@ -148,7 +187,7 @@ function distillRows(
       if (hard && T != 1.0) {
         let c: v128;
         if (powers != 0) {
-          c = f64x2.splat(1);
+          c = one;
           let base = a;
           for (let n = powers; n > 0; n >>= 1) {
             if (n & 1) c = f64x2.mul(c, base);
@@ -161,71 +200,171 @@ function distillRows(
         vN1 = f64x2.add(vN1, v128.and(one, f64x2.eq(c, one)));
       }
     }
-    const Ss = f64x2.extract_lane(vSs, 0) + f64x2.extract_lane(vSs, 1);
-    const St = f64x2.extract_lane(vSt, 0) + f64x2.extract_lane(vSt, 1);
-    const S1 = T == 1.0 ? Ss : f64x2.extract_lane(vS1, 0) + f64x2.extract_lane(vS1, 1);
     const lanes = (v: v128): f64 => f64x2.extract_lane(v, 0) + f64x2.extract_lane(v, 1);
+    const Ss = lanes(vSs);
+    const S1 = T == 1.0 ? Ss : lanes(vS1);
     const Rs = lanes(vRs) + (lanes(vNs) - 1);
-    const Rt = lanes(vRt) + (lanes(vNt) - 1);
     const R1 = T == 1.0 ? Rs : lanes(vR1) + (lanes(vN1) - 1);
     // (A NaN sum is a row with no distribution: keep the NaN.)
     const cs = Ss == Ss ? Math.log1p(Rs) : Ss;
-    const ct = St == St ? Math.log1p(Rt) : St;
     const c1 = S1 == S1 ? Math.log1p(R1) : S1;
-    const vShift = f64x2.splat(ct - cs);
-    const vInvSt = f64x2.splat(1.0 / St);
-    // Pass 3: the KL from log-space differences over the teacher's support,
-    // and in the same sweep the student gradient (which does not need the KL).
-    const aT = (alpha * T) / norm;
-    const h = (1 - alpha) / norm;
-    const vaT = f64x2.splat(aT);
-    const vh = f64x2.splat(h);
-    const vInvSs = f64x2.splat(1.0 / Ss);
-    const vInvS1 = f64x2.splat(1.0 / S1);
-    const dr = dS + (<usize>(r * C) << 2);
-    let vkl = f64x2.splat(0);
-    for (let i: i32 = 0; i < C; i += 2) {
-      let g = f64x2.splat(0);
-      if (soft) {
-        const pt = f64x2.mul(v128.load(et + (<usize>i << 3)), vInvSt);
-        const d = logRatio(tr, sr, i, vMt, vMs, vInvT, vShift);
-        vkl = f64x2.add(vkl, v128.andnot(f64x2.mul(pt, d), f64x2.eq(pt, f64x2.splat(0))));
-        g = f64x2.mul(vaT, f64x2.sub(f64x2.mul(v128.load(es + (<usize>i << 3)), vInvSs), pt));
-      }
-      if (hard) g = f64x2.add(g, f64x2.mul(vh, f64x2.mul(v128.load(e1 + (<usize>i << 3)), vInvS1)));
-      if (dS != 0) store2(dr + (<usize>i << 2), g);
-    }
     let kl: f64 = 0;
+    let M: f64 = 0;
+    let Epx: f64 = 0;
+    let ubar: f64 = 0;
+    let St: f64 = 0;
+    let ct: f64 = 0;
+    if (logRatio) {
+      // Pass 3, log-ratio form: x = ((t − s) − ū)/T; m = eˣ − 1 and G = 1 + (x − 1)eˣ from
+      // x = k·ln 2 + r (|r| ≤ ½ ln 2): φ(r) = eʳ − 1 − r by its series to r¹⁴ (relative
+      // error below 2⁻⁶⁰), φ(x) = 2ᵏφ(r) + ((2ᵏ − 1) + 2ᵏr − x) (exactly φ(r) where k = 0;
+      // elsewhere φ ≥ 0.05 and the bracket's rounding costs at most 40ε relative),
+      // m = φ + x, and G = x·m − φ down to x = −1.5 (a factor 4 of cancellation at
+      // worst), 1 + (x − 1)eˣ below. A class the teacher masks has x = −∞: m = −1, G = 1.
+      const Sq = lanes(vSq);
+      ubar = Sq > 0 ? lanes(vSu) / Sq : umax;
+      const vU = f64x2.splat(ubar);
+      let vM = zero;
+      let vG = zero;
+      let vPx = zero;
+      for (let i: i32 = 0; i < C; i += 2) {
+        const sv = load2(sr + (<usize>i << 2));
+        const tv = load2(tr + (<usize>i << 2));
+        const kept = f64x2.ne(tv, ninf);
+        // (x is finite on kept classes: |x| ≤ SPREAD_64.)
+        const x = v128.and(f64x2.mul(centred2(tv, sv, vU), vInvT), kept);
+        const k = f64x2.nearest(f64x2.mul(x, f64x2.splat(LOG2E)));
+        const rr = f64x2.sub(f64x2.sub(x, f64x2.mul(k, f64x2.splat(LN2_HI))), f64x2.mul(k, f64x2.splat(LN2_LO)));
+        const phir = phiv(rr);
+        const ki = i64x2.extend_low_i32x4_s(i32x4.trunc_sat_f64x2_s_zero(k));
+        const scale = i64x2.shl(i64x2.add(ki, i64x2.splat(1023)), 52);
+        const phi = f64x2.add(f64x2.mul(scale, phir), f64x2.sub(f64x2.add(f64x2.sub(scale, one), f64x2.mul(scale, rr)), x));
+        const ex = f64x2.mul(scale, f64x2.add(f64x2.add(one, rr), phir));
+        let m = f64x2.add(phi, x);
+        const low = f64x2.lt(x, f64x2.splat(-1.5));
+        let G = v128.bitselect(f64x2.add(one, f64x2.mul(f64x2.sub(x, one), ex)), f64x2.sub(f64x2.mul(x, m), phi), low);
+        m = v128.bitselect(m, f64x2.splat(-1), kept);
+        G = v128.bitselect(G, one, kept);
+        const a = v128.load(es + (<usize>i << 3));
+        v128.store(et + (<usize>i << 3), m);
+        vM = f64x2.add(vM, f64x2.mul(a, m));
+        vG = f64x2.add(vG, f64x2.mul(a, G));
+        // Σ q·eˣ·x for E_{p_t}[x] (0 on masked classes, where x was set to 0 and eˣ to 0).
+        if (dT != 0) vPx = f64x2.add(vPx, f64x2.mul(f64x2.mul(a, f64x2.add(one, m)), x));
+      }
+      M = lanes(vM) / Ss;
+      kl = (lanes(vG) / Ss) / (1 + M) + hM(M);
+      Epx = lanes(vPx) / (Ss * (1 + M));
+    } else if (soft) {
+      St = lanes(vSt);
+      const Rt = lanes(vRt) + (lanes(vNt) - 1);
+      ct = St == St ? Math.log1p(Rt) : St;
+      // Pass 3, direct form: Σ p_t·((t − m_t) − (s − m_s))/T − (c_t − c_s), over the teacher's support.
+      const vShift = f64x2.splat(ct - cs);
+      const vInvSt = f64x2.splat(1.0 / St);
+      let vkl = zero;
+      for (let i: i32 = 0; i < C; i += 2) {
+        const pt = f64x2.mul(v128.load(et + (<usize>i << 3)), vInvSt);
+        const d = logDiff(tr, sr, i, vMt, vMs, vInvT, vShift);
+        vkl = f64x2.add(vkl, v128.andnot(f64x2.mul(pt, d), f64x2.eq(pt, zero)));
+      }
+      kl = lanes(vkl);
+    }
+    // The raw sum, for dT in the direct form: the loss clamps a rounded negative KL
+    // to 0, the teacher gradient does not (its rows then sum to 0 up to rounding).
+    const klRaw = kl;
     if (soft) {
-      kl = f64x2.extract_lane(vkl, 0) + f64x2.extract_lane(vkl, 1);
       if (kl < 0) kl = 0;
       total += alpha * T * T * kl;
     }
+    const aT = (alpha * T) / norm;
+    const h = (1 - alpha) / norm;
+    let y: i32 = -1;
     if (hard) {
-      const y = load<i32>(labels + (<usize>r << 2));
-      total += (1 - alpha) * (ms + c1 - <f64>load<f32>(sr + (<usize>y << 2)));
-      if (dS != 0) {
+      y = load<i32>(labels + (<usize>r << 2));
+      // (m − s_y) + log S₁, never (m + log S₁) − s_y, which rounds log S₁ away at |s| ≈ 1e16.
+      total += (1 - alpha) * ((ms - <f64>load<f32>(sr + (<usize>y << 2))) + c1);
+    }
+    if (dS != 0) {
+      // Pass 4: dS = α·T·(p_s − p_t)/B + (1 − α)(softmax(s) − onehot)/B; in the log-ratio
+      // form p_s − p_t = q·(M − m)/(1 + M).
+      const dr = dS + (<usize>(r * C) << 2);
+      const vA = f64x2.splat(aT / (Ss * (1 + M)));
+      const vMM = f64x2.splat(M);
+      const vaT = f64x2.splat(aT);
+      const vInvSs = f64x2.splat(1.0 / Ss);
+      const vInvSt = f64x2.splat(1.0 / St);
+      const vh = f64x2.splat(h / S1);
+      for (let i: i32 = 0; i < C; i += 2) {
+        let g = zero;
+        const a = v128.load(es + (<usize>i << 3));
+        if (logRatio) g = f64x2.mul(f64x2.mul(vA, a), f64x2.sub(vMM, v128.load(et + (<usize>i << 3))));
+        else if (soft) g = f64x2.mul(vaT, f64x2.sub(f64x2.mul(a, vInvSs), f64x2.mul(v128.load(et + (<usize>i << 3)), vInvSt)));
+        if (hard) g = f64x2.add(g, f64x2.mul(vh, v128.load(e1 + (<usize>i << 3))));
+        store2(dr + (<usize>i << 2), g);
+      }
+      if (hard) {
         // The label's entry again, with the one-hot subtracted in float64 before rounding.
         let gy = h * (load<f64>(e1 + (<usize>y << 3)) / S1 - 1);
-        if (soft) gy += aT * (load<f64>(es + (<usize>y << 3)) / Ss - load<f64>(et + (<usize>y << 3)) / St);
+        const ey = load<f64>(es + (<usize>y << 3));
+        if (logRatio) gy += (aT / (Ss * (1 + M))) * ey * (M - load<f64>(et + (<usize>y << 3)));
+        else if (soft) gy += aT * (ey / Ss - load<f64>(et + (<usize>y << 3)) / St);
         store<f32>(dr + (<usize>y << 2), <f32>gy);
       }
     }
     if (dT != 0) {
+      // dT = α·T·p_t·(log p_t − log p_s − KL)/B, 0 where p_t = 0. Log-ratio form:
+      // p_t = q·(1 + m)/(1 + M) and log p_t − log p_s − KL = x − E_{p_t}[x].
       const dtr = dT + (<usize>(r * C) << 2);
-      const vKl = f64x2.splat(kl);
-      for (let i: i32 = 0; i < C; i += 2) {
-        let g = f64x2.splat(0);
-        if (soft) {
-          const pt = f64x2.mul(v128.load(et + (<usize>i << 3)), vInvSt);
-          const d = f64x2.sub(logRatio(tr, sr, i, vMt, vMs, vInvT, vShift), vKl);
-          g = v128.andnot(f64x2.mul(vaT, f64x2.mul(pt, d)), f64x2.eq(pt, f64x2.splat(0)));
+      const vaT = f64x2.splat(aT);
+      const vKl = f64x2.splat(klRaw);
+      if (logRatio) {
+        const vP = f64x2.splat(1.0 / (Ss * (1 + M)));
+        const vU = f64x2.splat(ubar);
+        const vLz = f64x2.splat(Epx);
+        for (let i: i32 = 0; i < C; i += 2) {
+          const pt = f64x2.mul(f64x2.mul(v128.load(es + (<usize>i << 3)), f64x2.add(one, v128.load(et + (<usize>i << 3)))), vP);
+          const x = f64x2.mul(centred2(load2(tr + (<usize>i << 2)), load2(sr + (<usize>i << 2)), vU), vInvT);
+          const g = f64x2.mul(vaT, f64x2.mul(pt, f64x2.sub(x, vLz)));
+          store2(dtr + (<usize>i << 2), v128.andnot(g, f64x2.eq(pt, zero)));
         }
-        store2(dtr + (<usize>i << 2), g);
+      } else {
+        const vShift = f64x2.splat(ct - cs);
+        const vInvSt = f64x2.splat(1.0 / St);
+        for (let i: i32 = 0; i < C; i += 2) {
+          let g = zero;
+          if (soft) {
+            const pt = f64x2.mul(v128.load(et + (<usize>i << 3)), vInvSt);
+            const d = f64x2.sub(logDiff(tr, sr, i, vMt, vMs, vInvT, vShift), vKl);
+            g = v128.andnot(f64x2.mul(vaT, f64x2.mul(pt, d)), f64x2.eq(pt, zero));
+          }
+          store2(dtr + (<usize>i << 2), g);
+        }
       }
     }
   }
   return total / <f64>B;
+}
+
+// φ(r) = eʳ − 1 − r = r²·Σₙ rⁿ/(n + 2)! for n = 0 … 12, |r| ≤ ½ ln 2 (the rest is
+// below 2⁻⁶⁰ of φ), by Estrin's scheme.
+// @ts-ignore: decorator
+@inline function phiv(r: v128): v128 {
+  const r2 = f64x2.mul(r, r);
+  const r4 = f64x2.mul(r2, r2);
+  const r8 = f64x2.mul(r4, r4);
+  const c01 = f64x2.add(f64x2.splat(1.0 / 2.0), f64x2.mul(r, f64x2.splat(1.0 / 6.0)));
+  const c23 = f64x2.add(f64x2.splat(1.0 / 24.0), f64x2.mul(r, f64x2.splat(1.0 / 120.0)));
+  const c45 = f64x2.add(f64x2.splat(1.0 / 720.0), f64x2.mul(r, f64x2.splat(1.0 / 5040.0)));
+  const c67 = f64x2.add(f64x2.splat(1.0 / 40320.0), f64x2.mul(r, f64x2.splat(1.0 / 362880.0)));
+  const c89 = f64x2.add(f64x2.splat(1.0 / 3628800.0), f64x2.mul(r, f64x2.splat(1.0 / 39916800.0)));
+  const cab = f64x2.add(f64x2.splat(1.0 / 479001600.0), f64x2.mul(r, f64x2.splat(1.0 / 6227020800.0)));
+  const cc = f64x2.splat(1.0 / 87178291200.0);
+  const q0 = f64x2.add(c01, f64x2.mul(r2, c23));
+  const q1 = f64x2.add(c45, f64x2.mul(r2, c67));
+  const q2 = f64x2.add(c89, f64x2.mul(r2, cab));
+  const p = f64x2.add(f64x2.add(q0, f64x2.mul(r4, q1)), f64x2.mul(r8, f64x2.add(q2, f64x2.mul(r4, cc))));
+  return f64x2.mul(r2, p);
 }
 
 // ------------------------------- fused distillation loss, float32 lanes

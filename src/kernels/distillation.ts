@@ -49,10 +49,12 @@ type Num = { [i: number]: number; readonly length: number };
  * a KL far from 0 unless the classes that carry the spread have no mass.
  *
  * KL ≥ 0 (Gibbs' inequality). A rounded value below 0 (a few ulps of the
- * terms it is made of) is clamped to 0 in both forms, and the clamped value
- * is the one the teacher gradient uses: dT_i = α·T·p_t,i·(dᵢ − KL) with the
- * KL of the loss. The clamp moves the KL, and each row sum of dT, by that
- * rounding only.
+ * terms it is made of) is clamped to 0 in the loss, in both forms. The teacher
+ * gradient does not use the clamped value: dᵢ − KL is formed as xᵢ − E_{p_t}[x]
+ * in the log-ratio form (the same number: dᵢ = xᵢ − log Z and
+ * KL = E_{p_t}[x] − log Z), and with the unclamped sum Σ p_t·d in the direct
+ * form. So each row of dT sums to 0 up to rounding whether or not the loss was
+ * clamped, and dT is the gradient of the smooth KL, not of max(KL, 0).
  *
  * `scratch` holds 3·C float64 values reused for every row (the exponentials),
  * so the kernel allocates nothing of size B·C besides its outputs.
@@ -169,7 +171,7 @@ export function distillationKernel(
     // The log-ratio form: the centre ū, then M and Γ (mᵢ kept in `et` for the gradients).
     let ubar = 0;
     let M = 0;
-    let lz = 0;
+    let Epx = 0;
     let ct = 0;
     let rSt = 0;
     if (logRatio) {
@@ -177,6 +179,7 @@ export function distillationKernel(
       // (Sq = 0 only when the student's mass sits on teacher-masked classes.)
       ubar = Sq > 0 ? Su / Sq : umax;
       let Gam = 0;
+      let Px = 0;
       for (let i = 0; i < C; i++) {
         const ti = t[base + i]!;
         let m: number;
@@ -210,7 +213,14 @@ export function distillationKernel(
       M *= rSs;
       Gam *= rSs;
       kl = Gam / (1 + M) + hOfM(M);
-      lz = Math.log1p(M);
+      if (dT !== null) {
+        // E_{p_t}[x] = Σ q·eˣ·x/(1 + M), for dT: dᵢ − KL = xᵢ − E_{p_t}[x] (no log Z in either).
+        for (let i = 0; i < C; i++) {
+          const ti = t[base + i]!;
+          if (ti !== -Infinity) Px += es[i]! * (1 + et[i]!) * centred(ti, s[base + i]!, ubar) * invT;
+        }
+        Epx = (Px * rSs) / (1 + M);
+      }
     } else if (soft) {
       ct = St === St ? Math.log1p(Rt + (Nt - 1)) : St;
       rSt = 1 / St;
@@ -220,9 +230,10 @@ export function distillationKernel(
         if (pt !== 0) kl += pt * ((t[base + i]! - mt - (s[base + i]! - ms)) * invT - (ct - cs));
       }
     }
+    // The raw sum, for dT in the direct form (see the clamp above).
+    const klRaw = kl;
     if (soft) {
-      // KL ≥ 0 (Gibbs' inequality): a rounded negative sum is clamped, and the teacher
-      // gradient below uses the clamped value.
+      // KL ≥ 0 (Gibbs' inequality): a rounded negative sum is clamped in the loss.
       if (kl < 0) kl = 0;
       total += alpha * T * T * kl;
     }
@@ -252,13 +263,13 @@ export function distillationKernel(
       for (let i = 0; i < C; i++) {
         let g = 0;
         if (logRatio) {
-          // p_t = q·(1 + m)/(1 + M) and log p_t − log q = x − log1p(M); p_t = 0 at a masked class.
+          // p_t = q·(1 + m)/(1 + M) and dᵢ − KL = xᵢ − E_{p_t}[x]; p_t = 0 at a masked class.
           const ti = t[base + i]!;
           const pt = es[i]! * (1 + et[i]!) * P;
-          if (pt !== 0) g = aT * pt * (centred(ti, s[base + i]!, ubar) * invT - lz - kl);
+          if (pt !== 0) g = aT * pt * (centred(ti, s[base + i]!, ubar) * invT - Epx);
         } else if (soft) {
           const pt = et[i]! * rSt;
-          if (pt !== 0) g = aT * pt * ((t[base + i]! - mt - (s[base + i]! - ms)) * invT - (ct - cs) - kl);
+          if (pt !== 0) g = aT * pt * ((t[base + i]! - mt - (s[base + i]! - ms)) * invT - (ct - cs) - klRaw);
         }
         dT[base + i] = g;
       }
