@@ -303,27 +303,22 @@ const P6 = 1 / 40320, P7 = 1 / 362880, P8 = 1 / 3628800, P9 = 1 / 39916800, P10 
 const P11 = 1 / 6227020800, P12 = 1 / 87178291200, P13 = 1 / 1307674368000, P14 = 1 / 20922789888000;
 const P15 = 1 / 355687428096000, P16 = 1 / 6402373705728000, P17 = 1 / 121645100408832000;
 
-/** φ(x) = eˣ − 1 − x for |x| ≤ 1, by its Taylor series (x² times a Horner polynomial). */
+/**
+ * φ(x) = eˣ − 1 − x for |x| ≤ 1, by its Taylor series: x² times the polynomial
+ * Σₙ xⁿ/(n + 2)!, n ≤ 17, evaluated by Estrin's scheme (pairs combined with x²,
+ * x⁴, x⁸, x¹⁶) so that its multiply-adds do not wait on each other as Horner's
+ * rule would. The rounding is that of a sum of terms of one sign for x ≥ 0, and
+ * of terms alternating with shrinking size for x < 0: a few ulps either way.
+ */
 export function phiSeries(x: number): number {
-  let p = P17;
-  p = p * x + P16;
-  p = p * x + P15;
-  p = p * x + P14;
-  p = p * x + P13;
-  p = p * x + P12;
-  p = p * x + P11;
-  p = p * x + P10;
-  p = p * x + P9;
-  p = p * x + P8;
-  p = p * x + P7;
-  p = p * x + P6;
-  p = p * x + P5;
-  p = p * x + P4;
-  p = p * x + P3;
-  p = p * x + P2;
-  p = p * x + P1;
-  p = p * x + P0;
-  return x * x * p;
+  const x2 = x * x;
+  const x4 = x2 * x2;
+  const x8 = x4 * x4;
+  const q0 = P0 + P1 * x, q1 = P2 + P3 * x, q2 = P4 + P5 * x, q3 = P6 + P7 * x;
+  const q4 = P8 + P9 * x, q5 = P10 + P11 * x, q6 = P12 + P13 * x, q7 = P14 + P15 * x, q8 = P16 + P17 * x;
+  const o0 = (q0 + q1 * x2) + (q2 + q3 * x2) * x4;
+  const o1 = (q4 + q5 * x2) + (q6 + q7 * x2) * x4;
+  return x2 * (o0 + (o1 + q8 * x8) * x8);
 }
 
 /**
