@@ -417,6 +417,33 @@ const ROUND_F: f32 = 12582912.0;
   return v128.andnot(f32x4.mul(e, scale), tiny);
 }
 
+// exp((s − m)/T) in four float32 lanes for s ≤ m, with an error that does not grow
+// with the gap: ds = fl(s − m) and its rounding error dl (Knuth's two-sum, ds + dl =
+// s − m exactly); k = round((s − m)/T / ln 2) from the rounded quotient (any nearby k
+// will do); then r·T = (ds − k·LT_hi) + (dl − k·LT_lo), LT = T ln 2, where ds − k·LT_hi
+// is exact (k·LT_hi has at most 23 bits, and ds lies within a factor 2 of it, Sterbenz)
+// so r·T carries a rounding of its own size only, and r = (r·T)/T two more. The
+// argument error is then a few ulps of |r| ≤ 0.35, not of |(s − m)/T| (up to 87): a
+// student gap g costs (2u + 3u·0.35) in eᵍ, not u·g. e^r by expf4's polynomial; below
+// 2⁻¹²⁵ the result is 0.
+// @ts-ignore: decorator
+@inline function expGap(sv: v128, vm: v128, ds: v128, vK: v128, vLThi: v128, vLTlo: v128, vInvT: v128): v128 {
+  const z = f32x4.sub(ds, sv);
+  const dl = f32x4.sub(f32x4.sub(sv, f32x4.sub(ds, z)), f32x4.add(vm, z));
+  const kb = f32x4.add(f32x4.mul(ds, vK), f32x4.splat(ROUND_F));
+  const kf = f32x4.sub(kb, f32x4.splat(ROUND_F));
+  const tiny = f32x4.lt(kf, f32x4.splat(-125.0));
+  const rT = f32x4.add(f32x4.sub(ds, f32x4.mul(kf, vLThi)), f32x4.sub(dl, f32x4.mul(kf, vLTlo)));
+  const r = f32x4.mul(rT, vInvT);
+  const r2 = f32x4.mul(r, r);
+  const p01 = f32x4.add(f32x4.splat(1.0 / 2.0), f32x4.mul(r, f32x4.splat(1.0 / 6.0)));
+  const p23 = f32x4.add(f32x4.splat(1.0 / 24.0), f32x4.mul(r, f32x4.splat(1.0 / 120.0)));
+  const p45 = f32x4.add(f32x4.splat(1.0 / 720.0), f32x4.mul(r, f32x4.splat(1.0 / 5040.0)));
+  const p = f32x4.add(p01, f32x4.mul(r2, f32x4.add(p23, f32x4.mul(r2, p45))));
+  const e = f32x4.add(f32x4.splat(1.0), f32x4.add(r, f32x4.mul(r2, p)));
+  return v128.andnot(f32x4.mul(e, pow2(kb)), tiny);
+}
+
 // v's four float32 lanes as float64: lanes 0, 1 (low) and 2, 3 (high).
 // @ts-ignore: decorator
 @inline function low64(v: v128): v128 {
@@ -439,6 +466,10 @@ const ROUND_F: f32 = 12582912.0;
   for (let j = 1; j < n; j++) b = f32x4.mul(b, a);
   return b;
 }
+
+// The largest spread of (t − s)/T the float32-lane kernel takes: float32 roundings of
+// x = (t − s)/T − ū cost a relative u·|x| in eˣ (docs/distillation.md, "Float32 kernels").
+const SPREAD_F32: f64 = 16.0;
 
 // h(M) = M/(1 + M) − log1p(M) = −M²/2 + 2M³/3 − 3M⁴/4 + …, by its series
 // where the two terms would cancel.
@@ -484,6 +515,13 @@ export function distillF32(
   const lane = i32x4(0, 1, 2, 3);
   const lastMask = i32x4.lt_s(i32x4.add(i32x4.splat(C4), lane), i32x4.splat(C));
   const vInvT = f32x4.splat(<f32>invT);
+  // The student's exponentials reduce s − max s by k·(T ln 2) in logit units, before any
+  // scaling by 1/T: T ln 2 as a head of 16 bits (k·head is exact for |k| < 2⁸) and a tail.
+  const LT = Math.LN2 * T;
+  const LThi = reinterpret<f32>(reinterpret<u32>(<f32>LT) & 0xffffff00);
+  const vLThi = f32x4.splat(LThi);
+  const vLTlo = f32x4.splat(<f32>(LT - <f64>LThi));
+  const vK = f32x4.splat(<f32>(invT * 1.4426950408889634));
   let total: f64 = 0;
   for (let r: i32 = 0; r < B; r++) {
     const sr = s + (<usize>(r * C) << 2);
@@ -532,49 +570,75 @@ export function distillF32(
     }
     const bad = f32x4.extract_lane(vbad, 0) + f32x4.extract_lane(vbad, 1) + f32x4.extract_lane(vbad, 2) + f32x4.extract_lane(vbad, 3);
     const spread = (<f64>dmax - <f64>dmin) * invT;
-    let fast = bad == 0 && isFinite<f32>(ms) && isFinite<f64>(spread) && spread <= 30;
+    let fast = bad == 0 && isFinite<f32>(ms) && isFinite<f64>(spread) && spread <= SPREAD_F32;
     let loss: f64 = 0;
     if (fast) {
-      // Pass 2: the student's exponentials and the teacher's relative terms, centred at
-      // the student's max class (c = (t − s)/T there), in one sweep.
-      // D + D_lo = tAt − ms exactly (two-sum), so x is exactly 0 at the student's max.
+      // Pass 2a: the student's exponentials (into the row of dS they become: up to 12 bytes
+      // past the row may be written and are rewritten later; the caller leaves 16 bytes of
+      // slack), their sum Zs, and Σ q·((t − s) − D), D = t − s at the student's max, for the
+      // centre; the cross-entropy's exponentials. Blocks of 32 classes: float32 lanes within
+      // a block (8 terms a lane), float64 across blocks; the cross-entropy's sum, whose tail
+      // below the max term matters, is float64 throughout.
       const dHi: f32 = tAt - ms;
-      const dz: f32 = dHi - tAt;
-      const dLo: f32 = (tAt - (dHi - dz)) - (ms + dz);
       const vD = f32x4.splat(dHi);
-      // The student's exponentials go into the row of dS they become (up to 12 bytes past the
-      // row may be written and are rewritten later; the caller leaves 16 bytes of slack).
       const esr = dS != 0 ? dS + (<usize>(r * C) << 2) : es;
-      const vDlo = f32x4.splat(dLo);
       const vMs = f32x4.splat(ms);
       let vZs = f64x2.splat(0);
       let vZ1 = f64x2.splat(0);
-      let vM = f64x2.splat(0);
-      let vG = f64x2.splat(0);
-      // Blocks of 32 classes: Zs, M and Γ are summed in float32 lanes within a
-      // block (8 terms a lane, all of one sign for Zs and Γ) and in float64 across
-      // blocks; the cross-entropy's sum, whose tail below the max term matters,
-      // is float64 throughout.
+      let vSu = f64x2.splat(0);
       for (let i0: i32 = 0; i0 < Cp; i0 += 32) {
         const iEnd = min<i32>(i0 + 32, Cp);
         let fZs = f32x4.splat(0);
+        let fSu = f32x4.splat(0);
+        for (let i: i32 = i0; i < iEnd; i += 4) {
+          const sv = v128.load(sr + (<usize>i << 2));
+          const tv = v128.load(tr + (<usize>i << 2));
+          const ds = f32x4.sub(sv, vMs);
+          let a = expGap(sv, vMs, ds, vK, vLThi, vLTlo, vInvT);
+          if (i >= C4) a = v128.and(a, lastMask);
+          v128.store(esr + (<usize>i << 2), a);
+          fZs = f32x4.add(fZs, a);
+          fSu = f32x4.add(fSu, f32x4.mul(a, f32x4.sub(f32x4.sub(tv, sv), vD)));
+          if (hard) {
+            // exp(s − max s) = a^T for a small integer T (recomputed in pass 3, not stored).
+            let b: v128;
+            if (powers != 0) b = powf4(a, powers);
+            else {
+              b = v128.and(expf4(ds), i >= C4 ? lastMask : i32x4.splat(-1));
+              v128.store(e1 + (<usize>i << 2), b);
+            }
+            vZ1 = f64x2.add(f64x2.add(vZ1, low64(b)), high64(b));
+          }
+        }
+        vZs = f64x2.add(f64x2.add(vZs, low64(fZs)), high64(fZs));
+        vSu = f64x2.add(vSu, f64x2.add(low64(fSu), high64(fSu)));
+      }
+      const Zs = f64x2.extract_lane(vZs, 0) + f64x2.extract_lane(vZs, 1);
+      const Z1 = f64x2.extract_lane(vZ1, 0) + f64x2.extract_lane(vZ1, 1);
+      // The centre ū = D + Σ q·((t − s) − D)/Σ q, the q-mean of t − s, as a float32 pair
+      // ū_hi + ū_lo (the pair is exact to float64; any centre gives the same KL, and
+      // this one makes M = Σ q·(eˣ − 1 − x) + O(rounding) small: nothing cancels).
+      const ubar = <f64>dHi + (f64x2.extract_lane(vSu, 0) + f64x2.extract_lane(vSu, 1)) / Zs;
+      const uHi = <f32>ubar;
+      const vUhi = f32x4.splat(uHi);
+      const vUlo = f32x4.splat(<f32>(ubar - <f64>uHi));
+      // Pass 2b: x = ((t − s) − ū)/T, m = eˣ − 1 and G = 1 + (x − 1)eˣ, and M, Γ.
+      let vM = f64x2.splat(0);
+      let vG = f64x2.splat(0);
+      for (let i0: i32 = 0; i0 < Cp; i0 += 32) {
+        const iEnd = min<i32>(i0 + 32, Cp);
         let fM = f32x4.splat(0);
         let fG = f32x4.splat(0);
         for (let i: i32 = i0; i < iEnd; i += 4) {
           const sv = v128.load(sr + (<usize>i << 2));
           const tv = v128.load(tr + (<usize>i << 2));
-          const ds = f32x4.sub(sv, vMs);
-          let a = expf4(f32x4.mul(ds, vInvT));
-          // x = (t − s)/T − c: d + e = t − s exactly (Knuth's two-sum), then d − D is exact
-          // where x is small (Sterbenz), so x keeps a relative error of a few float32 ulps.
+          // d + e = t − s exactly (Knuth's two-sum), then d − ū_hi is exact where x is
+          // small (Sterbenz), so x keeps a relative error of a few float32 ulps.
           const d = f32x4.sub(tv, sv);
           const z = f32x4.sub(d, tv);
           const e = f32x4.sub(f32x4.sub(tv, f32x4.sub(d, z)), f32x4.add(sv, z));
-          let x = f32x4.mul(f32x4.add(f32x4.sub(d, vD), f32x4.sub(e, vDlo)), vInvT);
-          if (i >= C4) {
-            a = v128.and(a, lastMask);
-            x = v128.and(x, lastMask);
-          }
+          let x = f32x4.mul(f32x4.add(f32x4.sub(d, vUhi), f32x4.sub(e, vUlo)), vInvT);
+          if (i >= C4) x = v128.and(x, lastMask);
           // φ = eˣ − 1 − x, reduced as x = k·ln 2 + r, |r| ≤ ½ ln 2 (k = 0, r = x for |x| < 0.34):
           // φ(r) = r²(½ + r·ρ(r)), ρ(r) = Σⱼ rʲ/(j + 3)! to r⁴ (error < 1e-7 relative).
           const kb = kOf(x);
@@ -601,33 +665,21 @@ export function distillF32(
             f32x4.sub(f32x4.mul(x, m), phi),
             neg,
           );
-          v128.store(esr + (<usize>i << 2), a);
+          const a = v128.load(esr + (<usize>i << 2));
           v128.store(mm + (<usize>i << 2), m);
-          fZs = f32x4.add(fZs, a);
           fM = f32x4.add(fM, f32x4.mul(a, m));
           fG = f32x4.add(fG, f32x4.mul(a, G));
-          if (hard) {
-            // exp(s − max s) = a^T for a small integer T (recomputed in pass 3, not stored).
-            let b: v128;
-            if (powers != 0) b = powf4(a, powers);
-            else {
-              b = v128.and(expf4(ds), i >= C4 ? lastMask : i32x4.splat(-1));
-              v128.store(e1 + (<usize>i << 2), b);
-            }
-            vZ1 = f64x2.add(f64x2.add(vZ1, low64(b)), high64(b));
-          }
         }
-        vZs = f64x2.add(f64x2.add(vZs, low64(fZs)), high64(fZs));
         vM = f64x2.add(f64x2.add(vM, low64(fM)), high64(fM));
         vG = f64x2.add(f64x2.add(vG, low64(fG)), high64(fG));
       }
-      const Zs = f64x2.extract_lane(vZs, 0) + f64x2.extract_lane(vZs, 1);
-      const Z1 = f64x2.extract_lane(vZ1, 0) + f64x2.extract_lane(vZ1, 1);
       const M = (f64x2.extract_lane(vM, 0) + f64x2.extract_lane(vM, 1)) / Zs;
       const Gm = (f64x2.extract_lane(vG, 0) + f64x2.extract_lane(vG, 1)) / Zs;
-      if (hard && !(Z1 - 1 >= 1e-8)) fast = false;
+      let kl = Gm / (1 + M) + hM(M);
+      // E_p[x] = (Γ + M)/(1 + M) = KL + log Z: where it exceeds 4·KL, the KL is a
+      // difference of larger numbers (p far from q), which float32 terms do not carry.
+      if ((hard && !(Z1 - 1 >= 1e-8)) || !((Gm + M) / (1 + M) <= 4 * kl)) fast = false;
       else {
-        let kl = Gm / (1 + M) + hM(M);
         if (kl < 0) kl = 0;
         loss = alpha * T * T * kl;
         const A = (alpha * T) / (<f64>B * Zs * (1 + M));

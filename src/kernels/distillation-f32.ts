@@ -1,4 +1,4 @@
-import { distillationKernel } from "./distillation.js";
+import { centred, distillationKernel, hOfM } from "./distillation.js";
 
 /**
  * The fused distillation kernel for float32 logits when α > 0 and the teacher
@@ -77,31 +77,21 @@ export function distillationKernelF32(
     let loss = 0;
     if (fast) {
       const es = own ?? dS!.subarray(o, o + C);
-      // Pass 2: q (unnormalised, es), m and G, and their sums.
-      const c = (tAt - ms) * invT;
+      const dAt = tAt - ms;
+      // Pass 2a: q (unnormalised, es) and its sum, Σ q·(t − s) for the centre, and the
+      // cross-entropy's exponentials.
       let Zs = 0;
       let Z1 = 0;
-      let M = 0;
-      let Gam = 0;
+      let Su = 0;
       for (let i = 0; i < C; i++) {
         const si = s[o + i]!;
         const a = Math.max((si - ms) * invT, -110);
         const ka = a * INV_LN2_16 + ROUND - ROUND;
         const ra = a - ka * LN2_16_HI - ka * LN2_16_LO;
-        const ea = POW[(ka | 0) - K_MIN]! * (1 + ra * (1 + ra * (1 / 2 + ra * (1 / 6))));
-        // φ = eˣ − 1 − x = 2^{k/16}·φ(r) + ((2^{k/16} − 1) + 2^{k/16}·r − x), exactly φ(r) where k = 0.
-        const x = (t[o + i]! - si) * invT - c;
-        const kx = x * INV_LN2_16 + ROUND - ROUND;
-        const rx = x - kx * LN2_16_HI - kx * LN2_16_LO;
-        const P = POW[(kx | 0) - K_MIN]!;
-        const phiR = rx * rx * (1 / 2 + rx * (1 / 6 + rx * (1 / 24 + rx * (1 / 120))));
-        const phi = P * phiR + ((P - 1) + P * rx - x);
-        const m = phi + x;
+        const ea = POW[(ka | 0) - K_MIN]! * (1 + ra * (1 + ra * (1 / 2 + ra * (1 / 6 + ra * (1 / 24)))));
         es[i] = ea;
-        mm[i] = m;
         Zs += ea;
-        M += ea * m;
-        Gam += ea * (x * m - phi);
+        Su += ea * (t[o + i]! - si - dAt);
         if (hard) {
           let b: number;
           if (powers === 4) {
@@ -115,12 +105,32 @@ export function distillationKernelF32(
           Z1 += b;
         }
       }
-      if (hard && !(Z1 - 1 >= 1e-8)) fast = false;
+      // Pass 2b: x = ((t − s) − ū)/T centred at ū, the q-mean of t − s; m = eˣ − 1,
+      // G = 1 + (x − 1)eˣ = x·m − φ, and their q-weighted sums.
+      // φ = eˣ − 1 − x = 2^{k/16}·φ(r) + ((2^{k/16} − 1) + 2^{k/16}·r − x), exactly φ(r) where k = 0.
+      const ubar = dAt + Su / Zs;
+      let M = 0;
+      let Gam = 0;
+      for (let i = 0; i < C; i++) {
+        const x = centred(t[o + i]!, s[o + i]!, ubar) * invT;
+        const kx = x * INV_LN2_16 + ROUND - ROUND;
+        const rx = x - kx * LN2_16_HI - kx * LN2_16_LO;
+        const P = POW[(kx | 0) - K_MIN]!;
+        const phiR = rx * rx * (1 / 2 + rx * (1 / 6 + rx * (1 / 24 + rx * (1 / 120 + rx * (1 / 720)))));
+        const phi = P * phiR + ((P - 1) + P * rx - x);
+        const m = phi + x;
+        const ea = es[i]!;
+        mm[i] = m;
+        M += ea * m;
+        Gam += ea * (x * m - phi);
+      }
+      M /= Zs;
+      Gam /= Zs;
+      let kl = Gam / (1 + M) + hOfM(M);
+      // E_p[x] = (Γ + M)/(1 + M) = KL + log Z: where it exceeds 4·KL the KL is a
+      // difference of larger numbers (p far from q), left to the float64 kernel.
+      if ((hard && !(Z1 - 1 >= 1e-8)) || !((Gam + M) / (1 + M) <= 4 * kl)) fast = false;
       else {
-        M /= Zs;
-        Gam /= Zs;
-        const h = Math.abs(M) < 1e-3 ? M * M * (-0.5 + M * (2 / 3 + M * (-0.75 + M * 0.8))) : M / (1 + M) - Math.log1p(M);
-        let kl = Gam / (1 + M) + h;
         if (kl < 0) kl = 0;
         loss = alpha * T * T * kl;
         let y = -1;

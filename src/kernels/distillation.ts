@@ -290,7 +290,7 @@ export const SPREAD_64 = 500;
  * that a small result keeps its relative accuracy however large t, s and ū are
  * (d − ū is exact when d and ū are within a factor 2, by Sterbenz's lemma).
  */
-function centred(t: number, s: number, ubar: number): number {
+export function centred(t: number, s: number, ubar: number): number {
   const d = t - s;
   const z = d - t;
   const e = (t - (d - z)) - (s + z);
