@@ -469,7 +469,7 @@ const ROUND_F: f32 = 12582912.0;
 
 // The largest spread of (t − s)/T the float32-lane kernel takes: float32 roundings of
 // x = (t − s)/T − ū cost a relative u·|x| in eˣ (docs/distillation.md, "Float32 kernels").
-const SPREAD_F32: f64 = 16.0;
+const SPREAD_F32: f64 = 30.0;
 
 // h(M) = M/(1 + M) − log1p(M) = −M²/2 + 2M³/3 − 3M⁴/4 + …, by its series
 // where the two terms would cancel.
@@ -632,28 +632,40 @@ export function distillF32(
         for (let i: i32 = i0; i < iEnd; i += 4) {
           const sv = v128.load(sr + (<usize>i << 2));
           const tv = v128.load(tr + (<usize>i << 2));
-          // d + e = t − s exactly (Knuth's two-sum), then d − ū_hi is exact where x is
-          // small (Sterbenz), so x keeps a relative error of a few float32 ulps.
+          // w = (t − s) − ū carried exactly as w₁ + w_l: d + e = t − s (Knuth's two-sum), then
+          // w₁ = fl(d − ū_hi) with its own rounding error (two-sum again) folded into w_l.
           const d = f32x4.sub(tv, sv);
           const z = f32x4.sub(d, tv);
           const e = f32x4.sub(f32x4.sub(tv, f32x4.sub(d, z)), f32x4.add(sv, z));
-          let x = f32x4.mul(f32x4.add(f32x4.sub(d, vUhi), f32x4.sub(e, vUlo)), vInvT);
-          if (i >= C4) x = v128.and(x, lastMask);
-          // φ = eˣ − 1 − x, reduced as x = k·ln 2 + r, |r| ≤ ½ ln 2 (k = 0, r = x for |x| < 0.34):
-          // φ(r) = r²(½ + r·ρ(r)), ρ(r) = Σⱼ rʲ/(j + 3)! to r⁴ (error < 1e-7 relative).
-          const kb = kOf(x);
-          const rr = reduce(x, f32x4.sub(kb, f32x4.splat(ROUND_F)));
+          const w1 = f32x4.sub(d, vUhi);
+          const z2 = f32x4.sub(w1, d);
+          const wl = f32x4.add(f32x4.sub(f32x4.sub(d, f32x4.sub(w1, z2)), f32x4.add(vUhi, z2)), f32x4.sub(e, vUlo));
+          let x = f32x4.mul(f32x4.add(w1, wl), vInvT);
+          // x = k·ln 2 + r, |r| ≲ ½ ln 2, with k from the rounded x and r from the exact pieces
+          // in logit units, r·T = (w₁ − k·LT_hi) + (w_l − k·LT_lo) (w₁ − k·LT_hi exact by
+          // Sterbenz's lemma): eʳ, and so eˣ, carries a few ulps of |r| ≤ 0.35, not of |x|.
+          // (Lanes past C: x, r = 0.)
+          let kb = kOf(x);
+          if (i >= C4) {
+            x = v128.and(x, lastMask);
+            kb = v128.bitselect(kb, f32x4.splat(ROUND_F), lastMask);
+          }
+          const kf = f32x4.sub(kb, f32x4.splat(ROUND_F));
+          let rT = f32x4.add(f32x4.sub(w1, f32x4.mul(kf, vLThi)), f32x4.sub(wl, f32x4.mul(kf, vLTlo)));
+          if (i >= C4) rT = v128.and(rT, lastMask);
+          const rr = f32x4.mul(rT, vInvT);
+          // φ(r) = r²(½ + r·ρ(r)), ρ(r) = Σⱼ rʲ/(j + 3)! to r⁴ (truncation below 1e-7 relative).
           const r2 = f32x4.mul(rr, rr);
           const q01 = f32x4.add(f32x4.splat(1.0 / 6.0), f32x4.mul(rr, f32x4.splat(1.0 / 24.0)));
           const q23 = f32x4.add(f32x4.splat(1.0 / 120.0), f32x4.mul(rr, f32x4.splat(1.0 / 720.0)));
           const rho = f32x4.add(q01, f32x4.mul(r2, f32x4.add(q23, f32x4.mul(r2, f32x4.splat(1.0 / 5040.0)))));
           const phir = f32x4.mul(r2, f32x4.add(f32x4.splat(0.5), f32x4.mul(rr, rho)));
           const scale = pow2(kb);
-          // φ(x) = 2ᵏ·φ(r) + ((2ᵏ − 1) + 2ᵏ·r − x); the bracket is exactly 0 where k = 0.
-          const phi = f32x4.add(
-            f32x4.mul(scale, phir),
-            f32x4.sub(f32x4.add(f32x4.sub(scale, f32x4.splat(1.0)), f32x4.mul(scale, rr)), x),
-          );
+          // φ(x) = 2ᵏ·φ(r) + (c_k + (2ᵏ − 1)·r), c_k = 2ᵏ − 1 − k·ln 2 (x = k ln 2 + r exactly, so
+          // the rounded x does not enter); both vanish where k = 0.
+          const sm1 = f32x4.sub(scale, f32x4.splat(1.0));
+          const ck = f32x4.sub(f32x4.sub(sm1, f32x4.mul(kf, f32x4.splat(LN2_HI_F))), f32x4.mul(kf, f32x4.splat(LN2_LO_F)));
+          const phi = f32x4.add(f32x4.mul(scale, phir), f32x4.add(ck, f32x4.mul(sm1, rr)));
           // m = eˣ − 1 and G = 1 + (x − 1)eˣ = x·m − φ, each in the form that cancels least:
           // φ + x and x·m − φ (for small x, x² + x·φ less x²/2 + …: one bit) down to
           // x = −1.5; below, where eˣ < 0.23, eˣ − 1 and 1 + (x − 1)eˣ.
