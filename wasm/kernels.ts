@@ -250,7 +250,7 @@ function distillRows(
         vM = f64x2.add(vM, f64x2.mul(a, m));
         vG = f64x2.add(vG, f64x2.mul(a, G));
         // Σ q·eˣ·x for E_{p_t}[x] (0 on masked classes, where x was set to 0 and eˣ to 0).
-        if (dT != 0) vPx = f64x2.add(vPx, f64x2.mul(f64x2.mul(a, f64x2.add(one, m)), x));
+        if (dT != 0) vPx = f64x2.add(vPx, f64x2.mul(f64x2.mul(a, v128.and(ex, kept)), x));
       }
       M = lanes(vM) / Ss;
       kl = (lanes(vG) / Ss) / (1 + M) + hM(M);
@@ -323,8 +323,12 @@ function distillRows(
         const vU = f64x2.splat(ubar);
         const vLz = f64x2.splat(Epx);
         for (let i: i32 = 0; i < C; i += 2) {
-          const pt = f64x2.mul(f64x2.mul(v128.load(es + (<usize>i << 3)), f64x2.add(one, v128.load(et + (<usize>i << 3)))), vP);
-          const x = f64x2.mul(centred2(load2(tr + (<usize>i << 2)), load2(sr + (<usize>i << 2)), vU), vInvT);
+          const tv = load2(tr + (<usize>i << 2));
+          const kept = f64x2.ne(tv, ninf);
+          const x = v128.and(f64x2.mul(centred2(tv, load2(sr + (<usize>i << 2)), vU), vInvT), kept);
+          // eˣ = 1 + m for x ≥ −1, exp(x) below (where 1 + m keeps only ε/eˣ of it); 0 if masked.
+          const ex = v128.and(v128.bitselect(f64x2.add(one, v128.load(et + (<usize>i << 3))), expv(x), f64x2.ge(x, f64x2.splat(-1))), kept);
+          const pt = f64x2.mul(f64x2.mul(v128.load(es + (<usize>i << 3)), ex), vP);
           const g = f64x2.mul(vaT, f64x2.mul(pt, f64x2.sub(x, vLz)));
           store2(dtr + (<usize>i << 2), v128.andnot(g, f64x2.eq(pt, zero)));
         }

@@ -217,7 +217,10 @@ export function distillationKernel(
         // E_{p_t}[x] = Σ q·eˣ·x/(1 + M), for dT: dᵢ − KL = xᵢ − E_{p_t}[x] (no log Z in either).
         for (let i = 0; i < C; i++) {
           const ti = t[base + i]!;
-          if (ti !== -Infinity) Px += es[i]! * (1 + et[i]!) * centred(ti, s[base + i]!, ubar) * invT;
+          if (ti !== -Infinity) {
+            const x = centred(ti, s[base + i]!, ubar) * invT;
+            Px += es[i]! * (x >= -1 ? 1 + et[i]! : Math.exp(x)) * x;
+          }
         }
         Epx = (Px * rSs) / (1 + M);
       }
@@ -263,10 +266,14 @@ export function distillationKernel(
       for (let i = 0; i < C; i++) {
         let g = 0;
         if (logRatio) {
-          // p_t = q·(1 + m)/(1 + M) and dᵢ − KL = xᵢ − E_{p_t}[x]; p_t = 0 at a masked class.
+          // p_t = q·eˣ/(1 + M) and dᵢ − KL = xᵢ − E_{p_t}[x]; p_t = 0 at a masked class. eˣ is
+          // 1 + m for x ≥ −1, and exp(x) below, where 1 + m would keep only ε/eˣ of it.
           const ti = t[base + i]!;
-          const pt = es[i]! * (1 + et[i]!) * P;
-          if (pt !== 0) g = aT * pt * (centred(ti, s[base + i]!, ubar) * invT - Epx);
+          if (ti !== -Infinity) {
+            const x = centred(ti, s[base + i]!, ubar) * invT;
+            const pt = es[i]! * (x >= -1 ? 1 + et[i]! : Math.exp(x)) * P;
+            if (pt !== 0) g = aT * pt * (x - Epx);
+          }
         } else if (soft) {
           const pt = et[i]! * rSt;
           if (pt !== 0) g = aT * pt * ((t[base + i]! - mt - (s[base + i]! - ms)) * invT - (ct - cs) - klRaw);
