@@ -1,5 +1,6 @@
 import { Generator, ValueError, selectRows, type Tensor } from "../index.js";
 import { UsageError, helpText, parseOptions, parseSizes, type OptionSpec } from "./args.js";
+import { TEMPERATURE_MAX, TEMPERATURE_MIN } from "../losses/options.js";
 import type { CliIO } from "./io.js";
 import { Progress } from "./progress.js";
 import { mean, meanStd, seconds, table } from "./format.js";
@@ -10,7 +11,7 @@ import {
 } from "./recipe.js";
 
 const spec: Record<string, OptionSpec> = {
-  temperature: { kind: "number", help: "distillation temperature T > 0", default: "8" },
+  temperature: { kind: "number", help: "distillation temperature T, in [1e-6, 1e6]", default: "8" },
   alpha: { kind: "number", help: "weight of the soft term, in [0, 1]", default: "0.9 (1 with --omit-class)" },
   seeds: { kind: "ints", help: "comma-separated seeds; several give mean ± std", default: "0" },
   teacher: { kind: "string", help: "teacher layer sizes", default: "64-256-256-10" },
@@ -56,7 +57,9 @@ export function distillConfig(argv: readonly string[]): DistillConfig | "help" {
   }
   const recipe: Recipe = { ...defaultRecipe };
   if (o.temperature !== undefined) recipe.temperature = o.temperature as number;
-  if (!(recipe.temperature > 0)) throw new UsageError(`kdgrad distill: --temperature must be > 0, got ${recipe.temperature}`);
+  if (!(recipe.temperature >= TEMPERATURE_MIN && recipe.temperature <= TEMPERATURE_MAX)) {
+    throw new UsageError(`kdgrad distill: --temperature must be in [1e-6, 1e6], got ${recipe.temperature}`);
+  }
   recipe.alpha = (o.alpha as number | undefined) ?? (omitClass !== undefined ? 1 : defaultRecipe.alpha);
   if (!(recipe.alpha >= 0 && recipe.alpha <= 1)) throw new UsageError(`kdgrad distill: --alpha must be in [0, 1], got ${recipe.alpha}`);
   if (o.teacher !== undefined) recipe.teacherSizes = parseSizes(o.teacher as string, "--teacher", "distill");

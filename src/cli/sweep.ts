@@ -1,5 +1,6 @@
 import { Generator, type Tensor } from "../index.js";
 import { UsageError, helpText, parseOptions, parseSizes, type OptionSpec } from "./args.js";
+import { TEMPERATURE_MAX, TEMPERATURE_MIN } from "../losses/options.js";
 import type { CliIO } from "./io.js";
 import { Progress } from "./progress.js";
 import { mean, meanStd, seconds, table } from "./format.js";
@@ -8,7 +9,7 @@ import { defaultRecipe, logitsOf, trainStudent, trainTeacher, type Hooks, type R
 import { studentGenerator } from "./distill.js";
 
 const spec: Record<string, OptionSpec> = {
-  temperatures: { kind: "numbers", help: "temperatures to try", default: "1,2,4,8,16" },
+  temperatures: { kind: "numbers", help: "temperatures to try, each in [1e-6, 1e6]", default: "1,2,4,8,16" },
   alphas: { kind: "numbers", help: "soft-term weights to try", default: "0.5,0.9,1" },
   students: { kind: "strings", help: "student architectures", default: "64-8-10,64-16-10,64-32-10" },
   seeds: { kind: "ints", help: "seeds (mean ± std over them)", default: "0" },
@@ -44,7 +45,9 @@ export async function sweepCommand(argv: readonly string[], io: CliIO): Promise<
   const alphas = (o.alphas as number[] | undefined) ?? [0.5, 0.9, 1];
   const students = (o.students as string[] | undefined) ?? ["64-8-10", "64-16-10", "64-32-10"];
   const seeds = (o.seeds as number[] | undefined) ?? [0];
-  for (const T of temperatures) if (!(T > 0)) throw new UsageError(`kdgrad sweep: --temperatures must all be > 0, got ${T}`);
+  for (const T of temperatures) {
+    if (!(T >= TEMPERATURE_MIN && T <= TEMPERATURE_MAX)) throw new UsageError(`kdgrad sweep: --temperatures must all be in [1e-6, 1e6], got ${T}`);
+  }
   for (const a of alphas) if (!(a >= 0 && a <= 1)) throw new UsageError(`kdgrad sweep: --alphas must all be in [0, 1], got ${a}`);
   if (seeds.some((s) => s < 0)) throw new UsageError(`kdgrad sweep: --seeds must be non-negative integers`);
   const studentSizes = students.map((s) => parseSizes(s, "--students", "sweep"));
