@@ -471,8 +471,8 @@ const ROUND_F: f32 = 12582912.0;
   return b;
 }
 
-// The largest spread of (t − s)/T the float32-lane kernel takes: float32 roundings of
-// x = (t − s)/T − ū cost a relative u·|x| in eˣ (docs/distillation.md, "Float32 kernels").
+// The largest spread of (t − s)/T the float32-lane kernel takes: |x| ≤ 30 keeps eˣ,
+// (x − 1)eˣ and their sums well inside float32 (e³⁰ ≈ 1e13).
 const SPREAD_F32: f64 = 30.0;
 
 // h(M) = M/(1 + M) − log1p(M) = −M²/2 + 2M³/3 − 3M⁴/4 + …, by its series
@@ -489,13 +489,22 @@ function hM(M: f64): f64 {
  * float32 lanes, with the KL formed so that float32 roundings stay relative
  * to the KL (docs/distillation.md, "Float32 kernels: the log-ratio form"):
  *
- *   q = softmax(s/T),  xᵢ = (tᵢ − sᵢ)/T − c,  mᵢ = e^{xᵢ} − 1,  Gᵢ = 1 + (xᵢ − 1)e^{xᵢ},
- *   M = Σ qᵢmᵢ,  Γ = Σ qᵢGᵢ,  KL = Γ/(1 + M) + M/(1 + M) − log1p(M),
- *   p_t − q = q·(m − M)/(1 + M).
+ *   q = softmax(s/T),  xᵢ = ((tᵢ − sᵢ) − ū)/T with ū = Σ q·(t − s), the q-mean,
+ *   mᵢ = e^{xᵢ} − 1,  Gᵢ = 1 + (xᵢ − 1)e^{xᵢ},  M = Σ qᵢmᵢ,  Γ = Σ qᵢGᵢ,
+ *   KL = Γ/(1 + M) + M/(1 + M) − log1p(M),   p_t − q = q·(m − M)/(1 + M).
+ *
+ * Centred at the q-mean, M = Σ q·(eˣ − 1 − x) = O(x²) and Γ/(1 + M) ≈ KL: the
+ * float32 roundings of the terms cost a few ulps of the KL itself, not of
+ * E_q[x²], which with a centre at the student's max reached (1 + 1/q_max)·KL.
+ * Both exponentials take their argument reduced in logit units from exact
+ * pieces (two-sums), so their error does not grow with the student's gap or
+ * with |x|. The centre costs a second sweep: pass 2a forms q and ū, pass 2b x,
+ * m, G.
  *
  * A row that does not suit float32 lanes (a non-finite logit, a spread of
- * (t − s)/T over 30, a cross-entropy tail below 1e-8) goes through `distill`
- * instead. `scratch` holds 48·Cp bytes, Cp = C rounded up to a multiple of 4.
+ * (t − s)/T over 30, a cross-entropy tail below 1e-8, or E_p[x] > 4·KL, where the
+ * KL is a difference of larger numbers) goes through `distill` instead.
+ * `scratch` holds 48·Cp bytes, Cp = C rounded up to a multiple of 4.
  * Returns the mean loss over rows.
  */
 export function distillF32(

@@ -21,22 +21,29 @@ import { centred, distillationKernel, hOfM } from "./distillation.js";
  *
  * Why this survives float32 roundings. G = x²/2 + x³/3 + … ≥ 0 and h(M) are
  * computed to relative accuracy (no O(x) terms cancel inside either), and
- * an error δ in some qᵢ is a change of the student's logits: it moves the KL
- * by O(δ·KL), not by O(δ). The usual Σ p·(log p − log q) instead cancels O(x)
- * terms down to O(x²), which leaves an absolute error of a float32 ulp in the
- * KL whatever its size (1e-2 relative at KL ≈ 1e-6, measured). c is taken at
- * the student's largest logit, so x is small where q has its mass when the
- * teacher agrees with the student up to a shift.
+ * an error δ in some qᵢ is a change of the student's logits shared by p = q·eˣ/Z:
+ * it moves the KL by at most 2·max|δ|·KL, not by O(δ). The usual
+ * Σ p·(log p − log q) instead cancels O(x) terms down to O(x²), which leaves an
+ * absolute error of a float32 ulp in the KL whatever its size (1e-2 relative at
+ * KL ≈ 1e-6, measured). x is centred at ū, the q-mean of t − s (a second sweep:
+ * pass 2a forms q and ū, pass 2b x, m and G), which makes M = Σ q·(eˣ − 1 − x) =
+ * O(x²) and Γ/(1 + M) ≈ KL, so nothing cancels. (Centred at the student's max
+ * instead, Γ ≈ E_q[x²]/2 and h(M) ≈ −M²/2 cancel down to the KL, and the
+ * rounding is amplified by E_q[x²]/(2·KL), up to 1 + 1/q_max ≈ C for a flat
+ * student.) x itself is formed in float64 from the exact t − s.
  *
  * Exponentials: e^y = 2^{k/16}·e^r, k = round(16y/ln 2), |r| ≤ ln 2/32, with
  * 2^{k/16} from a table and e^r by a short Taylor polynomial: relative error
- * below 1e-8 for the student's e^r (to r³) and for the teacher's
- * φ(r) = e^r − 1 − r (to r⁵), and no cancellation where k = 0 (below).
+ * below 5e-11 for the student's e^r (to r⁴) and for the teacher's
+ * φ(r) = e^r − 1 − r (to r⁶), and no cancellation where k = 0 (below).
+ * So every per-class quantity is good to about 1e-10, the sums are float64, and
+ * the KL is within 1e-8 relative (docs/distillation.md, "Float32 kernels").
  *
  * Rows that do not suit this (a non-finite logit, a spread of (t − s)/T over
- * 30, so eˣ could overflow the table, or a cross-entropy tail below 1e-8,
- * which the float64 kernel keeps exactly) go through `distillationKernel` one
- * by one, with the batch's 1/B. `scratch` holds 3·C float32 values.
+ * 30, so eˣ could overflow the table, a cross-entropy tail below 1e-8,
+ * which the float64 kernel keeps exactly, or E_p[x] > 4·KL, where the KL is a
+ * difference of larger numbers) go through `distillationKernel` one by one,
+ * with the batch's 1/B. `scratch` holds 3·C float32 values.
  */
 export function distillationKernelF32(
   s: Float32Array, t: Float32Array, labels: Int32Array | null, B: number, C: number, T: number, alpha: number,
