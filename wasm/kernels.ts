@@ -475,6 +475,12 @@ const ROUND_F: f32 = 12582912.0;
 // (x − 1)eˣ and their sums well inside float32 (e³⁰ ≈ 1e13).
 const SPREAD_F32: f64 = 30.0;
 
+// The float32 kernel sums its per-class terms in float32 lanes over blocks of BLOCK
+// classes (BLOCK/4 − 1 roundings a lane, relative to terms of one sign for Zs and Γ)
+// and in float64 across blocks. 16 classes: three roundings a lane; with 32, a row of
+// many tied classes reached 1e-6 relative (docs/distillation.md, "Float32 kernels").
+const BLOCK: i32 = 16;
+
 // h(M) = M/(1 + M) − log1p(M) = −M²/2 + 2M³/3 − 3M⁴/4 + …, by its series
 // where the two terms would cancel.
 function hM(M: f64): f64 {
@@ -589,8 +595,8 @@ export function distillF32(
       // Pass 2a: the student's exponentials (into the row of dS they become: up to 12 bytes
       // past the row may be written and are rewritten later; the caller leaves 16 bytes of
       // slack), their sum Zs, and Σ q·((t − s) − D), D = t − s at the student's max, for the
-      // centre; the cross-entropy's exponentials. Blocks of 32 classes: float32 lanes within
-      // a block (8 terms a lane), float64 across blocks; the cross-entropy's sum, whose tail
+      // centre; the cross-entropy's exponentials. Blocks of BLOCK classes: float32 lanes within
+      // a block (BLOCK/4 terms a lane), float64 across blocks; the cross-entropy's sum, whose tail
       // below the max term matters, is float64 throughout.
       const dHi: f32 = tAt - ms;
       const vD = f32x4.splat(dHi);
@@ -599,8 +605,8 @@ export function distillF32(
       let vZs = f64x2.splat(0);
       let vZ1 = f64x2.splat(0);
       let vSu = f64x2.splat(0);
-      for (let i0: i32 = 0; i0 < Cp; i0 += 32) {
-        const iEnd = min<i32>(i0 + 32, Cp);
+      for (let i0: i32 = 0; i0 < Cp; i0 += BLOCK) {
+        const iEnd = min<i32>(i0 + BLOCK, Cp);
         let fZs = f32x4.splat(0);
         let fSu = f32x4.splat(0);
         for (let i: i32 = i0; i < iEnd; i += 4) {
@@ -638,8 +644,8 @@ export function distillF32(
       // Pass 2b: x = ((t − s) − ū)/T, m = eˣ − 1 and G = 1 + (x − 1)eˣ, and M, Γ.
       let vM = f64x2.splat(0);
       let vG = f64x2.splat(0);
-      for (let i0: i32 = 0; i0 < Cp; i0 += 32) {
-        const iEnd = min<i32>(i0 + 32, Cp);
+      for (let i0: i32 = 0; i0 < Cp; i0 += BLOCK) {
+        const iEnd = min<i32>(i0 + BLOCK, Cp);
         let fM = f32x4.splat(0);
         let fG = f32x4.splat(0);
         for (let i: i32 = i0; i < iEnd; i += 4) {
