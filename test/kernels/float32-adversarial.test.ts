@@ -136,6 +136,24 @@ describe("float32 kernels on adversarial rows, against the exact value", () => {
     }
   });
 
+  test("random rows of two to four groups of tied classes (spreads up to 30, gaps up to 25·T, up to 15,000 classes)", () => {
+    let seed = 2024;
+    const rnd = (): number => {
+      seed = (seed * 1103515245 + 12345) >>> 0;
+      return seed / 2 ** 32;
+    };
+    for (let trial = 0; trial < 300; trial++) {
+      const G = 2 + Math.floor(rnd() * 3);
+      const T = [0.3, 1, 2, 3.7, 4, 6.1, 8, 20][Math.floor(rnd() * 8)]!;
+      const spread = rnd() * 30;
+      const s = Array.from({ length: G }, (_, g) => (g === 0 ? 0 : f(-rnd() * 25 * T)));
+      const t = s.map((v) => f(v + (rnd() - 0.5) * spread * T + (rnd() < 0.3 ? 5 : 0)));
+      const n = s.map((_, g) => (g === 0 ? 1 : 1 + Math.floor(rnd() ** 3 * 5000)));
+      if (!(exactRow(s, t, n, T, 1).soft > 1e-30)) continue; // (a float32 loss of 0 either way)
+      check(`random groups #${trial}`, { s, t, n }, T);
+    }
+  });
+
   test("random rows close to their teacher, C = 1000, against the exact value", () => {
     let seed = 12345;
     const rnd = (): number => {
