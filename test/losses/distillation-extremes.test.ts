@@ -8,10 +8,12 @@
  * hard-label term, softTargets and logitMatchingLoss at the edges.
  *
  * Every tolerance is a bound derived in docs/distillation.md:
- * - float64, log-ratio rows (finite, spread of (t − s)/T ≤ SPREAD_64): each
- *   exponential's argument carries ε·(2 + |a|) (a = (s − max s)/T) and each x a relative
- *   2ε, and every other step a few ε, so the loss and each gradient entry are within
- *   32ε·(1 + A + X) of their size, A = the largest |a| with q > 0, X the spread;
+ * - float64, log-ratio rows (finite, spread X of (t − s)/T ≤ SPREAD_64): the loss within
+ *   ε·[2(2 + A) + 3(κ + R₂X) + (16 + C)(R₁ + 2R₂)] relative (A the largest student gap
+ *   |s − max s|/T with q > 0, κ = X²/(X − 1 + e^{−X}), R₁ = Γ/((1 + M)KL), R₂ = E_p[x]/KL:
+ *   the first-order bound of docs/distillation.md, "Precision"); each gradient entry, a
+ *   product of at most five factors each carrying ε·(2 + A + X) or less, within
+ *   32ε·(1 + A + X) of the terms it is made of;
  * - float64, direct rows (small T, or a spread over SPREAD_64): the KL is Σ p_t·d with
  *   d = Δz/T − (c_t − c_s) formed in log space, an absolute error of 8ε per unit of
  *   |z_t| + |z_s| + c_t + c_s (+ KL) in each term;
@@ -101,14 +103,23 @@ function rowStats(s: number[], t: number[], T: number, alpha = 1, y = -1) {
   const xAbs = uAll.map((v) => (Number.isFinite(v) ? (4 * EPS * (Math.abs(v) + Math.abs(ubar))) / T : 0));
   const absS = q.map((qi, i) => (logRatio && qi > 0 ? (alpha * T * qi * xAbs[i]!) / (1 + M) : 0));
   const absT = pt.map((p, i) => (logRatio && p > 0 ? alpha * T * p * (xAbs[i]! + Math.max(...xAbs)) : 0));
-  return { A, X, logRatio, size, termsS, termsT, qm, absS, absT };
+  // The factors of the log-ratio form's bound (docs/distillation.md, "Precision"): R₁ = Γ/((1 + M)·KL),
+  // R₂ = E_p[x]/KL, κ = X²/(X − 1 + e^{−X}) (Var_p(x) ≤ κ·KL).
+  const Gam = q.reduce((acc, qi, i) => (qi === 0 ? acc : acc + qi * (Number.isFinite(x[i]!) ? 1 + (x[i]! - 1) * Math.exp(x[i]!) : 1)), 0);
+  const R1 = kl > 0 ? Gam / (1 + M) / kl : 1;
+  const R2 = kl > 0 ? mu / kl : 2;
+  const kappa = X < 1e-3 ? 2 : (X * X) / (X - 1 + Math.exp(-X));
+  return { A, X, logRatio, size, termsS, termsT, qm, absS, absT, R1, R2, kappa, C: s.length };
 }
 
 /** The float64 bound on the loss and on each gradient entry (see the header). */
 function f64Tolerance(s: number[], t: number[], T: number, alpha: number, y: number, loss: number) {
   const st = rowStats(s, t, T, alpha, y);
   const rel = 32 * EPS * (1 + st.A + st.X);
-  const lossTol = st.logRatio ? rel * Math.abs(loss) : 8 * EPS * (alpha * T * T * st.size + Math.abs(loss)) + rel * Math.abs(loss);
+  // Log-ratio form: ε·[2(2 + A) + 3(κ + R₂·X) + (16 + C)(R₁ + 2R₂)] relative for the soft term, a few ε
+  // for the hard one; direct form: 8ε per unit of the log-space magnitudes.
+  const logRatioRel = EPS * (2 * (2 + st.A) + 3 * (st.kappa + st.R2 * st.X) + (16 + st.C) * (st.R1 + 2 * st.R2)) + 8 * EPS;
+  const lossTol = st.logRatio ? logRatioRel * Math.abs(loss) : 8 * EPS * (alpha * T * T * st.size + Math.abs(loss)) + rel * Math.abs(loss);
   // (2⁻¹⁰⁶⁰: entries that underflow into subnormal numbers, whose spacing is 2⁻¹⁰⁷⁴.)
   const floor = 2 ** -1060;
   return {
