@@ -66,18 +66,33 @@ const LN2_LO: f64 = 1.90821492927058770002e-10;
 // dᵢ = log p_t,i − log p_s,i = ((tᵢ − m_t) − (sᵢ − m_s))/T − (c_t − c_s) for two
 // classes, from the float32 logits at tr and sr (offset i), in log space.
 // @ts-ignore: decorator
-@inline function logRatio(tr: usize, sr: usize, i: i32, mt: v128, ms: v128, invT: v128, shift: v128): v128 {
+@inline function logDiff(tr: usize, sr: usize, i: i32, mt: v128, ms: v128, invT: v128, shift: v128): v128 {
   const dt = f64x2.sub(load2(tr + (<usize>i << 2)), mt);
   const ds = f64x2.sub(load2(sr + (<usize>i << 2)), ms);
   return f64x2.sub(f64x2.mul(f64x2.sub(dt, ds), invT), shift);
 }
 
+// (t − s) − ū in both lanes with t − s carried exactly (Knuth's two-sum, d + e =
+// t − s), so a small result keeps its relative accuracy however large t, s, ū are.
+// @ts-ignore: decorator
+@inline function centred2(t: v128, s: v128, ubar: v128): v128 {
+  const d = f64x2.sub(t, s);
+  const z = f64x2.sub(d, t);
+  const e = f64x2.sub(f64x2.sub(t, f64x2.sub(d, z)), f64x2.add(s, z));
+  return f64x2.add(f64x2.sub(d, ubar), e);
+}
+
+// The largest spread of (t − s)/T the log-ratio form takes in float64 lanes (as
+// SPREAD_64 in src/kernels/distillation.ts): eˣ ≤ e⁵⁰⁰ keeps M, Γ finite.
+const SPREAD_64: f64 = 500.0;
+
 /**
  * The fused distillation loss of src/kernels/distillation.ts for float32
- * s, t [B, C] (C even: the caller pads odd C with a −∞ class, which has no
+ * s, t [B, C] (C even: the caller pads odd C with a −∞ class in both, which has no
  * mass in either distribution), labels [B] (or 0 for none), writing dS and
- * dT (float32, or 0 to skip) and using 3·C float64 of scratch. Returns the
- * mean loss over rows. Same math, same passes, two lanes at a time.
+ * dT (float32, or 0 to skip) and using 3·C float64 of scratch (4·C with dT). Returns the
+ * mean loss over rows. Same math, same passes and the same two forms of the
+ * KL (log-ratio for a regular row, direct otherwise), two lanes at a time.
  */
 export function distill(
   s: usize, t: usize, labels: usize, B: i32, C: i32, T: f64, alpha: f64,
@@ -101,44 +116,70 @@ function distillRows(
   const es = scratch;
   const et = scratch + (<usize>C << 3);
   const e1 = T == 1.0 ? es : scratch + (<usize>C << 4);
+  // (with dT) eˣ of the log-ratio form, for p_t = q·eˣ/(1 + M).
+  const exs = scratch + (<usize>C << 4) + (<usize>C << 3);
+  const ninf = f64x2.splat(-Infinity);
+  const zero = f64x2.splat(0);
+  const one = f64x2.splat(1);
   let total: f64 = 0;
   for (let r: i32 = 0; r < B; r++) {
     const sr = s + (<usize>(r * C) << 2);
     const tr = t + (<usize>(r * C) << 2);
-    // Pass 1: maxima (f64x2.max propagates NaN).
-    let vms = f64x2.splat(-Infinity);
-    let vmt = f64x2.splat(-Infinity);
+    // Pass 1: maxima (f64x2.max propagates NaN), the range of the finite t − s, and
+    // whether some class has a non-finite t − s without a teacher mask (vbad).
+    let vms = ninf;
+    let vmt = ninf;
+    let vumin = f64x2.splat(Infinity);
+    let vumax = ninf;
+    let vbad = zero;
     for (let i: i32 = 0; i < C; i += 2) {
-      vms = f64x2.max(vms, load2(sr + (<usize>i << 2)));
-      vmt = f64x2.max(vmt, load2(tr + (<usize>i << 2)));
+      const sv = load2(sr + (<usize>i << 2));
+      const tv = load2(tr + (<usize>i << 2));
+      vms = f64x2.max(vms, sv);
+      vmt = f64x2.max(vmt, tv);
+      const u = f64x2.sub(tv, sv);
+      const fin = f64x2.eq(f64x2.sub(u, u), zero);
+      vumin = f64x2.min(vumin, v128.bitselect(u, f64x2.splat(Infinity), fin));
+      vumax = f64x2.max(vumax, v128.bitselect(u, ninf, fin));
+      vbad = v128.or(vbad, v128.andnot(f64x2.ne(tv, ninf), fin));
     }
     const ms = max<f64>(f64x2.extract_lane(vms, 0), f64x2.extract_lane(vms, 1));
     const mt = max<f64>(f64x2.extract_lane(vmt, 0), f64x2.extract_lane(vmt, 1));
+    const umin = min<f64>(f64x2.extract_lane(vumin, 0), f64x2.extract_lane(vumin, 1));
+    const umax = max<f64>(f64x2.extract_lane(vumax, 0), f64x2.extract_lane(vumax, 1));
+    const logRatio = soft && !v128.any_true(vbad) && isFinite<f64>(ms) && isFinite<f64>(mt) && (umax - umin) * invT <= SPREAD_64;
     const vMs = f64x2.splat(ms);
     const vMt = f64x2.splat(mt);
-    // Pass 2: exponentials and sums.
-    let vSs = f64x2.splat(0);
-    let vSt = f64x2.splat(0);
-    let vS1 = f64x2.splat(0);
-    // Each sum is 1 (the max term) plus a tail R, and log S = log1p(R) keeps a
-    // tail far below 1 that log(1 + R) would round away: the terms below 1 are
-    // summed apart from those equal to 1 (the max and its ties), which are
-    // counted, and R = Σ_{e < 1} e + (count(e = 1) − 1).
-    let vRs = f64x2.splat(0);
-    let vRt = f64x2.splat(0);
-    let vR1 = f64x2.splat(0);
-    let vNs = f64x2.splat(0);
-    let vNt = f64x2.splat(0);
-    let vN1 = f64x2.splat(0);
-    const one = f64x2.splat(1);
+    // Pass 2: exponentials and sums. Each sum is 1 (the max term) plus a tail R, and
+    // log S = log1p(R) keeps a tail far below 1 that log(1 + R) would round away: the
+    // terms below 1 are summed apart from those equal to 1 (the max and its ties),
+    // which are counted, and R = Σ_{e < 1} e + (count(e = 1) − 1).
+    let vSs = zero;
+    let vSt = zero;
+    let vS1 = zero;
+    let vRs = zero;
+    let vRt = zero;
+    let vR1 = zero;
+    let vNs = zero;
+    let vNt = zero;
+    let vN1 = zero;
+    // (log-ratio form) Σ q·(t − s) and Σ q over the classes the teacher keeps: the centre.
+    let vSu = zero;
+    let vSq = zero;
     for (let i: i32 = 0; i < C; i += 2) {
-      const ds = f64x2.sub(load2(sr + (<usize>i << 2)), vMs);
+      const sv = load2(sr + (<usize>i << 2));
+      const ds = f64x2.sub(sv, vMs);
       const a = expv(f64x2.mul(ds, vInvT));
       v128.store(es + (<usize>i << 3), a);
       vSs = f64x2.add(vSs, a);
       vRs = f64x2.add(vRs, v128.and(a, f64x2.lt(a, one)));
       vNs = f64x2.add(vNs, v128.and(one, f64x2.eq(a, one)));
-      if (soft) {
+      if (logRatio) {
+        const tv = load2(tr + (<usize>i << 2));
+        const kept = f64x2.ne(tv, ninf);
+        vSu = f64x2.add(vSu, v128.and(f64x2.mul(a, f64x2.sub(tv, sv)), kept));
+        vSq = f64x2.add(vSq, v128.and(a, kept));
+      } else if (soft) {
         const b = expv(f64x2.mul(f64x2.sub(load2(tr + (<usize>i << 2)), vMt), vInvT));
         v128.store(et + (<usize>i << 3), b);
         vSt = f64x2.add(vSt, b);
@@ -148,7 +189,7 @@ function distillRows(
       if (hard && T != 1.0) {
         let c: v128;
         if (powers != 0) {
-          c = f64x2.splat(1);
+          c = one;
           let base = a;
           for (let n = powers; n > 0; n >>= 1) {
             if (n & 1) c = f64x2.mul(c, base);
@@ -161,71 +202,170 @@ function distillRows(
         vN1 = f64x2.add(vN1, v128.and(one, f64x2.eq(c, one)));
       }
     }
-    const Ss = f64x2.extract_lane(vSs, 0) + f64x2.extract_lane(vSs, 1);
-    const St = f64x2.extract_lane(vSt, 0) + f64x2.extract_lane(vSt, 1);
-    const S1 = T == 1.0 ? Ss : f64x2.extract_lane(vS1, 0) + f64x2.extract_lane(vS1, 1);
     const lanes = (v: v128): f64 => f64x2.extract_lane(v, 0) + f64x2.extract_lane(v, 1);
+    const Ss = lanes(vSs);
+    const S1 = T == 1.0 ? Ss : lanes(vS1);
     const Rs = lanes(vRs) + (lanes(vNs) - 1);
-    const Rt = lanes(vRt) + (lanes(vNt) - 1);
     const R1 = T == 1.0 ? Rs : lanes(vR1) + (lanes(vN1) - 1);
     // (A NaN sum is a row with no distribution: keep the NaN.)
     const cs = Ss == Ss ? Math.log1p(Rs) : Ss;
-    const ct = St == St ? Math.log1p(Rt) : St;
     const c1 = S1 == S1 ? Math.log1p(R1) : S1;
-    const vShift = f64x2.splat(ct - cs);
-    const vInvSt = f64x2.splat(1.0 / St);
-    // Pass 3: the KL from log-space differences over the teacher's support,
-    // and in the same sweep the student gradient (which does not need the KL).
-    const aT = (alpha * T) / norm;
-    const h = (1 - alpha) / norm;
-    const vaT = f64x2.splat(aT);
-    const vh = f64x2.splat(h);
-    const vInvSs = f64x2.splat(1.0 / Ss);
-    const vInvS1 = f64x2.splat(1.0 / S1);
-    const dr = dS + (<usize>(r * C) << 2);
-    let vkl = f64x2.splat(0);
-    for (let i: i32 = 0; i < C; i += 2) {
-      let g = f64x2.splat(0);
-      if (soft) {
-        const pt = f64x2.mul(v128.load(et + (<usize>i << 3)), vInvSt);
-        const d = logRatio(tr, sr, i, vMt, vMs, vInvT, vShift);
-        vkl = f64x2.add(vkl, v128.andnot(f64x2.mul(pt, d), f64x2.eq(pt, f64x2.splat(0))));
-        g = f64x2.mul(vaT, f64x2.sub(f64x2.mul(v128.load(es + (<usize>i << 3)), vInvSs), pt));
-      }
-      if (hard) g = f64x2.add(g, f64x2.mul(vh, f64x2.mul(v128.load(e1 + (<usize>i << 3)), vInvS1)));
-      if (dS != 0) store2(dr + (<usize>i << 2), g);
-    }
     let kl: f64 = 0;
+    let M: f64 = 0;
+    let Epx: f64 = 0;
+    let ubar: f64 = 0;
+    let St: f64 = 0;
+    let ct: f64 = 0;
+    if (logRatio) {
+      // Pass 3, log-ratio form: x = ((t − s) − ū)/T; m = eˣ − 1 and G = 1 + (x − 1)eˣ from
+      // x = k·ln 2 + r (|r| ≤ ½ ln 2): φ(r) = eʳ − 1 − r by its series to r⁹ (relative
+      // error below 1.2e-10), φ(x) = 2ᵏφ(r) + ((2ᵏ − 1) + 2ᵏr − x) (exactly φ(r) where k = 0;
+      // elsewhere φ ≥ 0.05 and the bracket's rounding costs at most 40ε relative),
+      // m = φ + x, and G = x·m − φ down to x = −1.5 (a factor 4 of cancellation at
+      // worst), 1 + (x − 1)eˣ below. A class the teacher masks has x = −∞: m = −1, G = 1.
+      const Sq = lanes(vSq);
+      ubar = Sq > 0 ? lanes(vSu) / Sq : umax;
+      const vU = f64x2.splat(ubar);
+      let vM = zero;
+      let vG = zero;
+      let vPx = zero;
+      for (let i: i32 = 0; i < C; i += 2) {
+        const sv = load2(sr + (<usize>i << 2));
+        const tv = load2(tr + (<usize>i << 2));
+        const kept = f64x2.ne(tv, ninf);
+        // (x is finite on kept classes: |x| ≤ SPREAD_64.)
+        const x = v128.and(f64x2.mul(centred2(tv, sv, vU), vInvT), kept);
+        const k = f64x2.nearest(f64x2.mul(x, f64x2.splat(LOG2E)));
+        const rr = f64x2.sub(f64x2.sub(x, f64x2.mul(k, f64x2.splat(LN2_HI))), f64x2.mul(k, f64x2.splat(LN2_LO)));
+        const phir = phiv(rr);
+        const ki = i64x2.extend_low_i32x4_s(i32x4.trunc_sat_f64x2_s_zero(k));
+        const scale = i64x2.shl(i64x2.add(ki, i64x2.splat(1023)), 52);
+        const phi = f64x2.add(f64x2.mul(scale, phir), f64x2.sub(f64x2.add(f64x2.sub(scale, one), f64x2.mul(scale, rr)), x));
+        const ex = f64x2.mul(scale, f64x2.add(f64x2.add(one, rr), phir));
+        let m = f64x2.add(phi, x);
+        const low = f64x2.lt(x, f64x2.splat(-1.5));
+        let G = v128.bitselect(f64x2.add(one, f64x2.mul(f64x2.sub(x, one), ex)), f64x2.sub(f64x2.mul(x, m), phi), low);
+        m = v128.bitselect(m, f64x2.splat(-1), kept);
+        G = v128.bitselect(G, one, kept);
+        const a = v128.load(es + (<usize>i << 3));
+        v128.store(et + (<usize>i << 3), m);
+        vM = f64x2.add(vM, f64x2.mul(a, m));
+        vG = f64x2.add(vG, f64x2.mul(a, G));
+        // Σ q·eˣ·x for E_{p_t}[x] (0 on masked classes, where x was set to 0 and eˣ to 0), and eˣ.
+        if (dT != 0) {
+          const exk = v128.and(ex, kept);
+          v128.store(exs + (<usize>i << 3), exk);
+          vPx = f64x2.add(vPx, f64x2.mul(f64x2.mul(a, exk), x));
+        }
+      }
+      M = lanes(vM) / Ss;
+      kl = (lanes(vG) / Ss) / (1 + M) + hM(M);
+      Epx = lanes(vPx) / (Ss * (1 + M));
+    } else if (soft) {
+      St = lanes(vSt);
+      const Rt = lanes(vRt) + (lanes(vNt) - 1);
+      ct = St == St ? Math.log1p(Rt) : St;
+      // Pass 3, direct form: Σ p_t·((t − m_t) − (s − m_s))/T − (c_t − c_s), over the teacher's support.
+      const vShift = f64x2.splat(ct - cs);
+      const vInvSt = f64x2.splat(1.0 / St);
+      let vkl = zero;
+      for (let i: i32 = 0; i < C; i += 2) {
+        const pt = f64x2.mul(v128.load(et + (<usize>i << 3)), vInvSt);
+        const d = logDiff(tr, sr, i, vMt, vMs, vInvT, vShift);
+        vkl = f64x2.add(vkl, v128.andnot(f64x2.mul(pt, d), f64x2.eq(pt, zero)));
+      }
+      kl = lanes(vkl);
+    }
+    // The raw sum, for dT in the direct form: the loss clamps a rounded negative KL
+    // to 0, the teacher gradient does not (its rows then sum to 0 up to rounding).
+    const klRaw = kl;
     if (soft) {
-      kl = f64x2.extract_lane(vkl, 0) + f64x2.extract_lane(vkl, 1);
       if (kl < 0) kl = 0;
       total += alpha * T * T * kl;
     }
+    const aT = (alpha * T) / norm;
+    const h = (1 - alpha) / norm;
+    let y: i32 = -1;
     if (hard) {
-      const y = load<i32>(labels + (<usize>r << 2));
-      total += (1 - alpha) * (ms + c1 - <f64>load<f32>(sr + (<usize>y << 2)));
-      if (dS != 0) {
+      y = load<i32>(labels + (<usize>r << 2));
+      // (m − s_y) + log S₁, never (m + log S₁) − s_y, which rounds log S₁ away at |s| ≈ 1e16.
+      total += (1 - alpha) * ((ms - <f64>load<f32>(sr + (<usize>y << 2))) + c1);
+    }
+    if (dS != 0) {
+      // Pass 4: dS = α·T·(p_s − p_t)/B + (1 − α)(softmax(s) − onehot)/B; in the log-ratio
+      // form p_s − p_t = q·(M − m)/(1 + M).
+      const dr = dS + (<usize>(r * C) << 2);
+      const vA = f64x2.splat(aT / (Ss * (1 + M)));
+      const vMM = f64x2.splat(M);
+      const vaT = f64x2.splat(aT);
+      const vInvSs = f64x2.splat(1.0 / Ss);
+      const vInvSt = f64x2.splat(1.0 / St);
+      const vh = f64x2.splat(h / S1);
+      for (let i: i32 = 0; i < C; i += 2) {
+        let g = zero;
+        const a = v128.load(es + (<usize>i << 3));
+        if (logRatio) g = f64x2.mul(f64x2.mul(vA, a), f64x2.sub(vMM, v128.load(et + (<usize>i << 3))));
+        else if (soft) g = f64x2.mul(vaT, f64x2.sub(f64x2.mul(a, vInvSs), f64x2.mul(v128.load(et + (<usize>i << 3)), vInvSt)));
+        if (hard) g = f64x2.add(g, f64x2.mul(vh, v128.load(e1 + (<usize>i << 3))));
+        store2(dr + (<usize>i << 2), g);
+      }
+      if (hard) {
         // The label's entry again, with the one-hot subtracted in float64 before rounding.
         let gy = h * (load<f64>(e1 + (<usize>y << 3)) / S1 - 1);
-        if (soft) gy += aT * (load<f64>(es + (<usize>y << 3)) / Ss - load<f64>(et + (<usize>y << 3)) / St);
+        const ey = load<f64>(es + (<usize>y << 3));
+        if (logRatio) gy += (aT / (Ss * (1 + M))) * ey * (M - load<f64>(et + (<usize>y << 3)));
+        else if (soft) gy += aT * (ey / Ss - load<f64>(et + (<usize>y << 3)) / St);
         store<f32>(dr + (<usize>y << 2), <f32>gy);
       }
     }
     if (dT != 0) {
+      // dT = α·T·p_t·(log p_t − log p_s − KL)/B, 0 where p_t = 0. Log-ratio form:
+      // p_t = q·(1 + m)/(1 + M) and log p_t − log p_s − KL = x − E_{p_t}[x].
       const dtr = dT + (<usize>(r * C) << 2);
-      const vKl = f64x2.splat(kl);
-      for (let i: i32 = 0; i < C; i += 2) {
-        let g = f64x2.splat(0);
-        if (soft) {
-          const pt = f64x2.mul(v128.load(et + (<usize>i << 3)), vInvSt);
-          const d = f64x2.sub(logRatio(tr, sr, i, vMt, vMs, vInvT, vShift), vKl);
-          g = v128.andnot(f64x2.mul(vaT, f64x2.mul(pt, d)), f64x2.eq(pt, f64x2.splat(0)));
+      const vaT = f64x2.splat(aT);
+      const vKl = f64x2.splat(klRaw);
+      if (logRatio) {
+        const vP = f64x2.splat(1.0 / (Ss * (1 + M)));
+        const vU = f64x2.splat(ubar);
+        const vLz = f64x2.splat(Epx);
+        for (let i: i32 = 0; i < C; i += 2) {
+          const tv = load2(tr + (<usize>i << 2));
+          const x = v128.and(f64x2.mul(centred2(tv, load2(sr + (<usize>i << 2)), vU), vInvT), f64x2.ne(tv, ninf));
+          // eˣ as pass 3 formed it (2ᵏ·eʳ, not 1 + m, which keeps only ε/eˣ of it for x ≪ 0); 0 if masked.
+          const pt = f64x2.mul(f64x2.mul(v128.load(es + (<usize>i << 3)), v128.load(exs + (<usize>i << 3))), vP);
+          const g = f64x2.mul(vaT, f64x2.mul(pt, f64x2.sub(x, vLz)));
+          store2(dtr + (<usize>i << 2), v128.andnot(g, f64x2.eq(pt, zero)));
         }
-        store2(dtr + (<usize>i << 2), g);
+      } else {
+        const vShift = f64x2.splat(ct - cs);
+        const vInvSt = f64x2.splat(1.0 / St);
+        for (let i: i32 = 0; i < C; i += 2) {
+          let g = zero;
+          if (soft) {
+            const pt = f64x2.mul(v128.load(et + (<usize>i << 3)), vInvSt);
+            const d = f64x2.sub(logDiff(tr, sr, i, vMt, vMs, vInvT, vShift), vKl);
+            g = v128.andnot(f64x2.mul(vaT, f64x2.mul(pt, d)), f64x2.eq(pt, zero));
+          }
+          store2(dtr + (<usize>i << 2), g);
+        }
       }
     }
   }
   return total / <f64>B;
+}
+
+// φ(r) = eʳ − 1 − r = r²·Σₙ rⁿ/(n + 2)! for n = 0 … 7, |r| ≤ ½ ln 2 (the rest is below
+// 2·0.347⁸/10! ≈ 1.2e-10 of φ: this kernel's results are float32), by Estrin's scheme.
+// @ts-ignore: decorator
+@inline function phiv(r: v128): v128 {
+  const r2 = f64x2.mul(r, r);
+  const r4 = f64x2.mul(r2, r2);
+  const c01 = f64x2.add(f64x2.splat(1.0 / 2.0), f64x2.mul(r, f64x2.splat(1.0 / 6.0)));
+  const c23 = f64x2.add(f64x2.splat(1.0 / 24.0), f64x2.mul(r, f64x2.splat(1.0 / 120.0)));
+  const c45 = f64x2.add(f64x2.splat(1.0 / 720.0), f64x2.mul(r, f64x2.splat(1.0 / 5040.0)));
+  const c67 = f64x2.add(f64x2.splat(1.0 / 40320.0), f64x2.mul(r, f64x2.splat(1.0 / 362880.0)));
+  const p = f64x2.add(f64x2.add(c01, f64x2.mul(r2, c23)), f64x2.mul(r4, f64x2.add(c45, f64x2.mul(r2, c67))));
+  return f64x2.mul(r2, p);
 }
 
 // ------------------------------- fused distillation loss, float32 lanes
@@ -278,6 +418,33 @@ const ROUND_F: f32 = 12582912.0;
   return v128.andnot(f32x4.mul(e, scale), tiny);
 }
 
+// exp((s − m)/T) in four float32 lanes for s ≤ m, with an error that does not grow
+// with the gap: ds = fl(s − m) and its rounding error dl (Knuth's two-sum, ds + dl =
+// s − m exactly); k = round((s − m)/T / ln 2) from the rounded quotient (any nearby k
+// will do); then r·T = (ds − k·LT_hi) + (dl − k·LT_lo), LT = T ln 2, where ds − k·LT_hi
+// is exact (k·LT_hi has at most 23 bits, and ds lies within a factor 2 of it, Sterbenz)
+// so r·T carries a rounding of its own size only, and r = (r·T)/T two more. The
+// argument error is then a few ulps of |r| ≤ 0.35, not of |(s − m)/T| (up to 87): a
+// student gap g costs (2u + 3u·0.35) in eᵍ, not u·g. e^r by expf4's polynomial; below
+// 2⁻¹²⁵ the result is 0.
+// @ts-ignore: decorator
+@inline function expGap(sv: v128, vm: v128, ds: v128, vK: v128, vLThi: v128, vLTlo: v128, vInvT: v128): v128 {
+  const z = f32x4.sub(ds, sv);
+  const dl = f32x4.sub(f32x4.sub(sv, f32x4.sub(ds, z)), f32x4.add(vm, z));
+  const kb = f32x4.add(f32x4.mul(ds, vK), f32x4.splat(ROUND_F));
+  const kf = f32x4.sub(kb, f32x4.splat(ROUND_F));
+  const tiny = f32x4.lt(kf, f32x4.splat(-125.0));
+  const rT = f32x4.add(f32x4.sub(ds, f32x4.mul(kf, vLThi)), f32x4.sub(dl, f32x4.mul(kf, vLTlo)));
+  const r = f32x4.mul(rT, vInvT);
+  const r2 = f32x4.mul(r, r);
+  const p01 = f32x4.add(f32x4.splat(1.0 / 2.0), f32x4.mul(r, f32x4.splat(1.0 / 6.0)));
+  const p23 = f32x4.add(f32x4.splat(1.0 / 24.0), f32x4.mul(r, f32x4.splat(1.0 / 120.0)));
+  const p45 = f32x4.add(f32x4.splat(1.0 / 720.0), f32x4.mul(r, f32x4.splat(1.0 / 5040.0)));
+  const p = f32x4.add(p01, f32x4.mul(r2, f32x4.add(p23, f32x4.mul(r2, p45))));
+  const e = f32x4.add(f32x4.splat(1.0), f32x4.add(r, f32x4.mul(r2, p)));
+  return v128.andnot(f32x4.mul(e, pow2(kb)), tiny);
+}
+
 // v's four float32 lanes as float64: lanes 0, 1 (low) and 2, 3 (high).
 // @ts-ignore: decorator
 @inline function low64(v: v128): v128 {
@@ -301,6 +468,16 @@ const ROUND_F: f32 = 12582912.0;
   return b;
 }
 
+// The largest spread of (t − s)/T the float32-lane kernel takes: |x| ≤ 30 keeps eˣ,
+// (x − 1)eˣ and their sums well inside float32 (e³⁰ ≈ 1e13).
+const SPREAD_F32: f64 = 30.0;
+
+// The float32 kernel sums its per-class terms in float32 lanes over blocks of BLOCK
+// classes (BLOCK/4 − 1 roundings a lane, relative to terms of one sign for Zs and Γ)
+// and in float64 across blocks. 16 classes: three roundings a lane; with 32, a row of
+// many tied classes reached 1e-6 relative (docs/distillation.md, "Float32 kernels").
+const BLOCK: i32 = 16;
+
 // h(M) = M/(1 + M) − log1p(M) = −M²/2 + 2M³/3 − 3M⁴/4 + …, by its series
 // where the two terms would cancel.
 function hM(M: f64): f64 {
@@ -315,13 +492,22 @@ function hM(M: f64): f64 {
  * float32 lanes, with the KL formed so that float32 roundings stay relative
  * to the KL (docs/distillation.md, "Float32 kernels: the log-ratio form"):
  *
- *   q = softmax(s/T),  xᵢ = (tᵢ − sᵢ)/T − c,  mᵢ = e^{xᵢ} − 1,  Gᵢ = 1 + (xᵢ − 1)e^{xᵢ},
- *   M = Σ qᵢmᵢ,  Γ = Σ qᵢGᵢ,  KL = Γ/(1 + M) + M/(1 + M) − log1p(M),
- *   p_t − q = q·(m − M)/(1 + M).
+ *   q = softmax(s/T),  xᵢ = ((tᵢ − sᵢ) − ū)/T with ū = Σ q·(t − s), the q-mean,
+ *   mᵢ = e^{xᵢ} − 1,  Gᵢ = 1 + (xᵢ − 1)e^{xᵢ},  M = Σ qᵢmᵢ,  Γ = Σ qᵢGᵢ,
+ *   KL = Γ/(1 + M) + M/(1 + M) − log1p(M),   p_t − q = q·(m − M)/(1 + M).
+ *
+ * Centred at the q-mean, M = Σ q·(eˣ − 1 − x) = O(x²) and Γ/(1 + M) ≈ KL: the
+ * float32 roundings of the terms cost a few ulps of the KL itself, not of
+ * E_q[x²], which with a centre at the student's max reached (1 + 1/q_max)·KL.
+ * Both exponentials take their argument reduced in logit units from exact
+ * pieces (two-sums), so their error does not grow with the student's gap or
+ * with |x|. The centre costs a second sweep: pass 2a forms q and ū, pass 2b x,
+ * m, G.
  *
  * A row that does not suit float32 lanes (a non-finite logit, a spread of
- * (t − s)/T over 30, a cross-entropy tail below 1e-8) goes through `distill`
- * instead. `scratch` holds 48·Cp bytes, Cp = C rounded up to a multiple of 4.
+ * (t − s)/T over 30, a cross-entropy tail below 1e-8, or E_p[x] > 4·KL, where the
+ * KL is a difference of larger numbers) goes through `distill` instead.
+ * `scratch` holds 48·Cp bytes, Cp = C rounded up to a multiple of 4.
  * Returns the mean loss over rows.
  */
 export function distillF32(
@@ -345,6 +531,13 @@ export function distillF32(
   const lane = i32x4(0, 1, 2, 3);
   const lastMask = i32x4.lt_s(i32x4.add(i32x4.splat(C4), lane), i32x4.splat(C));
   const vInvT = f32x4.splat(<f32>invT);
+  // The student's exponentials reduce s − max s by k·(T ln 2) in logit units, before any
+  // scaling by 1/T: T ln 2 as a head of 16 bits (k·head is exact for |k| < 2⁸) and a tail.
+  const LT = Math.LN2 * T;
+  const LThi = reinterpret<f32>(reinterpret<u32>(<f32>LT) & 0xffffff00);
+  const vLThi = f32x4.splat(LThi);
+  const vLTlo = f32x4.splat(<f32>(LT - <f64>LThi));
+  const vK = f32x4.splat(<f32>(invT * 1.4426950408889634));
   let total: f64 = 0;
   for (let r: i32 = 0; r < B; r++) {
     const sr = s + (<usize>(r * C) << 2);
@@ -393,80 +586,35 @@ export function distillF32(
     }
     const bad = f32x4.extract_lane(vbad, 0) + f32x4.extract_lane(vbad, 1) + f32x4.extract_lane(vbad, 2) + f32x4.extract_lane(vbad, 3);
     const spread = (<f64>dmax - <f64>dmin) * invT;
-    let fast = bad == 0 && isFinite<f32>(ms) && isFinite<f64>(spread) && spread <= 30;
+    let fast = bad == 0 && isFinite<f32>(ms) && isFinite<f64>(spread) && spread <= SPREAD_F32;
     let loss: f64 = 0;
     if (fast) {
-      // Pass 2: the student's exponentials and the teacher's relative terms, centred at
-      // the student's max class (c = (t − s)/T there), in one sweep.
-      // D + D_lo = tAt − ms exactly (two-sum), so x is exactly 0 at the student's max.
+      // Pass 2a: the student's exponentials (into the row of dS they become: up to 12 bytes
+      // past the row may be written and are rewritten later; the caller leaves 16 bytes of
+      // slack), their sum Zs, and Σ q·((t − s) − D), D = t − s at the student's max, for the
+      // centre; the cross-entropy's exponentials. Blocks of BLOCK classes: float32 lanes within
+      // a block (BLOCK/4 terms a lane), float64 across blocks; the cross-entropy's sum, whose tail
+      // below the max term matters, is float64 throughout.
       const dHi: f32 = tAt - ms;
-      const dz: f32 = dHi - tAt;
-      const dLo: f32 = (tAt - (dHi - dz)) - (ms + dz);
       const vD = f32x4.splat(dHi);
-      // The student's exponentials go into the row of dS they become (up to 12 bytes past the
-      // row may be written and are rewritten later; the caller leaves 16 bytes of slack).
       const esr = dS != 0 ? dS + (<usize>(r * C) << 2) : es;
-      const vDlo = f32x4.splat(dLo);
       const vMs = f32x4.splat(ms);
       let vZs = f64x2.splat(0);
       let vZ1 = f64x2.splat(0);
-      let vM = f64x2.splat(0);
-      let vG = f64x2.splat(0);
-      // Blocks of 32 classes: Zs, M and Γ are summed in float32 lanes within a
-      // block (8 terms a lane, all of one sign for Zs and Γ) and in float64 across
-      // blocks; the cross-entropy's sum, whose tail below the max term matters,
-      // is float64 throughout.
-      for (let i0: i32 = 0; i0 < Cp; i0 += 32) {
-        const iEnd = min<i32>(i0 + 32, Cp);
+      let vSu = f64x2.splat(0);
+      for (let i0: i32 = 0; i0 < Cp; i0 += BLOCK) {
+        const iEnd = min<i32>(i0 + BLOCK, Cp);
         let fZs = f32x4.splat(0);
-        let fM = f32x4.splat(0);
-        let fG = f32x4.splat(0);
+        let fSu = f32x4.splat(0);
         for (let i: i32 = i0; i < iEnd; i += 4) {
           const sv = v128.load(sr + (<usize>i << 2));
           const tv = v128.load(tr + (<usize>i << 2));
           const ds = f32x4.sub(sv, vMs);
-          let a = expf4(f32x4.mul(ds, vInvT));
-          // x = (t − s)/T − c: d + e = t − s exactly (Knuth's two-sum), then d − D is exact
-          // where x is small (Sterbenz), so x keeps a relative error of a few float32 ulps.
-          const d = f32x4.sub(tv, sv);
-          const z = f32x4.sub(d, tv);
-          const e = f32x4.sub(f32x4.sub(tv, f32x4.sub(d, z)), f32x4.add(sv, z));
-          let x = f32x4.mul(f32x4.add(f32x4.sub(d, vD), f32x4.sub(e, vDlo)), vInvT);
-          if (i >= C4) {
-            a = v128.and(a, lastMask);
-            x = v128.and(x, lastMask);
-          }
-          // φ = eˣ − 1 − x, reduced as x = k·ln 2 + r, |r| ≤ ½ ln 2 (k = 0, r = x for |x| < 0.34):
-          // φ(r) = r²(½ + r·ρ(r)), ρ(r) = Σⱼ rʲ/(j + 3)! to r⁴ (error < 1e-7 relative).
-          const kb = kOf(x);
-          const rr = reduce(x, f32x4.sub(kb, f32x4.splat(ROUND_F)));
-          const r2 = f32x4.mul(rr, rr);
-          const q01 = f32x4.add(f32x4.splat(1.0 / 6.0), f32x4.mul(rr, f32x4.splat(1.0 / 24.0)));
-          const q23 = f32x4.add(f32x4.splat(1.0 / 120.0), f32x4.mul(rr, f32x4.splat(1.0 / 720.0)));
-          const rho = f32x4.add(q01, f32x4.mul(r2, f32x4.add(q23, f32x4.mul(r2, f32x4.splat(1.0 / 5040.0)))));
-          const phir = f32x4.mul(r2, f32x4.add(f32x4.splat(0.5), f32x4.mul(rr, rho)));
-          const scale = pow2(kb);
-          // φ(x) = 2ᵏ·φ(r) + ((2ᵏ − 1) + 2ᵏ·r − x); the bracket is exactly 0 where k = 0.
-          const phi = f32x4.add(
-            f32x4.mul(scale, phir),
-            f32x4.sub(f32x4.add(f32x4.sub(scale, f32x4.splat(1.0)), f32x4.mul(scale, rr)), x),
-          );
-          // m = eˣ − 1 and G = 1 + (x − 1)eˣ = x·m − φ, each in the form that cancels least:
-          // φ + x and x·m − φ (for small x, x² + x·φ less x²/2 + …: one bit) down to
-          // x = −1.5; below, where eˣ < 0.23, eˣ − 1 and 1 + (x − 1)eˣ.
-          const ex = f32x4.mul(scale, f32x4.add(f32x4.add(f32x4.splat(1.0), rr), phir));
-          const neg = f32x4.lt(x, f32x4.splat(-1.5));
-          const m = v128.bitselect(f32x4.sub(ex, f32x4.splat(1.0)), f32x4.add(phi, x), neg);
-          const G = v128.bitselect(
-            f32x4.add(f32x4.splat(1.0), f32x4.mul(f32x4.sub(x, f32x4.splat(1.0)), ex)),
-            f32x4.sub(f32x4.mul(x, m), phi),
-            neg,
-          );
+          let a = expGap(sv, vMs, ds, vK, vLThi, vLTlo, vInvT);
+          if (i >= C4) a = v128.and(a, lastMask);
           v128.store(esr + (<usize>i << 2), a);
-          v128.store(mm + (<usize>i << 2), m);
           fZs = f32x4.add(fZs, a);
-          fM = f32x4.add(fM, f32x4.mul(a, m));
-          fG = f32x4.add(fG, f32x4.mul(a, G));
+          fSu = f32x4.add(fSu, f32x4.mul(a, f32x4.sub(f32x4.sub(tv, sv), vD)));
           if (hard) {
             // exp(s − max s) = a^T for a small integer T (recomputed in pass 3, not stored).
             let b: v128;
@@ -479,16 +627,87 @@ export function distillF32(
           }
         }
         vZs = f64x2.add(f64x2.add(vZs, low64(fZs)), high64(fZs));
-        vM = f64x2.add(f64x2.add(vM, low64(fM)), high64(fM));
-        vG = f64x2.add(f64x2.add(vG, low64(fG)), high64(fG));
+        vSu = f64x2.add(vSu, f64x2.add(low64(fSu), high64(fSu)));
       }
       const Zs = f64x2.extract_lane(vZs, 0) + f64x2.extract_lane(vZs, 1);
       const Z1 = f64x2.extract_lane(vZ1, 0) + f64x2.extract_lane(vZ1, 1);
+      // The centre ū = D + Σ q·((t − s) − D)/Σ q, the q-mean of t − s, as a float32 pair
+      // ū_hi + ū_lo (the pair is exact to float64; any centre gives the same KL, and
+      // this one makes M = Σ q·(eˣ − 1 − x) + O(rounding) small: nothing cancels).
+      const ubar = <f64>dHi + (f64x2.extract_lane(vSu, 0) + f64x2.extract_lane(vSu, 1)) / Zs;
+      const uHi = <f32>ubar;
+      const vUhi = f32x4.splat(uHi);
+      const vUlo = f32x4.splat(<f32>(ubar - <f64>uHi));
+      // Pass 2b: x = ((t − s) − ū)/T, m = eˣ − 1 and G = 1 + (x − 1)eˣ, and M, Γ.
+      let vM = f64x2.splat(0);
+      let vG = f64x2.splat(0);
+      for (let i0: i32 = 0; i0 < Cp; i0 += BLOCK) {
+        const iEnd = min<i32>(i0 + BLOCK, Cp);
+        let fM = f32x4.splat(0);
+        let fG = f32x4.splat(0);
+        for (let i: i32 = i0; i < iEnd; i += 4) {
+          const sv = v128.load(sr + (<usize>i << 2));
+          const tv = v128.load(tr + (<usize>i << 2));
+          // w = (t − s) − ū carried exactly as w₁ + w_l: d + e = t − s (Knuth's two-sum), then
+          // w₁ = fl(d − ū_hi) with its own rounding error (two-sum again) folded into w_l.
+          const d = f32x4.sub(tv, sv);
+          const z = f32x4.sub(d, tv);
+          const e = f32x4.sub(f32x4.sub(tv, f32x4.sub(d, z)), f32x4.add(sv, z));
+          const w1 = f32x4.sub(d, vUhi);
+          const z2 = f32x4.sub(w1, d);
+          const wl = f32x4.add(f32x4.sub(f32x4.sub(d, f32x4.sub(w1, z2)), f32x4.add(vUhi, z2)), f32x4.sub(e, vUlo));
+          let x = f32x4.mul(f32x4.add(w1, wl), vInvT);
+          // x = k·ln 2 + r, |r| ≲ ½ ln 2, with k from the rounded x and r from the exact pieces
+          // in logit units, r·T = (w₁ − k·LT_hi) + (w_l − k·LT_lo) (w₁ − k·LT_hi exact by
+          // Sterbenz's lemma): eʳ, and so eˣ, carries a few ulps of |r| ≤ 0.35, not of |x|.
+          // (Lanes past C: x, r = 0.)
+          let kb = kOf(x);
+          if (i >= C4) {
+            x = v128.and(x, lastMask);
+            kb = v128.bitselect(kb, f32x4.splat(ROUND_F), lastMask);
+          }
+          const kf = f32x4.sub(kb, f32x4.splat(ROUND_F));
+          let rT = f32x4.add(f32x4.sub(w1, f32x4.mul(kf, vLThi)), f32x4.sub(wl, f32x4.mul(kf, vLTlo)));
+          if (i >= C4) rT = v128.and(rT, lastMask);
+          const rr = f32x4.mul(rT, vInvT);
+          // φ(r) = r²(½ + r·ρ(r)), ρ(r) = Σⱼ rʲ/(j + 3)! to r⁴ (truncation below 1e-7 relative).
+          const r2 = f32x4.mul(rr, rr);
+          const q01 = f32x4.add(f32x4.splat(1.0 / 6.0), f32x4.mul(rr, f32x4.splat(1.0 / 24.0)));
+          const q23 = f32x4.add(f32x4.splat(1.0 / 120.0), f32x4.mul(rr, f32x4.splat(1.0 / 720.0)));
+          const rho = f32x4.add(q01, f32x4.mul(r2, f32x4.add(q23, f32x4.mul(r2, f32x4.splat(1.0 / 5040.0)))));
+          const phir = f32x4.mul(r2, f32x4.add(f32x4.splat(0.5), f32x4.mul(rr, rho)));
+          const scale = pow2(kb);
+          // φ(x) = 2ᵏ·φ(r) + (c_k + (2ᵏ − 1)·r), c_k = 2ᵏ − 1 − k·ln 2 (x = k ln 2 + r exactly, so
+          // the rounded x does not enter); both vanish where k = 0.
+          const sm1 = f32x4.sub(scale, f32x4.splat(1.0));
+          const ck = f32x4.sub(f32x4.sub(sm1, f32x4.mul(kf, f32x4.splat(LN2_HI_F))), f32x4.mul(kf, f32x4.splat(LN2_LO_F)));
+          const phi = f32x4.add(f32x4.mul(scale, phir), f32x4.add(ck, f32x4.mul(sm1, rr)));
+          // m = eˣ − 1 and G = 1 + (x − 1)eˣ = x·m − φ, each in the form that cancels least:
+          // φ + x and x·m − φ (for small x, x² + x·φ less x²/2 + …: one bit) down to
+          // x = −1.5; below, where eˣ < 0.23, eˣ − 1 and 1 + (x − 1)eˣ.
+          const ex = f32x4.mul(scale, f32x4.add(f32x4.add(f32x4.splat(1.0), rr), phir));
+          const neg = f32x4.lt(x, f32x4.splat(-1.5));
+          const m = v128.bitselect(f32x4.sub(ex, f32x4.splat(1.0)), f32x4.add(phi, x), neg);
+          const G = v128.bitselect(
+            f32x4.add(f32x4.splat(1.0), f32x4.mul(f32x4.sub(x, f32x4.splat(1.0)), ex)),
+            f32x4.sub(f32x4.mul(x, m), phi),
+            neg,
+          );
+          const a = v128.load(esr + (<usize>i << 2));
+          v128.store(mm + (<usize>i << 2), m);
+          fM = f32x4.add(fM, f32x4.mul(a, m));
+          fG = f32x4.add(fG, f32x4.mul(a, G));
+        }
+        vM = f64x2.add(f64x2.add(vM, low64(fM)), high64(fM));
+        vG = f64x2.add(f64x2.add(vG, low64(fG)), high64(fG));
+      }
       const M = (f64x2.extract_lane(vM, 0) + f64x2.extract_lane(vM, 1)) / Zs;
       const Gm = (f64x2.extract_lane(vG, 0) + f64x2.extract_lane(vG, 1)) / Zs;
-      if (hard && !(Z1 - 1 >= 1e-8)) fast = false;
+      let kl = Gm / (1 + M) + hM(M);
+      // E_p[x] = (Γ + M)/(1 + M) = KL + log Z: where it exceeds 4·KL, the KL is a
+      // difference of larger numbers (p far from q), which float32 terms do not carry.
+      if ((hard && !(Z1 - 1 >= 1e-8)) || !((Gm + M) / (1 + M) <= 4 * kl)) fast = false;
       else {
-        let kl = Gm / (1 + M) + hM(M);
         if (kl < 0) kl = 0;
         loss = alpha * T * T * kl;
         const A = (alpha * T) / (<f64>B * Zs * (1 + M));

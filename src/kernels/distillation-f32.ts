@@ -1,4 +1,4 @@
-import { distillationKernel } from "./distillation.js";
+import { centred, distillationKernel, hOfM } from "./distillation.js";
 
 /**
  * The fused distillation kernel for float32 logits when α > 0 and the teacher
@@ -21,22 +21,29 @@ import { distillationKernel } from "./distillation.js";
  *
  * Why this survives float32 roundings. G = x²/2 + x³/3 + … ≥ 0 and h(M) are
  * computed to relative accuracy (no O(x) terms cancel inside either), and
- * an error δ in some qᵢ is a change of the student's logits: it moves the KL
- * by O(δ·KL), not by O(δ). The usual Σ p·(log p − log q) instead cancels O(x)
- * terms down to O(x²), which leaves an absolute error of a float32 ulp in the
- * KL whatever its size (1e-2 relative at KL ≈ 1e-6, measured). c is taken at
- * the student's largest logit, so x is small where q has its mass when the
- * teacher agrees with the student up to a shift.
+ * an error δ in some qᵢ is a change of the student's logits shared by p = q·eˣ/Z:
+ * it moves the KL by at most 2·max|δ|·KL, not by O(δ). The usual
+ * Σ p·(log p − log q) instead cancels O(x) terms down to O(x²), which leaves an
+ * absolute error of a float32 ulp in the KL whatever its size (1e-2 relative at
+ * KL ≈ 1e-6, measured). x is centred at ū, the q-mean of t − s (a second sweep:
+ * pass 2a forms q and ū, pass 2b x, m and G), which makes M = Σ q·(eˣ − 1 − x) =
+ * O(x²) and Γ/(1 + M) ≈ KL, so nothing cancels. (Centred at the student's max
+ * instead, Γ ≈ E_q[x²]/2 and h(M) ≈ −M²/2 cancel down to the KL, and the
+ * rounding is amplified by E_q[x²]/(2·KL), up to 1 + 1/q_max ≈ C for a flat
+ * student.) x itself is formed in float64 from the exact t − s.
  *
  * Exponentials: e^y = 2^{k/16}·e^r, k = round(16y/ln 2), |r| ≤ ln 2/32, with
  * 2^{k/16} from a table and e^r by a short Taylor polynomial: relative error
- * below 1e-8 for the student's e^r (to r³) and for the teacher's
- * φ(r) = e^r − 1 − r (to r⁵), and no cancellation where k = 0 (below).
+ * below 5e-11 for the student's e^r (to r⁴) and for the teacher's
+ * φ(r) = e^r − 1 − r (to r⁶), and no cancellation where k = 0 (below).
+ * So every per-class quantity is good to about 1e-10, the sums are float64, and
+ * the KL is within 1e-8 relative (docs/distillation.md, "Float32 kernels").
  *
  * Rows that do not suit this (a non-finite logit, a spread of (t − s)/T over
- * 30, so eˣ could overflow the table, or a cross-entropy tail below 1e-8,
- * which the float64 kernel keeps exactly) go through `distillationKernel` one
- * by one, with the batch's 1/B. `scratch` holds 3·C float32 values.
+ * 30, so eˣ could overflow the table, a cross-entropy tail below 1e-8,
+ * which the float64 kernel keeps exactly, or E_p[x] > 4·KL, where the KL is a
+ * difference of larger numbers) go through `distillationKernel` one by one,
+ * with the batch's 1/B. `scratch` holds 3·C float32 values.
  */
 export function distillationKernelF32(
   s: Float32Array, t: Float32Array, labels: Int32Array | null, B: number, C: number, T: number, alpha: number,
@@ -77,31 +84,21 @@ export function distillationKernelF32(
     let loss = 0;
     if (fast) {
       const es = own ?? dS!.subarray(o, o + C);
-      // Pass 2: q (unnormalised, es), m and G, and their sums.
-      const c = (tAt - ms) * invT;
+      const dAt = tAt - ms;
+      // Pass 2a: q (unnormalised, es) and its sum, Σ q·(t − s) for the centre, and the
+      // cross-entropy's exponentials.
       let Zs = 0;
       let Z1 = 0;
-      let M = 0;
-      let Gam = 0;
+      let Su = 0;
       for (let i = 0; i < C; i++) {
         const si = s[o + i]!;
         const a = Math.max((si - ms) * invT, -110);
         const ka = a * INV_LN2_16 + ROUND - ROUND;
         const ra = a - ka * LN2_16_HI - ka * LN2_16_LO;
-        const ea = POW[(ka | 0) - K_MIN]! * (1 + ra * (1 + ra * (1 / 2 + ra * (1 / 6))));
-        // φ = eˣ − 1 − x = 2^{k/16}·φ(r) + ((2^{k/16} − 1) + 2^{k/16}·r − x), exactly φ(r) where k = 0.
-        const x = (t[o + i]! - si) * invT - c;
-        const kx = x * INV_LN2_16 + ROUND - ROUND;
-        const rx = x - kx * LN2_16_HI - kx * LN2_16_LO;
-        const P = POW[(kx | 0) - K_MIN]!;
-        const phiR = rx * rx * (1 / 2 + rx * (1 / 6 + rx * (1 / 24 + rx * (1 / 120))));
-        const phi = P * phiR + ((P - 1) + P * rx - x);
-        const m = phi + x;
+        const ea = POW[(ka | 0) - K_MIN]! * (1 + ra * (1 + ra * (1 / 2 + ra * (1 / 6 + ra * (1 / 24)))));
         es[i] = ea;
-        mm[i] = m;
         Zs += ea;
-        M += ea * m;
-        Gam += ea * (x * m - phi);
+        Su += ea * (t[o + i]! - si - dAt);
         if (hard) {
           let b: number;
           if (powers === 4) {
@@ -115,12 +112,32 @@ export function distillationKernelF32(
           Z1 += b;
         }
       }
-      if (hard && !(Z1 - 1 >= 1e-8)) fast = false;
+      // Pass 2b: x = ((t − s) − ū)/T centred at ū, the q-mean of t − s; m = eˣ − 1,
+      // G = 1 + (x − 1)eˣ = x·m − φ, and their q-weighted sums.
+      // φ = eˣ − 1 − x = 2^{k/16}·φ(r) + ((2^{k/16} − 1) + 2^{k/16}·r − x), exactly φ(r) where k = 0.
+      const ubar = dAt + Su / Zs;
+      let M = 0;
+      let Gam = 0;
+      for (let i = 0; i < C; i++) {
+        const x = centred(t[o + i]!, s[o + i]!, ubar) * invT;
+        const kx = x * INV_LN2_16 + ROUND - ROUND;
+        const rx = x - kx * LN2_16_HI - kx * LN2_16_LO;
+        const P = POW[(kx | 0) - K_MIN]!;
+        const phiR = rx * rx * (1 / 2 + rx * (1 / 6 + rx * (1 / 24 + rx * (1 / 120 + rx * (1 / 720)))));
+        const phi = P * phiR + ((P - 1) + P * rx - x);
+        const m = phi + x;
+        const ea = es[i]!;
+        mm[i] = m;
+        M += ea * m;
+        Gam += ea * (x * m - phi);
+      }
+      M /= Zs;
+      Gam /= Zs;
+      let kl = Gam / (1 + M) + hOfM(M);
+      // E_p[x] = (Γ + M)/(1 + M) = KL + log Z: where it exceeds 4·KL the KL is a
+      // difference of larger numbers (p far from q), left to the float64 kernel.
+      if ((hard && !(Z1 - 1 >= 1e-8)) || !((Gam + M) / (1 + M) <= 4 * kl)) fast = false;
       else {
-        M /= Zs;
-        Gam /= Zs;
-        const h = Math.abs(M) < 1e-3 ? M * M * (-0.5 + M * (2 / 3 + M * (-0.75 + M * 0.8))) : M / (1 + M) - Math.log1p(M);
-        let kl = Gam / (1 + M) + h;
         if (kl < 0) kl = 0;
         loss = alpha * T * T * kl;
         let y = -1;

@@ -14,17 +14,47 @@ type Num = { [i: number]: number; readonly length: number };
  *   dT_i = α·T·p_t,i·((log p_t,i − log p_s,i) − KL_row) / B
  *
  * (derivations in src/losses/distillation-loss.ts and docs/distillation.md).
+ * Everything is accumulated in float64 whatever the storage.
  *
- * Numerics. Everything is accumulated in float64 whatever the storage.
- * log p is formed in log space, log p_s,i = (s_i − max s)/T − log Σⱼ exp((s_j − max s)/T),
- * never as log(p): exponents are ≤ 0 and sums ≥ 1, so logits at ±1e4 are
- * fine, and log p_t − log p_s is a difference of O(1) numbers, not of
- * rounded probabilities, which keeps T²·KL accurate at large T (where it is
- * a cancellation of O(1/T) terms down to O(1/T²)). Classes with p_t,i = 0
- * (masked at −∞ or underflowed) are outside the teacher's support and add
- * exactly 0 (0·log 0 = 0), to the loss and to dT. A row with no
+ * Two forms of the KL, chosen per row (docs/distillation.md, "What the fused
+ * kernel does"):
+ *
+ * The log-ratio form, for a regular row (every logit finite, or a teacher
+ * class masked at −∞; the spread of (t − s)/T at most SPREAD_64). With
+ * q = p_s, uᵢ = tᵢ − sᵢ and xᵢ = (uᵢ − ū)/T, ū = Σ q·u/Σ q the q-mean of u,
+ * p_t ∝ q·eˣ, and with mᵢ = e^{xᵢ} − 1, Gᵢ = 1 + (xᵢ − 1)e^{xᵢ}, M = Σ q·m,
+ * Γ = Σ q·G:
+ *
+ *   KL = Γ/(1 + M) + h(M),  h(M) = M/(1 + M) − log1p(M),
+ *   p_t − q = q·(m − M)/(1 + M),   log p_t − log q = x − log1p(M).
+ *
+ * Γ is a sum of terms G ≥ 0, each computed to a few ulps (a series for
+ * |x| ≤ 1), and with the q-mean centre M = Σ q·(eˣ − 1 − x) = O(x²), so
+ * nothing cancels at first order: the KL keeps a relative error of a few
+ * dozen ulps however small it is — in particular at large T, where KL is
+ * O(1/T²) and the direct sum Σ p_t·(log p_t − log p_s) below loses about
+ * ε·T² of it (3e-12 relative at T = 100, 7e-7 at T = 10⁴).
+ * Check: a constant added to s or to t moves u by a constant, which the centre
+ * absorbs: x, and everything after it, is unchanged.
+ *
+ * The direct form, for any other row: log p is formed in log space,
+ * log p_s,i = (s_i − max s)/T − log Σⱼ exp((s_j − max s)/T), never as log(p):
+ * exponents are ≤ 0 and sums ≥ 1, so logits at ±1e4 are fine. Classes with
+ * p_t,i = 0 (masked at −∞ or underflowed) are outside the teacher's support
+ * and add exactly 0 (0·log 0 = 0), to the loss and to dT. A row with no
  * distribution (NaN, +∞, or all −∞) makes p_t NaN, which is not skipped:
- * NaN in, NaN out.
+ * NaN in, NaN out; teacher mass on a class the student masks gives +∞.
+ * Its error is absolute, about ε·(1 + |log p|) per unit of teacher mass; such
+ * rows (a spread of (t − s)/T over SPREAD_64, at small T for instance) have
+ * a KL far from 0 unless the classes that carry the spread have no mass.
+ *
+ * KL ≥ 0 (Gibbs' inequality). A rounded value below 0 (a few ulps of the
+ * terms it is made of) is clamped to 0 in the loss, in both forms. The teacher
+ * gradient does not use the clamped value: dᵢ − KL is formed as xᵢ − E_{p_t}[x]
+ * in the log-ratio form (the same number: dᵢ = xᵢ − log Z and
+ * KL = E_{p_t}[x] − log Z), and with the unclamped sum Σ p_t·d in the direct
+ * form. So each row of dT sums to 0 up to rounding whether or not the loss was
+ * clamped, and dT is the gradient of the smooth KL, not of max(KL, 0).
  *
  * `scratch` holds 3·C float64 values reused for every row (the exponentials),
  * so the kernel allocates nothing of size B·C besides its outputs.
@@ -53,37 +83,57 @@ export function distillationKernel(
   let total = 0;
   for (let r = 0; r < B; r++) {
     const base = r * C;
-    // Pass 1: the maxima (max(s/T) = max(s)/T since T > 0).
+    // Pass 1: the maxima (max(s/T) = max(s)/T since T > 0), and whether the row is
+    // regular: no NaN or +∞, the student masks no class the teacher keeps, and the
+    // finite uᵢ = tᵢ − sᵢ span at most SPREAD_64·T.
     let ms = -Infinity;
     let mt = -Infinity;
+    let umin = Infinity;
+    let umax = -Infinity;
+    let masksOk = true;
     for (let i = 0; i < C; i++) {
       const si = s[base + i]!;
       const ti = t[base + i]!;
       if (si > ms || si !== si) ms = si;
       if (ti > mt || ti !== ti) mt = ti;
+      const u = ti - si;
+      if (u - u === 0) {
+        if (u < umin) umin = u;
+        if (u > umax) umax = u;
+      } else if (ti !== -Infinity) masksOk = false;
     }
-    // Pass 2: the exponentials and their sums.
+    const logRatio = soft && masksOk && ms - ms === 0 && mt - mt === 0 && (umax - umin) * invT <= SPREAD_64;
+    // Pass 2: the exponentials and their sums. Each sum is 1 (the max term) plus a
+    // tail R; log S = log1p(R) keeps a tail far below 1 that log(1 + R) would round
+    // away. So the terms below 1 are summed apart from those equal to 1 (the max and
+    // its ties), which are counted: R = Σ_{e < 1} e + (count(e = 1) − 1).
     let Ss = 0;
     let St = 0;
     let S1 = 0;
-    // Each sum is 1 (the max term) plus a tail R; log S = log1p(R) keeps a tail
-    // far below 1 that log(1 + R) would round away. So the terms below 1 are
-    // summed apart from those equal to 1 (the max and its ties), which are
-    // counted: R = Σ_{e < 1} e + (count(e = 1) − 1).
     let Rs = 0;
     let Rt = 0;
     let R1 = 0;
     let Ns = 0;
     let Nt = 0;
     let N1 = 0;
+    // (log-ratio form) Σ q·u and Σ q over the classes the teacher keeps, for the centre.
+    let Su = 0;
+    let Sq = 0;
     for (let i = 0; i < C; i++) {
-      const ds = s[base + i]! - ms;
+      const si = s[base + i]!;
+      const ds = si - ms;
       const a = Math.exp(ds * invT);
       es[i] = a;
       Ss += a;
       if (a < 1) Rs += a;
       else if (a === 1) Ns++;
-      if (soft) {
+      if (logRatio) {
+        const ti = t[base + i]!;
+        if (ti !== -Infinity) {
+          Su += a * (ti - si);
+          Sq += a;
+        }
+      } else if (soft) {
         const b = Math.exp((t[base + i]! - mt) * invT);
         et[i] = b;
         St += b;
@@ -114,45 +164,178 @@ export function distillationKernel(
     }
     // (A NaN sum means a row with no distribution: keep the NaN.)
     const cs = Ss === Ss ? Math.log1p(Rs + (Ns - 1)) : Ss;
-    const ct = St === St ? Math.log1p(Rt + (Nt - 1)) : St;
     const c1 = S1 === S1 ? Math.log1p(R1 + (N1 - 1)) : S1;
     const rSs = 1 / Ss;
-    const rSt = 1 / St;
     const rS1 = 1 / S1;
-    // Pass 3: the KL from log-space differences, over the teacher's support.
     let kl = 0;
-    if (soft) {
+    // The log-ratio form: the centre ū, then M and Γ (mᵢ kept in `et` for the gradients).
+    let ubar = 0;
+    let M = 0;
+    let Epx = 0;
+    let ct = 0;
+    let rSt = 0;
+    if (logRatio) {
+      // Any centre gives the same KL in exact arithmetic; the q-mean makes M = O(x²).
+      // (Sq = 0 only when the student's mass sits on teacher-masked classes.)
+      ubar = Sq > 0 ? Su / Sq : umax;
+      let Gam = 0;
+      let Px = 0;
+      for (let i = 0; i < C; i++) {
+        const ti = t[base + i]!;
+        let m: number;
+        let G: number;
+        if (ti === -Infinity) {
+          // p_t,i = 0: x = −∞, eˣ = 0, m = −1 and G = 1 (the limit of (x − 1)eˣ is 0).
+          m = -1;
+          G = 1;
+        } else {
+          const x = centred(ti, s[base + i]!, ubar) * invT;
+          if (x <= 1 && x >= -1) {
+            // φ = eˣ − 1 − x = x²·Σₙ xⁿ/(n + 2)! to n = 17 (truncation below 2⁻⁵⁵ relative
+            // on |x| ≤ 1), then m = φ + x and G = x·m − φ = x²/2 + x³/3 + …, which cancels
+            // one bit at small x and a factor 4 at x = −1.
+            const phi = phiSeries(x);
+            m = phi + x;
+            G = x * m - phi;
+          } else {
+            // |x| > 1: m = eˣ − 1 ≥ 0.63 in size, and 1 + (x − 1)eˣ cancels by at most a
+            // factor 7 (at x = −1), not at all for x > 1.
+            const ex = Math.exp(x);
+            m = ex - 1;
+            G = 1 + (x - 1) * ex;
+          }
+        }
+        const a = es[i]!;
+        et[i] = m;
+        M += a * m;
+        Gam += a * G;
+      }
+      M *= rSs;
+      Gam *= rSs;
+      kl = Gam / (1 + M) + hOfM(M);
+      if (dT !== null) {
+        // E_{p_t}[x] = Σ q·eˣ·x/(1 + M), for dT: dᵢ − KL = xᵢ − E_{p_t}[x] (no log Z in either).
+        for (let i = 0; i < C; i++) {
+          const ti = t[base + i]!;
+          if (ti !== -Infinity) {
+            const x = centred(ti, s[base + i]!, ubar) * invT;
+            Px += es[i]! * (x >= -1 ? 1 + et[i]! : Math.exp(x)) * x;
+          }
+        }
+        Epx = (Px * rSs) / (1 + M);
+      }
+    } else if (soft) {
+      ct = St === St ? Math.log1p(Rt + (Nt - 1)) : St;
+      rSt = 1 / St;
+      // Pass 3, direct form: the KL from log-space differences, over the teacher's support.
       for (let i = 0; i < C; i++) {
         const pt = et[i]! * rSt;
         if (pt !== 0) kl += pt * ((t[base + i]! - mt - (s[base + i]! - ms)) * invT - (ct - cs));
       }
-      // KL ≥ 0 (Gibbs' inequality); rounding can leave a tiny negative sum when
-      // the two distributions (nearly) agree. Clamping moves it by that rounding only.
+    }
+    // The raw sum, for dT in the direct form (see the clamp above).
+    const klRaw = kl;
+    if (soft) {
+      // KL ≥ 0 (Gibbs' inequality): a rounded negative sum is clamped in the loss.
       if (kl < 0) kl = 0;
       total += alpha * T * T * kl;
     }
     let y = -1;
     if (hard) {
       y = labels![r]!;
-      total += (1 - alpha) * (ms + c1 - s[base + y]!);
+      // (s_y − m) − log S₁, never s_y − (m + log S₁): at |s| ≈ 1e16 the sum m + log S₁
+      // would round log S₁ away.
+      total += (1 - alpha) * (ms - s[base + y]! + c1);
     }
     // Pass 4: the gradients, if asked.
+    const aT = (alpha * T) / norm;
     if (dS !== null) {
-      const aT = (alpha * T) / norm;
       const h = (1 - alpha) / norm;
+      // log-ratio: p_s − p_t = q·(M − m)/(1 + M).
+      const A = aT * rSs / (1 + M);
       for (let i = 0; i < C; i++) {
-        let d = soft ? aT * (es[i]! * rSs - et[i]! * rSt) : 0;
+        let d = 0;
+        if (logRatio) d = A * es[i]! * (M - et[i]!);
+        else if (soft) d = aT * (es[i]! * rSs - et[i]! * rSt);
         if (hard) d += h * (e1[i]! * rS1 - (i === y ? 1 : 0));
         dS[base + i] = d;
       }
     }
     if (dT !== null) {
-      const aT = (alpha * T) / norm;
+      const P = rSs / (1 + M);
       for (let i = 0; i < C; i++) {
-        const pt = soft ? et[i]! * rSt : 0;
-        dT[base + i] = pt !== 0 ? aT * pt * ((t[base + i]! - mt - (s[base + i]! - ms)) * invT - (ct - cs) - kl) : 0;
+        let g = 0;
+        if (logRatio) {
+          // p_t = q·eˣ/(1 + M) and dᵢ − KL = xᵢ − E_{p_t}[x]; p_t = 0 at a masked class. eˣ is
+          // 1 + m for x ≥ −1, and exp(x) below, where 1 + m would keep only ε/eˣ of it.
+          const ti = t[base + i]!;
+          if (ti !== -Infinity) {
+            const x = centred(ti, s[base + i]!, ubar) * invT;
+            const pt = es[i]! * (x >= -1 ? 1 + et[i]! : Math.exp(x)) * P;
+            if (pt !== 0) g = aT * pt * (x - Epx);
+          }
+        } else if (soft) {
+          const pt = et[i]! * rSt;
+          if (pt !== 0) g = aT * pt * ((t[base + i]! - mt - (s[base + i]! - ms)) * invT - (ct - cs) - klRaw);
+        }
+        dT[base + i] = g;
       }
     }
   }
   return total / B;
+}
+
+/**
+ * The largest spread of (t − s)/T (over the classes where both are finite) that
+ * the log-ratio form takes: eˣ ≤ e⁵⁰⁰ ≈ 1e217, so M, Γ and (x − 1)eˣ stay finite
+ * in float64 for any class count that fits in memory.
+ */
+export const SPREAD_64 = 500;
+
+/**
+ * (t − s) − ū, with t − s carried exactly (Knuth's two-sum: d + e = t − s), so
+ * that a small result keeps its relative accuracy however large t, s and ū are
+ * (d − ū is exact when d and ū are within a factor 2, by Sterbenz's lemma).
+ */
+export function centred(t: number, s: number, ubar: number): number {
+  const d = t - s;
+  const z = d - t;
+  const e = (t - (d - z)) - (s + z);
+  return (d - ubar) + e;
+}
+
+// 1/(n + 2)! for n = 0 … 17.
+const P0 = 0.5, P1 = 1 / 6, P2 = 1 / 24, P3 = 1 / 120, P4 = 1 / 720, P5 = 1 / 5040;
+const P6 = 1 / 40320, P7 = 1 / 362880, P8 = 1 / 3628800, P9 = 1 / 39916800, P10 = 1 / 479001600;
+const P11 = 1 / 6227020800, P12 = 1 / 87178291200, P13 = 1 / 1307674368000, P14 = 1 / 20922789888000;
+const P15 = 1 / 355687428096000, P16 = 1 / 6402373705728000, P17 = 1 / 121645100408832000;
+
+/**
+ * φ(x) = eˣ − 1 − x for |x| ≤ 1, by its Taylor series: x² times the polynomial
+ * Σₙ xⁿ/(n + 2)!, n ≤ 17, evaluated by Estrin's scheme (pairs combined with x²,
+ * x⁴, x⁸, x¹⁶) so that its multiply-adds do not wait on each other as Horner's
+ * rule would. The rounding is that of a sum of terms of one sign for x ≥ 0, and
+ * of terms alternating with shrinking size for x < 0: a few ulps either way.
+ */
+export function phiSeries(x: number): number {
+  const x2 = x * x;
+  const x4 = x2 * x2;
+  const x8 = x4 * x4;
+  const q0 = P0 + P1 * x, q1 = P2 + P3 * x, q2 = P4 + P5 * x, q3 = P6 + P7 * x;
+  const q4 = P8 + P9 * x, q5 = P10 + P11 * x, q6 = P12 + P13 * x, q7 = P14 + P15 * x, q8 = P16 + P17 * x;
+  const o0 = (q0 + q1 * x2) + (q2 + q3 * x2) * x4;
+  const o1 = (q4 + q5 * x2) + (q6 + q7 * x2) * x4;
+  return x2 * (o0 + (o1 + q8 * x8) * x8);
+}
+
+/**
+ * h(M) = M/(1 + M) − log1p(M) = Σ_{n≥2} (−1)ⁿ⁺¹(n − 1)/n·Mⁿ = −M²/2 + 2M³/3 − …,
+ * by its series for |M| < 1e-3 (to M⁸: the rest is below M⁷ ≈ 1e-21 relative), where
+ * the two terms would cancel; otherwise directly (absolute error ≈ 2ε·|M|).
+ */
+export function hOfM(M: number): number {
+  if (Math.abs(M) < 1e-3) {
+    return M * M * (-1 / 2 + M * (2 / 3 + M * (-3 / 4 + M * (4 / 5 + M * (-5 / 6 + M * (6 / 7 + M * (-7 / 8)))))));
+  }
+  return M / (1 + M) - Math.log1p(M);
 }

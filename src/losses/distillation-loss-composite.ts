@@ -5,7 +5,7 @@ import { logSoftmax } from "../ops/log-softmax.js";
 import { softmax } from "../ops/softmax.js";
 import { klDiv } from "./kl-div.js";
 import { crossEntropy } from "./cross-entropy.js";
-import { checkAlpha, checkLogits, checkSameShape, checkTemperature } from "./options.js";
+import { checkAlpha, checkLabels, checkLogits, checkSameShape, checkTemperature } from "./options.js";
 import type { DistillationOptions } from "./distillation-loss.js";
 
 /**
@@ -18,7 +18,8 @@ import type { DistillationOptions } from "./distillation-loss.js";
  * It allocates an intermediate per step and is slower; it exists to be read
  * next to the fused kernel and to test it. Thanks to klDiv's 0·log 0 = 0
  * policy it gives the same finite values at masked or underflowed teacher
- * classes.
+ * classes. Its arguments are checked as distillationLoss checks them, and
+ * every error names distillationLossComposite (not the parts it calls).
  */
 export const distillationLossComposite = defineComposite(
   "distillationLossComposite",
@@ -28,12 +29,12 @@ export const distillationLossComposite = defineComposite(
     checkLogits(teacher, fn, "teacher");
     checkSameShape(student, teacher, fn, "student", "teacher");
     const T = checkTemperature(options.temperature ?? 4, fn);
-    const alpha = checkAlpha(options.alpha ?? (options.labels ? 0.5 : 1), fn);
-    const soft = klDiv(logSoftmax(student.div(T), -1), softmax(teacher.div(T), -1), { reduction: "batchmean" }).mul(alpha * T * T);
+    const alpha = checkAlpha(options.alpha ?? (options.labels === undefined ? 1 : 0.5), fn);
     if (options.labels === undefined) {
       if (alpha !== 1) throw new ValueError(`${fn}: alpha must be absent or 1 without labels (there is no hard-label term), got ${alpha}`);
-      return soft;
-    }
+    } else checkLabels(options.labels, [student.shape[0]!], student.shape[1]!, fn, "labels");
+    const soft = klDiv(logSoftmax(student.div(T), -1), softmax(teacher.div(T), -1), { reduction: "batchmean" }).mul(alpha * T * T);
+    if (options.labels === undefined) return soft;
     return soft.add(crossEntropy(student, options.labels).mul(1 - alpha));
   },
 );

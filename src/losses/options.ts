@@ -18,10 +18,24 @@ export function checkReduction<R extends string>(value: unknown, allowed: readon
   return value as R;
 }
 
-/** T must be finite and > 0 (PyTorch does not check: T = 0 gives NaN, T < 0 silently reverses the distributions). */
+/**
+ * The temperatures kdgrad accepts: 1e-6 ≤ T ≤ 1e6. Across this range every
+ * fused kernel gives T²·KL to its stated accuracy (docs/distillation.md, "The
+ * temperature range"). At T = 1e6 the loss is within a relative 2R·1e-6 of the
+ * logit-matching limit (R the largest centred logit), and the log-ratio form
+ * keeps it to a few ulps; at T = 1e-6 only the argmax of each softmax is left.
+ * Beyond either end nothing new happens (the limits are logitMatchingLoss and
+ * the argmax), while float32's T², 1/T and (x/T)² run out of range. PyTorch
+ * checks nothing: T = 0 gives NaN, T < 0 silently reverses the distributions.
+ */
+export const TEMPERATURE_MIN = 1e-6;
+export const TEMPERATURE_MAX = 1e6;
+
+/** T must be a number in [TEMPERATURE_MIN, TEMPERATURE_MAX]; anything else (0, negative, NaN, ±∞, 1e-40, 1e30, a string) is a ValueError naming fn. */
 export function checkTemperature(temperature: unknown, fn: string): number {
-  if (typeof temperature !== "number" || !Number.isFinite(temperature) || temperature <= 0) {
-    throw new ValueError(`${fn}: temperature must be finite and > 0, got ${String(temperature)}`);
+  if (typeof temperature !== "number" || !(temperature >= TEMPERATURE_MIN && temperature <= TEMPERATURE_MAX)) {
+    const got = typeof temperature === "string" ? JSON.stringify(temperature) : String(temperature);
+    throw new ValueError(`${fn}: temperature must be in [1e-6, 1e6], got ${got}`);
   }
   return temperature;
 }

@@ -92,8 +92,10 @@ describe("kdgrad distill", () => {
   });
 
   test.each([
-    [["distill", "--temperature", "0"], /^kdgrad distill: --temperature must be > 0, got 0\n$/],
-    [["distill", "--temperature", "-1"], /^kdgrad distill: --temperature must be > 0, got -1\n$/],
+    [["distill", "--temperature", "0"], /^kdgrad distill: --temperature 0 is refused by the loss: distillationLoss: temperature must be in \[1e-6, 1e6\], got 0\n$/],
+    [["distill", "--temperature", "-1"], /^kdgrad distill: --temperature -1 is refused by the loss: distillationLoss: temperature must be in \[1e-6, 1e6\], got -1\n$/],
+    [["distill", "--temperature", "1e-7"], /^kdgrad distill: --temperature 1e-7 is refused by the loss: distillationLoss: temperature must be in \[1e-6, 1e6\], got 1e-7\n$/],
+    [["distill", "--temperature", "1e30"], /^kdgrad distill: --temperature 1e\+30 is refused by the loss: distillationLoss: temperature must be in \[1e-6, 1e6\], got 1e\+30\n$/],
     [["distill", "--alpha", "1.5"], /^kdgrad distill: --alpha must be in \[0, 1\], got 1.5\n$/],
     [["distill", "--bogus"], /^kdgrad distill: unknown option --bogus/],
     [["distill", "--seeds", "a"], /^kdgrad distill: --seeds must be an integer, got 'a'\n$/],
@@ -101,7 +103,8 @@ describe("kdgrad distill", () => {
     [["distill", "--omit-class", "12"], /^kdgrad distill: --omit-class must be a digit class in \[0, 9\], got 12\n$/],
     [["distill", "--student", "32-10"], /^kdgrad distill: --student must start with 64 inputs and end with 10 classes, got 32-10\n$/],
     [["frobnicate"], /^kdgrad: unknown command 'frobnicate'/],
-    [["sweep", "--temperatures", "0,2"], /^kdgrad sweep: --temperatures must all be > 0, got 0\n$/],
+    [["sweep", "--temperatures", "0,2"], /^kdgrad sweep: --temperatures 0 is refused by the loss: distillationLoss: temperature must be in \[1e-6, 1e6\], got 0\n$/],
+    [["sweep", "--temperatures", "2,2e6"], /^kdgrad sweep: --temperatures 2000000 is refused by the loss: distillationLoss: temperature must be in \[1e-6, 1e6\], got 2000000\n$/],
   ])("bad input %j: exit 2 and one line", async (argv, message) => {
     const r = await run(argv);
     expect(r.code).toBe(2);
@@ -190,7 +193,7 @@ test("the installed command: `kdgrad` via bin/kdgrad.js exits 2 with one line an
   const bin = fileURLToPath(new URL("../../bin/kdgrad.js", import.meta.url));
   const r = spawnSync(process.execPath, [bin, "distill", "--temperature", "0"], { encoding: "utf8" });
   expect(r.status).toBe(2);
-  expect(r.stderr).toBe("kdgrad distill: --temperature must be > 0, got 0\n");
+  expect(r.stderr).toBe("kdgrad distill: --temperature 0 is refused by the loss: distillationLoss: temperature must be in [1e-6, 1e6], got 0\n");
   expect(r.stdout).toBe("");
   const help = execFileSync(process.execPath, [bin, "--help"], { encoding: "utf8" });
   expect(help).toMatch(/kdgrad distill \[options\]/);

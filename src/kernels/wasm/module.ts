@@ -150,7 +150,7 @@ function instantiate(): WasmKernels | null {
       // padding class at −∞, which has no probability under either softmax.
       const Cp = C + (C & 1);
       const n = B * Cp;
-      const [ps, pt, pl, pdS, pdT, scratch] = layout([4 * n, 4 * n, 4 * B, wantS ? 4 * n : 0, wantT ? 4 * n : 0, 24 * Cp]);
+      const [ps, pt, pl, pdS, pdT, scratch] = layout([4 * n, 4 * n, 4 * B, wantS ? 4 * n : 0, wantT ? 4 * n : 0, (wantT ? 32 : 24) * Cp]);
       const S = new Float32Array(mem(), ps!, n);
       const Tt = new Float32Array(mem(), pt!, n);
       if (Cp === C) {
