@@ -1,5 +1,8 @@
 // The whole public surface of kdgrad. Named exports only.
 
+// Installs the method-style API on Tensor (x.add(y), x.sum()…) before anything else.
+import "./methods.js";
+
 // tensors
 export { Tensor, type NestedArray } from "./tensor/tensor.js";
 export type { DType, FloatDType, Storage } from "./tensor/dtype.js";

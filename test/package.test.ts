@@ -68,7 +68,9 @@ describe("the tarball", () => {
     expect(pkg.dependencies).toEqual({});
     expect(pkg.bundleDependencies ?? pkg.bundledDependencies).toBeUndefined();
     expect(pkg.type).toBe("module");
-    expect(pkg.sideEffects).toBe(false);
+    // Only the module that installs Tensor's methods has a side effect (src/methods.ts).
+    expect(pkg.sideEffects).toEqual(["./src/methods.ts", "./dist/methods.js"]);
+    expect(pack.files).toContain("dist/methods.js");
     for (const [entry, target] of Object.entries(pkg.exports as Record<string, string | Record<string, string>>)) {
       const conditions = typeof target === "string" ? { default: target } : target;
       for (const [condition, path] of Object.entries(conditions)) {

@@ -1,7 +1,7 @@
 import type { DType } from "../tensor/dtype.js";
 import { ValueError } from "../tensor/errors.js";
 import { describeValue } from "../tensor/shape.js";
-import type { KernelName, KernelTable } from "./table.js";
+import type { BackendDefinition, KernelName, KernelTable } from "./table.js";
 import { jsKernels } from "./js/index.js";
 import { wasmBackend } from "./wasm/index.js";
 
@@ -15,24 +15,6 @@ import { wasmBackend } from "./wasm/index.js";
  * Adding a backend is one folder (kernels/<name>/) exporting a
  * `BackendDefinition`, and one line in `backends` below.
  */
-
-/** A backend: the kernels it has, and which calls it takes. */
-export interface BackendDefinition {
-  /** The kernels this backend accelerates; the rest fall back to TypeScript. */
-  readonly kernels: Partial<KernelTable>;
-  /** Whether the backend can run in this runtime (a WebAssembly module compiles, …). Called once. */
-  available(): boolean;
-  /** What the runtime must have for `available()` (named when setBackend refuses the backend). */
-  readonly requirement: string;
-  /**
-   * Whether this backend takes a call of `dtype` and `work` (below some size,
-   * the copy into its memory costs more than it saves). `minWork` is the
-   * registry's threshold for this backend (tests lower it to 0).
-   */
-  takes(name: KernelName, dtype: DType, work: number, minWork: number): boolean;
-  /** The threshold of work below which `takes` should refuse, by default. */
-  readonly minWork: number;
-}
 
 const backends = {
   js: { kernels: jsKernels, available: () => true, requirement: "JavaScript", takes: () => true, minWork: 0 },

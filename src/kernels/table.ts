@@ -1,4 +1,4 @@
-import type { Storage } from "../tensor/dtype.js";
+import type { DType, Storage } from "../tensor/dtype.js";
 
 /**
  * The kernel table: every loop kdgrad runs over tensor data, as one typed
@@ -208,3 +208,21 @@ export interface KernelTable
   extends ElementwiseKernels, ReduceKernels, CopyKernels, MatmulKernels, SoftmaxKernels, OptimKernels {}
 
 export type KernelName = keyof KernelTable;
+
+/** A backend: the kernels it has, and which calls it takes. */
+export interface BackendDefinition {
+  /** The kernels this backend accelerates; the rest fall back to TypeScript. */
+  readonly kernels: Partial<KernelTable>;
+  /** Whether the backend can run in this runtime (a WebAssembly module compiles, …). Called once. */
+  available(): boolean;
+  /** What the runtime must have for `available()` (named when setBackend refuses the backend). */
+  readonly requirement: string;
+  /**
+   * Whether this backend takes a call of `dtype` and `work` (below some size,
+   * the copy into its memory costs more than it saves). `minWork` is the
+   * registry's threshold for this backend (tests lower it to 0).
+   */
+  takes(name: KernelName, dtype: DType, work: number, minWork: number): boolean;
+  /** The threshold of work below which `takes` should refuse, by default. */
+  readonly minWork: number;
+}

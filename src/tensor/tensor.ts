@@ -5,47 +5,15 @@ import { publicName } from "./public-call.js";
 import { copyStrided, isRowMajor } from "./strided.js";
 import { formatTensor } from "./format.js";
 import type { Node } from "../autograd/node.js";
-import { runBackward, type BackwardOptions } from "../autograd/backward.js";
-import { add } from "../ops/add.js";
-import { sub } from "../ops/sub.js";
-import { mul } from "../ops/mul.js";
-import { div } from "../ops/div.js";
-import { neg } from "../ops/neg.js";
-import { pow } from "../ops/pow.js";
-import { exp } from "../ops/exp.js";
-import { log } from "../ops/log.js";
-import { log1p } from "../ops/log1p.js";
-import { sqrt } from "../ops/sqrt.js";
-import { abs } from "../ops/abs.js";
-import { tanh } from "../ops/tanh.js";
-import { sigmoid } from "../ops/sigmoid.js";
-import { relu } from "../ops/relu.js";
-import { maximum } from "../ops/maximum.js";
-import { minimum } from "../ops/minimum.js";
-import { clamp } from "../ops/clamp.js";
-import { sum } from "../ops/sum.js";
-import { mean } from "../ops/mean.js";
-import { max } from "../ops/max.js";
-import { min } from "../ops/min.js";
-import { logSumExp } from "../ops/log-sum-exp.js";
-import { reshape } from "../ops/reshape.js";
-import { transpose } from "../ops/transpose.js";
-import { permute } from "../ops/permute.js";
-import { expand } from "../ops/expand.js";
-import { squeeze } from "../ops/squeeze.js";
-import { unsqueeze } from "../ops/unsqueeze.js";
-import { slice } from "../ops/slice.js";
-import { gather } from "../ops/gather.js";
-import { matmul } from "../ops/matmul.js";
-import { softmax } from "../ops/softmax.js";
-import { logSoftmax } from "../ops/log-softmax.js";
-import { clone } from "../ops/clone.js";
-import { cast } from "../ops/cast.js";
-import { argmax, argmin } from "../ops/argmax.js";
 
 export type { DType, Storage } from "./dtype.js";
 
 /**
+ * The tensor type of the ground floor: storage, geometry and the autograd
+ * bookkeeping, with no op imported. The method-style API (`x.add(y)`,
+ * `x.sum()`, `x.backward()`, `x.contiguous()`…) is installed on this class
+ * by src/methods.ts, in one place, and declared there for the type checker.
+ *
  * An n-dimensional array over a typed-array `data` buffer, read through
  * `shape`, `strides` and `offset` (so views share storage), with the
  * bookkeeping reverse-mode autodiff needs: `requiresGrad`, `grad` and the
@@ -134,16 +102,6 @@ export class Tensor {
     return isRowMajor(this.shape, this.strides);
   }
 
-  /**
-   * This tensor when its `data` already holds exactly its elements in
-   * row-major order from index 0; otherwise a differentiable copy (`clone`).
-   * Kernels rely on it: `x.contiguous().data[i]` is element i.
-   */
-  contiguous(): Tensor {
-    if (this.offset === 0 && this.data.length === this.size && this.isContiguous()) return this;
-    return clone(this);
-  }
-
   /** A new storage holding this tensor's elements in row-major order (no graph). */
   copyData(): Storage {
     const out = allocate(this.dtype, this.size, publicName("copyData"));
@@ -208,19 +166,6 @@ export class Tensor {
 
   // ---------------------------------------------------------------- autograd
 
-  /**
-   * Reverse-mode autodiff from this tensor: accumulate ∂this/∂leaf (times
-   * `gradient`, required unless this is a scalar) into every leaf's `.grad`.
-   * The graph is freed afterwards unless `retainGraph` is set. With
-   * `createGraph` the backward pass is itself recorded, so the gradients can
-   * be differentiated again (retainGraph then defaults to true). A float
-   * gradient of the other float dtype is converted to this tensor's dtype (as
-   * in PyTorch); an int32 one is a DTypeError.
-   */
-  backward(gradient?: Tensor, options: BackwardOptions = {}): void {
-    runBackward(this, gradient, options);
-  }
-
   /** Mark a leaf as requiring gradients (in place), and return it. */
   requiresGrad_(requiresGrad = true): this {
     if (!this.isLeaf) {
@@ -248,59 +193,6 @@ export class Tensor {
   zeroGrad(): void {
     this.grad = null;
   }
-
-  /** Convert to another dtype (differentiable between float types). */
-  to(dtype: DType): Tensor {
-    return dtype === this.dtype ? this : cast(this, dtype);
-  }
-
-  // ------------------------------------------------- methods mirror functions
-
-  add(y: Tensor | number): Tensor { return add(this, y); }
-  sub(y: Tensor | number): Tensor { return sub(this, y); }
-  mul(y: Tensor | number): Tensor { return mul(this, y); }
-  div(y: Tensor | number): Tensor { return div(this, y); }
-  neg(): Tensor { return neg(this); }
-  pow(exponent: Tensor | number): Tensor { return pow(this, exponent); }
-  exp(): Tensor { return exp(this); }
-  log(): Tensor { return log(this); }
-  log1p(): Tensor { return log1p(this); }
-  sqrt(): Tensor { return sqrt(this); }
-  abs(): Tensor { return abs(this); }
-  tanh(): Tensor { return tanh(this); }
-  sigmoid(): Tensor { return sigmoid(this); }
-  relu(): Tensor { return relu(this); }
-  maximum(y: Tensor | number): Tensor { return maximum(this, y); }
-  minimum(y: Tensor | number): Tensor { return minimum(this, y); }
-  clamp(lo: number | null, hi?: number | null): Tensor { return clamp(this, lo, hi); }
-  sum(dim?: number | readonly number[], keepDim = false): Tensor { return sum(this, dim, keepDim); }
-  mean(dim?: number | readonly number[], keepDim = false): Tensor { return mean(this, dim, keepDim); }
-  max(dim?: number | readonly number[], keepDim = false): Tensor { return max(this, dim, keepDim); }
-  min(dim?: number | readonly number[], keepDim = false): Tensor { return min(this, dim, keepDim); }
-  argmax(dim?: number, keepDim = false): Tensor { return argmax(this, dim, keepDim); }
-  argmin(dim?: number, keepDim = false): Tensor { return argmin(this, dim, keepDim); }
-  logSumExp(dim: number | readonly number[], keepDim = false): Tensor { return logSumExp(this, dim, keepDim); }
-  reshape(...shape: number[] | [readonly number[]]): Tensor {
-    return reshape(this, (Array.isArray(shape[0]) ? shape[0] : shape) as readonly number[]);
-  }
-  transpose(dim0 = -2, dim1 = -1): Tensor { return transpose(this, dim0, dim1); }
-  /** Transpose of the last two axes (PyTorch's `mT`). */
-  get T(): Tensor { return transpose(this, -2, -1); }
-  permute(...dims: number[] | [readonly number[]]): Tensor {
-    return permute(this, (Array.isArray(dims[0]) ? dims[0] : dims) as readonly number[]);
-  }
-  expand(...shape: number[] | [readonly number[]]): Tensor {
-    return expand(this, (Array.isArray(shape[0]) ? shape[0] : shape) as readonly number[]);
-  }
-  broadcastTo(shape: readonly number[]): Tensor { return expand(this, shape); }
-  squeeze(dim?: number | readonly number[]): Tensor { return squeeze(this, dim); }
-  unsqueeze(dim: number): Tensor { return unsqueeze(this, dim); }
-  slice(dim: number, start?: number, end?: number, step = 1): Tensor { return slice(this, dim, start, end, step); }
-  gather(dim: number, index: Tensor): Tensor { return gather(this, dim, index); }
-  matmul(y: Tensor): Tensor { return matmul(this, y); }
-  softmax(dim = -1): Tensor { return softmax(this, dim); }
-  logSoftmax(dim = -1): Tensor { return logSoftmax(this, dim); }
-  clone(): Tensor { return clone(this); }
 }
 
 export type NestedArray = number | NestedArray[];

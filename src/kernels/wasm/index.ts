@@ -1,5 +1,4 @@
-import type { BackendDefinition } from "../registry.js";
-import type { KernelName, KernelTable, Lanes } from "../table.js";
+import type { BackendDefinition, KernelName, KernelTable, Lanes } from "../table.js";
 import { softmax as jsSoftmax } from "../js/softmax.js";
 import { optim as jsOptim } from "../js/optim.js";
 import { wasmKernels } from "./module.js";
