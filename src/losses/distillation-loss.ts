@@ -152,13 +152,13 @@ export const distillationLoss = defineOp({
       // leaf's .grad takes them without a copy (a scaled one is fresh anyway).
       const give = (d: Tensor | null): Tensor | null => {
         if (d === null) return null;
-        if (scale !== 1) return ctx.handOver(d.mul(scale));
+        if (scale !== 1) return ctx.handOver(mul(d, scale));
         return ctx.lastUse ? ctx.handOver(d) : d;
       };
       return [give(dS), give(dT), null];
     }
     const [formS, formT] = distillationGradientForms(ctx.saved, g);
-    const value = (d: Tensor): Tensor => (scale !== 1 ? d.mul(scale) : d);
+    const value = (d: Tensor): Tensor => (scale !== 1 ? mul(d, scale) : d);
     return [
       dS === null ? null : formS === null ? value(dS) : fusedWithGraph("distillationLoss", value(dS), formS),
       dT === null ? null : formT === null ? value(dT) : fusedWithGraph("distillationLoss", value(dT), formT),
