@@ -78,6 +78,10 @@ describe("which backend takes a call", () => {
     expect(kernel("matmul", "float32", 4096)).toBe(wasmBackend.kernels.matmul);
     expect(kernel("logSoftmax", "float32", 1023)).toBe(jsKernels.logSoftmax);
     expect(kernel("logSoftmax", "float32", 1024)).toBe(wasmBackend.kernels.logSoftmax);
+    // The fused distillation loss wins in WebAssembly at any size (src/kernels/wasm/index.ts);
+    // it is still float32 only.
+    expect(kernel("distillation", "float32", 1)).toBe(wasmBackend.kernels.distillation);
+    expect(kernel("distillation", "float64", 1e9)).toBe(jsKernels.distillation);
     // A kernel WebAssembly does not have falls back at any size.
     expect(kernel("adamStep", "float32", 1e9)).toBe(jsKernels.adamStep);
     setMinWork("wasm", 0);
@@ -105,15 +109,11 @@ describe("layering", () => {
   const SRC = fileURLToPath(new URL("../src/", import.meta.url));
   const files = (dir: string): string[] =>
     readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? files(join(dir, e.name)) : e.name.endsWith(".ts") ? [join(dir, e.name)] : []));
-  // The distillation loss still picks its WebAssembly kernel itself; it moves to the registry
-  // with the conversion of the losses (issue 11).
-  const pending = new Set(["losses/distillation-loss.ts"]);
-
   test("outside src/kernels nothing imports the WebAssembly backend, asks which backend runs or names one", () => {
     const found: string[] = [];
     for (const path of files(SRC)) {
       const rel = relative(SRC, path).split("\\").join("/");
-      if (rel.startsWith("kernels/") || pending.has(rel)) continue;
+      if (rel.startsWith("kernels/")) continue;
       // Comments dropped: prose may mention WebAssembly.
       const code = readFileSync(path, "utf8").replace(/\/\*[\s\S]*?\*\//g, "").replace(/\/\/.*$/gm, "");
       if (/from\s+["'][^"']*kernels\/wasm\//.test(code)) found.push(`${rel} imports from kernels/wasm`);

@@ -203,9 +203,129 @@ export interface AdamHyper {
   bc2Sqrt: number;
 }
 
+/**
+ * The targets of a classification loss (crossEntropy, nllLoss) over `Lanes`, the
+ * class axis being the lane: position i (lane i, of outer·inner) has class scores
+ * lp[i, c]. Each position's loss is lᵢ = −Σ_c a_ic·lp_ic with the coefficients
+ *   labels:         a_ic = (1 − ε)·w[yᵢ]·[c = yᵢ] + (ε/C)·w_c   (all 0 where yᵢ = ignoreIndex)
+ *   probabilities:  a_ic = w_c·q_ic,  q = (1 − ε)·t + ε/C  (q = t when ε = 0)
+ * w the class weights (1 when null) and ε the label smoothing.
+ */
+export type ClassTarget =
+  | {
+      readonly kind: "labels";
+      /** One label per position, in [0, C) or equal to ignoreIndex (checked by the caller). */
+      readonly labels: Int32Array;
+      readonly ignoreIndex: number;
+      readonly weight: Float64Array | null;
+      readonly smoothing: number;
+    }
+  | {
+      readonly kind: "probabilities";
+      /** The target t, laid out as lp (contiguous, the input's shape). */
+      readonly probabilities: Storage;
+      readonly weight: Float64Array | null;
+      readonly smoothing: number;
+    };
+
+/**
+ * The scale sᵢ a loss's backward multiplies element (or position) i by: the upstream
+ * gradient divided by the reduction's denominator, sᵢ = g[i]/divisor when `each` (a
+ * 'none' reduction: one upstream per element or position), else g[0]/divisor (a
+ * scalar loss; the divisor is 1 for 'sum'). Divided, not multiplied by 1/divisor,
+ * so that 'sum' and 'none' use g exactly.
+ */
+export interface LossScale {
+  readonly g: Storage;
+  readonly each: boolean;
+  readonly divisor: number;
+}
+
+/**
+ * The loops of the losses (src/losses). Loss values and gradients are formed and
+ * accumulated in float64 and rounded once to the output's type; each entry states
+ * its formula, and the loss file derives it.
+ */
+export interface LossKernels {
+  /**
+   * The fused distillation loss over `rows` × `classes` student logits s and teacher
+   * logits t (contiguous), temperature T, weight α of the soft term and optional hard
+   * labels (one per row, in [0, classes)): returns
+   *   (1/rows) Σ_rows [α·T²·KL(softmax(t/T) ‖ softmax(s/T)) + (1 − α)·CE(s, y)]
+   * and writes, when not null, its gradients dS = [α·T·(p_s − p_t) + (1 − α)(softmax(s) − onehot(y))]/rows
+   * and dT = α·T·p_t ⊙ ((log p_t − log p_s) − KL_row)/rows (src/losses/distillation-loss.ts).
+   * The kernel layer picks the algorithm from the storage types, the arguments and the
+   * backend (docs/distillation.md, "What the fused kernel does" and "Float32 kernels"):
+   * float64 (or mixed) storage runs the float64 log-ratio kernel (kernels/distillation.ts);
+   * float32 storage with α > 0 and no dT (a frozen teacher) the float32 log-ratio kernels
+   * (kernels/distillation-f32.ts, WebAssembly's distillF32); other float32 calls the float64
+   * kernel with float32 results. float64: the loss to a relative ε·(a few dozen); float32:
+   * 1e-6 relative (proven for TypeScript, tested for WebAssembly).
+   */
+  distillation(
+    s: Storage, t: Storage, labels: Int32Array | null, rows: number, classes: number,
+    temperature: number, alpha: number, dS: Storage | null, dT: Storage | null,
+  ): number;
+  /**
+   * loss[i] = lᵢ = −Σ_c a_ic·lp_ic for every position (`ClassTarget`); a term with
+   * q_ic = 0 is skipped (0·log 0 = 0), an ignored position is 0. Returns the
+   * denominator of 'mean': Σᵢ w[yᵢ] over the positions not ignored (labels, i
+   * ascending) or the number of positions (probabilities). float64, exact up to the
+   * order of the sums (c ascending).
+   */
+  classLoss(lp: Storage, lanes: Lanes, target: ClassTarget, loss: Float64Array): number;
+  /**
+   * The gradients of Σᵢ sᵢ·lᵢ (`LossScale` per position), with G_ic = −sᵢ·a_ic:
+   *   dx_ic = G_ic − p_ic·Σ_c G_ic,  p = exp(lp)   (the softmax part only when `softmax`:
+   *                                                   crossEntropy; nllLoss has dx = G)
+   *   dt_ic = −(1 − ε)·sᵢ·w_c·lp_ic                  (probability targets; when dt is not null)
+   * Ignored positions get 0. float64, one rounding per stored value.
+   */
+  classLossBackward(lp: Storage, lanes: Lanes, target: ClassTarget, scale: LossScale, softmax: boolean, dx: Storage | null, dt: Storage | null): void;
+  /**
+   * The coefficients a (the input's layout, see ClassTarget), and counted[i] = 1 for a
+   * position that is not ignored (else 0): the constants of the losses' differentiable
+   * backward forms. Exact up to one rounding of (1 − ε)·w and (ε/C)·w.
+   */
+  classCoefficients(lanes: Lanes, target: ClassTarget, a: Storage, counted: Int32Array): void;
+  /**
+   * The first i with labels[i] outside [0, classes) and not equal to ignoreIndex
+   * (null: none is allowed), else −1. Exact.
+   */
+  badLabel(labels: Int32Array, classes: number, ignoreIndex: number | null): number;
+  /**
+   * klDiv's pointwise terms over contiguous x and t of equal length: l = t·(log t − x)
+   * (0 where t = 0), or with logTarget l = eᵗ·(t − x) (0 where t = −∞), written to l
+   * when not null; returns their float64 sum (i ascending). A few ulps per term.
+   */
+  klDiv(x: Storage, t: Storage, logTarget: boolean, l: Storage | null): number;
+  /**
+   * klDiv's gradients, times sᵢ (`LossScale`): dx = −t·s, dt = (log t + 1 − x)·s, or with
+   * logTarget dx = −eᵗ·s, dt = eᵗ·(t − x + 1)·s; exactly 0 where t = 0 (t = −∞). A few ulps.
+   */
+  klDivBackward(x: Storage, t: Storage, logTarget: boolean, scale: LossScale, dx: Storage | null, dt: Storage | null): void;
+  /**
+   * l = (x − t)² over contiguous arrays of equal length (x − t formed in float64), written
+   * to l when not null; returns the float64 sum of the unrounded squares (i ascending).
+   * One rounding per term.
+   */
+  squaredError(x: Storage, t: Storage, l: Storage | null): number;
+  /** dx = 2(x − t)·s (`LossScale`), dt = −dx, in float64, one rounding per value. */
+  squaredErrorBackward(x: Storage, t: Storage, scale: LossScale, dx: Storage | null, dt: Storage | null): void;
+  /**
+   * logitMatchingLoss over `rows` × `classes` (contiguous): centred = k·((s − t) − mean(s − t))
+   * per row, k = rowScale[r] (1, or 2⁻⁶⁰⁰ for a row whose logits exceed 2¹⁰⁰⁰, so that
+   * s − t stays finite; NaN for a row holding a non-finite logit); returns
+   * Σ_rows Σᵢ centred²/k² (NaN if any row is). float64.
+   */
+  logitMatching(s: Storage, t: Storage, rows: number, classes: number, centred: Float64Array, rowScale: Float64Array): number;
+  /** ds = centred·factor/k per row (k = rowScale[r]), dt = −ds. One rounding per value. */
+  logitMatchingBackward(centred: Float64Array, rowScale: Float64Array, classes: number, factor: number, ds: Storage | null, dt: Storage | null): void;
+}
+
 /** Every kernel family. The TypeScript backend implements all of it. */
 export interface KernelTable
-  extends ElementwiseKernels, ReduceKernels, CopyKernels, MatmulKernels, SoftmaxKernels, OptimKernels {}
+  extends ElementwiseKernels, ReduceKernels, CopyKernels, MatmulKernels, SoftmaxKernels, LossKernels, OptimKernels {}
 
 export type KernelName = keyof KernelTable;
 

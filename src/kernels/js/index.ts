@@ -4,6 +4,7 @@ import { reduce } from "./reduce.js";
 import { copy } from "./copy.js";
 import { matmul } from "./matmul.js";
 import { softmax } from "./softmax.js";
+import { losses } from "./losses.js";
 import { optim } from "./optim.js";
 
 /**
@@ -11,4 +12,4 @@ import { optim } from "./optim.js";
  * in any JavaScript engine. Typed as the whole `KernelTable`, so a family
  * that forgets an entry does not compile.
  */
-export const jsKernels: KernelTable = { ...elementwise, ...reduce, ...copy, ...matmul, ...softmax, ...optim };
+export const jsKernels: KernelTable = { ...elementwise, ...reduce, ...copy, ...matmul, ...softmax, ...losses, ...optim };

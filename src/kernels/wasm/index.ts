@@ -22,6 +22,13 @@ const w = () => wasmKernels()!;
 /** The row kernels pay off from a quarter of the threshold (rows of ≥ 16 float32 values). */
 const ROWS: ReadonlySet<KernelName> = new Set<KernelName>(["softmax", "logSoftmax", "softmaxBackward", "logSoftmaxBackward"]);
 
+/**
+ * The fused distillation loss does three exponentials and a dozen other operations per
+ * element, so WebAssembly wins at any size (float32 [128, 10], forward and backward:
+ * 0.034 ms against 0.053 ms in TypeScript): it takes every float32 call.
+ */
+const ANY_SIZE: ReadonlySet<KernelName> = new Set<KernelName>(["distillation"]);
+
 const f32 = (a: unknown): Float32Array => a as Float32Array;
 
 const kernels: Partial<KernelTable> = {
@@ -53,6 +60,12 @@ const kernels: Partial<KernelTable> = {
     if (rowLayout(l)) w().rows("logSoftmaxBackward", [f32(y), f32(g)], l.outer, l.length, f32(dx));
     else jsSoftmax.logSoftmaxBackward(y, g, l, dx);
   },
+  distillation(s, t, labels, B, C, T, alpha, dS, dT) {
+    // Both kernels (the float32-lane one for a frozen teacher, the float64-lane one
+    // otherwise) are chosen inside the module's wrapper; mixed float32/float64 calls never
+    // come here (the registry hands WebAssembly float32 calls only).
+    return w().distill(f32(s), f32(t), labels, B, C, T, alpha, dS === null ? null : f32(dS), dT === null ? null : f32(dT));
+  },
   sgdStep(theta, grad, buf, first, o) {
     // Plain SGD in WebAssembly (the same float64 arithmetic and rounding, two lanes at a
     // time); momentum and weight decay run in TypeScript.
@@ -67,6 +80,6 @@ export const wasmBackend: BackendDefinition = {
   requirement: "WebAssembly SIMD",
   minWork: 4096,
   takes(name, dtype, work, minWork) {
-    return dtype === "float32" && work >= (ROWS.has(name) ? minWork / 4 : minWork);
+    return dtype === "float32" && (ANY_SIZE.has(name) || work >= (ROWS.has(name) ? minWork / 4 : minWork));
   },
 };

@@ -43,13 +43,15 @@ type Num = { readonly [i: number]: number; readonly length: number };
  */
 export interface WasmKernels {
   /**
-   * The fused distillation loss (src/losses/distillation-loss.ts calls it):
-   * returns the loss and new gradient arrays.
+   * The fused distillation loss (the table's `distillation`, kernels/table.ts):
+   * returns the loss and writes the gradients into dS and dT when they are given.
+   * The float32-lane kernel runs when α > 0 and no dT is asked (a frozen teacher),
+   * the float64-lane kernel otherwise.
    */
   distill(
     s: Float32Array, t: Float32Array, labels: Int32Array | null, B: number, C: number, T: number, alpha: number,
-    wantS: boolean, wantT: boolean,
-  ): { loss: number; dS: Float32Array | null; dT: Float32Array | null };
+    dS: Float32Array | null, dT: Float32Array | null,
+  ): number;
   /**
    * The softmax family along rows of C float32 values (contiguous [rows, C]):
    * "logSoftmax" and "softmax" take x; their backwards take (y, g) with y the
@@ -132,8 +134,10 @@ function instantiate(): WasmKernels | null {
   };
 
   return {
-    distill(s, t, labels, B, C, T, alpha, wantS, wantT) {
+    distill(s, t, labels, B, C, T, alpha, dS, dT) {
       const mem = (): ArrayBuffer => x.memory.buffer;
+      const wantS = dS !== null;
+      const wantT = dT !== null;
       if (alpha > 0 && !wantT) {
         // The float32-lane kernel (the teacher needs no gradient): rows as they
         // are, 16 bytes of slack after each array for its last vector loads and stores.
@@ -143,8 +147,9 @@ function instantiate(): WasmKernels | null {
         new Float32Array(mem(), pt!, n).set(t);
         if (labels) new Int32Array(mem(), pl!, B).set(labels);
         const loss = x.distillF32(ps!, pt!, labels ? pl! : 0, B, C, T, alpha, wantS ? pdS! : 0, scratch!);
-        // ArrayBuffer.prototype.slice copies several times faster than TypedArray slice.
-        return { loss, dS: wantS ? new Float32Array(mem().slice(pdS!, pdS! + 4 * n)) : null, dT: null };
+        // One copy out of WebAssembly memory, straight into the caller's array.
+        if (dS) dS.set(new Float32Array(mem(), pdS!, n));
+        return loss;
       }
       // The float64-lane kernel takes two classes at a time: an odd C gets a
       // padding class at −∞, which has no probability under either softmax.
@@ -166,14 +171,14 @@ function instantiate(): WasmKernels | null {
       }
       if (labels) new Int32Array(mem(), pl!, B).set(labels);
       const loss = x.distill(ps!, pt!, labels ? pl! : 0, B, Cp, T, alpha, wantS ? pdS! : 0, wantT ? pdT! : 0, scratch!);
-      const out = (p: number): Float32Array => {
-        if (Cp === C) return new Float32Array(mem().slice(p, p + 4 * n));
+      const out = (p: number, into: Float32Array): void => {
         const all = new Float32Array(mem(), p, n);
-        const r = new Float32Array(B * C);
-        for (let i = 0; i < B; i++) r.set(all.subarray(i * Cp, i * Cp + C), i * C);
-        return r;
+        if (Cp === C) into.set(all);
+        else for (let i = 0; i < B; i++) into.set(all.subarray(i * Cp, i * Cp + C), i * C);
       };
-      return { loss, dS: wantS ? out(pdS!) : null, dT: wantT ? out(pdT!) : null };
+      if (dS) out(pdS!, dS);
+      if (dT) out(pdT!, dT);
+      return loss;
     },
 
     rows(kind, inputs, rows, C, result) {
