@@ -82,7 +82,7 @@ export { distillationLossComposite } from "./losses/distillation-loss-composite.
 export { logitMatchingLoss } from "./losses/logit-matching-loss.js";
 export { softTargets } from "./losses/soft-targets.js";
 export { predict } from "./losses/predict.js";
-export type { Reduction, KlReduction } from "./losses/options.js";
+export type { Reduction, KlReduction } from "./losses/checks.js";
 
 // nn
 export { gelu, type GeluApproximate } from "./ops/gelu.js";

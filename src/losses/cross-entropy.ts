@@ -15,10 +15,8 @@ import { softmax } from "../ops/softmax.js";
 import { sub } from "../ops/sub.js";
 import { sum } from "../ops/sum.js";
 import { where } from "../ops/where.js";
-import {
-  checkInteger, checkLabels, checkReduction, checkWeight, classConstants, classLayout, classWeights, reduceLoss,
-  type ClassLayout, type Reduction,
-} from "./options.js";
+import { checkInteger, checkLabels, checkReduction, checkWeight, type Reduction } from "./checks.js";
+import { classConstants, classLayout, classWeights, reduceLoss, type ClassLayout } from "./class-layout.js";
 import { fusedWithGraph } from "./fused-with-graph.js";
 
 export interface CrossEntropyOptions {

@@ -5,7 +5,7 @@ import { logSoftmax } from "../ops/log-softmax.js";
 import { softmax } from "../ops/softmax.js";
 import { klDiv } from "./kl-div.js";
 import { crossEntropy } from "./cross-entropy.js";
-import { checkAlpha, checkLabels, checkLogits, checkSameShape, checkTemperature } from "./options.js";
+import { checkAlpha, checkLabels, checkLogits, checkSameShape, checkTemperature } from "./checks.js";
 import type { DistillationOptions } from "./distillation-loss.js";
 
 /**

@@ -13,7 +13,7 @@ import { softmax } from "../ops/softmax.js";
 import { sub } from "../ops/sub.js";
 import { sum } from "../ops/sum.js";
 import { where } from "../ops/where.js";
-import { checkAlpha, checkLabels, checkLogits, checkSameShape, checkTemperature } from "./options.js";
+import { checkAlpha, checkLabels, checkLogits, checkSameShape, checkTemperature } from "./checks.js";
 import { fusedWithGraph } from "./fused-with-graph.js";
 
 export interface DistillationOptions {

@@ -11,7 +11,7 @@ import { mul } from "../ops/mul.js";
 import { neg } from "../ops/neg.js";
 import { sub } from "../ops/sub.js";
 import { where } from "../ops/where.js";
-import { broadcastTarget, checkReduction, type KlReduction } from "./options.js";
+import { broadcastTarget, checkReduction, type KlReduction } from "./checks.js";
 import { fusedWithGraph } from "./fused-with-graph.js";
 
 export interface KlDivOptions {

@@ -8,7 +8,7 @@ import { mean } from "../ops/mean.js";
 import { mul } from "../ops/mul.js";
 import { neg } from "../ops/neg.js";
 import { sub } from "../ops/sub.js";
-import { checkLogits, checkSameShape } from "./options.js";
+import { checkLogits, checkSameShape } from "./checks.js";
 import { fusedWithGraph } from "./fused-with-graph.js";
 
 /**

@@ -7,7 +7,7 @@ import { div } from "../ops/div.js";
 import { mul } from "../ops/mul.js";
 import { neg } from "../ops/neg.js";
 import { sub } from "../ops/sub.js";
-import { broadcastTarget, checkReduction, type Reduction } from "./options.js";
+import { broadcastTarget, checkReduction, type Reduction } from "./checks.js";
 import { fusedWithGraph } from "./fused-with-graph.js";
 
 /**

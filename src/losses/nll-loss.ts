@@ -9,9 +9,8 @@ import { mul } from "../ops/mul.js";
 import { neg } from "../ops/neg.js";
 import { reshape } from "../ops/reshape.js";
 import { where } from "../ops/where.js";
-import {
-  checkInteger, checkLabels, checkReduction, checkWeight, classConstants, classLayout, reduceLoss, type ClassLayout, type Reduction,
-} from "./options.js";
+import { checkInteger, checkLabels, checkReduction, checkWeight, type Reduction } from "./checks.js";
+import { classConstants, classLayout, reduceLoss, type ClassLayout } from "./class-layout.js";
 import { fusedWithGraph } from "./fused-with-graph.js";
 
 export interface NllLossOptions {

@@ -3,7 +3,7 @@ import { Tensor } from "../tensor/tensor.js";
 import { DTypeError } from "../tensor/errors.js";
 import { softmax } from "../ops/softmax.js";
 import { max } from "../ops/max.js";
-import { checkTemperature } from "./options.js";
+import { checkTemperature } from "./checks.js";
 
 /**
  * softTargets(logits, temperature): softmax(logits / T) along the last
