@@ -439,7 +439,7 @@ describe("Hessian-vector products at C = 32,000 (the full Hessian would have 4·
   }
 
   for (const [name, loss] of forms) {
-    test.prop([bigCaseArb], { numRuns: 3 })(`${name}: jvp of the gradient along v is H·v, for all four blocks`, ({ c, v }) => {
+    test.prop([bigCaseArb], { numRuns: 2 })(`${name}: jvp of the gradient along v is H·v, for all four blocks`, ({ c, v }) => {
       const got = kdHvp(loss, c, v);
       for (let r = 0; r < B; r++) {
         const st = rowStats(c, r);
@@ -462,7 +462,7 @@ describe("Hessian-vector products at C = 32,000 (the full Hessian would have 4·
     });
   }
 
-  test.prop([bigCaseArb], { numRuns: 3 })("the closed-form products agree with central differences of the fused gradients", ({ c, h, v }) => {
+  test.prop([bigCaseArb], { numRuns: 2 })("the closed-form products agree with central differences of the fused gradients", ({ c, h, v }) => {
     checkAgainstDifferences(c, "s", v, h);
     checkAgainstDifferences(c, "t", v, h);
   });
