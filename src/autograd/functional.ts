@@ -20,9 +20,13 @@ import { reshape } from "../ops/reshape.js";
  * or a parameter the caller is differentiating through), an identity op
  * applied to x, so the inner graph hangs off the outer one. In the second
  * case the inner gradients are computed with createGraph: they are functions
- * of x that the outer transform differentiates again. So grad of a plain
- * tensor costs a first-order backward, and only nesting pays for the
- * recorded backward.
+ * of x that the outer transform differentiates again. The same holds when f's
+ * result depends on any other tensor that requires grad, an argument the
+ * transform does not differentiate or a tensor f captures: in
+ * jacobian(grad(f, 0), 1)(s, t) or jacobian((t) => grad((s) => f(s, t))(s0))(t0)
+ * the inner gradient must stay a function of t, or the mixed partials
+ * ∂²f/∂t∂s come out 0. So grad of a function of plain tensors costs a
+ * first-order backward, and only nesting pays for the recorded backward.
  */
 
 type Argnums = number | readonly number[];
@@ -86,6 +90,31 @@ function call(f: (...args: any[]) => unknown, args: readonly unknown[], fn: stri
   return y;
 }
 
+/**
+ * Whether the transform's results must stay differentiable: recording is on
+ * (outside the transform) and y depends on a tensor requiring grad that is not
+ * one of the transform's own fresh leaves xs — an input lifted through the
+ * identity op (an outer transform's input), another argument, or a captured
+ * tensor. Found by walking y's graph back to its leaves (Node.inputs lists only
+ * the tensors that need a gradient), stopping at xs; an explicit stack, as in
+ * the backward walk.
+ */
+function isNested(y: Tensor, lifted: Lifted, gradEnabled: boolean): boolean {
+  if (!gradEnabled || !y.requiresGrad) return false;
+  if (lifted.nested) return true;
+  const own = new Set<Tensor>(lifted.xs);
+  const seen = new Set<Tensor>();
+  const stack: Tensor[] = [y];
+  while (stack.length > 0) {
+    const t = stack.pop()!;
+    if (own.has(t) || seen.has(t)) continue;
+    seen.add(t);
+    if (t.node === null) return true;
+    for (const x of t.node.inputs) if (x !== null) stack.push(x);
+  }
+  return false;
+}
+
 /** ∂y/∂xs (times cotangent), zeros where y does not depend on an x. */
 function pullback(y: Tensor, xs: readonly Tensor[], cotangent: Tensor | undefined, createGraph: boolean): Tensor[] {
   if (!y.requiresGrad) return xs.map((x) => zerosLike(x));
@@ -109,11 +138,14 @@ export function valueAndGrad<A extends unknown[]>(
 ): (...args: A) => [Tensor, Tensor | Tensor[]] {
   return (...args: A) => {
     const fn = "valueAndGrad";
-    const { args: lifted, xs, nested } = lift(args, argnumList(argnums, args, fn));
+    const gradEnabled = isGradEnabled();
+    const l = lift(args, argnumList(argnums, args, fn));
+    const { args: lifted, xs } = l;
     const value = call(f, lifted, fn);
     if (value.size !== 1) {
       throw new ValueError(`${fn}: f must return a one-element tensor, got ${shapeStr(value.shape)}`);
     }
+    const nested = isNested(value, l, gradEnabled);
     const grads = pullback(value, xs, undefined, nested);
     return [nested ? value : value.detach(), typeof argnums === "number" ? grads[0]! : grads];
   };
@@ -140,8 +172,11 @@ export function vjp<A extends Tensor[]>(f: (...args: A) => Tensor, ...primals: A
   const fn = "vjp";
   const list = primals.flatMap((p, i) => (p instanceof Tensor && p.dtype !== "int32" ? [i] : []));
   argnumList(list, primals, fn);
-  const { args, xs, nested } = lift(primals, list);
+  const gradEnabled = isGradEnabled();
+  const l = lift(primals, list);
+  const { args, xs } = l;
   const y = call(f as (...a: unknown[]) => Tensor, args, fn);
+  const nested = isNested(y, l, gradEnabled);
   const back = (cotangent: Tensor): Tensor[] => {
     checkLike(cotangent, y, fn, "cotangent");
     return pullback(y, xs, cotangent, nested || cotangent.requiresGrad);
@@ -173,8 +208,11 @@ export function jvp(f: (...args: Tensor[]) => Tensor, primals: readonly Tensor[]
   const list = primals.map((_, i) => i);
   argnumList(list, primals, fn);
   primals.forEach((p, i) => checkLike(tangents[i], p, fn, `tangents[${i}]`));
-  const { args, xs, nested } = lift(primals, list);
+  const gradEnabled = isGradEnabled();
+  const l = lift(primals, list);
+  const { args, xs } = l;
   const y = call(f as (...a: unknown[]) => Tensor, args, fn);
+  const nested = isNested(y, l, gradEnabled);
   if (!y.requiresGrad) return [y.detach(), zerosLike(y)];
   const u = zerosLike(y).requiresGrad_(true);
   const vs = gradients([y], xs, [u], { createGraph: true, retainGraph: true, allowUnused: true });
@@ -197,8 +235,11 @@ export function jacobian<A extends unknown[]>(f: (...args: A) => Tensor, argnums
 export function jacobian<A extends unknown[]>(f: (...args: A) => Tensor, argnums: Argnums = 0): (...args: A) => Tensor | Tensor[] {
   return (...args: A) => {
     const fn = "jacobian";
-    const { args: lifted, xs, nested } = lift(args, argnumList(argnums, args, fn));
+    const gradEnabled = isGradEnabled();
+    const l = lift(args, argnumList(argnums, args, fn));
+    const { args: lifted, xs } = l;
     const y = call(f, lifted, fn);
+    const nested = isNested(y, l, gradEnabled);
     const rows: Tensor[][] = xs.map(() => []);
     for (let o = 0; o < y.size; o++) {
       const e = zerosLike(y);

@@ -152,6 +152,30 @@ describe("functional transforms", () => {
     for (let i = 0; i < 3; i++) for (let j = 0; j < 3; j++) expect(Math.abs(h[i]![j]! - h[j]![i]!)).toBeLessThan(1e-12);
   });
 
+  test("mixed partials: an inner transform records its gradient when f also depends on another argument or a captured tensor that requires grad", () => {
+    // f(a, b) = Σ a²b³: ∂f/∂a = 2ab³ and ∂²f/∂b∂a = diag(6ab²). The inner grad differentiates
+    // in a only; its result must stay a function of b for the outer jacobian (it was zeros).
+    const f = (a: Tensor, b: Tensor): Tensor => a.mul(a).mul(b.mul(b).mul(b)).sum();
+    const a = f64([0.5, -2]);
+    const b = f64([1.5, 3]);
+    const want = [[6 * 0.5 * 1.5 ** 2, 0], [0, 6 * -2 * 9]];
+    // (+ 0 compares −0 equal to 0: an off-diagonal entry is 6·a·b²·0.)
+    const plain = (t: Tensor): number[][] => (t.toArray() as number[][]).map((r) => r.map((v) => v + 0));
+    expect(plain(jacobian((x: Tensor, y: Tensor) => grad(f, 0)(x, y), 1)(a, b))).toEqual(want);
+    expect(plain(jacobian((y: Tensor) => grad((x: Tensor) => f(x, y))(a))(b))).toEqual(want);
+    const [, dy] = jvp((y: Tensor) => grad((x: Tensor) => f(x, y))(a), [b], [f64([1, 1])]);
+    expect(dy.toFlatArray()).toEqual([want[0]![0], want[1]![1]]);
+    expect(grad((y: Tensor) => valueAndGrad((x: Tensor) => f(x, y))(a)[1].sum())(b).toFlatArray()).toEqual([want[0]![0], want[1]![1]]);
+    const [, back] = vjp((x: Tensor) => x.mul(x).mul(b), a);
+    expect(grad((y: Tensor) => vjp((x: Tensor) => x.mul(x).mul(y), a)[1](f64([1, 1]))[0]!.sum())(b).toFlatArray()).toEqual([1, -4]);
+    // Not nested (nothing outside requires grad, or recording is off): plain tensors, as before.
+    expect(grad(f, 0)(a, b).requiresGrad).toBe(false);
+    expect(back(f64([1, 1]))[0]!.requiresGrad).toBe(false);
+    const w = f64([2, 2], true);
+    expect(noGrad(() => grad((x: Tensor) => f(x, w))(a)).requiresGrad).toBe(false);
+    expect(grad((x: Tensor) => f(x, w))(a).requiresGrad).toBe(true);
+  });
+
   test("vjp can be called many times and with different cotangents", () => {
     const [y, back] = vjp((a: Tensor, b: Tensor) => a.mul(b), f64([1, 2]), f64([3, 4]));
     expect(y.toFlatArray()).toEqual([3, 8]);
