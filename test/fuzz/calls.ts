@@ -29,6 +29,8 @@ export interface Entry {
   finite?: (args: unknown[]) => Finite;
   /** A semantic check of the returned value: what is wrong, or null. */
   check?: (result: unknown, args: unknown[]) => string | null;
+  /** A check of the leaves' gradients after backward (run where `finite` promises finite gradients). */
+  gradCheck?: (args: unknown[], upstream: Tensor) => string | null;
   /** Names a message may use besides the default ones (see `namesFor`). */
   names?: (args: unknown[]) => string[];
   /** A call that is more than one expression (iterate a lazy result, call the function `grad` returns, …). */
@@ -215,8 +217,9 @@ export function checkCall(key: string, entry: Entry, raw: readonly Arg[], seed =
   if (result instanceof Tensor && result.requiresGrad && result.dtype !== "int32" && result.size <= READ_LIMIT) {
     const leaves = tensorsIn(args).filter((t) => t.requiresGrad && t.isLeaf);
     for (const l of leaves) l.grad = null;
+    const g0 = upstream(result, seed);
     try {
-      result.backward(upstream(result, seed));
+      result.backward(g0);
     } catch (e) {
       const p = thrownProblem(e, ["backward", "Tensor.backward", ...names]);
       return p === null ? null : fail(`backward of the result: ${p}`);
@@ -235,6 +238,10 @@ export function checkCall(key: string, entry: Entry, raw: readonly Arg[], seed =
         const p = nonFinite(g, "a gradient");
         if (p) return fail(`after backward with a finite upstream gradient: ${p}`);
       }
+    }
+    if (finite.grad && entry.gradCheck) {
+      const p = entry.gradCheck(args, g0);
+      if (p) return fail(`after backward: ${p}`);
     }
   }
   return null;
@@ -294,8 +301,15 @@ export function compareBackends(key: string, entry: Entry, raw: readonly Arg[], 
   }
   if (a.other !== b.other) return fail(`js returned ${a.other}, wasm ${b.other}`);
   if (a.values.length !== b.values.length) return fail(`js produced ${a.values.length} tensors (results and gradients), wasm ${b.values.length}`);
+  // float64 and int32 results must be identical only when no float32 tensor takes part (a float64 result can
+  // depend on float32 intermediates, which wasm computes slightly differently).
+  const inputs = tensorsIn(buildArgs(raw));
+  const exact = inputs.every((t) => t.dtype !== "float32");
   let absScale = 0;
   if (entry.absScale) {
+    // matmul and linear accumulate in float32 on wasm: with a finite input above 1e18 a partial sum may
+    // overflow there and not in float64 (a documented difference of the kernels), so such calls are not compared.
+    if (inputs.some((t) => t.dtype === "float32" && elements(t, READ_LIMIT).some((x) => Number.isFinite(x) && Math.abs(x) > 1e18))) return null;
     const absRaw = raw.map((x) => (x.k === "tensor" ? { ...x, dtype: x.dtype === "int32" ? x.dtype : ("float64" as const), grad: false } : x));
     resetGlobals();
     const args = buildArgs(absRaw).map((t) => (t instanceof Tensor && t.dtype !== "int32" ? new Tensor(Float64Array.from(elements(t), Math.abs), t.shape) : t));
@@ -316,11 +330,12 @@ export function compareBackends(key: string, entry: Entry, raw: readonly Arg[], 
       const u = x.xs[i]!;
       const w = y.xs[i]!;
       if (Object.is(u, w) || (Number.isNaN(u) && Number.isNaN(w))) continue;
-      if (x.dtype !== "float32" || !Number.isFinite(u) || !Number.isFinite(w)) {
-        return fail(`${what} (${x.dtype} [${x.shape}]) at flat index ${i}: js ${u}, wasm ${w}${x.dtype === "float32" ? "" : " (must be identical)"}`);
+      const tolerant = x.dtype === "float32" || (x.dtype === "float64" && !exact);
+      if (!tolerant || !Number.isFinite(u) || !Number.isFinite(w)) {
+        return fail(`${what} (${x.dtype} [${x.shape}]) at flat index ${i}: js ${u}, wasm ${w}${tolerant ? "" : " (must be identical: every float input is float64)"}`);
       }
       if (Math.abs(u - w) > BACKEND_RTOL * (Math.max(Math.abs(u), Math.abs(w)) + scale)) {
-        return fail(`${what} (float32 [${x.shape}]) at flat index ${i}: js ${u}, wasm ${w}, difference ${Math.abs(u - w)} > ${BACKEND_RTOL}·(max(|js|, |wasm|) + ${scale})`);
+        return fail(`${what} (${x.dtype} [${x.shape}]) at flat index ${i}: js ${u}, wasm ${w}, difference ${Math.abs(u - w)} > ${BACKEND_RTOL}·(max(|js|, |wasm|) + ${scale})`);
       }
     }
   }

@@ -100,7 +100,7 @@ const caseArb: fc.Arbitrary<Case> = fc.oneof(
   // --teacher-logits files: malformed, non-finite (NaN and +∞ are refused, −∞ is a mask), or valid.
   fc.record({
     spec: fc.oneof(
-      fc.record({ kind: fc.constant<"npy">("npy"), shape: fc.constantFrom([135, 10], [135, 10], [2, 10], [135], [135, 10, 1], [0, 10]), descr: fc.constantFrom("<f4", "<f4", "<f8", "<i4", "<i8", ">f4"), fill: npyFill }),
+      fc.record({ kind: fc.constant<"npy">("npy"), shape: fc.constantFrom<number[]>([135, 10], [135, 10], [2, 10], [135], [135, 10, 1], [0, 10]), descr: fc.constantFrom("<f4", "<f4", "<f8", "<i4", "<i8", ">f4"), fill: npyFill }),
       fc.record({ kind: fc.constantFrom<"garbage" | "empty" | "dir" | "missing" | "under-file">("garbage", "empty", "dir", "missing", "under-file") }),
     ),
   }).map(({ spec }): Case => {

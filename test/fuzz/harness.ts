@@ -28,7 +28,7 @@ export interface PropertyResult {
   path?: string;
   runs?: number;
   ms?: number;
-  problems?: { count: number; problem: string; call: string }[];
+  problems?: { count: number; problem: string; call: string; path: string }[];
 }
 
 export interface FuzzOptions {
@@ -99,7 +99,7 @@ export async function runFuzz(o: FuzzOptions): Promise<Map<string, PropertyResul
             const failed = e.ev === "done" ? !e.ok : (e.problems as unknown[]).length > 0;
             results.set(name, {
               name, status: failed ? "failed" : "passed", report: (e.report as string) ?? "",
-              seed: e.seed as number, path: e.path as string, runs: e.runs as number, ms: e.ms as number,
+              seed: (e.seed as number | undefined) ?? o.seed, path: e.path as string, runs: e.runs as number, ms: e.ms as number,
               problems: e.problems as PropertyResult["problems"],
             });
             remaining = remaining.filter((n) => n !== name);
@@ -129,7 +129,9 @@ export async function runFuzz(o: FuzzOptions): Promise<Map<string, PropertyResul
           name,
           status: killedFor === "hang" ? "hang" : "crash",
           report: killedFor === "hang"
-            ? `a call ran for more than ${o.callLimitMs / 1000} s (a hang; the runner was killed):\n    call: ${lastCall}`
+            ? lastCall === ""
+              ? `no call started within ${o.callLimitMs / 1000} s: generating the arguments hung (a bug of the suite's table)`
+              : `a call ran for more than ${o.callLimitMs / 1000} s (a hang; the runner was killed):\n    call: ${lastCall}`
             : `the runner died (exit ${exitCode}) during:\n    call: ${lastCall}\n${stderr}`,
           seed: o.seed,
         });
@@ -169,7 +171,7 @@ if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
     bad++;
     if (r.problems) {
       console.log(`\n## ${r.name} (${r.runs} runs)`);
-      for (const p of r.problems) console.log(`- ×${p.count} ${p.problem.split("\n")[0]}\n    call: ${p.call}`);
+      for (const p of r.problems) console.log(`- ×${p.count} ${p.problem.split("\n")[0]}\n    call: ${p.call}\n    replay: ${replayCommand({ ...r, path: p.path })}`);
     } else console.log(`\n## ${r.name}: ${r.status}\n${r.report}\n    replay: ${replayCommand(r)}`);
   }
   console.log(`\n${results.size} properties, ${bad} with problems (seed ${seed})`);

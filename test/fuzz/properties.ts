@@ -8,7 +8,7 @@ import fc from "fast-check";
 import { checkCall, compareBackends, describeCall, type Entry, type Failure } from "./calls.js";
 import { ROWS, setCurrentRaw } from "./table.js";
 import "./specials.js";
-import { LARGE, SMALL, type Arg } from "./values.js";
+import { LARGE, SMALL, useProfileDtypes, type Arg } from "./values.js";
 
 export interface PropertyDef {
   name: string;
@@ -41,7 +41,9 @@ function entryOf(def: PropertyDef): Entry {
 }
 
 export function argsArbitrary(def: PropertyDef): fc.Arbitrary<[Arg[], number]> {
-  return fc.tuple(entryOf(def).args(def.kind === "api" ? SMALL : LARGE), fc.nat());
+  const profile = def.kind === "api" ? SMALL : LARGE;
+  useProfileDtypes(profile);
+  return fc.tuple(entryOf(def).args(profile), fc.nat());
 }
 
 export function runOne(def: PropertyDef, args: Arg[], seed: number, before: BeforeCall = () => {}): Failure | null {

@@ -11,9 +11,13 @@
  * --events FILE (JSON lines; default stdout), --survey (no shrinking: list
  * every distinct problem each property meets, with one call each).
  */
-import { closeSync, openSync, writeSync } from "node:fs";
+import { closeSync, mkdtempSync, openSync, rmSync, writeSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import fc from "fast-check";
 import { FuzzFailure, argsArbitrary, property, propertyDefs, runOne, type PropertyDef } from "./properties.js";
+import { describeCall } from "./calls.js";
+import { ROWS } from "./table.js";
 
 interface Options {
   only: string[] | null;
@@ -41,6 +45,10 @@ function parse(argv: string[]): Options {
 }
 
 const o = parse(process.argv.slice(2));
+// Relative paths (a bad "2" where a path goes) land in a scratch directory, not in the checkout.
+const scratch = mkdtempSync(join(tmpdir(), "kdgrad-fuzz-cwd-"));
+process.chdir(scratch);
+process.on("exit", () => rmSync(scratch, { recursive: true, force: true }));
 const emit = (event: object): void => {
   writeSync(o.events, `${JSON.stringify(event)}\n`);
 };
@@ -60,20 +68,21 @@ for (const def of defs) {
   emit({ ev: "start", prop: def.name });
   const before = (text: string): void => emit({ ev: "call", prop: def.name, text: text.slice(0, 2000) });
   if (o.survey) {
-    const problems = new Map<string, { count: number; problem: string; call: string }>();
+    const problems = new Map<string, { count: number; problem: string; call: string; path: string }>();
     const samples = fc.sample(argsArbitrary(def), { numRuns: runsFor(def), seed: o.seed });
-    for (const [args, seed] of samples) {
+    for (const [index, [args, seed]] of samples.entries()) {
       let f;
       try {
         f = runOne(def, args, seed, before);
       } catch (e) {
-        f = { problem: `the suite itself failed: ${(e as Error).stack}`, call: "" };
+        f = { problem: `the suite itself failed: ${(e as Error).stack}`, call: describeCall(def.key, ROWS[def.key]!, args) };
       }
       if (!f) continue;
       const sig = signature(f.problem);
       const seen = problems.get(sig);
       if (seen) seen.count++;
-      else problems.set(sig, { count: 1, ...f });
+      // fast-check's path for the index-th generated value: FUZZ_PATH replays it.
+      else problems.set(sig, { count: 1, ...f, path: String(index) });
     }
     emit({ ev: "survey", prop: def.name, runs: samples.length, problems: [...problems.values()], ms: Date.now() - started });
     continue;

@@ -26,7 +26,7 @@ import {
 } from "./specials.js";
 import {
   BAD_INTS, OMIT, SPECIAL, broadcastVariant, capShape, dimArb, list, logicalValues, obj, shapeArb, sizeOf, tensorArb, v,
-  type Arg, type DType, type Profile, type TensorArg, type TensorOptions,
+  type Arg, type DType, type Layout, type Profile, type TensorArg, type TensorOptions, type ValueKind,
 } from "./values.js";
 
 type ParamsOf = (p: Profile) => Param[];
@@ -38,9 +38,14 @@ const floats = (x: unknown): Tensor[] => tensorsIn(x).filter((t) => t.dtype !== 
 const isT = (x: unknown): x is Tensor => x instanceof Tensor;
 const num = (x: unknown): x is number => typeof x === "number";
 
-/** Every float tensor in the arguments, and every top-level number, finite with |x| ≤ bound. */
+/**
+ * Every float tensor in the arguments, and every top-level number, finite with |x| ≤ bound. A bare
+ * number meets float32 tensors only in float32 (as in PyTorch), so then it must also be ≤ float32's max.
+ */
 function within(args: unknown[], bound: number): boolean {
-  for (const a of args) if (num(a) && !(Number.isFinite(a) && Math.abs(a) <= bound)) return false;
+  const fs = floats(args);
+  const numBound = fs.length > 0 && fs.every((t) => t.dtype === "float32") ? Math.min(bound, 3.4028234663852886e38) : bound;
+  for (const a of args) if (num(a) && !(Number.isFinite(a) && Math.abs(a) <= numBound)) return false;
   for (const t of floats(args)) {
     if (t.size > READ_LIMIT) return false;
     for (const x of elements(t)) if (!(Number.isFinite(x) && Math.abs(x) <= bound)) return false;
@@ -148,7 +153,7 @@ function ClassArgs(p: Profile, o: { soft: boolean; forms?: string[] }): Param {
       const classes = form === "1d" ? shape[0]! : shape[1]!;
       const target = o.soft && soft === 0
         ? tensorArb(fc.constant(shape), { dtypes: ["float32", "float64"], kinds: ["positive", "moderate"], grad: "maybe" })
-        : tensorArb(fc.constant(rows), { dtypes: ["int32", "int32", "int32", "float32"], kinds: ["labels"], classes, grad: "never" });
+        : tensorArb(fc.constant(rows), { dtypes: ["int32", "int32", "int32", "float32"], kinds: ["classes", "classes", "labels"], classes, grad: "never" });
       return fc.tuple(tensorArb(fc.constant(shape), { dtypes: ["float32", "float64"], kinds: ["moderate", "moderate", "masked", "wide", "special", "huge"] }), target);
     })
     .map(([x, t]): Arg[] => [x, t]);
@@ -169,11 +174,36 @@ function LogitPair(p: Profile, kinds: TensorOptions["kinds"] = ["moderate", "mod
   return Group(good, [wrongTensor, wrongTensor]);
 }
 
-/** Labels for distillationLoss: int32 [B] in range (mostly), wrong dtype or shape. */
-function labelsArb(): fc.Arbitrary<Arg> {
-  return fc.record({ B: fc.integer({ min: 0, max: 6 }), C: fc.integer({ min: 1, max: 6 }), seed: fc.nat(), dtype: fc.constantFrom<DType>("int32", "int32", "int32", "float32") }).map(
-    ({ B, C, seed, dtype }) => ({ k: "tensor", dtype, shape: [B], layout: "contiguous", kind: "labels", seed, grad: false, classes: C }) as TensorArg,
-  );
+/**
+ * Student logits, teacher logits and options for the distillation losses: [B, C] logits of
+ * every kind (masks, extremes), labels that mostly fit (or are absent, the wrong shape or
+ * dtype, or out of range), any temperature, any alpha.
+ */
+function DistillArgs(p: Profile): Param {
+  const d = dimArb(p);
+  const kinds = fc.constantFrom<ValueKind>("moderate", "moderate", "moderate", "masked", "wide", "special", "huge");
+  const good = fc
+    .record({
+      B: d, C: d, mismatch: fc.integer({ min: 0, max: 15 }), labels: fc.constantFrom("match", "match", "match", "match", "none", "none", "none", "noisy", "wrong-shape", "float"),
+      T: fc.option(TEMPERATURES, { nil: undefined, freq: 6 }), alpha: fc.option(fc.constantFrom(0, 0.3, 0.5, 0.9, 1), { nil: undefined, freq: 2 }),
+      options: fc.integer({ min: 0, max: 9 }), sk: kinds, tk: kinds, sd: fc.constantFrom<DType>("float32", "float32", "float64"), td: fc.constantFrom<DType>("float32", "float32", "float64"),
+      sl: fc.constantFrom<Layout>("contiguous", "contiguous", "transposed", "strided", "offset"), tgrad: fc.boolean(), sgrad: fc.integer({ min: 0, max: 3 }), seeds: fc.tuple(fc.nat(), fc.nat(), fc.nat()),
+    })
+    .map(({ B, C, mismatch, labels, T, alpha, options, sk, tk, sd, td, sl, tgrad, sgrad, seeds }): Arg[] => {
+      const s = capShape([Math.max(B, 1), Math.max(C, 1)], p.maxSize);
+      const t = mismatch === 0 ? [s[0]!, s[1]! + 1] : mismatch === 1 ? [s[0]!] : s;
+      const student: TensorArg = { k: "tensor", dtype: sd, shape: s, layout: sl, kind: sk, seed: seeds[0], grad: sgrad > 0 };
+      const teacher: TensorArg = { k: "tensor", dtype: td, shape: t, layout: "contiguous", kind: tk, seed: seeds[1], grad: tgrad };
+      const fields: [string, Arg][] = [];
+      if (labels !== "none") {
+        fields.push(["labels", { k: "tensor", dtype: labels === "float" ? "float32" : "int32", shape: labels === "wrong-shape" ? [s[0]! + 1] : [s[0]!], layout: "contiguous", kind: labels === "noisy" ? "labels" : "classes", seed: seeds[2], grad: false, classes: s[1]! }]);
+      }
+      if (T !== undefined) fields.push(["temperature", v(T)]);
+      // Without labels, alpha must be absent or 1 (there is no hard-label term): mostly keep to that.
+      if (alpha !== undefined && (labels !== "none" || alpha === 1 || seeds[2] % 4 === 0)) fields.push(["alpha", v(alpha)]);
+      return options === 0 ? [student, teacher] : [student, teacher, obj(fields)];
+    });
+  return Group(good, [wrongTensor, wrongTensor, fc.oneof(fc.constantFrom(v(null), v(3), v("x")), Temperature.bad!.map((b) => obj([["temperature", b[0]!]])), Alpha.bad!.map((b) => obj([["alpha", b[0]!]])))]);
 }
 
 /** Temperatures: ordinary ones, and every extreme an accepted finite T > 0 can take. */
@@ -267,7 +297,8 @@ function classFinite(fn: "crossEntropy" | "nllLoss") {
     if (y.dtype !== "int32") {
       if (fn === "nllLoss") return false;
       if (y.ndim !== x.ndim || y.shape.some((d, i) => d !== x.shape[i])) return false;
-      return within([x, y], 1e4) && C > 0;
+      const positions = x.size / Math.max(1, C);
+      return within([x, y], 1e4) && C > 0 && (positions > 0 || reduction !== "mean");
     }
     const ys = elements(y);
     let counted = 0;
@@ -300,6 +331,63 @@ function klFinite(args: unknown[]): Finite {
   if (!within([x], 1e4)) return false;
   const ts = elements(t);
   return opts.logTarget === true ? ts.every((z) => (Number.isFinite(z) && z <= 30) || z === -Infinity) : ts.every((z) => Number.isFinite(z) && z >= 0 && z <= 1e4);
+}
+
+// ------------------------------------------------------------------ gradient checks
+
+/**
+ * The gradient of a function invariant to adding a constant along an axis
+ * (softmax, logSoftmax, and every loss of logits through them) sums to 0
+ * along that axis: d/dc f(x + c·1) = 0 = Σⱼ ∂f/∂xⱼ. Each lane of `g` along
+ * `axis` must sum to 0 within 1e-4·Σ|g| + 1e-6·n·max|upstream| (float32
+ * rounding of each entry costs at most 6e-8·Σ|g|; where the true gradient
+ * is 0, as when a lane's upstream entries are equal, what is left is
+ * rounding of size ε·|upstream| per entry).
+ */
+function lanesSumToZero(g: Tensor | null | undefined, axis: number, what: string, up?: Tensor): string | null {
+  if (!g || g.ndim === 0) return null;
+  const ax = axis < 0 ? axis + g.ndim : axis;
+  if (ax < 0 || ax >= g.ndim) return null;
+  const xs = elements(g);
+  const len = g.shape[ax]!;
+  const inner = g.shape.slice(ax + 1).reduce((a, b) => a * b, 1);
+  const outer = g.shape.slice(0, ax).reduce((a, b) => a * b, 1);
+  const atol = up ? 1e-6 * len * Math.max(0, ...elements(up).map(Math.abs)) : 0;
+  for (let o = 0; o < outer; o++) {
+    for (let i = 0; i < inner; i++) {
+      let sum = 0;
+      let abs = 0;
+      for (let k = 0; k < len; k++) {
+        const x = xs[o * len * inner + k * inner + i]!;
+        sum += x;
+        abs += Math.abs(x);
+      }
+      if (!(Math.abs(sum) <= 1e-4 * abs + atol + 1e-30)) return `${what} lane ${o * inner + i} sums to ${sum} (Σ|g| = ${abs}); shifting every logit of a lane changes nothing, so it must sum to 0`;
+    }
+  }
+  return null;
+}
+
+/**
+ * distillationLoss and its composite: loss = (1/B)·Σ_rows [α·T²·KL(p_t‖p_s) + (1 − α)·CE],
+ * so ∂loss/∂z_s = (g/B)·[α·T·(p_s − p_t) + (1 − α)·(p − onehot)]: every entry is at most
+ * |g|·(α·T + 1 − α)/B in size, and every row of both gradients sums to 0 (the teacher's:
+ * Σⱼ p_t,ⱼ·(log p_t,ⱼ − log p_s,ⱼ − KL) = KL − KL).
+ */
+function distillGrads(args: unknown[], up: Tensor): string | null {
+  const [s, t, o] = args as [Tensor, Tensor, Record<string, unknown> | undefined];
+  const opts = o ?? {};
+  const T = (opts.temperature as number) ?? 4;
+  const alpha = (opts.alpha as number) ?? (opts.labels === undefined ? 1 : 0.5);
+  const B = s.shape[0]!;
+  const gs = s.grad;
+  if (gs) {
+    const limit = (Math.abs(up.item()) * (alpha * T + 1 - alpha)) / B;
+    const xs = elements(gs);
+    const i = xs.findIndex((x) => !(Math.abs(x) <= limit * (1 + 1e-5) + 1e-30));
+    if (i >= 0) return `the student gradient is ${xs[i]} at flat index ${i}, beyond the bound |g|·(α·T + 1 − α)/B = ${limit}`;
+  }
+  return lanesSumToZero(gs, 1, "a student gradient row", up) ?? lanesSumToZero(t.grad, 1, "a teacher gradient row", up);
 }
 
 // ------------------------------------------------------------------ checks
@@ -626,7 +714,8 @@ function mirror(of: string, extra: Partial<Row> = {}): Row {
       // The receiver is the first Arg of the first parameter (for a group such as a broadcasting pair, the rest of
       // the group stays, and may still be replaced by bad values).
       const isRecv = (a: Arg[]): boolean => a[0]!.k === "tensor";
-      const recv: Param = { good: first!.good.filter(isRecv), bad: first!.bad === null ? null : first!.bad.filter(isRecv) };
+      const group = fc.sample(first!.good, { numRuns: 1, seed: 0 })[0]!.length > 1;
+      const recv: Param = { good: first!.good.filter(isRecv), bad: first!.bad === null || !group ? null : first!.bad.filter(isRecv) };
       return call([recv, ...rest]);
     },
     finite: base.finite,
@@ -958,21 +1047,22 @@ R.oneHot = fn((p) => [labelTensor(p), optional(one(fc.constantFrom(-1, 1, 3, 6).
 });
 R.matmul = fn((p) => [MatmulPair(p)], { finite: bounded(1e4), absScale: true });
 R.linear = fn((p) => [LinearArgs(p)], { finite: bounded(1e4), absScale: true });
-R.softmax = fn((p) => [T(p), optional(Dim)], { finite: (args) => within(args.slice(0, 1), Number.MAX_VALUE) });
-R.logSoftmax = fn((p) => [T(p), optional(Dim)], { finite: (args) => within(args.slice(0, 1), 1e30) });
+const softmaxLanes = (args: unknown[], up: Tensor): string | null => lanesSumToZero((args[0] as Tensor).grad, num(args[1]) ? args[1] : -1, "a gradient lane", up);
+R.softmax = fn((p) => [T(p), optional(Dim)], { finite: (args) => within(args.slice(0, 1), Number.MAX_VALUE), gradCheck: softmaxLanes });
+R.logSoftmax = fn((p) => [T(p), optional(Dim)], { finite: (args) => within(args.slice(0, 1), 1e30), gradCheck: softmaxLanes });
 
 // ---- losses
 const reductionP = Enum(["mean", "sum", "none"]);
 const weightP = (p: Profile): Param => one(fc.oneof(tensorArb(shapeArb(p, 1, 1), { kinds: ["positive", "moderate"], grad: "never" }), fc.array(fc.constantFrom(0.5, 1, 2, 0), { maxLength: 6 }).map((xs) => list(xs.map(v)))), fc.oneof(wrongType, fc.constant(list([v("1")]))));
-R.crossEntropy = fn((p) => [ClassArgs(p, { soft: true }), optional(Options({ reduction: reductionP, labelSmoothing: Num(fc.constantFrom(0, 0.1, 1, -0.1, 1.5, NaN)), ignoreIndex: one(fc.constantFrom(-100, 0, 1, -1).map(v), badInt), weight: weightP(p) }))], { finite: classFinite("crossEntropy") });
+R.crossEntropy = fn((p) => [ClassArgs(p, { soft: true }), optional(Options({ reduction: reductionP, labelSmoothing: Num(fc.constantFrom(0, 0.1, 1, -0.1, 1.5, NaN)), ignoreIndex: one(fc.constantFrom(-100, 0, 1, -1).map(v), badInt), weight: weightP(p) }))], { finite: classFinite("crossEntropy"), gradCheck: (args, up) => lanesSumToZero((args[0] as Tensor).grad, (args[0] as Tensor).ndim === 1 ? 0 : 1, "an input gradient row", up) });
 R.nllLoss = fn((p) => [ClassArgs(p, { soft: false }), optional(Options({ reduction: reductionP, ignoreIndex: one(fc.constantFrom(-100, 0, 1).map(v), badInt), weight: weightP(p) }))], { finite: classFinite("nllLoss") });
 R.klDiv = fn((p) => [Pair(p, { kinds: ["moderate", "positive", "masked", "special"] }, false), optional(Options({ reduction: Enum(["batchmean", "sum", "mean", "none"]), logTarget: Bool }))], { finite: klFinite });
 R.mseLoss = fn((p) => [Pair(p, {}, false), optional(Options({ reduction: reductionP }))], {
   finite: (args) => within(args.slice(0, 2), 1e4) && !(optsOf(args[2]).reduction === undefined || optsOf(args[2]).reduction === "mean" ? isT(args[0]) && args[0].size === 0 : false),
 });
-const distillOptions = Options({ labels: one(labelsArb(), wrongTensor), temperature: Temperature, alpha: Alpha });
-R.distillationLoss = fn((p) => [LogitPair(p), optional(distillOptions)], { finite: distillFinite });
-R.distillationLossComposite = fn((p) => [LogitPair(p), optional(distillOptions)], { finite: distillFinite });
+R.distillationLoss = fn((p) => [DistillArgs(p)], { finite: distillFinite, gradCheck: distillGrads });
+// The composite promises finiteness, not accuracy (docs/distillation.md): no gradient check.
+R.distillationLossComposite = fn((p) => [DistillArgs(p)], { finite: distillFinite });
 R.logitMatchingLoss = fn((p) => [LogitPair(p, ["moderate", "moderate", "wide", "special", "masked"])], { finite: (args) => within(args, 1e4) && isT(args[0]) && args[0].size > 0 });
 R.softTargets = fn((p) => [T(p, { kinds: ["moderate", "moderate", "masked", "wide", "huge", "special"] }), Temperature], {
   finite: ([x, T]) => {

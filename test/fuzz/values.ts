@@ -24,10 +24,11 @@ export type Layout = "contiguous" | "transposed" | "strided" | "expanded" | "off
  * moderate tensor with a third of its entries from SPECIAL (NaN, ±∞, −0,
  * ±1e4, ±1e30, subnormals, ±max); masked: moderate with some entries −∞;
  * positive: 10^u for u in [−2, 3]; huge: ±10^u for u in [20, 308]. int32
- * tensors take small integers (or labels, see `labels`), and with `special`
- * the int32 extremes.
+ * tensors take small integers, class indices in [0, classes) ("classes"), the
+ * same with some −100 and out-of-range ones ("labels"), and with `special` the
+ * int32 extremes.
  */
-export type ValueKind = "moderate" | "wide" | "special" | "masked" | "positive" | "huge" | "labels";
+export type ValueKind = "moderate" | "wide" | "special" | "masked" | "positive" | "huge" | "labels" | "classes";
 
 export interface TensorArg {
   k: "tensor";
@@ -107,7 +108,8 @@ export function drawValues(kind: ValueKind, dtype: DType, n: number, seed: numbe
   const moderate = (): number => (r() < 0.2 ? Math.floor(r() * 7) - 3 : Math.round((r() * 6 - 3) * 8) / 8);
   for (let i = 0; i < n; i++) {
     if (dtype === "int32") {
-      if (kind === "labels") {
+      if (kind === "classes") out[i] = Math.floor(r() * Math.max(classes, 1));
+      else if (kind === "labels") {
         const u = r();
         out[i] = u < 0.9 || classes === 0 ? Math.floor(r() * Math.max(classes, 1)) : u < 0.95 ? -100 : classes + Math.floor(r() * 3);
       } else if (kind === "special" && r() < 0.3) out[i] = [2147483647, -2147483648, 0, -1][Math.floor(r() * 4)]!;
@@ -315,7 +317,7 @@ export function show(a: Arg): string {
     case "tensor": {
       const layout = effectiveLayout(a);
       const vals = a.shape.length <= 4 && sizeOf(a.shape) <= 12 ? ` ${showValue(logicalValues(a))}` : ` (${a.kind} seed ${a.seed})`;
-      return `T(${a.dtype} [${a.shape.join(",")}]${layout === "contiguous" ? "" : ` ${layout}`}${a.grad && a.dtype !== "int32" ? " grad" : ""}${a.kind === "labels" ? ` labels<${a.classes}` : ""}${vals})`;
+      return `T(${a.dtype} [${a.shape.join(",")}]${layout === "contiguous" ? "" : ` ${layout}`}${a.grad && a.dtype !== "int32" ? " grad" : ""}${a.kind === "labels" || a.kind === "classes" ? ` ${a.kind}<${a.classes}` : ""}${vals})`;
     }
     case "value":
       return showValue(a.v);
@@ -386,7 +388,17 @@ export interface TensorOptions {
   classes?: number;
 }
 
-const FLOAT_KINDS: readonly ValueKind[] = ["moderate", "moderate", "moderate", "wide", "special", "masked", "positive", "huge"];
+const FLOAT_KINDS: readonly ValueKind[] = ["moderate", "moderate", "moderate", "moderate", "moderate", "wide", "special", "masked", "positive", "huge"];
+
+/**
+ * The dtypes a tensor parameter draws from unless it says otherwise, read when an arbitrary is
+ * built: the backend comparison (profile "large") leans on float32, the only dtype with
+ * WebAssembly kernels.
+ */
+let defaultDtypes: readonly DType[] = ["float32", "float64", "float32", "float64", "int32"];
+export function useProfileDtypes(p: Profile): void {
+  defaultDtypes = p.name === "large" ? ["float32", "float32", "float32", "float64", "int32"] : ["float32", "float64", "float32", "float64", "int32"];
+}
 
 export function kindArb(kinds?: readonly ValueKind[]): fc.Arbitrary<ValueKind> {
   return fc.constantFrom(...(kinds ?? FLOAT_KINDS));
@@ -396,7 +408,7 @@ export function kindArb(kinds?: readonly ValueKind[]): fc.Arbitrary<ValueKind> {
 export function tensorArb(shape: fc.Arbitrary<number[]>, o: TensorOptions = {}): fc.Arbitrary<TensorArg> {
   return fc
     .record({
-      dtype: fc.constantFrom<DType>(...(o.dtypes ?? ["float32", "float64", "float32", "float64", "int32"])),
+      dtype: fc.constantFrom<DType>(...(o.dtypes ?? defaultDtypes)),
       shape,
       layout: fc.constantFrom<Layout>(...(o.layouts ?? ["contiguous", "contiguous", "contiguous", ...LAYOUTS])),
       kind: kindArb(o.kinds),
