@@ -31,6 +31,10 @@ export interface Entry {
   check?: (result: unknown, args: unknown[]) => string | null;
   /** A check of the leaves' gradients after backward (run where `finite` promises finite gradients). */
   gradCheck?: (args: unknown[], upstream: Tensor) => string | null;
+  /** The same, run after every backward (for rules about non-finite values). */
+  gradCheckAlways?: (args: unknown[], upstream: Tensor) => string | null;
+  /** These arguments are valid (a file the suite wrote validly): throwing is a failure too. */
+  mustReturn?: (args: unknown[]) => boolean;
   /** Names a message may use besides the default ones (see `namesFor`). */
   names?: (args: unknown[]) => string[];
   /** A call that is more than one expression (iterate a lazy result, call the function `grad` returns, …). */
@@ -187,6 +191,7 @@ export function checkCall(key: string, entry: Entry, raw: readonly Arg[], seed =
   } catch (e) {
     const p = thrownProblem(e, names);
     if (!isGradEnabled()) return fail("grad mode was left disabled after the call threw");
+    if (p === null && entry.mustReturn?.(args)) return fail(`refused valid input: ${(e as Error).name}: ${(e as Error).message.split("\n")[0]}`);
     return p === null ? null : fail(p);
   }
   if (!isGradEnabled()) return fail("grad mode was left disabled after the call");
@@ -241,6 +246,10 @@ export function checkCall(key: string, entry: Entry, raw: readonly Arg[], seed =
     }
     if (finite.grad && entry.gradCheck) {
       const p = entry.gradCheck(args, g0);
+      if (p) return fail(`after backward: ${p}`);
+    }
+    if (entry.gradCheckAlways) {
+      const p = entry.gradCheckAlways(args, g0);
       if (p) return fail(`after backward: ${p}`);
     }
   }

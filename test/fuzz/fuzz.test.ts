@@ -56,7 +56,7 @@ describe("the fuzz table describes the whole public surface", () => {
 
 const only = process.env.FUZZ_ONLY?.split(",").filter((s) => s !== "");
 const defs = propertyDefs().filter((d) => !only || only.some((o) => o === d.name || (o.endsWith("*") && d.name.startsWith(o.slice(0, -1)))));
-const runs = Number(process.env.FUZZ_RUNS ?? 12);
+const runs = Number(process.env.FUZZ_RUNS ?? 25);
 const seed = Number(process.env.FUZZ_SEED ?? Date.now() % 2 ** 31);
 const totalLimitMs = Number(process.env.FUZZ_TOTAL_MS ?? 240_000);
 let results = new Map<string, PropertyResult>();

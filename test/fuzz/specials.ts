@@ -75,10 +75,18 @@ const RAW_CALLBACKS: Record<string, (...a: any[]) => unknown> = {
   /** 1 while grad mode is on, 0 under noGrad: what noGrad and enableGrad switch. */
   "fn:grad-mode": () => kd.tensor(kd.isGradEnabled() ? 1 : 0),
 };
-// "fn:nested-grad" is left unwrapped: its error comes from the user's own inner grad(), and must name grad.
-export const CALLBACKS: Record<string, (...a: any[]) => unknown> = Object.fromEntries(
-  Object.entries(RAW_CALLBACKS).map(([k, f]) => [k, k === "fn:nested-grad" ? f : userCode(f)]),
-);
+/**
+ * A fresh function object for each call (defineComposite marks the function it is given, so
+ * sharing one would make calls depend on each other). "fn:nested-grad" is not wrapped: its error
+ * comes from the user's own inner grad(), and must name grad.
+ */
+function callback(name: string): (...a: unknown[]) => unknown {
+  const f = RAW_CALLBACKS[name]!;
+  if (name !== "fn:nested-grad") return userCode(f);
+  const fresh = (...a: unknown[]): unknown => f(...a);
+  Object.defineProperty(fresh, "name", { value: name });
+  return fresh;
+}
 
 // ------------------------------------------------------------------ op specs for defineOp
 
@@ -559,7 +567,7 @@ function sha256(text: string): string {
 // ------------------------------------------------------------------ the builder
 
 export function buildSpecial(name: string, params: unknown): unknown {
-  if (name in CALLBACKS) return CALLBACKS[name];
+  if (name in RAW_CALLBACKS) return callback(name);
   switch (name) {
     case "spec":
       return opSpec(params as string);

@@ -21,7 +21,7 @@ import {
   call, fixed, one, optional, special, wrongType, type Param,
 } from "./params.js";
 import {
-  CALLBACKS, leafOf, npyReadable, npyValues, safetensorsContent,
+  leafOf, npyReadable, npyValues, safetensorsContent,
   type GraphParams, type ModuleParams, type NpyParams, type OptimizerParams, type PathParams, type SafetensorsParams,
 } from "./specials.js";
 import {
@@ -36,6 +36,7 @@ type Row = Entry & { params?: ParamsOf };
 
 const floats = (x: unknown): Tensor[] => tensorsIn(x).filter((t) => t.dtype !== "int32");
 const isT = (x: unknown): x is Tensor => x instanceof Tensor;
+const isCallback = (f: unknown, name: string): boolean => typeof f === "function" && f.name === name;
 const num = (x: unknown): x is number => typeof x === "number";
 
 /**
@@ -181,7 +182,7 @@ function LogitPair(p: Profile, kinds: TensorOptions["kinds"] = ["moderate", "mod
  */
 function DistillArgs(p: Profile): Param {
   const d = dimArb(p);
-  const kinds = fc.constantFrom<ValueKind>("moderate", "moderate", "moderate", "masked", "wide", "special", "huge");
+  const kinds = fc.constantFrom<ValueKind>("moderate", "moderate", "moderate", "masked", "wide", "special", "finite-special", "huge", "plateau", "flat", "flat");
   const good = fc
     .record({
       B: d, C: d, mismatch: fc.integer({ min: 0, max: 15 }), labels: fc.constantFrom("match", "match", "match", "match", "none", "none", "none", "noisy", "wrong-shape", "float"),
@@ -390,6 +391,153 @@ function distillGrads(args: unknown[], up: Tensor): string | null {
   return lanesSumToZero(gs, 1, "a student gradient row", up) ?? lanesSumToZero(t.grad, 1, "a teacher gradient row", up);
 }
 
+// ------------------------------------------------------------------ references
+
+/** A lane-wise stable log-softmax in float64: (x − m) − log Σ exp(x − m), the suite's own. */
+function logSoftmaxRef(xs: readonly number[]): number[] {
+  const m = Math.max(...xs);
+  if (!Number.isFinite(m)) return xs.map(() => NaN);
+  let sum = 0;
+  for (const x of xs) sum += Math.exp(x - m);
+  const l = Math.log(sum);
+  return xs.map((x) => x - m - l);
+}
+
+/** The lanes of a tensor along an axis, as arrays. */
+function lanes(t: Tensor, axis: number): number[][] {
+  const ax = axis < 0 ? axis + t.ndim : axis;
+  const xs = elements(t);
+  if (t.ndim === 0) return [xs];
+  const len = t.shape[ax]!;
+  const inner = t.shape.slice(ax + 1).reduce((a, b) => a * b, 1);
+  const outer = t.shape.slice(0, ax).reduce((a, b) => a * b, 1);
+  const out: number[][] = [];
+  for (let o = 0; o < outer; o++) for (let i = 0; i < inner; i++) out.push(Array.from({ length: len }, (_, k) => xs[o * len * inner + k * inner + i]!));
+  return out;
+}
+
+/**
+ * softmax and logSoftmax are distributions along their axis: Σ p = 1 and Σ exp(y) = 1 on
+ * every lane of finite (or −∞-masked) inputs with a finite entry, to n·2⁻²³ in float32 and
+ * n·1e-15 in float64 (one rounding per entry). Fails on issue item 2's large equal logits.
+ */
+function distribution(log: boolean) {
+  return (result: unknown, [x, dim]: unknown[]): string | null => {
+    if (!isT(result) || !isT(x) || x.ndim === 0 || x.size === 0 || result.size > READ_LIMIT) return null;
+    const axis = num(dim) ? dim : -1;
+    const ins = lanes(x, axis);
+    const outs = lanes(result, axis);
+    for (let k = 0; k < ins.length; k++) {
+      const lane = ins[k]!;
+      if (!lane.every((z) => Number.isFinite(z) || z === -Infinity) || !lane.some(Number.isFinite)) continue;
+      const total = outs[k]!.reduce((a, y) => a + (log ? Math.exp(y) : y), 0);
+      const tol = lane.length * (result.dtype === "float32" ? 2 ** -23 : 1e-15) + 1e-12;
+      if (!(Math.abs(total - 1) <= tol)) return `lane ${k} of ${log ? "exp(logSoftmax)" : "softmax"} sums to ${total}, not 1 (inputs ${JSON.stringify(lane.slice(0, 6))}${lane.length > 6 ? "…" : ""})`;
+    }
+    return null;
+  };
+}
+
+/**
+ * crossEntropy against the suite's own float64 reference (finite inputs, positive weights,
+ * targets ≥ 0): lᵢ = (1 − ε)·w_y·(−lp_y) + (ε/C)·Σ_c w_c·(−lp_c) for index targets, and
+ * −Σ_c w_c·q_c·lp_c with q = (1 − ε)·t + ε/C for probabilities; 'mean' divides by Σ w_y of
+ * the counted positions (by the number of positions for probabilities). Every term is ≥ 0,
+ * so no cancellation: within 2e-6 relative in float32 (a rounding of the result), 1e-10 in
+ * float64.
+ */
+function crossEntropyRef(result: unknown, args: unknown[]): string | null {
+  const [x, y, o] = args as [Tensor, Tensor, Record<string, unknown> | undefined];
+  if (!isT(result) || classFinite("crossEntropy")(args) !== true) return null;
+  const opts = o ?? {};
+  const eps = (opts.labelSmoothing as number) ?? 0;
+  const axis = x.ndim === 1 ? 0 : 1;
+  const C = x.shape[axis]!;
+  const w = opts.weight == null ? null : isT(opts.weight) ? elements(opts.weight) : (opts.weight as number[]);
+  if (w !== null && w.length !== C) return null;
+  const wc = (c: number): number => (w ? w[c]! : 1);
+  const lps = lanes(x, axis).map(logSoftmaxRef);
+  const ignore = (opts.ignoreIndex as number) ?? -100;
+  const loss: number[] = [];
+  let denominator = 0;
+  if (y.dtype === "int32") {
+    const ys = elements(y);
+    lps.forEach((lp, i) => {
+      const k = ys[i]!;
+      if (k === ignore) return void loss.push(0);
+      denominator += wc(k);
+      let l = eps < 1 ? (1 - eps) * wc(k) * -lp[k]! : 0;
+      if (eps > 0) l += (eps / C) * lp.reduce((a, v, c) => a + wc(c) * -v, 0);
+      loss.push(l);
+    });
+  } else {
+    const ts = lanes(y, axis);
+    if (ts.some((row) => row.some((t) => t < 0))) return null;
+    lps.forEach((lp, i) => {
+      let l = 0;
+      lp.forEach((v, c) => {
+        const q = eps > 0 ? (1 - eps) * ts[i]![c]! + eps / C : ts[i]![c]!;
+        if (q !== 0) l -= wc(c) * q * v;
+      });
+      loss.push(l);
+    });
+    denominator = lps.length;
+  }
+  const reduction = opts.reduction ?? "mean";
+  const want = reduction === "none" ? loss : [reduction === "sum" ? loss.reduce((a, b) => a + b, 0) : loss.reduce((a, b) => a + b, 0) / denominator];
+  const got = elements(result);
+  const rtol = result.dtype === "float32" ? 2e-6 : 1e-10;
+  for (let i = 0; i < want.length; i++) {
+    if (!(Math.abs(got[i]! - want[i]!) <= rtol * Math.abs(want[i]!) + 1e-30)) return `the loss${want.length > 1 ? `[${i}]` : ""} is ${got[i]}, the float64 reference gives ${want[i]} (relative error ${Math.abs(got[i]! - want[i]!) / Math.abs(want[i]!)})`;
+  }
+  return null;
+}
+
+// ------------------------------------------------------------------ gradient checks of element-wise ops
+
+/**
+ * pow's gradients where no derivative exists, as PyTorch defines them (docs/ops.md promises
+ * PyTorch's value there): at a base of 0 with an exponent ≥ 0, the exponent's gradient is 0
+ * (PyTorch masks x^e·log x there; issue item 5: kdgrad gives −∞ at 0⁰).
+ */
+function powGrads(args: unknown[], up: Tensor): string | null {
+  const [a, b] = args;
+  if (!isT(a) || !isT(b) || !b.grad || shapeText(a.shape) !== shapeText(b.shape) || shapeText(up.shape) !== shapeText(a.shape)) return null;
+  const xs = elements(a);
+  const es = elements(b);
+  const gs = elements(b.grad);
+  for (let i = 0; i < xs.length; i++) {
+    if (xs[i] === 0 && es[i]! >= 0 && gs[i] !== 0) return `the exponent's gradient at pow(0, ${es[i]}) is ${gs[i]}; PyTorch gives 0`;
+  }
+  return null;
+}
+
+/**
+ * maximum and minimum with a NaN operand: the result is NaN and PyTorch sends the upstream
+ * gradient to both operands in full (issue item 6).
+ */
+function extremumGrads(args: unknown[], up: Tensor): string | null {
+  const [a, b] = args;
+  if (!isT(a) || !isT(b) || !a.grad || !b.grad || shapeText(a.shape) !== shapeText(b.shape) || shapeText(up.shape) !== shapeText(a.shape)) return null;
+  const xa = elements(a);
+  const xb = elements(b);
+  const ga = elements(a.grad);
+  const gb = elements(b.grad);
+  const g = elements(up);
+  for (let i = 0; i < xa.length; i++) {
+    if ((Number.isNaN(xa[i]) || Number.isNaN(xb[i])) && (ga[i] !== g[i] || gb[i] !== g[i])) {
+      return `at (${xa[i]}, ${xb[i]}) the gradients are (${ga[i]}, ${gb[i]}) for an upstream ${g[i]}; PyTorch sends it to both`;
+    }
+  }
+  return null;
+}
+
+/** matmul and linear refuse float32 with float64 operands (issue item 22: a DTypeError naming both dtypes, as PyTorch). */
+function noMixedPromotion(result: unknown, args: unknown[]): string | null {
+  const dtypes = new Set(floats(args.filter(isT)).map((t) => t.dtype));
+  return isT(result) && dtypes.size > 1 ? `silently promoted float32 and float64 operands to ${result.dtype} (PyTorch refuses; issue item 22)` : null;
+}
+
 // ------------------------------------------------------------------ checks
 
 /** A result tensor of this shape and dtype whose elements all equal `value` (as stored). */
@@ -512,8 +660,8 @@ function fn(params: ParamsOf, extra: Omit<Row, "how" | "args" | "params"> = {}):
   return { how: "fn", args: (p) => call(params(p)), params, ...extra };
 }
 
-const elementwise2 = (finite: Row["finite"], check?: Row["check"], o: TensorOptions = {}): Row =>
-  fn((p) => [Pair(p, o)], { finite, check, absScale: false });
+const elementwise2 = (finite: Row["finite"], check?: Row["check"], gradCheck?: Row["gradCheck"]): Row =>
+  fn((p) => [Pair(p)], { finite, check, gradCheck });
 
 const unaryRow = (finite: Row["finite"], more: (p: Profile) => Param[] = () => []): Row =>
   fn((p) => [T(p), ...more(p)], { finite });
@@ -720,6 +868,9 @@ function mirror(of: string, extra: Partial<Row> = {}): Row {
     },
     finite: base.finite,
     check: base.check,
+    gradCheck: base.gradCheck,
+    gradCheckAlways: base.gradCheckAlways,
+    absScale: base.absScale,
     ...extra,
   };
 }
@@ -901,8 +1052,8 @@ for (const e of ["KdgradError", "ShapeError", "DTypeError", "ValueError", "Index
 R.GradcheckError = errorClassRow("GradcheckError", true);
 
 // ---- autograd
-R.noGrad = fn(() => [Callback(["fn:grad-mode", "fn:throws", "fn:number", "fn:identity"])], { check: (r, [f]) => (f === CALLBACKS["fn:grad-mode"] && isT(r) && r.item() !== 0 ? "the callback saw grad mode on" : null), noBackend: true });
-R.enableGrad = fn(() => [Callback(["fn:grad-mode", "fn:throws", "fn:number", "fn:identity"])], { check: (r, [f]) => (f === CALLBACKS["fn:grad-mode"] && isT(r) && r.item() !== 1 ? "the callback saw grad mode off" : null), noBackend: true });
+R.noGrad = fn(() => [Callback(["fn:grad-mode", "fn:throws", "fn:number", "fn:identity"])], { check: (r, [f]) => (isCallback(f, "fn:grad-mode") && isT(r) && r.item() !== 0 ? "the callback saw grad mode on" : null), noBackend: true });
+R.enableGrad = fn(() => [Callback(["fn:grad-mode", "fn:throws", "fn:number", "fn:identity"])], { check: (r, [f]) => (isCallback(f, "fn:grad-mode") && isT(r) && r.item() !== 1 ? "the callback saw grad mode off" : null), noBackend: true });
 R.isGradEnabled = { ...fn(() => []), check: (r) => (r === true ? null : `returned ${r} outside noGrad`), noBackend: true };
 const argnumsP = one(fc.oneof(fc.constantFrom(0, 1).map(v), fc.constantFrom(list([v(0)]), list([v(0), v(1)]), list([]))), fc.oneof(badInt, fc.constant(list([v(0), v(0.5)]))));
 const gradRun = (target: (f: unknown, a?: unknown) => (...xs: unknown[]) => unknown, [f, argnums, xs]: unknown[]): unknown =>
@@ -911,7 +1062,7 @@ const gradInputs = (p: Profile): Param => one(fc.array(tensorArb(shapeArb(p, 0, 
 R.grad = {
   ...fn((p) => [Callback(gradFnNames), optional(argnumsP), gradInputs(p)], { run: gradRun }),
   check: (r, [f, argnums, xs]) => {
-    if (f !== CALLBACKS["fn:sumsq"] || (argnums !== undefined && argnums !== 0) || !Array.isArray(xs) || !isT(xs[0]) || xs[0].dtype === "int32") return null;
+    if (!isCallback(f, "fn:sumsq") || (argnums !== undefined && argnums !== 0) || !Array.isArray(xs) || !isT(xs[0]) || xs[0].dtype === "int32") return null;
     return expectValues(r, elements(xs[0]).map((x) => 2 * x), "grad of Σx²");
   },
 };
@@ -931,7 +1082,7 @@ const gradcheckOptions = Options({
  */
 function gradcheckCatches(assert: boolean) {
   return (r: unknown, [f, inputs]: unknown[]): string | null => {
-    if (f !== CALLBACKS["fn:wrong-backward"] || !Array.isArray(inputs) || !inputs.some((t) => isT(t) && t.requiresGrad && t.size > 0)) return null;
+    if (!isCallback(f, "fn:wrong-backward") || !Array.isArray(inputs) || !inputs.some((t) => isT(t) && t.requiresGrad && t.size > 0)) return null;
     if (!inputs.every((t) => !isT(t) || within([t], 3))) return null;
     return (r as { ok?: boolean })?.ok === true ? `${assert ? "assertGradcheck" : "gradcheck"} reported ok for a backward that returns twice the gradient` : null;
   };
@@ -967,9 +1118,14 @@ R.div = elementwise2((args) => within(args, 1e4) && floats(args.slice(1)).every(
 R.pow = elementwise2(
   (args) => within(args, 1e4) && (isT(args[0]) ? elements(args[0]).every((x) => x >= 1e-2 && x <= 1e2) : num(args[0]) && args[0] >= 1e-2 && args[0] <= 1e2) && (isT(args[1]) ? elements(args[1]).every((x) => Math.abs(x) <= 3) : num(args[1]) && Math.abs(args[1]) <= 3),
   powCheck,
+  powGrads,
 );
 R.maximum = elementwise2((args) => within(args, Number.MAX_VALUE), nanPropagates);
 R.minimum = elementwise2((args) => within(args, Number.MAX_VALUE), nanPropagates);
+// The NaN gradient rule is checked where the values are NaN, so outside the finiteness promise.
+R.maximum.gradCheckAlways = extremumGrads;
+R.minimum.gradCheckAlways = extremumGrads;
+R.pow.gradCheckAlways = powGrads;
 R.neg = unaryRow((args) => within(args, Number.MAX_VALUE));
 R.abs = unaryRow((args) => within(args, Number.MAX_VALUE));
 R.relu = unaryRow((args) => within(args, Number.MAX_VALUE));
@@ -1045,16 +1201,16 @@ R.oneHot = fn((p) => [labelTensor(p), optional(one(fc.constantFrom(-1, 1, 3, 6).
     return expectValues(r, ys.flatMap((y) => Array.from({ length: C }, (_, c) => (c === y ? 1 : 0))));
   },
 });
-R.matmul = fn((p) => [MatmulPair(p)], { finite: bounded(1e4), absScale: true });
-R.linear = fn((p) => [LinearArgs(p)], { finite: bounded(1e4), absScale: true });
+R.matmul = fn((p) => [MatmulPair(p)], { finite: bounded(1e4), absScale: true, check: noMixedPromotion });
+R.linear = fn((p) => [LinearArgs(p)], { finite: bounded(1e4), absScale: true, check: noMixedPromotion });
 const softmaxLanes = (args: unknown[], up: Tensor): string | null => lanesSumToZero((args[0] as Tensor).grad, num(args[1]) ? args[1] : -1, "a gradient lane", up);
-R.softmax = fn((p) => [T(p), optional(Dim)], { finite: (args) => within(args.slice(0, 1), Number.MAX_VALUE), gradCheck: softmaxLanes });
-R.logSoftmax = fn((p) => [T(p), optional(Dim)], { finite: (args) => within(args.slice(0, 1), 1e30), gradCheck: softmaxLanes });
+R.softmax = fn((p) => [T(p), optional(Dim)], { finite: (args) => within(args.slice(0, 1), Number.MAX_VALUE), gradCheck: softmaxLanes, check: distribution(false) });
+R.logSoftmax = fn((p) => [T(p), optional(Dim)], { finite: (args) => within(args.slice(0, 1), 1e30), gradCheck: softmaxLanes, check: distribution(true) });
 
 // ---- losses
 const reductionP = Enum(["mean", "sum", "none"]);
 const weightP = (p: Profile): Param => one(fc.oneof(tensorArb(shapeArb(p, 1, 1), { kinds: ["positive", "moderate"], grad: "never" }), fc.array(fc.constantFrom(0.5, 1, 2, 0), { maxLength: 6 }).map((xs) => list(xs.map(v)))), fc.oneof(wrongType, fc.constant(list([v("1")]))));
-R.crossEntropy = fn((p) => [ClassArgs(p, { soft: true }), optional(Options({ reduction: reductionP, labelSmoothing: Num(fc.constantFrom(0, 0.1, 1, -0.1, 1.5, NaN)), ignoreIndex: one(fc.constantFrom(-100, 0, 1, -1).map(v), badInt), weight: weightP(p) }))], { finite: classFinite("crossEntropy"), gradCheck: (args, up) => lanesSumToZero((args[0] as Tensor).grad, (args[0] as Tensor).ndim === 1 ? 0 : 1, "an input gradient row", up) });
+R.crossEntropy = fn((p) => [ClassArgs(p, { soft: true }), optional(Options({ reduction: reductionP, labelSmoothing: Num(fc.constantFrom(0, 0.1, 1, -0.1, 1.5, NaN)), ignoreIndex: one(fc.constantFrom(-100, 0, 1, -1).map(v), badInt), weight: weightP(p) }))], { finite: classFinite("crossEntropy"), check: crossEntropyRef, gradCheck: (args, up) => lanesSumToZero((args[0] as Tensor).grad, (args[0] as Tensor).ndim === 1 ? 0 : 1, "an input gradient row", up) });
 R.nllLoss = fn((p) => [ClassArgs(p, { soft: false }), optional(Options({ reduction: reductionP, ignoreIndex: one(fc.constantFrom(-100, 0, 1).map(v), badInt), weight: weightP(p) }))], { finite: classFinite("nllLoss") });
 R.klDiv = fn((p) => [Pair(p, { kinds: ["moderate", "positive", "masked", "special"] }, false), optional(Options({ reduction: Enum(["batchmean", "sum", "mean", "none"]), logTarget: Bool }))], { finite: klFinite });
 R.mseLoss = fn((p) => [Pair(p, {}, false), optional(Options({ reduction: reductionP }))], {
@@ -1223,7 +1379,26 @@ R.encodeSafetensors = fn(
     noBackend: true,
   },
 );
+/** The raw Arg at position i is a file the suite wrote validly (safetensors: padded with spaces or not at all). */
+function validFile(i: number, path: boolean): boolean {
+  const raw = currentRaw[i];
+  if (raw?.k !== "special") return false;
+  let params: unknown = raw.params;
+  if (path) {
+    const pp = raw.params as PathParams;
+    if (pp.kind !== "existing" && pp.kind !== "url") return false;
+    params = pp.content?.safetensors ?? pp.content?.npy;
+    if (params === undefined) return false;
+    return "entries" in (params as object) ? validSafetensors(params as SafetensorsParams) : npyReadable(params as NpyParams);
+  }
+  if (raw.name === "safetensors") return validSafetensors(params as SafetensorsParams);
+  if (raw.name === "npy") return npyReadable(params as NpyParams);
+  return false;
+}
+const validSafetensors = (p: SafetensorsParams): boolean => p.mutate === undefined && p.pad !== "whitespace";
+
 R.decodeSafetensors = fn(() => [BytesArg("safetensors")], {
+  mustReturn: () => validFile(0, false),
   // A file the suite wrote validly (unpadded headers included: the format does not require padding) decodes to its content.
   check: (r, _args) => {
     const raw = currentRaw[0];
@@ -1239,6 +1414,7 @@ R.encodeNpy = fn((p) => [T(p)], {
   noBackend: true,
 });
 R.decodeNpy = fn(() => [BytesArg("npy")], {
+  mustReturn: () => validFile(0, false),
   // A readable file decodes to its values; '<i8' whose values fit int32 is read as int32 (issue item 23).
   check: (r) => {
     const raw = currentRaw[0];
@@ -1420,6 +1596,7 @@ R["node:saveNpy"] = nodeRow((p) => [PathArg(), T(p)], {
   check: (_r, [path, t]) => noTemporaries(path) ?? (isT(t) && typeof path === "string" && !path.startsWith("/dev") ? expectValues(kd.decodeNpy(new Uint8Array(nodeFs.readFileSync(path))), elements(t), "saved then read") : null),
 });
 R["node:loadNpy"] = nodeRow(() => [PathArg(fileContent.filter((c) => c?.npy !== undefined || c?.garbage !== undefined))], {
+  mustReturn: () => validFile(0, true),
   check: (r, [path]) => {
     const params = currentRaw[0]?.k === "special" ? ((currentRaw[0].params as PathParams).content?.npy ?? null) : null;
     if (params === null || !npyReadable(params) || typeof path !== "string") return null;
@@ -1430,6 +1607,7 @@ R["node:saveSafetensors"] = nodeRow(() => [PathArg(), one(fc.record({ names: fc.
   check: (_r, [path]) => noTemporaries(path),
 });
 R["node:loadSafetensors"] = nodeRow(() => [PathArg(fileContent.filter((c) => c?.safetensors !== undefined || c?.garbage !== undefined))], {
+  mustReturn: () => validFile(0, true),
   check: (r) => {
     const params = currentRaw[0]?.k === "special" ? ((currentRaw[0].params as PathParams).content?.safetensors ?? null) : null;
     return params === null || params.mutate !== undefined ? null : safetensorsMatches(r, params);

@@ -23,12 +23,19 @@ export type Layout = "contiguous" | "transposed" | "strided" | "expanded" | "off
  * (with exact small integers); wide: ±10^u for u in [−8, 4]; special: a
  * moderate tensor with a third of its entries from SPECIAL (NaN, ±∞, −0,
  * ±1e4, ±1e30, subnormals, ±max); masked: moderate with some entries −∞;
- * positive: 10^u for u in [−2, 3]; huge: ±10^u for u in [20, 308]. int32
+ * positive: 10^u for u in [−2, 3]; huge: ±10^u for u in [20, 308];
+ * finite-special: the finite values of SPECIAL among moderate ones (so the
+ * finiteness promises apply); plateau: one large value b ∈ {±1e4, 1e8, 1e12,
+ * 1e15, 1e16} plus small integers, so that many entries tie or nearly tie at
+ * a magnitude where b + log(n) rounds (issue item 2); flat: one value with a
+ * single entry raised by 1 (the adversarial distillation rows of issue item 3).
+ * int32
  * tensors take small integers, class indices in [0, classes) ("classes"), the
  * same with some −100 and out-of-range ones ("labels"), and with `special` the
  * int32 extremes.
  */
-export type ValueKind = "moderate" | "wide" | "special" | "masked" | "positive" | "huge" | "labels" | "classes";
+export type ValueKind =
+  | "moderate" | "wide" | "special" | "finite-special" | "masked" | "positive" | "huge" | "plateau" | "flat" | "labels" | "classes";
 
 export interface TensorArg {
   k: "tensor";
@@ -106,6 +113,9 @@ export function drawValues(kind: ValueKind, dtype: DType, n: number, seed: numbe
   const r = prng(seed);
   const out = new Array<number>(n);
   const moderate = (): number => (r() < 0.2 ? Math.floor(r() * 7) - 3 : Math.round((r() * 6 - 3) * 8) / 8);
+  const base = [1e4, -1e4, 1e8, 1e12, 1e15, 1e16, -1e16][Math.floor(r() * 7)]!;
+  const flatAt = Math.floor(r() * Math.max(n, 1));
+  const flatValue = Math.round((r() * 4 - 2) * 4) / 4;
   for (let i = 0; i < n; i++) {
     if (dtype === "int32") {
       if (kind === "classes") out[i] = Math.floor(r() * Math.max(classes, 1));
@@ -125,6 +135,17 @@ export function drawValues(kind: ValueKind, dtype: DType, n: number, seed: numbe
         break;
       case "masked":
         out[i] = r() < 0.25 ? -Infinity : moderate();
+        break;
+      case "finite-special": {
+        const x = SPECIAL[Math.floor(r() * SPECIAL.length)]!;
+        out[i] = r() < 0.4 && Number.isFinite(x) ? x : moderate();
+        break;
+      }
+      case "plateau":
+        out[i] = base + (r() < 0.5 ? 0 : Math.floor(r() * 3));
+        break;
+      case "flat":
+        out[i] = flatValue + (i === flatAt ? 1 : 0);
         break;
       case "positive":
         out[i] = 10 ** (r() * 5 - 2);
@@ -343,7 +364,10 @@ export function showArgs(args: readonly Arg[]): string {
 
 // ------------------------------------------------------------------ arbitraries
 
-/** Size limits: `small` for ordinary calls, `large` for the backend comparison (reaches the wasm kernels' thresholds). */
+/**
+ * Size limits: `small` for ordinary calls, `large` for the backend comparison (reaches the wasm
+ * kernels' thresholds, and class counts up to 8192 in one row).
+ */
 export interface Profile {
   name: "small" | "large";
   /** Largest number of elements in a generated shape. */
@@ -359,7 +383,7 @@ export function dimArb(p: Profile): fc.Arbitrary<number> {
     { weight: 1, arbitrary: fc.integer({ min: 5, max: 7 }) },
   );
   if (p.name === "small") return common;
-  return fc.oneof({ weight: 2, arbitrary: common }, { weight: 3, arbitrary: fc.constantFrom(16, 17, 33, 64, 65, 128) });
+  return fc.oneof({ weight: 4, arbitrary: common }, { weight: 6, arbitrary: fc.constantFrom(16, 17, 33, 64, 65, 128) }, { weight: 1, arbitrary: fc.constantFrom(1000, 4097, 8192) });
 }
 
 /** Shrink the largest axes until the shape holds at most maxSize elements. */
@@ -388,7 +412,7 @@ export interface TensorOptions {
   classes?: number;
 }
 
-const FLOAT_KINDS: readonly ValueKind[] = ["moderate", "moderate", "moderate", "moderate", "moderate", "wide", "special", "masked", "positive", "huge"];
+const FLOAT_KINDS: readonly ValueKind[] = ["moderate", "moderate", "moderate", "moderate", "moderate", "wide", "special", "finite-special", "masked", "positive", "huge", "plateau"];
 
 /**
  * The dtypes a tensor parameter draws from unless it says otherwise, read when an arbitrary is
