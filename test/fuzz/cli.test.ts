@@ -82,23 +82,23 @@ const npyFill = fc.constantFrom<"finite" | "nan" | "inf" | "masked" | "all-maske
 
 const caseArb: fc.Arbitrary<Case> = fc.oneof(
   // One option of distill or sweep replaced by a bad or a borderline value.
-  fc.record({ cmd: fc.constantFrom<"distill" | "sweep">("distill", "distill", "sweep"), k: fc.nat(), bad: fc.boolean(), j: fc.nat(), eq: fc.boolean() }).map(({ cmd, k, bad, j, eq }) => {
+  { weight: 5, arbitrary: fc.record({ cmd: fc.constantFrom<"distill" | "sweep">("distill", "distill", "sweep"), k: fc.nat(), bad: fc.boolean(), j: fc.nat(), eq: fc.boolean() }).map(({ cmd, k, bad, j, eq }) => {
     const [option, bads, borders] = OPTIONS[cmd][k % OPTIONS[cmd].length]!;
     const pool = bad ? bads : borders;
     const value = pool[j % pool.length]!;
     // A value that starts with "-" can only be given as --option=value.
     return { argv: withOption(cmd === "distill" ? DISTILL : SWEEP, option, value, eq || value.startsWith("-")), expect: (bad ? "bad" : "either") as Expect };
-  }),
+  }) },
   // Malformed command lines.
-  fc.constantFrom<Case>(
+  { weight: 2, arbitrary: fc.constantFrom<Case>(
     { argv: [...DISTILL, "--bogus"], expect: "bad" }, { argv: [...DISTILL, "--json=1"], expect: "bad" }, { argv: [...DISTILL, "extra"], expect: "bad" },
     { argv: [...DISTILL, "--epochs"], expect: "bad" }, { argv: [...DISTILL, "--alpha", "0.5", "--alpha", "0.5"], expect: "bad" }, { argv: [...DISTILL, "-t", "4"], expect: "bad" },
     { argv: ["frobnicate"], expect: "bad" }, { argv: ["Distill"], expect: "bad" }, { argv: ["gradcheck", "--bogus"], expect: "bad" }, { argv: ["gradcheck", "extra"], expect: "bad" },
     { argv: ["gradcheck", "--json"], expect: "either" }, { argv: ["--version"], expect: "either" }, { argv: ["distill", "--help"], expect: "either" }, { argv: ["sweep", "--help=1"], expect: "bad" },
     { argv: [...DISTILL, "--", "--temperature", "2"], expect: "bad" }, { argv: [...DISTILL, "--temperature=2=3"], expect: "bad" },
-  ),
+  ) },
   // --teacher-logits files: malformed, non-finite (NaN and +∞ are refused, −∞ is a mask), or valid.
-  fc.record({
+  { weight: 2, arbitrary: fc.record({
     spec: fc.oneof(
       fc.record({ kind: fc.constant<"npy">("npy"), shape: fc.constantFrom<number[]>([135, 10], [135, 10], [2, 10], [135], [135, 10, 1], [0, 10]), descr: fc.constantFrom("<f4", "<f4", "<f8", "<i4", "<i8", ">f4"), fill: npyFill }),
       fc.record({ kind: fc.constantFrom<"garbage" | "empty" | "dir" | "missing" | "under-file">("garbage", "empty", "dir", "missing", "under-file") }),
@@ -106,11 +106,11 @@ const caseArb: fc.Arbitrary<Case> = fc.oneof(
   }).map(({ spec }): Case => {
     const valid = spec.kind === "npy" && spec.shape.join(",") === "135,10" && !spec.descr.includes("i") && (spec.fill === "finite" || spec.fill === "masked");
     return { argv: [...DISTILL], expect: valid ? "either" : "bad", file: { option: "--teacher-logits", spec } };
-  }),
+  }) },
   // --out: a file, a path under a file, a path under /proc (issue item 24), or a fresh directory.
-  fc.record({ cmd: fc.constantFrom("distill", "sweep"), kind: fc.constantFrom<"existing-file" | "under-file" | "proc" | "fresh-dir">("existing-file", "under-file", "proc", "fresh-dir") }).map(({ cmd, kind }): Case => ({
+  { weight: 1, arbitrary: fc.record({ cmd: fc.constantFrom("distill", "sweep"), kind: fc.constantFrom<"existing-file" | "under-file" | "proc" | "fresh-dir">("existing-file", "under-file", "proc", "fresh-dir") }).map(({ cmd, kind }): Case => ({
     argv: [...(cmd === "distill" ? DISTILL : SWEEP)], expect: kind === "fresh-dir" ? "either" : "bad", file: { option: "--out", spec: { kind } },
-  })),
+  })) },
 );
 
 let fileCounter = 0;
@@ -251,7 +251,8 @@ function problem(c: Case, argv: string[], o: Outcome): string | null {
 async function runCase(c: Case): Promise<{ argv: string[]; problem: string | null }> {
   let argv = c.argv;
   if (c.file) argv = withOption(argv, c.file.option, makeFile(c.file.spec), false);
-  return { argv, problem: problem(c, argv, await runCli(argv)) };
+  const p = problem(c, argv, await runCli(argv));
+  return { argv, problem: p === null ? null : c.file ? `${p}\n    (${c.file.option} is ${JSON.stringify(c.file.spec)})` : p };
 }
 
 const fuzzRuns = Number(process.env.FUZZ_RUNS ?? 0);
