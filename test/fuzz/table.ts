@@ -1187,14 +1187,39 @@ R.gather = fn(
         .chain(({ s, dim, idxRank }) => {
           const ax = s.length === 0 ? 0 : ((dim % s.length) + s.length) % s.length;
           const idxShape = idxRank === 0 && s.length > 0 ? s.map((d, i) => (i === ax ? d + 1 : Math.max(1, d))) : s.map((d) => Math.max(0, Math.min(d, 2)));
-          return fc.tuple(tensorArb(fc.constant(s)), fc.constant(v(dim)), tensorArb(fc.constant(idxShape), { dtypes: ["int32", "int32", "float32"], kinds: ["labels"], classes: s[ax] ?? 1 }));
+          return fc.tuple(tensorArb(fc.constant(s)), fc.constant(v(dim)), tensorArb(fc.constant(idxShape), { dtypes: ["int32", "int32", "float32"], kinds: ["labels", "classes"], classes: s[ax] ?? 2 }));
         })
         .map(([x, d, i]): Arg[] => [x, d, i]),
       [wrongTensor, badInt, wrongTensor],
     ),
   ],
-  { finite: viewFinite },
+  { finite: viewFinite, check: gatherRef },
 );
+/** gather against the suite's own reading: y[i] = x[i with dim replaced by index[i]], every index in [0, size) (a 0-d input has one position: issue item 15). */
+function gatherRef(result: unknown, [x, dim, index]: unknown[]): string | null {
+  if (!isT(result) || !isT(x) || !isT(index) || !num(dim)) return null;
+  const n = Math.max(x.ndim, 1);
+  const ax = dim < 0 ? dim + n : dim;
+  const size = x.ndim === 0 ? 1 : x.shape[ax]!;
+  const xs = elements(x);
+  const ks = elements(index);
+  const ys = elements(result);
+  const strides = x.shape.map((_, i) => x.shape.slice(i + 1).reduce((a, b) => a * b, 1));
+  const idx = new Array<number>(index.ndim).fill(0);
+  for (let j = 0; j < ks.length; j++) {
+    const k = ks[j]!;
+    if (k < 0 || k >= size) return `returned a value for index ${k}, outside [0, ${size}) along dim ${dim} of shape ${shapeText(x.shape)}`;
+    let p = 0;
+    for (let d = 0; d < x.ndim; d++) p += (d === ax ? k : idx[d]!) * strides[d]!;
+    if (!same(ys[j]!, xs[p]!)) return `element ${j} is ${ys[j]}, the input holds ${xs[p]} there`;
+    for (let d = index.ndim - 1; d >= 0; d--) {
+      if (++idx[d]! < index.shape[d]!) break;
+      idx[d] = 0;
+    }
+  }
+  return null;
+}
+
 R.oneHot = fn((p) => [labelTensor(p), optional(one(fc.constantFrom(-1, 1, 3, 6).map(v), fc.oneof(badSize, fc.constant(v(0)))))], {
   check: (r, [labels, n]) => {
     if (!isT(r) || !isT(labels)) return null;
@@ -1216,7 +1241,7 @@ R.crossEntropy = fn((p) => [ClassArgs(p, { soft: true }), optional(Options({ red
 R.nllLoss = fn((p) => [ClassArgs(p, { soft: false }), optional(Options({ reduction: reductionP, ignoreIndex: one(fc.constantFrom(-100, 0, 1).map(v), badInt), weight: weightP(p) }))], { finite: classFinite("nllLoss") });
 R.klDiv = fn((p) => [Pair(p, { kinds: ["moderate", "positive", "masked", "special"] }, false), optional(Options({ reduction: Enum(["batchmean", "sum", "mean", "none"]), logTarget: Bool }))], { finite: klFinite });
 R.mseLoss = fn((p) => [Pair(p, {}, false), optional(Options({ reduction: reductionP }))], {
-  finite: (args) => within(args.slice(0, 2), 1e4) && !(optsOf(args[2]).reduction === undefined || optsOf(args[2]).reduction === "mean" ? isT(args[0]) && args[0].size === 0 : false),
+  finite: (args) => within(args.slice(0, 2), 1e4) && !((optsOf(args[2]).reduction ?? "mean") === "mean" && isT(args[0]) && args[0].size === 0),
 });
 R.distillationLoss = fn((p) => [DistillArgs(p)], { finite: distillFinite, gradCheck: distillGrads });
 // The composite promises finiteness, not accuracy (docs/distillation.md): no gradient check.
