@@ -8,7 +8,7 @@
  *   - a borderline value (an extreme temperature, a valid file with masked
  *     classes): exit 0 with finite results, or exit 2 as above;
  *   - never a stack trace, an "unexpected failure", another exit code, a
- *     hang (no exit within FUZZ_CLI_MS, default 30 s), or exit 0 with NaN
+ *     hang (no exit within FUZZ_CLI_MS, default 20 s), or exit 0 with NaN
  *     in the results.
  * Processes are slow (about a second each), so the default is
  * FUZZ_CLI_RUNS=6; FUZZ_RUNS raises it (a quarter of it, at least 6).
@@ -174,7 +174,7 @@ interface Outcome {
   timedOut: boolean;
 }
 
-const limitMs = Number(process.env.FUZZ_CLI_MS ?? 30_000);
+const limitMs = Number(process.env.FUZZ_CLI_MS ?? 20_000);
 
 function runCli(argv: string[]): Promise<Outcome> {
   return new Promise((resolve) => {
@@ -276,6 +276,7 @@ test(`cli: bad flags, values and files give exit 2 and one line; never a stack t
       const r = await runCase(c);
       if (r.problem) throw new Error(`${show(r.argv)}\n    ${r.problem}`);
     }),
-    { numRuns: runs, seed, endOnFailure: true },
+    // No shrinking (each step is a process); FUZZ_SEED with fast-check's printed path replays a failure.
+    { numRuns: runs, seed, endOnFailure: true, ...(process.env.FUZZ_PATH ? { path: process.env.FUZZ_PATH } : {}) },
   );
 }, runs * (limitMs + 5000));
