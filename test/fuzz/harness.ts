@@ -29,6 +29,8 @@ export interface PropertyResult {
   runs?: number;
   ms?: number;
   problems?: { count: number; problem: string; call: string; path: string }[];
+  /** FUZZ_RUNS of the run (per api: property). */
+  baseRuns?: number;
 }
 
 export interface FuzzOptions {
@@ -46,7 +48,9 @@ const RUNNER = fileURLToPath(new URL("./runner.ts", import.meta.url));
 
 /** The command that replays one property's failure (README, "Replaying a failure"). */
 export function replayCommand(r: PropertyResult): string {
-  return `FUZZ_ONLY='${r.name}' FUZZ_SEED=${r.seed ?? "?"}${r.path ? ` FUZZ_PATH='${r.path}'` : ""} npx vitest run test/fuzz/fuzz.test.ts`;
+  // FUZZ_RUNS as in the run that failed: a path indexes that run's sequence of inputs.
+  const runs = r.baseRuns !== undefined ? ` FUZZ_RUNS=${r.baseRuns}` : "";
+  return `FUZZ_ONLY='${r.name}' FUZZ_SEED=${r.seed ?? "?"}${r.path ? ` FUZZ_PATH='${r.path}'` : ""}${runs} npx vitest run test/fuzz/fuzz.test.ts`;
 }
 
 export async function runFuzz(o: FuzzOptions): Promise<Map<string, PropertyResult>> {
@@ -146,6 +150,7 @@ export async function runFuzz(o: FuzzOptions): Promise<Map<string, PropertyResul
     rmSync(dir, { recursive: true, force: true });
   }
   for (const n of remaining) results.set(n, { name: n, status: "not run", report: `not run: the fuzz suite's time limit (${o.totalLimitMs / 1000} s) ran out first` });
+  for (const r of results.values()) r.baseRuns = o.runs;
   return results;
 }
 
