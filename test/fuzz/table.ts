@@ -662,8 +662,8 @@ function fn(params: ParamsOf, extra: Omit<Row, "how" | "args" | "params"> = {}):
   return { how: "fn", args: (p) => call(params(p)), params, ...extra };
 }
 
-const elementwise2 = (finite: Row["finite"], check?: Row["check"], gradCheck?: Row["gradCheck"]): Row =>
-  fn((p) => [Pair(p)], { finite, check, gradCheck });
+const elementwise2 = (finite: Row["finite"], check?: Row["check"], gradCheck?: Row["gradCheck"], o: TensorOptions = {}): Row =>
+  fn((p) => [Pair(p, o)], { finite, check, gradCheck });
 
 const unaryRow = (finite: Row["finite"], more: (p: Profile) => Param[] = () => []): Row =>
   fn((p) => [T(p), ...more(p)], { finite });
@@ -1121,9 +1121,12 @@ R.pow = elementwise2(
   (args) => within(args, 1e4) && (isT(args[0]) ? elements(args[0]).every((x) => x >= 1e-2 && x <= 1e2) : num(args[0]) && args[0] >= 1e-2 && args[0] <= 1e2) && (isT(args[1]) ? elements(args[1]).every((x) => Math.abs(x) <= 3) : num(args[1]) && Math.abs(args[1]) <= 3),
   powCheck,
   powGrads,
+  // Both operands usually need grad, and exact zeros and special values are common: the gradient rules are checked there.
+  { grad: "always", kinds: ["moderate", "moderate", "special", "finite-special", "positive"] },
 );
-R.maximum = elementwise2((args) => within(args, Number.MAX_VALUE), nanPropagates);
-R.minimum = elementwise2((args) => within(args, Number.MAX_VALUE), nanPropagates);
+const extremumOperands: TensorOptions = { grad: "always", kinds: ["moderate", "moderate", "special", "special", "masked", "finite-special"] };
+R.maximum = elementwise2((args) => within(args, Number.MAX_VALUE), nanPropagates, undefined, extremumOperands);
+R.minimum = elementwise2((args) => within(args, Number.MAX_VALUE), nanPropagates, undefined, extremumOperands);
 // The NaN gradient rule is checked where the values are NaN, so outside the finiteness promise.
 R.maximum.gradCheckAlways = extremumGrads;
 R.minimum.gradCheckAlways = extremumGrads;
