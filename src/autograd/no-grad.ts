@@ -1,3 +1,6 @@
+import { ValueError } from "../tensor/errors.js";
+import { describeValue } from "../tensor/shape.js";
+
 let enabled = true;
 
 /** Whether ops currently record the graph. */
@@ -13,6 +16,7 @@ export function isGradEnabled(): boolean {
  * @example const teacherLogits = noGrad(() => teacher.forward(x));
  */
 export function noGrad<T>(fn: () => T): T {
+  if (typeof fn !== "function") throw new ValueError(`noGrad: fn must be a function to run without recording, got ${describeValue(fn)}`);
   const previous = enabled;
   enabled = false;
   try {
@@ -24,6 +28,7 @@ export function noGrad<T>(fn: () => T): T {
 
 /** Run `fn` with graph recording on, even inside `noGrad`. */
 export function enableGrad<T>(fn: () => T): T {
+  if (typeof fn !== "function") throw new ValueError(`enableGrad: fn must be a function to run with recording, got ${describeValue(fn)}`);
   const previous = enabled;
   enabled = true;
   try {

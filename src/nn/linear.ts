@@ -3,6 +3,7 @@ import type { FloatDType } from "../tensor/dtype.js";
 import { DTypeError, ShapeError, ValueError } from "../tensor/errors.js";
 import { defaultGenerator, Generator } from "../tensor/random.js";
 import { checkCount, checkInt, describeValue, shapeStr } from "../tensor/shape.js";
+import { checkOptions } from "../tensor/options.js";
 import { linear } from "../ops/linear.js";
 import { Module } from "./module.js";
 import { uniformTensor } from "./init.js";
@@ -42,15 +43,15 @@ export class Linear extends Module {
   readonly weight: Tensor;
   readonly bias: Tensor | null;
 
-  constructor(inFeatures: number, outFeatures: number, options: LinearOptions = {}) {
+  constructor(inFeatures: number, outFeatures: number, options?: LinearOptions) {
     super();
     checkInt(inFeatures, "Linear", "inFeatures", 0);
     checkInt(outFeatures, "Linear", "outFeatures", 0);
     checkCount(inFeatures * outFeatures, "Linear", `the weight [${outFeatures}, ${inFeatures}]`);
-    if (options === null || typeof options !== "object") throw new ValueError(`Linear: options must be an object, got ${describeValue(options)}`);
+    options = checkOptions(options, "Linear", ["bias", "dtype", "generator"]);
     const dtype = options.dtype ?? "float32";
     if (dtype !== "float32" && dtype !== "float64") {
-      throw new ValueError(`Linear: dtype must be "float32" or "float64", got ${JSON.stringify(dtype)}`);
+      throw new ValueError(`Linear: dtype must be "float32" or "float64", got ${describeValue(dtype)}`);
     }
     const g = options.generator ?? defaultGenerator;
     if (!(g instanceof Generator)) throw new ValueError(`Linear: generator must be a Generator, got ${describeValue(g)}`);

@@ -42,9 +42,14 @@ export class Generator {
   /**
    * manualSeed's body; `fn` is the public function the user called (`new Generator(seed)`,
    * `g.manualSeed(seed)` or the global `manualSeed(seed)`), which its message names.
+   * It is reachable from outside (a method of an exported class), so `fn` is checked too: a
+   * non-empty string, else a ValueError naming Generator.reseed.
    * @internal
    */
   reseed(seed: number, fn: string): this {
+    if (typeof fn !== "string" || fn === "") {
+      throw new ValueError(`Generator.reseed: fn must be the name of the calling function (a non-empty string), got ${describeValue(fn)}`);
+    }
     if (typeof seed !== "number" || !Number.isSafeInteger(seed) || seed < 0) {
       throw new ValueError(`${fn}: seed must be a non-negative safe integer, got ${describeValue(seed)}`);
     }

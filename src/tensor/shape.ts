@@ -13,9 +13,15 @@ export type Shape = readonly number[];
  */
 export const MAX_ELEMENTS = 2147483647;
 
-/** A value as a message shows it: numbers as JavaScript prints them, anything else with its type. */
+/**
+ * A value as a message shows it: numbers as JavaScript prints them, a BigInt with its `n` (3n is
+ * not the number 3, and JSON.stringify cannot print it at all), strings quoted, lists item by
+ * item, anything else by its type. Never throws, whatever the value.
+ */
 export function describeValue(v: unknown): string {
-  if (typeof v === "number" || typeof v === "boolean" || typeof v === "bigint") return String(v);
+  if (typeof v === "number" || typeof v === "boolean") return String(v);
+  if (typeof v === "bigint") return `${v}n`;
+  if (typeof v === "symbol") return "a symbol";
   if (v === undefined || v === null) return String(v);
   if (typeof v === "string") return JSON.stringify(v);
   if (Array.isArray(v)) {

@@ -1,4 +1,4 @@
-import { allocate, dtypeOf, type DType, type Storage } from "./dtype.js";
+import { allocate, dtypeOf, type DType, type FloatDType, type Storage } from "./dtype.js";
 import { AutogradError, DTypeError, ShapeError, ValueError } from "./errors.js";
 import { contiguousStrides, describeValue, sizeOf, shapeStr, type Shape } from "./shape.js";
 import { publicName } from "./public-call.js";
@@ -49,7 +49,10 @@ export class Tensor {
     if (!Array.isArray(shape) || shape.some((d) => typeof d !== "number" || !Number.isInteger(d) || d < 0)) {
       throw new ShapeError(`Tensor: shape must be a list of non-negative integers, got ${describeValue(shape)}`);
     }
-    const st = strides ? [...strides] : contiguousStrides(shape);
+    if (strides !== undefined && !Array.isArray(strides)) {
+      throw new ShapeError(`Tensor: strides must be a list of ${shape.length} integers for shape ${shapeStr(shape)}, got ${describeValue(strides)}`);
+    }
+    const st = strides !== undefined ? [...strides] : contiguousStrides(shape);
     if (st.length !== shape.length || st.some((s) => typeof s !== "number" || !Number.isInteger(s))) {
       throw new ShapeError(`Tensor: strides must be ${shape.length} integers for shape ${shapeStr(shape)}, got ${describeValue(strides)}`);
     }
@@ -81,7 +84,13 @@ export class Tensor {
    * the public function running (see public-call.ts).
    */
   static empty(shape: Shape, dtype: DType, fn?: string): Tensor {
-    return new Tensor(allocate(dtype, sizeOf(shape), fn ?? publicName("Tensor.empty")), shape);
+    const name = fn ?? publicName("Tensor.empty");
+    // The shape is checked before its size is computed (the constructor checks it again, after
+    // allocating): sizeOf of a non-list, or of 3n, would throw a raw TypeError.
+    if (!Array.isArray(shape) || shape.some((d) => typeof d !== "number" || !Number.isInteger(d) || d < 0)) {
+      throw new ShapeError(`${name}: shape must be a list of non-negative integers, got ${describeValue(shape)}`);
+    }
+    return new Tensor(allocate(dtype, sizeOf(shape), name), shape);
   }
 
   get ndim(): number {
@@ -196,3 +205,20 @@ export class Tensor {
 }
 
 export type NestedArray = number | NestedArray[];
+
+/**
+ * A tensor argument of a public function: a Tensor, returned as such, or a DTypeError naming
+ * the function, the argument and what was given (`neg: input must be a Tensor, got NaN`), never
+ * the TypeError that reading `.shape` of a number would raise somewhere inside.
+ */
+export function checkTensor(x: unknown, fn: string, arg: string): Tensor {
+  if (!(x instanceof Tensor)) throw new DTypeError(`${fn}: ${arg} must be a Tensor, got ${describeValue(x)}`);
+  return x;
+}
+
+/** checkTensor, and of a float dtype (int32 holds labels and indices: a DTypeError). */
+export function checkFloatTensor(x: unknown, fn: string, arg: string): Tensor & { readonly dtype: FloatDType } {
+  checkTensor(x, fn, arg);
+  if ((x as Tensor).dtype === "int32") throw new DTypeError(`${fn}: ${arg} must be float32 or float64, got int32`);
+  return x as Tensor & { readonly dtype: FloatDType };
+}
