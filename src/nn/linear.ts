@@ -48,6 +48,7 @@ export class Linear extends Module {
     checkInt(inFeatures, "Linear", "inFeatures", 0);
     checkInt(outFeatures, "Linear", "outFeatures", 0);
     checkCount(inFeatures * outFeatures, "Linear", `the weight [${outFeatures}, ${inFeatures}]`);
+    checkCount(outFeatures, "Linear", `the bias [${outFeatures}]`);
     options = checkOptions(options, "Linear", ["bias", "dtype", "generator"]);
     const dtype = options.dtype ?? "float32";
     if (dtype !== "float32" && dtype !== "float64") {

@@ -1,6 +1,6 @@
 import { allocate, dtypeOf, type DType, type FloatDType, type Storage } from "./dtype.js";
 import { AutogradError, DTypeError, ShapeError, ValueError } from "./errors.js";
-import { contiguousStrides, describeValue, sizeOf, shapeStr, type Shape } from "./shape.js";
+import { checkCount, contiguousStrides, describeValue, sizeOf, shapeStr, type Shape } from "./shape.js";
 import { publicName } from "./public-call.js";
 import { copyStrided, isRowMajor } from "./strided.js";
 import { formatTensor } from "./format.js";
@@ -49,6 +49,9 @@ export class Tensor {
     if (!Array.isArray(shape) || shape.some((d) => typeof d !== "number" || !Number.isInteger(d) || d < 0)) {
       throw new ShapeError(`Tensor: shape must be a list of non-negative integers, got ${describeValue(shape)}`);
     }
+    // The limit holds for views too (docs/ops.md): a stride-0 view of 1e10 elements stores one
+    // value, but its flat indices (argmax's, gather's) would not fit an int32.
+    checkCount(sizeOf(shape), "Tensor", `shape ${shapeStr(shape)}`);
     if (strides !== undefined && !Array.isArray(strides)) {
       throw new ShapeError(`Tensor: strides must be a list of ${shape.length} integers for shape ${shapeStr(shape)}, got ${describeValue(strides)}`);
     }
@@ -56,8 +59,9 @@ export class Tensor {
     if (st.length !== shape.length || st.some((s) => typeof s !== "number" || !Number.isInteger(s))) {
       throw new ShapeError(`Tensor: strides must be ${shape.length} integers for shape ${shapeStr(shape)}, got ${describeValue(strides)}`);
     }
-    if (typeof offset !== "number" || !Number.isInteger(offset)) {
-      throw new ValueError(`Tensor: offset must be an integer, got ${describeValue(offset)}`);
+    // Non-negative even when the view holds no element (nothing is read, but an offset of −1 is no position).
+    if (typeof offset !== "number" || !Number.isInteger(offset) || offset < 0) {
+      throw new ValueError(`Tensor: offset must be a non-negative integer, got ${describeValue(offset)}`);
     }
     if (sizeOf(shape) > 0) {
       let lo = offset;

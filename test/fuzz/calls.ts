@@ -124,6 +124,15 @@ export function invoke(key: string, entry: Entry, args: unknown[]): unknown {
   }
 }
 
+/** What a call must refuse (an options Arg marked `refuse`, at the top level or in a list), or null. */
+export function mustRefuse(raw: readonly Arg[]): string | null {
+  for (const a of raw) {
+    if (a.k === "object" && a.refuse !== undefined) return a.refuse;
+    if (a.k === "list") for (const b of a.items) if (b.k === "object" && b.refuse !== undefined) return b.refuse;
+  }
+  return null;
+}
+
 export interface Failure {
   problem: string;
   call: string;
@@ -195,6 +204,8 @@ export function checkCall(key: string, entry: Entry, raw: readonly Arg[], seed =
     return p === null ? null : fail(p);
   }
   if (!isGradEnabled()) return fail("grad mode was left disabled after the call");
+  const refused = mustRefuse(raw);
+  if (refused !== null) return fail(`accepted ${refused}: an options object with an unknown key (a typo) or a null value must be refused, not read as the default`);
   const outs = tensorsIn(result);
   for (const t of outs) {
     const m = malformed(t);

@@ -120,15 +120,35 @@ export const DTypeP: Param = one(
 );
 export const FloatDTypeP: Param = one(fc.constantFrom("float32", "float64").map(v), fc.constantFrom("int32", "float16", "toString", "").map(v));
 
-/** An options object: each field present or absent; bad: not an object, or one field bad. */
+/**
+ * Keys no options object of kdgrad has: typos of real ones, and names of Object.prototype
+ * members (made own properties, as JSON.parse makes them). An options object holding one must
+ * be refused: silently ignoring `{ temprature: 2 }` trains with the default temperature.
+ */
+export const UNKNOWN_KEYS = ["temprature", "dtpye", "keepdim", "learningRate", "__proto__", "toString"] as const;
+
+/**
+ * An options object: each field present or absent; bad: not an object, one field bad, one field
+ * null, or an unknown key. The last two are marked `refuse` (the call must throw: null is not
+ * "absent", and an unknown key is a typo), see calls.ts.
+ */
 export function Options(fields: Record<string, Param>): Param {
   const names = Object.keys(fields);
   const record = fc.tuple(...names.map((n) => fc.oneof({ weight: 1, arbitrary: fc.constant(OMIT) }, { weight: 1, arbitrary: fields[n]!.good.map((a) => a[0]!) })));
-  const good = record.map((vals) => obj(names.map((n, i) => [n, vals[i]!] as [string, Arg])));
+  const entries = (vals: Arg[]): [string, Arg][] => names.map((n, i) => [n, vals[i]!] as [string, Arg]);
+  const good = record.map((vals) => obj(entries(vals)));
   const withBad = names.filter((n) => fields[n]!.bad !== null);
   const bads: fc.Arbitrary<Arg>[] = [fc.constantFrom(v(null), v(3), v("x"), list([]))];
   for (const n of withBad) {
     bads.push(fc.tuple(record, fields[n]!.bad!).map(([vals, b]) => obj(names.map((m, i) => [m, m === n ? b[0]! : vals[i]!] as [string, Arg]))));
+  }
+  bads.push(fc.tuple(record, fc.constantFrom(...UNKNOWN_KEYS)).map(([vals, key]): Arg => ({
+    k: "object", fields: [...entries(vals), [key, v(2)]], refuse: `the unknown option key ${JSON.stringify(key)}`,
+  })));
+  if (names.length > 0) {
+    bads.push(fc.tuple(record, fc.constantFrom(...names)).map(([vals, key]): Arg => ({
+      k: "object", fields: entries(vals).map(([m, a]) => [m, m === key ? v(null) : a] as [string, Arg]), refuse: `the option ${key}: null`,
+    })));
   }
   return one(good, fc.oneof(...bads));
 }

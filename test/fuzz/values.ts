@@ -57,7 +57,11 @@ export type Arg =
   /** An argument left out (at the end of a call) or passed as undefined (in the middle). */
   | { k: "omit" }
   | { k: "list"; items: Arg[] }
-  | { k: "object"; fields: [string, Arg][] }
+  /**
+   * An object (an options object, usually). `refuse` marks one the call must refuse: it holds
+   * an unknown key (a typo such as "temprature") or a null value, and says which (calls.ts).
+   */
+  | { k: "object"; fields: [string, Arg][]; refuse?: string }
   | { k: "generator"; seed: number; state?: number[] }
   /** A named value from the suite's catalogue (callbacks, modules, byte strings, …), made by `special`. */
   | { k: "special"; name: string; params?: unknown };

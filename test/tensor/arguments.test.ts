@@ -98,7 +98,7 @@ describe("integer arguments are checked everywhere (no malformed tensor is made)
 
   test("the Tensor constructor refuses a geometry that reads outside its storage", () => {
     const data = new Float32Array(6);
-    expectRefusal(() => new Tensor(data, [2, 3], [3, 1], 0.5), ValueError, /^Tensor: offset must be an integer, got 0\.5$/);
+    expectRefusal(() => new Tensor(data, [2, 3], [3, 1], 0.5), ValueError, /^Tensor: offset must be a non-negative integer, got 0\.5$/);
     expectRefusal(() => new Tensor(data, [3, 3]), ShapeError, /^Tensor: shape \[3,3\] with strides \[3,1\] at offset 0 reads positions 0 to 8, outside the storage of 6 elements$/);
     expectRefusal(() => new Tensor(data, [2, NaN]), ShapeError, /^Tensor: shape must be a list of non-negative integers, got \[2,NaN\]$/);
     expectRefusal(() => new Tensor([1, 2] as unknown as Float32Array, [2]), DTypeError, /^Tensor: data must be a Float32Array, Float64Array or Int32Array/);
