@@ -166,7 +166,7 @@ for (const [name, f] of Object.entries(methods)) {
 Object.defineProperty(Tensor.prototype, "T", {
   get(this: Tensor) {
     // The last two axes, so at least two (PyTorch's mT): a message naming T, not transpose's dim0.
-    if (this.ndim < 2) throw new ShapeError(`Tensor.T: transposes the last two axes, so it needs at least 2 dimensions, got shape ${shapeStr(this.shape)}`);
+    if (this.ndim < 2) throw new ShapeError(`Tensor.T: needs at least 2 dimensions, got shape ${shapeStr(this.shape)}`);
     return transpose(this, -2, -1);
   },
   configurable: true,

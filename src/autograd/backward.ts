@@ -87,7 +87,7 @@ export function gradients(
     throw new ValueError(`${fn}: inputs must be an array of Tensors, got ${describeValue(inputs)}`);
   }
   if (!Array.isArray(gradOutputs) || (gradOutputs.length !== 0 && gradOutputs.length !== outputs.length)) {
-    throw new ValueError(`${fn}: gradOutputs must be a list with one gradient (or undefined) per output (${outputs.length}), or empty, got ${describeValue(gradOutputs)}`);
+    throw new ValueError(`${fn}: gradOutputs must be a list of one gradient per output (${outputs.length}), or empty, got ${describeValue(gradOutputs)}`);
   }
   for (const x of inputs) {
     if (!x.requiresGrad) throw new AutogradError(`${fn}: every input must require grad (one does not, shape ${shapeStr(x.shape)})`);

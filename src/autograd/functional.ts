@@ -1,6 +1,6 @@
-import { Tensor } from "../tensor/tensor.js";
+import { Tensor, checkReturned, checkTensor } from "../tensor/tensor.js";
 import { DTypeError, ShapeError, ValueError } from "../tensor/errors.js";
-import { describeValue, sameShape, shapeStr } from "../tensor/shape.js";
+import { checkFunction, describeValue, sameShape, shapeStr } from "../tensor/shape.js";
 import { zeros, zerosLike } from "../tensor/creation.js";
 import { enableGrad, isGradEnabled, noGrad } from "./no-grad.js";
 import { gradients } from "./backward.js";
@@ -52,10 +52,10 @@ interface Lifted {
  * the transform the user called).
  */
 function checkTransform(f: unknown, argnums: unknown, fn: string): void {
-  if (typeof f !== "function") throw new ValueError(`${fn}: f must be a function, got ${describeValue(f)}`);
+  checkFunction(f, fn, "f");
   const list = typeof argnums === "number" ? [argnums] : Array.isArray(argnums) ? (argnums as unknown[]) : null;
   if (list === null || list.some((k) => typeof k !== "number" || !Number.isInteger(k) || k < 0)) {
-    throw new ValueError(`${fn}: argnums must be an argument's index (a non-negative integer) or a list of them, got ${describeValue(argnums)}`);
+    throw new ValueError(`${fn}: argnums must be a non-negative integer or a list of them, got ${describeValue(argnums)}`);
   }
   if (list.length === 0) throw new ValueError(`${fn}: argnums must name at least one argument, got []`);
   if (new Set(list).size !== list.length) throw new ValueError(`${fn}: argnums ${describeValue(argnums)} lists an argument twice`);
@@ -66,7 +66,7 @@ function argnumList(argnums: Argnums, args: readonly unknown[], fn: string, what
   const list = typeof argnums === "number" ? [argnums] : [...argnums];
   for (const k of list) {
     if (k >= args.length) throw new ValueError(`${fn}: argnums ${describeValue(argnums)} names ${what} ${k}, but the call has ${args.length}`);
-    if (!(args[k] instanceof Tensor)) throw new DTypeError(`${fn}: ${what} ${k} must be a Tensor to be differentiated, got ${describeValue(args[k])}`);
+    checkTensor(args[k], fn, `${what} ${k}`);
     if ((args[k] as Tensor).dtype === "int32") {
       throw new DTypeError(`${fn}: ${what} ${k} is int32; only float tensors can be differentiated`);
     }
@@ -94,9 +94,7 @@ function lift(args: readonly unknown[], list: readonly number[]): Lifted {
 }
 
 function call(f: (...args: any[]) => unknown, args: readonly unknown[], fn: string): Tensor {
-  const y = enableGrad(() => f(...args));
-  if (!(y instanceof Tensor)) throw new ValueError(`${fn}: f must return a Tensor, got ${describeValue(y)}`);
-  return y;
+  return checkReturned(enableGrad(() => f(...args)), fn, "f");
 }
 
 /** ∂y/∂xs (times cotangent), zeros where y does not depend on an x. */
@@ -162,9 +160,9 @@ function gradAs<A extends unknown[]>(f: (...args: A) => Tensor, argnums: Argnums
  */
 export function vjp<A extends Tensor[]>(f: (...args: A) => Tensor, ...primals: A): [Tensor, (cotangent: Tensor) => Tensor[]] {
   const fn = "vjp";
-  if (typeof f !== "function") throw new ValueError(`${fn}: f must be a function, got ${describeValue(f)}`);
+  checkFunction(f, fn, "f");
   const list = primals.flatMap((p, i) => (p instanceof Tensor && p.dtype !== "int32" ? [i] : []));
-  if (list.length === 0) throw new ValueError(`${fn}: no primal is a float Tensor, so there is nothing to differentiate (got ${describeValue(primals)})`);
+  if (list.length === 0) throw new ValueError(`${fn}: no primal is a float Tensor, got ${describeValue(primals)}`);
   const { args, xs, nested } = lift(primals, list);
   const y = call(f as (...a: unknown[]) => Tensor, args, fn);
   const back = (cotangent: Tensor): Tensor[] => {
@@ -191,11 +189,10 @@ export function vjp<A extends Tensor[]>(f: (...args: A) => Tensor, ...primals: A
  */
 export function jvp(f: (...args: Tensor[]) => Tensor, primals: readonly Tensor[], tangents: readonly Tensor[]): [Tensor, Tensor] {
   const fn = "jvp";
-  if (typeof f !== "function") throw new ValueError(`${fn}: f must be a function, got ${describeValue(f)}`);
+  checkFunction(f, fn, "f");
   if (!Array.isArray(primals) || !Array.isArray(tangents)) {
     throw new ValueError(`${fn}: primals and tangents must be lists of tensors, got ${describeValue(primals)} and ${describeValue(tangents)}`);
   }
-  if (primals.length === 0) throw new ValueError(`${fn}: primals must list at least one tensor`);
   if (primals.length !== tangents.length) {
     throw new ValueError(`${fn}: got ${primals.length} primals but ${tangents.length} tangents`);
   }
@@ -254,14 +251,13 @@ function jacobianAs<A extends unknown[]>(f: (...args: A) => Tensor, argnums: Arg
  */
 export function hessian<A extends unknown[]>(f: (...args: A) => Tensor, argnums = 0): (...args: A) => Tensor {
   if (typeof argnums !== "number") throw new ValueError(`hessian: argnums must be one argument's index, got ${describeValue(argnums)}`);
-  checkTransform(f, argnums, "hessian");
   return jacobianAs(gradAs(f, argnums, "hessian") as (...args: A) => Tensor, argnums, "hessian") as (...args: A) => Tensor;
 }
 
 function checkLike(t: unknown, like: Tensor, fn: string, arg: string): void {
-  if (!(t instanceof Tensor)) throw new DTypeError(`${fn}: ${arg} must be a Tensor, got ${describeValue(t)}`);
-  if (t.dtype === "int32") throw new DTypeError(`${fn}: ${arg} must be a float tensor, got int32`);
-  if (!sameShape(t.shape, like.shape)) {
-    throw new ShapeError(`${fn}: ${arg} has shape ${shapeStr(t.shape)} but must have shape ${shapeStr(like.shape)}`);
+  const v = checkTensor(t, fn, arg);
+  if (v.dtype === "int32") throw new DTypeError(`${fn}: ${arg} must be a float tensor, got int32`);
+  if (!sameShape(v.shape, like.shape)) {
+    throw new ShapeError(`${fn}: ${arg} has shape ${shapeStr(v.shape)} but must have shape ${shapeStr(like.shape)}`);
   }
 }

@@ -1,4 +1,4 @@
-import { Tensor } from "../tensor/tensor.js";
+import { Tensor, checkReturned } from "../tensor/tensor.js";
 import { KdgradError, ValueError, namedError } from "../tensor/errors.js";
 import { Generator } from "../tensor/random.js";
 import { enableGrad, noGrad } from "./no-grad.js";
@@ -6,7 +6,7 @@ import { gradients } from "./backward.js";
 import { concat } from "../ops/concat.js";
 import { reshape } from "../ops/reshape.js";
 import { zerosLike } from "../tensor/creation.js";
-import { checkInt, describeValue, shapeStr } from "../tensor/shape.js";
+import { checkFunction, checkInt, describeValue, shapeStr } from "../tensor/shape.js";
 import { checkOptions } from "../tensor/options.js";
 
 export interface GradcheckOptions {
@@ -99,7 +99,7 @@ function check(
   disconnectedIsZero: boolean,
   fnName: string,
 ): GradcheckReport {
-  if (typeof fn !== "function") throw new ValueError(`${fnName}: fn must be a function of the inputs, got ${describeValue(fn)}`);
+  checkFunction(fn, fnName, "fn");
   if (!Array.isArray(inputs)) throw new ValueError(`${fnName}: inputs must be a list of the arguments of fn, got ${describeValue(inputs)}`);
   options = checkOptions(options, fnName, GRADCHECK_OPTIONS);
   const positive = (v: unknown, name: string, orZero: boolean): number => {
@@ -127,8 +127,7 @@ function check(
   const call = (): Tensor => (fn as (...a: unknown[]) => Tensor)(...xs);
   const evalFlat = (): Float64Array => Float64Array.from(noGrad(call).copyData());
 
-  const y: unknown = enableGrad(call);
-  if (!(y instanceof Tensor)) throw new ValueError(`${fnName}: fn must return a Tensor, got ${describeValue(y)}`);
+  const y = checkReturned(enableGrad(call), fnName, "fn");
   if (!y.requiresGrad && !disconnectedIsZero) throw new ValueError(`${fnName}: the output does not depend on any input that requires grad`);
   const m = y.size;
   const u = new Float64Array(m);
@@ -260,13 +259,12 @@ function gradgradcheckAs(
   options: GradcheckOptions | undefined,
   fnName: string,
 ): GradcheckReport {
-  if (typeof fn !== "function") throw new ValueError(`${fnName}: fn must be a function of the inputs, got ${describeValue(fn)}`);
+  checkFunction(fn, fnName, "fn");
   if (!Array.isArray(inputs)) throw new ValueError(`${fnName}: inputs must be a list of the arguments of fn, got ${describeValue(inputs)}`);
   options = checkOptions(options, fnName, GRADCHECK_OPTIONS);
   const checked = inputs.flatMap((x, i) => (x instanceof Tensor && x.requiresGrad && x.dtype !== "int32" ? [i] : []));
   if (checked.length === 0) throw new ValueError(`${fnName}: no input requires grad; mark the inputs to check with requiresGrad`);
-  const y0 = noGrad(() => (fn as (...a: unknown[]) => Tensor)(...inputs));
-  if (!(y0 instanceof Tensor)) throw new ValueError(`${fnName}: fn must return a Tensor, got ${describeValue(y0)}`);
+  const y0 = checkReturned(noGrad(() => (fn as (...a: unknown[]) => unknown)(...inputs)), fnName, "fn");
   const rng = new Generator(checkInt(options.seed ?? 0, fnName, "seed", 0, Number.MAX_SAFE_INTEGER - 1) + 1);
   const u = new Tensor(Float64Array.from({ length: y0.size }, () => rng.normal()), y0.shape).requiresGrad_(true);
   const n = inputs.length;

@@ -1,5 +1,4 @@
-import { ValueError } from "../tensor/errors.js";
-import { describeValue } from "../tensor/shape.js";
+import { checkFunction } from "../tensor/shape.js";
 
 let enabled = true;
 
@@ -16,7 +15,7 @@ export function isGradEnabled(): boolean {
  * @example const teacherLogits = noGrad(() => teacher.forward(x));
  */
 export function noGrad<T>(fn: () => T): T {
-  if (typeof fn !== "function") throw new ValueError(`noGrad: fn must be a function to run without recording, got ${describeValue(fn)}`);
+  checkFunction(fn, "noGrad", "fn");
   const previous = enabled;
   enabled = false;
   try {
@@ -28,7 +27,7 @@ export function noGrad<T>(fn: () => T): T {
 
 /** Run `fn` with graph recording on, even inside `noGrad`. */
 export function enableGrad<T>(fn: () => T): T {
-  if (typeof fn !== "function") throw new ValueError(`enableGrad: fn must be a function to run with recording, got ${describeValue(fn)}`);
+  checkFunction(fn, "enableGrad", "fn");
   const previous = enabled;
   enabled = true;
   try {

@@ -1,5 +1,4 @@
 import { checkFloatTensor, type Tensor } from "../tensor/tensor.js";
-import { asPublicCall } from "../tensor/public-call.js";
 import { checkOptions } from "../tensor/options.js";
 import { describeValue } from "../tensor/shape.js";
 import { ValueError } from "../tensor/errors.js";
@@ -26,6 +25,6 @@ export class GELU extends Module {
   /** The input is checked here, so that a refusal names the layer the user called (not gelu). */
   forward(x: Tensor): Tensor {
     checkFloatTensor(x, "GELU.forward", "input");
-    return asPublicCall("GELU.forward", () => gelu(x, this.approximate));
+    return gelu(x, this.approximate);
   }
 }

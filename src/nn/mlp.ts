@@ -1,7 +1,8 @@
 import type { FloatDType } from "../tensor/dtype.js";
 import { ValueError } from "../tensor/errors.js";
-import { Generator } from "../tensor/random.js";
-import { checkCount, describeValue } from "../tensor/shape.js";
+import type { Generator } from "../tensor/random.js";
+import { describeValue } from "../tensor/shape.js";
+import { asPublicCall } from "../tensor/public-call.js";
 import { checkOptions } from "../tensor/options.js";
 import type { Module } from "./module.js";
 import { Linear } from "./linear.js";
@@ -35,32 +36,29 @@ export interface MlpOptions {
  * @example const net = mlp([64, 256, 256, 10], { dropout: 0.2 });
  */
 export function mlp(sizes: readonly number[], options?: MlpOptions): Sequential {
-  const fn = "mlp";
-  if (!Array.isArray(sizes) || sizes.length < 2) {
-    throw new ValueError(`${fn}: sizes must list at least an input and an output width, got ${describeValue(sizes)}`);
-  }
-  if (sizes.some((s) => typeof s !== "number" || !Number.isInteger(s) || s < 1)) {
-    throw new ValueError(`${fn}: sizes must be positive integers, got ${describeValue(sizes)}`);
-  }
-  // Every refusal names mlp, the function called, before any layer is built (a Linear would name itself).
-  for (let i = 0; i + 1 < sizes.length; i++) checkCount(sizes[i]! * sizes[i + 1]!, fn, `the weight of layer ${i} [${sizes[i + 1]}, ${sizes[i]}]`);
-  const { dropout = 0, activation = "relu", generator, dtype } = checkOptions(options, fn, ["dropout", "activation", "generator", "dtype"]);
-  if (activation !== "relu" && activation !== "tanh" && activation !== "gelu") {
-    throw new ValueError(`${fn}: activation must be "relu", "tanh" or "gelu", got ${describeValue(activation)}`);
-  }
-  if (typeof dropout !== "number" || !(dropout >= 0 && dropout < 1)) {
-    throw new ValueError(`${fn}: dropout must be in [0, 1), got ${describeValue(dropout)}`);
-  }
-  if (generator !== undefined && !(generator instanceof Generator)) throw new ValueError(`${fn}: generator must be a Generator, got ${describeValue(generator)}`);
-  if (dtype !== undefined && dtype !== "float32" && dtype !== "float64") {
-    throw new ValueError(`${fn}: dtype must be "float32" or "float64", got ${describeValue(dtype)}`);
-  }
-  const layers: Module[] = [];
-  for (let i = 0; i + 1 < sizes.length; i++) {
-    layers.push(new Linear(sizes[i]!, sizes[i + 1]!, { generator, dtype }));
-    if (i + 2 === sizes.length) break;
-    layers.push(activation === "relu" ? new ReLU() : activation === "tanh" ? new Tanh() : new GELU());
-    if (dropout > 0) layers.push(new Dropout(dropout, { generator }));
-  }
-  return new Sequential(...layers);
+  // As the public call, so that the layers' own checks (Linear's sizes, dtype and generator) name mlp.
+  return asPublicCall("mlp", () => {
+    const fn = "mlp";
+    if (!Array.isArray(sizes) || sizes.length < 2) {
+      throw new ValueError(`${fn}: sizes must list at least an input and an output width, got ${describeValue(sizes)}`);
+    }
+    if (sizes.some((s) => typeof s !== "number" || !Number.isInteger(s) || s < 1)) {
+      throw new ValueError(`${fn}: sizes must be positive integers, got ${describeValue(sizes)}`);
+    }
+    const { dropout = 0, activation = "relu", generator, dtype } = checkOptions(options, fn, ["dropout", "activation", "generator", "dtype"]);
+    if (activation !== "relu" && activation !== "tanh" && activation !== "gelu") {
+      throw new ValueError(`${fn}: activation must be "relu", "tanh" or "gelu", got ${describeValue(activation)}`);
+    }
+    if (typeof dropout !== "number" || !(dropout >= 0 && dropout < 1)) {
+      throw new ValueError(`${fn}: dropout must be in [0, 1), got ${describeValue(dropout)}`);
+    }
+    const layers: Module[] = [];
+    for (let i = 0; i + 1 < sizes.length; i++) {
+      layers.push(new Linear(sizes[i]!, sizes[i + 1]!, { generator, dtype }));
+      if (i + 2 === sizes.length) break;
+      layers.push(activation === "relu" ? new ReLU() : activation === "tanh" ? new Tanh() : new GELU());
+      if (dropout > 0) layers.push(new Dropout(dropout, { generator }));
+    }
+    return new Sequential(...layers);
+  });
 }

@@ -1,5 +1,4 @@
 import { checkFloatTensor, type Tensor } from "../tensor/tensor.js";
-import { asPublicCall } from "../tensor/public-call.js";
 import { tanh } from "../ops/tanh.js";
 import { Module } from "./module.js";
 
@@ -8,6 +7,6 @@ export class Tanh extends Module {
   /** The input is checked here, so that a refusal names the layer the user called (not tanh). */
   forward(x: Tensor): Tensor {
     checkFloatTensor(x, "Tanh.forward", "input");
-    return asPublicCall("Tanh.forward", () => tanh(x));
+    return tanh(x);
   }
 }

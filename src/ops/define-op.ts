@@ -1,10 +1,10 @@
-import { Tensor } from "../tensor/tensor.js";
+import { Tensor, checkReturned } from "../tensor/tensor.js";
 import { handedOver, Node } from "../autograd/node.js";
 import { isGradEnabled, noGrad } from "../autograd/no-grad.js";
 import { asPublicCall } from "../tensor/public-call.js";
-import { AutogradError, ValueError } from "../tensor/errors.js";
+import { AutogradError } from "../tensor/errors.js";
 import { checkOptions } from "../tensor/options.js";
-import { describeValue, shapeStr } from "../tensor/shape.js";
+import { checkFunction, checkName, describeValue, shapeStr } from "../tensor/shape.js";
 
 /** Per-call scratch space shared by an op's forward and backward. */
 export class Ctx {
@@ -74,12 +74,10 @@ export type Op<A extends unknown[]> = ((...args: A) => Tensor) & { readonly spec
  * Errors the spec's own functions throw pass through untouched.
  */
 export function defineOp<A extends unknown[]>(spec: OpSpec<A>): Op<A> {
-  checkOptions(spec as OpSpec<A> | undefined, "defineOp", ["name", "forward", "backward"], "spec");
-  if (spec === undefined) throw new ValueError("defineOp: spec must be an object with name, forward and backward, got undefined");
-  const { name, forward, backward } = spec;
-  if (typeof name !== "string" || name === "") throw new ValueError(`defineOp: spec.name must be a non-empty string (the op's name in messages), got ${describeValue(name)}`);
-  if (typeof forward !== "function") throw new ValueError(`defineOp: ${name}: spec.forward must be a function, got ${describeValue(forward)}`);
-  if (typeof backward !== "function") throw new ValueError(`defineOp: ${name}: spec.backward must be a function, got ${describeValue(backward)}`);
+  const { name, forward, backward } = checkOptions(spec as OpSpec<A> | undefined, "defineOp", ["name", "forward", "backward"], "spec");
+  checkName(name, "defineOp", "spec.name");
+  checkFunction(forward, "defineOp", "spec.forward");
+  checkFunction(backward, "defineOp", "spec.backward");
   const op = (...args: A): Tensor => asPublicCall(name, () => run(...args));
   const run = (...args: A): Tensor => {
     let record = false;
@@ -88,8 +86,7 @@ export function defineOp<A extends unknown[]>(spec: OpSpec<A>): Op<A> {
     }
     const needs = record ? args.map((a) => a instanceof Tensor && a.requiresGrad) : args.map(() => false);
     const ctx = new Ctx(needs);
-    let y: unknown = noGrad(() => forward.call(spec, ctx, ...args));
-    if (!(y instanceof Tensor)) throw new ValueError(`${name}: forward must return a Tensor, got ${describeValue(y)}`);
+    let y = checkReturned(noGrad(() => forward.call(spec, ctx, ...args)), name, "forward");
     if (!record) return y;
     if ((args as unknown[]).includes(y)) y = y.asStrided(y.shape, y.strides, y.offset);
     const out = y as Tensor;
@@ -123,16 +120,15 @@ export function defineOp<A extends unknown[]>(spec: OpSpec<A>): Op<A> {
  */
 function checkGradients(name: string, grads: unknown, inputs: readonly (Tensor | null)[]): readonly (Tensor | null | undefined)[] {
   if (!Array.isArray(grads)) {
-    throw new AutogradError(`${name}: backward must return a list with a gradient (or null) per argument, got ${describeValue(grads)}`);
+    throw new AutogradError(`${name}: backward must return a list of gradients, got ${describeValue(grads)}`);
   }
   inputs.forEach((x, i) => {
     const g: unknown = grads[i];
     if (x === null || g === null || g === undefined) return;
-    if (!(g instanceof Tensor)) throw new AutogradError(`${name}: backward returned ${describeValue(g)} for argument ${i}; expected a Tensor or null`);
-    if (g.dtype === "int32") throw new AutogradError(`${name}: backward returned an int32 gradient for argument ${i}; gradients are float32 or float64`);
-    const lead = g.ndim - x.ndim;
-    if (lead < 0 || x.shape.some((d, k) => d !== 1 && d !== g.shape[lead + k])) {
-      throw new AutogradError(`${name}: backward returned a gradient of shape ${shapeStr(g.shape)} for argument ${i} of shape ${shapeStr(x.shape)}; it must have that shape or broadcast to it`);
+    const lead = g instanceof Tensor ? g.ndim - x.ndim : -1;
+    if (lead < 0 || (g as Tensor).dtype === "int32" || x.shape.some((d, k) => d !== 1 && d !== (g as Tensor).shape[lead + k])) {
+      const got = g instanceof Tensor ? `a tensor of dtype ${g.dtype} and shape ${shapeStr(g.shape)}` : describeValue(g);
+      throw new AutogradError(`${name}: backward returned ${got} for argument ${i} of ${x.dtype} shape ${shapeStr(x.shape)}; expected null or a float tensor broadcasting to it`);
     }
   });
   return grads as readonly (Tensor | null | undefined)[];
@@ -147,13 +143,9 @@ function checkGradients(name: string, grads: unknown, inputs: readonly (Tensor |
 export function defineComposite<F extends (...args: never[]) => Tensor>(
   name: string, fn: F,
 ): F & { readonly spec: { name: string; composite: true } } {
-  if (typeof name !== "string" || name === "") throw new ValueError(`defineComposite: name must be a non-empty string, got ${describeValue(name)}`);
-  if (typeof fn !== "function") throw new ValueError(`defineComposite: ${name}: fn must be a function, got ${describeValue(fn)}`);
-  const wrapped = ((...args: Parameters<F>) => asPublicCall(name, () => {
-    const y: unknown = fn(...args);
-    if (!(y instanceof Tensor)) throw new ValueError(`${name}: the function must return a Tensor, got ${describeValue(y)}`);
-    return y;
-  })) as unknown as F;
+  checkName(name, "defineComposite", "name");
+  checkFunction(fn, "defineComposite", "fn");
+  const wrapped = ((...args: Parameters<F>) => asPublicCall(name, () => checkReturned(fn(...args), name, "the function"))) as unknown as F;
   Object.defineProperty(wrapped, "name", { value: name });
   Object.defineProperty(wrapped, "spec", { value: { name, composite: true }, enumerable: false });
   return wrapped as F & { readonly spec: { name: string; composite: true } };

@@ -22,7 +22,7 @@ export const slice = defineOp({
     checkTensor(x, "slice", "input");
     // A 0-d tensor has no axis to slice (normalizeAxis lets dim 0 and −1 name its one position, as
     // reductions want), as in PyTorch: its size along "dim" would be undefined, and the view's NaN.
-    if (x.ndim === 0) throw new IndexError("slice: a 0-d tensor has no axis to slice (reshape it to [1] first)");
+    if (x.ndim === 0) throw new IndexError("slice: a 0-d tensor has no axis to slice");
     const ax = normalizeAxis(dim, x.ndim, "dim", "slice");
     if (typeof step !== "number" || !Number.isInteger(step) || step < 1) throw new ValueError(`slice: step must be a positive integer, got ${describeValue(step)}`);
     // start and end are positions, so integers (absent: the axis ends); a fraction or NaN would

@@ -1,5 +1,5 @@
-import { ShapeError, ValueError } from "./errors.js";
-import { checkShape, describeValue, shapeStr, type Shape } from "./shape.js";
+import { ShapeError } from "./errors.js";
+import { checkName, checkShape, shapeStr, type Shape } from "./shape.js";
 
 /**
  * NumPy/PyTorch broadcasting: align shapes on the right; each pair of sizes
@@ -7,8 +7,8 @@ import { checkShape, describeValue, shapeStr, type Shape } from "./shape.js";
  * so both shapes are checked (lists of non-negative integers, ShapeError).
  */
 export function broadcastShapes(a: Shape, b: Shape, fn = "broadcastShapes"): number[] {
-  // fn is the caller's own name for its messages: a non-empty string (a number would head the message).
-  if (typeof fn !== "string" || fn === "") throw new ValueError(`broadcastShapes: fn must be the name of the calling function (a non-empty string), got ${describeValue(fn)}`);
+  // fn is the caller's own name, which heads its messages.
+  checkName(fn, "broadcastShapes", "fn");
   checkShape(a, fn, "a");
   checkShape(b, fn, "b");
   const n = Math.max(a.length, b.length);

@@ -93,7 +93,7 @@ function convert(values: readonly number[], dtype: DType): Storage {
 /** Set requiresGrad when asked; only a float tensor can (a DTypeError naming fn, the function called). */
 function finish(t: Tensor, requiresGrad: boolean | undefined, fn: string): Tensor {
   if (!requiresGrad) return t;
-  if (t.dtype === "int32") throw new DTypeError(`${fn}: requiresGrad needs a float dtype, got int32 (integers carry no gradient)`);
+  if (t.dtype === "int32") throw new DTypeError(`${fn}: requiresGrad needs a float dtype, got int32`);
   return t.requiresGrad_(true);
 }
 

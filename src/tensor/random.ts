@@ -1,5 +1,5 @@
 import { ValueError } from "./errors.js";
-import { describeValue } from "./shape.js";
+import { checkName, describeValue } from "./shape.js";
 
 /**
  * A small seedable generator whose draws are bit-identical on every
@@ -47,9 +47,7 @@ export class Generator {
    * @internal
    */
   reseed(seed: number, fn: string): this {
-    if (typeof fn !== "string" || fn === "") {
-      throw new ValueError(`Generator.reseed: fn must be the name of the calling function (a non-empty string), got ${describeValue(fn)}`);
-    }
+    checkName(fn, "Generator.reseed", "fn");
     if (typeof seed !== "number" || !Number.isSafeInteger(seed) || seed < 0) {
       throw new ValueError(`${fn}: seed must be a non-negative safe integer, got ${describeValue(seed)}`);
     }

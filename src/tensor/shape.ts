@@ -49,6 +49,18 @@ export function checkInt(value: unknown, fn: string, arg: string, min = -Infinit
   return value;
 }
 
+/** A function argument (ValueError naming fn, the argument and what was given otherwise). */
+export function checkFunction<F>(f: F, fn: string, arg: string): F {
+  if (typeof f !== "function") throw new ValueError(`${fn}: ${arg} must be a function, got ${describeValue(f)}`);
+  return f;
+}
+
+/** A name argument: a non-empty string (ValueError otherwise); it heads messages, so a number or "" cannot. */
+export function checkName(name: unknown, fn: string, arg: string): string {
+  if (typeof name !== "string" || name === "") throw new ValueError(`${fn}: ${arg} must be a non-empty string, got ${describeValue(name)}`);
+  return name;
+}
+
 /** The element count n checked against MAX_ELEMENTS (ValueError naming fn, the count and the limit). */
 export function checkCount(n: number, fn: string, what: string): number {
   if (!(n <= MAX_ELEMENTS)) {

@@ -46,18 +46,14 @@ export class Tensor {
     if (!(data instanceof Float32Array || data instanceof Float64Array || data instanceof Int32Array)) {
       throw new DTypeError(`Tensor: data must be a Float32Array, Float64Array or Int32Array, got ${describeValue(data)}`);
     }
-    if (!Array.isArray(shape) || shape.some((d) => typeof d !== "number" || !Number.isInteger(d) || d < 0)) {
-      throw new ShapeError(`Tensor: shape must be a list of non-negative integers, got ${describeValue(shape)}`);
-    }
+    checkShapeList(shape, "Tensor");
     // The limit holds for views too (docs/ops.md): a stride-0 view of 1e10 elements stores one
     // value, but its flat indices (argmax's, gather's) would not fit an int32.
     checkCount(sizeOf(shape), "Tensor", `shape ${shapeStr(shape)}`);
-    if (strides !== undefined && !Array.isArray(strides)) {
-      throw new ShapeError(`Tensor: strides must be a list of ${shape.length} integers for shape ${shapeStr(shape)}, got ${describeValue(strides)}`);
-    }
-    const st = strides !== undefined ? [...strides] : contiguousStrides(shape);
+    // Absent strides are row-major; given ones must be a list (3n or null is no list to spread).
+    const st = strides === undefined ? contiguousStrides(shape) : Array.isArray(strides) ? [...strides] : [NaN];
     if (st.length !== shape.length || st.some((s) => typeof s !== "number" || !Number.isInteger(s))) {
-      throw new ShapeError(`Tensor: strides must be ${shape.length} integers for shape ${shapeStr(shape)}, got ${describeValue(strides)}`);
+      throw new ShapeError(`Tensor: strides must be a list of ${shape.length} integers for shape ${shapeStr(shape)}, got ${describeValue(strides)}`);
     }
     // Non-negative even when the view holds no element (nothing is read, but an offset of −1 is no position).
     if (typeof offset !== "number" || !Number.isInteger(offset) || offset < 0) {
@@ -91,9 +87,7 @@ export class Tensor {
     const name = fn ?? publicName("Tensor.empty");
     // The shape is checked before its size is computed (the constructor checks it again, after
     // allocating): sizeOf of a non-list, or of 3n, would throw a raw TypeError.
-    if (!Array.isArray(shape) || shape.some((d) => typeof d !== "number" || !Number.isInteger(d) || d < 0)) {
-      throw new ShapeError(`${name}: shape must be a list of non-negative integers, got ${describeValue(shape)}`);
-    }
+    checkShapeList(shape, name);
     return new Tensor(allocate(dtype, sizeOf(shape), name), shape);
   }
 
@@ -210,6 +204,13 @@ export class Tensor {
 
 export type NestedArray = number | NestedArray[];
 
+/** A shape as the constructor and Tensor.empty take it: a list of non-negative integers (ShapeError naming fn). */
+function checkShapeList(shape: unknown, fn: string): void {
+  if (!Array.isArray(shape) || shape.some((d) => typeof d !== "number" || !Number.isInteger(d) || d < 0)) {
+    throw new ShapeError(`${fn}: shape must be a list of non-negative integers, got ${describeValue(shape)}`);
+  }
+}
+
 /**
  * A tensor argument of a public function: a Tensor, returned as such, or a DTypeError naming
  * the function, the argument and what was given (`neg: input must be a Tensor, got NaN`), never
@@ -218,6 +219,12 @@ export type NestedArray = number | NestedArray[];
 export function checkTensor(x: unknown, fn: string, arg: string): Tensor {
   if (!(x instanceof Tensor)) throw new DTypeError(`${fn}: ${arg} must be a Tensor, got ${describeValue(x)}`);
   return x;
+}
+
+/** What a user's function (an op's forward, a checked or transformed fn) returned: a Tensor (ValueError naming fn otherwise). */
+export function checkReturned(y: unknown, fn: string, what: string): Tensor {
+  if (!(y instanceof Tensor)) throw new ValueError(`${fn}: ${what} must return a Tensor, got ${describeValue(y)}`);
+  return y;
 }
 
 /** checkTensor, and of a float dtype (int32 holds labels and indices: a DTypeError). */

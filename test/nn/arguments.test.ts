@@ -42,7 +42,7 @@ describe("Linear's arguments", () => {
     expect(() => new Linear(NaN, 2)).toThrow(/^Linear: inFeatures must be a non-negative integer, got NaN$/);
     expect(() => new Linear(2, "3" as unknown as number)).toThrow(/^Linear: outFeatures must be a non-negative integer, got "3"$/);
     expect(() => new Linear(2, 3, { generator: 7 as unknown as Generator })).toThrow(/^Linear: generator must be a Generator, got 7$/);
-    expect(() => mlp([4, 1e5, 1e5, 2])).toThrow(/^Linear: the weight \[100000, 100000\]/);
+    expect(() => mlp([4, 1e5, 1e5, 2])).toThrow(/^mlp: the weight \[100000, 100000\]/);
   });
 
   test("forward refuses an input of another dtype, naming both and the conversion", () => {

@@ -220,8 +220,8 @@ describe("kdgrad/node names the function called and checks its arguments", () =>
     saveModule(join(dir, "m"), mlp([2, 3]));
     expect(() => loadModule(join(dir, "m"), mlp([2, 2, 2]))).toThrow(/^loadModule: missing key\(s\) in state dict for Sequential: "2\.weight", "2\.bias"$/);
     expect(() => loadModule(join(dir, "m"), null as never)).toThrow(/^loadModule: module must be a Module, got null$/);
-    expect(() => loadModule(join(dir, "m"), mlp([2, 3]), { strict: null } as never)).toThrow(/^loadModule: option strict is null/);
-    expect(() => loadModule(join(dir, "m"), mlp([2, 3]), { strickt: false } as never)).toThrow(/^loadModule: unknown option "strickt" \(did you mean "strict"\?\)/);
+    expect(() => loadModule(join(dir, "m"), mlp([2, 3]), { strict: null } as never)).toThrow(/^loadModule: options\.strict is null/);
+    expect(() => loadModule(join(dir, "m"), mlp([2, 3]), { strickt: false } as never)).toThrow(/^loadModule: unknown key "strickt" in options \(allowed: strict\)$/);
     writeFileSync(join(dir, "bad"), "not safetensors");
     expect(() => loadModule(join(dir, "bad"), mlp([2, 3]))).toThrow(/^loadModule: ".*bad": decodeSafetensors: /);
     expect(() => loadModule(dir, mlp([2, 3]))).toThrow(/^loadModule: cannot read ".*": it is a directory$/);
