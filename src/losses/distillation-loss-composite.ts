@@ -2,6 +2,9 @@ import { defineComposite } from "../ops/define-op.js";
 import { checkOptions } from "../tensor/options.js";
 import type { Tensor } from "../tensor/tensor.js";
 import { ValueError } from "../tensor/errors.js";
+import { onesLike } from "../tensor/creation.js";
+import { sum } from "../ops/sum.js";
+import { where } from "../ops/where.js";
 import { logSoftmax } from "../ops/log-softmax.js";
 import { softmax } from "../ops/softmax.js";
 import { klDiv } from "./kl-div.js";
@@ -37,8 +40,10 @@ export const distillationLossComposite = defineComposite(
     } else checkLabels(options.labels, [student.shape[0]!], student.shape[1]!, fn, "labels");
     const hard = options.labels === undefined ? null : crossEntropy(student, options.labels).mul(1 - alpha);
     // A term of weight 0 is left out, as in the fused kernel: at α = 0 the teacher does not
-    // enter the loss, so a non-finite teacher row cannot make it NaN (0·NaN).
-    if (alpha === 0) return hard!;
+    // enter the loss, so a non-finite teacher row cannot make it NaN (0·NaN). It stays in the
+    // graph with a selected 0 (not a product with 0), so its gradient is zeros, as the
+    // fused kernel's dT, and not absent.
+    if (alpha === 0) return hard!.add(sum(where(onesLike(teacher, { dtype: "int32" }), 0, teacher)));
     const soft = klDiv(logSoftmax(student.div(T), -1), softmax(teacher.div(T), -1), { reduction: "batchmean" }).mul(alpha * T * T);
     return hard === null || alpha === 1 ? soft : soft.add(hard);
   },
