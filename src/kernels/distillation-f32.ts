@@ -41,18 +41,20 @@ import { distillationKernel, hOfM } from "./distillation.js";
  * per-class quantity is good to about 1e-10, the sums are float64, and the KL is
  * within 1e-8 relative (docs/distillation.md, "Float32 kernels").
  *
- * Passes per row: (1) the student's max; (2a) q, its sum, Σ q·((t − s) − D) and the
- * range of t − s; (2b) x, m, G and their sums; (3) the gradient. Each is a small
- * function with its loop, and the cross-entropy's cases (none, T = 4, another T) are
- * separate functions, so that no loop tests its case.
+ * Passes per row: (1) the student's max; (2a) q, d = t − s, their sums for Zs and the
+ * centre, the range of d and whether every d is exact; (2b) x = (d − ū)/T, m, G and
+ * their sums; (3) the gradient. q and d (then m) sit side by side in one float64 array,
+ * so passes 2b and 3 read one array (V8 checks every array a loop reads, at every
+ * step). Each pass is a small function with its loop, and the cross-entropy's cases
+ * (none, T = 4, another T) are separate functions, so that no loop tests its case.
  *
  * Rows that do not suit this (a non-finite logit: ±∞ gives an infinite spread and
  * NaN a NaN KL, caught by the last test; a spread of (t − s)/T over 30, so eˣ could
  * leave the table; a cross-entropy tail below 1e-8, which the float64 kernel keeps
  * exactly; or E_p[x] > 4·KL, where the KL is a difference of larger numbers) go
  * through `distillationKernel` one by one, with the batch's 1/B. `scratch` holds
- * 3·C float32 values (m and the cross-entropy's exponentials use 2·C of them); q
- * takes C float64 of its own.
+ * 3·C float32 values (the cross-entropy's exponentials use C of them, for T other
+ * than 4); q and d take 2·C float64 of their own.
  */
 export function distillationKernelF32(
   s: Float32Array, t: Float32Array, labels: Int32Array | null, B: number, C: number, T: number, alpha: number,
@@ -61,11 +63,12 @@ export function distillationKernelF32(
   const hard = labels !== null && alpha < 1;
   const invT = 1 / T;
   const powers = hard && Number.isInteger(T) && T >= 1 && T <= 8 ? T : 0;
-  // Per row: q (the student's exponentials) in float64, m and the cross-entropy's
-  // exponentials in float32 scratch (they only feed the gradient).
-  const es = new Float64Array(C);
+  // Per row, in float64: qᵢ at qd[2i] and, beside it, dᵢ = tᵢ − sᵢ (pass 2a), replaced by
+  // mᵢ (pass 2b). Every pass after 2a then reads one array, where V8 checks each
+  // array it reads at every step. The cross-entropy's exponentials (T not 4) in float32
+  // scratch: they only feed the gradient.
+  const qd = new Float64Array(2 * C);
   const e1 = scratch.subarray(0, C);
-  const mm = scratch.subarray(C, 2 * C);
   let fallback: Float64Array | null = null;
   let total = 0;
   for (let r = 0; r < B; r++) {
@@ -75,13 +78,14 @@ export function distillationKernelF32(
     const ms = rowMs;
     let fast = ms - ms === 0;
     let loss = 0;
+    // D = t − s at the student's max, the reference for the centre's sum.
+    const D = fast ? t[rowAt]! - ms : 0;
     if (fast) {
-      // Pass 2a: q (unnormalised, es), its sum Zs, Σ q·((t − s) − D) for the centre, D = t − s
-      // at the student's max, the range of t − s, and the cross-entropy's exponentials.
-      const D = t[rowAt]! - ms;
-      if (!hard) studentExps(s, t, es, o, C, ms, invT, D);
-      else if (powers === 4) studentExpsPow4(s, t, es, o, C, ms, invT, D);
-      else studentExpsHard(s, t, es, e1, o, C, ms, invT, D, powers);
+      // Pass 2a: q (unnormalised) and d, Zs = Σ q, Σ q·(d − D) for the centre, the range
+      // of d, whether every d is exact, and the cross-entropy's exponentials.
+      if (!hard) studentExps(s, t, qd, o, C, ms, invT, D);
+      else if (powers === 4) studentExpsPow4(s, t, qd, o, C, ms, invT, D);
+      else studentExpsHard(s, t, qd, e1, o, C, ms, invT, D, powers);
       // A spread of (t − s)/T over 30 (or an infinite one: a logit at ±∞) leaves the table.
       fast = (rowDmax - rowDmin) * invT <= 30;
     }
@@ -90,7 +94,9 @@ export function distillationKernelF32(
       const Z1 = rowZ1;
       // Pass 2b: x = ((t − s) − ū)/T centred at ū, the q-mean of t − s; m = eˣ − 1,
       // G = 1 + (x − 1)eˣ = x·m − φ, and their q-weighted sums.
-      logRatioSums(s, t, es, mm, o, C, (t[rowAt]! - ms) + rowSu / Zs, invT);
+      const ubar = D + rowSu / Zs;
+      if (rowExact) logRatioSums(qd, C, ubar, invT);
+      else logRatioSumsTwoSum(s, t, qd, o, C, ubar, invT);
       const M = rowM / Zs;
       const Gam = rowG / Zs;
       let kl = Gam / (1 + M) + hOfM(M);
@@ -109,15 +115,16 @@ export function distillationKernelF32(
         if (dS !== null) {
           // Pass 3: dS = [α·T·(q − p) + (1 − α)(softmax(s) − onehot(y))]/B, q − p = q·(M − m)/(1 + M).
           const A = (alpha * T) / (B * Zs * (1 + M));
-          if (!hard) studentGrad(dS, es, mm, o, C, A, M);
+          if (!hard) studentGrad(dS, qd, o, C, A, M);
           else {
             const H = (1 - alpha) / (B * Z1);
-            // softmax(s)·Z1 = es⁴, recomputed rather than stored (T = 4, the usual case).
-            if (powers === 4) studentGradPow4(dS, es, mm, o, C, A, M, H);
-            else studentGradHard(dS, es, mm, e1, o, C, A, M, H);
-            const ey = es[y]!;
-            const e1y = powers === 4 ? ey * ey * (ey * ey) : e1[y]!;
-            dS[o + y] = A * ey * (M - mm[y]!) + ((1 - alpha) / B) * (e1y / Z1 - 1);
+            // softmax(s)·Z1 = q⁴, recomputed rather than stored (T = 4, the usual case).
+            if (powers === 4) studentGradPow4(dS, qd, o, C, A, M, H);
+            else studentGradHard(dS, qd, e1, o, C, A, M, H);
+            // The label's entry again, with the one-hot subtracted before rounding.
+            const qy = qd[2 * y]!;
+            const e1y = powers === 4 ? qy * qy * (qy * qy) : e1[y]!;
+            dS[o + y] = A * qy * (M - qd[2 * y + 1]!) + ((1 - alpha) / B) * (e1y / Z1 - 1);
           }
         }
       }
@@ -141,6 +148,7 @@ let rowMs = 0;
 let rowAt = 0;
 let rowDmin = 0;
 let rowDmax = 0;
+let rowExact = true;
 let rowZs = 0;
 let rowZ1 = 0;
 let rowSu = 0;
@@ -163,64 +171,79 @@ function studentMax(s: Float32Array, o: number, C: number): void {
   rowAt = at;
 }
 
-/**
- * Pass 2a, no cross-entropy: a = exp((s − ms)/T) by the table into es (rowZs = Σ a),
- * rowSu = Σ a·((t − s) − D) and the range of t − s (rowDmin, rowDmax).
- */
-function studentExps(s: Float32Array, t: Float32Array, es: Float64Array, o: number, C: number, ms: number, invT: number, D: number): void {
+// Pass 2a, one function per cross-entropy case (the same loop but for Z1). For each
+// class: a = exp((s − ms)/T) by the table into qd[2i] (rowZs = Σ a); d = t − s into
+// qd[2i + 1], computed in float64 from float32 values and exact unless their exponents
+// lie more than 28 apart, which Knuth's two-sum detects (rowExact: every d exact, its
+// error e = (t − (d − z)) − (s + z), z = d − t, is 0); rowSu = Σ a·(d − D); and the range
+// of d (rowDmin, rowDmax).
+
+function studentExps(s: Float32Array, t: Float32Array, qd: Float64Array, o: number, C: number, ms: number, invT: number, D: number): void {
   let Zs = 0;
   let Su = 0;
   let dmax = -Infinity;
   let dmin = Infinity;
+  let exact = true;
   for (let i = 0; i < C; i++) {
     const si = s[o + i]!;
+    const ti = t[o + i]!;
     const a = expGap(si - ms, invT);
-    es[i] = a;
+    const d = ti - si;
+    const z = d - ti;
+    if ((ti - (d - z)) - (si + z) !== 0) exact = false;
+    qd[2 * i] = a;
+    qd[2 * i + 1] = d;
     Zs += a;
-    const d = t[o + i]! - si;
+    Su += a * (d - D);
     if (d > dmax) dmax = d;
     if (d < dmin) dmin = d;
-    Su += a * (d - D);
   }
   rowZs = Zs;
   rowSu = Su;
+  rowZ1 = 0;
   rowDmax = dmax;
   rowDmin = dmin;
-  rowZ1 = 0;
+  rowExact = exact;
 }
 
-/** Pass 2a with the cross-entropy at T = 4: as studentExps, and rowZ1 = Σ a⁴ = Σ exp(s − ms). */
-function studentExpsPow4(s: Float32Array, t: Float32Array, es: Float64Array, o: number, C: number, ms: number, invT: number, D: number): void {
+/** Pass 2a at T = 4 with the cross-entropy: rowZ1 = Σ a⁴ = Σ exp(s − ms) besides. */
+function studentExpsPow4(s: Float32Array, t: Float32Array, qd: Float64Array, o: number, C: number, ms: number, invT: number, D: number): void {
   let Zs = 0;
   let Su = 0;
   let Z1 = 0;
   let dmax = -Infinity;
   let dmin = Infinity;
+  let exact = true;
   for (let i = 0; i < C; i++) {
     const si = s[o + i]!;
+    const ti = t[o + i]!;
     const a = expGap(si - ms, invT);
-    es[i] = a;
+    const d = ti - si;
+    const z = d - ti;
+    if ((ti - (d - z)) - (si + z) !== 0) exact = false;
+    qd[2 * i] = a;
+    qd[2 * i + 1] = d;
     Zs += a;
-    const d = t[o + i]! - si;
-    if (d > dmax) dmax = d;
-    if (d < dmin) dmin = d;
     Su += a * (d - D);
     const a2 = a * a;
     Z1 += a2 * a2;
+    if (d > dmax) dmax = d;
+    if (d < dmin) dmin = d;
   }
   rowZs = Zs;
   rowSu = Su;
   rowZ1 = Z1;
   rowDmax = dmax;
   rowDmin = dmin;
+  rowExact = exact;
 }
 
 /**
- * Pass 2a with the cross-entropy at any other T: as studentExps, and e1 = exp(s − ms)
- * (a^T by repeated multiplication for a small integer T = powers, else the table), rowZ1 = Σ e1.
+ * Pass 2a with the cross-entropy at another T: e1 = exp(s − ms) besides (a^T by repeated
+ * multiplication for a small integer T = powers, else the table) and rowZ1 = Σ e1.
  */
 function studentExpsHard(
-  s: Float32Array, t: Float32Array, es: Float64Array, e1: Float32Array, o: number, C: number, ms: number, invT: number, D: number,
+  s: Float32Array, t: Float32Array, qd: Float64Array, e1: Float32Array, o: number, C: number, ms: number, invT: number, D: number,
   powers: number,
 ): void {
   let Zs = 0;
@@ -228,14 +251,17 @@ function studentExpsHard(
   let Z1 = 0;
   let dmax = -Infinity;
   let dmin = Infinity;
+  let exact = true;
   for (let i = 0; i < C; i++) {
     const si = s[o + i]!;
+    const ti = t[o + i]!;
     const a = expGap(si - ms, invT);
-    es[i] = a;
+    const d = ti - si;
+    const z = d - ti;
+    if ((ti - (d - z)) - (si + z) !== 0) exact = false;
+    qd[2 * i] = a;
+    qd[2 * i + 1] = d;
     Zs += a;
-    const d = t[o + i]! - si;
-    if (d > dmax) dmax = d;
-    if (d < dmin) dmin = d;
     Su += a * (d - D);
     let b: number;
     if (powers !== 0) {
@@ -244,21 +270,44 @@ function studentExpsHard(
     } else b = expGap(si - ms, 1);
     e1[i] = b;
     Z1 += b;
+    if (d > dmax) dmax = d;
+    if (d < dmin) dmin = d;
   }
   rowZs = Zs;
   rowSu = Su;
   rowZ1 = Z1;
   rowDmax = dmax;
   rowDmin = dmin;
+  rowExact = exact;
 }
 
 /**
- * Pass 2b: x = ((t − s) − ū)/T with t − s carried exactly (Knuth's two-sum: d + e = t − s),
- * so a small x keeps its relative accuracy however large t, s and ū are; then
- * φ = eˣ − 1 − x = 2^{k/16}·φ(r) + ((2^{k/16} − 1) + 2^{k/16}·r − x) with x = k·ln 2/16 + r
- * (exactly φ(r) where k = 0), m = φ + x into mm, rowM = Σ q·m and rowG = Σ q·(x·m − φ).
+ * Pass 2b: x = (d − ū)/T from the exact d of pass 2a (one rounding, relative to x however
+ * large t, s and ū are), φ = eˣ − 1 − x (phiTable), m = φ + x into qd[2i + 1] (d is not
+ * needed again), rowM = Σ q·m and rowG = Σ q·(x·m − φ) = Σ q·G.
  */
-function logRatioSums(s: Float32Array, t: Float32Array, es: Float64Array, mm: Float32Array, o: number, C: number, ubar: number, invT: number): void {
+function logRatioSums(qd: Float64Array, C: number, ubar: number, invT: number): void {
+  let M = 0;
+  let Gam = 0;
+  for (let i = 0; i < C; i++) {
+    const x = (qd[2 * i + 1]! - ubar) * invT;
+    const phi = phiTable(x);
+    const m = phi + x;
+    const a = qd[2 * i]!;
+    qd[2 * i + 1] = m;
+    M += a * m;
+    Gam += a * (x * m - phi);
+  }
+  rowM = M;
+  rowG = Gam;
+}
+
+/**
+ * Pass 2b for a row where some t − s was not exact in float64 (exponents of t and s more
+ * than 28 apart): the same, with x = ((d − ū) + e)/T from d + e = t − s (Knuth's two-sum),
+ * so that a small x keeps its relative accuracy.
+ */
+function logRatioSumsTwoSum(s: Float32Array, t: Float32Array, qd: Float64Array, o: number, C: number, ubar: number, invT: number): void {
   let M = 0;
   let Gam = 0;
   for (let i = 0; i < C; i++) {
@@ -267,14 +316,10 @@ function logRatioSums(s: Float32Array, t: Float32Array, es: Float64Array, mm: Fl
     const d = ti - si;
     const z = d - ti;
     const x = ((d - ubar) + ((ti - (d - z)) - (si + z))) * invT;
-    const kx = x * INV_LN2_16 + ROUND - ROUND;
-    const rx = x - kx * LN2_16_HI - kx * LN2_16_LO;
-    const P = POW[(kx - K_MIN) | 0]!;
-    const phiR = rx * rx * (1 / 2 + rx * (1 / 6 + rx * (1 / 24 + rx * (1 / 120 + rx * (1 / 720)))));
-    const phi = P * phiR + ((P - 1) + P * rx - x);
+    const phi = phiTable(x);
     const m = phi + x;
-    const a = es[i]!;
-    mm[i] = m;
+    const a = qd[2 * i]!;
+    qd[2 * i + 1] = m;
     M += a * m;
     Gam += a * (x * m - phi);
   }
@@ -283,22 +328,22 @@ function logRatioSums(s: Float32Array, t: Float32Array, es: Float64Array, mm: Fl
 }
 
 /** Pass 3, no cross-entropy: dS = A·q·(M − m). */
-function studentGrad(dS: Float32Array, es: Float64Array, mm: Float32Array, o: number, C: number, A: number, M: number): void {
-  for (let i = 0; i < C; i++) dS[o + i] = A * es[i]! * (M - mm[i]!);
+function studentGrad(dS: Float32Array, qd: Float64Array, o: number, C: number, A: number, M: number): void {
+  for (let i = 0; i < C; i++) dS[o + i] = A * qd[2 * i]! * (M - qd[2 * i + 1]!);
 }
 
 /** Pass 3 at T = 4: dS = A·q·(M − m) + H·q⁴ (the label's entry is redone by the caller). */
-function studentGradPow4(dS: Float32Array, es: Float64Array, mm: Float32Array, o: number, C: number, A: number, M: number, H: number): void {
+function studentGradPow4(dS: Float32Array, qd: Float64Array, o: number, C: number, A: number, M: number, H: number): void {
   for (let i = 0; i < C; i++) {
-    const a = es[i]!;
+    const a = qd[2 * i]!;
     const a2 = a * a;
-    dS[o + i] = A * a * (M - mm[i]!) + H * (a2 * a2);
+    dS[o + i] = A * a * (M - qd[2 * i + 1]!) + H * (a2 * a2);
   }
 }
 
-/** Pass 3 at any other T: dS = A·q·(M − m) + H·e1 (the label's entry is redone by the caller). */
-function studentGradHard(dS: Float32Array, es: Float64Array, mm: Float32Array, e1: Float32Array, o: number, C: number, A: number, M: number, H: number): void {
-  for (let i = 0; i < C; i++) dS[o + i] = A * es[i]! * (M - mm[i]!) + H * e1[i]!;
+/** Pass 3 at another T: dS = A·q·(M − m) + H·e1 (the label's entry is redone by the caller). */
+function studentGradHard(dS: Float32Array, qd: Float64Array, e1: Float32Array, o: number, C: number, A: number, M: number, H: number): void {
+  for (let i = 0; i < C; i++) dS[o + i] = A * qd[2 * i]! * (M - qd[2 * i + 1]!) + H * e1[i]!;
 }
 
 // 2^{k/16} for K_MIN ≤ k ≤ K_MAX (2⁻¹⁶⁰ to 2⁵⁰; the teacher's |x| ≤ 31 needs
@@ -328,4 +373,17 @@ function expGap(g: number, invT: number): number {
   const k = a * INV_LN2_16 + ROUND - ROUND;
   const r = a - k * LN2_16_HI - k * LN2_16_LO;
   return POW[(k - K_MIN) | 0]! * (1 + r * (1 + r * (1 / 2 + r * (1 / 6 + r * (1 / 24)))));
+}
+
+/**
+ * φ(x) = eˣ − 1 − x for |x| ≤ 31 by the table: x = k·ln 2/16 + r, |r| ≤ ln 2/32, and
+ * φ(x) = 2^{k/16}·φ(r) + ((2^{k/16} − 1) + 2^{k/16}·r − x), with φ(r) to r⁶ (relative error
+ * < 5e-11); exactly φ(r) where k = 0, so a small x keeps its relative accuracy.
+ */
+function phiTable(x: number): number {
+  const k = x * INV_LN2_16 + ROUND - ROUND;
+  const r = x - k * LN2_16_HI - k * LN2_16_LO;
+  const P = POW[(k - K_MIN) | 0]!;
+  const phiR = r * r * (1 / 2 + r * (1 / 6 + r * (1 / 24 + r * (1 / 120 + r * (1 / 720)))));
+  return P * phiR + ((P - 1) + P * r - x);
 }

@@ -204,6 +204,14 @@ describe("the TypeScript float32 kernel within its proven bound", () => {
     for (const T of [1, 4, 3.7]) checkTs("far", { s: [0, f(-10 * T)], t: [0, f(15 * T)], n: [1, C - 1] }, T);
   });
 
+  test("t − s not exact in float64 (a student at 1e-9, a teacher at 100: exponents 36 apart), both backends", () => {
+    for (const T of [1, 4]) {
+      const r = { s: [0, f(1e-9), f(3e-9)], t: [100, 100, 100], n: [1, 500, 499] };
+      checkTs("inexact t − s", r, T);
+      check("inexact t − s", r, T);
+    }
+  });
+
   test("random rows of two to four groups of tied classes", () => {
     let seed = 2024;
     const rnd = (): number => {
