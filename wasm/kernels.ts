@@ -516,9 +516,9 @@ function hM(M: f64): f64 {
  * m, G.
  *
  * Each pass is a function of its own (f32Range, the exps* functions, f32LogRatio,
- * the grad* functions), so that its loop has the registers to itself: in one
- * function, V8 kept every pass's constants live across all of them and spilled the
- * loops' sums to the stack. The cross-entropy's cases (none, a^T for T = 4, for
+ * the grad* functions), so that a loop's constants are live in that loop only: in
+ * one function, V8 kept every pass's constants live across all the loops and spilled
+ * more of them, and of the loops' sums, to the stack. The cross-entropy's cases (none, a^T for T = 4, for
  * another small integer T, or expf4) are separate copies of passes 2a and 3, and a
  * row's last, partial vector is masked outside the loops, so no loop tests either.
  * The arithmetic is that of one function with the tests inside: the same results,
@@ -641,7 +641,7 @@ export function distillF32(
 }
 
 // What the passes of `distillF32` over one row leave for the next (each pass is a
-// function of its own, whose loops keep their values in registers).
+// function of its own, and a function returns one value).
 let rMs: f32 = 0;
 let rTAt: f32 = 0;
 let rDmax: f32 = 0;
