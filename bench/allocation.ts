@@ -1,9 +1,13 @@
 /**
  * Question: how many bytes does one fused `distillationLoss` call allocate,
  * forward and backward, at [256, 1000] float32, on the wasm and js backends?
+ * And one softmax, logSoftmax or linear call (forward and backward): does a
+ * WebAssembly kernel copy its result out once, into the output tensor, or
+ * does it make a new array first?
  *
  * The target: nothing of size B·C beyond the outputs (the loss scalar, the
- * student gradient) and what the op saves for backward.
+ * student gradient; for softmax and logSoftmax y and dx) and what the op
+ * saves for backward.
  *
  * Method (no change to src/): before kdgrad is imported, every typed-array
  * constructor on globalThis is replaced by a subclass that counts the bytes
@@ -117,6 +121,8 @@ function installCounters(): Counter {
 
 interface Row {
   name: string;
+  /** Which table: the distillation losses, or the other ops. */
+  group: "loss" | "op";
   forwardBytes: number;
   backwardBytes: number;
   /** Allocations of one call, forward and backward, as "Type(bytes) ×count". */
@@ -139,16 +145,23 @@ export async function run(options: RunOptions): Promise<SuiteResult> {
     const y = kd.randint(0, C, [B], { generator: g });
     const calls = options.quick ? 2 : 20;
 
-    const measureOne = (name: string, backend: "wasm" | "js", loss: Loss): Row => {
+    /**
+     * `call(leaf)` is the forward pass from a fresh leaf (a copy of its input, which requires
+     * grad), `runBackward(out)` the backward pass; bytes are counted for each.
+     */
+    const measureOne = (
+      name: string, group: Row["group"], backend: "wasm" | "js", usesWasm: boolean,
+      input: Tensor, call: (leaf: Tensor) => Tensor, runBackward: (out: Tensor) => void,
+    ): Row => {
       kd.setBackend(backend);
       const once = (): { forward: number; backward: number; sizes: Map<string, number> } => {
+        const leaf = input.detach().requiresGrad_();
         counter.reset();
-        const leaf = s.detach().requiresGrad_();
-        const l = loss(leaf, t, { labels: y, temperature, alpha });
+        const out = call(leaf);
         const forward = counter.bytes;
         const sizes = new Map(counter.sizes);
         counter.reset();
-        l.backward();
+        runBackward(out);
         for (const [k, v] of counter.sizes) sizes.set(k, (sizes.get(k) ?? 0) + v);
         return { forward, backward: counter.bytes, sizes };
       };
@@ -166,14 +179,29 @@ export async function run(options: RunOptions): Promise<SuiteResult> {
       }
       const allocations = [...last.sizes].sort((a, b) => parseSize(b[0]) - parseSize(a[0])).map(([k, n]) => `${k} ×${n}`);
       return {
-        name, forwardBytes: forward / calls, backwardBytes: backward / calls, allocations, usesWasm: backend === "wasm" && loss === (kd.distillationLoss as Loss),
+        name, group, forwardBytes: forward / calls, backwardBytes: backward / calls, allocations, usesWasm,
         wasmMemoryBytes: counter.wasmMemoryBytes(), wasmMemoryGrowth: counter.wasmMemoryBytes() - memBefore,
       };
     };
+    const lossRow = (name: string, backend: "wasm" | "js", loss: Loss): Row =>
+      measureOne(name, "loss", backend, backend === "wasm" && loss === (kd.distillationLoss as Loss), s,
+        (leaf) => loss(leaf, t, { labels: y, temperature, alpha }), (l) => l.backward());
+    // The softmax family with a [B, C] upstream gradient; linear x [B, C] · Wᵀ, W [B, C] (out = B).
+    const up = kd.randn([B, C], { generator: g, dtype: "float32" });
+    const weight = kd.randn([B, C], { generator: g, dtype: "float32" }).mul(0.03);
+    const bias = kd.randn([B], { generator: g, dtype: "float32" });
+    const upLinear = kd.randn([B, B], { generator: g, dtype: "float32" });
+    const opRow = (name: string, backend: "wasm" | "js", call: (leaf: Tensor) => Tensor, upstream: Tensor): Row =>
+      measureOne(`${name} (${backend})`, "op", backend, backend === "wasm", s, call, (out) => out.backward(upstream));
     rows = [
-      measureOne("fused distillationLoss (wasm)", "wasm", kd.distillationLoss),
-      measureOne("fused distillationLoss (js)", "js", kd.distillationLoss),
-      measureOne("distillationLossComposite (for comparison)", "js", kd.distillationLossComposite),
+      lossRow("fused distillationLoss (wasm)", "wasm", kd.distillationLoss),
+      lossRow("fused distillationLoss (js)", "js", kd.distillationLoss),
+      lossRow("distillationLossComposite (for comparison)", "js", kd.distillationLossComposite),
+      opRow("logSoftmax", "wasm", (leaf) => kd.logSoftmax(leaf, -1), up),
+      opRow("logSoftmax", "js", (leaf) => kd.logSoftmax(leaf, -1), up),
+      opRow("softmax", "wasm", (leaf) => kd.softmax(leaf, -1), up),
+      opRow("softmax", "js", (leaf) => kd.softmax(leaf, -1), up),
+      opRow("linear, weight and bias constant", "wasm", (leaf) => kd.linear(leaf, weight, bias), upLinear),
     ];
     kd.setBackend(kd.wasmAvailable() ? "wasm" : "js");
   } finally {
@@ -183,6 +211,13 @@ export async function run(options: RunOptions): Promise<SuiteResult> {
   const unit = B * C * 4;
   const fmtBytes = (b: number): string => `${Math.round(b).toLocaleString("en-US")}`;
   const multiple = (b: number): string => `${(b / unit).toFixed(3)}`;
+  const header = ["variant", "forward B", "backward B", "total B", "× B·C·4", "allocations in one call", "wasm memory (growth)"];
+  const lines = (group: Row["group"]): string[][] =>
+    rows.filter((r) => r.group === group).map((r) => [
+      r.name, fmtBytes(r.forwardBytes), fmtBytes(r.backwardBytes), fmtBytes(r.forwardBytes + r.backwardBytes),
+      multiple(r.forwardBytes + r.backwardBytes), r.allocations.join(", "),
+      r.usesWasm ? `${fmtBytes(r.wasmMemoryBytes)} B (+${fmtBytes(r.wasmMemoryGrowth)})` : "not used",
+    ]);
   const markdown = [
     "## Allocation per distillationLoss call",
     "",
@@ -190,14 +225,15 @@ export async function run(options: RunOptions): Promise<SuiteResult> {
       `(mean of ${options.quick ? 2 : 20} warm calls), and as a multiple of B·C·4 = ${fmtBytes(unit)} B (one float32 [B, C] tensor). ` +
       "Views (subarray, views of WebAssembly memory) are not allocations and are not counted.",
     "",
-    table(
-      ["variant", "forward B", "backward B", "total B", "× B·C·4", "allocations in one call", "wasm memory (growth)"],
-      rows.map((r) => [
-        r.name, fmtBytes(r.forwardBytes), fmtBytes(r.backwardBytes), fmtBytes(r.forwardBytes + r.backwardBytes),
-        multiple(r.forwardBytes + r.backwardBytes), r.allocations.join(", "),
-        r.usesWasm ? `${fmtBytes(r.wasmMemoryBytes)} B (+${fmtBytes(r.wasmMemoryGrowth)})` : "not used",
-      ]),
-    ),
+    table(header, lines("loss")),
+    "",
+    "## Allocation per softmax, logSoftmax and linear call",
+    "",
+    `Forward and backward from a fresh [${B}, ${C}] float32 leaf, counted as above: softmax and logSoftmax with a [${B}, ${C}] ` +
+      `upstream gradient (the target is y and dx, 2 × B·C·4, with nothing copied twice); linear(x, W, b) with W [${B}, ${C}] and b [${B}] ` +
+      "constants (the target is y and dx).",
+    "",
+    table(header, lines("op")),
   ].join("\n");
   const mismatches = rows
     .filter((r) => r.wasmMemoryGrowth !== 0)

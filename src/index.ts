@@ -1,5 +1,8 @@
 // The whole public surface of kdgrad. Named exports only.
 
+// Installs the method-style API on Tensor (x.add(y), x.sum()…) before anything else.
+import "./methods.js";
+
 // tensors
 export { Tensor, type NestedArray } from "./tensor/tensor.js";
 export type { DType, FloatDType, Storage } from "./tensor/dtype.js";
@@ -15,12 +18,13 @@ export { KdgradError, ShapeError, DTypeError, ValueError, IndexError, AutogradEr
 
 // autograd
 export { noGrad, enableGrad, isGradEnabled } from "./autograd/no-grad.js";
-export { grad, valueAndGrad } from "./autograd/functional.js";
+export { grad, valueAndGrad, vjp, jvp, jacobian, hessian } from "./autograd/functional.js";
+export { gradients, type BackwardOptions, type GradientsOptions } from "./autograd/backward.js";
 export {
-  gradcheck, assertGradcheck, GradcheckError,
+  gradcheck, assertGradcheck, gradgradcheck, assertGradgradcheck, GradcheckError,
   type GradcheckOptions, type GradcheckReport, type GradcheckInputReport,
 } from "./autograd/gradcheck.js";
-export { defineOp, defineComposite, type Ctx, type Domain, type OpSpec } from "./ops/define-op.js";
+export { defineOp, defineComposite, type Ctx, type OpSpec } from "./ops/define-op.js";
 
 // element-wise
 export { add } from "./ops/add.js";
@@ -78,7 +82,7 @@ export { distillationLossComposite } from "./losses/distillation-loss-composite.
 export { logitMatchingLoss } from "./losses/logit-matching-loss.js";
 export { softTargets } from "./losses/soft-targets.js";
 export { predict } from "./losses/predict.js";
-export type { Reduction, KlReduction } from "./losses/options.js";
+export type { Reduction, KlReduction } from "./losses/checks.js";
 
 // nn
 export { gelu, type GeluApproximate } from "./ops/gelu.js";
@@ -116,4 +120,4 @@ export { batches, type Batch, type Batches, type BatchOptions } from "./data/bat
 export { selectRows } from "./data/select-rows.js";
 
 // backends
-export { getBackend, setBackend, wasmAvailable, type Backend } from "./kernels/backend.js";
+export { getBackend, setBackend, wasmAvailable, type Backend } from "./kernels/registry.js";

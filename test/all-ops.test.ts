@@ -8,7 +8,8 @@
 import fc from "fast-check";
 import { describe, expect, test } from "vitest";
 import * as kd from "../src/index.js";
-import { Generator, Tensor, assertGradcheck, tensor, type Domain } from "../src/index.js";
+import { Generator, Tensor, assertGradcheck, assertGradgradcheck, jvp, noGrad, tensor } from "../src/index.js";
+import { opSamples, type Domain } from "./op-samples.js";
 import { broadcastPairArb, shapeArb, viewed, type Layout } from "./arbitraries.js";
 import { opSpec } from "../src/ops/define-op.js";
 
@@ -224,10 +225,37 @@ function caseArb(op: OpFn, domain: Domain): fc.Arbitrary<Case> {
   }
 }
 
-const ops = Object.entries(kd).filter(([, f]) => opSpec(f) !== undefined) as [string, OpFn & { spec: { domain: Domain } }][];
+const ops = Object.entries(kd).filter(([, f]) => opSpec(f) !== undefined) as [string, OpFn & { spec: { name: string } }][];
 
-describe("gradcheck of every exported op", () => {
-  test("the scan finds the ops", () => {
+/** Every differentiable export has samples (test/op-samples.ts); a new op without them fails here. */
+function domainOf(op: { spec: { name: string } }): Domain {
+  const d = opSamples[op.spec.name];
+  if (d === undefined) throw new Error(`all-ops: ${op.spec.name} has no entry in test/op-samples.ts`);
+  return d;
+}
+
+/** ⟨u, J·t⟩ by central differences against jvp's J·t, with random t and u. */
+function checkJvp(c: Case, seed: number): void {
+  const rng = new Generator(seed);
+  const xs = c.leaves.map((x) => new Tensor(Float64Array.from(x.copyData()), x.shape));
+  const ts = xs.map((x) => new Tensor(Float64Array.from({ length: x.size }, () => rng.normal()), x.shape));
+  const [y, dy] = jvp((...a: Tensor[]) => c.fn(...a), xs, ts);
+  const eps = 1e-6;
+  const at = (h: number): Float64Array => Float64Array.from(noGrad(() => c.fn(...xs.map((x, i) => x.add(ts[i]!.mul(h))))).copyData());
+  const plus = at(eps);
+  const minus = at(-eps);
+  const got = dy.copyData();
+  expect(dy.shape).toEqual(y.shape);
+  for (let o = 0; o < got.length; o++) {
+    const numeric = (plus[o]! - minus[o]!) / (2 * eps);
+    if (!(Math.abs(numeric - got[o]!) <= 1e-6 + 1e-5 * Math.abs(numeric))) {
+      throw new Error(`jvp: (J·t)[${o}] = ${got[o]} but central differences give ${numeric}`);
+    }
+  }
+}
+
+describe("every exported op: gradcheck, gradgradcheck and jvp", () => {
+  test("the scan finds the ops, and each has samples", () => {
     const names = ops.map(([n]) => n);
     for (const expected of [
       "add", "mul", "pow", "sum", "max", "logSumExp", "matmul", "linear", "logSoftmax", "softmax", "gather", "concat", "stack", "where",
@@ -235,20 +263,26 @@ describe("gradcheck of every exported op", () => {
     ]) {
       expect(names).toContain(expected);
     }
+    for (const [, op] of ops) expect(() => domainOf(op)).not.toThrow();
   });
 
   for (const [name, op] of ops) {
-    test(name, () => {
-      fc.assert(
-        fc.property(caseArb(op, op.spec.domain), (c) => {
-          try {
-            assertGradcheck(c.fn, c.leaves);
-          } catch (e) {
-            throw new Error(`${name} with ${c.text}: ${(e as Error).message}`);
-          }
-        }),
-        { numRuns: 40 },
-      );
-    });
+    const run = (what: string, numRuns: number, check: (c: Case, seed: number) => void): void => {
+      test(`${name}: ${what}`, () => {
+        fc.assert(
+          fc.property(caseArb(op, domainOf(op)), fc.nat(), (c, seed) => {
+            try {
+              check(c, seed);
+            } catch (e) {
+              throw new Error(`${name} ${what} with ${c.text}: ${(e as Error).message}`);
+            }
+          }),
+          { numRuns },
+        );
+      });
+    };
+    run("gradcheck", 40, (c) => assertGradcheck(c.fn, c.leaves));
+    run("gradgradcheck", 12, (c) => assertGradgradcheck(c.fn, c.leaves));
+    run("jvp", 12, checkJvp);
   }
 });

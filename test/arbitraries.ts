@@ -1,5 +1,6 @@
 import fc from "fast-check";
-import { Generator, Tensor, tensor, type Domain } from "../src/index.js";
+import { Generator, Tensor, tensor } from "../src/index.js";
+import type { Domain } from "./op-samples.js";
 
 type InputDomain = Domain["inputs"][number];
 

@@ -68,7 +68,9 @@ describe("the tarball", () => {
     expect(pkg.dependencies).toEqual({});
     expect(pkg.bundleDependencies ?? pkg.bundledDependencies).toBeUndefined();
     expect(pkg.type).toBe("module");
-    expect(pkg.sideEffects).toBe(false);
+    // Only the module that installs Tensor's methods has a side effect (src/methods.ts).
+    expect(pkg.sideEffects).toEqual(["./src/methods.ts", "./dist/methods.js"]);
+    expect(pack.files).toContain("dist/methods.js");
     for (const [entry, target] of Object.entries(pkg.exports as Record<string, string | Record<string, string>>)) {
       const conditions = typeof target === "string" ? { default: target } : target;
       for (const [condition, path] of Object.entries(conditions)) {
@@ -85,7 +87,7 @@ describe("the built core", () => {
 
   test("imports no Node built-in and uses no process, Buffer, require, __dirname or __filename", () => {
     const files = core();
-    expect(files).toEqual(expect.arrayContaining(["index.js", "index.d.ts", "kdgrad.bundle.js", "kernels/wasm/backend.js"]));
+    expect(files).toEqual(expect.arrayContaining(["index.js", "index.d.ts", "kdgrad.bundle.js", "kernels/wasm/module.js"]));
     const found = files.flatMap((f) => violations(readFileSync(join(installed, "dist", f), "utf8")).map((v) => `${f}: ${v}`));
     expect(found).toEqual([]);
   });
@@ -125,9 +127,11 @@ describe("the built core", () => {
     }
   });
 
-  test("the bundle is under 40 KB gzipped without the WebAssembly bytes", () => {
+  // The budget catches accidental growth (a dependency pulled in, code duplicated); features
+  // move it, on purpose and with their cost measured (docs/runtimes.md, "The bundle").
+  test("the bundle is under 48 KB gzipped without the WebAssembly bytes", () => {
     const sizes = JSON.parse(execFileSync(process.execPath, [join(ROOT, "scripts/bundle-size.mjs"), "--json"], { encoding: "utf8" }));
-    expect(sizes.withoutWasmGzip).toBeLessThan(40 * 1024);
+    expect(sizes.withoutWasmGzip).toBeLessThan(48 * 1024);
     expect(sizes.bundleGzip).toBeGreaterThan(sizes.withoutWasmGzip);
   });
 });

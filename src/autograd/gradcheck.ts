@@ -1,8 +1,13 @@
-import { Tensor } from "../tensor/tensor.js";
+import { Tensor, checkReturned } from "../tensor/tensor.js";
 import { KdgradError, ValueError, namedError } from "../tensor/errors.js";
 import { Generator } from "../tensor/random.js";
 import { enableGrad, noGrad } from "./no-grad.js";
-import { checkInt, describeValue, shapeStr } from "../tensor/shape.js";
+import { gradients } from "./backward.js";
+import { concat } from "../ops/concat.js";
+import { reshape } from "../ops/reshape.js";
+import { zerosLike } from "../tensor/creation.js";
+import { checkFunction, checkInt, describeValue, shapeStr } from "../tensor/shape.js";
+import { checkOptions } from "../tensor/options.js";
 
 export interface GradcheckOptions {
   /** Central-difference step, scaled by max(1, |xⱼ|) per element (by max(1, maxⱼ |xⱼ|) for projections). Default 1e-6. */
@@ -75,12 +80,28 @@ namedError(GradcheckError, "GradcheckError");
 export function gradcheck(
   fn: (...inputs: Tensor[]) => Tensor,
   inputs: readonly (Tensor | unknown)[],
-  options: GradcheckOptions = {},
+  options?: GradcheckOptions,
 ): GradcheckReport {
-  const fnName = "gradcheck";
-  if (typeof fn !== "function") throw new ValueError(`${fnName}: fn must be a function of the inputs, got ${describeValue(fn)}`);
+  return check(fn, inputs, options, false, "gradcheck");
+}
+
+const GRADCHECK_OPTIONS = ["eps", "atol", "rtol", "seed", "fullJacobianMax", "projections"] as const;
+
+/**
+ * The checker. `disconnectedIsZero`: an output that does not require grad has
+ * a zero analytic derivative (gradgradcheck: a backward rule that drops the
+ * graph is then reported as wrong, not refused as an unusable function).
+ */
+function check(
+  fn: (...inputs: Tensor[]) => Tensor,
+  inputs: readonly (Tensor | unknown)[],
+  options: GradcheckOptions | undefined,
+  disconnectedIsZero: boolean,
+  fnName: string,
+): GradcheckReport {
+  checkFunction(fn, fnName, "fn");
   if (!Array.isArray(inputs)) throw new ValueError(`${fnName}: inputs must be a list of the arguments of fn, got ${describeValue(inputs)}`);
-  if (options === null || typeof options !== "object") throw new ValueError(`${fnName}: options must be an object, got ${describeValue(options)}`);
+  options = checkOptions(options, fnName, GRADCHECK_OPTIONS);
   const positive = (v: unknown, name: string, orZero: boolean): number => {
     if (typeof v !== "number" || !Number.isFinite(v) || v < 0 || (!orZero && v === 0)) {
       throw new ValueError(`${fnName}: ${name} must be a finite number ${orZero ? ">= 0" : "> 0"}, got ${describeValue(v)}`);
@@ -102,17 +123,18 @@ export function gradcheck(
     return c;
   });
   const checked = xs.flatMap((x, i) => (x instanceof Tensor && x.requiresGrad ? [i] : []));
-  if (checked.length === 0) throw new ValueError("gradcheck: no input requires grad; mark the inputs to check with requiresGrad");
+  if (checked.length === 0) throw new ValueError(`${fnName}: no input requires grad; mark the inputs to check with requiresGrad`);
   const call = (): Tensor => (fn as (...a: unknown[]) => Tensor)(...xs);
   const evalFlat = (): Float64Array => Float64Array.from(noGrad(call).copyData());
 
-  const y = enableGrad(call);
-  if (!y.requiresGrad) throw new ValueError("gradcheck: the output does not depend on any input that requires grad");
+  const y = checkReturned(enableGrad(call), fnName, "fn");
+  if (!y.requiresGrad && !disconnectedIsZero) throw new ValueError(`${fnName}: the output does not depend on any input that requires grad`);
   const m = y.size;
   const u = new Float64Array(m);
   for (let i = 0; i < m; i++) u[i] = rng.normal();
   const analytic = (upstream: Float64Array): Float64Array[] => {
     for (const i of checked) (xs[i] as Tensor).grad = null;
+    if (!y.requiresGrad) return checked.map((i) => new Float64Array((xs[i] as Tensor).size));
     y.backward(new Tensor(Float64Array.from(upstream), y.shape).to(y.dtype), { retainGraph: true });
     return checked.map((i) => {
       const t = xs[i] as Tensor;
@@ -198,14 +220,74 @@ export function gradcheck(
 export function assertGradcheck(
   fn: (...inputs: Tensor[]) => Tensor,
   inputs: readonly (Tensor | unknown)[],
-  options: GradcheckOptions = {},
+  options?: GradcheckOptions,
 ): GradcheckReport {
-  const report = gradcheck(fn, inputs, options);
-  if (!report.ok) {
-    const lines = report.inputs
-      .filter((r) => !r.ok)
-      .map((r) => `input ${r.input} ${shapeStr(r.shape)}: max abs error ${r.maxAbsError.toExponential(3)}, max rel error ${r.maxRelError.toExponential(3)} at ${r.where}`);
-    throw new GradcheckError(`gradcheck: ${fn.name || "function"} failed (${report.mode}, seed ${report.seed}):\n  ${lines.join("\n  ")}`, report);
-  }
+  const report = check(fn, inputs, options, false, "assertGradcheck");
+  if (!report.ok) throw new GradcheckError(`assertGradcheck: ${describeFailure(fn, report)}`, report);
+  return report;
+}
+
+function describeFailure(fn: (...inputs: Tensor[]) => Tensor, report: GradcheckReport): string {
+  const lines = report.inputs
+    .filter((r) => !r.ok)
+    .map((r) => `input ${r.input} ${shapeStr(r.shape)}: max abs error ${r.maxAbsError.toExponential(3)}, max rel error ${r.maxRelError.toExponential(3)} at ${r.where}`);
+  return `${fn.name || "function"} failed (${report.mode}, seed ${report.seed}):\n  ${lines.join("\n  ")}`;
+}
+
+/**
+ * Check second derivatives: gradcheck of the backward pass itself, as
+ * PyTorch's gradgradcheck. With a random cotangent u (seeded), the function
+ *   F(x…, u) = ⟨u, ∂fn/∂x⟩ for every checked x, flattened and joined,
+ * is computed with createGraph, and gradcheck compares F's backward (second-
+ * order rules, and the vjp's linearity in u) with central differences of F.
+ * Every backward rule that fn goes through must be differentiable.
+ *
+ * @example gradgradcheck((x) => logSoftmax(x, -1), [randn([3, 5], { dtype: "float64", requiresGrad: true })]).ok
+ */
+export function gradgradcheck(
+  fn: (...inputs: Tensor[]) => Tensor,
+  inputs: readonly (Tensor | unknown)[],
+  options?: GradcheckOptions,
+): GradcheckReport {
+  return gradgradcheckAs(fn, inputs, options, "gradgradcheck");
+}
+
+/** gradgradcheck's body; `fnName` is the checker the user called (gradgradcheck or assertGradgradcheck). */
+function gradgradcheckAs(
+  fn: (...inputs: Tensor[]) => Tensor,
+  inputs: readonly (Tensor | unknown)[],
+  options: GradcheckOptions | undefined,
+  fnName: string,
+): GradcheckReport {
+  checkFunction(fn, fnName, "fn");
+  if (!Array.isArray(inputs)) throw new ValueError(`${fnName}: inputs must be a list of the arguments of fn, got ${describeValue(inputs)}`);
+  options = checkOptions(options, fnName, GRADCHECK_OPTIONS);
+  const checked = inputs.flatMap((x, i) => (x instanceof Tensor && x.requiresGrad && x.dtype !== "int32" ? [i] : []));
+  if (checked.length === 0) throw new ValueError(`${fnName}: no input requires grad; mark the inputs to check with requiresGrad`);
+  const y0 = checkReturned(noGrad(() => (fn as (...a: unknown[]) => unknown)(...inputs)), fnName, "fn");
+  const rng = new Generator(checkInt(options.seed ?? 0, fnName, "seed", 0, Number.MAX_SAFE_INTEGER - 1) + 1);
+  const u = new Tensor(Float64Array.from({ length: y0.size }, () => rng.normal()), y0.shape).requiresGrad_(true);
+  const n = inputs.length;
+  const backwardOf = (...all: Tensor[]): Tensor => enableGrad(() => {
+    const xs = all.slice(0, n);
+    const v = all[n]!;
+    const targets = checked.map((i) => xs[i]!);
+    const y = (fn as (...a: unknown[]) => Tensor)(...xs);
+    const gs = y.requiresGrad
+      ? gradients([y], targets, [v.to(y.dtype)], { createGraph: true, allowUnused: true })
+      : targets.map(() => null);
+    return concat(gs.map((g, k) => reshape(g ?? zerosLike(targets[k]!), [-1]).to("float64")), 0);
+  });
+  return check(backwardOf, [...inputs, u], options, true, fnName);
+}
+
+/** `gradgradcheck` that throws a GradcheckError describing the worst mismatch. */
+export function assertGradgradcheck(
+  fn: (...inputs: Tensor[]) => Tensor,
+  inputs: readonly (Tensor | unknown)[],
+  options?: GradcheckOptions,
+): GradcheckReport {
+  const report = gradgradcheckAs(fn, inputs, options, "assertGradgradcheck");
+  if (!report.ok) throw new GradcheckError(`assertGradgradcheck: ${describeFailure(fn, report)}`, report);
   return report;
 }

@@ -8,6 +8,20 @@ let nextId = 0;
  */
 export const handedOver = new WeakSet<Tensor>();
 
+/** How a backward call runs: see `Node.backward`. */
+export interface BackwardMode {
+  /** The node is freed right after this call (no retainGraph): saved values may be handed over. */
+  lastUse: boolean;
+  /**
+   * The gradients are to be differentiated again: the rule runs with graph
+   * recording on and must compute with ops (never raw kernels) so that its
+   * result carries a graph back to g and to the saved inputs.
+   */
+  createGraph: boolean;
+}
+
+export type Vjp = (g: Tensor, mode: BackwardMode) => readonly (Tensor | null | undefined)[];
+
 /**
  * What an op leaves behind on its output: the inputs (aligned with the op's
  * arguments, null where an argument is not a tensor that needs a gradient)
@@ -19,12 +33,12 @@ export const handedOver = new WeakSet<Tensor>();
  */
 export class Node {
   readonly id = nextId++;
-  private vjp: ((g: Tensor, lastUse: boolean) => readonly (Tensor | null | undefined)[]) | null;
+  private vjp: Vjp | null;
 
   constructor(
     readonly name: string,
     readonly inputs: readonly (Tensor | null)[],
-    vjp: (g: Tensor, lastUse: boolean) => readonly (Tensor | null | undefined)[],
+    vjp: Vjp,
     private readonly release: () => void,
   ) {
     this.vjp = vjp;
@@ -35,10 +49,9 @@ export class Node {
     return this.vjp === null;
   }
 
-  /** `lastUse`: the node is freed right after this call (no retainGraph). */
-  backward(g: Tensor, lastUse = false): readonly (Tensor | null | undefined)[] {
+  backward(g: Tensor, mode: BackwardMode = { lastUse: false, createGraph: false }): readonly (Tensor | null | undefined)[] {
     if (this.vjp === null) throw new Error("unreachable: backward on a freed node");
-    return this.vjp(g, lastUse);
+    return this.vjp(g, mode);
   }
 
   /** Drop the saved tensors, so their memory can be reclaimed. */

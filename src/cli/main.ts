@@ -10,7 +10,7 @@ const USAGE = `kdgrad — knowledge distillation with hand-derived gradients
 Usage:
   kdgrad distill [options]    train a teacher on the digits set, distil a small student, compare (the default)
   kdgrad sweep [options]      distil across temperatures, alphas and student sizes; table and SVG chart
-  kdgrad gradcheck            check every op's and loss's gradient, and show the 1/T² result
+  kdgrad gradcheck            check every op's and loss's gradient and its second order; the 1/T² result and its Hessian
   kdgrad <command> --help     the options of a command
   kdgrad --version            the version of kdgrad
 `;

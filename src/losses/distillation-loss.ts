@@ -1,12 +1,21 @@
 import { defineOp } from "../ops/define-op.js";
+import { checkOptions } from "../tensor/options.js";
 import { Tensor } from "../tensor/tensor.js";
 import { ValueError } from "../tensor/errors.js";
-import { promoteTypes } from "../tensor/dtype.js";
-import { distillationKernel } from "../kernels/distillation.js";
-import { distillationKernelF32 } from "../kernels/distillation-f32.js";
-import { getBackend } from "../kernels/backend.js";
-import { wasmKernels } from "../kernels/wasm/backend.js";
-import { checkAlpha, checkLabels, checkLogits, checkSameShape, checkTemperature } from "./options.js";
+import { promoteTypes, type FloatDType } from "../tensor/dtype.js";
+import { kernel } from "../kernels/registry.js";
+import { compare, contiguousData } from "../ops/elementwise.js";
+import { add } from "../ops/add.js";
+import { div } from "../ops/div.js";
+import { logSoftmax } from "../ops/log-softmax.js";
+import { mul } from "../ops/mul.js";
+import { oneHot } from "../ops/one-hot.js";
+import { softmax } from "../ops/softmax.js";
+import { sub } from "../ops/sub.js";
+import { sum } from "../ops/sum.js";
+import { where } from "../ops/where.js";
+import { checkAlpha, checkLabels, checkLogits, checkSameShape, checkTemperature } from "./checks.js";
+import { fusedWithGraph } from "./fused-with-graph.js";
 
 export interface DistillationOptions {
   /** Hard labels [B] (int32). Without them the loss is the soft term alone. */
@@ -51,13 +60,43 @@ export interface DistillationOptions {
  * The teacher gets a gradient only when it requires one (online or mutual
  * distillation); a teacher computed under noGrad costs nothing extra.
  *
+ * Second order (docs/distillation.md, "The second-order view"). For one row
+ * let A(p) = diag(p) − ppᵀ, the softmax Jacobian (the Hessian of logSumExp),
+ * σ = softmax(s) and w = p_t ⊙ (d − KL), so that ∂L/∂t = α·T·w/B. With
+ * ∂p_s/∂s = A(p_s)/T, ∂p_t/∂t = A(p_t)/T and ∂σ/∂s = A(σ):
+ *   ∂²L/∂s²   = [α·A(p_s) + (1 − α)·A(σ)]/B         (T from the gradient, 1/T from the chain:
+ *                                                   the T² of the loss cancels),
+ *   ∂²L/∂s∂t = −α·A(p_t)/B                           (from −αT·p_t/B),
+ *   ∂²L/∂t²   = α·[A(p_t) + diag(w) − p_t wᵀ − w p_tᵀ]/B.
+ * The teacher block: with z = t/T, ∂dᵢ/∂z_k = δᵢₖ − p_t,k (log p_s does not move
+ * with t) and ∂KL/∂z_k = w_k, so
+ *   ∂wᵢ/∂z_k = p_t,i(δᵢₖ − p_t,k)(dᵢ − KL) + p_t,i(δᵢₖ − p_t,k − w_k)
+ *           = [diag(w) − w p_tᵀ + A(p_t) − p_t wᵀ]ᵢₖ,
+ * times αT/B and 1/T. The mixed block read from the teacher's side is the
+ * same: ∂wᵢ/∂z_s,k = p_t,i(−δᵢₖ + p_s,k − (p_s,k − p_t,k)) = −A(p_t)ᵢₖ (symmetry).
+ * Checks: every block maps the all-ones vector to 0 (A(p)·1 = p − p = 0, and
+ * Σw = KL − KL = 0 gives (diag(w) − p wᵀ − w p_tᵀ)·1 = w − 0 − w = 0): a shift of a
+ * row of s or t moves neither gradient. At p_t = p_s, w = 0 and the soft blocks
+ * are (α/B)·[[A, −A], [−A, A]]: positive semidefinite, zero along s − t = const.
+ *
+ * The backward. Ordinarily it hands over the gradients the fused kernel formed in
+ * the forward pass (times the upstream): nothing is recomputed. When backward
+ * creates a graph, it returns the same values carrying the graph of the gradient
+ * formulas above written with ops (softmax, logSoftmax, where; fusedWithGraph),
+ * whose derivatives are these blocks. A teacher class with p_t = 0 (masked at −∞,
+ * or underflowed) is selected out of d − KL before any product (where, not a
+ * multiplication by p_t = 0), so log p_t = −∞ never meets a 0 in the second order:
+ * masked classes stay finite there too. Terms of weight 0 are left out (α = 0:
+ * no teacher, α = 1: no cross-entropy), as in the kernel.
+ *
  * Non-finite policy (docs/non-finite.md). A teacher class with p_t = 0
  * (masked with −∞, or underflowed at a large logit gap) adds nothing
  * (0·log 0 = 0): loss and both gradients stay finite, where PyTorch's
  * composite gives NaN. Teacher mass on a class the student masks makes the
  * KL really infinite: the loss is +∞. NaN in, NaN out.
  *
- * Numerics: see src/kernels/distillation.ts. Sums are accumulated in
+ * Numerics: the `distillation` kernel (src/kernels/distillation.ts; the kernel
+ * layer chooses among the algorithms below). Sums are accumulated in
  * float64. For a regular row the KL is formed in the log-ratio form,
  * Γ/(1 + M) + h(M) with x = (t − s)/T centred at its q-mean, which keeps it to
  * a relative ε·(a few dozen) at every accepted T, in particular at large T
@@ -76,8 +115,9 @@ export interface DistillationOptions {
  */
 export const distillationLoss = defineOp({
   name: "distillationLoss",
-  forward(ctx, student: Tensor, teacher: Tensor, options: DistillationOptions = {}): Tensor {
+  forward(ctx, student: Tensor, teacher: Tensor, opts?: DistillationOptions): Tensor {
     const fn = "distillationLoss";
+    const options = checkOptions(opts, fn, ["labels", "temperature", "alpha"]);
     checkLogits(student, fn, "student");
     checkLogits(teacher, fn, "teacher");
     checkSameShape(student, teacher, fn, "student", "teacher");
@@ -95,33 +135,13 @@ export const distillationLoss = defineOp({
       labels = checkLabels(options.labels, [B], C, fn, "labels");
     }
     const dtype = promoteTypes(student.dtype, teacher.dtype, fn);
-    const wantS = ctx.needsInputGrad[0] === true;
-    const wantT = ctx.needsInputGrad[1] === true;
-    let loss: number;
-    let dS: Tensor | null = null;
-    let dT: Tensor | null = null;
-    const sd = student.contiguous().data;
-    const td = teacher.contiguous().data;
-    if (sd instanceof Float32Array && td instanceof Float32Array && getBackend() === "wasm") {
-      // float32 on WebAssembly SIMD: the log-ratio kernel in float32 lanes for a frozen
-      // teacher (α > 0), else the float64 kernel's passes in float64 lanes.
-      const r = wasmKernels()!.distill(sd, td, labels, B, C, T, alpha, wantS, wantT);
-      loss = r.loss;
-      if (r.dS) dS = new Tensor(r.dS, [B, C]);
-      if (r.dT) dT = new Tensor(r.dT, [B, C]);
-    } else if (sd instanceof Float32Array && td instanceof Float32Array && alpha > 0 && !wantT) {
-      // float32 in TypeScript, frozen teacher: the log-ratio kernel with table exponentials.
-      dS = wantS ? Tensor.empty([B, C], "float32") : null;
-      loss = distillationKernelF32(sd, td, labels, B, C, T, alpha, dS ? (dS.data as Float32Array) : null, new Float32Array(3 * C));
-    } else {
-      dS = wantS ? Tensor.empty([B, C], student.dtype) : null;
-      dT = wantT ? Tensor.empty([B, C], teacher.dtype) : null;
-      loss = distillationKernel(
-        sd, td, labels, B, C, T, alpha, dS ? dS.data : null, dT ? dT.data : null, new Float64Array(3 * C),
-        sd instanceof Float32Array && td instanceof Float32Array,
-      );
-    }
-    ctx.save({ dS, dT });
+    // The gradients are formed in the same passes as the loss, for the inputs that want one.
+    const dS = ctx.needsInputGrad[0] === true ? Tensor.empty([B, C], student.dtype) : null;
+    const dT = ctx.needsInputGrad[1] === true ? Tensor.empty([B, C], teacher.dtype) : null;
+    const loss = kernel("distillation", dtype, B * C)(
+      contiguousData(student), contiguousData(teacher), labels, B, C, T, alpha, dS ? dS.data : null, dT ? dT.data : null,
+    );
+    ctx.save({ dS, dT, student, teacher, labels: labels === null ? null : options.labels, T, alpha });
     const y = Tensor.empty([], dtype);
     y.data[0] = loss;
     return y;
@@ -129,14 +149,59 @@ export const distillationLoss = defineOp({
   backward(ctx, g) {
     const { dS, dT } = ctx.saved as { dS: Tensor | null; dT: Tensor | null };
     const scale = g.item();
-    // The saved gradients are nobody else's once the graph is freed: handed over, a
-    // leaf's .grad takes them without a copy (a scaled one is fresh anyway).
-    const give = (d: Tensor | null): Tensor | null => {
-      if (d === null) return null;
-      if (scale !== 1) return ctx.handOver(d.mul(scale));
-      return ctx.lastUse ? ctx.handOver(d) : d;
-    };
-    return [give(dS), give(dT), null];
+    if (!ctx.createGraph) {
+      // The saved gradients are nobody else's once the graph is freed: handed over, a
+      // leaf's .grad takes them without a copy (a scaled one is fresh anyway).
+      const give = (d: Tensor | null): Tensor | null => {
+        if (d === null) return null;
+        if (scale !== 1) return ctx.handOver(mul(d, scale));
+        return ctx.lastUse ? ctx.handOver(d) : d;
+      };
+      return [give(dS), give(dT), null];
+    }
+    const [formS, formT] = distillationGradientForms(ctx.saved, g);
+    const value = (d: Tensor): Tensor => (scale !== 1 ? mul(d, scale) : d);
+    return [
+      dS === null ? null : formS === null ? value(dS) : fusedWithGraph("distillationLoss", value(dS), formS),
+      dT === null ? null : formT === null ? value(dT) : fusedWithGraph("distillationLoss", value(dT), formT),
+      null,
+    ];
   },
-  domain: { inputs: [{ range: [-6, 6] }, { range: [-6, 6] }], kind: "distillation" },
 });
+
+/**
+ * The gradients of distillationLoss written with ops, times the upstream g (a
+ * scalar): the student's α·T·(softmax(s/T) − softmax(t/T))/B + (1 − α)(softmax(s) − onehot(y))/B
+ * and the teacher's α·T·p_t ⊙ ((log p_t − log p_s) − KL)/B, with d = log p_t − log p_s
+ * selected to 0 where p_t = 0 before it is used (0·log 0 = 0 without a NaN in its
+ * derivative). null for an input that wants no gradient, or whose every term has weight 0.
+ */
+function distillationGradientForms(
+  saved: { dS: Tensor | null; dT: Tensor | null; student: Tensor; teacher: Tensor; labels: Tensor | null; T: number; alpha: number },
+  g: Tensor,
+): [Tensor | null, Tensor | null] {
+  const { dS, dT, student: s, teacher: t, labels, T, alpha } = saved;
+  const [B, C] = s.shape as [number, number];
+  const soft = alpha > 0;
+  const hard = labels !== null && alpha < 1;
+  let formS: Tensor | null = null;
+  let formT: Tensor | null = null;
+  if (soft) {
+    const zs = div(s, T);
+    const zt = div(t, T);
+    const pt = softmax(zt, -1);
+    const c = (alpha * T) / B;
+    if (dS !== null) formS = mul(sub(softmax(zs, -1), pt), c);
+    if (dT !== null) {
+      const support = compare("distillationLoss", "gt", pt, 0);
+      const d = where(support, sub(logSoftmax(zt, -1), logSoftmax(zs, -1)), 0);
+      const kl = sum(mul(pt, d), -1, true);
+      formT = mul(mul(pt, sub(d, kl)), mul(g, c));
+    }
+  }
+  if (hard && dS !== null) {
+    const ce = mul(sub(softmax(s, -1), oneHot(labels, C, { dtype: s.dtype as FloatDType })), (1 - alpha) / B);
+    formS = formS === null ? ce : add(formS, ce);
+  }
+  return [formS === null ? null : mul(formS, g), formT];
+}

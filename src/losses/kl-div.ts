@@ -1,7 +1,19 @@
 import { defineOp } from "../ops/define-op.js";
-import { Tensor } from "../tensor/tensor.js";
-import { promoteTypes, requireFloat } from "../tensor/dtype.js";
-import { broadcastTarget, checkReduction, type KlReduction } from "./options.js";
+import { checkOptions } from "../tensor/options.js";
+import { Tensor, checkFloatTensor } from "../tensor/tensor.js";
+import { promoteTypes, requireFloat, type Storage } from "../tensor/dtype.js";
+import { kernel } from "../kernels/registry.js";
+import { compare, contiguousData } from "../ops/elementwise.js";
+import { add } from "../ops/add.js";
+import { div } from "../ops/div.js";
+import { exp } from "../ops/exp.js";
+import { log } from "../ops/log.js";
+import { mul } from "../ops/mul.js";
+import { neg } from "../ops/neg.js";
+import { sub } from "../ops/sub.js";
+import { where } from "../ops/where.js";
+import { broadcastTarget, checkReduction, type KlReduction } from "./checks.js";
+import { fusedWithGraph } from "./fused-with-graph.js";
 
 export interface KlDivOptions {
   /** 'batchmean' (default: the true KL per example), 'sum', 'mean' (divides by every element) or 'none'. */
@@ -31,7 +43,19 @@ export interface KlDivOptions {
  *   logTarget = false:  dx = −t,      dt = log t + 1 − x
  *   logTarget = true:   dx = −eᵗ,     dt = eᵗ·(t − x + 1)
  * Check: with t = softmax(z) the chain rule gives dz_j = t_j((log t_j − x_j) − Σ l),
- * the KL gradient derived in docs/distillation.md.
+ * the KL gradient derived in docs/distillation.md. The loops are the kernels
+ * klDiv and klDivBackward.
+ *
+ * Second order (per element, times s). logTarget = false: l = t·log t − t·x, so
+ *   ∂²l/∂x² = 0,   ∂²l/∂x∂t = −1,   ∂²l/∂t² = 1/t;
+ * logTarget = true: l = eᵗ(t − x), so
+ *   ∂²l/∂x² = 0,   ∂²l/∂x∂t = −eᵗ,  ∂²l/∂t² = eᵗ(t − x + 2).
+ * Check: differentiating dt = eᵗ(t − x + 1) once more in t gives eᵗ(t − x + 1) + eᵗ.
+ * With createGraph the rule returns the kernel's values carrying the graph of the
+ * same formulas written with ops (fusedWithGraph). An element outside the support
+ * keeps 0 and gets no derivative: its t and x are replaced (where) by 1 and 0
+ * (logTarget: 0 and 0) before log and the products, so no log 0 or ∞ meets the
+ * 0 that the selection sends back (0·∞ would be NaN and reach every input).
  *
  * Non-finite policy (docs/non-finite.md). An element whose target
  * probability is 0 (t = 0, or t = −∞ with logTarget) is outside the support
@@ -43,54 +67,58 @@ export interface KlDivOptions {
  */
 export const klDiv = defineOp({
   name: "klDiv",
-  forward(ctx, input: Tensor, target: Tensor, options: KlDivOptions = {}): Tensor {
+  forward(ctx, input: Tensor, target: Tensor, opts?: KlDivOptions): Tensor {
     const fn = "klDiv";
+    checkFloatTensor(input, fn, "input");
+    checkFloatTensor(target, fn, "target");
+    const options = checkOptions(opts, fn, ["reduction", "logTarget"]);
     requireFloat(input.dtype, fn, "input");
     requireFloat(target.dtype, fn, "target");
-    target = broadcastTarget(input, target, fn);
+    const t = broadcastTarget(input, target, fn);
     const reduction = checkReduction(options.reduction ?? "batchmean", ["batchmean", "sum", "mean", "none"] as const, fn);
     const logTarget = options.logTarget ?? false;
     const dtype = promoteTypes(input.dtype, target.dtype, fn);
-    const x = input.contiguous().data;
-    const t = target.contiguous().data;
-    const l = Tensor.empty(input.shape, dtype);
-    let total = 0;
-    for (let i = 0; i < x.length; i++) {
-      const ti = t[i]!;
-      let v: number;
-      if (logTarget) v = ti === -Infinity ? 0 : Math.exp(ti) * (ti - x[i]!);
-      else v = ti === 0 ? 0 : ti * (Math.log(ti) - x[i]!);
-      l.data[i] = v;
-      total += v;
-    }
+    const xs = contiguousData(input);
+    const ts = contiguousData(t);
+    const l = reduction === "none" ? Tensor.empty(input.shape, dtype) : null;
+    const total = kernel("klDiv", dtype, input.size)(xs, ts, logTarget, l ? l.data : null);
     const denominator = reduction === "mean" ? input.size : reduction === "batchmean" && input.ndim > 0 ? input.shape[0]! : 1;
-    ctx.save({ x, t, logTarget, reduction, denominator, shape: input.shape });
-    if (reduction === "none") return l;
+    ctx.save({ input, target, xs, ts, logTarget, reduction, denominator });
+    if (l) return l;
     const out = Tensor.empty([], dtype);
     out.data[0] = total / denominator;
     return out;
   },
   backward(ctx, g) {
-    const { x, t, logTarget, reduction, denominator, shape } = ctx.saved as {
-      x: Float64Array; t: Float64Array; logTarget: boolean; reduction: KlReduction; denominator: number; shape: number[];
+    const { input, target, xs, ts, logTarget, reduction, denominator } = ctx.saved as {
+      input: Tensor; target: Tensor; xs: Storage; ts: Storage; logTarget: boolean; reduction: KlReduction; denominator: number;
     };
-    const gs = g.contiguous().data;
-    const dx = ctx.needsInputGrad[0] ? Tensor.empty(shape, g.dtype) : null;
-    const dt = ctx.needsInputGrad[1] ? Tensor.empty(shape, g.dtype) : null;
-    for (let i = 0; i < x.length; i++) {
-      const ti = t[i]!;
-      if (logTarget ? ti === -Infinity : ti === 0) continue;
-      const s = reduction === "none" ? gs[i]! : gs[0]! / denominator;
-      if (logTarget) {
-        const e = Math.exp(ti);
-        if (dx) dx.data[i] = -e * s;
-        if (dt) dt.data[i] = e * (ti - x[i]! + 1) * s;
-      } else {
-        if (dx) dx.data[i] = -ti * s;
-        if (dt) dt.data[i] = (Math.log(ti) + 1 - x[i]!) * s;
-      }
+    const [wantX, wantT] = ctx.needsInputGrad;
+    const dx = wantX ? Tensor.empty(input.shape, g.dtype) : null;
+    const dt = wantT ? Tensor.empty(input.shape, g.dtype) : null;
+    const scale = { g: contiguousData(g), each: reduction === "none", divisor: denominator };
+    kernel("klDivBackward", g.dtype, input.size)(xs, ts, logTarget, scale, dx ? dx.data : null, dt ? dt.data : null);
+    if (!ctx.createGraph) return [dx ? ctx.handOver(dx) : null, dt ? ctx.handOver(dt) : null, null];
+    const fn = "klDiv";
+    const s = reduction === "none" ? g : div(g, denominator);
+    // The support (t ≠ 0, or t ≠ −∞) and t, x with safe values outside it.
+    const inside = compare(fn, "ne", target, logTarget ? -Infinity : 0);
+    const tIn = where(inside, target, logTarget ? 0 : 1);
+    const xIn = where(inside, input, 0);
+    let formX: Tensor;
+    let formT: Tensor;
+    if (logTarget) {
+      const e = exp(tIn);
+      formX = neg(mul(e, s));
+      formT = mul(mul(e, add(sub(tIn, xIn), 1)), s);
+    } else {
+      formX = mul(neg(tIn), s);
+      formT = mul(sub(add(log(tIn), 1), xIn), s);
     }
-    return [dx, dt, null];
+    return [
+      dx ? fusedWithGraph(fn, dx, where(inside, formX, 0)) : null,
+      dt ? fusedWithGraph(fn, dt, where(inside, formT, 0)) : null,
+      null,
+    ];
   },
-  domain: { inputs: [{ range: [-4, 0] }, { range: [0.05, 1] }], kind: "klDiv" },
 });

@@ -1,7 +1,15 @@
 import { defineOp } from "../ops/define-op.js";
 import { Tensor } from "../tensor/tensor.js";
 import { promoteTypes } from "../tensor/dtype.js";
-import { checkLogits, checkSameShape } from "./options.js";
+import { kernel } from "../kernels/registry.js";
+import { contiguousData } from "../ops/elementwise.js";
+import { div } from "../ops/div.js";
+import { mean } from "../ops/mean.js";
+import { mul } from "../ops/mul.js";
+import { neg } from "../ops/neg.js";
+import { sub } from "../ops/sub.js";
+import { checkLogits, checkSameShape } from "./checks.js";
+import { fusedWithGraph } from "./fused-with-graph.js";
 
 /**
  * logitMatchingLoss(student, teacher): the T → ∞ limit of the distillation
@@ -22,7 +30,17 @@ import { checkLogits, checkSameShape } from "./options.js";
  * every T, so the distillation loss has no logit-matching limit then. Finite
  * logits too large for s − t (above about 9e307) are scaled by 2⁻⁶⁰⁰ first,
  * exactly, so that s − t and the mean stay finite; the loss is +∞ when its sum
- * of squares overflows.
+ * of squares overflows. The loops are the kernels logitMatching and
+ * logitMatchingBackward.
+ *
+ * Second order. ∂L/∂s = δ̃/(C·B) is linear in s and t through the centring
+ * δ ↦ δ̃ = (I − 11ᵀ/C)δ, so per row
+ *   ∂²L/∂s² = ∂²L/∂t² = (I − 11ᵀ/C)/(C·B),   ∂²L/∂s∂t = −(I − 11ᵀ/C)/(C·B):
+ * the centring matrix (I − 11ᵀ/C)/C, divided by B, is the limit as T → ∞ of the
+ * distillation loss's student block α·A(p_s)/B (docs/distillation.md, "The
+ * second-order view"). Check: (I − 11ᵀ/C)·1 = 0. With createGraph the rule
+ * returns the kernel's values carrying the graph of ((s − t) − mean(s − t))·g/(C·B)
+ * written with ops (fusedWithGraph).
  */
 export const logitMatchingLoss = defineOp({
   name: "logitMatchingLoss",
@@ -32,48 +50,27 @@ export const logitMatchingLoss = defineOp({
     checkLogits(teacher, fn, "teacher");
     checkSameShape(student, teacher, fn, "student", "teacher");
     const [B, C] = student.shape as [number, number];
-    const s = student.contiguous().data;
-    const t = teacher.contiguous().data;
+    const dtype = promoteTypes(student.dtype, teacher.dtype, fn);
     // centred holds (s − s̄) − (t − t̄) times the row's scale k (1, or 2⁻⁶⁰⁰ where s − t could
     // overflow); the backward divides by k after the 1/(C·B), so a representable gradient stays so.
     const centred = new Float64Array(B * C);
     const scale = new Float64Array(B);
-    let total = 0;
-    for (let r = 0; r < B; r++) {
-      const o = r * C;
-      let big = 0;
-      for (let i = 0; i < C; i++) big = Math.max(big, Math.abs(s[o + i]!), Math.abs(t[o + i]!));
-      if (!Number.isFinite(big)) {
-        // NaN or ±∞ in the row (Math.max propagates NaN): no centred difference.
-        for (let i = 0; i < C; i++) centred[o + i] = NaN;
-        scale[r] = 1;
-        total = NaN;
-        continue;
-      }
-      const k = big > 2 ** 1000 ? 2 ** -600 : 1;
-      scale[r] = k;
-      let mean = 0;
-      for (let i = 0; i < C; i++) mean += k * s[o + i]! - k * t[o + i]!;
-      mean /= C;
-      let rowTotal = 0;
-      for (let i = 0; i < C; i++) {
-        const d = k * s[o + i]! - k * t[o + i]! - mean;
-        centred[o + i] = d;
-        rowTotal += d * d;
-      }
-      total += rowTotal / k / k;
-    }
-    ctx.save({ centred, scale, B, C });
-    const y = Tensor.empty([], promoteTypes(student.dtype, teacher.dtype, fn));
+    const total = kernel("logitMatching", dtype, B * C)(contiguousData(student), contiguousData(teacher), B, C, centred, scale);
+    ctx.save({ centred, scale, student, teacher });
+    const y = Tensor.empty([], dtype);
     y.data[0] = total / (2 * C * B);
     return y;
   },
   backward(ctx, g) {
-    const { centred, scale, B, C } = ctx.saved as { centred: Float64Array; scale: Float64Array; B: number; C: number };
-    const k = g.item() / (C * B);
-    const ds = Tensor.empty([B, C], g.dtype);
-    for (let r = 0; r < B; r++) for (let i = r * C; i < (r + 1) * C; i++) ds.data[i] = (centred[i]! * k) / scale[r]!;
-    return [ctx.needsInputGrad[0] ? ds : null, ctx.needsInputGrad[1] ? ds.neg() : null];
+    const { centred, scale, student, teacher } = ctx.saved as { centred: Float64Array; scale: Float64Array; student: Tensor; teacher: Tensor };
+    const [B, C] = student.shape as [number, number];
+    const [wantS, wantT] = ctx.needsInputGrad;
+    const ds = wantS ? Tensor.empty([B, C], g.dtype) : null;
+    const dt = wantT ? Tensor.empty([B, C], g.dtype) : null;
+    kernel("logitMatchingBackward", g.dtype, B * C)(centred, scale, C, g.item() / (C * B), ds ? ds.data : null, dt ? dt.data : null);
+    if (!ctx.createGraph) return [ds ? ctx.handOver(ds) : null, dt ? ctx.handOver(dt) : null];
+    const d = sub(student, teacher);
+    const form = mul(sub(d, mean(d, -1, true)), div(g, C * B));
+    return [ds ? fusedWithGraph("logitMatchingLoss", ds, form) : null, dt ? fusedWithGraph("logitMatchingLoss", dt, neg(form)) : null];
   },
-  domain: { inputs: [{}, {}], kind: "logits-pair" },
 });

@@ -3,7 +3,7 @@ import { Tensor } from "../tensor/tensor.js";
 import { DTypeError } from "../tensor/errors.js";
 import { softmax } from "../ops/softmax.js";
 import { max } from "../ops/max.js";
-import { checkTemperature } from "./options.js";
+import { checkTemperature } from "./checks.js";
 
 /**
  * softTargets(logits, temperature): softmax(logits / T) along the last
@@ -32,5 +32,4 @@ export const softTargets = defineComposite(
     const m = logits.ndim === 0 ? logits.detach() : max(logits.detach(), -1, true);
     return softmax(logits.sub(m).div(T), -1);
   },
-  { inputs: [{ minRank: 1, range: [-10, 10] }], kind: "temperature" },
 );

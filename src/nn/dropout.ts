@@ -1,8 +1,13 @@
-import { Tensor } from "../tensor/tensor.js";
-import { requireFloat } from "../tensor/dtype.js";
+import { checkFloatTensor, type Tensor } from "../tensor/tensor.js";
+import { checkOptions } from "../tensor/options.js";
+import { describeValue } from "../tensor/shape.js";
 import { ValueError } from "../tensor/errors.js";
-import { defaultGenerator, type Generator } from "../tensor/random.js";
+import { defaultGenerator, Generator } from "../tensor/random.js";
+import { full, rand } from "../tensor/creation.js";
+import { asPublicCall } from "../tensor/public-call.js";
+import { compare } from "../ops/elementwise.js";
 import { mul } from "../ops/mul.js";
+import { where } from "../ops/where.js";
 import { Module } from "./module.js";
 
 /**
@@ -11,10 +16,11 @@ import { Module } from "./module.js";
  * E[output] = (1 − p)·x/(1 − p) = x and evaluation needs no rescaling; in
  * eval mode (and for p = 0) it is the identity.
  *
- * The output is x ⊙ m with a fresh mask mᵢ ∈ {0, 1/(1 − p)} per call: the
- * gradient is g ⊙ m through `mul`, the mask being a constant. Element i is
- * kept when a uniform draw uᵢ ∈ [0, 1) from the generator (row-major order)
- * satisfies uᵢ ≥ p, which has probability 1 − p.
+ * The output is x ⊙ m with a fresh mask mᵢ ∈ {0, 1/(1 − p)} per call (in
+ * x's dtype): the gradient is g ⊙ m through `mul`, the mask being a constant.
+ * Element i is kept when a uniform draw uᵢ ∈ [0, 1) from the generator (53
+ * random bits, row-major order) satisfies uᵢ ≥ p, which has probability
+ * 1 − p. Built from ops: rand, a comparison, where, mul.
  *
  * @example new Dropout(0.2).forward(x)
  */
@@ -22,22 +28,26 @@ export class Dropout extends Module {
   readonly p: number;
   readonly #generator: Generator;
 
-  constructor(p = 0.5, options: { generator?: Generator } = {}) {
+  constructor(p = 0.5, options?: { generator?: Generator }) {
     super();
     if (typeof p !== "number" || !(p >= 0 && p < 1)) {
-      throw new ValueError(`Dropout: p must be in [0, 1), got ${p}`);
+      throw new ValueError(`Dropout: p must be in [0, 1), got ${describeValue(p)}`);
     }
+    const generator = checkOptions(options, "Dropout", ["generator"]).generator ?? defaultGenerator;
+    if (!(generator instanceof Generator)) throw new ValueError(`Dropout: generator must be a Generator, got ${describeValue(generator)}`);
     this.p = p;
-    this.#generator = options.generator ?? defaultGenerator;
+    this.#generator = generator;
   }
 
+  /** The input is checked in every mode (eval returns it as it is, but only a float tensor). */
   forward(x: Tensor): Tensor {
+    checkFloatTensor(x, "Dropout.forward", "input");
     if (!this.training || this.p === 0) return x;
-    requireFloat(x.dtype, "Dropout", "input");
-    const mask = Tensor.empty(x.shape, x.dtype);
-    const m = mask.data;
-    const scale = 1 / (1 - this.p);
-    for (let i = 0; i < m.length; i++) m[i] = this.#generator.uniform() >= this.p ? scale : 0;
-    return mul(x, mask);
+    return asPublicCall("Dropout.forward", () => {
+      const u = rand(x.shape, { dtype: "float64", generator: this.#generator });
+      const keep = compare("Dropout.forward", "ge", u, this.p);
+      const mask = where(keep, full([], 1 / (1 - this.p), { dtype: x.dtype }), 0);
+      return mul(x, mask);
+    });
   }
 }

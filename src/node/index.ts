@@ -1,6 +1,9 @@
 // The Node-only layer of kdgrad ("kdgrad/node"): files on disk. Everything
 // else lives in the core ("kdgrad"), which uses no Node built-ins.
 
+// Tensors this layer returns have the core's method-style API.
+import "../methods.js";
+
 export { writeFileAtomic } from "./files.js";
 export { saveSafetensors, loadSafetensors, saveModule, loadModule } from "./safetensors.js";
 export { saveNpy, loadNpy } from "./npy.js";

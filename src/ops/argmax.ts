@@ -1,5 +1,6 @@
 import { Tensor } from "../tensor/tensor.js";
-import { reductionLanes, reduceWith } from "./reduction.js";
+import { reductionLanes } from "./reduction.js";
+import { kernel } from "../kernels/registry.js";
 import { IndexError, ValueError } from "../tensor/errors.js";
 import { describeValue } from "../tensor/shape.js";
 
@@ -14,16 +15,16 @@ export function argmax(x: Tensor, dim?: number, keepDim: boolean = false): Tenso
 
 /** argmax for a public function `fn` built on it (predict), which its messages name. @internal */
 export function argmaxAs(fn: string, x: Tensor, dim: number | undefined, keepDim: boolean): Tensor {
-  return argExtremum(fn, x, dim, keepDim, (a, b) => a > b);
+  return argExtremum(fn, "argmax", x, dim, keepDim);
 }
 
 /** argmin(x, dim?, keepDim = false): like argmax, for the smallest value. */
 export function argmin(x: Tensor, dim?: number, keepDim: boolean = false): Tensor {
-  return argExtremum("argmin", x, dim, keepDim, (a, b) => a < b);
+  return argExtremum("argmin", "argmin", x, dim, keepDim);
 }
 
 /** argmax's and argmin's body; `fn` is the public function the user called, for its messages. */
-function argExtremum(fn: string, x: Tensor, dim: number | undefined, keepDim: boolean, better: (a: number, b: number) => boolean): Tensor {
+function argExtremum(fn: string, op: "argmax" | "argmin", x: Tensor, dim: number | undefined, keepDim: boolean): Tensor {
   if (!(x instanceof Tensor)) throw new ValueError(`${fn}: input must be a Tensor, got ${describeValue(x)}`);
   if (dim !== undefined && typeof dim !== "number") {
     throw new IndexError(`${fn}: dim must be one axis (an integer) or absent, got ${describeValue(dim)}`);
@@ -31,18 +32,7 @@ function argExtremum(fn: string, x: Tensor, dim: number | undefined, keepDim: bo
   const source = dim === undefined ? x.reshape([x.size]) : x;
   const lanes = reductionLanes(source, dim ?? 0, dim === undefined ? false : keepDim, fn);
   if (lanes.length === 0) throw new ValueError(`${fn}: cannot reduce over an axis of size 0 (shape [${x.shape.join(",")}])`);
-  return reduceWith(lanes, "int32", (d, start, stride, n) => {
-    let best = 0;
-    let m = d[start]!;
-    if (m !== m) return 0;
-    for (let k = 1, p = start + stride; k < n; k++, p += stride) {
-      const v = d[p]!;
-      if (v !== v) return k;
-      if (better(v, m)) {
-        m = v;
-        best = k;
-      }
-    }
-    return best;
-  });
+  const y = Tensor.empty(lanes.outShape, "int32");
+  kernel("argReduce", x.dtype, x.size)(op, lanes.data, lanes, y.data as Int32Array);
+  return y;
 }

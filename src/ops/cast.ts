@@ -1,35 +1,62 @@
 import { defineOp } from "./define-op.js";
-import { Tensor } from "../tensor/tensor.js";
-import { allocate, type DType } from "../tensor/dtype.js";
+import { Tensor, checkTensor } from "../tensor/tensor.js";
+import type { DType, Storage } from "../tensor/dtype.js";
 import { DTypeError } from "../tensor/errors.js";
+import { kernel } from "../kernels/registry.js";
+import { contiguousData } from "./elementwise.js";
 
 /**
  * cast(x, dtype): the values in another dtype (`x.to(dtype)`). float64 →
  * float32 rounds to nearest. To int32 the values must already be integers
- * (nothing is silently truncated); an int32 result carries no gradient.
+ * in int32's range (nothing is silently truncated or wrapped); an int32
+ * result carries no gradient.
  *
  * Backward (between float types). The identity up to rounding: dx = g, cast
  * back to x's dtype (autograd casts every gradient to its input's dtype).
+ * Check: for float32 → float64, exactly the identity; float64 → float32
+ * rounds, whose derivative is 1 almost everywhere.
+ *
+ * Second order. dx = cast(g) is linear in g and free of x, so ∂²y/∂x² = 0;
+ * the backward's own vector-Jacobian product is again a cast, made by the
+ * same dtype conversion in backward.ts.
  */
-export const cast = defineOp({
-  name: "cast",
-  forward(_ctx, x: Tensor, dtype: DType): Tensor {
-    const src = x.contiguous().data;
-    if (dtype === "int32") {
-      if (x.requiresGrad) throw new DTypeError("cast: a tensor that requires grad cannot become int32; detach() it first");
-      for (let i = 0; i < src.length; i++) {
-        const v = src[i]!;
-        if (!Number.isInteger(v) || v < -2147483648 || v > 2147483647) {
-          throw new DTypeError(`cast: only integral values fit in int32, got ${v} at flat index ${i}`);
-        }
-      }
-    }
-    const out = allocate(dtype, src.length);
-    out.set(src);
-    return new Tensor(out, x.shape);
-  },
-  backward(_ctx, g) {
-    return [g];
-  },
-  domain: { inputs: [{}], kind: "cast" },
-});
+export const cast = castOp("cast");
+
+/**
+ * `x.to(dtype)` (installed by methods.ts): cast under the method's own name, so that its
+ * messages name what the user wrote (`Tensor.to: only integral values fit in int32, …`).
+ */
+export const castTo = castOp("Tensor.to");
+
+function castOp(name: string) {
+  return defineOp({
+    name,
+    forward(_ctx, x: Tensor, dtype: DType): Tensor {
+      checkTensor(x, name, "input");
+      if (dtype === "int32" && x.requiresGrad) throw new DTypeError(`${name}: a tensor that requires grad cannot become int32; detach() it first`);
+      return new Tensor(castData(x, dtype, name), x.shape);
+    },
+    backward(_ctx, g) {
+      return [g];
+    },
+  });
+}
+
+/**
+ * x's elements in row-major order as a new storage of `dtype`, through the
+ * copy kernels (copyInt32 checks that each value is an integer in range).
+ * For ops that convert an operand (concat of float32 with float64).
+ */
+export function castData(x: Tensor, dtype: DType, fn = "cast"): Storage {
+  const y = Tensor.empty(x.shape, dtype);
+  const src = { data: x.data, offset: x.offset, strides: x.strides };
+  if (dtype !== "int32") {
+    kernel("copy", x.dtype, x.size)(src, x.shape, y.data);
+    return y.data;
+  }
+  const bad = kernel("copyInt32", x.dtype, x.size)(src, x.shape, y.data as Int32Array);
+  if (bad >= 0) {
+    throw new DTypeError(`${fn}: only integral values fit in int32, got ${contiguousData(x)[bad]} at flat index ${bad}`);
+  }
+  return y.data;
+}

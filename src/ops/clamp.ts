@@ -1,6 +1,7 @@
 import { defineOp } from "./define-op.js";
-import type { Tensor } from "../tensor/tensor.js";
-import { binary, unary } from "./elementwise.js";
+import { Tensor, checkTensor } from "../tensor/tensor.js";
+import { compare } from "./elementwise.js";
+import { where } from "./where.js";
 import { ValueError } from "../tensor/errors.js";
 
 /**
@@ -13,6 +14,7 @@ import { ValueError } from "../tensor/errors.js";
 export const clamp = defineOp({
   name: "clamp",
   forward(ctx, x: Tensor, lo: number | null, hi?: number | null): Tensor {
+    checkTensor(x, "clamp", "input");
     const a = lo ?? -Infinity;
     const b = hi ?? Infinity;
     if (lo == null && hi == null) throw new ValueError("clamp: at least one of lo and hi must be given");
@@ -20,11 +22,12 @@ export const clamp = defineOp({
       throw new ValueError(`clamp: need lo <= hi, got lo=${lo}, hi=${hi}`);
     }
     ctx.save({ x, a, b });
-    return unary("clamp", x, (v) => (v < a ? a : v > b ? b : v));
+    // lo where x < lo, hi where x > hi, x elsewhere (NaN stays NaN, −0 stays −0).
+    return where(compare("clamp", "lt", x, a), a, where(compare("clamp", "gt", x, b), b, x));
   },
   backward(ctx, g) {
     const { x, a, b } = ctx.saved as { x: Tensor; a: number; b: number };
-    return [binary("clamp", g, x, (u, v) => (v >= a && v <= b ? u : 0))];
+    // g where lo ≤ x ≤ hi, a selected 0 elsewhere (NaN x: 0, as PyTorch's mask).
+    return [where(compare("clamp", "ge", x, a), where(compare("clamp", "le", x, b), g, 0), 0)];
   },
-  domain: { inputs: [{ awayFrom: [-0.5, 0.5] }], kind: "clamp" },
 });

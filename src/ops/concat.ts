@@ -3,7 +3,9 @@ import { Tensor } from "../tensor/tensor.js";
 import { ShapeError, ValueError } from "../tensor/errors.js";
 import { describeValue, normalizeAxis, shapeStr } from "../tensor/shape.js";
 import { requireFloat } from "../tensor/dtype.js";
-import { writeStrided } from "../kernels/strided.js";
+import { kernel } from "../kernels/registry.js";
+import { contiguousData } from "./elementwise.js";
+import { castData } from "./cast.js";
 import { slice } from "./slice.js";
 
 /**
@@ -13,8 +15,16 @@ import { slice } from "./slice.js";
  * The op takes the public function's name first (concat, or stack, which is
  * built on it) so that every message names the function the user called.
  *
+ * Forward: each input written into its block of the result by the scatter
+ * kernel (an input of the other float type converted first, by the copy kernel).
+ *
  * Backward. Each input occupies a block [offsetₖ, offsetₖ + nₖ) of the axis,
  * so its gradient is that block of g: dxₖ = slice(g, dim, offsetₖ, offsetₖ + nₖ).
+ * Check: Σₖ ⟨xₖ, dxₖ⟩ = ⟨concat(x), g⟩, the blocks tiling the axis.
+ *
+ * Second order. Each dxₖ is a slice of g, linear in g and free of x, so every
+ * second derivative is 0; the backward's own vector-Jacobian product is
+ * slice's (zeros with hₖ in block k), and summed over k it is concat(h).
  */
 const concatOp = defineOp({
   name: "concat",
@@ -40,7 +50,8 @@ const concatOp = defineOp({
     let at = 0;
     for (const x of xs) {
       starts.push(at);
-      writeStrided(y.data, at * y.strides[ax]!, x.shape, y.strides, x.contiguous().data);
+      const src = x.dtype === dtype ? contiguousData(x) : castData(x, dtype);
+      kernel("scatter", dtype, x.size)(src, { data: y.data, offset: at * y.strides[ax]!, strides: y.strides }, x.shape, false);
       at += x.shape[ax]!;
     }
     ctx.save({ ax, starts, sizes: xs.map((x) => x.shape[ax]!) });
@@ -50,7 +61,6 @@ const concatOp = defineOp({
     const { ax, starts, sizes } = ctx.saved as { ax: number; starts: number[]; sizes: number[] };
     return [null, null, ...starts.map((s, k) => (ctx.needsInputGrad[k + 2] ? slice(g, ax, s, s + sizes[k]!) : null))];
   },
-  domain: { inputs: [{}], kind: "concat" },
 });
 
 /** The tensors argument of concat and stack: a non-empty list of tensors. */
@@ -71,5 +81,4 @@ export function concatAs(fn: string, tensors: readonly Tensor[], dim: number): T
 export const concat = defineComposite(
   "concat",
   (tensors: readonly Tensor[], dim = 0): Tensor => concatOp("concat", dim, ...checkTensorList(tensors, "concat")),
-  concatOp.spec.domain,
 );

@@ -1,8 +1,9 @@
-import { Tensor } from "../tensor/tensor.js";
+import { Tensor, checkFloatTensor } from "../tensor/tensor.js";
 import { broadcastShapes, broadcastStrides } from "../tensor/broadcast.js";
-import { promoteTypes, requireFloat, type DType } from "../tensor/dtype.js";
+import { promoteTypes, type DType, type Storage } from "../tensor/dtype.js";
 import { DTypeError } from "../tensor/errors.js";
-import { arithmetic, mapBinary, mapUnary, type Arith } from "../kernels/strided.js";
+import { kernel } from "../kernels/registry.js";
+import type { BinaryOp, UnaryOp, View } from "../kernels/table.js";
 
 /**
  * Shared plumbing of the element-wise ops (not an op itself): scalar
@@ -28,26 +29,54 @@ export function operands(fn: string, a: Tensor | number, b: Tensor | number): [T
   return [ta, tb];
 }
 
+/** How a tensor is read as `shape` (its broadcast strides): a kernel View. */
+export function viewAs(t: Tensor, shape: readonly number[], fn: string): View {
+  return { data: t.data, offset: t.offset, strides: broadcastStrides(t.shape, t.strides, shape, fn) };
+}
+
 /**
- * y = f(a, b) element-wise with broadcasting and float promotion. `op`, when
- * f is one of + − × ÷, lets the common layouts run a loop without a call per
- * element (kernels/strided.ts, arithmetic); f is the definition either way.
+ * y = op(a, b) element-wise with broadcasting and float promotion, on the
+ * selected backend's kernel.
  */
-export function binary(fn: string, a: Tensor, b: Tensor, f: (x: number, y: number) => number, op?: Arith): Tensor {
+export function binary(fn: string, op: Exclude<BinaryOp, Comparison>, a: Tensor, b: Tensor): Tensor {
   const dtype = promoteTypes(a.dtype, b.dtype, fn);
   const shape = broadcastShapes(a.shape, b.shape, fn);
   const y = Tensor.empty(shape, dtype);
-  const aStr = broadcastStrides(a.shape, a.strides, shape, fn);
-  const bStr = broadcastStrides(b.shape, b.strides, shape, fn);
-  if (op !== undefined && arithmetic(op, a.data, a.offset, aStr, b.data, b.offset, bStr, shape, y.data)) return y;
-  mapBinary(a.data, a.offset, aStr, b.data, b.offset, bStr, shape, y.data, f);
+  kernel("binary", dtype, y.size)(op, viewAs(a, shape, fn), viewAs(b, shape, fn), shape, y.data);
   return y;
 }
 
-/** y = f(x) element-wise on a float tensor. */
-export function unary(fn: string, x: Tensor, f: (v: number) => number): Tensor {
-  requireFloat(x.dtype, fn, "input");
-  const y = Tensor.empty(x.shape, x.dtype);
-  mapUnary(x.contiguous().data, y.data, f);
+export type Comparison = "gt" | "ge" | "lt" | "le" | "eq" | "ne";
+
+/**
+ * The comparison `op` of two broadcast float tensors (or numbers), as an
+ * int32 tensor of 1 and 0, for masks (where) and counts. NaN compares
+ * false, except for "ne". Not differentiable (a step function).
+ */
+export function compare(fn: string, op: Comparison, a: Tensor | number, b: Tensor | number): Tensor {
+  const [x, z] = operands(fn, a, b);
+  const dtype = promoteTypes(x.dtype, z.dtype, fn);
+  const shape = broadcastShapes(x.shape, z.shape, fn);
+  const y = Tensor.empty(shape, "int32");
+  kernel("binary", dtype, y.size)(op, viewAs(x, shape, fn), viewAs(z, shape, fn), shape, y.data);
   return y;
+}
+
+/** y = op(x) element-wise on a float tensor, on the selected backend's kernel. */
+export function unary(fn: string, op: UnaryOp, x: Tensor): Tensor {
+  checkFloatTensor(x, fn, "input");
+  const y = Tensor.empty(x.shape, x.dtype);
+  kernel("unary", x.dtype, y.size)(op, contiguousData(x), y.data);
+  return y;
+}
+
+/**
+ * A tensor's elements in row-major order from index 0: its own storage when
+ * it already is so, else a copy made by the copy kernel (no graph).
+ */
+export function contiguousData(x: Tensor): Storage {
+  if (x.offset === 0 && x.data.length === x.size && x.isContiguous()) return x.data;
+  const out = Tensor.empty(x.shape, x.dtype).data;
+  kernel("copy", x.dtype, x.size)({ data: x.data, offset: x.offset, strides: x.strides }, x.shape, out);
+  return out;
 }

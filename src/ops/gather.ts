@@ -1,8 +1,11 @@
 import { defineOp } from "./define-op.js";
-import { Tensor } from "../tensor/tensor.js";
+import { Tensor, checkTensor } from "../tensor/tensor.js";
 import { DTypeError, IndexError, ShapeError } from "../tensor/errors.js";
-import { contiguousStrides, describeValue, normalizeAxis, shapeStr, sizeOf } from "../tensor/shape.js";
+import { contiguousStrides, describeValue, normalizeAxis, shapeStr } from "../tensor/shape.js";
 import { requireFloat } from "../tensor/dtype.js";
+import type { Geometry } from "../kernels/table.js";
+import { kernel } from "../kernels/registry.js";
+import { contiguousData } from "./elementwise.js";
 
 /**
  * gather(x, dim, index): y[i…] = x[i… with axis `dim` replaced by index[i…]],
@@ -10,14 +13,19 @@ import { requireFloat } from "../tensor/dtype.js";
  * for d ≠ dim. Used to pick each row's label logit: gather(x, 1, y.unsqueeze(1)).
  * Every index must lie in [0, x.size(dim)) (IndexError otherwise).
  *
- * Backward. yⱼ = x_{π(j)} for the position π(j) that index selects, so
- * ∂yⱼ/∂xₖ = [π(j) = k] and dxₖ = Σ_{j: π(j)=k} gⱼ: a scatter-add of g,
- * since several j may pick the same k.
+ * Forward: the storage position each element reads (kernel gatherPositions,
+ * which also finds an index out of range), then one read per element (take).
+ *
+ * Backward. yⱼ = x_{π(j)} for the position π(j) that index selects: y = G x with
+ * G a 0/1 matrix holding one 1 per row, so ∂yⱼ/∂xₖ = [π(j) = k] and
+ * dxₖ = Σ_{j: π(j)=k} gⱼ, that is dx = Gᵀg: a scatter-add of g, since several j
+ * may pick the same k. That is the internal op gatherBackward below.
+ * Check: ⟨G x, g⟩ = Σⱼ x_{π(j)} gⱼ = ⟨x, Gᵀg⟩.
  */
 export const gather = defineOp({
   name: "gather",
   forward(ctx, x: Tensor, dim: number, index: Tensor): Tensor {
-    if (!(x instanceof Tensor)) throw new DTypeError(`gather: input must be a Tensor, got ${describeValue(x)}`);
+    checkTensor(x, "gather", "input");
     requireFloat(x.dtype, "gather", "input");
     if (!(index instanceof Tensor)) throw new DTypeError(`gather: index must be an int32 Tensor, got ${describeValue(index)}`);
     if (index.dtype !== "int32") throw new DTypeError(`gather: index must be int32, got ${index.dtype}`);
@@ -25,45 +33,55 @@ export const gather = defineOp({
     if (index.ndim !== x.ndim || index.shape.some((d, i) => i !== ax && d > x.shape[i]!)) {
       throw new ShapeError(`gather: index of shape ${shapeStr(index.shape)} does not fit input of shape ${shapeStr(x.shape)} at dim ${ax}`);
     }
-    const positions = sourcePositions(x.shape, x.strides, x.offset, ax, index);
+    const positions = sourcePositions(x.shape, x, ax, index);
     const y = Tensor.empty(index.shape, x.dtype);
-    for (let j = 0; j < positions.length; j++) y.data[j] = x.data[positions[j]!]!;
+    kernel("take", x.dtype, y.size)(x.data, positions, y.data);
     ctx.save({ xShape: x.shape, ax, index });
     return y;
   },
   backward(ctx, g) {
     const { xShape, ax, index } = ctx.saved as { xShape: number[]; ax: number; index: Tensor };
-    const dx = Tensor.empty(xShape, g.dtype);
-    const positions = sourcePositions(xShape, contiguousStrides(xShape), 0, ax, index);
-    const gs = g.contiguous().data;
-    for (let j = 0; j < positions.length; j++) dx.data[positions[j]!] += gs[j]!;
-    return [dx, null, null];
+    const dx = gatherBackward(g, xShape, ax, index);
+    return [ctx.createGraph ? dx : ctx.handOver(dx), null, null];
   },
-  domain: { inputs: [{ minRank: 1 }], kind: "gather" },
 });
 
-/** For each element of `index` (row-major), the storage position in x it selects. */
-function sourcePositions(
-  shape: readonly number[], strides: readonly number[], offset: number, ax: number, index: Tensor,
-): Int32Array | number[] {
-  const idx = index.contiguous().data;
-  const n = sizeOf(index.shape);
-  const out = new Array<number>(n);
-  const counter = new Array<number>(index.ndim).fill(0);
+/**
+ * gatherBackward(g, xShape, ax, index) = Gᵀg: zeros of x's shape, with each gⱼ
+ * added at the position π(j) that index selects (kernel putAdd, j ascending).
+ * Internal: gather's backward, made an op so that it can itself be differentiated.
+ *
+ * Backward. Gᵀg is linear in g and its only tensor input is g (index is a
+ * constant), so for a cotangent h of x's shape the vector-Jacobian product is
+ * (Gᵀ)ᵀh = G h = gather(h, ax, index): each gⱼ was added to h's element π(j).
+ * Check: ⟨Gᵀg, h⟩ = Σⱼ gⱼ h_{π(j)} = ⟨g, G h⟩. gather is linear, so its second
+ * derivatives are 0 and its higher-order rules are these two in turn.
+ */
+const gatherBackward = defineOp({
+  name: "gatherBackward",
+  forward(ctx, g: Tensor, xShape: readonly number[], ax: number, index: Tensor): Tensor {
+    const dx = Tensor.empty(xShape, g.dtype);
+    const positions = sourcePositions(xShape, { offset: 0, strides: contiguousStrides(xShape) }, ax, index);
+    kernel("putAdd", g.dtype, g.size)(contiguousData(g), positions, dx.data);
+    ctx.save({ ax, index });
+    return dx;
+  },
+  backward(ctx, h): (Tensor | null)[] {
+    const { ax, index } = ctx.saved as { ax: number; index: Tensor };
+    return [gather(h, ax, index), null, null, null];
+  },
+});
+
+/**
+ * For each element of `index` (row-major), the storage position it selects in
+ * a tensor of `shape` laid out as `at` (kernel gatherPositions).
+ */
+function sourcePositions(shape: readonly number[], at: Geometry, ax: number, index: Tensor): Int32Array {
   // A 0-d input is read as one element along its single pseudo-axis (size 1), as torch.gather does.
   const size = shape.length === 0 ? 1 : shape[ax]!;
-  for (let j = 0; j < n; j++) {
-    const k = idx[j]!;
-    if (k < 0 || k >= size) {
-      throw new IndexError(`gather: index ${k} is out of bounds for dim ${ax} with size ${size}`);
-    }
-    let p = offset;
-    for (let d = 0; d < counter.length; d++) p += (d === ax ? k : counter[d]!) * strides[d]!;
-    out[j] = p;
-    for (let d = counter.length - 1; d >= 0; d--) {
-      if (++counter[d]! < index.shape[d]!) break;
-      counter[d] = 0;
-    }
-  }
-  return out;
+  const idx = contiguousData(index) as Int32Array;
+  const positions = new Int32Array(index.size);
+  const bad = kernel("gatherPositions", "int32", index.size)(idx, index.shape, ax, size, at, positions);
+  if (bad >= 0) throw new IndexError(`gather: index ${idx[bad]} is out of bounds for dim ${ax} with size ${size}`);
+  return positions;
 }

@@ -1,14 +1,22 @@
 import { defineOp } from "./define-op.js";
-import { Tensor } from "../tensor/tensor.js";
-import { requireFloat } from "../tensor/dtype.js";
+import { Tensor, checkFloatTensor } from "../tensor/tensor.js";
 import { ValueError } from "../tensor/errors.js";
-import { normalCdf, normalPdf } from "../kernels/erf.js";
+import { describeValue } from "../tensor/shape.js";
+import { kernel } from "../kernels/registry.js";
+import { contiguousData } from "./elementwise.js";
+import { add } from "./add.js";
+import { exp } from "./exp.js";
+import { mul } from "./mul.js";
+import { sigmoid } from "./sigmoid.js";
+import { sub } from "./sub.js";
 
 export type GeluApproximate = "none" | "tanh";
 
 /** √(2/π), the slope of the tanh approximation's argument at 0. */
 const SQRT_2_OVER_PI = 0.7978845608028654;
 const KAPPA = 0.044715;
+/** 1/√(2π), the standard normal density at 0. */
+const INV_SQRT_2PI = 0.3989422804014327;
 
 /**
  * gelu(x) = x·Φ(x), with Φ the standard normal CDF (PyTorch's default,
@@ -41,53 +49,67 @@ const KAPPA = 0.044715;
 export const gelu = defineOp({
   name: "gelu",
   forward(ctx, x: Tensor, approximate: GeluApproximate = "none"): Tensor {
-    requireFloat(x.dtype, "gelu", "input");
+    checkFloatTensor(x, "gelu", "input");
     if (approximate !== "none" && approximate !== "tanh") {
-      throw new ValueError(`gelu: approximate must be "none" or "tanh", got ${JSON.stringify(approximate)}`);
+      throw new ValueError(`gelu: approximate must be "none" or "tanh", got ${describeValue(approximate)}`);
     }
-    const xc = x.contiguous();
-    const xs = xc.data;
     const y = Tensor.empty(x.shape, x.dtype);
-    const ys = y.data;
     // cdf holds Φ(x) (exact form) or σ(2u) (tanh form): what backward needs.
-    const cdf = new Float64Array(xs.length);
-    for (let i = 0; i < xs.length; i++) {
-      const v = xs[i]!;
-      const p = approximate === "none" ? normalCdf(v) : sigmoid(2 * SQRT_2_OVER_PI * (v + KAPPA * v * v * v));
-      cdf[i] = p;
-      ys[i] = v * p;
-    }
-    ctx.save({ xc, cdf, approximate });
+    const cdf = new Float64Array(y.size);
+    kernel("gelu", x.dtype, y.size)(approximate, contiguousData(x), y.data, cdf);
+    ctx.save({ x, cdf, approximate });
     return y;
   },
   backward(ctx, g) {
-    const { xc, cdf, approximate } = ctx.saved as { xc: Tensor; cdf: Float64Array; approximate: GeluApproximate };
-    const xs = xc.data;
-    const gs = g.contiguous().data;
-    const dx = Tensor.empty(xc.shape, g.dtype);
-    const d = dx.data;
-    for (let i = 0; i < xs.length; i++) {
-      const v = xs[i]!;
-      const p = cdf[i]!;
-      let slope: number;
-      if (approximate === "none") {
-        slope = p + v * normalPdf(v);
-      } else {
-        const du = SQRT_2_OVER_PI * (1 + 3 * KAPPA * v * v);
-        const q = sigmoid(-2 * SQRT_2_OVER_PI * (v + KAPPA * v * v * v));
-        const pq = p * q;
-        slope = pq === 0 && v - v === 0 ? p : p + v * pq * 2 * du;
-      }
-      d[i] = gs[i]! * slope;
-    }
-    return [dx];
+    const { x, cdf, approximate } = ctx.saved as { x: Tensor; cdf: Float64Array; approximate: GeluApproximate };
+    return [geluBackward(g, x, approximate, cdf)];
   },
-  domain: { inputs: [{ range: [-5, 5] }] },
 });
 
-/** σ(z) = 1/(1 + e^{−z}) without overflow for either sign of z. */
-function sigmoid(z: number): number {
-  if (z >= 0) return 1 / (1 + Math.exp(-z));
-  const e = Math.exp(z);
-  return e / (1 + e);
+/**
+ * geluBackward(g, x) = g ⊙ gelu′(x), gelu's vector-Jacobian product as an op
+ * of its own (a fused kernel, from the cdf saved by the forward pass), so
+ * that it can be differentiated again. Internal.
+ *
+ * Backward. Linear in g: ∂/∂g is geluBackward(gg, x). In x it is g ⊙ gelu″(x):
+ * - exact form: gelu′ = Φ + xφ and φ′ = −xφ, so gelu″ = φ + φ − x²φ = φ(x)(2 − x²);
+ * - tanh form: with S = σ(2u)σ(−2u) (so σ′(2u) = S, S′ = S(1 − 2σ(2u))·2u′),
+ *   gelu′ = σ(2u) + 2xSu′ and gelu″ = 4Su′ + 4xS(1 − 2σ(2u))u′² + 2xSu″,
+ *   u′ = √(2/π)(1 + 3κx²), u″ = 6√(2/π)κx.
+ * Both are written with ops, so every further order follows by autodiff.
+ * Check: at x = 0 gelu″ is 2φ(0) = 0.798 (exact) and 4·¼·√(2/π) = 0.798 (tanh).
+ */
+const geluBackward = defineOp({
+  name: "geluBackward",
+  forward(ctx, g: Tensor, x: Tensor, approximate: GeluApproximate, cdf: Float64Array): Tensor {
+    const dx = Tensor.empty(x.shape, g.dtype);
+    kernel("geluBackward", g.dtype, dx.size)(approximate, contiguousData(x), cdf, contiguousData(g), dx.data);
+    ctx.save({ g, x, approximate, cdf });
+    return dx;
+  },
+  backward(ctx, gg): (Tensor | null)[] {
+    const { x, approximate, cdf } = ctx.saved as { x: Tensor; approximate: GeluApproximate; cdf: Float64Array };
+    const dg = ctx.needsInputGrad[0] ? geluBackward(gg, x, approximate, cdf) : null;
+    let dx: Tensor | null = null;
+    if (ctx.needsInputGrad[1]) {
+      const g = ctx.saved.g as Tensor;
+      dx = mul(mul(gg, g), secondDerivative(x, approximate));
+    }
+    return [dg, dx, null, null];
+  },
+});
+
+/** gelu″(x) in ops (see geluBackward). */
+function secondDerivative(x: Tensor, approximate: GeluApproximate): Tensor {
+  const x2 = mul(x, x);
+  if (approximate === "none") {
+    const phi = mul(exp(mul(x2, -0.5)), INV_SQRT_2PI);
+    return mul(phi, sub(2, x2));
+  }
+  const u = mul(add(x, mul(mul(x2, x), KAPPA)), SQRT_2_OVER_PI);
+  const du = mul(add(mul(x2, 3 * KAPPA), 1), SQRT_2_OVER_PI);
+  const ddu = mul(x, 6 * KAPPA * SQRT_2_OVER_PI);
+  const s = sigmoid(mul(u, 2));
+  const S = mul(s, sigmoid(mul(u, -2)));
+  return add(add(mul(mul(S, du), 4), mul(mul(mul(mul(x, S), sub(1, mul(s, 2))), mul(du, du)), 4)), mul(mul(mul(x, S), ddu), 2));
 }

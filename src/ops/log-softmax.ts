@@ -1,10 +1,13 @@
 import { defineOp } from "./define-op.js";
-import { Tensor } from "../tensor/tensor.js";
-import { requireFloat } from "../tensor/dtype.js";
+import { Tensor, checkFloatTensor } from "../tensor/tensor.js";
 import { laneGeometry, normalizeAxis } from "../tensor/shape.js";
-import { useWasmRows } from "../kernels/wasm/rows.js";
-import { wasmKernels } from "../kernels/wasm/backend.js";
-import { logSoftmaxBackward, logSoftmaxForward } from "../kernels/softmax.js";
+import { kernel } from "../kernels/registry.js";
+import { contiguousData } from "./elementwise.js";
+import { exp } from "./exp.js";
+import { mul } from "./mul.js";
+import { neg } from "./neg.js";
+import { sub } from "./sub.js";
+import { sum } from "./sum.js";
 
 /**
  * logSoftmax(x, dim = −1)ᵢ = xᵢ − log Σⱼ exp(xⱼ), along `dim`.
@@ -14,45 +17,68 @@ import { logSoftmaxBackward, logSoftmaxForward } from "../kernels/softmax.js";
  * ≥ 1 (finite log), so logits spread over ±1e4 stay exact to rounding.
  * The order matters: xᵢ − (m + log s) would round log s to a multiple of
  * ulp(m) and give [0, 0] for [1e16, 1e16]. Each entry is accurate to
- * (n + t* + 5)·u relative (the bound is derived in src/kernels/softmax.ts).
- * A class at −∞ contributes exp(−∞) = 0 and stays −∞. A lane that is all
- * −∞, or holds +∞ or NaN, has no defined result and gives NaN, as in
- * PyTorch (docs/non-finite.md).
+ * (n + t* + 5)·u relative (the bound is derived above logSoftmaxForward in
+ * src/kernels/js/softmax-rows.ts). A class at −∞ contributes exp(−∞) = 0 and
+ * stays −∞. A lane that is all −∞, or holds +∞ or NaN, has no defined result
+ * and gives NaN, as in PyTorch (docs/non-finite.md). The loop is the
+ * `logSoftmax` kernel.
  *
  * Backward. Let y = logSoftmax(x) and p = exp(y) = softmax(x). Then
  *   ∂yᵢ/∂xⱼ = δᵢⱼ − pⱼ,   so   (Jᵀg)ⱼ = gⱼ − pⱼ Σᵢ gᵢ.
  * The rule needs only y, so we save the output, not the input.
  * Check: Σⱼ (Jᵀg)ⱼ = Σg − Σg = 0, since shifting all logits changes nothing.
- * At a masked class pⱼ = 0, so dxⱼ = gⱼ (PyTorch gives the same).
+ * At a masked class pⱼ = 0, so dxⱼ = gⱼ (PyTorch gives the same). The
+ * product is the op logSoftmaxBackward below (PyTorch's
+ * _log_softmax_backward_data): one fused pass, differentiable again.
  */
 export const logSoftmax = defineOp({
   name: "logSoftmax",
   forward(ctx, x: Tensor, dim: number = -1): Tensor {
-    const dtype = requireFloat(x.dtype, "logSoftmax", "input");
+    const dtype = checkFloatTensor(x, "logSoftmax", "input").dtype;
     const ax = normalizeAxis(dim, x.ndim, "dim", "logSoftmax");
-    const { outer, length, inner } = laneGeometry(x.shape, ax);
-    const xs = x.contiguous().data;
-    let y: Tensor;
-    if (useWasmRows(xs, inner, length)) {
-      // float32 rows on the WebAssembly kernel (float64 lanes, float32 out).
-      y = new Tensor(wasmKernels()!.rows("logSoftmax", [xs as Float32Array], outer, length), x.shape);
-    } else {
-      y = Tensor.empty(x.shape, dtype);
-      logSoftmaxForward(xs, y.data, outer, length, inner);
-    }
+    const y = Tensor.empty(x.shape, dtype);
+    kernel("logSoftmax", dtype, y.size)(contiguousData(x), laneGeometry(x.shape, ax), y.data);
     ctx.save({ y, ax });
     return y;
   },
   backward(ctx, g) {
+    // y is the output as returned (its node is this op), so a recorded backward reaches x through it.
     const { y, ax } = ctx.saved as { y: Tensor; ax: number };
-    const { outer, length, inner } = laneGeometry(y.shape, ax);
-    const gs = g.contiguous().data;
-    if (useWasmRows(gs, inner, length) && y.data instanceof Float32Array) {
-      return [new Tensor(wasmKernels()!.rows("logSoftmaxBackward", [y.data, gs as Float32Array], outer, length), y.shape)];
-    }
-    const dx = Tensor.empty(y.shape, g.dtype);
-    logSoftmaxBackward(y.data, gs, dx.data, outer, length, inner);
-    return [dx];
+    const dx = logSoftmaxBackward(g, y, ax);
+    return [ctx.createGraph ? dx : ctx.handOver(dx)];
   },
-  domain: { inputs: [{ minRank: 1, range: [-30, 30] }], kind: "axis" },
+});
+
+/**
+ * logSoftmaxBackward(g, y, ax) = g − exp(y)·Σg, the sum along axis ax:
+ * logSoftmax's vector-Jacobian product from its saved output y. Internal;
+ * the forward is the fused `logSoftmaxBackward` kernel.
+ *
+ * Backward. With p = exp(y) and S = Σg per lane, dxⱼ = gⱼ − pⱼS. For an
+ * upstream u (the cotangent of dx), ⟨u, dx⟩ = ⟨u, g⟩ − ⟨u, p⟩·S, hence
+ *   ∂/∂g: uₖ − ⟨u, p⟩        (J·u, the forward-mode product of logSoftmax,
+ *                             where the rule itself is Jᵀ·g),
+ *   ∂/∂y: −uₖ pₖ S           (∂pₖ/∂yₖ = pₖ).
+ * The y part flows on through logSoftmax's own backward (y is its output).
+ * Composed: the Hessian of ⟨g, logSoftmax(x)⟩ is −S·(diag(p) − ppᵀ), the
+ * logSumExp Hessian scaled by −Σg, as it must be since Σⱼgⱼyⱼ = ⟨g, x⟩ − S·lse(x).
+ * Check: with u = 1, ⟨1, dx⟩ = S(1 − Σp) = 0 for every g when Σp = 1, so
+ * its derivative must vanish there: the g part is 1 − Σp = 0, and the
+ * y part −pS is mapped by logSoftmax's backward to −pS − p·(−S·Σp) = 0.
+ */
+const logSoftmaxBackward = defineOp({
+  name: "logSoftmaxBackward",
+  forward(ctx, g: Tensor, y: Tensor, ax: number): Tensor {
+    const dx = Tensor.empty(y.shape, g.dtype);
+    kernel("logSoftmaxBackward", g.dtype, dx.size)(contiguousData(y), contiguousData(g), laneGeometry(y.shape, ax), dx.data);
+    ctx.save({ g, y, ax });
+    return dx;
+  },
+  backward(ctx, u): (Tensor | null)[] {
+    const { g, y, ax } = ctx.saved as { g: Tensor; y: Tensor; ax: number };
+    const p = exp(y);
+    const dg = ctx.needsInputGrad[0] ? sub(u, sum(mul(u, p), ax, true)) : null;
+    const dy = ctx.needsInputGrad[1] ? neg(mul(mul(u, p), sum(g, ax, true))) : null;
+    return [dg, dy, null];
+  },
 });

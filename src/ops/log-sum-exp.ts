@@ -1,9 +1,14 @@
 import { defineOp } from "./define-op.js";
-import { Tensor } from "../tensor/tensor.js";
-import { requireFloat } from "../tensor/dtype.js";
+import { Tensor, checkFloatTensor } from "../tensor/tensor.js";
 import { ValueError } from "../tensor/errors.js";
-import { expandBack, reductionLanes, reduceWith } from "./reduction.js";
-import { binary } from "./elementwise.js";
+import { expandBack, reductionLanes } from "./reduction.js";
+import { kernel } from "../kernels/registry.js";
+import { exp } from "./exp.js";
+import { mul } from "./mul.js";
+import { sub } from "./sub.js";
+import { abs } from "./abs.js";
+import { where } from "./where.js";
+import { compare } from "./elementwise.js";
 
 /**
  * logSumExp(x, dim, keepDim = false) = log Σₖ exp(xₖ) over `dim` (required,
@@ -22,53 +27,39 @@ import { binary } from "./elementwise.js";
  * form p as exp(x − y): y is rounded to ulp(m) (and to float32 for float32 input),
  * and at x = [1e16, 1e16] exp(x − y) = [1, 1] where p = [½, ½]. We save m and L per
  * lane, in float64, and take p = exp((x − m) − L), the split of log-softmax
- * (src/kernels/softmax.ts), which is accurate to a few ulps however large m is.
+ * (src/kernels/js/softmax-rows.ts), which is accurate to a few ulps however large m is.
  * Check: the gradient sums to g along each lane (adding c to every xₖ adds c to y).
+ *
+ * Second order. m and L are constants, so exp((x − m) − L) alone would have
+ * the derivative p instead of p(δ − p). We subtract (y − ȳ), ȳ = y detached:
+ * its value is exactly 0 (the same number twice), so p keeps its accurate
+ * value, and its derivative is ∂y/∂x = p, which restores ∂p/∂x = diag(p) − ppᵀ
+ * (the Hessian of logSumExp: docs/autograd.md). Only where y is finite: at
+ * y = ±∞, y − ȳ = ∞ − ∞ = NaN would spoil the whole lane, so 0 is selected
+ * there (such a lane has no second derivative to restore; its gradient stays
+ * NaN at a +∞ entry and 0 elsewhere, docs/non-finite.md).
  */
 export const logSumExp = defineOp({
   name: "logSumExp",
   forward(ctx, x: Tensor, dim: number | readonly number[], keepDim: boolean = false): Tensor {
-    const dtype = requireFloat(x.dtype, "logSumExp", "input");
+    const dtype = checkFloatTensor(x, "logSumExp", "input").dtype;
     if (dim === undefined) throw new ValueError("logSumExp: dim is required (a number or a list of axes)");
     const lanes = reductionLanes(x, dim, keepDim, "logSumExp");
     const shift = Tensor.empty(lanes.keptShape, "float64");
     const logS = Tensor.empty(lanes.keptShape, "float64");
-    const ms = shift.data;
-    const ls = logS.data;
-    let lane = 0;
-    const y = reduceWith(lanes, dtype, (d, start, stride, n) => {
-      let m = -Infinity;
-      let j = start;
-      for (let k = 0, p = start; k < n; k++, p += stride) {
-        if (d[p]! > m || d[p] !== d[p]) {
-          m = d[p]!;
-          j = p;
-        }
-      }
-      let L: number;
-      if (m === Infinity || m === -Infinity) {
-        m = 0;
-        let s = 0;
-        for (let k = 0, p = start; k < n; k++, p += stride) s += Math.exp(d[p]!);
-        L = Math.log(s);
-      } else {
-        let r = 0;
-        for (let k = 0, p = start; k < n; k++, p += stride) if (p !== j) r += Math.exp(d[p]! - m);
-        L = Math.log1p(r);
-      }
-      ms[lane] = m;
-      ls[lane] = L;
-      lane++;
-      return m + L;
-    });
-    ctx.save({ x, shift, logS, keptShape: lanes.keptShape });
+    kernel("logSumExp", dtype, x.size)(lanes.data, lanes, shift.data as Float64Array, logS.data as Float64Array);
+    const y = Tensor.empty(lanes.outShape, dtype);
+    // y = m + L, added in float64 and rounded once to y's dtype (the binary kernel stores into y).
+    const flat = (t: Tensor) => ({ data: t.data, offset: 0, strides: [1] });
+    kernel("binary", "float64", y.size)("add", flat(shift), flat(logS), [y.size], y.data);
+    ctx.save({ x, y, shift, logS, keptShape: lanes.keptShape });
     return y;
   },
   backward(ctx, g) {
-    const { x, shift, logS, keptShape } = ctx.saved as { x: Tensor; shift: Tensor; logS: Tensor; keptShape: number[] };
-    const d = binary("logSumExp", x, expandBack(shift, keptShape, x.shape), (u, v) => u - v);
-    const p = binary("logSumExp", d, expandBack(logS, keptShape, x.shape), (u, v) => Math.exp(u - v));
-    return [binary("logSumExp", p, expandBack(g, keptShape, x.shape), (u, v) => u * v)];
+    const { x, y, shift, logS, keptShape } = ctx.saved as { x: Tensor; y: Tensor; shift: Tensor; logS: Tensor; keptShape: number[] };
+    const back = (t: Tensor): Tensor => expandBack(t, keptShape, x.shape);
+    const zero = where(compare("logSumExp", "lt", abs(y), Infinity), sub(y, y.detach()), 0);
+    const p = exp(sub(sub(sub(x, back(shift)), back(logS)), back(zero)));
+    return [mul(p, back(g))];
   },
-  domain: { inputs: [{ range: [-20, 20] }], kind: "reduce-required" },
 });

@@ -1,20 +1,20 @@
 import { defineOp } from "./define-op.js";
 import type { Tensor } from "../tensor/tensor.js";
-import { binary, unary } from "./elementwise.js";
+import { unary } from "./elementwise.js";
+import { div } from "./div.js";
 
 /**
  * log(x), the natural logarithm. log 0 = −Infinity, log of a negative is NaN.
  *
- * Backward. d log x/dx = 1/x, so dx = g / x.
+ * Backward. d log x/dx = 1/x, so dx = g / x (second order: −g/x²).
  */
 export const log = defineOp({
   name: "log",
   forward(ctx, x: Tensor): Tensor {
     ctx.save({ x });
-    return unary("log", x, Math.log);
+    return unary("log", "log", x);
   },
   backward(ctx, g) {
-    return [binary("log", g, ctx.saved.x as Tensor, (u, v) => u / v)];
+    return [div(g, ctx.saved.x as Tensor)];
   },
-  domain: { inputs: [{ range: [0.1, 5] }] },
 });

@@ -1,6 +1,8 @@
 import { defineOp } from "./define-op.js";
 import type { Tensor } from "../tensor/tensor.js";
-import { binary, operands } from "./elementwise.js";
+import { binary, compare, operands } from "./elementwise.js";
+import { mul } from "./mul.js";
+import { where } from "./where.js";
 
 /**
  * maximum(a, b), element-wise, broadcasting. NaN propagates from either side.
@@ -20,16 +22,17 @@ export const maximum = defineOp({
   forward(ctx, a: Tensor | number, b: Tensor | number): Tensor {
     const [x, y] = operands("maximum", a, b);
     ctx.save({ x, y });
-    return binary("maximum", x, y, (u, v) => (u > v || u !== u ? u : v));
+    return binary("maximum", "maximum", x, y);
   },
   backward(ctx, g) {
     const { x, y } = ctx.saved as { x: Tensor; y: Tensor };
-    // +1 where a wins, −1 where b wins, 0 on a tie, NaN where a or b is NaN.
-    const side = binary("maximum", x, y, (u, v) => (u > v ? 1 : u < v ? -1 : u === v ? 0 : NaN));
+    // The masks are constants (no derivative of a comparison), so the rule is
+    // linear in g and differentiable: second derivatives are 0 away from ties.
+    const half = mul(g, 0.5);
+    const shared = (loses: Tensor): Tensor => where(loses, 0, where(compare("maximum", "eq", x, y), half, g));
     return [
-      ctx.needsInputGrad[0] ? binary("maximum", g, side, (u, s) => (s < 0 ? 0 : s === 0 ? u / 2 : u)) : null,
-      ctx.needsInputGrad[1] ? binary("maximum", g, side, (u, s) => (s > 0 ? 0 : s === 0 ? u / 2 : u)) : null,
+      ctx.needsInputGrad[0] ? shared(compare("maximum", "lt", x, y)) : null,
+      ctx.needsInputGrad[1] ? shared(compare("maximum", "gt", x, y)) : null,
     ];
   },
-  domain: { inputs: [{}, {}], broadcast: true, kind: "distinct-pair" },
 });

@@ -1,6 +1,8 @@
 import { defineOp } from "./define-op.js";
 import type { Tensor } from "../tensor/tensor.js";
-import { binary, operands } from "./elementwise.js";
+import { binary, compare, operands } from "./elementwise.js";
+import { mul } from "./mul.js";
+import { where } from "./where.js";
 
 /**
  * minimum(a, b), element-wise, broadcasting. NaN propagates from either side.
@@ -17,16 +19,16 @@ export const minimum = defineOp({
   forward(ctx, a: Tensor | number, b: Tensor | number): Tensor {
     const [x, y] = operands("minimum", a, b);
     ctx.save({ x, y });
-    return binary("minimum", x, y, (u, v) => (u < v || u !== u ? u : v));
+    return binary("minimum", "minimum", x, y);
   },
   backward(ctx, g) {
     const { x, y } = ctx.saved as { x: Tensor; y: Tensor };
-    // +1 where a wins (is smaller), −1 where b wins, 0 on a tie, NaN where a or b is NaN.
-    const side = binary("minimum", x, y, (u, v) => (u < v ? 1 : u > v ? -1 : u === v ? 0 : NaN));
+    // Constant masks: the rule is linear in g (see maximum.ts).
+    const half = mul(g, 0.5);
+    const shared = (loses: Tensor): Tensor => where(loses, 0, where(compare("minimum", "eq", x, y), half, g));
     return [
-      ctx.needsInputGrad[0] ? binary("minimum", g, side, (u, s) => (s < 0 ? 0 : s === 0 ? u / 2 : u)) : null,
-      ctx.needsInputGrad[1] ? binary("minimum", g, side, (u, s) => (s > 0 ? 0 : s === 0 ? u / 2 : u)) : null,
+      ctx.needsInputGrad[0] ? shared(compare("minimum", "gt", x, y)) : null,
+      ctx.needsInputGrad[1] ? shared(compare("minimum", "lt", x, y)) : null,
     ];
   },
-  domain: { inputs: [{}, {}], broadcast: true, kind: "distinct-pair" },
 });

@@ -8,10 +8,9 @@ import { unary } from "./elementwise.js";
 export const neg = defineOp({
   name: "neg",
   forward(_ctx, x: Tensor): Tensor {
-    return unary("neg", x, (v) => -v);
+    return unary("neg", "neg", x);
   },
-  backward(_ctx, g) {
-    return [unary("neg", g, (v) => -v)];
+  backward(_ctx, g): (Tensor | null)[] {
+    return [neg(g)];
   },
-  domain: { inputs: [{}] },
 });

@@ -1,22 +1,15 @@
 import { defineOp } from "./define-op.js";
 import { Tensor } from "../tensor/tensor.js";
-import { binary, operands } from "./elementwise.js";
-import { expand } from "./expand.js";
-
-/**
- * xᵉ with C's (and so PyTorch's) special values where JavaScript's ** differs:
- * pow(1, e) = 1 for every e, NaN included, and pow(−1, ±∞) = 1 (** gives NaN for
- * both). Everything else is **, which already follows C: x⁰ = 1 for every x (NaN
- * too), a negative x with a non-integer e is NaN, 0⁻¹ = ∞, and so on.
- */
-function cpow(x: number, e: number): number {
-  if (x === 1 || (x === -1 && (e === Infinity || e === -Infinity))) return 1;
-  return x ** e;
-}
+import { binary, compare, operands } from "./elementwise.js";
+import { mul } from "./mul.js";
+import { sub } from "./sub.js";
+import { log } from "./log.js";
+import { abs } from "./abs.js";
+import { where } from "./where.js";
 
 /**
  * pow(x, e) = xᵉ, with e a tensor (broadcasting) or a number, with C's special
- * values (`cpow` above). As in PyTorch, a negative x with a non-integer e gives NaN.
+ * values (kernels/js/elementwise.ts, `cpow`). As in PyTorch, a negative x with a non-integer e gives NaN.
  *
  * Backward. ∂y/∂x = e·x^(e−1) and ∂y/∂e = xᵉ·log x = y·log x, so
  *   dx = g ⊙ e ⊙ x^(e−1),   de = g ⊙ y ⊙ log x.
@@ -30,45 +23,42 @@ function cpow(x: number, e: number): number {
  *   every e > 0, so e has no influence; at 0⁰ (1, but 0 for any e > 0 and ∞ for any
  *   e < 0) no derivative exists and PyTorch's value is 0. Selected, so g = ±∞ gives 0
  *   too (PyTorch multiplies here and gives NaN). For x = 0, e < 0, de = g·∞·(−∞).
- * - de = 0 where g·y = 0 (a zero upstream, or y = 0 from x = ±∞ or an underflow),
- *   which avoids 0·log 0 and 0·log(x < 0) = NaN; elsewhere de needs x > 0 to be finite.
+ * - de = 0 where y = 0 (x = ±∞ with the sign of e that sends y to 0, or an underflow),
+ *   which avoids 0·log 0; and where g = 0 and log x is not finite (x < 0, x = +∞), which
+ *   avoids 0·log(x < 0) = NaN. Elsewhere de needs x > 0 to be finite.
  * de is only formed when e requires a gradient.
+ *
+ * Second order. Both rules are products of ops (pow, mul, log), so their own derivatives
+ * follow (e.g. ∂dx/∂x = g·e·(e−1)·x^(e−2)); the masks are constants. Wherever log x is
+ * finite no mask looks at g, so de = (g·y)·log x is linear in g with derivative y·log x —
+ * what jvp, a vjp differentiated in g at g = 0, needs (a mask [g·y = 0] would select 0 at
+ * g = 0 and lose it). Check: at x = 2, e = 3, g = 0 the derivative of de in g is 8·log 2.
  */
 export const pow = defineOp({
   name: "pow",
   forward(ctx, x: Tensor | number, e: Tensor | number): Tensor {
     const [base, exponent] = operands("pow", x, e);
-    const y = binary("pow", base, exponent, cpow);
+    const y = binary("pow", "pow", base, exponent);
     ctx.save({ base, exponent, y });
     return y;
   },
-  backward(ctx, g) {
+  backward(ctx, g): (Tensor | null)[] {
     const { base, exponent, y } = ctx.saved as { base: Tensor; exponent: Tensor; y: Tensor };
-    // g has the broadcast shape of y; read x and e through broadcast views of that shape.
-    const xs = expand(base, g.shape).contiguous().data;
-    const es = expand(exponent, g.shape).contiguous().data;
-    const gs = g.contiguous().data;
+    // Written with ops (pow itself for x^(e−1)); the conventions' masks are constants.
     let dx: Tensor | null = null;
     let de: Tensor | null = null;
     if (ctx.needsInputGrad[0]) {
-      dx = Tensor.empty(g.shape, g.dtype);
-      const d = dx.data;
-      for (let i = 0; i < d.length; i++) {
-        const v = es[i]!;
-        d[i] = v === 0 ? 0 : gs[i]! * v * cpow(xs[i]!, v - 1);
-      }
+      dx = where(compare("pow", "eq", exponent, 0), 0, mul(mul(g, exponent), pow(base, sub(exponent, 1))));
     }
     if (ctx.needsInputGrad[1]) {
-      de = Tensor.empty(g.shape, g.dtype);
-      const d = de.data;
-      const ys = expand(y, g.shape).contiguous().data;
-      for (let i = 0; i < d.length; i++) {
-        const u = xs[i]!;
-        const gy = gs[i]! * ys[i]!;
-        d[i] = (u === 0 && es[i]! >= 0) || gy === 0 ? 0 : gy * Math.log(u);
-      }
+      const L = log(base);
+      // 0 selected where x = 0 and e ≥ 0, or y = 0 …
+      const still = where(compare("pow", "eq", base, 0), compare("pow", "ge", exponent, 0), compare("pow", "eq", y, 0));
+      // … or where g = 0 and log x is not finite (L ≠ L is an int32 0 wherever L is finite).
+      const finite = compare("pow", "lt", abs(L), Infinity);
+      const drop = where(still, still, where(finite, compare("pow", "ne", L, L), compare("pow", "eq", g, 0)));
+      de = where(drop, 0, mul(mul(g, y), L));
     }
     return [dx, de];
   },
-  domain: { inputs: [{ range: [0.5, 2] }, { range: [-2, 2] }], broadcast: true },
 });

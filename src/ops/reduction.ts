@@ -1,77 +1,83 @@
 import { Tensor } from "../tensor/tensor.js";
-import { describeValue, laneGeometry, normalizeAxes } from "../tensor/shape.js";
+import { describeValue, normalizeAxes } from "../tensor/shape.js";
 import { ValueError } from "../tensor/errors.js";
-import type { Storage } from "../tensor/dtype.js";
-import { permute } from "./permute.js";
+import type { DType, Storage } from "../tensor/dtype.js";
+import { kernel } from "../kernels/registry.js";
+import type { Lanes, ReduceOp } from "../kernels/table.js";
+import { contiguousData } from "./elementwise.js";
+import { reshape } from "./reshape.js";
+import { expand } from "./expand.js";
 
 /**
  * Shared plumbing of the reductions (not an op): a reduction over `axes`
- * is a reduction along lanes. The input is seen as `outer × length × inner`
- * (contiguous); lane (o, i) holds the elements o·length·inner + k·inner + i,
- * k < length, and its result goes to output element o·inner + i. Several
- * axes are first moved to the end (kept axes keep their order), so they
- * form one lane of length Π sizes.
+ * is a reduction along lanes (kernels/table.ts, `Lanes`). The input's
+ * elements, contiguous, are seen as `outer × length × inner`; lane (o, i)
+ * holds o·length·inner + k·inner + i, k < length, and its result goes to
+ * output element o·inner + i.
+ *
+ * When the reduced axes are adjacent (one axis, all of them, [0, 1] of
+ * [B, T, C]) they already form one lane in row-major order: outer is the
+ * product of the sizes before them, inner of those after, and nothing moves.
+ * Otherwise the kept axes are moved to the front (in their order) and the
+ * reduced ones to the back before the copy, so each lane is a contiguous run
+ * (inner = 1). Either way a lane lists its elements in the row-major order of
+ * the reduced axes, so the two layouts add in the same order.
  */
-export interface Lanes {
-  data: Storage;
-  outer: number;
-  length: number;
-  inner: number;
+export interface Reduction extends Lanes {
+  /** x's elements laid out as the lanes (contiguous, from 0). */
+  readonly data: Storage;
+  /** The reduced axes, ascending. */
+  readonly axes: number[];
   /** Shape of the result with keepDim (reduced axes of size 1). */
-  keptShape: number[];
+  readonly keptShape: number[];
   /** Shape of the result as returned. */
-  outShape: number[];
-  /** The permutation applied to x to bring the reduced axes last (null: none). */
-  perm: number[] | null;
+  readonly outShape: number[];
 }
 
 export function reductionLanes(
   x: Tensor, dim: number | readonly number[] | undefined, keepDim: boolean, fn: string,
-): Lanes {
+): Reduction {
   if (typeof keepDim !== "boolean") throw new ValueError(`${fn}: keepDim must be true or false, got ${describeValue(keepDim)}`);
   const axes = normalizeAxes(dim, x.ndim, fn);
-  const keptShape = x.shape.map((d, i) => (axes.includes(i) ? 1 : d));
-  const outShape = keepDim ? keptShape : x.shape.filter((_, i) => !axes.includes(i));
-  if (axes.length === 1) {
-    const c = x.contiguous();
-    return { data: c.data, ...laneGeometry(c.shape, axes[0]!), keptShape, outShape, perm: null };
+  const reduced = x.shape.map((_, i) => axes.includes(i));
+  const keptShape = x.shape.map((d, i) => (reduced[i] ? 1 : d));
+  const outShape = keepDim ? keptShape : x.shape.filter((_, i) => !reduced[i]);
+  const product = (from: number, to: number): number => {
+    let p = 1;
+    for (let i = from; i < to; i++) p *= x.shape[i]!;
+    return p;
+  };
+  const first = axes[0] ?? 0;
+  const last = axes.length === 0 ? -1 : axes[axes.length - 1]!;
+  if (last - first + 1 === axes.length) {
+    return {
+      data: contiguousData(x), outer: product(0, first), length: product(first, last + 1), inner: product(last + 1, x.ndim),
+      axes, keptShape, outShape,
+    };
   }
-  const kept = x.shape.map((_, i) => i).filter((i) => !axes.includes(i));
-  const perm = [...kept, ...axes];
-  const moved = permute(x, perm).contiguous();
-  let length = 1;
-  for (const a of axes) length *= x.shape[a]!;
-  let outer = 1;
-  for (const k of kept) outer *= x.shape[k]!;
-  return { data: moved.data, outer, length, inner: 1, keptShape, outShape, perm };
-}
-
-/** Undo a reduction's shape for backward: g viewed with kept axes, expanded to `shape`. */
-export function expandBack(g: Tensor, keptShape: readonly number[], shape: readonly number[]): Tensor {
-  return g.reshape(keptShape).expand(shape);
+  const kept = [...x.shape.keys()].filter((i) => !reduced[i]);
+  const perm = kept.concat(axes);
+  const moved = x.asStrided(perm.map((a) => x.shape[a]!), perm.map((a) => x.strides[a]!), x.offset);
+  const size = (list: number[]): number => list.reduce((p, a) => p * x.shape[a]!, 1);
+  return { data: contiguousData(moved), outer: size(kept), length: size(axes), inner: 1, axes, keptShape, outShape };
 }
 
 /**
- * Data laid out as `reductionLanes` made it (one value per input element)
- * back in x's own axis order.
+ * y = op over the lanes of a float tensor, on the registry's "reduce" kernel,
+ * in shape `lanes.outShape` and the input's dtype.
  */
-export function unlane(t: Tensor, lanes: Lanes, shape: readonly number[]): Tensor {
-  if (lanes.perm === null) return t.reshape(shape);
-  const perm = lanes.perm;
-  const inverse = perm.map((_, i) => perm.indexOf(i));
-  return t.reshape(perm.map((a) => shape[a]!)).permute(inverse);
+export function reduceLanes(op: ReduceOp, lanes: Reduction, dtype: DType, work: number): Tensor {
+  const y = Tensor.empty(lanes.outShape, dtype);
+  kernel("reduce", dtype, work)(op, lanes.data, lanes, y.data);
+  return y;
 }
 
-/** A new tensor of `shape` holding the per-lane results computed by `f(start, stride, length)`. */
-export function reduceWith(
-  lanes: Lanes, dtype: "float32" | "float64" | "int32",
-  f: (data: Storage, start: number, stride: number, length: number) => number,
-): Tensor {
-  const { data, outer, length, inner, outShape } = lanes;
-  const y = Tensor.empty(outShape, dtype);
-  const ys = y.data;
-  for (let o = 0; o < outer; o++) {
-    for (let i = 0; i < inner; i++) ys[o * inner + i] = f(data, o * length * inner + i, inner, length);
-  }
-  return y;
+/**
+ * Undo a reduction's shape for backward: t (one value per lane) viewed with
+ * the kept axes of size 1, then broadcast to `shape`. Both steps are view ops
+ * (reshape, expand), so this costs no copy and is differentiable: its own
+ * vector-Jacobian product sums over the broadcast axes (backward.ts).
+ */
+export function expandBack(t: Tensor, keptShape: readonly number[], shape: readonly number[]): Tensor {
+  return expand(reshape(t, keptShape), shape);
 }

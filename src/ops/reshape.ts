@@ -1,26 +1,33 @@
 import { defineOp } from "./define-op.js";
-import type { Tensor } from "../tensor/tensor.js";
+import { Tensor, checkTensor } from "../tensor/tensor.js";
 import { ShapeError } from "../tensor/errors.js";
 import { contiguousStrides, describeValue, shapeStr, sizeOf } from "../tensor/shape.js";
+import { contiguousData } from "./elementwise.js";
 
 /**
  * reshape(x, shape): the same elements in row-major order, in a new shape;
- * one entry may be −1 (inferred). A view when x is contiguous, else a copy.
+ * one entry may be −1 (inferred). A view when x is row-major (at any offset),
+ * else a copy (the copy kernel).
  *
- * Backward. Reshaping permutes no element, so dx = g reshaped to x's shape.
+ * Backward. Reshaping moves no element in row-major order: y = R x with R
+ * the identity on the flat elements, so dx = Rᵀg = g reshaped to x's shape.
+ * Check: ⟨reshape(x), g⟩ = ⟨x, reshape(g)⟩, the same sum over the same order.
+ *
+ * Second order. The backward is reshape again, linear in g and free of x
+ * (∂²y/∂x² = 0); its own vector-Jacobian product is reshape back to g's shape.
  */
 export const reshape = defineOp({
   name: "reshape",
   forward(ctx, x: Tensor, shape: readonly number[]): Tensor {
+    checkTensor(x, "reshape", "input");
     ctx.save({ shape: x.shape });
     const target = inferShape(shape, x.size, x.shape);
-    const c = x.isContiguous() ? x : x.contiguous();
-    return c.asStrided(target, contiguousStrides(target), c.offset);
+    if (x.isContiguous()) return x.asStrided(target, contiguousStrides(target), x.offset);
+    return new Tensor(contiguousData(x), target);
   },
   backward(ctx, g): (Tensor | null)[] {
     return [reshape(g, ctx.saved.shape as number[])];
   },
-  domain: { inputs: [{}], kind: "reshape" },
 });
 
 function inferShape(shape: readonly number[], size: number, from: readonly number[]): number[] {

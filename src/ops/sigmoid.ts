@@ -1,6 +1,8 @@
 import { defineOp } from "./define-op.js";
 import type { Tensor } from "../tensor/tensor.js";
-import { binary, unary } from "./elementwise.js";
+import { unary } from "./elementwise.js";
+import { mul } from "./mul.js";
+import { sub } from "./sub.js";
 
 /**
  * sigmoid(x) = 1/(1 + e⁻ˣ).
@@ -9,21 +11,18 @@ import { binary, unary } from "./elementwise.js";
  * so the exponent is never positive and nothing overflows for large |x|.
  *
  * Backward. σ'(x) = σ(x)(1 − σ(x)) = y(1 − y), so dx = g ⊙ y ⊙ (1 − y).
- * Check: at x = 0 the slope is 1/4.
+ * Check: at x = 0 the slope is 1/4. Second order through y:
+ * d[y(1 − y)]/dx = y(1 − y)(1 − 2y).
  */
 export const sigmoid = defineOp({
   name: "sigmoid",
   forward(ctx, x: Tensor): Tensor {
-    const y = unary("sigmoid", x, (v) => {
-      if (v >= 0) return 1 / (1 + Math.exp(-v));
-      const e = Math.exp(v);
-      return e / (1 + e);
-    });
+    const y = unary("sigmoid", "sigmoid", x);
     ctx.save({ y });
     return y;
   },
   backward(ctx, g) {
-    return [binary("sigmoid", g, ctx.saved.y as Tensor, (u, v) => u * v * (1 - v))];
+    const y = ctx.saved.y as Tensor;
+    return [mul(g, mul(y, sub(1, y)))];
   },
-  domain: { inputs: [{ range: [-6, 6] }] },
 });

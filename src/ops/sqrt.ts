@@ -1,22 +1,24 @@
 import { defineOp } from "./define-op.js";
 import type { Tensor } from "../tensor/tensor.js";
-import { binary, unary } from "./elementwise.js";
+import { unary } from "./elementwise.js";
+import { div } from "./div.js";
+import { mul } from "./mul.js";
 
 /**
  * sqrt(x) = √x (NaN for x < 0).
  *
  * Backward. d√x/dx = 1/(2√x) = 1/(2y), so dx = g / (2y); at x = 0 this is
- * +Infinity·g, as in PyTorch. We save the output.
+ * +Infinity·g, as in PyTorch. We save the output (second order through y:
+ * −g/(4x^{3/2})).
  */
 export const sqrt = defineOp({
   name: "sqrt",
   forward(ctx, x: Tensor): Tensor {
-    const y = unary("sqrt", x, Math.sqrt);
+    const y = unary("sqrt", "sqrt", x);
     ctx.save({ y });
     return y;
   },
   backward(ctx, g) {
-    return [binary("sqrt", g, ctx.saved.y as Tensor, (u, v) => u / (2 * v))];
+    return [div(g, mul(ctx.saved.y as Tensor, 2))];
   },
-  domain: { inputs: [{ range: [0.1, 5] }] },
 });

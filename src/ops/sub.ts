@@ -12,10 +12,9 @@ export const sub = defineOp({
   name: "sub",
   forward(_ctx, a: Tensor | number, b: Tensor | number): Tensor {
     const [x, y] = operands("sub", a, b);
-    return binary("sub", x, y, (u, v) => u - v, "sub");
+    return binary("sub", "sub", x, y);
   },
   backward(ctx, g) {
     return [ctx.needsInputGrad[0] ? g : null, ctx.needsInputGrad[1] ? neg(g) : null];
   },
-  domain: { inputs: [{}, {}], broadcast: true },
 });

@@ -1,16 +1,21 @@
 import { defineOp } from "./define-op.js";
-import type { Tensor } from "../tensor/tensor.js";
+import { Tensor, checkTensor } from "../tensor/tensor.js";
 import { normalizeAxis } from "../tensor/shape.js";
 
 /**
  * transpose(x, dim0, dim1): swap two axes (a view: the strides are swapped).
  *
  * Backward. yᵢⱼ = xⱼᵢ on the two axes, so dx is g with the same two axes
- * swapped back: dx = transpose(g, dim0, dim1).
+ * swapped back: dx = transpose(g, dim0, dim1), again a view.
+ * Check: ⟨transpose(x), g⟩ = Σ xⱼᵢ gᵢⱼ = ⟨x, transpose(g)⟩.
+ *
+ * Second order. The backward is transpose itself, linear in g and free of x
+ * (∂²y/∂x² = 0); its own vector-Jacobian product is transpose once more.
  */
 export const transpose = defineOp({
   name: "transpose",
   forward(ctx, x: Tensor, dim0: number, dim1: number): Tensor {
+    checkTensor(x, "transpose", "input");
     const a = normalizeAxis(dim0, x.ndim, "dim0", "transpose");
     const b = normalizeAxis(dim1, x.ndim, "dim1", "transpose");
     ctx.save({ a, b });
@@ -24,5 +29,4 @@ export const transpose = defineOp({
   backward(ctx, g): (Tensor | null)[] {
     return [transpose(g, ctx.saved.a as number, ctx.saved.b as number)];
   },
-  domain: { inputs: [{ minRank: 1 }], kind: "transpose" },
 });

@@ -1,43 +1,38 @@
 import { defineOp } from "./define-op.js";
-import { Tensor } from "../tensor/tensor.js";
+import { Tensor, checkTensor } from "../tensor/tensor.js";
 import { broadcastAll } from "../tensor/broadcast.js";
-import { promoteTypes, type Storage } from "../tensor/dtype.js";
-import { asTensor } from "./elementwise.js";
-import { expand } from "./expand.js";
+import { promoteTypes } from "../tensor/dtype.js";
+import { DTypeError } from "../tensor/errors.js";
+import { describeValue } from "../tensor/shape.js";
+import { kernel } from "../kernels/registry.js";
+import { asTensor, viewAs } from "./elementwise.js";
 
 /**
  * where(condition, a, b): aᵢ where conditionᵢ ≠ 0, else bᵢ; all three
  * broadcast together. `condition` is any tensor (int32 0/1 is usual) and
- * gets no gradient.
+ * gets no gradient. a and b are float (promoted together), or both int32.
  *
- * Backward. y is a or b element by element, so da = g·[c ≠ 0] and
- * db = g·[c = 0]; the two masks add up to 1.
+ * Backward. y is a or b element by element, so da = where(c, g, 0) and
+ * db = where(c, 0, g); the two masks add up to 1. The zeros are selected,
+ * not multiplied, so an infinite g gives the unselected side exactly 0.
+ * Written with where itself, so it is differentiable (linear in g).
  */
 export const where = defineOp({
   name: "where",
   forward(ctx, condition: Tensor, a: Tensor | number, b: Tensor | number): Tensor {
+    checkTensor(condition, "where", "condition");
     const x = asTensor(a, b instanceof Tensor ? b.dtype : "float32", "where", "input");
     const z = asTensor(b, x.dtype, "where", "other");
-    const dtype = promoteTypes(x.dtype, z.dtype, "where");
+    // Two int32 operands select int32 values (masks); otherwise float promotion.
+    const dtype = x.dtype === "int32" && z.dtype === "int32" ? "int32" : promoteTypes(x.dtype, z.dtype, "where");
     const shape = broadcastAll([condition.shape, x.shape, z.shape], "where");
-    const c = expand(condition, shape).contiguous().data;
-    const xs = expand(x, shape).contiguous().data;
-    const zs = expand(z, shape).contiguous().data;
     const y = Tensor.empty(shape, dtype);
-    const ys = y.data;
-    for (let i = 0; i < ys.length; i++) ys[i] = c[i] !== 0 ? xs[i]! : zs[i]!;
-    ctx.save({ c });
+    kernel("select", dtype, y.size)(viewAs(condition, shape, "where"), viewAs(x, shape, "where"), viewAs(z, shape, "where"), shape, y.data);
+    ctx.save({ condition });
     return y;
   },
-  backward(ctx, g) {
-    const c = ctx.saved.c as Storage;
-    const gs = g.contiguous().data;
-    const pick = (onTrue: boolean): Tensor => {
-      const d = Tensor.empty(g.shape, g.dtype);
-      for (let i = 0; i < gs.length; i++) d.data[i] = (c[i] !== 0) === onTrue ? gs[i]! : 0;
-      return d;
-    };
-    return [null, ctx.needsInputGrad[1] ? pick(true) : null, ctx.needsInputGrad[2] ? pick(false) : null];
+  backward(ctx, g): (Tensor | null)[] {
+    const c = ctx.saved.condition as Tensor;
+    return [null, ctx.needsInputGrad[1] ? where(c, g, 0) : null, ctx.needsInputGrad[2] ? where(c, 0, g) : null];
   },
-  domain: { inputs: [{}, {}, {}], broadcast: true, kind: "where" },
 });

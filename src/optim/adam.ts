@@ -1,7 +1,10 @@
 import type { Tensor } from "../tensor/tensor.js";
 import { allocate, type Storage } from "../tensor/dtype.js";
 import { ValueError } from "../tensor/errors.js";
+import { checkOptions } from "../tensor/options.js";
+import { describeValue } from "../tensor/shape.js";
 import { noGrad } from "../autograd/no-grad.js";
+import { kernel } from "../kernels/registry.js";
 import { Optimizer, gradData } from "./optimizer.js";
 
 export interface AdamOptions {
@@ -54,13 +57,15 @@ export class Adam extends Optimizer {
   protected static readonly decoupledWeightDecay: boolean = false;
   readonly #state = new Map<Tensor, AdamState>();
 
-  constructor(params: Iterable<Tensor>, options: AdamOptions = {}) {
+  constructor(params: Iterable<Tensor>, options?: AdamOptions) {
     const decoupled = (new.target as typeof Adam).decoupledWeightDecay;
-    super(decoupled ? "AdamW" : "Adam", params, options.lr ?? 1e-3);
+    const checked = checkOptions(options, decoupled ? "AdamW" : "Adam", ["lr", "betas", "eps", "weightDecay", "amsgrad"]);
+    super(decoupled ? "AdamW" : "Adam", params, checked.lr ?? 1e-3);
+    options = checked;
     this.decoupled = decoupled;
     const betas = options.betas ?? [0.9, 0.999];
     if (!Array.isArray(betas) || betas.length !== 2) {
-      throw new ValueError(`${decoupled ? "AdamW" : "Adam"}: betas must be a pair [beta1, beta2], got ${JSON.stringify(betas)}`);
+      throw new ValueError(`${decoupled ? "AdamW" : "Adam"}: betas must be a pair [beta1, beta2], got ${describeValue(betas)}`);
     }
     this.beta1 = this.checkOption("betas[0]", betas[0], betas[0] >= 0 && betas[0] < 1, "in [0, 1)");
     this.beta2 = this.checkOption("betas[1]", betas[1], betas[1] >= 0 && betas[1] < 1, "in [0, 1)");
@@ -88,26 +93,10 @@ export class Adam extends Optimizer {
       const stepSize = lr / (1 - b1 ** t);
       const bc2Sqrt = Math.sqrt(1 - b2 ** t);
       const decay = decoupled ? 1 - lr * wd : 1;
-      const { m, v, vMax } = s;
-      const theta = p.data;
-      for (let i = 0; i < theta.length; i++) {
-        let g = grad[i]!;
-        let th = theta[i]!;
-        if (wd !== 0) {
-          if (decoupled) th *= decay;
-          else g += wd * th;
-        }
-        const mi = b1 * m[i]! + (1 - b1) * g;
-        const vi = b2 * v[i]! + (1 - b2) * g * g;
-        m[i] = mi;
-        v[i] = vi;
-        let vBar = v[i]!;
-        if (vMax !== null) {
-          vBar = Math.max(vMax[i]!, vBar);
-          vMax[i] = vBar;
-        }
-        theta[i] = th - (stepSize * m[i]!) / (Math.sqrt(vBar) / bc2Sqrt + eps);
-      }
+      // The update above, in place (the adamStep kernel: float64 arithmetic, one rounding per stored value).
+      kernel("adamStep", p.dtype, p.size)(p.data, grad, s.m, s.v, s.vMax, {
+        beta1: b1, beta2: b2, eps, weightDecay: wd, decoupled, decay, stepSize, bc2Sqrt,
+      });
     }
   }
 }

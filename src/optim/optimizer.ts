@@ -1,7 +1,8 @@
 import { Tensor } from "../tensor/tensor.js";
 import { allocate, type Storage } from "../tensor/dtype.js";
 import { ValueError } from "../tensor/errors.js";
-import { shapeStr } from "../tensor/shape.js";
+import { describeValue, shapeStr } from "../tensor/shape.js";
+import { kernel } from "../kernels/registry.js";
 
 /**
  * The base of SGD, Adam and AdamW, like torch.optim.Optimizer with a single
@@ -26,7 +27,7 @@ export abstract class Optimizer {
     if (list.length === 0) throw new ValueError(`${name}: params is an empty list`);
     const seen = new Set<Tensor>();
     list.forEach((p, i) => {
-      if (!(p instanceof Tensor)) throw new ValueError(`${name}: params[${i}] is not a Tensor`);
+      if (!(p instanceof Tensor)) throw new ValueError(`${name}: params[${i}] is not a Tensor, got ${describeValue(p)}`);
       if (seen.has(p)) throw new ValueError(`${name}: params[${i}] appears more than once`);
       seen.add(p);
       if (!p.isLeaf || !p.requiresGrad) {
@@ -43,7 +44,7 @@ export abstract class Optimizer {
   /** Validate a numeric option: a finite number satisfying `ok`, else a ValueError naming optimizer, option and value. */
   protected checkOption(option: string, value: number, ok: boolean, expected: string): number {
     if (typeof value !== "number" || !Number.isFinite(value) || !ok) {
-      throw new ValueError(`${this.#name}: ${option} must be ${expected}, got ${value}`);
+      throw new ValueError(`${this.#name}: ${option} must be ${expected}, got ${describeValue(value)}`);
     }
     return value;
   }
@@ -57,12 +58,15 @@ export abstract class Optimizer {
   }
 }
 
-/** The elements of a gradient in row-major order (no copy when it is already laid out so). */
+/**
+ * The elements of a gradient in row-major order and the parameter's dtype: its own
+ * storage when it is already laid out so, else a copy (the copy kernel, converting).
+ */
 export function gradData(p: Tensor): Storage | null {
   const g = p.grad;
   if (g === null) return null;
   if (g.offset === 0 && g.data.length === g.size && g.isContiguous() && g.dtype === p.dtype) return g.data;
   const out = allocate(p.dtype, p.size);
-  out.set(g.copyData());
+  kernel("copy", p.dtype, p.size)({ data: g.data, offset: g.offset, strides: g.strides }, g.shape, out);
   return out;
 }

@@ -1,9 +1,9 @@
 import type { Tensor } from "../tensor/tensor.js";
-import { wasmFor } from "../kernels/backend.js";
-import { wasmKernels } from "../kernels/wasm/backend.js";
 import { allocate, type Storage } from "../tensor/dtype.js";
 import { ValueError } from "../tensor/errors.js";
+import { checkOptions } from "../tensor/options.js";
 import { noGrad } from "../autograd/no-grad.js";
+import { kernel } from "../kernels/registry.js";
 import { Optimizer, gradData } from "./optimizer.js";
 
 export interface SGDOptions {
@@ -43,8 +43,10 @@ export class SGD extends Optimizer {
   readonly #buffers = new Map<Tensor, Storage>();
 
   constructor(params: Iterable<Tensor>, options: SGDOptions) {
-    if (options === undefined || options.lr === undefined) throw new ValueError("SGD: lr is required");
-    super("SGD", params, options.lr);
+    const checked = checkOptions(options as SGDOptions | undefined, "SGD", ["lr", "momentum", "dampening", "nesterov", "weightDecay"]);
+    if (checked.lr === undefined) throw new ValueError("SGD: lr is required (new SGD(params, { lr: 0.1 }))");
+    super("SGD", params, checked.lr);
+    options = checked;
     const { momentum = 0, dampening = 0, weightDecay = 0 } = options;
     this.momentum = this.checkOption("momentum", momentum, momentum >= 0, "a finite number >= 0");
     this.dampening = this.checkOption("dampening", dampening, true, "a finite number");
@@ -60,35 +62,20 @@ export class SGD extends Optimizer {
   }
 
   #update(): void {
-    const { lr, momentum: mu, dampening: tau, nesterov, weightDecay: wd } = this;
+    const { lr, momentum, dampening, nesterov, weightDecay } = this;
+    const hyper = { lr, momentum, dampening, weightDecay, nesterov };
     for (const p of this.params) {
       const grad = gradData(p);
       if (grad === null) continue;
-      const theta = p.data;
       let buf = this.#buffers.get(p);
       const first = buf === undefined;
-      if (mu !== 0 && buf === undefined) {
+      if (momentum !== 0 && buf === undefined) {
         buf = allocate(p.dtype, p.size);
         this.#buffers.set(p, buf);
       }
-      if (wd === 0 && buf === undefined) {
-        // Plain SGD: θ ← θ − γ∇ (float32 on the WebAssembly backend: the same float64
-        // arithmetic and rounding, two lanes at a time).
-        if (theta instanceof Float32Array && grad instanceof Float32Array && wasmFor(theta.length)) {
-          wasmKernels()!.sgdStep(theta, grad, lr);
-        } else for (let i = 0; i < theta.length; i++) theta[i] = theta[i]! - lr * grad[i]!;
-        continue;
-      }
-      for (let i = 0; i < theta.length; i++) {
-        let g = grad[i]!;
-        if (wd !== 0) g += wd * theta[i]!;
-        if (buf !== undefined) {
-          const b = first ? g : mu * buf[i]! + (1 - tau) * g;
-          buf[i] = b;
-          g = nesterov ? g + mu * buf[i]! : buf[i]!;
-        }
-        theta[i] = theta[i]! - lr * g;
-      }
+      // The update above, in place, element by element (the sgdStep kernel: float64
+      // arithmetic, one rounding per stored value, on every backend).
+      kernel("sgdStep", p.dtype, p.size)(p.data, grad, buf ?? null, first, hyper);
     }
   }
 }

@@ -1,51 +1,19 @@
-import { allocate, dtypeOf, type DType, type Storage } from "./dtype.js";
+import { allocate, dtypeOf, type DType, type FloatDType, type Storage } from "./dtype.js";
 import { AutogradError, DTypeError, ShapeError, ValueError } from "./errors.js";
-import { contiguousStrides, describeValue, sizeOf, shapeStr, type Shape } from "./shape.js";
+import { checkCount, contiguousStrides, describeValue, sizeOf, shapeStr, type Shape } from "./shape.js";
 import { publicName } from "./public-call.js";
-import { copyStrided, isRowMajor } from "../kernels/strided.js";
+import { copyStrided, isRowMajor } from "./strided.js";
 import { formatTensor } from "./format.js";
 import type { Node } from "../autograd/node.js";
-import { runBackward } from "../autograd/backward.js";
-import { add } from "../ops/add.js";
-import { sub } from "../ops/sub.js";
-import { mul } from "../ops/mul.js";
-import { div } from "../ops/div.js";
-import { neg } from "../ops/neg.js";
-import { pow } from "../ops/pow.js";
-import { exp } from "../ops/exp.js";
-import { log } from "../ops/log.js";
-import { log1p } from "../ops/log1p.js";
-import { sqrt } from "../ops/sqrt.js";
-import { abs } from "../ops/abs.js";
-import { tanh } from "../ops/tanh.js";
-import { sigmoid } from "../ops/sigmoid.js";
-import { relu } from "../ops/relu.js";
-import { maximum } from "../ops/maximum.js";
-import { minimum } from "../ops/minimum.js";
-import { clamp } from "../ops/clamp.js";
-import { sum } from "../ops/sum.js";
-import { mean } from "../ops/mean.js";
-import { max } from "../ops/max.js";
-import { min } from "../ops/min.js";
-import { logSumExp } from "../ops/log-sum-exp.js";
-import { reshape } from "../ops/reshape.js";
-import { transpose } from "../ops/transpose.js";
-import { permute } from "../ops/permute.js";
-import { expand } from "../ops/expand.js";
-import { squeeze } from "../ops/squeeze.js";
-import { unsqueeze } from "../ops/unsqueeze.js";
-import { slice } from "../ops/slice.js";
-import { gather } from "../ops/gather.js";
-import { matmul } from "../ops/matmul.js";
-import { softmax } from "../ops/softmax.js";
-import { logSoftmax } from "../ops/log-softmax.js";
-import { clone } from "../ops/clone.js";
-import { cast } from "../ops/cast.js";
-import { argmax, argmin } from "../ops/argmax.js";
 
 export type { DType, Storage } from "./dtype.js";
 
 /**
+ * The tensor type of the ground floor: storage, geometry and the autograd
+ * bookkeeping, with no op imported. The method-style API (`x.add(y)`,
+ * `x.sum()`, `x.backward()`, `x.contiguous()`…) is installed on this class
+ * by src/methods.ts, in one place, and declared there for the type checker.
+ *
  * An n-dimensional array over a typed-array `data` buffer, read through
  * `shape`, `strides` and `offset` (so views share storage), with the
  * bookkeeping reverse-mode autodiff needs: `requiresGrad`, `grad` and the
@@ -78,15 +46,18 @@ export class Tensor {
     if (!(data instanceof Float32Array || data instanceof Float64Array || data instanceof Int32Array)) {
       throw new DTypeError(`Tensor: data must be a Float32Array, Float64Array or Int32Array, got ${describeValue(data)}`);
     }
-    if (!Array.isArray(shape) || shape.some((d) => typeof d !== "number" || !Number.isInteger(d) || d < 0)) {
-      throw new ShapeError(`Tensor: shape must be a list of non-negative integers, got ${describeValue(shape)}`);
-    }
-    const st = strides ? [...strides] : contiguousStrides(shape);
+    checkShapeList(shape, "Tensor");
+    // The limit holds for views too (docs/ops.md): a stride-0 view of 1e10 elements stores one
+    // value, but its flat indices (argmax's, gather's) would not fit an int32.
+    checkCount(sizeOf(shape), "Tensor", `shape ${shapeStr(shape)}`);
+    // Absent strides are row-major; given ones must be a list (3n or null is no list to spread).
+    const st = strides === undefined ? contiguousStrides(shape) : Array.isArray(strides) ? [...strides] : [NaN];
     if (st.length !== shape.length || st.some((s) => typeof s !== "number" || !Number.isInteger(s))) {
-      throw new ShapeError(`Tensor: strides must be ${shape.length} integers for shape ${shapeStr(shape)}, got ${describeValue(strides)}`);
+      throw new ShapeError(`Tensor: strides must be a list of ${shape.length} integers for shape ${shapeStr(shape)}, got ${describeValue(strides)}`);
     }
-    if (typeof offset !== "number" || !Number.isInteger(offset)) {
-      throw new ValueError(`Tensor: offset must be an integer, got ${describeValue(offset)}`);
+    // Non-negative even when the view holds no element (nothing is read, but an offset of −1 is no position).
+    if (typeof offset !== "number" || !Number.isInteger(offset) || offset < 0) {
+      throw new ValueError(`Tensor: offset must be a non-negative integer, got ${describeValue(offset)}`);
     }
     if (sizeOf(shape) > 0) {
       let lo = offset;
@@ -113,7 +84,11 @@ export class Tensor {
    * the public function running (see public-call.ts).
    */
   static empty(shape: Shape, dtype: DType, fn?: string): Tensor {
-    return new Tensor(allocate(dtype, sizeOf(shape), fn ?? publicName("Tensor.empty")), shape);
+    const name = fn ?? publicName("Tensor.empty");
+    // The shape is checked before its size is computed (the constructor checks it again, after
+    // allocating): sizeOf of a non-list, or of 3n, would throw a raw TypeError.
+    checkShapeList(shape, name);
+    return new Tensor(allocate(dtype, sizeOf(shape), name), shape);
   }
 
   get ndim(): number {
@@ -132,16 +107,6 @@ export class Tensor {
   /** Row-major strides, whatever the offset. */
   isContiguous(): boolean {
     return isRowMajor(this.shape, this.strides);
-  }
-
-  /**
-   * This tensor when its `data` already holds exactly its elements in
-   * row-major order from index 0; otherwise a differentiable copy (`clone`).
-   * Kernels rely on it: `x.contiguous().data[i]` is element i.
-   */
-  contiguous(): Tensor {
-    if (this.offset === 0 && this.data.length === this.size && this.isContiguous()) return this;
-    return clone(this);
   }
 
   /** A new storage holding this tensor's elements in row-major order (no graph). */
@@ -208,20 +173,6 @@ export class Tensor {
 
   // ---------------------------------------------------------------- autograd
 
-  /**
-   * Reverse-mode autodiff from this tensor: accumulate ∂this/∂leaf (times
-   * `gradient`, required unless this is a scalar) into every leaf's `.grad`.
-   * The graph is freed afterwards unless `retainGraph` is set. A float gradient of
-   * the other float dtype is converted to this tensor's dtype (as in PyTorch); an
-   * int32 one is a DTypeError.
-   */
-  backward(gradient?: Tensor, options: { retainGraph?: boolean } = {}): void {
-    if (options === null || typeof options !== "object") {
-      throw new ValueError(`backward: options must be an object such as { retainGraph: true }, got ${describeValue(options)}`);
-    }
-    runBackward(this, gradient, options.retainGraph ?? false);
-  }
-
   /** Mark a leaf as requiring gradients (in place), and return it. */
   requiresGrad_(requiresGrad = true): this {
     if (!this.isLeaf) {
@@ -249,59 +200,36 @@ export class Tensor {
   zeroGrad(): void {
     this.grad = null;
   }
-
-  /** Convert to another dtype (differentiable between float types). */
-  to(dtype: DType): Tensor {
-    return dtype === this.dtype ? this : cast(this, dtype);
-  }
-
-  // ------------------------------------------------- methods mirror functions
-
-  add(y: Tensor | number): Tensor { return add(this, y); }
-  sub(y: Tensor | number): Tensor { return sub(this, y); }
-  mul(y: Tensor | number): Tensor { return mul(this, y); }
-  div(y: Tensor | number): Tensor { return div(this, y); }
-  neg(): Tensor { return neg(this); }
-  pow(exponent: Tensor | number): Tensor { return pow(this, exponent); }
-  exp(): Tensor { return exp(this); }
-  log(): Tensor { return log(this); }
-  log1p(): Tensor { return log1p(this); }
-  sqrt(): Tensor { return sqrt(this); }
-  abs(): Tensor { return abs(this); }
-  tanh(): Tensor { return tanh(this); }
-  sigmoid(): Tensor { return sigmoid(this); }
-  relu(): Tensor { return relu(this); }
-  maximum(y: Tensor | number): Tensor { return maximum(this, y); }
-  minimum(y: Tensor | number): Tensor { return minimum(this, y); }
-  clamp(lo: number | null, hi?: number | null): Tensor { return clamp(this, lo, hi); }
-  sum(dim?: number | readonly number[], keepDim = false): Tensor { return sum(this, dim, keepDim); }
-  mean(dim?: number | readonly number[], keepDim = false): Tensor { return mean(this, dim, keepDim); }
-  max(dim?: number | readonly number[], keepDim = false): Tensor { return max(this, dim, keepDim); }
-  min(dim?: number | readonly number[], keepDim = false): Tensor { return min(this, dim, keepDim); }
-  argmax(dim?: number, keepDim = false): Tensor { return argmax(this, dim, keepDim); }
-  argmin(dim?: number, keepDim = false): Tensor { return argmin(this, dim, keepDim); }
-  logSumExp(dim: number | readonly number[], keepDim = false): Tensor { return logSumExp(this, dim, keepDim); }
-  reshape(...shape: number[] | [readonly number[]]): Tensor {
-    return reshape(this, (Array.isArray(shape[0]) ? shape[0] : shape) as readonly number[]);
-  }
-  transpose(dim0 = -2, dim1 = -1): Tensor { return transpose(this, dim0, dim1); }
-  /** Transpose of the last two axes (PyTorch's `mT`). */
-  get T(): Tensor { return transpose(this, -2, -1); }
-  permute(...dims: number[] | [readonly number[]]): Tensor {
-    return permute(this, (Array.isArray(dims[0]) ? dims[0] : dims) as readonly number[]);
-  }
-  expand(...shape: number[] | [readonly number[]]): Tensor {
-    return expand(this, (Array.isArray(shape[0]) ? shape[0] : shape) as readonly number[]);
-  }
-  broadcastTo(shape: readonly number[]): Tensor { return expand(this, shape); }
-  squeeze(dim?: number | readonly number[]): Tensor { return squeeze(this, dim); }
-  unsqueeze(dim: number): Tensor { return unsqueeze(this, dim); }
-  slice(dim: number, start?: number, end?: number, step = 1): Tensor { return slice(this, dim, start, end, step); }
-  gather(dim: number, index: Tensor): Tensor { return gather(this, dim, index); }
-  matmul(y: Tensor): Tensor { return matmul(this, y); }
-  softmax(dim = -1): Tensor { return softmax(this, dim); }
-  logSoftmax(dim = -1): Tensor { return logSoftmax(this, dim); }
-  clone(): Tensor { return clone(this); }
 }
 
 export type NestedArray = number | NestedArray[];
+
+/** A shape as the constructor and Tensor.empty take it: a list of non-negative integers (ShapeError naming fn). */
+function checkShapeList(shape: unknown, fn: string): void {
+  if (!Array.isArray(shape) || shape.some((d) => typeof d !== "number" || !Number.isInteger(d) || d < 0)) {
+    throw new ShapeError(`${fn}: shape must be a list of non-negative integers, got ${describeValue(shape)}`);
+  }
+}
+
+/**
+ * A tensor argument of a public function: a Tensor, returned as such, or a DTypeError naming
+ * the function, the argument and what was given (`neg: input must be a Tensor, got NaN`), never
+ * the TypeError that reading `.shape` of a number would raise somewhere inside.
+ */
+export function checkTensor(x: unknown, fn: string, arg: string): Tensor {
+  if (!(x instanceof Tensor)) throw new DTypeError(`${fn}: ${arg} must be a Tensor, got ${describeValue(x)}`);
+  return x;
+}
+
+/** What a user's function (an op's forward, a checked or transformed fn) returned: a Tensor (ValueError naming fn otherwise). */
+export function checkReturned(y: unknown, fn: string, what: string): Tensor {
+  if (!(y instanceof Tensor)) throw new ValueError(`${fn}: ${what} must return a Tensor, got ${describeValue(y)}`);
+  return y;
+}
+
+/** checkTensor, and of a float dtype (int32 holds labels and indices: a DTypeError). */
+export function checkFloatTensor(x: unknown, fn: string, arg: string): Tensor & { readonly dtype: FloatDType } {
+  checkTensor(x, fn, arg);
+  if ((x as Tensor).dtype === "int32") throw new DTypeError(`${fn}: ${arg} must be float32 or float64, got int32`);
+  return x as Tensor & { readonly dtype: FloatDType };
+}

@@ -148,26 +148,35 @@ describe("kdgrad sweep and gradcheck", () => {
     expect(svg).toContain("stroke-dasharray");
   });
 
-  test("gradcheck passes every op and shows the 1/T² table", async () => {
+  test("gradcheck passes every op, to first and second order, and shows the 1/T² and Hessian-vs-T tables", async () => {
     const r = await run(["gradcheck"]);
     expect(r.code).toBe(0);
-    expect(r.out).toMatch(/\| op\s+\| max abs error \| error \/ tolerance \| pass \|/);
+    expect(r.out).toMatch(/\| op\s+\| max abs error \| error \/ tolerance \| pass \| second order: error \/ tolerance \| pass \(2nd\) \|/);
     expect(r.out).toMatch(/\| distillationLoss\s+\|/);
-    expect(r.out).not.toMatch(/\| NO \|/);
+    expect(r.out).not.toMatch(/\| NO\s+\|/);
     // The printed measure is the one gradcheck passes on: "yes" exactly when it is ≤ 1 (the old
-    // "max rel error" printed 3.93e+289 beside "yes" for softmax, dividing by a derivative ≈ 0).
-    const printed = [...r.out.matchAll(/^\| (\w+)\s+\|\s+(\S+) \|\s+(\S+) \| (yes|NO)\s+\|$/gm)];
+    // "max rel error" printed 3.93e+289 beside "yes" for softmax, dividing by a derivative ≈ 0);
+    // the same for gradgradcheck's.
+    const printed = [...r.out.matchAll(/^\| (\w+)\s+\|\s+(\S+) \|\s+(\S+) \| (yes|NO)\s+\|\s+(\S+) \| (yes|NO)\s+\|$/gm)];
     expect(printed.length).toBeGreaterThan(40);
-    for (const [, op, , ratio, pass] of printed) expect([op, Number(ratio) <= 1], op).toEqual([op, pass === "yes"]);
+    for (const [, op, , ratio, pass, ratio2, pass2] of printed) {
+      expect([op, Number(ratio) <= 1, Number(ratio2) <= 1], op).toEqual([op, pass === "yes", pass2 === "yes"]);
+    }
     expect(printed.find((m) => m[1] === "softmax")).toBeDefined();
+    expect(r.out).toMatch(/\| +T \| max \|H − closed form\| \| rounding bound \| max \|H − limit\| \| derived bound \|/);
     const j = await run(["gradcheck", "--json"]);
     const report = JSON.parse(j.out);
     expect(report.ok).toBe(true);
     expect(report.ops.length).toBeGreaterThan(40);
     for (const op of report.ops) {
-      expect(op.maxErrorRatio, op.op).toBeLessThanOrEqual(1);
-      expect(op.maxErrorRatio, op.op).toBeGreaterThanOrEqual(0);
+      for (const check of [op, op.secondOrder]) {
+        expect(check.maxErrorRatio, op.op).toBeLessThanOrEqual(1);
+        expect(check.maxErrorRatio, op.op).toBeGreaterThanOrEqual(0);
+        expect(check.ok, op.op).toBe(true);
+      }
     }
+    // The Hessian-vs-T table's claims are checked in test/cli/gradcheck-tables.test.ts.
+    expect(report.hessian.rows.map((row: { T: number }) => row.T)).toEqual([1, 10, 100, 1e3, 1e4, 1e5, 1e6]);
     const rows = report.temperature.rows as { T: number; ratio: number | null; limitDistance: number }[];
     // ‖∇KL‖ falls ≈100× per 10× in T once T ≥ 10, and T²∇ approaches the limit like 1/T.
     const at = (T: number) => rows.find((row) => row.T === T)!;

@@ -8,7 +8,7 @@ import { describe, expect, test, vi } from "vitest";
 import { ValueError } from "../../src/index.js";
 import { runUntilTraining } from "./run.js";
 
-vi.mock(import("../../src/losses/options.js"), async (original) => {
+vi.mock(import("../../src/losses/checks.js"), async (original) => {
   const real = await original();
   return {
     ...real,

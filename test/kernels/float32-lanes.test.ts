@@ -18,11 +18,13 @@
 import fc from "fast-check";
 import { test } from "@fast-check/vitest";
 import { afterAll, describe, expect } from "vitest";
-import { Tensor, distillationLoss, getBackend, setBackend, tensor, wasmAvailable, type Backend } from "../../src/index.js";
+import { Tensor, distillationLoss, getBackend, setBackend, tensor, type Backend } from "../../src/index.js";
+import { projectBackends } from "../helpers/backend.js";
 
 const initial = getBackend();
 afterAll(() => setBackend(initial));
-const backends: Backend[] = wasmAvailable() ? ["js", "wasm"] : ["js"];
+// The project's backend (this file runs once per backend: vitest.config.ts).
+const backends: Backend[] = projectBackends();
 
 type Options = Parameters<typeof distillationLoss>[2];
 

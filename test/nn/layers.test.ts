@@ -23,6 +23,14 @@ describe("Linear", () => {
     expect([...layer.weight.toFlatArray(), ...layer.bias!.toFlatArray()]).toEqual(expected);
   });
 
+  test("float64 layers draw 53-bit uniforms: each value is −bound + 2·bound·u, rounded once", () => {
+    const layer = new Linear(3, 2, { generator: new Generator(6), dtype: "float64" });
+    const g = new Generator(6);
+    const bound = 1 / Math.sqrt(3);
+    const expected = Array.from({ length: 8 }, () => -bound + 2 * bound * g.uniform());
+    expect([...layer.weight.toFlatArray(), ...layer.bias!.toFlatArray()]).toEqual(expected);
+  });
+
   test("the initial values have the moments of U(−1/√in, 1/√in)", () => {
     const layer = new Linear(100, 300, { generator: new Generator(1), dtype: "float64" });
     const w = layer.weight.toFlatArray();
@@ -108,6 +116,18 @@ describe("Dropout", () => {
     }
     // Binomial(20000, 0.25): sd = √(20000·0.25·0.75) ≈ 61; allow 4 sd.
     expect(Math.abs(zeros - 5000)).toBeLessThan(245);
+  });
+
+  test("the mask is its definition: kept where a 53-bit uniform from the generator is ≥ p, scaled by 1/(1 − p) in x's dtype", () => {
+    for (const dtype of ["float32", "float64"] as const) {
+      const xs = randn([3, 50], { generator: new Generator(8), dtype });
+      const y = new Dropout(0.4, { generator: new Generator(9) }).forward(xs).toFlatArray();
+      const g = new Generator(9);
+      const round = dtype === "float32" ? Math.fround : (v: number) => v;
+      const scale = round(1 / 0.6);
+      const want = xs.toFlatArray().map((v) => round(v * (g.uniform() >= 0.4 ? scale : 0)));
+      expect(y, dtype).toEqual(want);
+    }
   });
 
   test("the expected output equals the input (inverted dropout)", () => {

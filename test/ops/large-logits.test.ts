@@ -13,13 +13,15 @@ import fc from "fast-check";
 import { test } from "@fast-check/vitest";
 import { afterAll, describe, expect } from "vitest";
 import {
-  Tensor, crossEntropy, getBackend, logSoftmax, logSumExp, nllLoss, setBackend, softmax, tensor, wasmAvailable,
+  Tensor, crossEntropy, getBackend, logSoftmax, logSumExp, nllLoss, setBackend, softmax, tensor,
   type Backend,
 } from "../../src/index.js";
+import { projectBackends } from "../helpers/backend.js";
 
 const initial = getBackend();
 afterAll(() => setBackend(initial));
-const backends: Backend[] = wasmAvailable() ? ["js", "wasm"] : ["js"];
+// The project's backend (this file runs once per backend: vitest.config.ts).
+const backends: Backend[] = projectBackends();
 const u = 2 ** -53;
 
 /** Relative error of `got` against `want`, entry by entry (both finite). */

@@ -7,12 +7,14 @@
  */
 import { afterAll, describe, expect, test } from "vitest";
 import {
-  clamp, getBackend, max, maximum, min, minimum, setBackend, sqrt, tensor, wasmAvailable, type Backend, type Tensor,
+  clamp, getBackend, max, maximum, min, minimum, setBackend, sqrt, tensor, type Backend, type Tensor,
 } from "../../src/index.js";
+import { projectBackends } from "../helpers/backend.js";
 
 const initial = getBackend();
 afterAll(() => setBackend(initial));
-const backends: Backend[] = wasmAvailable() ? ["js", "wasm"] : ["js"];
+// The project's backend (this file runs once per backend: vitest.config.ts).
+const backends: Backend[] = projectBackends();
 const ops = [["maximum", maximum], ["minimum", minimum]] as const;
 
 describe.each(backends)("NaN propagation on the %s backend", (backend) => {

@@ -6,7 +6,8 @@
  * the upstream gradient: x⁰ = 1 does not depend on x.
  */
 import { describe, expect, test } from "vitest";
-import { pow, tensor, type Tensor } from "../../src/index.js";
+import { jvp, pow, tensor, type Tensor } from "../../src/index.js";
+import { expectClose } from "../helpers/close.js";
 
 const dtypes = ["float32", "float64"] as const;
 
@@ -59,6 +60,16 @@ describe("pow gradients at the special points (float64)", () => {
     const x = f64([1, 1]);
     pow(x, f64([Infinity, -Infinity], false)).backward(tensor([1, 1], { dtype: "float64" }));
     expect(x.grad!.toFlatArray()).toEqual([Infinity, -Infinity]);
+  });
+
+  test("jvp in the exponent is y·log x·t: the exponent's rule is linear in g (no mask on g·y = 0)", () => {
+    // jvp differentiates the vjp in g at g = 0; a mask [g·y = 0] selected 0 there and gave 0.
+    const [, dy] = jvp((x, e) => pow(x, e), [f64([2, 0.5], false), f64([3, -1], false)], [f64([0, 0], false), f64([1, 2], false)]);
+    expectClose(dy, f64([8 * Math.log(2), 2 * 2 * Math.log(0.5)], false), { rtol: 1e-15, atol: 0 });
+    // Where log x is not finite, a zero upstream still gives de = 0, not 0·NaN.
+    const e = f64([2, 3]);
+    pow(f64([-3, -0.5], false), e).backward(tensor([0, 0], { dtype: "float64" }));
+    expect(e.grad!.toFlatArray()).toEqual([0, 0]);
   });
 
   test("an infinite or NaN upstream gradient gives 0 where the input does not influence the output", () => {

@@ -5,11 +5,13 @@
  * WebAssembly kernel uses f32x4.max, so neither overflows; both are checked here too.
  */
 import { afterAll, describe, expect, test } from "vitest";
-import { getBackend, relu, setBackend, tensor, wasmAvailable, type Backend } from "../../src/index.js";
+import { getBackend, relu, setBackend, tensor, type Backend } from "../../src/index.js";
+import { projectBackends } from "../helpers/backend.js";
 
 const initial = getBackend();
 afterAll(() => setBackend(initial));
-const backends: Backend[] = wasmAvailable() ? ["js", "wasm"] : ["js"];
+// The project's backend (this file runs once per backend: vitest.config.ts).
+const backends: Backend[] = projectBackends();
 
 test("float64: relu keeps the largest finite values (it gave ∞ above 8.99e307), and its gradient passes there", () => {
   const big = [1.7e308, Number.MAX_VALUE, 9e307, 8.98e307, 5e-324];

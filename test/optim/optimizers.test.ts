@@ -188,10 +188,53 @@ describe("all optimizers", () => {
     expect(p.item()).toBe(Math.fround(1 - 0.1 * Math.fround(0.1)));
   });
 
+  test("a gradient held as a transposed view, or in the other float dtype, is read in the parameter's layout and dtype", () => {
+    const p = tensor([[1, 2, 3], [4, 5, 6]], { requiresGrad: true });
+    const g64 = tensor([[0.1, 0.4], [0.2, 0.5], [0.3, 0.6]], { dtype: "float64" });
+    p.grad = g64.T;
+    new SGD([p], { lr: 0.5 }).step();
+    // θ − γ·g with g first converted to float32 (the parameter's dtype), then rounded once.
+    const want = [1, 2, 3, 4, 5, 6].map((t, i) => Math.fround(t - 0.5 * Math.fround([0.1, 0.2, 0.3, 0.4, 0.5, 0.6][i]!)));
+    expect(p.toFlatArray()).toEqual(want);
+  });
+
+  test("float32 momentum and Adam steps: float64 arithmetic, each stored value rounded once", () => {
+    const theta = [0.5, -1.25, 3];
+    const grads = [[0.1, -0.2, 0.3], [0.05, 0.4, -0.6]];
+    const p = tensor(theta, { requiresGrad: true });
+    const opt = new SGD([p], { lr: 0.1, momentum: 0.9, weightDecay: 0.01 });
+    let th = theta.map(Math.fround);
+    let b: number[] = [];
+    grads.forEach((gr, t) => {
+      p.grad = tensor(gr);
+      opt.step();
+      const g = gr.map((v, i) => Math.fround(v) + 0.01 * th[i]!);
+      b = t === 0 ? g.map(Math.fround) : g.map((v, i) => Math.fround(0.9 * b[i]! + v));
+      th = th.map((v, i) => Math.fround(v - 0.1 * b[i]!));
+      expect(p.toFlatArray(), `SGD step ${t + 1}`).toEqual(th);
+    });
+    const q = tensor(theta, { requiresGrad: true });
+    const adam = new Adam([q], { lr: 0.01 });
+    let m = [0, 0, 0];
+    let v = [0, 0, 0];
+    let phi = theta.map(Math.fround);
+    grads.forEach((gr, t) => {
+      q.grad = tensor(gr);
+      adam.step();
+      const g = gr.map(Math.fround);
+      m = m.map((mi, i) => Math.fround(0.9 * mi + 0.1 * g[i]!));
+      v = v.map((vi, i) => Math.fround(0.999 * vi + 0.001 * g[i]! * g[i]!));
+      const stepSize = 0.01 / (1 - 0.9 ** (t + 1));
+      const bc2 = Math.sqrt(1 - 0.999 ** (t + 1));
+      phi = phi.map((x, i) => Math.fround(x - (stepSize * m[i]!) / (Math.sqrt(v[i]!) / bc2 + 1e-8)));
+      expect(q.toFlatArray(), `Adam step ${t + 1}`).toEqual(phi);
+    });
+  });
+
   test("options are validated with errors naming the optimizer and the option", () => {
     const ps = (): Tensor[] => [param([1])];
     const cases: [() => unknown, RegExp][] = [
-      [() => new SGD(ps(), {} as { lr: number }), /^SGD: lr is required$/],
+      [() => new SGD(ps(), {} as { lr: number }), /^SGD: lr is required/],
       [() => new SGD(ps(), { lr: -1 }), /^SGD: lr must be a finite number >= 0, got -1$/],
       [() => new SGD(ps(), { lr: 0.1, momentum: -0.5 }), /^SGD: momentum must be a finite number >= 0, got -0.5$/],
       [() => new SGD(ps(), { lr: 0.1, weightDecay: -1 }), /^SGD: weightDecay must be a finite number >= 0, got -1$/],

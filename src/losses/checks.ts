@@ -2,10 +2,14 @@ import { Tensor } from "../tensor/tensor.js";
 import { DTypeError, IndexError, ShapeError, ValueError } from "../tensor/errors.js";
 import { shapeStr } from "../tensor/shape.js";
 import { expand } from "../ops/expand.js";
+import { contiguousData } from "../ops/elementwise.js";
+import { kernel } from "../kernels/registry.js";
 
 /**
  * Argument checks shared by the losses (not a loss). Every error names the
- * function, the argument and the offending value or shape.
+ * function, the argument and the offending value or shape. The layout of a
+ * classification input and the reduction of per-position losses are in
+ * class-layout.ts.
  */
 
 export type Reduction = "mean" | "sum" | "none";
@@ -62,52 +66,6 @@ export function checkSameShape(a: Tensor, b: Tensor, fn: string, aName: string, 
 }
 
 /**
- * The layout shared by the classification losses: the class axis (1, or 0
- * for a 1-D input) of size C, the input seen as outer × C × inner, and the
- * shape of one loss per position ([N, d₁, …], or [] for 1-D). Position i,
- * class c is element at(i, c) of the contiguous input.
- */
-export interface ClassLayout {
-  C: number;
-  inner: number;
-  positions: number;
-  rowShape: number[];
-  at(i: number, c: number): number;
-}
-
-export function classLayout(input: Tensor, fn: string): ClassLayout {
-  if (input.dtype === "int32") throw new DTypeError(`${fn}: input must be float32 or float64, got int32`);
-  if (input.ndim === 0) throw new ShapeError(`${fn}: input must have a class axis, got shape []`);
-  const axis = input.ndim === 1 ? 0 : 1;
-  const C = input.shape[axis]!;
-  let outer = 1;
-  let inner = 1;
-  for (let i = 0; i < axis; i++) outer *= input.shape[i]!;
-  for (let i = axis + 1; i < input.ndim; i++) inner *= input.shape[i]!;
-  return {
-    C, inner, positions: outer * inner,
-    rowShape: input.shape.filter((_, i) => i !== axis),
-    at: (i, c) => Math.floor(i / inner) * C * inner + c * inner + (i % inner),
-  };
-}
-
-/** The loss tensor for a reduction: the per-position losses ('none'), their sum, or sum / denominator ('mean'). */
-export function reduceLoss(
-  loss: ArrayLike<number>, reduction: Reduction, denominator: number, rowShape: readonly number[], dtype: "float32" | "float64",
-): Tensor {
-  if (reduction === "none") {
-    const out = Tensor.empty(rowShape, dtype);
-    for (let i = 0; i < loss.length; i++) out.data[i] = loss[i]!;
-    return out;
-  }
-  let total = 0;
-  for (let i = 0; i < loss.length; i++) total += loss[i]!;
-  const out = Tensor.empty([], dtype);
-  out.data[0] = reduction === "sum" ? total : total / denominator;
-  return out;
-}
-
-/**
  * `target` as a tensor of the input's shape: itself, or a broadcast view when
  * its shape broadcasts to the input's (PyTorch's rule for klDiv and
  * mseLoss). Anything else is a ShapeError naming both shapes.
@@ -137,12 +95,10 @@ export function checkLabels(
   if (labels.ndim !== shape.length || labels.shape.some((d, i) => d !== shape[i])) {
     throw new ShapeError(`${fn}: ${arg} has shape ${shapeStr(labels.shape)} but the input needs ${shapeStr(shape)}`);
   }
-  const y = labels.contiguous().data as Int32Array;
-  for (let i = 0; i < y.length; i++) {
-    const k = y[i]!;
-    if ((k < 0 || k >= classes) && k !== ignoreIndex) {
-      throw new IndexError(`${fn}: ${arg}[${i}] = ${k} is out of range [0, ${classes})${ignoreIndex === undefined ? "" : ` and is not ignoreIndex (${ignoreIndex})`}`);
-    }
+  const y = contiguousData(labels) as Int32Array;
+  const i = kernel("badLabel", "int32", y.length)(y, classes, ignoreIndex ?? null);
+  if (i >= 0) {
+    throw new IndexError(`${fn}: ${arg}[${i}] = ${y[i]} is out of range [0, ${classes})${ignoreIndex === undefined ? "" : ` and is not ignoreIndex (${ignoreIndex})`}`);
   }
   return y;
 }

@@ -35,33 +35,48 @@ interface Exports {
 
 type Num = { readonly [i: number]: number; readonly length: number };
 
+/**
+ * The WebAssembly kernels as functions over typed arrays. Each copies its
+ * inputs into WebAssembly memory, runs, and copies its result straight into
+ * the output array the caller gives (one copy out, no array allocated per
+ * call); the memory is reused from call to call and grows only for a larger call.
+ */
 export interface WasmKernels {
+  /**
+   * The fused distillation loss (the table's `distillation`, kernels/table.ts):
+   * returns the loss and writes the gradients into dS and dT when they are given.
+   * The float32-lane kernel runs when α > 0 and no dT is asked (a frozen teacher),
+   * the float64-lane kernel otherwise.
+   */
   distill(
     s: Float32Array, t: Float32Array, labels: Int32Array | null, B: number, C: number, T: number, alpha: number,
-    wantS: boolean, wantT: boolean,
-  ): { loss: number; dS: Float32Array | null; dT: Float32Array | null };
+    dS: Float32Array | null, dT: Float32Array | null,
+  ): number;
   /**
    * The softmax family along rows of C float32 values (contiguous [rows, C]):
    * "logSoftmax" and "softmax" take x; their backwards take (y, g) with y the
-   * saved output. Returns a new Float32Array [rows, C].
+   * saved output. Writes the [rows, C] result into `out`.
    */
-  rows(kind: "logSoftmax" | "softmax" | "logSoftmaxBackward" | "softmaxBackward", inputs: Float32Array[], rows: number, C: number): Float32Array;
+  rows(kind: RowKind, inputs: readonly Float32Array[], rows: number, C: number, out: Float32Array): void;
   /**
    * C = A·B (+ bias, a float32 [m] added to every row) for float32 operands read
-   * through strides; C is written contiguous into `out`.
+   * through strides; C is written contiguous into `out` from `outOffset`.
    */
   matmul(
     A: Num, aOff: number, rsA: number, csA: number, B: Num, bOff: number, rsB: number, csB: number,
-    out: Float32Array, n: number, k: number, m: number, bias?: Float32Array,
+    out: Float32Array, outOffset: number, n: number, k: number, m: number, bias?: Float32Array,
   ): void;
-  /** relu of n float32 values; its backward from the saved output y and the upstream g. New arrays. */
-  relu(x: Float32Array): Float32Array;
-  reluBackward(y: Float32Array, g: Float32Array): Float32Array;
+  /** y = relu(x) over n float32 values. */
+  relu(x: Float32Array, y: Float32Array): void;
+  /** dx = g where y > 0, else 0, from the saved output y and the upstream g. */
+  reluBackward(y: Float32Array, g: Float32Array, dx: Float32Array): void;
   /** θ ← θ − lr·g in place (float64 arithmetic, one rounding: as the TypeScript loop). */
   sgdStep(theta: Float32Array, g: Float32Array, lr: number): void;
-  /** The column sums of a contiguous float32 [rows, cols], in float64. */
-  columnSums(g: Float32Array, rows: number, cols: number): Float64Array;
+  /** sums = the column sums of a contiguous float32 [rows, cols], in float64. */
+  columnSums(g: Float32Array, rows: number, cols: number, sums: Float64Array): void;
 }
+
+export type RowKind = "logSoftmax" | "softmax" | "logSoftmaxBackward" | "softmaxBackward";
 
 let loaded: WasmKernels | null | undefined;
 
@@ -119,8 +134,10 @@ function instantiate(): WasmKernels | null {
   };
 
   return {
-    distill(s, t, labels, B, C, T, alpha, wantS, wantT) {
+    distill(s, t, labels, B, C, T, alpha, dS, dT) {
       const mem = (): ArrayBuffer => x.memory.buffer;
+      const wantS = dS !== null;
+      const wantT = dT !== null;
       if (alpha > 0 && !wantT) {
         // The float32-lane kernel (the teacher needs no gradient): rows as they
         // are, 16 bytes of slack after each array for its last vector loads and stores.
@@ -130,8 +147,9 @@ function instantiate(): WasmKernels | null {
         new Float32Array(mem(), pt!, n).set(t);
         if (labels) new Int32Array(mem(), pl!, B).set(labels);
         const loss = x.distillF32(ps!, pt!, labels ? pl! : 0, B, C, T, alpha, wantS ? pdS! : 0, scratch!);
-        // ArrayBuffer.prototype.slice copies several times faster than TypedArray slice.
-        return { loss, dS: wantS ? new Float32Array(mem().slice(pdS!, pdS! + 4 * n)) : null, dT: null };
+        // One copy out of WebAssembly memory, straight into the caller's array.
+        if (dS) dS.set(new Float32Array(mem(), pdS!, n));
+        return loss;
       }
       // The float64-lane kernel takes two classes at a time: an odd C gets a
       // padding class at −∞, which has no probability under either softmax.
@@ -153,17 +171,17 @@ function instantiate(): WasmKernels | null {
       }
       if (labels) new Int32Array(mem(), pl!, B).set(labels);
       const loss = x.distill(ps!, pt!, labels ? pl! : 0, B, Cp, T, alpha, wantS ? pdS! : 0, wantT ? pdT! : 0, scratch!);
-      const out = (p: number): Float32Array => {
-        if (Cp === C) return new Float32Array(mem().slice(p, p + 4 * n));
+      const out = (p: number, into: Float32Array): void => {
         const all = new Float32Array(mem(), p, n);
-        const r = new Float32Array(B * C);
-        for (let i = 0; i < B; i++) r.set(all.subarray(i * Cp, i * Cp + C), i * C);
-        return r;
+        if (Cp === C) into.set(all);
+        else for (let i = 0; i < B; i++) into.set(all.subarray(i * Cp, i * Cp + C), i * C);
       };
-      return { loss, dS: wantS ? out(pdS!) : null, dT: wantT ? out(pdT!) : null };
+      if (dS) out(pdS!, dS);
+      if (dT) out(pdT!, dT);
+      return loss;
     },
 
-    rows(kind, inputs, rows, C) {
+    rows(kind, inputs, rows, C, result) {
       // Two classes per step: an odd C gets a padding column, at −∞ for logits and
       // log-probabilities (no probability) and 0 for gradients and probabilities.
       const Cp = C + (C & 1);
@@ -173,7 +191,7 @@ function instantiate(): WasmKernels | null {
       const mem = x.memory.buffer;
       inputs.forEach((src, j) => {
         const dst = new Float32Array(mem, offsets[j]!, n);
-        if (Cp === C) dst.set(src);
+        if (Cp === C) dst.set(src.subarray(0, n));
         else for (let r = 0; r < rows; r++) {
           dst.set(src.subarray(r * C, (r + 1) * C), r * Cp);
           dst[r * Cp + C] = pad[j]!;
@@ -185,28 +203,26 @@ function instantiate(): WasmKernels | null {
       else if (kind === "softmax") x.softmaxRows(offsets[0]!, out, rows, Cp, scratch);
       else if (kind === "logSoftmaxBackward") x.logSoftmaxBackwardRows(offsets[0]!, offsets[1]!, out, rows, Cp);
       else x.softmaxBackwardRows(offsets[0]!, offsets[1]!, out, rows, Cp);
-      if (Cp === C) return new Float32Array(x.memory.buffer.slice(out, out + 4 * n));
       const all = new Float32Array(x.memory.buffer, out, n);
-      const result = new Float32Array(rows * C);
-      for (let r = 0; r < rows; r++) result.set(all.subarray(r * Cp, r * Cp + C), r * C);
-      return result;
+      if (Cp === C) result.set(all);
+      else for (let r = 0; r < rows; r++) result.set(all.subarray(r * Cp, r * Cp + C), r * C);
     },
 
-    relu(xs) {
+    relu(xs, ys) {
       const n = xs.length;
       const [px, py] = layout([4 * n, 4 * n]);
       new Float32Array(x.memory.buffer, px!, n).set(xs);
       x.relu(px!, py!, n);
-      return new Float32Array(x.memory.buffer.slice(py!, py! + 4 * n));
+      ys.set(new Float32Array(x.memory.buffer, py!, n));
     },
 
-    reluBackward(ys, gs) {
+    reluBackward(ys, gs, dx) {
       const n = ys.length;
       const [py, pg, pd] = layout([4 * n, 4 * n, 4 * n]);
       new Float32Array(x.memory.buffer, py!, n).set(ys);
       new Float32Array(x.memory.buffer, pg!, n).set(gs);
       x.reluBackward(py!, pg!, pd!, n);
-      return new Float32Array(x.memory.buffer.slice(pd!, pd! + 4 * n));
+      dx.set(new Float32Array(x.memory.buffer, pd!, n));
     },
 
     sgdStep(theta, g, lr) {
@@ -219,14 +235,14 @@ function instantiate(): WasmKernels | null {
       theta.set(new Float32Array(x.memory.buffer, pt!, n));
     },
 
-    columnSums(g, rows, cols) {
+    columnSums(g, rows, cols, sums) {
       const [pg, po] = layout([4 * rows * cols, 8 * cols]);
       new Float32Array(x.memory.buffer, pg!, rows * cols).set(g.subarray(0, rows * cols));
       x.columnSums(pg!, po!, rows, cols);
-      return new Float64Array(x.memory.buffer.slice(po!, po! + 8 * cols));
+      sums.set(new Float64Array(x.memory.buffer, po!, cols));
     },
 
-    matmul(A, aOff, rsA, csA, B, bOff, rsB, csB, out, n, k, m, bias) {
+    matmul(A, aOff, rsA, csA, B, bOff, rsB, csB, out, outOffset, n, k, m, bias) {
       // The kernel wants n a multiple of 4 and m of 8: pad with zeros. A transposed
       // view of a contiguous matrix (as W.T in a linear layer, or Aᵀ in backward)
       // is copied as it is and transposed in WebAssembly.
@@ -259,8 +275,8 @@ function instantiate(): WasmKernels | null {
         x.addRowVector(pc!, pbias!, n, m8, m8);
       }
       const c = new Float32Array(x.memory.buffer, pc!, n4 * m8);
-      if (m8 === m) out.set(c.subarray(0, n * m));
-      else for (let i = 0; i < n; i++) out.set(c.subarray(i * m8, i * m8 + m), i * m);
+      if (m8 === m) out.set(c.subarray(0, n * m), outOffset);
+      else for (let i = 0; i < n; i++) out.set(c.subarray(i * m8, i * m8 + m), outOffset + i * m);
     },
   };
 }

@@ -3,50 +3,9 @@
  * No tensors here: sizes, strides and offsets only, so the loops can be
  * benchmarked alone and later swapped for WebAssembly.
  */
+import { isRowMajor } from "../../tensor/strided.js";
+
 type Num = { [i: number]: number; readonly length: number };
-
-/** True when `strides` are the row-major strides of `shape`. */
-export function isRowMajor(shape: readonly number[], strides: readonly number[]): boolean {
-  let s = 1;
-  for (let i = shape.length - 1; i >= 0; i--) {
-    if (shape[i] !== 1 && strides[i] !== s) return false;
-    s *= shape[i]!;
-  }
-  return true;
-}
-
-/**
- * Copy the strided view (src, offset, shape, strides) into `dst` in row-major
- * order. The last axis is the inner loop; the others advance an odometer.
- */
-export function copyStrided(
-  src: Num, offset: number, shape: readonly number[], strides: readonly number[], dst: Num,
-): void {
-  const n = shape.length;
-  if (n === 0) {
-    dst[0] = src[offset]!;
-    return;
-  }
-  let size = 1;
-  for (const d of shape) size *= d;
-  if (size === 0) return;
-  const last = shape[n - 1]!;
-  const ls = strides[n - 1]!;
-  const outer = size / last;
-  const idx = new Array<number>(n).fill(0);
-  let base = offset;
-  let d = 0;
-  for (let o = 0; o < outer; o++) {
-    for (let i = 0, p = base; i < last; i++, p += ls) dst[d++] = src[p]!;
-    for (let k = n - 2; k >= 0; k--) {
-      idx[k]!++;
-      base += strides[k]!;
-      if (idx[k]! < shape[k]!) break;
-      base -= strides[k]! * shape[k]!;
-      idx[k] = 0;
-    }
-  }
-}
 
 /** out[i] = f(x[i]) over contiguous arrays of equal length. */
 export function mapUnary(x: Num, out: Num, f: (v: number) => number): void {
@@ -182,4 +141,45 @@ export function arithmetic(
     }
   }
   return true;
+}
+
+/**
+ * Walk `shape` in row-major order with three strided views (their
+ * positions advance together, an odometer over the outer axes), calling
+ * `visit(i, pa, pb, pc)` with the flat output index and the three positions.
+ */
+export function walk3(
+  a: { offset: number; strides: readonly number[] }, b: { offset: number; strides: readonly number[] },
+  c: { offset: number; strides: readonly number[] }, shape: readonly number[],
+  visit: (i: number, pa: number, pb: number, pc: number) => void,
+): void {
+  const n = shape.length;
+  let size = 1;
+  for (const d of shape) size *= d;
+  if (size === 0) return;
+  if (n === 0) {
+    visit(0, a.offset, b.offset, c.offset);
+    return;
+  }
+  const last = shape[n - 1]!;
+  const [la, lb, lc] = [a.strides[n - 1]!, b.strides[n - 1]!, c.strides[n - 1]!];
+  const idx = new Array<number>(n).fill(0);
+  let pa = a.offset;
+  let pb = b.offset;
+  let pc = c.offset;
+  let i = 0;
+  for (let o = 0; o < size / last; o++) {
+    for (let j = 0, qa = pa, qb = pb, qc = pc; j < last; j++, qa += la, qb += lb, qc += lc) visit(i++, qa, qb, qc);
+    for (let k = n - 2; k >= 0; k--) {
+      idx[k]!++;
+      pa += a.strides[k]!;
+      pb += b.strides[k]!;
+      pc += c.strides[k]!;
+      if (idx[k]! < shape[k]!) break;
+      pa -= a.strides[k]! * shape[k]!;
+      pb -= b.strides[k]! * shape[k]!;
+      pc -= c.strides[k]! * shape[k]!;
+      idx[k] = 0;
+    }
+  }
 }

@@ -1,0 +1,104 @@
+import type { DType } from "../tensor/dtype.js";
+import { ValueError } from "../tensor/errors.js";
+import { describeValue } from "../tensor/shape.js";
+import type { BackendDefinition, KernelName, KernelTable } from "./table.js";
+import { jsKernels } from "./js/index.js";
+import { wasmBackend } from "./wasm/index.js";
+
+/**
+ * The kernel registry: the one file that knows which backends exist. An op
+ * asks for a kernel by name with the dtype and the amount of work of the
+ * call (elements, or multiply-adds for a product); the registry answers
+ * with the selected backend's kernel when that backend has one and takes
+ * the call, else with the TypeScript kernel, which exists for every entry.
+ *
+ * Adding a backend is one folder (kernels/<name>/) exporting a
+ * `BackendDefinition`, and one line in `backends` below.
+ */
+
+const backends = {
+  js: { kernels: jsKernels, available: () => true, requirement: "JavaScript", takes: () => true, minWork: 0 },
+  wasm: wasmBackend,
+} satisfies Record<string, BackendDefinition>;
+
+/** The name of a registered backend. */
+export type Backend = keyof typeof backends;
+
+const availability = new Map<Backend, boolean>();
+const minWork = new Map<Backend, number>();
+let chosen: Backend | null = null;
+
+function isAvailable(name: Backend): boolean {
+  let ok = availability.get(name);
+  if (ok === undefined) {
+    try {
+      ok = backends[name].available();
+    } catch {
+      ok = false;
+    }
+    availability.set(name, ok);
+  }
+  return ok;
+}
+
+/** Registered backends, in order of preference (the last available one is the default). */
+export function backendNames(): Backend[] {
+  return Object.keys(backends) as Backend[];
+}
+
+/** The backend in use: the one set with setBackend, else the most capable available here. */
+export function getBackend(): Backend {
+  if (chosen === null) chosen = backendNames().filter(isAvailable).pop()!;
+  return chosen;
+}
+
+/**
+ * Choose the backend. A backend that cannot run here (WebAssembly SIMD in
+ * QuickJS, old engines, a browser main thread refusing a synchronous
+ * compile) is a ValueError; "js" always works.
+ */
+export function setBackend(backend: Backend): void {
+  if (typeof backend !== "string" || !Object.hasOwn(backends, backend)) {
+    // Most capable first: `backend must be "wasm" or "js", got "gpu"`.
+    const names = backendNames().reverse().map((b) => JSON.stringify(b));
+    throw new ValueError(`setBackend: backend must be ${names.slice(0, -1).join(", ")} or ${names[names.length - 1]}, got ${describeValue(backend)}`);
+  }
+  if (!isAvailable(backend)) {
+    throw new ValueError(`setBackend: ${backends[backend].requirement} is not available in this runtime; use "js"`);
+  }
+  chosen = backend;
+}
+
+/** Whether a backend can run in this runtime. */
+export function backendAvailable(backend: Backend): boolean {
+  return Object.hasOwn(backends, backend) && isAvailable(backend);
+}
+
+/** Whether WebAssembly SIMD kernels can run here. */
+export function wasmAvailable(): boolean {
+  return isAvailable("wasm");
+}
+
+/**
+ * For tests: the work below which `backend` hands calls to TypeScript
+ * (null restores its default). At 0 every call of a dtype the backend takes
+ * runs on it, so small test inputs exercise its kernels too.
+ */
+export function setMinWork(backend: Backend, work: number | null): void {
+  if (work === null) minWork.delete(backend);
+  else minWork.set(backend, work);
+}
+
+/**
+ * The kernel `name` for a call of `dtype` doing `work`: the selected
+ * backend's when it has one and takes the call, else TypeScript's.
+ */
+export function kernel<K extends KernelName>(name: K, dtype: DType, work: number): KernelTable[K] {
+  const b = getBackend();
+  if (b !== "js") {
+    const def: BackendDefinition = backends[b];
+    const k = def.kernels[name];
+    if (k !== undefined && def.takes(name, dtype, work, minWork.get(b) ?? def.minWork)) return k as KernelTable[K];
+  }
+  return jsKernels[name];
+}
