@@ -54,7 +54,7 @@ type Num = { [i: number]: number; readonly length: number };
  * as κ·(p − q)·(p/m) and κ·(p − q)·(q/m) with the limits 1/μ_p and 1/μ_q of p/m and q/m when
  * μ_q or μ_p is 0, so a class one side masks gets its finite limit, not 0·∞.
  *
- * `scratch` holds 8·C float64 values reused for every row.
+ * `scratch` holds 10·C float64 values reused for every row.
  */
 export function distillationRowsKernel(
   s: Num, t: Num, h: Num, B: number, C: number, call: DistillationRowsCall,
@@ -75,18 +75,26 @@ export function distillationRowsKernel(
   else if (divergence === "skewReverse") [cp, cq, mp, mq] = [0, 1, 1 - mix, mix];
   // κ = c_p − μ_p = μ_q − c_q; 0 for the JSD, whose ρ = (c_p·p + c_q·q)/m is 1.
   const kappa = cp - mp;
+  // Per class: q, p, y = log(p/q), d = p/q − 1 and r = p/q (each formed without cancellation),
+  // the logs ℓ_p, ℓ_q and p·δρ, q·δρ for the gradients, and the hard term's exponentials.
   const q = scratch.subarray(0, C);
   const p = scratch.subarray(C, 2 * C);
   const y = scratch.subarray(2 * C, 3 * C);
-  const lp = scratch.subarray(3 * C, 4 * C);
-  const lq = scratch.subarray(4 * C, 5 * C);
-  const rp = scratch.subarray(5 * C, 6 * C);
-  const rq = scratch.subarray(6 * C, 7 * C);
-  const e1 = scratch.subarray(7 * C, 8 * C);
+  const dr = scratch.subarray(3 * C, 4 * C);
+  const rr = scratch.subarray(4 * C, 5 * C);
+  const lp = scratch.subarray(5 * C, 6 * C);
+  const lq = scratch.subarray(6 * C, 7 * C);
+  const rp = scratch.subarray(7 * C, 8 * C);
+  const rq = scratch.subarray(8 * C, 9 * C);
+  const e1 = scratch.subarray(9 * C, 10 * C);
   const gradients = dS !== null || dT !== null || dTemp !== null;
   // ∂(α·T^k·D)/∂s = α·T^k·g_s/T, divided by the norm; likewise for t.
   const cSoft = (alpha * Tk * invT) / norm;
   const cHard = (1 - alpha) / norm;
+  // For float32 results and an integer T ≤ 64 the hard term's exp(s − max s) is formed as
+  // exp((s − max s)/T)^T by repeated squaring (relative error ≈ T·2⁻⁵³, far below float32's
+  // 2⁻²⁴), as kernels/distillation.ts does: one exponential fewer per class.
+  const squarings = sameH && s instanceof Float32Array && T >= 2 && T <= 64 && Number.isInteger(T) ? T : 0;
   for (let r = 0; r < B; r++) {
     const base = r * C;
     const label = labels === null ? -1 : labels[r]!;
@@ -107,6 +115,8 @@ export function distillationRowsKernel(
     let Kq = 0;
     let Ep = 0;
     let Eq = 0;
+    let hardDone = false;
+    let S1 = 0, R1 = 0, N1 = 0;
     if (soft) {
       // Pass 1: the maxima, and whether the row is regular (as in kernels/distillation.ts).
       let umin = Infinity;
@@ -124,13 +134,19 @@ export function distillationRowsKernel(
         } else if (ti !== -Infinity) masksOk = false;
       }
       let regular = masksOk && ms - ms === 0 && mt - mt === 0 && (umax - umin) * invT <= SPREAD_64;
+      let logZ = 0;
+      let Mrow = 0;
+      let rZ = 1;
       // Pass 2: the student's exponentials a = exp((s − max s)/T) (into q), their sum with its
-      // tail apart (log S = log1p(tail): see kernels/distillation.ts), and for a regular row
-      // Σ a·u and Σ a over the classes the teacher keeps, for the centre ū.
+      // tail apart (log S = log1p(tail): see kernels/distillation.ts), for a regular row Σ a·u
+      // and Σ a over the classes the teacher keeps (the centre ū), and the hard term's
+      // exponentials when it reads s (a itself at T = 1).
       let Ss = 0, Rs = 0, Ns = 0, Su = 0, Sq = 0;
+      const e1here = hard && sameH;
       for (let i = 0; i < C; i++) {
         const si = s[base + i]!;
-        const a = Math.exp((si - ms) * invT);
+        const ds = si - ms;
+        const a = Math.exp(ds * invT);
         q[i] = a;
         Ss += a;
         if (a < 1) Rs += a;
@@ -142,11 +158,33 @@ export function distillationRowsKernel(
             Sq += a;
           }
         }
+        if (e1here) {
+          let c: number;
+          if (T === 1) c = a;
+          else if (squarings !== 0) {
+            c = 1;
+            let b = a;
+            for (let k = squarings; k > 0; k >>= 1) {
+              if (k & 1) c *= b;
+              b *= b;
+            }
+          } else c = Math.exp(ds);
+          e1[i] = c;
+          S1 += c;
+          if (c < 1) R1 += c;
+          else if (c === 1) N1++;
+        }
+      }
+      if (e1here) {
+        hardDone = true;
+        // The hard term's max is s's (h is s).
       }
       if (regular) {
-        // x = ((t − s) − ū)/T, M = Σ q·(eˣ − 1) and Z⁺ = Σ q·eˣ, the same Z as 1 + M but a sum of
-        // positive terms (accurate when M is near −1, i.e. when the teacher masks most of the
-        // student's mass). Below Z⁺ = 2⁻²⁰ that mass is almost all masked: direct form instead.
+        // x = ((t − s) − ū)/T and eˣ − 1 (φ's series for |x| ≤ 1, as kernels/distillation.ts;
+        // eˣ itself below −1, where 1 + (eˣ − 1) would keep only ε/eˣ of it): M = Σ q·(eˣ − 1) and
+        // Z⁺ = Σ q·eˣ, the same Z as 1 + M but a sum of positive terms (accurate when M is
+        // near −1, i.e. when the teacher masks most of the student's mass). Below Z⁺ = 2⁻²⁰
+        // that mass is almost all masked: direct form instead. y (x for now) and eˣ − 1 are kept.
         const ubar = Sq > 0 ? Su / Sq : umax;
         let M = 0;
         let Zp = 0;
@@ -155,30 +193,42 @@ export function distillationRowsKernel(
           const a = q[i]!;
           if (ti === -Infinity) {
             y[i] = -Infinity;
+            dr[i] = -1;
+            rr[i] = 0;
             M -= a;
             continue;
           }
           const x = centred(ti, s[base + i]!, ubar) * invT;
           y[i] = x;
-          // eˣ − 1 from φ's series for |x| ≤ 1 (kernels/distillation.ts), exp beyond.
-          const em1 = x <= 1 && x >= -1 ? phiSeries(x) + x : Math.exp(x) - 1;
+          let em1: number;
+          let ex: number;
+          if (x <= 1 && x >= -1) {
+            em1 = phiSeries(x) + x;
+            ex = x >= -0.5 ? 1 + em1 : Math.exp(x);
+          } else {
+            ex = Math.exp(x);
+            em1 = ex - 1;
+          }
+          dr[i] = em1;
+          rr[i] = ex;
           M += a * em1;
-          Zp += a * (em1 + 1);
+          Zp += a * ex;
         }
         M /= Ss;
         Zp /= Ss;
         if (Zp >= 2 ** -20) {
-          const logZ = M >= -0.5 ? Math.log1p(M) : Math.log(Zp);
-          const rSs = 1 / Ss;
-          for (let i = 0; i < C; i++) {
-            const qi = q[i]! * rSs;
-            const yi = y[i]! - logZ;
-            q[i] = qi;
-            y[i] = yi;
-            p[i] = qi * Math.exp(yi);
-          }
+          // y = x − log Z, r = p/q = eˣ/Z, d = r − 1 = (eˣ − 1 − M)/(1 + M) (the subtraction of two
+          // accurate numbers: an absolute error of ε·max(|eˣ − 1|, |M|), as the forward kernel's
+          // q·(m − M)/(1 + M)), p = q·r. M ≥ −½: log1p(M); below, log of the positive sum Z⁺.
+          logZ = M >= -0.5 ? Math.log1p(M) : Math.log(Zp);
+          Mrow = M;
+          rZ = 1 / (M >= -0.5 ? 1 + M : Zp);
         } else regular = false;
       }
+      let rSs = 1 / Ss;
+      let rSt = 0;
+      let cs = 0;
+      let ct = 0;
       if (!regular) {
         // Direct form: log p − log q from log space, each log-sum-exp as log1p of its tail.
         let St = 0, Rt = 0, Nt = 0;
@@ -190,24 +240,36 @@ export function distillationRowsKernel(
           else if (b === 1) Nt++;
         }
         // (A NaN sum means a row with no distribution: keep the NaN.)
-        const cs = Ss === Ss ? Math.log1p(Rs + (Ns - 1)) : Ss;
-        const ct = St === St ? Math.log1p(Rt + (Nt - 1)) : St;
-        const rSs = 1 / Ss;
-        const rSt = 1 / St;
-        for (let i = 0; i < C; i++) {
-          q[i] = q[i]! * rSs;
-          p[i] = p[i]! * rSt;
-          y[i] = ((t[base + i]! - mt) - (s[base + i]! - ms)) * invT - (ct - cs);
-        }
+        cs = Ss === Ss ? Math.log1p(Rs + (Ns - 1)) : Ss;
+        ct = St === St ? Math.log1p(Rt + (Nt - 1)) : St;
+        rSt = 1 / St;
+        rSs = 1 / Ss;
       }
-      // Pass 3: the terms, and the row sums the gradients need.
+      // Pass 3: per class q, p, y, d = r − 1 and r = p/q (regular: from x, M and Z; direct: from
+      // log space), then the terms and the row sums the gradients need.
       for (let i = 0; i < C; i++) {
-        const qi = q[i]!;
-        const pi = p[i]!;
-        const yi = y[i]!;
+        const qi = q[i]! * rSs;
+        q[i] = qi;
+        let pi: number;
+        let yi: number;
+        let di: number;
+        let ri: number;
+        if (regular) {
+          ri = rr[i]! * rZ;
+          di = Mrow >= -0.5 ? (dr[i]! - Mrow) * rZ : ri - 1;
+          yi = y[i]! - logZ;
+          pi = qi * ri;
+        } else {
+          pi = p[i]! * rSt;
+          yi = ((t[base + i]! - mt) - (s[base + i]! - ms)) * invT - (ct - cs);
+          di = Math.expm1(yi);
+          ri = Math.exp(yi);
+        }
+        p[i] = pi;
         if (qi === 0 && pi === 0) continue; // neither side has mass: nothing (0·log 0 = 0)
-        // p − q, as q·expm1(y) near y = 0 where the difference would cancel.
-        const dpq = qi === 0 ? pi : pi === 0 ? -qi : yi <= 0.5 && yi >= -0.5 ? qi * Math.expm1(yi) : pi - qi;
+        // p − q = q·(r − 1), accurate where the two nearly agree (|y| ≤ ½ in the direct form, where
+        // r may overflow far out); the limits where one is 0.
+        const dpq = qi === 0 ? pi : pi === 0 ? -qi : regular || (yi <= 0.5 && yi >= -0.5) ? qi * di : pi - qi;
         if (tvd) {
           const sg = Math.sign(dpq);
           D += 0.5 * Math.abs(dpq);
@@ -218,12 +280,17 @@ export function distillationRowsKernel(
         }
         const m = mp * pi + mq * qi;
         if (cp !== 0) {
-          const nlp = logMix(-yi, mq, mp); // log(m/p)
+          // log(m/p) = log(μ_p + μ_q/r), with 1/r − 1 = −d/r.
+          // (q = 0 with y = +∞ is a class the student masks: m/p = μ_p. An underflowed q has a
+          // finite y from log space and takes the general formula.)
+          const nlp = pi === 0 ? Infinity : yi === Infinity ? Math.log(mp)
+            : regular ? logMixOf(-di / ri, 1 / ri, -yi, mq, mp) : logMixOf(Math.expm1(-yi), Math.exp(-yi), -yi, mq, mp);
           Kp += wphi(pi, m, nlp);
           lp[i] = -nlp;
         }
         if (cq !== 0) {
-          const nlq = logMix(yi, mp, mq); // log(m/q)
+          // log(m/q) = log(μ_q + μ_p·r).
+          const nlq = qi === 0 ? Infinity : yi === -Infinity ? Math.log(mq) : logMixOf(di, ri, yi, mp, mq);
           Kq += wphi(qi, m, nlq);
           lq[i] = -nlq;
         }
@@ -249,18 +316,20 @@ export function distillationRowsKernel(
     let ce = 0;
     let rS1 = 0;
     if (hard) {
-      let mh = -Infinity;
-      for (let i = 0; i < C; i++) {
-        const hi = h[base + i]!;
-        if (hi > mh || hi !== hi) mh = hi;
-      }
-      let S1 = 0, R1 = 0, N1 = 0;
-      for (let i = 0; i < C; i++) {
-        const c = Math.exp(h[base + i]! - mh);
-        e1[i] = c;
-        S1 += c;
-        if (c < 1) R1 += c;
-        else if (c === 1) N1++;
+      let mh = ms;
+      if (!hardDone) {
+        mh = -Infinity;
+        for (let i = 0; i < C; i++) {
+          const hi = h[base + i]!;
+          if (hi > mh || hi !== hi) mh = hi;
+        }
+        for (let i = 0; i < C; i++) {
+          const c = Math.exp(h[base + i]! - mh);
+          e1[i] = c;
+          S1 += c;
+          if (c < 1) R1 += c;
+          else if (c === 1) N1++;
+        }
       }
       const c1 = S1 === S1 ? Math.log1p(R1 + (N1 - 1)) : S1;
       ce = (mh - h[base + label]!) + c1;
@@ -304,6 +373,18 @@ export function distillationRowsKernel(
     // ∂(α·T^k·D)/∂T = α·T^{k−1}·(k·D − E/T), E/T = ⟨g_s, s/T⟩ + ⟨g_t, t/T⟩.
     if (dTemp) dTemp[r] = soft ? (alpha * Tk * invT * (power * D - E * invT)) / norm : 0;
   }
+}
+
+/**
+ * log(b + a·eᵛ) for a + b = 1 (logMix below), from e = eᵛ − 1 and ev = eᵛ already formed
+ * (finite): log1p(a·e) while a·e ≥ −½, else log(b + a·ev). v itself decides only past 700,
+ * where ev would have overflowed (the direct form's huge log-ratios).
+ */
+function logMixOf(e: number, ev: number, v: number, a: number, b: number): number {
+  if (b === 0) return v;
+  if (v > 700) return v + Math.log(a + b * Math.exp(-v));
+  const z = a * e;
+  return z >= -0.5 ? Math.log1p(z) : Math.log(b + a * ev);
 }
 
 /**

@@ -52,7 +52,7 @@ export interface DistillationCall {
   labels: Int32Array | null;
   labelsTensor: Tensor | null;
   divergence: Divergence;
-  /** β ("jsd"), λ (the skews), else 0. */
+  /** β ("jsd"), λ (the skews), else 0; as mixtureWeight gives it (β + (1 − β) = 1 exactly). */
   mix: number;
   scaleT2: boolean;
   standardize: boolean;
@@ -93,7 +93,19 @@ function checkBoolean(value: unknown, fn: string, arg: string): boolean {
   return value;
 }
 
-/** β for "jsd" and λ for the skews, with the endpoints each refuses and why. */
+/**
+ * The mixture weight as the kernels and the composite use it: the double w′ nearest `w` for
+ * which w′ + (1 − w′) = 1 holds exactly (1 − w′ is a double). For w ≥ ½, 1 − w is exact
+ * (Sterbenz) and w′ = w; below, w′ = 1 − fl(1 − w), within 2⁻⁵⁴ of w. Why: the divergences are
+ * KLs to m = w·p + (1 − w)·q, and a mixture whose weights sum to 1 + δ adds about δ to D — at
+ * T = 1e6, where T²·D is O(1) and D itself O(1e-12), a δ of 1e-17 (the rounding of 1 − 0.01)
+ * would move T²·D by 1e-5.
+ */
+export function mixtureWeight(w: number): number {
+  return w >= 0.5 ? w : 1 - (1 - w);
+}
+
+/** β for "jsd" and λ for the skews (as mixtureWeight gives them), with the endpoints each refuses and why. */
 function checkMix(divergence: Divergence, beta: unknown, skew: unknown, fn: string): number {
   if (divergence !== "jsd" && beta !== undefined) {
     throw new ValueError(`${fn}: beta applies only to divergence "jsd", got beta ${describeValue(beta)} with divergence "${divergence}"`);
@@ -107,13 +119,13 @@ function checkMix(divergence: Divergence, beta: unknown, skew: unknown, fn: stri
     if (b === 0) throw new ValueError(`${fn}: beta = 0 makes "jsd" identically 0 (divided by β it tends to the forward KL): use divergence "forward"`);
     if (b === 1) throw new ValueError(`${fn}: beta = 1 makes "jsd" identically 0 (divided by 1 − β it tends to the reverse KL): use divergence "reverse"`);
     if (typeof b !== "number" || !(b > 0 && b < 1)) throw new ValueError(`${fn}: beta must be in the open interval (0, 1), got ${describeValue(b)}`);
-    return b;
+    return mixtureWeight(b);
   }
   if (skews) {
     const l = skew ?? 0.1;
     if (l === 1) throw new ValueError(`${fn}: skew must be in [0, 1), got 1 (the mixture would be the first distribution itself and the divergence identically 0)`);
     if (typeof l !== "number" || !(l >= 0 && l < 1)) throw new ValueError(`${fn}: skew must be in [0, 1), got ${describeValue(l)}`);
-    return l;
+    return mixtureWeight(l);
   }
   return 0;
 }

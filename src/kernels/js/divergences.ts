@@ -4,7 +4,7 @@ import { distillationRowsKernel, keptRows } from "../divergences.js";
 
 /**
  * The divergence family in TypeScript (table.ts, DivergenceKernels): distillationLoss's
- * general rows (kernels/divergences.ts, with its scratch of 8·C float64 values), the row
+ * general rows (kernels/divergences.ts, with its scratch of 10·C float64 values), the row
  * bookkeeping of ignored labels, and logit standardization with its vector-Jacobian product.
  */
 
@@ -113,7 +113,7 @@ function standardizeBackward(y: Storage, sigma: Float64Array, eps: number, g: St
 
 export const divergences: DivergenceKernels = {
   distillationRows(s, t, h, rows, classes, call, loss, dS, dT, dH, dTemp) {
-    distillationRowsKernel(s, t, h, rows, classes, call, loss, dS, dT, dH, dTemp, new Float64Array(8 * classes));
+    distillationRowsKernel(s, t, h, rows, classes, call, loss, dS, dT, dH, dTemp, new Float64Array(10 * classes));
   },
   keptRows,
   standardize,
