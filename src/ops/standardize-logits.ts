@@ -5,6 +5,7 @@ import { DTypeError, ValueError } from "../tensor/errors.js";
 import { describeValue, laneGeometry, normalizeAxis } from "../tensor/shape.js";
 import { kernel } from "../kernels/registry.js";
 import { compare, contiguousData } from "./elementwise.js";
+import { abs } from "./abs.js";
 import { add } from "./add.js";
 import { cast } from "./cast.js";
 import { div } from "./div.js";
@@ -48,8 +49,9 @@ import { where } from "./where.js";
  *
  * Second order. The rule above written with ops (standardizeLogitsVjp), recomputing μ, σ and
  * y from the saved input x, so its derivative in x and in g is the second derivative of the
- * standardization; it is used when backward creates a graph, and the fused kernel
- * `standardizeBackward` otherwise. At a constant lane σ is not differentiable (y's second
+ * standardization. The fused kernel `standardizeBackward` gives the value; when backward
+ * creates a graph, that value carries the graph of the ops form (value + form − form̄, as
+ * losses/fused-with-graph.ts does; ops may not import losses, hence a local copy of the line). At a constant lane σ is not differentiable (y's second
  * derivative does not exist there); the form keeps σ = 0 as a constant there, so the second
  * derivative it returns is that of y = (x − μ)/eps, finite, not NaN.
  *
@@ -75,12 +77,20 @@ export const standardizeLogits = defineOp({
   },
   backward(ctx, g) {
     const { x, y, sigma, ax, eps } = ctx.saved as { x: Tensor; y: Tensor; sigma: Float64Array; ax: number; eps: number };
-    if (ctx.createGraph) return [standardizeLogitsVjp(x, g, ax, eps), null, null];
     const dx = Tensor.empty(x.shape, x.dtype);
     kernel("standardizeBackward", x.dtype, dx.size)(y.data, sigma, eps, contiguousData(g), laneGeometry(x.shape, ax), dx.data);
-    return [ctx.handOver(dx), null, null];
+    if (!ctx.createGraph) return [ctx.handOver(dx), null, null];
+    // The kernel's value (μ from a shifted sum: the ops form's plain mean loses ε·|x|/σ of y on
+    // a lane far from 0) carrying the graph of the form (fusedWithGraph's trick).
+    return [withGraphOf(dx, standardizeLogitsVjp(x, g, ax, eps)), null, null];
   },
 });
+
+/** value + (form − form̄) with the non-finite entries of form selected out (losses/fused-with-graph.ts). */
+function withGraphOf(value: Tensor, form: Tensor): Tensor {
+  const finite = compare("standardizeLogits", "lt", abs(form.detach()), Infinity);
+  return add(value, where(finite, sub(form, form.detach()), 0));
+}
 
 /**
  * standardizeLogits's vector-Jacobian product written with ops (its derivation is above), from
