@@ -8,7 +8,7 @@ import fc from "fast-check";
 import { test } from "@fast-check/vitest";
 import { describe, expect } from "vitest";
 import {
-  DTypeError, Generator, IndexError, ShapeError, Tensor, ValueError, distillationLoss, distillationLossComposite, hessian,
+  DTypeError, Generator, IndexError, ShapeError, Tensor, ValueError, clone, defineOp, distillationLoss, distillationLossComposite, hessian, mul, sigmoid,
   logSoftmax, logitMatchingLoss, noGrad, softmax, standardizeLogits, tensor, type DistillationOptions, type Divergence,
 } from "../../src/index.js";
 import { logitRows } from "../arbitraries.js";
@@ -574,4 +574,31 @@ describe("argument checks name the function, the argument and the value", () => 
       expect(f).toThrow(message);
     });
   }
+});
+
+describe("a learned temperature", () => {
+  test("CTKD's reversal layer on T = t_start + t_range·sigmoid(θ) (the op of docs/distillation-methods.md): θ gets −λ times the plain gradient", () => {
+    const reverse = defineOp({
+      name: "gradientReversal",
+      forward(ctx, x: Tensor, lambda: number): Tensor {
+        ctx.save({ lambda });
+        return clone(x);
+      },
+      backward(ctx, g) {
+        return [mul(g, -ctx.saved.lambda), null];
+      },
+    });
+    const s = tensor([[1, -0.5, 2], [0.3, 0, -1]], { dtype: "float64" });
+    const t = tensor([[0, 1, 1.5], [2, -1, 0]], { dtype: "float64" });
+    const labels = tensor([2, 0], { dtype: "int32" });
+    const grad = (lambda: number | null): number => {
+      const theta = tensor([0.4], { dtype: "float64", requiresGrad: true });
+      const T = sigmoid(theta).mul(9).add(1).reshape([]);
+      distillationLoss(s, t, { labels, temperature: lambda === null ? T : reverse(T, lambda) }).backward();
+      return theta.grad!.item();
+    };
+    const plain = grad(null);
+    expect(plain).not.toBe(0);
+    expectClose([grad(0.5)], [-0.5 * plain], { rtol: 1e-15, atol: 0 });
+  });
 });
