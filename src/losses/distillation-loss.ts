@@ -147,8 +147,9 @@ export type { DistillationOptions, Divergence } from "./distillation-options.js"
  * The temperature: D is a function of s/T and t/T only, so (Euler) T·∂D/∂T =
  * −⟨s, ∂D/∂s⟩ − ⟨t, ∂D/∂t⟩ (any per-row shift of s or t changes nothing, so the kernel uses
  * s − max s), and ∂L_r/∂T = α·T^{k−1}·(k·D − ⟨s/T, ∂D/∂(s/T)⟩ − ⟨t/T, ∂D/∂(t/T)⟩). CE does not
- * involve T. Check: at k = 2 and large T this tends to 0 (T²·D tends to the T-free logit-matching
- * value; for TVD, T·D does), which the tests measure. With standardize, s and t above are ŝ and
+ * involve T. Check: at k = 2 and large T this tends to 0 for the smooth divergences (T²·D tends
+ * to f''(1) times the T-free logit-matching value); for TVD it is T·D that tends to a T-free
+ * value, so ∂(T²·D)/∂T tends to that value, the slope of T²·D's linear growth (tested). With standardize, s and t above are ŝ and
  * t̂, and the gradients go back through standardizeLogits's rule (src/ops/standardize-logits.ts);
  * CE keeps the raw s. The reduction divides the rows by the counted rows ('mean') or not; with
  * 'none' the backward multiplies each row's gradient by its own upstream.
