@@ -149,7 +149,8 @@ export type { DistillationOptions, Divergence } from "./distillation-options.js"
  * s − max s), and ∂L_r/∂T = α·T^{k−1}·(k·D − ⟨s/T, ∂D/∂(s/T)⟩ − ⟨t/T, ∂D/∂(t/T)⟩). CE does not
  * involve T. Check: at k = 2 and large T this tends to 0 for the smooth divergences (T²·D tends
  * to f''(1) times the T-free logit-matching value); for TVD it is T·D that tends to a T-free
- * value, so ∂(T²·D)/∂T tends to that value, the slope of T²·D's linear growth (tested). With standardize, s and t above are ŝ and
+ * value, so ∂(T²·D)/∂T tends to that value, the slope of T²·D's linear growth (derived in
+ * docs/distillation-methods.md; the tests check ∂L/∂T against differences and the composite). With standardize, s and t above are ŝ and
  * t̂, and the gradients go back through standardizeLogits's rule (src/ops/standardize-logits.ts);
  * CE keeps the raw s. The reduction divides the rows by the counted rows ('mean') or not; with
  * 'none' the backward multiplies each row's gradient by its own upstream.
