@@ -71,13 +71,14 @@ export { cast } from "./ops/cast.js";
 export { matmul } from "./ops/matmul.js";
 export { softmax } from "./ops/softmax.js";
 export { logSoftmax } from "./ops/log-softmax.js";
+export { standardizeLogits } from "./ops/standardize-logits.js";
 
 // losses
 export { crossEntropy, type CrossEntropyOptions } from "./losses/cross-entropy.js";
 export { nllLoss, type NllLossOptions } from "./losses/nll-loss.js";
 export { klDiv, type KlDivOptions } from "./losses/kl-div.js";
 export { mseLoss } from "./losses/mse-loss.js";
-export { distillationLoss, type DistillationOptions } from "./losses/distillation-loss.js";
+export { distillationLoss, type DistillationOptions, type Divergence } from "./losses/distillation-loss.js";
 export { distillationLossComposite } from "./losses/distillation-loss-composite.js";
 export { logitMatchingLoss } from "./losses/logit-matching-loss.js";
 export { softTargets } from "./losses/soft-targets.js";

@@ -204,20 +204,43 @@ function caseArb(op: OpFn, domain: Domain): fc.Arbitrary<Case> {
         const c = elementwise([shape, shape], [layout, "plain"], seed, [{ reduction }]);
         return { ...c, text: `${c.text} ${reduction}` };
       });
-    case "logits-pair":
     case "distillation":
+      // Every option of distillationLoss: the six divergences (β, λ), scaleT2, standardize, the
+      // reductions, [B, C] or [B, L, C], ignored rows, and a temperature that is a leaf itself.
       return fc
         .record({
-          b: fc.integer({ min: 1, max: 4 }), c: fc.integer({ min: 2, max: 6 }), T: fc.constantFrom(0.5, 1, 2, 4, 10),
-          alpha: fc.constantFrom(0, 0.3, 0.7, 1), labelled: fc.boolean(), layout: layoutArb, seed: seedArb,
+          b: fc.integer({ min: 1, max: 3 }), l: fc.constantFrom(0, 2), c: fc.integer({ min: 2, max: 5 }), T: fc.constantFrom(0.5, 1, 2, 4, 10),
+          alpha: fc.constantFrom(0, 0.3, 0.7, 1), labelled: fc.boolean(), ignore: fc.boolean(),
+          divergence: fc.constantFrom("forward", "reverse", "jsd", "skewForward", "skewReverse", "tvd"),
+          mix: fc.constantFrom(0, 0.2, 0.5), scaleT2: fc.boolean(), standardize: fc.boolean(),
+          reduction: fc.constantFrom("mean", "sum", "none"), tensorT: fc.boolean(), layout: layoutArb, seed: seedArb,
         })
-        .map(({ b, c, T, alpha, labelled, layout, seed }) => {
+        .map(({ b, l, c, T, alpha, labelled, ignore, divergence, mix, scaleT2, standardize, reduction, tensorT, layout, seed }) => {
           const rng = new Generator(seed);
-          const labels = tensor(Int32Array.from({ length: b }, () => rng.below(c)), { shape: [b] });
-          const options = domain.kind === "logits-pair" ? [] : [labelled ? { labels, temperature: T, alpha } : { temperature: T }];
-          const cse = elementwise([[b, c], [b, c]], [layout, "plain"], seed + 1, options);
-          return { ...cse, text: `${cse.text} labels ${labels.toFlatArray()}` };
+          const lead = l === 0 ? [b] : [b, l];
+          const count = lead.reduce((x, y) => x * y, 1);
+          // Keep the first row counted, so that 'mean' has a denominator.
+          const labels = tensor(Int32Array.from({ length: count }, (_, i) => (ignore && i > 0 && rng.below(2) === 0 ? -100 : rng.below(c))), { shape: lead });
+          const param = divergence === "jsd" ? { beta: mix === 0 ? 0.3 : mix } : divergence.startsWith("skew") ? { skew: mix } : {};
+          const options = {
+            ...(labelled ? { labels, alpha } : {}), divergence, ...param, scaleT2, standardize, reduction,
+          } as Record<string, unknown>;
+          const shape = [...lead, c];
+          const x = viewed(rng, shape, domain.inputs[0]!, layout);
+          const y = viewed(rng, shape, domain.inputs[1]!, "plain");
+          const text = JSON.stringify({ shape, T, tensorT, ...options, labels: labels.toFlatArray() });
+          if (!tensorT) return { leaves: [x.leaf, y.leaf], fn: (a: Tensor, t: Tensor) => op(x.view(a), t, { ...options, temperature: T }), text };
+          const temperature = tensor(T, { dtype: "float64", requiresGrad: true });
+          return {
+            leaves: [x.leaf, y.leaf, temperature],
+            fn: (a: Tensor, t: Tensor, tt: Tensor) => op(x.view(a), t, { ...options, temperature: tt }),
+            text,
+          };
         });
+    case "logits-pair":
+      return fc
+        .record({ b: fc.integer({ min: 1, max: 4 }), c: fc.integer({ min: 2, max: 6 }), layout: layoutArb, seed: seedArb })
+        .map(({ b, c, layout, seed }) => elementwise([[b, c], [b, c]], [layout, "plain"], seed + 1, []));
     case "temperature":
       return fc.tuple(shapeArb(1, 3), fc.constantFrom(0.5, 1, 3, 10), layoutArb, seedArb).map(([s, T, l, seed]) => elementwise([s], [l], seed, [T]));
     default:

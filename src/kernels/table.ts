@@ -323,9 +323,74 @@ export interface LossKernels {
   logitMatchingBackward(centred: Float64Array, rowScale: Float64Array, classes: number, factor: number, ds: Storage | null, dt: Storage | null): void;
 }
 
+/**
+ * The soft term D of distillationLoss, per row, before the factor α·T^k
+ * (src/losses/distillation-loss.ts derives each; docs/distillation-methods.md):
+ *   "forward" KL(p_t ‖ p_s), "reverse" KL(p_s ‖ p_t),
+ *   "jsd" β·KL(p_t ‖ m) + (1 − β)·KL(p_s ‖ m), m = β·p_t + (1 − β)·p_s,
+ *   "skewForward" KL(p_t ‖ λp_t + (1 − λ)p_s), "skewReverse" KL(p_s ‖ λp_s + (1 − λ)p_t),
+ *   "tvd" ½Σ|p_t − p_s|.
+ */
+export type Divergence = "forward" | "reverse" | "jsd" | "skewForward" | "skewReverse" | "tvd";
+
+/** The arguments of one distillationRows call besides the arrays (DivergenceKernels). */
+export interface DistillationRowsCall {
+  readonly divergence: Divergence;
+  /** β for "jsd", λ for "skewForward"/"skewReverse"; unused by the others. */
+  readonly mix: number;
+  /** T, in [1e-6, 1e6]. */
+  readonly temperature: number;
+  /** α, the weight of the soft term, in [0, 1]. */
+  readonly alpha: number;
+  /** k in α·T^k·D: 2 (scaleT2) or 0. */
+  readonly power: 0 | 2;
+  /** One label per row (each in [0, classes) or ignoreIndex), or null: no hard term, every row counts. */
+  readonly labels: Int32Array | null;
+  readonly ignoreIndex: number;
+  /** What the gradients are divided by: the number of counted rows for 'mean', 1 otherwise. */
+  readonly norm: number;
+}
+
+export interface DivergenceKernels {
+  /**
+   * distillationLoss's general rows (kernels/divergences.ts): for row r of `rows` × `classes`
+   * (contiguous, class axis last), with p_s = softmax(s/T), p_t = softmax(t/T) and D the
+   * divergence of `call`,
+   *   loss[r] = α·T^k·D_r + (1 − α)·CE(h_r, y_r)     (0 where y_r = ignoreIndex),
+   * CE the cross-entropy of the logits h at T = 1 (h is s itself unless the soft term reads
+   * standardized logits). Written when not null, all divided by call.norm and 0 on ignored rows:
+   * dS = ∂loss/∂s (plus the hard term's ∂/∂h when h is s), dT = ∂loss/∂t, dH = the hard term's
+   * ∂/∂h when h is another array, dTemp[r] = ∂loss[r]/∂T. A term of weight 0 is not evaluated
+   * (α = 0: t is not read; α = 1 or no labels: h is not read). float64 throughout; every
+   * divergence is a sum of non-negative terms formed from the log-ratio log(p_t/p_s), so the
+   * loss keeps a relative error of a few dozen ε + classes·ε at every accepted T (the derivation
+   * and its tests: docs/distillation-methods.md, "Precision"); one rounding per stored value.
+   */
+  distillationRows(
+    s: Storage, t: Storage, h: Storage, rows: number, classes: number, call: DistillationRowsCall,
+    loss: Float64Array, dS: Storage | null, dT: Storage | null, dH: Storage | null, dTemp: Float64Array | null,
+  ): void;
+  /** kept[k] = the k-th r (ascending) with labels[r] ≠ ignoreIndex; returns how many. Exact. */
+  keptRows(labels: Int32Array, ignoreIndex: number, kept: Int32Array): number;
+  /**
+   * Logit standardization along the lanes (src/ops/standardize-logits.ts): over the entries
+   * that are not −∞ (n of them), μ their mean and σ = √(Σ(x − μ)²/(n − 1)) (0 when n < 2),
+   * y = (x − μ)/(σ + eps), −∞ kept as −∞; sigma[lane] = σ. A lane holding NaN or +∞ is NaN
+   * throughout (sigma NaN). float64 (μ shifted by the lane's first entry, σ by the corrected
+   * two-pass sum, rescaled when Σ(x − μ)² overflows); one rounding per stored value.
+   */
+  standardize(x: Storage, lanes: Lanes, eps: number, y: Storage, sigma: Float64Array): void;
+  /**
+   * Its vector-Jacobian product from the saved y and σ, d = σ + eps, over the entries that are
+   * not −∞ (0 at those): dx = [(g − ḡ) − y·⟨g, y⟩·d/((n − 1)σ)]/d, the second term 0 when σ = 0.
+   * float64, one rounding per stored value.
+   */
+  standardizeBackward(y: Storage, sigma: Float64Array, eps: number, g: Storage, lanes: Lanes, dx: Storage): void;
+}
+
 /** Every kernel family. The TypeScript backend implements all of it. */
 export interface KernelTable
-  extends ElementwiseKernels, ReduceKernels, CopyKernels, MatmulKernels, SoftmaxKernels, LossKernels, OptimKernels {}
+  extends ElementwiseKernels, ReduceKernels, CopyKernels, MatmulKernels, SoftmaxKernels, LossKernels, DivergenceKernels, OptimKernels {}
 
 export type KernelName = keyof KernelTable;
 

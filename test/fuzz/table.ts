@@ -201,6 +201,17 @@ function DistillArgs(p: Profile): Param {
         fields.push(["labels", { k: "tensor", dtype: labels === "float" ? "float32" : "int32", shape: labels === "wrong-shape" ? [s[0]! + 1] : [s[0]!], layout: "contiguous", kind: labels === "noisy" ? "labels" : "classes", seed: seeds[2], grad: false, classes: s[1]! }]);
       }
       if (T !== undefined) fields.push(["temperature", v(T)]);
+      // The divergences and the other options of issue 12, on a few calls each.
+      const extra = seeds[2] % 11;
+      if (extra === 1) fields.push(["divergence", v("reverse")]);
+      if (extra === 2) fields.push(["divergence", v("jsd")], ["beta", v(0.3)]);
+      if (extra === 3) fields.push(["divergence", v("skewForward")], ["skew", v(0.1)]);
+      if (extra === 4) fields.push(["divergence", v("skewReverse")]);
+      if (extra === 5) fields.push(["divergence", v("tvd")]);
+      if (extra === 6) fields.push(["standardize", v(true)]);
+      if (extra === 7) fields.push(["scaleT2", v(false)]);
+      if (extra === 8) fields.push(["reduction", v(seeds[1] % 2 === 0 ? "sum" : "none")]);
+      if (extra === 9 && labels !== "none") fields.push(["ignoreIndex", v(0)]);
       // Without labels, alpha must be absent or 1 (there is no hard-label term): mostly keep to that.
       if (alpha !== undefined && (labels !== "none" || alpha === 1 || seeds[2] % 4 === 0)) fields.push(["alpha", v(alpha)]);
       return options === 0 ? [student, teacher] : [student, teacher, obj(fields)];
@@ -386,11 +397,18 @@ function lanesSumToZero(g: Tensor | null | undefined, axis: number, what: string
 function distillGrads(args: unknown[], up: Tensor): string | null {
   const [s, t, o] = args as [Tensor, Tensor, Record<string, unknown> | undefined];
   const opts = o ?? {};
+  // A per-row loss ('none') has a tensor upstream: its rows are checked by the gradcheck rows.
+  if (opts.reduction === "none") return null;
   const T = (opts.temperature as number) ?? 4;
   const alpha = (opts.alpha as number) ?? (opts.labels === undefined ? 1 : 0.5);
   const B = s.shape[0]!;
   const gs = s.grad;
-  if (gs) {
+  // The bound below is the forward KL's, T·|p_s − p_t| ≤ T with T², averaged over B rows: other
+  // divergences, standardized logits (whose Jacobian carries 1/(std + 1e-7)), a sum, ignored rows
+  // or an unscaled T fall outside it; their rows still sum to zero.
+  const plain = (opts.divergence ?? "forward") === "forward" && opts.standardize !== true && opts.scaleT2 !== false
+    && (opts.reduction ?? "mean") === "mean" && opts.ignoreIndex === undefined;
+  if (gs && plain) {
     const limit = (Math.abs(up.item()) * (alpha * T + 1 - alpha)) / B;
     const xs = elements(gs);
     const i = xs.findIndex((x) => !(Math.abs(x) <= limit * (1 + 1e-5) + 1e-30));
@@ -1399,6 +1417,11 @@ R.linear = fn((p) => [LinearArgs(p)], { finite: bounded(1e4), absScale: true, ch
 const softmaxLanes = (args: unknown[], up: Tensor): string | null => lanesSumToZero((args[0] as Tensor).grad, num(args[1]) ? args[1] : -1, "a gradient lane", up);
 R.softmax = fn((p) => [T(p), optional(Dim)], { finite: (args) => within(args.slice(0, 1), Number.MAX_VALUE), gradCheck: softmaxLanes, check: distribution(false) });
 R.logSoftmax = fn((p) => [T(p), optional(Dim)], { finite: (args) => within(args.slice(0, 1), 1e30), gradCheck: softmaxLanes, check: distribution(true) });
+// standardizeLogits(x, dim = −1, eps = 1e-7): (x − mean)/(unbiased std + eps) per lane; finite on finite
+// input when eps > 0 (eps = 0 is accepted, and a constant lane is then 0/0 = NaN, as the formula says).
+R.standardizeLogits = fn((p) => [T(p), optional(Dim), optional(Num(fc.constantFrom(1e-7, 0, 1e-3, -1, NaN, Infinity)))], {
+  finite: (args) => within(args.slice(0, 1), 1e30) && (args[2] === undefined || (args[2] as number) > 0),
+});
 
 // ---- losses
 const reductionP = Enum(["mean", "sum", "none"]);

@@ -5,6 +5,7 @@ import { copy } from "./copy.js";
 import { matmul } from "./matmul.js";
 import { softmax } from "./softmax.js";
 import { losses } from "./losses.js";
+import { divergences } from "./divergences.js";
 import { optim } from "./optim.js";
 
 /**
@@ -12,4 +13,4 @@ import { optim } from "./optim.js";
  * in any JavaScript engine. Typed as the whole `KernelTable`, so a family
  * that forgets an entry does not compile.
  */
-export const jsKernels: KernelTable = { ...elementwise, ...reduce, ...copy, ...matmul, ...softmax, ...losses, ...optim };
+export const jsKernels: KernelTable = { ...elementwise, ...reduce, ...copy, ...matmul, ...softmax, ...losses, ...divergences, ...optim };
