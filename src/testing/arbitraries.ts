@@ -109,8 +109,8 @@ const literal = (x: number): string => (Object.is(x, -0) ? "-0" : String(x));
 export function printable<T extends Tensor>(t: T): T {
   Object.defineProperty(t, fc.toStringMethod, {
     value: () => {
-      const values = t.toArray();
-      const text = typeof values === "number" ? literal(values) : JSON.stringify(values, (_k, v) => (typeof v === "number" && !Number.isFinite(v) ? `@${v}` : v)).replace(/"@(-?Infinity|NaN)"/g, "$1");
+      const nested = (v: unknown): string => (Array.isArray(v) ? `[${v.map(nested).join(",")}]` : literal(v as number));
+      const text = nested(t.toArray());
       return `tensor(${text}, { dtype: "${t.dtype}"${t.requiresGrad ? ", requiresGrad: true" : ""} })`;
     },
     enumerable: false,
@@ -300,10 +300,16 @@ export function logits(options: LogitOptions = {}): fc.Arbitrary<Tensor> {
   if (typeof maxAbs !== "number" || !Number.isFinite(maxAbs) || maxAbs < 0) throw new ValueError(`${fn}: maxAbs must be a finite number >= 0, got ${describeValue(maxAbs)}`);
   const dtype = rowDtype(options, fn);
   const requiresGrad = options.requiresGrad ?? false;
+  // One draw in four is 0 or ±maxAbs exactly: fast-check's own bias reaches the bounds rarely,
+  // and rows like [1e4, −1e4, 0] are the ones a loss must survive.
+  const logit = fc.oneof(
+    { arbitrary: fc.double({ min: -maxAbs, max: maxAbs, noNaN: true }), weight: 3 },
+    { arbitrary: fc.constantFrom(0, maxAbs, -maxAbs), weight: 1 },
+  );
   return rowShape(options, fn).chain(([b, c]) => {
     const n = b * c;
     return fc.record({
-      values: fc.array(fc.double({ min: -maxAbs, max: maxAbs, noNaN: true }), { minLength: n, maxLength: n }),
+      values: fc.array(logit, { minLength: n, maxLength: n }),
       mask: options.masked ? fc.array(fc.boolean(), { minLength: n, maxLength: n }) : fc.constant(null),
       ties: options.ties ? fc.array(fc.option(fc.nat(c - 1), { nil: null }), { minLength: n, maxLength: n }) : fc.constant(null),
     }).map(({ values, mask, ties }) => {
@@ -419,6 +425,17 @@ export function temperatures(options: { min?: number; max?: number } = {}): fc.A
   }
   const a = Math.log(min);
   const b = Math.log(max);
-  // exp(log T) may round just outside [min, max]: clamp it back.
-  return fc.double({ min: a, max: b, noNaN: true }).map((e) => Math.min(max, Math.max(min, e === a ? min : e === b ? max : Math.exp(e))));
+  // log T uniform over the range (fc.double draws uniformly over the doubles' bit patterns,
+  // which crowds T around 1), from an unbiased integer k: when 1 is in range, log T = k/N of
+  // the way from 0 towards log max (k > 0) or log min (k < 0), so T shrinks to 1; otherwise
+  // log T = log min + k/N·(log max − log min), shrinking to min. One draw in five is 1 or
+  // an end exactly. exp(log T) may round just outside [min, max]: clamped back.
+  const N = 2 ** 30;
+  const hasOne = a <= 0 && 0 <= b;
+  const uniform = fc.noBias(fc.integer({ min: hasOne ? -N : 0, max: N })).map((k) => {
+    const e = hasOne ? (k >= 0 ? (b * k) / N : (a * -k) / N) : a + ((b - a) * k) / N;
+    return Math.min(max, Math.max(min, k === 0 && hasOne ? 1 : Math.exp(e)));
+  });
+  const ends = [...(hasOne ? [1] : []), min, max];
+  return fc.oneof({ arbitrary: uniform, weight: 4 }, { arbitrary: fc.constantFrom(...ends), weight: 1 });
 }

@@ -176,14 +176,16 @@ export function lossProperties(loss: LossFunction, options: LossPropertiesOption
 
   const gradient = fc.property(caseArb(options, maxAbs, false, tModerate, !targetGrad), (c) => {
     const y0 = noGrad(() => loss(c.logits, c.target, c.temperature));
-    // The central differences' rounding noise: ε·|φ|/h with h = 1e-6, φ ≈ ⟨u, loss⟩, times 256
-    // for the rounding inside the loss; below it a difference is noise, above it a real error.
-    const scale = y0.toFlatArray().reduce((s, v) => s + Math.abs(v), 0);
+    // The central differences' rounding noise: ε·|φ|/h with h = 1e-6 and φ ≈ ⟨u, loss⟩, times 256
+    // for the rounding inside the loss. |loss| is floored at 1: a loss at its minimum (0, with a
+    // zero gradient) is a sum of terms of size ~1 that cancel, and their rounding is what the
+    // differences see. Below this a difference is noise; above it, a real error.
+    const scale = Math.max(1, y0.toFlatArray().reduce((s, v) => s + Math.abs(v), 0));
     const eps = options.gradcheck?.eps ?? 1e-6;
     const x = tensor(c.logits.copyData(), { shape: c.logits.shape, dtype: "float64", requiresGrad: true });
     const t = targetGrad ? tensor(c.target.copyData(), { shape: c.target.shape, dtype: "float64", requiresGrad: true }) : c.target;
     const named = { [loss.name || "loss"]: (a: Tensor, b: Tensor) => loss(a, b, c.temperature) }[loss.name || "loss"]!;
-    assertGradcheck(named, [x, t], { relative: true, rtol: 1e-5, atol: 256 * EPS * (scale + 1e-300) / eps, ...options.gradcheck });
+    assertGradcheck(named, [x, t], { relative: true, rtol: 1e-5, atol: (256 * EPS * scale) / eps, ...options.gradcheck });
   });
 
   const finiteOnExtremes = fc.property(caseArb(options, extremeAbs, true, tAll), (c) => {
