@@ -301,10 +301,11 @@ function multiIndex(flat: number, shape: readonly number[]): number[] {
   return idx;
 }
 
-/** A flat index as "1, 2" (its multi-index), or "0" for a scalar. */
-const place = (flat: number, shape: readonly number[]): string => (shape.length === 0 ? "0" : multiIndex(flat, shape).join(", "));
+/** A flat index as its multi-index, "[1, 2]" ("[]" for a scalar). */
+const place = (flat: number, shape: readonly number[]): string => `[${multiIndex(flat, shape).join(", ")}]`;
 
-const num = (x: number): string => (Number.isFinite(x) && x !== 0 ? x.toPrecision(6) : String(x));
+/** Six significant digits, without trailing zeros. */
+const num = (x: number): string => (Number.isFinite(x) && x !== 0 ? String(Number(x.toPrecision(6))) : String(x));
 
 /**
  * The failure message: per failing input, its worst entry (by error / allowed error) with its
@@ -316,14 +317,14 @@ function describeFailure(fn: (...inputs: Tensor[]) => Tensor, report: GradcheckR
   const lines = report.inputs.filter((r) => !r.ok).map((r) => {
     const w = r.worst;
     const at = w.kind === "jacobian" ? `J[out ${place(w.out!, outShape)}, in ${place(w.in!, r.shape)}]`
-      : w.kind === "vjp" ? `(Jᵀu)[${place(w.in!, r.shape)}]`
+      : w.kind === "vjp" ? `(Jᵀu)${place(w.in!, r.shape)}`
       : `projection ${w.projection} ⟨u, J·v⟩`;
     const err = Math.abs(w.numeric - w.analytic);
     return `input ${r.input} ${shapeStr(r.shape)}: worst at ${at}: backward ${num(w.analytic)}, finite differences ${num(w.numeric)}, ` +
       `error ${num(err)} > allowed ${num(w.allowed)} (${Number.isFinite(r.maxErrorRatio) ? `${r.maxErrorRatio.toPrecision(3)}×` : "∞×"} the tolerance); ` +
       `max abs error ${r.maxAbsError.toExponential(3)} at ${r.where}`;
   });
-  const tol = `rtol ${report.rtol}, atol ${report.atol}${report.relative ? ", relative to the gradient's size" : ""}`;
+  const tol = `rtol ${num(report.rtol)}, atol ${num(report.atol)}${report.relative ? ", relative to the gradient's size" : ""}`;
   return `${fn.name || "function"} failed (${report.mode}, seed ${report.seed}, ${tol}):\n  ${lines.join("\n  ")}`;
 }
 
