@@ -8,6 +8,7 @@ import { reshape } from "../ops/reshape.js";
 import { zerosLike } from "../tensor/creation.js";
 import { checkInt, describeValue, shapeStr } from "../tensor/shape.js";
 
+/** Options of `gradcheck` and `gradgradcheck`: the step, the tolerances (absolute, or `relative` to the gradient's size), the seed and the mode's limits. */
 export interface GradcheckOptions {
   /** Central-difference step, scaled by max(1, |xⱼ|) per element (by max(1, maxⱼ |xⱼ|) for projections). Default 1e-6. */
   eps?: number;
@@ -51,6 +52,7 @@ export interface GradcheckEntry {
   allowed: number;
 }
 
+/** What gradcheck found for one checked input: its largest errors, where, and the verdict. */
 export interface GradcheckInputReport {
   /** Position of the input among `inputs`. */
   input: number;
@@ -70,6 +72,7 @@ export interface GradcheckInputReport {
   ok: boolean;
 }
 
+/** gradcheck's result: the verdict, the mode, one report per checked input, and the seed and tolerances that replay it. */
 export interface GradcheckReport {
   ok: boolean;
   mode: "full" | "projection";

@@ -16,6 +16,7 @@ import { where } from "../ops/where.js";
 import { checkAlpha, checkLabels, checkLogits, checkSameShape, checkTemperature } from "./checks.js";
 import { fusedWithGraph } from "./fused-with-graph.js";
 
+/** Options of `distillationLoss`: the temperature, the weight α of the soft term, and hard labels. */
 export interface DistillationOptions {
   /** Hard labels [B] (int32). Without them the loss is the soft term alone. */
   labels?: Tensor;

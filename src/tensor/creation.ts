@@ -5,12 +5,14 @@ import { checkCount, checkInt, checkShape, describeValue, shapeStr, sizeOf, type
 import { defaultGenerator, Generator } from "./random.js";
 import { publicName } from "./public-call.js";
 
+/** Options of `tensor` and the filled constructors: the shape to read the values into, the dtype, and whether the result is a leaf that requires grad. */
 export interface TensorOptions {
   shape?: Shape;
   dtype?: DType;
   requiresGrad?: boolean;
 }
 
+/** Options of the random constructors (`rand`, `randn`, `randint`, `*Like`). */
 export interface RandomOptions {
   dtype?: DType;
   requiresGrad?: boolean;
@@ -18,6 +20,7 @@ export interface RandomOptions {
   generator?: Generator;
 }
 
+/** A number or nested arrays of numbers, as `tensor` takes them. */
 export type TensorLike = number | readonly TensorLike[];
 
 /** The default float dtype, as in PyTorch. */
@@ -126,14 +129,17 @@ function checkInt32Value(value: number, dtype: DType, fn: string, what: string):
 const INT32_MIN = -2147483648;
 const INT32_MAX = 2147483647;
 
+/** A tensor of `shape` filled with `value` (an integer in the int32 range for int32). @example full([2, 2], -Infinity) */
 export function full(shape: Shape, value: number, options: Omit<TensorOptions, "shape"> = {}): Tensor {
   return filled(shape, value, options, "full");
 }
 
+/** A tensor of `shape` filled with 0 (float32 unless `dtype` says otherwise). @example zeros([2, 3], { dtype: "float64" }) */
 export function zeros(shape: Shape, options: Omit<TensorOptions, "shape"> = {}): Tensor {
   return filled(shape, 0, options, "zeros");
 }
 
+/** A tensor of `shape` filled with 1. @example ones([4], { requiresGrad: true }) */
 export function ones(shape: Shape, options: Omit<TensorOptions, "shape"> = {}): Tensor {
   return filled(shape, 1, options, "ones");
 }
@@ -257,18 +263,23 @@ function checkTensor(x: unknown, fn: string): Tensor {
   return x;
 }
 
+/** Zeros of x's shape and dtype (`options` may change the dtype or ask for requiresGrad). */
 export function zerosLike(x: Tensor, options: Omit<TensorOptions, "shape"> = {}): Tensor {
   return filled(checkTensor(x, "zerosLike").shape, 0, { dtype: x.dtype, ...options }, "zerosLike");
 }
+/** Ones of x's shape and dtype. */
 export function onesLike(x: Tensor, options: Omit<TensorOptions, "shape"> = {}): Tensor {
   return filled(checkTensor(x, "onesLike").shape, 1, { dtype: x.dtype, ...options }, "onesLike");
 }
+/** `value` in x's shape and dtype. */
 export function fullLike(x: Tensor, value: number, options: Omit<TensorOptions, "shape"> = {}): Tensor {
   return filled(checkTensor(x, "fullLike").shape, value, { dtype: x.dtype, ...options }, "fullLike");
 }
+/** Uniform draws in [0, 1) of x's shape and dtype, from `generator` (default: the global one). */
 export function randLike(x: Tensor, options: RandomOptions = {}): Tensor {
   return uniformIn(checkTensor(x, "randLike").shape, { dtype: x.dtype, ...options }, "randLike");
 }
+/** Standard normal draws of x's shape and dtype, from `generator` (default: the global one). */
 export function randnLike(x: Tensor, options: RandomOptions = {}): Tensor {
   return normalIn(checkTensor(x, "randnLike").shape, { dtype: x.dtype, ...options }, "randnLike");
 }

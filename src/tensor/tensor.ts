@@ -195,4 +195,5 @@ export class Tensor {
   }
 }
 
+/** Nested arrays of numbers, as `toArray()` returns them (a number for a scalar). */
 export type NestedArray = number | NestedArray[];
