@@ -154,6 +154,19 @@ describe("the built core", () => {
     expect([viaExports.a, viaExports.b]).toEqual([core, core]);
   });
 
+  test("the bundles without the module never touch WebAssembly (a sandbox that forbids it sees no attempt)", () => {
+    for (const withBytes of [false, true]) {
+      let touched = 0;
+      const context: Record<string, unknown> = {};
+      Object.defineProperty(context, "WebAssembly", { get: () => void touched++, enumerable: true });
+      runInNewContext(readFileSync(join(installed, "dist", withBytes ? "kdgrad.global.js" : "kdgrad.global.nowasm.js"), "utf8"), context);
+      const sum = runInNewContext('kdgrad.getBackend() + " " + kdgrad.tensor([1, 2], { dtype: "float32" }).add(1).sum().item()', context);
+      expect(sum).toBe("js 5");
+      // The check is able to see an attempt: the bundle with the bytes looks for WebAssembly.
+      expect(touched > 0, withBytes ? "kdgrad.global.js" : "kdgrad.global.nowasm.js").toBe(withBytes);
+    }
+  });
+
   test("every error class keeps its name in every minified bundle (and in dist/index.js): `ShapeError: add: …`", () => {
     // The minifier renames classes; the names must not come from the class binding.
     for (const file of BUNDLES) expect(readFileSync(join(installed, "dist", file), "utf8"), file).not.toMatch(/class ShapeError\b/);
