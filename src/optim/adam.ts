@@ -1,6 +1,8 @@
 import type { Tensor } from "../tensor/tensor.js";
 import { allocate, type Storage } from "../tensor/dtype.js";
 import { ValueError } from "../tensor/errors.js";
+import { checkOptions } from "../tensor/options.js";
+import { describeValue } from "../tensor/shape.js";
 import { noGrad } from "../autograd/no-grad.js";
 import { kernel } from "../kernels/registry.js";
 import { Optimizer, gradData } from "./optimizer.js";
@@ -56,13 +58,15 @@ export class Adam extends Optimizer {
   protected static readonly decoupledWeightDecay: boolean = false;
   readonly #state = new Map<Tensor, AdamState>();
 
-  constructor(params: Iterable<Tensor>, options: AdamOptions = {}) {
+  constructor(params: Iterable<Tensor>, options?: AdamOptions) {
     const decoupled = (new.target as typeof Adam).decoupledWeightDecay;
-    super(decoupled ? "AdamW" : "Adam", params, options.lr ?? 1e-3);
+    const checked = checkOptions(options, decoupled ? "AdamW" : "Adam", ["lr", "betas", "eps", "weightDecay", "amsgrad"]);
+    super(decoupled ? "AdamW" : "Adam", params, checked.lr ?? 1e-3);
+    options = checked;
     this.decoupled = decoupled;
     const betas = options.betas ?? [0.9, 0.999];
     if (!Array.isArray(betas) || betas.length !== 2) {
-      throw new ValueError(`${decoupled ? "AdamW" : "Adam"}: betas must be a pair [beta1, beta2], got ${JSON.stringify(betas)}`);
+      throw new ValueError(`${decoupled ? "AdamW" : "Adam"}: betas must be a pair [beta1, beta2], got ${describeValue(betas)}`);
     }
     this.beta1 = this.checkOption("betas[0]", betas[0], betas[0] >= 0 && betas[0] < 1, "in [0, 1)");
     this.beta2 = this.checkOption("betas[1]", betas[1], betas[1] >= 0 && betas[1] < 1, "in [0, 1)");

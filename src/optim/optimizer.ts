@@ -1,7 +1,7 @@
 import { Tensor } from "../tensor/tensor.js";
 import { allocate, type Storage } from "../tensor/dtype.js";
 import { ValueError } from "../tensor/errors.js";
-import { shapeStr } from "../tensor/shape.js";
+import { describeValue, shapeStr } from "../tensor/shape.js";
 import { kernel } from "../kernels/registry.js";
 
 /**
@@ -27,7 +27,7 @@ export abstract class Optimizer {
     if (list.length === 0) throw new ValueError(`${name}: params is an empty list`);
     const seen = new Set<Tensor>();
     list.forEach((p, i) => {
-      if (!(p instanceof Tensor)) throw new ValueError(`${name}: params[${i}] is not a Tensor`);
+      if (!(p instanceof Tensor)) throw new ValueError(`${name}: params[${i}] is not a Tensor, got ${describeValue(p)}`);
       if (seen.has(p)) throw new ValueError(`${name}: params[${i}] appears more than once`);
       seen.add(p);
       if (!p.isLeaf || !p.requiresGrad) {
@@ -44,7 +44,7 @@ export abstract class Optimizer {
   /** Validate a numeric option: a finite number satisfying `ok`, else a ValueError naming optimizer, option and value. */
   protected checkOption(option: string, value: number, ok: boolean, expected: string): number {
     if (typeof value !== "number" || !Number.isFinite(value) || !ok) {
-      throw new ValueError(`${this.#name}: ${option} must be ${expected}, got ${value}`);
+      throw new ValueError(`${this.#name}: ${option} must be ${expected}, got ${describeValue(value)}`);
     }
     return value;
   }

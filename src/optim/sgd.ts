@@ -1,6 +1,7 @@
 import type { Tensor } from "../tensor/tensor.js";
 import { allocate, type Storage } from "../tensor/dtype.js";
 import { ValueError } from "../tensor/errors.js";
+import { checkOptions } from "../tensor/options.js";
 import { noGrad } from "../autograd/no-grad.js";
 import { kernel } from "../kernels/registry.js";
 import { Optimizer, gradData } from "./optimizer.js";
@@ -43,8 +44,10 @@ export class SGD extends Optimizer {
   readonly #buffers = new Map<Tensor, Storage>();
 
   constructor(params: Iterable<Tensor>, options: SGDOptions) {
-    if (options === undefined || options.lr === undefined) throw new ValueError("SGD: lr is required");
-    super("SGD", params, options.lr);
+    const checked = checkOptions(options as SGDOptions | undefined, "SGD", ["lr", "momentum", "dampening", "nesterov", "weightDecay"]);
+    if (checked.lr === undefined) throw new ValueError("SGD: lr is required (new SGD(params, { lr: 0.1 }))");
+    super("SGD", params, checked.lr);
+    options = checked;
     const { momentum = 0, dampening = 0, weightDecay = 0 } = options;
     this.momentum = this.checkOption("momentum", momentum, momentum >= 0, "a finite number >= 0");
     this.dampening = this.checkOption("dampening", dampening, true, "a finite number");

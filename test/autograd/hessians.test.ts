@@ -22,6 +22,15 @@
  * computed, not known, and it multiplies p_s.) The t/t entry also has the w
  * terms: ρ times their size, plus λ·(δᵢⱼp_t,i + 2p_t,i p_t,j) with
  * λ = 2(ν_s + ν_t) + (C + 4)ε·max|w|/T the absolute error of w/T = d − KL.
+ * Relative errors hold down to the normal range only: a product that falls
+ * below 2⁻¹⁰²² is rounded to a multiple of η = 2⁻¹⁰⁷⁴ (the subnormal spacing),
+ * an absolute error of up to η/2 per multiplication or division, which later
+ * factors scale: 1 at most in the s/s and s/t entries (products of
+ * probabilities), 1 + 2·max|w|/T in the t/t entries (the w terms multiply
+ * p_t,i·p_t,j by (wᵢ + wⱼ)/T). So every entry also allows
+ * (C + 16)·η·(that factor)/B for the at most C + 16 roundings it goes through: a
+ * product that underflows to 0 in the closed form can survive as a few η in an
+ * implementation that multiplies in another order.
  *
  * distillationLoss and distillationLossComposite get differentiable backward
  * rules in the losses' conversion (issue 11); until then their Hessians come
@@ -38,6 +47,8 @@ import {
 } from "../../src/index.js";
 
 const EPS = Number.EPSILON;
+/** η = 2⁻¹⁰⁷⁴, the spacing of the subnormals: the absolute error floor of one rounded product. */
+const ETA = Number.MIN_VALUE;
 const row = (maxAbs: number) => fc.array(fc.double({ min: -maxAbs, max: maxAbs, noNaN: true }), { minLength: 2, maxLength: 7 });
 const f64 = (v: number[]): Tensor => tensor(v, { dtype: "float64" });
 const matrix = (t: Tensor): number[][] => t.toArray() as number[][];
@@ -172,14 +183,15 @@ function closedForm(c: Case, block: Block, r: number, st: RowStats, i: number, j
   const nu1 = EPS * (2 * maxAbsFinite(c.s) + C + 4);
   const rho = 2 * Math.max(nuS, nuT, nu1) + (C + 16) * EPS;
   const mass = (k: number): number => a * (st.ps[k]! + st.pt[k]!) + (1 - a) * st.q[k]!;
-  const base = rho * ((i === j ? mass(i) : 0) + mass(i) * mass(j));
+  const base = rho * ((i === j ? mass(i) : 0) + mass(i) * mass(j)) + (C + 16) * ETA;
   if (block === "ss") return { want: (a * J(st.ps, i, j) + (1 - a) * J(st.q, i, j)) / B, tol: base / B };
   if (block === "st") return { want: (-a * J(st.pt, i, j)) / B, tol: base / B };
   const wMax = st.w.reduce((m, v) => Math.max(m, Math.abs(v)), 0) / T;
+  const underflow = (C + 16) * ETA * 2 * wMax;
   const lambda = 2 * (nuS + nuT) + (C + 4) * EPS * wMax;
   return {
     want: (a * (J(st.pt, i, j) + Gw(st.pt, st.w, i, j) / T)) / B,
-    tol: (base + a * rho * GwSize(st.pt, st.w, i, j) / T + a * lambda * ((i === j ? st.pt[i]! : 0) + 2 * st.pt[i]! * st.pt[j]!)) / B,
+    tol: (base + underflow + a * rho * GwSize(st.pt, st.w, i, j) / T + a * lambda * ((i === j ? st.pt[i]! : 0) + 2 * st.pt[i]! * st.pt[j]!)) / B,
   };
 }
 
