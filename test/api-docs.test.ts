@@ -38,7 +38,7 @@ test("every export of kdgrad and kdgrad/testing is on exactly one page of its en
   for (const name of Object.keys(kd)) expect(onCore.filter((h) => h === name), name).toHaveLength(1);
   for (const name of Object.keys(testing)) expect(headings("testing.md"), name).toContain(name);
   expect(headings("losses.md")).toEqual(expect.arrayContaining(["distillationLoss", "crossEntropy", "DistillationOptions"]));
-  expect(pages.get("losses.md")).toContain("distillationLoss(student: Tensor, teacher: Tensor, options?: DistillationOptions | undefined): Tensor");
+  expect(pages.get("losses.md")).toContain("distillationLoss(student: Tensor, teacher: Tensor, opts?: DistillationOptions | undefined): Tensor");
   expect(pages.get("testing-fast-check.md")).toContain("Properties of a loss function of logits, as fast-check properties.");
   expect(headings("node.md")).toContain("loadDigits");
 });

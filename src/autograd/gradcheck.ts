@@ -130,7 +130,7 @@ export function gradcheck(
   return check(fn, inputs, options, false, "gradcheck");
 }
 
-const GRADCHECK_OPTIONS = ["eps", "atol", "rtol", "seed", "fullJacobianMax", "projections"] as const;
+const GRADCHECK_OPTIONS = ["eps", "atol", "rtol", "seed", "fullJacobianMax", "projections", "relative"] as const;
 
 /**
  * The checker. `disconnectedIsZero`: an output that does not require grad has

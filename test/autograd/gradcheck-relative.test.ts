@@ -5,7 +5,7 @@
  * multi-indices, with both values, the tolerances and the seed.
  */
 import { describe, expect, test } from "vitest";
-import { GradcheckError, ValueError, assertGradcheck, assertGradgradcheck, defineOp, exp, gradcheck, logSoftmax, mul, tensor, type Tensor } from "../../src/index.js";
+import { GradcheckError, ValueError, assertGradcheck, assertGradgradcheck, defineOp, exp, gradcheck, gradgradcheck, logSoftmax, mul, tensor, type Tensor } from "../../src/index.js";
 
 /** exp with a backward 1% too large: a real bug, of relative size 1e-2. */
 const expOff = defineOp({
@@ -55,6 +55,16 @@ describe("relative: true", () => {
     expect(() => gradcheck(expOff, [x0()], { relative: 1 as never })).toThrow(ValueError);
     expect(() => gradcheck(expOff, [x0()], { relative: 1 as never })).toThrow(/^gradcheck: relative must be true or false, got 1/);
   });
+
+  test("relative is a key the options checker knows, for all four checkers; null and a misspelling are refused", () => {
+    const good = (x: Tensor): Tensor => mul(x, x).sum();
+    expect(gradcheck(good, [x0()], { relative: true }).relative).toBe(true);
+    expect(gradgradcheck(good, [x0()], { relative: true }).relative).toBe(true);
+    expect(assertGradcheck(good, [x0()], { relative: false }).relative).toBe(false);
+    expect(assertGradgradcheck(good, [x0()], { relative: true }).ok).toBe(true);
+    expect(() => gradcheck(good, [x0()], { relative: null as never })).toThrow(/^gradcheck: options\.relative is null; leave it out for the default$/);
+    expect(() => assertGradgradcheck(good, [x0()], { relativ: true } as never)).toThrow(/^assertGradgradcheck: unknown key "relativ" in options \(allowed: .*relative/);
+  });
 });
 
 describe("the report and the message", () => {
@@ -75,7 +85,7 @@ describe("the report and the message", () => {
       expect(e).toBeInstanceOf(GradcheckError);
       message = (e as Error).message;
     }
-    expect(message).toMatch(/^gradcheck: expOff failed \(full, seed 7, rtol 0\.00001, atol 0\.000001\):/);
+    expect(message).toMatch(/^assertGradcheck: expOff failed \(full, seed 7, rtol 0\.00001, atol 0\.000001\):/);
     // The largest |error| is at the largest exp: x = 2 at [0, 2]; its entries are J[out (0, 2), in (0, 2)] and (Jᵀu)[0, 2].
     expect(message).toMatch(/input 0 \[2,3\]: worst at (J\[out \[\d, \d\], in \[\d, \d\]\]|\(Jᵀu\)\[\d, \d\]): backward -?[\d.e+-]+, finite differences -?[\d.e+-]+, error [\d.e+-]+ > allowed [\d.e+-]+ \([\d.e+]+× the tolerance\)/);
     const w = (() => {
@@ -102,6 +112,6 @@ describe("the report and the message", () => {
         return [mul(g, tensor(ctx.saved.x.copyData(), { shape: ctx.saved.x.shape }).mul(2))];
       },
     });
-    expect(() => assertGradgradcheck(square, [x0()])).toThrow(/^gradgradcheck: squareBad failed \(full, seed 0,[^)]*\):\n  input 0 \[2,3\]: worst at /);
+    expect(() => assertGradgradcheck(square, [x0()])).toThrow(/^assertGradgradcheck: squareBad failed \(full, seed 0,[^)]*\):\n  input 0 \[2,3\]: worst at /);
   });
 });

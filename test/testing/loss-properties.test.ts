@@ -60,7 +60,7 @@ describe("broken losses fail the property aimed at their bug, shrunk", () => {
     const failed = run(lossProperties(badCE, { target: "labels" }));
     expect(Object.keys(failed)).toEqual(["gradient"]);
     expect(failed.gradient).toContain('Counterexample: [{"logits":tensor([[0,0],[0,0]], { dtype: "float64" }),"target":tensor([0,0], { dtype: "int32" }),"temperature":1}]');
-    expect(failed.gradient).toMatch(/gradcheck: badCE failed \(full, seed 0, rtol 0\.00001, atol [\d.e-]+, relative to the gradient's size\)/);
+    expect(failed.gradient).toMatch(/assertGradcheck: badCE failed \(full, seed 0, rtol 0\.00001, atol [\d.e-]+, relative to the gradient's size\)/);
   });
 
   test("a loss of independent sigmoids fails shift invariance and the row sums, and gives NaN at a −∞ class", () => {

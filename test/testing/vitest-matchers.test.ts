@@ -46,7 +46,7 @@ describe("toHaveCorrectGradients", () => {
     expect((t: Tensor) => logSoftmax(t, -1)).toHaveCorrectGradients([x()]);
     expect((t: Tensor) => logSoftmax(t, -1)).toHaveCorrectGradients([x()], { order: 2, relative: true });
     expect(fails(() => expect(expOff).toHaveCorrectGradients([x()], { seed: 3 })))
-      .toMatch(/^toHaveCorrectGradients: gradcheck: expOff failed \(full, seed 3, rtol 0\.00001, atol 0\.000001\):\n  input 0 \[1,3\]: worst at /);
+      .toMatch(/^toHaveCorrectGradients: assertGradcheck: expOff failed \(full, seed 3, rtol 0\.00001, atol 0\.000001\):\n  input 0 \[1,3\]: worst at /);
     expect(expOff).not.toHaveCorrectGradients([x()]);
   });
 });
