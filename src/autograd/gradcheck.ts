@@ -132,6 +132,56 @@ export function gradcheck(
 
 const GRADCHECK_OPTIONS = ["eps", "atol", "rtol", "seed", "fullJacobianMax", "projections", "relative"] as const;
 
+/** gradcheck's options with their defaults, checked. */
+export interface CheckedGradcheckOptions {
+  eps: number;
+  atol: number;
+  rtol: number;
+  seed: number;
+  fullJacobianMax: number;
+  projections: number;
+  relative: boolean;
+}
+
+/**
+ * gradcheck's options, checked (ValueError naming `fnName`, the function the user called): the
+ * options checker (a plain object, no unknown key, no null), then each value, since a
+ * degenerate one passes any backward. `what` names the object when it is nested in another
+ * function's options (lossProperties' `options.gradcheck`), so that a mistake is refused where
+ * it is made rather than when a property first runs.
+ */
+export function checkGradcheckOptions(options: unknown, fnName: string, what = "options"): CheckedGradcheckOptions {
+  const o = checkOptions(options as GradcheckOptions | undefined, fnName, GRADCHECK_OPTIONS, what);
+  const field = (k: string): string => (what === "options" ? k : `${what}.${k}`);
+  const positive = (v: unknown, name: string, orZero: boolean): number => {
+    if (typeof v !== "number" || !Number.isFinite(v) || v < 0 || (!orZero && v === 0)) {
+      throw new ValueError(`${fnName}: ${field(name)} must be a finite number ${orZero ? ">= 0" : "> 0"}, got ${describeValue(v)}`);
+    }
+    return v;
+  };
+  const eps = positive(o.eps ?? 1e-6, "eps", false);
+  if (o.relative !== undefined && typeof o.relative !== "boolean") {
+    throw new ValueError(`${fnName}: ${field("relative")} must be true or false, got ${describeValue(o.relative)}`);
+  }
+  const relative = o.relative ?? false;
+  const atol = positive(o.atol ?? (relative ? 0 : 1e-6), "atol", true);
+  const rtol = positive(o.rtol ?? 1e-5, "rtol", true);
+  const seed = checkInt(o.seed ?? 0, fnName, field("seed"), 0, Number.MAX_SAFE_INTEGER);
+  const fullJacobianMax = checkInt(o.fullJacobianMax ?? 64, fnName, field("fullJacobianMax"), 0);
+  const projections = checkInt(o.projections ?? 3, fnName, field("projections"), 1);
+  return { eps, atol, rtol, seed, fullJacobianMax, projections, relative };
+}
+
+/** gradcheck under another public name (`assertGradcheck`, kdgrad/testing/vitest's matcher), named in its refusals. */
+export function gradcheckAs(
+  fn: (...inputs: Tensor[]) => Tensor,
+  inputs: readonly (Tensor | unknown)[],
+  options: GradcheckOptions | undefined,
+  fnName: string,
+): GradcheckReport {
+  return check(fn, inputs, options, false, fnName);
+}
+
 /**
  * The checker. `disconnectedIsZero`: an output that does not require grad has
  * a zero analytic derivative (gradgradcheck: a backward rule that drops the
@@ -146,23 +196,7 @@ function check(
 ): GradcheckReport {
   checkFunction(fn, fnName, "fn");
   if (!Array.isArray(inputs)) throw new ValueError(`${fnName}: inputs must be a list of the arguments of fn, got ${describeValue(inputs)}`);
-  options = checkOptions(options, fnName, GRADCHECK_OPTIONS);
-  const positive = (v: unknown, name: string, orZero: boolean): number => {
-    if (typeof v !== "number" || !Number.isFinite(v) || v < 0 || (!orZero && v === 0)) {
-      throw new ValueError(`${fnName}: ${name} must be a finite number ${orZero ? ">= 0" : "> 0"}, got ${describeValue(v)}`);
-    }
-    return v;
-  };
-  const eps = positive(options.eps ?? 1e-6, "eps", false);
-  if (options.relative !== undefined && typeof options.relative !== "boolean") {
-    throw new ValueError(`${fnName}: relative must be true or false, got ${describeValue(options.relative)}`);
-  }
-  const relative = options.relative ?? false;
-  const atol = positive(options.atol ?? (relative ? 0 : 1e-6), "atol", true);
-  const rtol = positive(options.rtol ?? 1e-5, "rtol", true);
-  const seed = checkInt(options.seed ?? 0, fnName, "seed", 0, Number.MAX_SAFE_INTEGER);
-  const fullMax = checkInt(options.fullJacobianMax ?? 64, fnName, "fullJacobianMax", 0);
-  const nProj = checkInt(options.projections ?? 3, fnName, "projections", 1);
+  const { eps, atol, rtol, seed, fullJacobianMax: fullMax, projections: nProj, relative } = checkGradcheckOptions(options, fnName);
   const rng = new Generator(seed);
 
   const xs = inputs.map((x) => {
@@ -318,7 +352,7 @@ const num = (x: number): string => (Number.isFinite(x) && x !== 0 ? String(Numbe
  * place as multi-indices, both values, the error and what was allowed; the mode, seed and
  * tolerances, so that the same call with `{ seed }` replays it.
  */
-function describeFailure(fn: (...inputs: Tensor[]) => Tensor, report: GradcheckReport): string {
+export function describeFailure(fn: (...inputs: Tensor[]) => Tensor, report: GradcheckReport): string {
   const outShape = report.outputShape;
   const lines = report.inputs.filter((r) => !r.ok).map((r) => {
     const w = r.worst;
@@ -352,8 +386,8 @@ export function gradgradcheck(
   return gradgradcheckAs(fn, inputs, options, "gradgradcheck");
 }
 
-/** gradgradcheck's body; `fnName` is the checker the user called (gradgradcheck or assertGradgradcheck). */
-function gradgradcheckAs(
+/** gradgradcheck's body; `fnName` is the checker the user called (gradgradcheck, assertGradgradcheck, the vitest matcher). */
+export function gradgradcheckAs(
   fn: (...inputs: Tensor[]) => Tensor,
   inputs: readonly (Tensor | unknown)[],
   options: GradcheckOptions | undefined,
@@ -361,11 +395,11 @@ function gradgradcheckAs(
 ): GradcheckReport {
   checkFunction(fn, fnName, "fn");
   if (!Array.isArray(inputs)) throw new ValueError(`${fnName}: inputs must be a list of the arguments of fn, got ${describeValue(inputs)}`);
-  options = checkOptions(options, fnName, GRADCHECK_OPTIONS);
+  const seed = checkGradcheckOptions(options, fnName).seed;
   const checked = inputs.flatMap((x, i) => (x instanceof Tensor && x.requiresGrad && x.dtype !== "int32" ? [i] : []));
   if (checked.length === 0) throw new ValueError(`${fnName}: no input requires grad; mark the inputs to check with requiresGrad`);
   const y0 = checkReturned(noGrad(() => (fn as (...a: unknown[]) => unknown)(...inputs)), fnName, "fn");
-  const rng = new Generator(checkInt(options.seed ?? 0, fnName, "seed", 0, Number.MAX_SAFE_INTEGER - 1) + 1);
+  const rng = new Generator(checkInt(seed, fnName, "seed", 0, Number.MAX_SAFE_INTEGER - 1) + 1);
   const u = new Tensor(Float64Array.from({ length: y0.size }, () => rng.normal()), y0.shape).requiresGrad_(true);
   const n = inputs.length;
   const backwardOf = (...all: Tensor[]): Tensor => enableGrad(() => {

@@ -3,10 +3,13 @@ import { Tensor } from "../tensor/tensor.js";
 import { tensor } from "../tensor/creation.js";
 import type { DType } from "../tensor/dtype.js";
 import { ValueError } from "../tensor/errors.js";
-import { describeValue } from "../tensor/shape.js";
+import { MAX_ELEMENTS, describeValue } from "../tensor/shape.js";
+import { checkFloatTensor, checkTensor } from "../tensor/tensor.js";
+import { checkOptions } from "../tensor/options.js";
 import { transpose } from "../ops/transpose.js";
 import { slice } from "../ops/slice.js";
 import { expand } from "../ops/expand.js";
+import { TEMPERATURE_MAX, TEMPERATURE_MIN } from "../losses/checks.js";
 
 /**
  * fast-check arbitraries for tensors, shapes and the inputs of losses. Every value is drawn
@@ -29,11 +32,38 @@ export interface ShapeOptions {
   maxDim?: number;
 }
 
-const int = (v: unknown, fn: string, arg: string, min: number, fallback: number): number => {
+/**
+ * An integer bound of an arbitrary: at least `min` and at most 2³¹ − 1, the largest integer
+ * fast-check draws (and the most elements a tensor may hold), so that a bound is refused here,
+ * naming the function, rather than by fast-check in the middle of a test run.
+ */
+export const int = (v: unknown, fn: string, arg: string, min: number, fallback: number): number => {
   if (v === undefined) return fallback;
-  if (typeof v !== "number" || !Number.isInteger(v) || v < min) throw new ValueError(`${fn}: ${arg} must be an integer >= ${min}, got ${describeValue(v)}`);
+  if (typeof v !== "number" || !Number.isInteger(v) || v < min || v > MAX_ELEMENTS) {
+    throw new ValueError(`${fn}: ${arg} must be an integer in [${min}, 2^31 - 1], got ${describeValue(v)}`);
+  }
   return v;
 };
+
+/** A boolean option (absent: `fallback`). */
+export const bool = (v: unknown, fn: string, arg: string, fallback: boolean): boolean => {
+  if (v === undefined) return fallback;
+  if (typeof v !== "boolean") throw new ValueError(`${fn}: ${arg} must be true or false, got ${describeValue(v)}`);
+  return v;
+};
+
+/**
+ * The most elements a drawn tensor may hold is what a tensor may hold, 2³¹ − 1: bounds that
+ * allow more are refused when the arbitrary is made (a shape drawn over the limit would
+ * otherwise fail a test run long after the mistake).
+ */
+function checkLargest(largest: number, fn: string, what: string): void {
+  if (!(largest <= MAX_ELEMENTS)) {
+    throw new ValueError(`${fn}: ${what} may hold ${largest} elements, more than a tensor can (2^31 - 1); lower the bounds`);
+  }
+}
+
+const SHAPE_KEYS = ["minRank", "maxRank", "minDim", "maxDim"] as const;
 
 function shapeBounds(o: ShapeOptions, fn: string): { minRank: number; maxRank: number; minDim: number; maxDim: number } {
   const minRank = int(o.minRank, fn, "minRank", 0, 0);
@@ -51,8 +81,8 @@ function shapeBounds(o: ShapeOptions, fn: string): { minRank: number; maxRank: n
  *
  * @example fc.assert(fc.property(shapes({ minRank: 1 }), (s) => zeros(s).size === s.reduce((a, b) => a * b, 1)))
  */
-export function shapes(options: ShapeOptions = {}): fc.Arbitrary<number[]> {
-  const { minRank, maxRank, minDim, maxDim } = shapeBounds(options, "shapes");
+export function shapes(options?: ShapeOptions): fc.Arbitrary<number[]> {
+  const { minRank, maxRank, minDim, maxDim } = shapeBounds(checkOptions(options, "shapes", SHAPE_KEYS), "shapes");
   return fc.array(fc.integer({ min: minDim, max: maxDim }), { minLength: minRank, maxLength: maxRank });
 }
 
@@ -64,8 +94,8 @@ export function shapes(options: ShapeOptions = {}): fc.Arbitrary<number[]> {
  *
  * @example fc.property(broadcastPairs(), ([a, b]) => add(zeros(a), zeros(b)).ndim === Math.max(a.length, b.length))
  */
-export function broadcastPairs(options: ShapeOptions = {}): fc.Arbitrary<[number[], number[]]> {
-  const { minRank, maxRank, minDim, maxDim } = shapeBounds(options, "broadcastPairs");
+export function broadcastPairs(options?: ShapeOptions): fc.Arbitrary<[number[], number[]]> {
+  const { minRank, maxRank, minDim, maxDim } = shapeBounds(checkOptions(options, "broadcastPairs", SHAPE_KEYS), "broadcastPairs");
   const side = fc.record({
     drop: fc.integer({ min: 0, max: maxRank }),
     ones: fc.array(fc.boolean(), { minLength: maxRank, maxLength: maxRank }),
@@ -104,20 +134,31 @@ const literal = (x: number): string => (Object.is(x, -0) ? "-0" : String(x));
 
 /**
  * Give a drawn tensor fast-check's printing: code that rebuilds it exactly (the values at full
- * precision, the dtype, and requiresGrad), instead of a rounded table.
+ * precision, the dtype, requiresGrad, and the shape when the nested arrays cannot say it, as
+ * for a [0, 3] tensor), instead of a rounded table. Calling it again is harmless.
  */
 export function printable<T extends Tensor>(t: T): T {
+  checkTensor(t, "printable", "t");
   Object.defineProperty(t, fc.toStringMethod, {
     value: () => {
       const nested = (v: unknown): string => (Array.isArray(v) ? `[${v.map(nested).join(",")}]` : literal(v as number));
       const text = nested(t.toArray());
-      return `tensor(${text}, { dtype: "${t.dtype}"${t.requiresGrad ? ", requiresGrad: true" : ""} })`;
+      const shape = t.size === 0 && t.ndim > 1 ? `shape: [${t.shape.join(", ")}], ` : "";
+      return `tensor(${text}, { ${shape}dtype: "${t.dtype}"${t.requiresGrad ? ", requiresGrad: true" : ""} })`;
     },
     enumerable: false,
+    configurable: true,
   });
   return t;
 }
 
+const FLOAT32_MAX = 3.4028234663852886e38;
+
+/**
+ * The values of `tensors` and `views`, in [min, max] for the dtype, away from the `awayFrom`
+ * points by `margin` (both checked here: an empty range, a bound a float32 cannot hold, an int32
+ * range with no integer or outside int32, or points whose margins cover the whole range).
+ */
 function valueArb(o: TensorArbOptions, fn: string): fc.Arbitrary<number> {
   const dtype = o.dtype ?? "float64";
   if (dtype !== "float64" && dtype !== "float32" && dtype !== "int32") throw new ValueError(`${fn}: dtype must be "float64", "float32" or "int32", got ${describeValue(dtype)}`);
@@ -126,16 +167,52 @@ function valueArb(o: TensorArbOptions, fn: string): fc.Arbitrary<number> {
   if (typeof min !== "number" || typeof max !== "number" || !(min <= max) || !Number.isFinite(min) || !Number.isFinite(max)) {
     throw new ValueError(`${fn}: min and max must be finite numbers with min <= max, got ${describeValue(min)} and ${describeValue(max)}`);
   }
-  if (dtype === "int32") return fc.integer({ min: Math.ceil(min), max: Math.floor(max) });
+  if (dtype === "float32" && !(Math.abs(min) <= FLOAT32_MAX && Math.abs(max) <= FLOAT32_MAX)) {
+    throw new ValueError(`${fn}: float32 values must lie within ±3.4028234663852886e38, got min ${min} and max ${max}`);
+  }
+  if (dtype === "int32") {
+    const lo = Math.ceil(min);
+    const hi = Math.floor(max);
+    if (!(lo <= hi && lo >= -2147483648 && hi <= 2147483647)) {
+      throw new ValueError(`${fn}: int32 values need an integer in [min, max] within [-2^31, 2^31 - 1], got min ${min} and max ${max}`);
+    }
+    if (o.awayFrom !== undefined || o.margin !== undefined) throw new ValueError(`${fn}: awayFrom and margin are for float dtypes, not int32`);
+    return fc.integer({ min: lo, max: hi });
+  }
   const margin = o.margin ?? 1e-2;
+  if (typeof margin !== "number" || !Number.isFinite(margin) || margin < 0) throw new ValueError(`${fn}: margin must be a finite number >= 0, got ${describeValue(margin)}`);
   const away = o.awayFrom ?? [];
-  const base = fc.double({ min, max, noNaN: true });
-  if (away.length === 0) return base;
-  // Push a value within `margin` of a point out to distance `margin` on its side: a map, not a
-  // filter, so no draw is thrown away and shrinking still works.
+  if (!Array.isArray(away) || !away.every((k) => typeof k === "number" && Number.isFinite(k))) {
+    throw new ValueError(`${fn}: awayFrom must be a list of finite numbers, got ${describeValue(away)}`);
+  }
+  // fc.double wants min < max (and orders −0 below 0): a single value is a constant.
+  const base = min === max ? fc.constant(min) : fc.double({ min, max, noNaN: true });
+  if (away.length === 0 || margin === 0) return base;
+  // The allowed set: [min, max] without the open intervals (k − margin, k + margin), as closed
+  // intervals. A draw is moved to the nearest allowed point: a map, not a filter, so no draw is
+  // thrown away and shrinking still works (and a value stays in [min, max], on the near side of
+  // a point when that side is in range).
+  let allowed: [number, number][] = [[min, max]];
+  for (const k of [...away].sort((x, y) => x - y)) {
+    allowed = allowed.flatMap(([a, b]): [number, number][] => {
+      const lo = k - margin;
+      const hi = k + margin;
+      if (hi <= a || lo >= b) return [[a, b]];
+      return [...(lo >= a ? [[a, lo] as [number, number]] : []), ...(hi <= b ? [[hi, b] as [number, number]] : [])];
+    });
+  }
+  if (allowed.length === 0) throw new ValueError(`${fn}: no value of [${min}, ${max}] is at least ${margin} away from ${describeValue(away)}`);
   return base.map((v) => {
-    for (const k of away) if (Math.abs(v - k) < margin) v = v < k ? k - margin : k + margin;
-    return v;
+    let best = v;
+    let dist = Infinity;
+    for (const [a, b] of allowed) {
+      const c = Math.min(b, Math.max(a, v));
+      if (Math.abs(c - v) < dist) {
+        dist = Math.abs(c - v);
+        best = c;
+      }
+    }
+    return best;
   });
 }
 
@@ -146,32 +223,48 @@ function build(shape: readonly number[], values: number[], dtype: DType, require
   return printable(tensor(values, { shape, dtype, requiresGrad }));
 }
 
+const TENSOR_KEYS = [...SHAPE_KEYS, "shape", "dtype", "min", "max", "awayFrom", "margin", "requiresGrad"] as const;
+
 /**
  * Tensors of a dtype (default float64) with values in [min, max] (default [−10, 10]), of a
  * fixed shape or of shapes drawn by `shapes(options)`. Values come from fast-check, so a
- * failing case shrinks to small shapes and simple values.
+ * failing case shrinks to small shapes and simple values. float32 values are the float64
+ * draws rounded to float32, so they may sit half an ulp outside non-float32 bounds.
  *
  * @example fc.property(tensors({ min: -5, max: 5, requiresGrad: true }), (x) => { assertGradcheck(tanh, [x]); })
  */
-export function tensors(options: TensorArbOptions = {}): fc.Arbitrary<Tensor> {
+export function tensors(options?: TensorArbOptions): fc.Arbitrary<Tensor> {
   const fn = "tensors";
-  const value = valueArb(options, fn);
-  const dtype = options.dtype ?? "float64";
-  const requiresGrad = options.requiresGrad ?? false;
+  const o = checkOptions(options, fn, TENSOR_KEYS);
+  const value = valueArb(o, fn);
+  const dtype = o.dtype ?? "float64";
+  const requiresGrad = bool(o.requiresGrad, fn, "requiresGrad", false);
   if (requiresGrad && dtype === "int32") throw new ValueError(`${fn}: an int32 tensor cannot require grad`);
-  const shapeArb = shapeArbOf(options, fn);
+  const shapeArb = shapeArbOf(o, fn);
   return shapeArb.chain((shape) =>
     fc.array(value, { minLength: sizeOf(shape), maxLength: sizeOf(shape) }).map((values) => build(shape, values, dtype, requiresGrad)));
 }
 
-function shapeArbOf(options: TensorArbOptions, fn: string): fc.Arbitrary<number[]> {
-  const s = options.shape;
-  if (s === undefined) return shapes(options);
-  if (Array.isArray(s)) {
-    if (!s.every((d) => Number.isInteger(d) && d >= 0)) throw new ValueError(`${fn}: shape must be a list of non-negative integers, got ${describeValue(s)}`);
-    return fc.constant([...s]);
+/**
+ * The shapes of `tensors` and `views`: a fixed list (non-negative integers, at most 2³¹ − 1
+ * elements in all), a user's arbitrary of shapes (each drawn shape checked the same way), or
+ * `shapes(options)`, whose largest shape must fit a tensor.
+ */
+function shapeArbOf(o: TensorArbOptions, fn: string): fc.Arbitrary<number[]> {
+  const bounds = shapeBounds(o, fn);
+  const s = o.shape;
+  const checkShape = (shape: unknown, what: string): number[] => {
+    if (!Array.isArray(shape) || !shape.every((d) => Number.isInteger(d) && d >= 0) || !(sizeOf(shape) <= MAX_ELEMENTS)) {
+      throw new ValueError(`${fn}: ${what} must be a list of non-negative integers holding at most 2^31 - 1 elements, got ${describeValue(shape)}`);
+    }
+    return [...shape];
+  };
+  if (s === undefined) {
+    checkLargest(bounds.maxDim ** bounds.maxRank, fn, `shapes of up to ${bounds.maxRank} axes of size up to ${bounds.maxDim}`);
+    return shapes({ minRank: bounds.minRank, maxRank: bounds.maxRank, minDim: bounds.minDim, maxDim: bounds.maxDim });
   }
-  if (s instanceof fc.Arbitrary) return s as fc.Arbitrary<number[]>;
+  if (Array.isArray(s)) return fc.constant(checkShape(s, "shape"));
+  if (s instanceof fc.Arbitrary) return (s as fc.Arbitrary<unknown>).map((drawn) => checkShape(drawn, "a shape drawn from the shape arbitrary"));
   throw new ValueError(`${fn}: shape must be a list of sizes or an arbitrary of shapes, got ${describeValue(s)}`);
 }
 
@@ -191,27 +284,33 @@ export interface TensorView {
 
 /**
  * Non-contiguous views of drawn tensors, of the shapes `shapes(options)` draws (or `shape`):
- * - "transposed": the last two axes of a base swapped back (rank ≥ 2; a smaller rank is sliced instead),
+ * - "transposed": the last two axes of a base swapped back (rank ≥ 2; a vector is sliced instead),
  * - "sliced": every second element of the last axis of a base twice as long, from offset 1,
- * - "expanded": a base with some axes of size 1 expanded to the shape (stride 0; a gradient
- *   through it sums the repeated elements).
+ * - "expanded": a base with some axes of size 1 expanded to the shape, and a leading axis of
+ *   size 2 added, so the view is [2, ...shape] and always has a stride 0 (a gradient through it
+ *   sums the repeated elements).
+ * A scalar shape has no axis to transpose or slice: its view is always expanded. Options are
+ * checked as `tensors` checks them, and `kinds` must be a non-empty list of the three.
  * `view` holds the values and `of` rebuilds the same view from another base (to gradcheck).
  *
  * @example fc.property(views({ requiresGrad: true }), (v) => { assertGradcheck((b) => softmax(v.of(b), -1), [v.base]); })
  */
-export function views(options: TensorArbOptions & { kinds?: readonly ViewKind[] } = {}): fc.Arbitrary<TensorView> {
+export function views(options?: TensorArbOptions & { kinds?: readonly ViewKind[] }): fc.Arbitrary<TensorView> {
   const fn = "views";
-  const kinds = options.kinds ?? ["transposed", "sliced", "expanded"];
+  const o = checkOptions(options, fn, [...TENSOR_KEYS, "kinds"]);
+  const kinds = o.kinds ?? ["transposed", "sliced", "expanded"];
   if (!Array.isArray(kinds) || kinds.length === 0 || !kinds.every((k) => k === "transposed" || k === "sliced" || k === "expanded")) {
     throw new ValueError(`${fn}: kinds must be a non-empty list of "transposed", "sliced" and "expanded", got ${describeValue(kinds)}`);
   }
-  const value = valueArb(options, fn);
-  const dtype = options.dtype ?? "float64";
-  const requiresGrad = options.requiresGrad ?? false;
-  const shapeArb = shapeArbOf(options, fn);
+  const value = valueArb(o, fn);
+  const dtype = o.dtype ?? "float64";
+  const requiresGrad = bool(o.requiresGrad, fn, "requiresGrad", false);
+  if (requiresGrad && dtype === "int32") throw new ValueError(`${fn}: an int32 tensor cannot require grad`);
+  const shapeArb = shapeArbOf(o, fn);
   return fc.tuple(shapeArb, fc.constantFrom(...kinds), fc.array(fc.boolean(), { minLength: 8, maxLength: 8 })).chain(([shape, wanted, ones]) => {
     const n = shape.length;
-    const kind: ViewKind = wanted === "transposed" && n < 2 ? (n === 0 ? "expanded" : "sliced") : wanted;
+    // A scalar has no axis to transpose or slice: it is expanded; a vector is sliced instead of transposed.
+    const kind: ViewKind = n === 0 ? "expanded" : wanted === "transposed" && n < 2 ? "sliced" : wanted;
     let baseShape: number[];
     let of: (b: Tensor) => Tensor;
     if (kind === "transposed") {
@@ -227,6 +326,7 @@ export function views(options: TensorArbOptions & { kinds?: readonly ViewKind[] 
       baseShape = [1, ...shape.map((d, i) => (ones[i % 8] ? 1 : d))];
       of = (b) => expand(b, [2, ...shape]);
     }
+    if (!(sizeOf(baseShape) <= MAX_ELEMENTS)) throw new ValueError(`${fn}: the base of a ${kind} view of shape [${shape.join(", ")}] would hold more than 2^31 - 1 elements`);
     return fc.array(value, { minLength: sizeOf(baseShape), maxLength: sizeOf(baseShape) }).map((values): TensorView => {
       const base = build(baseShape, values, dtype, requiresGrad);
       const view = of(base);
@@ -254,19 +354,25 @@ export interface RowOptions {
   requiresGrad?: boolean;
 }
 
-function rowShape(o: RowOptions, fn: string): fc.Arbitrary<[number, number]> {
+const ROW_KEYS = ["minRows", "maxRows", "minClasses", "maxClasses", "shape", "dtype", "requiresGrad"] as const;
+
+/** [B, C]: the fixed `shape`, or drawn within the bounds (checked either way; B·C at most 2³¹ − 1). */
+export function rowShape(o: RowOptions, fn: string, what = ""): fc.Arbitrary<[number, number]> {
+  const minRows = int(o.minRows, fn, `${what}minRows`, 1, 1);
+  const maxRows = int(o.maxRows, fn, `${what}maxRows`, 1, Math.max(4, minRows));
+  const minClasses = int(o.minClasses, fn, `${what}minClasses`, 1, 2);
+  const maxClasses = int(o.maxClasses, fn, `${what}maxClasses`, 1, Math.max(8, minClasses));
+  if (maxRows < minRows || maxClasses < minClasses) {
+    throw new ValueError(`${fn}: the most rows and classes must be at least the fewest, got rows ${minRows}…${maxRows} and classes ${minClasses}…${maxClasses}`);
+  }
   if (o.shape !== undefined) {
     const s = o.shape;
-    if (!Array.isArray(s) || s.length !== 2 || !s.every((d) => Number.isInteger(d) && d >= 1)) {
-      throw new ValueError(`${fn}: shape must be [rows, classes] of positive integers, got ${describeValue(s)}`);
+    if (!Array.isArray(s) || s.length !== 2 || !s.every((d) => Number.isInteger(d) && d >= 1) || !(s[0] * s[1] <= MAX_ELEMENTS)) {
+      throw new ValueError(`${fn}: ${what}shape must be [rows, classes] of positive integers (at most 2^31 - 1 elements), got ${describeValue(s)}`);
     }
     return fc.constant([s[0], s[1]] as [number, number]);
   }
-  const minRows = int(o.minRows, fn, "minRows", 1, 1);
-  const maxRows = int(o.maxRows, fn, "maxRows", 1, Math.max(4, minRows));
-  const minClasses = int(o.minClasses, fn, "minClasses", 1, 2);
-  const maxClasses = int(o.maxClasses, fn, "maxClasses", 1, Math.max(8, minClasses));
-  if (maxRows < minRows || maxClasses < minClasses) throw new ValueError(`${fn}: the most rows and classes must be at least the fewest`);
+  checkLargest(maxRows * maxClasses, fn, `${maxRows} rows of ${maxClasses} classes`);
   return fc.tuple(fc.integer({ min: minRows, max: maxRows }), fc.integer({ min: minClasses, max: maxClasses }));
 }
 
@@ -294,29 +400,35 @@ export interface LogitOptions extends RowOptions {
  *
  * @example fc.property(logits({ maxAbs: 1e4, masked: true }), (x) => { assertFinite(logSoftmax(x, -1).exp()); })
  */
-export function logits(options: LogitOptions = {}): fc.Arbitrary<Tensor> {
+export function logits(options?: LogitOptions): fc.Arbitrary<Tensor> {
   const fn = "logits";
-  const maxAbs = options.maxAbs ?? 10;
-  if (typeof maxAbs !== "number" || !Number.isFinite(maxAbs) || maxAbs < 0) throw new ValueError(`${fn}: maxAbs must be a finite number >= 0, got ${describeValue(maxAbs)}`);
-  const dtype = rowDtype(options, fn);
-  const requiresGrad = options.requiresGrad ?? false;
+  const o = checkOptions(options, fn, [...ROW_KEYS, "maxAbs", "masked", "ties"]);
+  const maxAbs = o.maxAbs ?? 10;
+  const dtype = rowDtype(o, fn);
+  if (typeof maxAbs !== "number" || !Number.isFinite(maxAbs) || maxAbs < 0 || (dtype === "float32" && maxAbs > FLOAT32_MAX)) {
+    throw new ValueError(`${fn}: maxAbs must be a finite number >= 0${dtype === "float32" ? " that float32 holds (<= 3.4028234663852886e38)" : ""}, got ${describeValue(maxAbs)}`);
+  }
+  const requiresGrad = bool(o.requiresGrad, fn, "requiresGrad", false);
+  const masked = bool(o.masked, fn, "masked", false);
+  const ties = bool(o.ties, fn, "ties", false);
+  const shape = rowShape(o, fn);
   // One draw in four is 0 or ±maxAbs exactly: fast-check's own bias reaches the bounds rarely,
   // and rows like [1e4, −1e4, 0] are the ones a loss must survive.
   const logit = fc.oneof(
     { arbitrary: fc.double({ min: -maxAbs, max: maxAbs, noNaN: true }), weight: 3 },
     { arbitrary: fc.constantFrom(0, maxAbs, -maxAbs), weight: 1 },
   );
-  return rowShape(options, fn).chain(([b, c]) => {
+  return shape.chain(([b, c]) => {
     const n = b * c;
     return fc.record({
       values: fc.array(logit, { minLength: n, maxLength: n }),
-      mask: options.masked ? fc.array(fc.boolean(), { minLength: n, maxLength: n }) : fc.constant(null),
-      ties: options.ties ? fc.array(fc.option(fc.nat(c - 1), { nil: null }), { minLength: n, maxLength: n }) : fc.constant(null),
-    }).map(({ values, mask, ties }) => {
+      mask: masked ? fc.array(fc.boolean(), { minLength: n, maxLength: n }) : fc.constant(null),
+      ties: ties ? fc.array(fc.option(fc.nat(c - 1), { nil: null }), { minLength: n, maxLength: n }) : fc.constant(null),
+    }).map(({ values, mask, ties: tied }) => {
       const v = [...values];
-      if (ties !== null) {
+      if (tied !== null) {
         for (let i = 0; i < n; i++) {
-          const j = ties[i];
+          const j = tied[i];
           if (j !== null && j !== undefined) v[i] = values[Math.floor(i / c) * c + j]!;
         }
       }
@@ -337,7 +449,7 @@ export function logits(options: LogitOptions = {}): fc.Arbitrary<Tensor> {
 export interface ProbabilityOptions extends RowOptions {
   /** Let some probabilities be exactly 0 (never a whole row). Default true. */
   zeros?: boolean;
-  /** How peaked rows may be: weights are exp(z) with z in [−spread, 0]. Default 30. */
+  /** How peaked rows may be: weights are exp(z) with z in [−spread, 0]. Default 30; at most 700 in float64, 80 in float32 (so that no weight rounds to 0). */
   spread?: number;
 }
 
@@ -349,16 +461,23 @@ export interface ProbabilityOptions extends RowOptions {
  *
  * @example fc.property(logits(), probabilities(), (x, p) => klDiv(logSoftmax(x, -1), p).item() >= 0)
  */
-export function probabilities(options: ProbabilityOptions = {}): fc.Arbitrary<Tensor> {
+export function probabilities(options?: ProbabilityOptions): fc.Arbitrary<Tensor> {
   const fn = "probabilities";
-  const spread = options.spread ?? 30;
-  if (typeof spread !== "number" || !Number.isFinite(spread) || spread < 0 || spread > 700) {
-    throw new ValueError(`${fn}: spread must be a number in [0, 700] (exp(-700) is still a normal float64), got ${describeValue(spread)}`);
+  const o = checkOptions(options, fn, [...ROW_KEYS, "zeros", "spread"]);
+  const spread = o.spread ?? 30;
+  const dtype = rowDtype(o, fn);
+  // The smallest weight is e^−spread and a row sums to at most C ≤ 2³¹, so the smallest
+  // probability is ≥ e^−spread·2⁻³¹: nonzero in float64 up to spread 700 (≥ 4.6e-314, above the
+  // least subnormal 4.9e-324), in float32 up to 80 (≥ 8.4e-45, above its least subnormal
+  // 1.4e-45). Beyond, `zeros: false` could not hold: the rounding would make zeros.
+  const most = dtype === "float32" ? 80 : 700;
+  if (typeof spread !== "number" || !Number.isFinite(spread) || spread < 0 || spread > most) {
+    throw new ValueError(`${fn}: spread must be a number in [0, ${most}] for ${dtype} (beyond, the smallest weights round to 0), got ${describeValue(spread)}`);
   }
-  const zeros = options.zeros ?? true;
-  const dtype = rowDtype(options, fn);
-  const requiresGrad = options.requiresGrad ?? false;
-  return rowShape(options, fn).chain(([b, c]) => {
+  const zeros = bool(o.zeros, fn, "zeros", true);
+  const requiresGrad = bool(o.requiresGrad, fn, "requiresGrad", false);
+  const shape = rowShape(o, fn);
+  return shape.chain(([b, c]) => {
     const n = b * c;
     return fc.record({
       z: fc.array(fc.double({ min: -spread, max: 0, noNaN: true }), { minLength: n, maxLength: n }),
@@ -388,9 +507,11 @@ export function probabilities(options: ProbabilityOptions = {}): fc.Arbitrary<Te
  *
  * @example fc.property(logits({ masked: true }).chain((x) => labelsFor(x).map((y) => [x, y] as const)), ([x, y]) => Number.isFinite(crossEntropy(x, y).item()))
  */
-export function labelsFor(logitsTensor: Tensor, options: { allowMasked?: boolean } = {}): fc.Arbitrary<Tensor> {
+export function labelsFor(logitsTensor: Tensor, options?: { allowMasked?: boolean }): fc.Arbitrary<Tensor> {
   const fn = "labelsFor";
-  if (!(logitsTensor instanceof Tensor) || logitsTensor.ndim < 1) throw new ValueError(`${fn}: logits must be a tensor with a class axis, got ${describeValue(logitsTensor)}`);
+  checkFloatTensor(logitsTensor, fn, "logits");
+  const allowMasked = bool(checkOptions(options, fn, ["allowMasked"]).allowMasked, fn, "allowMasked", false);
+  if (logitsTensor.ndim < 1) throw new ValueError(`${fn}: logits must have a class axis, got a scalar`);
   const c = logitsTensor.shape[logitsTensor.ndim - 1]!;
   if (c < 1) throw new ValueError(`${fn}: logits has no classes (shape [${logitsTensor.shape.join(", ")}])`);
   const lead = logitsTensor.shape.slice(0, -1);
@@ -399,7 +520,7 @@ export function labelsFor(logitsTensor: Tensor, options: { allowMasked?: boolean
   const allowed: number[][] = [];
   for (let r = 0; r < rows; r++) {
     const ok: number[] = [];
-    for (let k = 0; k < c; k++) if (options.allowMasked || x[r * c + k] !== -Infinity) ok.push(k);
+    for (let k = 0; k < c; k++) if (allowMasked || x[r * c + k] !== -Infinity) ok.push(k);
     allowed.push(ok.length > 0 ? ok : [0]);
   }
   return fc.array(fc.nat(c - 1), { minLength: rows, maxLength: rows }).map((picks) =>
@@ -407,7 +528,18 @@ export function labelsFor(logitsTensor: Tensor, options: { allowMasked?: boolean
 }
 
 /** The temperatures kdgrad's losses accept. */
-export const TEMPERATURE_RANGE: readonly [number, number] = [1e-6, 1e6];
+export const TEMPERATURE_RANGE: readonly [number, number] = Object.freeze([TEMPERATURE_MIN, TEMPERATURE_MAX] as [number, number]);
+
+/** min and max of a temperature range, within what the losses accept (ValueError naming fn; `what` prefixes nested options). */
+export function temperatureBounds(o: { min?: number; max?: number }, fn: string, what = ""): { min: number; max: number } {
+  const [lo, hi] = TEMPERATURE_RANGE;
+  const min = o.min ?? lo;
+  const max = o.max ?? hi;
+  if (typeof min !== "number" || typeof max !== "number" || !(min >= lo && max <= hi && min <= max)) {
+    throw new ValueError(`${fn}: ${what}min and ${what}max must satisfy ${lo} <= min <= max <= ${hi} (the temperatures the losses accept), got ${describeValue(min)} and ${describeValue(max)}`);
+  }
+  return { min, max };
+}
 
 /**
  * Temperatures, log-uniform in [min, max] (default the whole range the library accepts,
@@ -415,14 +547,9 @@ export const TEMPERATURE_RANGE: readonly [number, number] = [1e-6, 1e6];
  *
  * @example fc.property(logits(), logits(), temperatures({ min: 1 }), (s, t, T) => Number.isFinite(distillationLoss(s, t, { temperature: T }).item()))
  */
-export function temperatures(options: { min?: number; max?: number } = {}): fc.Arbitrary<number> {
+export function temperatures(options?: { min?: number; max?: number }): fc.Arbitrary<number> {
   const fn = "temperatures";
-  const [lo, hi] = TEMPERATURE_RANGE;
-  const min = options.min ?? lo;
-  const max = options.max ?? hi;
-  if (typeof min !== "number" || typeof max !== "number" || !(min >= lo && max <= hi && min <= max)) {
-    throw new ValueError(`${fn}: min and max must satisfy ${lo} <= min <= max <= ${hi} (the temperatures the losses accept), got ${describeValue(min)} and ${describeValue(max)}`);
-  }
+  const { min, max } = temperatureBounds(checkOptions(options, fn, ["min", "max"]), fn);
   const a = Math.log(min);
   const b = Math.log(max);
   // log T uniform over the range (fc.double draws uniformly over the doubles' bit patterns,

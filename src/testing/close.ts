@@ -1,8 +1,9 @@
 import { Tensor } from "../tensor/tensor.js";
-import { tensor, type TensorLike } from "../tensor/creation.js";
-import { KdgradError, ValueError, namedError } from "../tensor/errors.js";
+import { DTypeError, KdgradError, ShapeError, ValueError, namedError } from "../tensor/errors.js";
+import type { TensorLike } from "../tensor/creation.js";
 import { broadcastShapes } from "../tensor/broadcast.js";
 import { describeValue, shapeStr } from "../tensor/shape.js";
+import { checkOptions } from "../tensor/options.js";
 
 /** What `allClose`, `assertClose` and the vitest matcher compare: a tensor, a number or nested arrays of numbers. */
 export type Comparable = Tensor | TensorLike;
@@ -53,40 +54,81 @@ export interface CloseReport {
   first: CloseElement | null;
 }
 
-/** A value as a tensor (numbers and nested arrays in float64, so nothing is rounded). */
-function asTensor(v: unknown, fn: string, arg: string): Tensor {
-  if (v instanceof Tensor) return v;
-  if (typeof v === "number" || Array.isArray(v)) return tensor(v as TensorLike, { dtype: "float64" });
-  throw new ValueError(`${fn}: ${arg} must be a Tensor, a number or nested arrays of numbers, got ${describeValue(v)}`);
+/** A compared value as its shape and its values in row-major order (float64, so nothing is rounded). */
+interface Values {
+  shape: number[];
+  data: ArrayLike<number>;
 }
 
-/** The tolerances checked: rtol and atol finite and ≥ 0 (a NaN or ∞ tolerance passes anything), equalNan a boolean. */
-function tolerances(options: unknown, fn: string): { rtol: number; atol: number; equalNan: boolean } {
-  if (options === null || typeof options !== "object") throw new ValueError(`${fn}: options must be an object, got ${describeValue(options)}`);
-  const o = options as CloseOptions;
-  const nonNegative = (v: unknown, name: string, fallback: number): number => {
+/**
+ * Read a Comparable: a Tensor (any dtype, any view), a number, or nested arrays of numbers
+ * (rectangular). Anything else is refused under `fn`, the function the user called: a wrong
+ * type with a DTypeError, ragged nesting with a ShapeError.
+ */
+function valuesOf(v: unknown, fn: string, arg: string): Values {
+  if (v instanceof Tensor) return { shape: [...v.shape], data: v.copyData() };
+  if (typeof v === "number") return { shape: [], data: [v] };
+  if (!Array.isArray(v)) throw new DTypeError(`${fn}: ${arg} must be a Tensor, a number or nested arrays of numbers, got ${describeValue(v)}`);
+  const flat: number[] = [];
+  const walk = (x: unknown, depth: number): number[] => {
+    if (typeof x === "number") {
+      flat.push(x);
+      return [];
+    }
+    if (!Array.isArray(x)) throw new DTypeError(`${fn}: ${arg} must hold only numbers and arrays, got ${describeValue(x)} at depth ${depth}`);
+    if (x.length === 0) return [0];
+    let inner: number[] | null = null;
+    for (const item of x) {
+      const s = walk(item, depth + 1);
+      if (inner === null) inner = s;
+      else if (s.length !== inner.length || s.some((d, i) => d !== inner![i])) {
+        throw new ShapeError(`${fn}: ${arg} is ragged (${shapeStr(inner)} and ${shapeStr(s)} at depth ${depth + 1})`);
+      }
+    }
+    return [x.length, ...inner!];
+  };
+  return { shape: walk(v, 0), data: flat };
+}
+
+const CLOSE_KEYS = ["rtol", "atol", "equalNan"] as const;
+const ASSERT_CLOSE_KEYS = ["rtol", "atol", "equalNan", "name"] as const;
+
+/**
+ * The tolerances, checked through the options checker (unknown keys and nulls refused): rtol
+ * and atol finite and ≥ 0 (a NaN or ∞ tolerance passes anything), equalNan a boolean, and for
+ * the assertions `name` a string.
+ */
+function tolerances(options: unknown, fn: string, withName: boolean): { rtol: number; atol: number; equalNan: boolean; name: string | undefined } {
+  const o = checkOptions(options as AssertCloseOptions | undefined, fn, withName ? ASSERT_CLOSE_KEYS : CLOSE_KEYS);
+  const nonNegative = (v: unknown, key: string, fallback: number): number => {
     if (v === undefined) return fallback;
-    if (typeof v !== "number" || !Number.isFinite(v) || v < 0) throw new ValueError(`${fn}: ${name} must be a finite number >= 0, got ${describeValue(v)}`);
+    if (typeof v !== "number" || !Number.isFinite(v) || v < 0) throw new ValueError(`${fn}: ${key} must be a finite number >= 0, got ${describeValue(v)}`);
     return v;
   };
   if (o.equalNan !== undefined && typeof o.equalNan !== "boolean") throw new ValueError(`${fn}: equalNan must be true or false, got ${describeValue(o.equalNan)}`);
-  return { rtol: nonNegative(o.rtol, "rtol", 1e-5), atol: nonNegative(o.atol, "atol", 1e-8), equalNan: o.equalNan ?? false };
+  if (o.name !== undefined && typeof o.name !== "string") throw new ValueError(`${fn}: name must be a string, got ${describeValue(o.name)}`);
+  return { rtol: nonNegative(o.rtol, "rtol", 1e-5), atol: nonNegative(o.atol, "atol", 1e-8), equalNan: o.equalNan ?? false, name: o.name };
 }
 
 /**
  * Compare `actual` with `expected` element by element, NumPy's `isclose`:
  *   |actual − expected| ≤ atol + rtol·|expected|,
  * with infinities close only to an infinity of the same sign, and NaN close to NaN only with
- * `equalNan`. The two broadcast against each other (ShapeError naming `fn` when they cannot).
- * Values are compared in float64, whatever the dtypes.
+ * `equalNan`. The two broadcast against each other (ShapeError when they cannot). Values are
+ * compared in float64, whatever the dtypes. Bad input is refused as `allClose` refuses it.
+ *
+ * @example closeReport(student.grad!, expected, { rtol: 1e-6 }).worst
  */
-export function closeReport(actual: Comparable, expected: Comparable, options: CloseOptions = {}, fn = "closeReport"): CloseReport {
-  const { rtol, atol, equalNan } = tolerances(options, fn);
-  const a = asTensor(actual, fn, "actual");
-  const b = asTensor(expected, fn, "expected");
+export function closeReport(actual: Comparable, expected: Comparable, options?: CloseOptions): CloseReport {
+  const t = tolerances(options, "closeReport", false);
+  return compare(valuesOf(actual, "closeReport", "actual"), valuesOf(expected, "closeReport", "expected"), t, "closeReport");
+}
+
+/** closeReport's body, for values already read; `fn` names the public function in a ShapeError. */
+function compare(a: Values, b: Values, { rtol, atol, equalNan }: { rtol: number; atol: number; equalNan: boolean }, fn: string): CloseReport {
   const shape = broadcastShapes(a.shape, b.shape, fn);
-  const av = a.copyData();
-  const bv = b.copyData();
+  const av = a.data;
+  const bv = b.data;
   // Row-major strides of a and b read in the broadcast shape: 0 along broadcast axes.
   const stridesIn = (s: readonly number[]): number[] => {
     const out = new Array<number>(shape.length).fill(0);
@@ -152,13 +194,16 @@ export function closeReport(actual: Comparable, expected: Comparable, options: C
  * reference, so the test is not symmetric), a and b broadcast together, ±∞ close only to
  * itself, NaN close to NaN only with `equalNan`.
  *
- * Bad input is refused, never read as "not close": shapes that do not broadcast are a
- * ShapeError, a tolerance that is negative, NaN or ∞ a ValueError.
+ * Bad input is refused, never read as "not close": a value that is not a Tensor, a number or
+ * rectangular nested arrays of numbers is a DTypeError (ShapeError when ragged), shapes that do
+ * not broadcast are a ShapeError, a tolerance that is negative, NaN or ∞, an unknown option or
+ * a null one a ValueError.
  *
  * @example allClose(logSoftmax(x.add(3), -1), logSoftmax(x, -1), { rtol: 1e-12, atol: 1e-12 })
  */
-export function allClose(a: Comparable, b: Comparable, options: CloseOptions = {}): boolean {
-  return closeReport(a, b, options, "allClose").ok;
+export function allClose(a: Comparable, b: Comparable, options?: CloseOptions): boolean {
+  const t = tolerances(options, "allClose", false);
+  return compare(valuesOf(a, "allClose", "a"), valuesOf(b, "allClose", "b"), t, "allClose").ok;
 }
 
 const show = (x: number): string => (Number.isFinite(x) && x !== 0 ? x.toPrecision(8).replace(/\.?0+(e|$)/, "$1") : String(x));
@@ -177,21 +222,29 @@ export function describeElement(e: CloseElement): string {
  * defaults rtol 1e-5, atol 1e-8). The shapes must be equal — a [4, 1] compared with a [4]
  * is a mistake broadcasting would hide — except that `expected` may be a plain number.
  * The message names how many elements differ, the worst one (largest error / allowed error)
- * with its index and both values, and the first one.
+ * with its index and both values, and the first one. Bad input is refused as `allClose`
+ * refuses it (before anything is compared).
  *
  * @example assertClose(logits.grad!, expectedGrad, { rtol: 1e-10, atol: 1e-12, name: "logits.grad" })
  */
-export function assertClose(actual: Comparable, expected: Comparable, options: AssertCloseOptions = {}): void {
-  const fn = "assertClose";
-  const a = asTensor(actual, fn, "actual");
-  const b = asTensor(expected, fn, "expected");
-  const head = `${fn}: ${options.name === undefined ? "" : `${options.name}: `}`;
+export function assertClose(actual: Comparable, expected: Comparable, options?: AssertCloseOptions): void {
+  assertCloseAs(actual, expected, options, "assertClose");
+}
+
+/**
+ * assertClose's body; `fn` is the public function the user called (assertClose, or the vitest
+ * matcher toBeCloseTensor), named in refusals and at the head of the failure message.
+ */
+export function assertCloseAs(actual: unknown, expected: unknown, options: unknown, fn: string): void {
+  const { rtol, atol, equalNan, name } = tolerances(options, fn, true);
+  const a = valuesOf(actual, fn, "actual");
+  const b = valuesOf(expected, fn, "expected");
+  const head = `${fn}: ${name === undefined ? "" : `${name}: `}`;
   if (typeof expected !== "number" && shapeStr(a.shape) !== shapeStr(b.shape)) {
     throw new AssertionError(`${head}actual has shape ${shapeStr(a.shape)} but expected has shape ${shapeStr(b.shape)}`);
   }
-  const report = closeReport(a, b, options, fn);
+  const report = compare(a, b, { rtol, atol, equalNan }, fn);
   if (report.ok) return;
-  const { rtol, atol, equalNan } = tolerances(options, fn);
   const lines = [
     `${head}${report.mismatches} of ${report.size} elements are not close (rtol ${rtol}, atol ${atol}${equalNan ? ", NaN equals NaN" : ""}); shape ${shapeStr(report.shape)}`,
     `  worst ${describeElement(report.worst!)}`,
@@ -200,16 +253,25 @@ export function assertClose(actual: Comparable, expected: Comparable, options: A
   throw new AssertionError(lines.join("\n"));
 }
 
+/** closeReport under another public name (the vitest matcher's `.not`). */
+export function closeReportAs(actual: unknown, expected: unknown, options: unknown, fn: string): CloseReport {
+  const t = tolerances(options, fn, true);
+  return compare(valuesOf(actual, fn, "actual"), valuesOf(expected, fn, "expected"), t, fn);
+}
+
 /**
  * Throw an `AssertionError` unless every element of `t` is finite (no NaN, +∞ or −∞). The
- * message gives the count, the first offending index and its value.
+ * message gives the count, the first offending index and its value. `t` is read as
+ * `allClose` reads its arguments; `name` (a string) heads the message.
  *
  * @example assertFinite(logits.grad!, { name: "logits.grad" })
  */
-export function assertFinite(t: Comparable, options: { name?: string } = {}): void {
+export function assertFinite(t: Comparable, options?: { name?: string }): void {
   const fn = "assertFinite";
-  const x = asTensor(t, fn, "t");
-  const values = x.copyData();
+  const o = checkOptions(options, fn, ["name"]);
+  if (o.name !== undefined && typeof o.name !== "string") throw new ValueError(`${fn}: name must be a string, got ${describeValue(o.name)}`);
+  const x = valuesOf(t, fn, "t");
+  const values = x.data;
   let count = 0;
   let firstAt = -1;
   for (let i = 0; i < values.length; i++) {
@@ -219,11 +281,11 @@ export function assertFinite(t: Comparable, options: { name?: string } = {}): vo
     }
   }
   if (count === 0) return;
-  const index = new Array<number>(x.ndim).fill(0);
-  for (let d = x.ndim - 1, f = firstAt; d >= 0; d--) {
+  const index = new Array<number>(x.shape.length).fill(0);
+  for (let d = x.shape.length - 1, f = firstAt; d >= 0; d--) {
     index[d] = f % x.shape[d]!;
     f = Math.floor(f / x.shape[d]!);
   }
-  const name = options.name ?? "the tensor";
+  const name = o.name ?? "the tensor";
   throw new AssertionError(`${fn}: ${name} ${shapeStr(x.shape)} has ${count} non-finite of ${values.length} elements; the first at ${at(index)} is ${values[firstAt]}`);
 }

@@ -1,8 +1,11 @@
 import fc from "fast-check";
 import { Tensor, tensor, ones, gradients, assertGradcheck, ValueError, noGrad, type GradcheckOptions } from "../index.js";
-import { describeValue } from "../tensor/shape.js";
+import { checkFunction, describeValue } from "../tensor/shape.js";
+import { checkReturned } from "../tensor/tensor.js";
+import { checkOptions } from "../tensor/options.js";
+import { checkGradcheckOptions } from "../autograd/gradcheck.js";
 import { assertClose, assertFinite, AssertionError } from "./close.js";
-import { labelsFor, logits, printable, probabilities, temperatures, type RowOptions } from "./arbitraries.js";
+import { bool, labelsFor, logits, printable, probabilities, rowShape, temperatureBounds, temperatures, type RowOptions } from "./arbitraries.js";
 
 /**
  * A property kit for a loss function a user wrote: `lossProperties(loss, options)` returns
@@ -83,6 +86,13 @@ export interface LossProperties {
   temperatureLaw?: fc.IPropertyWithHooks<[LossCase]>;
 }
 
+/** The gradient property's temperatures: [0.5, 20] ∩ [min, max], or the end of [min, max] nearest to [0.5, 20]. */
+function moderateTemperatures({ min, max }: { min: number; max: number }): { min: number; max: number } {
+  if (max < 0.5) return { min: max, max };
+  if (min > 20) return { min, max: min };
+  return { min: Math.max(0.5, min), max: Math.min(20, max) };
+}
+
 /** Unit roundoff of float64 (half the spacing of floats at 1). */
 const EPS = 2 ** -53;
 
@@ -155,35 +165,65 @@ const rowsOf = (t: Tensor): { b: number; c: number; v: Float64Array } => {
  * const props = lossProperties(myCrossEntropy, { target: "labels", shiftInvariant: true, rowsSumToZero: true, reference: (x, y) => crossEntropy(x, y) });
  * for (const [name, p] of Object.entries(props)) test(name, () => fc.assert(p));
  */
-export function lossProperties(loss: LossFunction, options: LossPropertiesOptions): LossProperties {
-  if (typeof loss !== "function") throw new ValueError(`${fn}: loss must be a function (logits, target, temperature) => Tensor, got ${describeValue(loss)}`);
-  if (options === null || typeof options !== "object") throw new ValueError(`${fn}: options must be an object, got ${describeValue(options)}`);
+const OPTION_KEYS = [
+  "target", "minRows", "maxRows", "minClasses", "maxClasses", "maxAbs", "extremeAbs", "temperatures", "shiftInvariant",
+  "rowsSumToZero", "targetGradient", "reference", "referenceTolerance", "gradcheck", "temperatureLaw",
+] as const;
+const LAW_KEYS = ["soft", "scaledByT2", "reduction", "constant", "min", "max"] as const;
+
+/**
+ * Every option checked when the properties are made (ValueError naming lossProperties, nested
+ * options by their path, `options.gradcheck.eps`): a mistake is refused where it is made, not
+ * when a property first runs, and never reported under the name of a helper the user did not call.
+ */
+export function lossProperties(loss: LossFunction, opts: LossPropertiesOptions): LossProperties {
+  checkFunction(loss, fn, "loss");
+  const options = checkOptions(opts, fn, OPTION_KEYS);
   const kind = options.target;
   if (kind !== "labels" && kind !== "probabilities" && kind !== "logits") {
     throw new ValueError(`${fn}: target must be "labels", "probabilities" or "logits", got ${describeValue(kind)}`);
   }
+  rowShape(options, fn);
   const maxAbs = options.maxAbs ?? 5;
   const extremeAbs = options.extremeAbs ?? 1e4;
   for (const [name, v] of [["maxAbs", maxAbs], ["extremeAbs", extremeAbs]] as const) {
     if (typeof v !== "number" || !Number.isFinite(v) || v < 0) throw new ValueError(`${fn}: ${name} must be a finite number >= 0, got ${describeValue(v)}`);
   }
-  const hasT = options.temperatures !== undefined || (options.temperatureLaw !== undefined && options.temperatureLaw !== false);
-  const tAll = hasT ? { min: options.temperatures?.min ?? 1e-6, max: options.temperatures?.max ?? 1e6 } : null;
-  // Finite differences need the loss to vary on the scale of the step: s/T with T ≪ 1 does not.
-  const tModerate = hasT ? { min: Math.max(0.5, tAll!.min), max: Math.min(20, Math.max(tAll!.max, Math.max(0.5, tAll!.min))) } : null;
+  for (const key of ["shiftInvariant", "rowsSumToZero", "targetGradient"] as const) bool(options[key], fn, key, false);
+  const lawOption = options.temperatureLaw;
+  if (lawOption !== undefined && typeof lawOption !== "boolean") checkOptions(lawOption, fn, LAW_KEYS, "options.temperatureLaw");
+  const hasT = options.temperatures !== undefined || (lawOption !== undefined && lawOption !== false);
+  const tAll = hasT ? temperatureBounds(checkOptions(options.temperatures, fn, ["min", "max"], "options.temperatures"), fn, "options.temperatures.") : null;
+  // Finite differences need the loss to vary on the scale of the step: s/T with T ≪ 1 does not
+  // (softmax(s/T) is then a hard argmax with kinks), and at T ≫ 1 the factor T² amplifies the
+  // rounding of KL ~ 1/T². So the gradient property draws T from [0.5, 20] ∩ [min, max], or,
+  // when the declared range misses that window, at the range's end nearest to it.
+  const tModerate = hasT ? moderateTemperatures(tAll!) : null;
   const targetGrad = options.targetGradient ?? false;
   if (targetGrad && kind === "labels") throw new ValueError(`${fn}: targetGradient needs a differentiable target ("probabilities" or "logits"), not labels`);
+  const gradcheckOptions = checkGradcheckOptions(options.gradcheck, fn, "options.gradcheck");
+  const referenceTolerance = checkOptions(options.referenceTolerance, fn, ["rtol", "atol"], "options.referenceTolerance");
+  for (const key of ["rtol", "atol"] as const) {
+    const v = referenceTolerance[key];
+    if (v !== undefined && (typeof v !== "number" || !Number.isFinite(v) || v < 0)) {
+      throw new ValueError(`${fn}: options.referenceTolerance.${key} must be a finite number >= 0, got ${describeValue(v)}`);
+    }
+  }
+  if (options.reference !== undefined) checkFunction(options.reference, fn, "options.reference");
 
   const gradient = fc.property(caseArb(options, maxAbs, false, tModerate, !targetGrad), (c) => {
-    const y0 = noGrad(() => loss(c.logits, c.target, c.temperature));
+    const x = tensor(c.logits.copyData(), { shape: c.logits.shape, dtype: "float64", requiresGrad: true });
+    const t = targetGrad ? tensor(c.target.copyData(), { shape: c.target.shape, dtype: "float64", requiresGrad: true }) : c.target;
+    const y0 = checkReturned(loss(x, t, c.temperature), fn, "the loss");
+    if (!y0.requiresGrad) throw new AssertionError(`${fn}: the loss's value does not depend on the logits (it does not require grad)`);
     // The central differences' rounding noise: ε·|φ|/h with h = 1e-6 and φ ≈ ⟨u, loss⟩, times 256
     // for the rounding inside the loss. |loss| is floored at 1: a loss at its minimum (0, with a
     // zero gradient) is a sum of terms of size ~1 that cancel, and their rounding is what the
     // differences see. Below this a difference is noise; above it, a real error.
     const scale = Math.max(1, y0.toFlatArray().reduce((s, v) => s + Math.abs(v), 0));
-    const eps = options.gradcheck?.eps ?? 1e-6;
-    const x = tensor(c.logits.copyData(), { shape: c.logits.shape, dtype: "float64", requiresGrad: true });
-    const t = targetGrad ? tensor(c.target.copyData(), { shape: c.target.shape, dtype: "float64", requiresGrad: true }) : c.target;
+    // On moderate logits a loss must be finite; a NaN or ∞ leaves nothing to difference.
+    if (!Number.isFinite(scale)) assertFinite(y0, { name: "the loss (on moderate logits, so that its gradient can be checked)" });
+    const eps = gradcheckOptions.eps;
     const named = { [loss.name || "loss"]: (a: Tensor, b: Tensor) => loss(a, b, c.temperature) }[loss.name || "loss"]!;
     assertGradcheck(named, [x, t], { relative: true, rtol: 1e-5, atol: (256 * EPS * scale) / eps, ...options.gradcheck });
   });
@@ -204,7 +244,7 @@ export function lossProperties(loss: LossFunction, options: LossPropertiesOption
       const { b, c: C, v } = rowsOf(c.logits);
       const shifted = new Float64Array(v.length);
       for (let r = 0; r < b; r++) for (let k = 0; k < C; k++) shifted[r * C + k] = v[r * C + k]! + shifts[r % shifts.length]!;
-      const y2 = noGrad(() => loss(tensor(shifted, { shape: [b, C] }), c.target, c.temperature));
+      const y2 = checkReturned(noGrad(() => loss(tensor(shifted, { shape: [b, C] }), c.target, c.temperature)), fn, "the loss");
       // Rounding: x + c moves each logit by ≤ ε·|x + c|, which moves the loss by ≤ ‖∇loss‖₁·ε·(R + |c|) to first
       // order; the loss's own rounding is ≲ (C + 8)·ε·(|loss| + R + |c|) per term. Factor 8 for safety.
       const R = v.reduce((m, a) => Math.max(m, Math.abs(a)), 0) + Math.max(...shifts.map(Math.abs));
@@ -243,8 +283,7 @@ export function lossProperties(loss: LossFunction, options: LossPropertiesOption
 
   if (options.reference !== undefined) {
     const reference = options.reference;
-    if (typeof reference !== "function") throw new ValueError(`${fn}: reference must be a function like the loss, got ${describeValue(reference)}`);
-    const tol = { rtol: options.referenceTolerance?.rtol ?? 1e-9, atol: options.referenceTolerance?.atol ?? 1e-12 };
+    const tol = { rtol: referenceTolerance.rtol ?? 1e-9, atol: referenceTolerance.atol ?? 1e-12 };
     props.reference = fc.property(caseArb(options, maxAbs, false, tAll), (c) => {
       const mine = evaluate(loss, c, targetGrad);
       const theirs = evaluate(reference, c, targetGrad);
@@ -254,16 +293,16 @@ export function lossProperties(loss: LossFunction, options: LossPropertiesOption
     });
   }
 
-  if (options.temperatureLaw !== undefined && options.temperatureLaw !== false) {
+  if (lawOption !== undefined && lawOption !== false) {
     if (kind !== "logits") throw new ValueError(`${fn}: the temperature law compares student and teacher logits; target must be "logits", got ${describeValue(kind)}`);
-    const law = options.temperatureLaw === true ? {} : options.temperatureLaw;
-    const soft = law.soft ?? loss;
-    const scaled = law.scaledByT2 ?? true;
+    const law = lawOption === true ? {} : lawOption;
+    const soft = law.soft === undefined ? loss : checkFunction(law.soft, fn, "options.temperatureLaw.soft");
+    const scaled = bool(law.scaledByT2, fn, "options.temperatureLaw.scaledByT2", true);
     const reduction = law.reduction ?? "batchmean";
     const K = law.constant ?? 2;
-    if (reduction !== "batchmean" && reduction !== "sum") throw new ValueError(`${fn}: temperatureLaw.reduction must be "batchmean" or "sum", got ${describeValue(reduction)}`);
-    if (typeof K !== "number" || !Number.isFinite(K) || K < 0) throw new ValueError(`${fn}: temperatureLaw.constant must be a finite number >= 0, got ${describeValue(K)}`);
-    const range = { min: law.min ?? 1, max: law.max ?? 1e4 };
+    if (reduction !== "batchmean" && reduction !== "sum") throw new ValueError(`${fn}: options.temperatureLaw.reduction must be "batchmean" or "sum", got ${describeValue(reduction)}`);
+    if (typeof K !== "number" || !Number.isFinite(K) || K < 0) throw new ValueError(`${fn}: options.temperatureLaw.constant must be a finite number >= 0, got ${describeValue(K)}`);
+    const range = temperatureBounds({ min: law.min ?? 1, max: law.max ?? 1e4 }, fn, "options.temperatureLaw.");
     props.temperatureLaw = fc.property(caseArb(options, maxAbs, false, range), (c) => {
       const T = c.temperature;
       const { gx } = evaluate((s, t) => soft(s, t, T), c);

@@ -6,8 +6,11 @@
 //
 // Import it once, in a setup file (`setupFiles` in vitest.config) or at the top of a test file.
 import { expect } from "vitest";
-import { Tensor, assertGradcheck, assertGradgradcheck, GradcheckError, ValueError, type GradcheckOptions } from "../index.js";
-import { AssertionError, assertClose, closeReport, describeElement, type AssertCloseOptions, type Comparable } from "./close.js";
+import { ValueError, type GradcheckOptions, type Tensor } from "../index.js";
+import { checkGradcheckOptions, describeFailure, gradcheckAs, gradgradcheckAs } from "../autograd/gradcheck.js";
+import { checkOptions } from "../tensor/options.js";
+import { describeValue } from "../tensor/shape.js";
+import { AssertionError, assertCloseAs, closeReportAs, describeElement, type AssertCloseOptions, type Comparable } from "./close.js";
 
 /** `toHaveCorrectGradients`'s options: gradcheck's, and which order to check. */
 export interface GradientMatcherOptions extends GradcheckOptions {
@@ -28,40 +31,42 @@ declare module "vitest" {
   interface Matchers<T = any> extends TensorMatchers<T> {}
 }
 
+// Refusals (a value that is not a tensor, an unknown option, a tolerance that passes anything)
+// are thrown, naming the matcher; only a real mismatch is a failed expectation.
 expect.extend({
-  toBeCloseTensor(received: unknown, expected: Comparable, options: AssertCloseOptions = {}) {
+  toBeCloseTensor(received: unknown, expected: Comparable, options?: AssertCloseOptions) {
+    const fn = "toBeCloseTensor";
     if (this.isNot) {
-      const report = closeReport(received as Comparable, expected, options, "toBeCloseTensor");
+      const report = closeReportAs(received, expected, options, fn);
       return {
         pass: report.ok,
         message: () => `expected the tensors not to be close, but all ${report.size} elements are${report.worst ? `; the least close ${describeElement(report.worst)}` : ""}`,
       };
     }
     try {
-      assertClose(received as Comparable, expected, options);
+      assertCloseAs(received, expected, options, fn);
       return { pass: true, message: () => "expected the tensors not to be close" };
     } catch (e) {
       if (!(e instanceof AssertionError)) throw e;
-      return { pass: false, message: () => e.message.replace(/^assertClose: /, "toBeCloseTensor: ") };
+      return { pass: false, message: () => e.message };
     }
   },
 
-  toHaveCorrectGradients(received: unknown, inputs: readonly unknown[], options: GradientMatcherOptions = {}) {
-    if (typeof received !== "function") {
-      return { pass: false, message: () => `toHaveCorrectGradients: expect() must be given the function to check, got ${typeof received}` };
+  toHaveCorrectGradients(received: unknown, inputs: readonly unknown[], options?: GradientMatcherOptions) {
+    const fn = "toHaveCorrectGradients";
+    const { order = 1, ...rest } = checkOptions(options, fn, ["order", "eps", "atol", "rtol", "seed", "fullJacobianMax", "projections", "relative"]);
+    if (order !== 1 && order !== 2) throw new ValueError(`${fn}: order must be 1 or 2, got ${describeValue(order)}`);
+    checkGradcheckOptions(rest, fn);
+    const f = received as (...xs: Tensor[]) => Tensor;
+    // The checkers refuse what they cannot check (fn not a function, no input requiring grad) under
+    // the matcher's name; a failed check is reported with the worst Jacobian entry, both values, the
+    // tolerances and the seed.
+    const report = gradcheckAs(f, inputs, rest, fn);
+    const second = report.ok && order === 2 ? gradgradcheckAs(f, inputs, rest, fn) : null;
+    const failed = !report.ok ? report : second !== null && !second.ok ? second : null;
+    if (failed === null) {
+      return { pass: true, message: () => `expected ${f.name || "the function"}'s gradients to disagree with finite differences, but they agree` };
     }
-    const fn = received as (...xs: Tensor[]) => Tensor;
-    const { order = 1, ...rest } = options;
-    if (order !== 1 && order !== 2) throw new ValueError(`toHaveCorrectGradients: order must be 1 or 2, got ${String(order)}`);
-    try {
-      // The assert forms throw a GradcheckError whose message names the worst Jacobian entry,
-      // both values, the tolerances and the seed.
-      assertGradcheck(fn, inputs, rest);
-      if (order === 2) assertGradgradcheck(fn, inputs, rest);
-      return { pass: true, message: () => `expected ${fn.name || "the function"}'s gradients to disagree with finite differences, but they agree` };
-    } catch (e) {
-      if (!(e instanceof GradcheckError)) throw e;
-      return { pass: false, message: () => `toHaveCorrectGradients: ${e.message}` };
-    }
+    return { pass: false, message: () => `${fn}: ${failed === second ? "second order: " : ""}${describeFailure(f, failed)}` };
   },
 });

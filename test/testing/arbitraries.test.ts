@@ -8,7 +8,7 @@ import fc from "fast-check";
 import { describe, expect, test } from "vitest";
 import { ValueError, assertGradcheck, broadcastShapes, softmax, tensor, type Tensor } from "../../src/index.js";
 import {
-  broadcastPairs, labelsFor, logits, printable, probabilities, shapes, temperatures, tensors, views,
+  TEMPERATURE_RANGE, broadcastPairs, labelsFor, logits, printable, probabilities, shapes, temperatures, tensors, views,
 } from "../../src/testing/fast-check.js";
 
 const sample = <T,>(arb: fc.Arbitrary<T>, n = 300): T[] => fc.sample(arb, { numRuns: n, seed: 42 });
@@ -168,4 +168,78 @@ test("a drawn tensor prints as code that rebuilds it exactly", () => {
     const values = JSON.parse(text.slice("tensor(".length, text.indexOf(", { dtype")).replace(/-Infinity/g, '"-inf"').replace(/-0\b(?!\.)/g, '"-0"')) as (number | string)[][];
     expect(values.flat().map((v) => (v === "-inf" ? -Infinity : v === "-0" ? -0 : v))).toEqual(x.toFlatArray());
   }
+});
+
+// Found by the fuzz suite (rows testing/fast-check:*), or next to what it found: options went
+// unchecked (a typo, a null, `null` for the whole object: TypeError), bounds fast-check cannot
+// draw reached it (a plain Error, or a hang drawing 10¹² values), a user's shape arbitrary was
+// trusted, printable threw on a tensor it had already marked, and a few draws broke their promise.
+describe("refusals and promises", () => {
+  test("every arbitrary's options go through the options checker", () => {
+    const makers: [string, (o: never) => unknown][] = [
+      ["shapes", shapes], ["broadcastPairs", broadcastPairs], ["tensors", tensors], ["views", views],
+      ["logits", logits], ["probabilities", probabilities], ["temperatures", temperatures],
+    ];
+    for (const [name, make] of makers) {
+      expect(() => make({ maxdim: 3 } as never), name).toThrow(new RegExp(`^${name}: unknown key "maxdim" in options`));
+      expect(() => make(null as never), name).toThrow(new RegExp(`^${name}: options must be an object`));
+      expect(() => make({ maxRank: null } as never), name).toThrow(ValueError);
+    }
+    expect(() => labelsFor(tensor([[0, 1]]), { allowMasked: null } as never)).toThrow(/^labelsFor: options\.allowMasked is null/);
+    expect(() => labelsFor(tensor([[0, 1]]), { allowMasked: "yes" } as never)).toThrow(/^labelsFor: allowMasked must be true or false, got "yes"$/);
+    expect(() => labelsFor(tensor([1, 0], { dtype: "int32" }))).toThrow(/^labelsFor: logits must be float32 or float64, got int32$/);
+    expect(() => logits({ masked: 1 } as never)).toThrow(/^logits: masked must be true or false, got 1$/);
+  });
+
+  test("bounds beyond 2^31 - 1, and bounds whose largest tensor a tensor cannot hold, are refused when the arbitrary is made", () => {
+    expect(() => shapes({ maxDim: 2 ** 31 })).toThrow(/^shapes: maxDim must be an integer in \[0, 2\^31 - 1\], got 2147483648$/);
+    expect(() => tensors({ maxRank: 4, minDim: 3, maxDim: 1000 })).toThrow(/^tensors: shapes of up to 4 axes of size up to 1000 may hold 1000000000000 elements, more than a tensor can/);
+    expect(() => logits({ shape: [1e6, 1e6] })).toThrow(/^logits: shape must be \[rows, classes\] of positive integers \(at most 2\^31 - 1 elements\)/);
+    expect(() => probabilities({ maxRows: 2 ** 20, maxClasses: 2 ** 20 })).toThrow(/^probabilities: 1048576 rows of 1048576 classes may hold/);
+    expect(() => tensors({ shape: [1e10] })).toThrow(/^tensors: shape must be a list of non-negative integers holding at most 2\^31 - 1 elements/);
+  });
+
+  test("a shape drawn from a user's arbitrary is checked when drawn, naming the function", () => {
+    expect(() => fc.sample(tensors({ shape: fc.constant([1.5]) }), 1)).toThrow(/^tensors: a shape drawn from the shape arbitrary must be a list of non-negative integers/);
+    expect(() => fc.sample(views({ shape: fc.constant("2x3") as never }), 1)).toThrow(/^views: a shape drawn/);
+  });
+
+  test("value bounds: float32 and int32 ranges, and awayFrom points whose margins cover the range, are refused", () => {
+    expect(() => tensors({ dtype: "float32", max: 1e39 })).toThrow(/^tensors: float32 values must lie within/);
+    expect(() => tensors({ dtype: "int32", min: 0.2, max: 0.8 })).toThrow(/^tensors: int32 values need an integer in \[min, max\]/);
+    expect(() => tensors({ dtype: "int32", max: 1e300 })).toThrow(ValueError);
+    expect(() => tensors({ min: 0, max: 1, awayFrom: [0.5], margin: 1 })).toThrow(/^tensors: no value of \[0, 1\] is at least 1 away from \[0\.5\]$/);
+    expect(() => tensors({ awayFrom: [NaN] })).toThrow(/^tensors: awayFrom must be a list of finite numbers/);
+    expect(() => views({ dtype: "int32", requiresGrad: true })).toThrow(/^views: an int32 tensor cannot require grad$/);
+  });
+
+  test("awayFrom keeps draws inside [min, max]: a draw at max = 1 next to the point 1 goes to 1 − margin, not 1 + margin", () => {
+    const xs = sample(tensors({ shape: [4], min: 0, max: 1, awayFrom: [1], margin: 0.1 })).flatMap((t) => t.toFlatArray());
+    expect(xs.some((x) => x === 0.9)).toBe(true);
+    expect(xs.every((x) => x >= 0 && x <= 0.9 + 1e-15)).toBe(true);
+  });
+
+  test("a scalar shape makes an expanded view whatever kinds says (it has no axis to slice)", () => {
+    for (const v of sample(views({ shape: [], kinds: ["sliced"] }), 20)) {
+      expect(v.kind).toBe("expanded");
+      expect(v.view.shape).toEqual([2]);
+    }
+  });
+
+  test("probabilities never round a weight to 0 with zeros: false (float32 spread at most 80)", () => {
+    expect(() => probabilities({ dtype: "float32", spread: 700 })).toThrow(/^probabilities: spread must be a number in \[0, 80\] for float32/);
+    const rows = sample(probabilities({ dtype: "float32", spread: 80, zeros: false, maxClasses: 8 }), 500);
+    expect(rows.every((p) => p.toFlatArray().every((x) => x > 0))).toBe(true);
+  });
+
+  test("printable: marking a drawn tensor again is harmless, a non-tensor is refused, and an empty tensor's printing keeps its shape", () => {
+    const t = sample(tensors({ shape: [2, 2] }), 1)[0]!;
+    expect(printable(t)).toBe(t);
+    expect(() => printable(3 as never)).toThrow(/^printable: t must be a Tensor, got 3$/);
+    expect(fc.stringify(printable(tensor([], { shape: [0, 3], dtype: "float64" })))).toBe('tensor([], { shape: [0, 3], dtype: "float64" })');
+  });
+
+  test("TEMPERATURE_RANGE is frozen", () => {
+    expect(Object.isFrozen(TEMPERATURE_RANGE)).toBe(true);
+  });
 });

@@ -5,7 +5,7 @@
  */
 import fc from "fast-check";
 import { describe, expect, test } from "vitest";
-import { ShapeError, ValueError, tensor } from "../../src/index.js";
+import { DTypeError, ShapeError, ValueError, tensor } from "../../src/index.js";
 import { AssertionError, allClose, assertClose, assertFinite, closeReport } from "../../src/testing/index.js";
 
 describe("allClose: NumPy's allclose", () => {
@@ -64,7 +64,7 @@ describe("allClose: NumPy's allclose", () => {
       expect(() => allClose(1, 1, bad as never)).toThrow(/^allClose: (rtol|atol) must be a finite number >= 0/);
     }
     expect(() => allClose(1, 1, { equalNan: 1 as never })).toThrow(/^allClose: equalNan must be true or false, got 1/);
-    expect(() => allClose("1" as never, 1)).toThrow(/^allClose: actual must be a Tensor, a number or nested arrays/);
+    expect(() => allClose("1" as never, 1)).toThrow(/^allClose: a must be a Tensor, a number or nested arrays/);
   });
 });
 
@@ -107,5 +107,33 @@ describe("assertFinite", () => {
     expect(() => assertFinite(tensor([[1, 2], [-Infinity, NaN]], { dtype: "float64" }), { name: "∂loss/∂x" }))
       .toThrow(/^assertFinite: ∂loss\/∂x \[2,2\] has 2 non-finite of 4 elements; the first at \[1, 0\] is -Infinity$/);
     expect(() => assertFinite(NaN)).toThrow(/^assertFinite: the tensor \[\] has 1 non-finite of 1 elements; the first at \[\] is NaN$/);
+  });
+});
+
+// Found by the fuzz suite (test/fuzz, rows testing:*): before, options went unchecked, nested
+// arrays were read by `tensor` (whose name the refusal carried), and assertFinite's name was
+// printed whatever it was.
+describe("refusals: options through the options checker, values read under the function's own name", () => {
+  test("an unknown option key or a null one is refused, by every assertion", () => {
+    expect(() => allClose(1, 1, { rtl: 1 } as never)).toThrow(/^allClose: unknown key "rtl" in options \(allowed: rtol, atol, equalNan\)$/);
+    expect(() => closeReport(1, 1, { atol: null } as never)).toThrow(/^closeReport: options\.atol is null; leave it out for the default$/);
+    expect(() => assertClose(1, 1, { nmae: "x" } as never)).toThrow(/^assertClose: unknown key "nmae" in options \(allowed: rtol, atol, equalNan, name\)$/);
+    expect(() => assertFinite(1, { name: null } as never)).toThrow(/^assertFinite: options\.name is null/);
+    expect(() => assertFinite(1, { keepdim: true } as never)).toThrow(ValueError);
+    expect(() => allClose(1, 1, 1e-5 as never)).toThrow(/^allClose: options must be an object/);
+  });
+
+  test("ragged or non-numeric nested arrays and typed arrays are refused naming the function called", () => {
+    expect(() => allClose([[1], [1, 2]], [1])).toThrow(ShapeError);
+    expect(() => allClose([[1], [1, 2]], [1])).toThrow(/^allClose: a is ragged \(\[1\] and \[2\] at depth 1\)$/);
+    expect(() => closeReport([1], ["1"] as never)).toThrow(DTypeError);
+    expect(() => closeReport([1], ["1"] as never)).toThrow(/^closeReport: expected must hold only numbers and arrays, got "1" at depth 1$/);
+    expect(() => assertClose([null] as never, [1])).toThrow(/^assertClose: actual must hold only numbers and arrays, got null/);
+    expect(() => assertFinite(new Float64Array(2) as never)).toThrow(/^assertFinite: t must be a Tensor, a number or nested arrays of numbers, got a Float64Array$/);
+  });
+
+  test("assertClose refuses bad tolerances before it compares shapes; assertFinite's name must be a string", () => {
+    expect(() => assertClose([1], [1, 2], { rtol: -1 })).toThrow(/^assertClose: rtol must be a finite number >= 0, got -1$/);
+    expect(() => assertFinite([NaN], { name: 3 as never })).toThrow(/^assertFinite: name must be a string, got 3$/);
   });
 });

@@ -7,7 +7,7 @@
 import fc from "fast-check";
 import { describe, expect, test } from "vitest";
 import {
-  Tensor, crossEntropy, defineOp, distillationLoss, gather, klDiv, log, logSoftmax, mul, oneHot, softmax, sub,
+  Tensor, crossEntropy, defineOp, distillationLoss, gather, klDiv, log, logSoftmax, mul, oneHot, softmax, sub, tensor,
 } from "../../src/index.js";
 import { lossProperties, type LossCase, type LossProperties } from "../../src/testing/fast-check.js";
 
@@ -105,4 +105,45 @@ test("options are checked: ValueError naming lossProperties", () => {
   expect(() => lossProperties(byHandCE, { target: "labels", targetGradient: true })).toThrow(/^lossProperties: targetGradient needs a differentiable target/);
   expect(() => lossProperties(byHandCE, { target: "labels", temperatureLaw: true })).toThrow(/^lossProperties: the temperature law compares student and teacher logits/);
   expect(() => lossProperties("ce" as never, { target: "labels" })).toThrow(/^lossProperties: loss must be a function/);
+});
+
+// Found by the fuzz suite (row testing/fast-check:lossProperties), or next to what it found.
+describe("lossProperties refuses mistakes when the properties are made, and its properties fail with their own words", () => {
+  test("options, nested ones too, go through the options checker and are named by their path", () => {
+    expect(() => lossProperties(byHandCE, { target: "labels", maxrows: 2 } as never)).toThrow(/^lossProperties: unknown key "maxrows" in options/);
+    expect(() => lossProperties(byHandCE, { target: "labels", gradcheck: { relativ: true } } as never)).toThrow(/^lossProperties: unknown key "relativ" in options\.gradcheck/);
+    expect(() => lossProperties(byHandCE, { target: "labels", gradcheck: { atol: -1 } })).toThrow(/^lossProperties: options\.gradcheck\.atol must be a finite number >= 0, got -1$/);
+    expect(() => lossProperties(byHandCE, { target: "labels", referenceTolerance: { rtol: NaN } })).toThrow(/^lossProperties: options\.referenceTolerance\.rtol must be/);
+    expect(() => lossProperties(byHandCE, { target: "labels", temperatures: { min: 0 } })).toThrow(/^lossProperties: options\.temperatures\.min and options\.temperatures\.max must satisfy/);
+    expect(() => lossProperties(byHandCE, { target: "labels", maxClasses: 2 ** 31 })).toThrow(/^lossProperties: maxClasses must be an integer in \[1, 2\^31 - 1\]/);
+    expect(() => lossProperties(byHandCE, { target: "labels", shiftInvariant: "yes" } as never)).toThrow(/^lossProperties: shiftInvariant must be true or false/);
+    const kd = (s: Tensor, t: Tensor, T: number): Tensor => distillationLoss(s, t, { temperature: T, alpha: 1 });
+    expect(() => lossProperties(kd, { target: "logits", temperatureLaw: "yes" } as never)).toThrow(/^lossProperties: options\.temperatureLaw must be an object/);
+    expect(() => lossProperties(kd, { target: "logits", temperatureLaw: { soft: 3 } } as never)).toThrow(/^lossProperties: options\.temperatureLaw\.soft must be a function, got 3$/);
+    expect(() => lossProperties(kd, { target: "logits", temperatureLaw: { min: 0 } })).toThrow(/^lossProperties: options\.temperatureLaw\.min and/);
+    expect(() => lossProperties(byHandCE, { target: "labels", reference: "ce" } as never)).toThrow(/^lossProperties: options\.reference must be a function/);
+  });
+
+  const error = (p: fc.IPropertyWithHooks<[LossCase]>): unknown => fc.check(p, { numRuns: 1, seed: 1 }).errorInstance;
+
+  test("a loss that returns a number, one that ignores the logits, one that is NaN: the gradient property says so", () => {
+    expect(String(error(lossProperties((() => 3) as never, { target: "labels" }).gradient))).toMatch(/^ValueError: lossProperties: the loss must return a Tensor, got 3$/);
+    const constant = (): Tensor => crossEntropy(tensor([[0, 0]], { dtype: "float64" }), tensor([0], { dtype: "int32" }));
+    expect(String(error(lossProperties(constant, { target: "labels" }).gradient))).toMatch(/^AssertionError: lossProperties: the loss's value does not depend on the logits/);
+    const nan = (x: Tensor): Tensor => x.sum().mul(NaN);
+    expect(String(error(lossProperties(nan, { target: "labels" }).gradient))).toMatch(/^AssertionError: assertFinite: the loss \(on moderate logits, so that its gradient can be checked\) \[\] has 1 non-finite/);
+  });
+
+  test("the gradient property's temperatures stay in the declared range when it misses [0.5, 20]", () => {
+    for (const range of [{ min: 1e3, max: 1e6 }, { min: 1e-6, max: 1e-3 }]) {
+      const seen: number[] = [];
+      const kd = (s: Tensor, t: Tensor, T: number): Tensor => {
+        seen.push(T);
+        return distillationLoss(s, t, { temperature: T, alpha: 1 });
+      };
+      fc.check(lossProperties(kd, { target: "logits", temperatures: range }).gradient, { numRuns: 3, seed: 1 });
+      expect(seen.length).toBeGreaterThan(0);
+      expect(seen.every((T) => T >= range.min && T <= range.max), `${JSON.stringify(range)}: ${seen}`).toBe(true);
+    }
+  });
 });
