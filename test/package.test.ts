@@ -198,6 +198,18 @@ describe("the built core", () => {
     expect(sizes.withoutWasmGzip).toBeLessThan(48 * 1024);
     expect(sizes.bundleGzip).toBeGreaterThan(sizes.withoutWasmGzip);
   });
+
+  // The shipped bundles without the WebAssembly bytes get the same budget, derived the same way
+  // (docs/runtimes.md, "The bundles"): the ESM one is the budgeted build itself, the plain script
+  // the same code in its wrapper, which must stay a wrapper (under 1 KB gzipped).
+  test("the shipped bundles without the WebAssembly bytes (ESM and plain script) are under the same 48 KB budget", () => {
+    const sizes = JSON.parse(execFileSync(process.execPath, [join(ROOT, "scripts/bundle-size.mjs"), "--json"], { encoding: "utf8" }));
+    const esm = sizes.files["kdgrad.nowasm.js"];
+    const script = sizes.files["kdgrad.global.nowasm.js"];
+    expect([esm.bytes, esm.gzip]).toEqual([sizes.withoutWasmBytes, sizes.withoutWasmGzip]);
+    expect(script.gzip).toBeLessThan(48 * 1024);
+    expect(script.gzip - esm.gzip).toBeLessThan(1024);
+  });
 });
 
 describe("installed in a project", () => {

@@ -154,17 +154,6 @@ const rowsOf = (t: Tensor): { b: number; c: number; v: Float64Array } => {
   return { b, c, v: Float64Array.from(t.copyData()) };
 };
 
-/**
- * Properties of a loss function of logits, as fast-check properties. `gradient` and
- * `finiteOnExtremes` are always there; `shiftInvariance`, `rowsSumToZero`, `reference` and
- * `temperatureLaw` when declared. Each throws an error that says what failed (the worst
- * element and its index, or the gradcheck's worst Jacobian entry and seed); fast-check then
- * shrinks the case and prints the smallest one it found as code.
- *
- * @example
- * const props = lossProperties(myCrossEntropy, { target: "labels", shiftInvariant: true, rowsSumToZero: true, reference: (x, y) => crossEntropy(x, y) });
- * for (const [name, p] of Object.entries(props)) test(name, () => fc.assert(p));
- */
 const OPTION_KEYS = [
   "target", "minRows", "maxRows", "minClasses", "maxClasses", "maxAbs", "extremeAbs", "temperatures", "shiftInvariant",
   "rowsSumToZero", "targetGradient", "reference", "referenceTolerance", "gradcheck", "temperatureLaw",
@@ -172,9 +161,17 @@ const OPTION_KEYS = [
 const LAW_KEYS = ["soft", "scaledByT2", "reduction", "constant", "min", "max"] as const;
 
 /**
- * Every option checked when the properties are made (ValueError naming lossProperties, nested
- * options by their path, `options.gradcheck.eps`): a mistake is refused where it is made, not
- * when a property first runs, and never reported under the name of a helper the user did not call.
+ * Properties of a loss function of logits, as fast-check properties. `gradient` and
+ * `finiteOnExtremes` are always there; `shiftInvariance`, `rowsSumToZero`, `reference` and
+ * `temperatureLaw` when declared. Each throws an error that says what failed (the worst
+ * element and its index, or the gradcheck's worst Jacobian entry and seed); fast-check then
+ * shrinks the case and prints the smallest one it found as code. Every option, nested ones
+ * included, is checked when the properties are made (ValueError naming lossProperties and the
+ * option's path, `options.gradcheck.eps`), not when a property first runs.
+ *
+ * @example
+ * const props = lossProperties(myCrossEntropy, { target: "labels", shiftInvariant: true, rowsSumToZero: true, reference: (x, y) => crossEntropy(x, y) });
+ * for (const [name, p] of Object.entries(props)) test(name, () => fc.assert(p));
  */
 export function lossProperties(loss: LossFunction, opts: LossPropertiesOptions): LossProperties {
   checkFunction(loss, fn, "loss");
