@@ -317,7 +317,7 @@ describe("installed in a project", () => {
     expect(bad.status).toBe(1);
     expect(out).toMatch(/Tests\s+1 failed \| 1 passed \(2\)/);
     expect(out).toContain('Counterexample: [{"logits":tensor([[0,0],[0,0]], { dtype: "float64" }),"target":tensor([0,0], { dtype: "int32" }),"temperature":1}]');
-    expect(out).toMatch(/GradcheckError: gradcheck: myLoss failed \(full, seed 0, rtol 0\.00001, atol [\d.e-]+, relative to the gradient's size\)/);
+    expect(out).toMatch(/GradcheckError: assertGradcheck: myLoss failed \(full, seed 0, rtol 0\.00001, atol [\d.e-]+, relative to the gradient's size\)/);
 
     // The user's files typecheck against the installed declarations (vitest's Matchers augmented).
     const tsc = join(ROOT, "node_modules", "typescript", "bin", "tsc");
