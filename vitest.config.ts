@@ -25,7 +25,8 @@ function testFiles(dir: string): string[] {
   return readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
     e.isDirectory() ? testFiles(`${dir}/${e.name}`) : e.name.endsWith(".test.ts") ? [`${dir}/${e.name}`] : []);
 }
-const all = testFiles("test");
+// examples/testing/ holds property tests a user would write (docs/testing.md); they run as written.
+const all = [...testFiles("test"), ...testFiles("examples/testing")];
 for (const f of float64Only) if (!all.includes(f)) throw new Error(`vitest.config.ts: ${f} (listed as float64-only) does not exist`);
 const perBackend = all.filter((f) => perBackendFolders.some((d) => f.startsWith(d)) && !float64Only.includes(f));
 const once = all.filter((f) => !perBackend.includes(f));

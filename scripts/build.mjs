@@ -7,6 +7,10 @@
 //   dist/kdgrad.bundle.js         the core (src/index.ts and what it imports: no src/node,
 //                                 no src/cli) as a single minified ESM file, for browsers,
 //                                 Deno, Bun, QuickJS and anything else that takes one file
+//   dist/kdgrad.nowasm.js         the same without the embedded WebAssembly module (QuickJS,
+//                                 sandboxes that may not compile WebAssembly)
+//   dist/kdgrad.global.js         both as plain scripts defining the global `kdgrad`
+//   dist/kdgrad.global.nowasm.js  (IIFE), for a <script> tag or a script-only engine
 //
 // `node scripts/build.mjs --out DIR` builds into DIR instead (it must be empty or missing);
 // the tests and the runtime matrix build into temporary directories that way, so they never
@@ -17,7 +21,7 @@ import { existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from "node:
 import { createRequire } from "node:module";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { bundleCore } from "./bundle.mjs";
+import { BUNDLES, bundleCore } from "./bundle.mjs";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const require = createRequire(import.meta.url);
@@ -35,11 +39,16 @@ export async function build(out = join(root, "dist")) {
     cwd: root,
     stdio: "inherit",
   });
-  const { code, map } = await bundleCore({ minify: true, sourcemap: true });
-  writeFileSync(join(out, "kdgrad.bundle.js"), `${code}//# sourceMappingURL=kdgrad.bundle.js.map\n`);
-  writeFileSync(join(out, "kdgrad.bundle.js.map"), map);
-  // The bundle exports exactly what src/index.ts does, so its types are dist/index.d.ts.
-  writeFileSync(join(out, "kdgrad.bundle.d.ts"), 'export * from "./index.js";\n');
+  for (const { file, format, withoutWasm } of BUNDLES) {
+    const { code, map } = await bundleCore({ minify: true, sourcemap: true, format, withoutWasm, file });
+    writeFileSync(join(out, file), `${code}//# sourceMappingURL=${file}.map\n`);
+    writeFileSync(join(out, `${file}.map`), map);
+    // An ESM bundle exports exactly what src/index.ts does, so its types are dist/index.d.ts;
+    // a global one declares `kdgrad` as that module's namespace.
+    const types = format === "esm" ? 'export * from "./index.js";\n'
+      : 'import type * as kd from "./index.js";\ndeclare global {\n  /** kdgrad, defined by this script. */\n  var kdgrad: typeof kd;\n}\nexport {};\n';
+    writeFileSync(join(out, file.replace(/\.js$/, ".d.ts")), types);
+  }
   return out;
 }
 

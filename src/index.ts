@@ -22,7 +22,7 @@ export { grad, valueAndGrad, vjp, jvp, jacobian, hessian } from "./autograd/func
 export { gradients, type BackwardOptions, type GradientsOptions } from "./autograd/backward.js";
 export {
   gradcheck, assertGradcheck, gradgradcheck, assertGradgradcheck, GradcheckError,
-  type GradcheckOptions, type GradcheckReport, type GradcheckInputReport,
+  type GradcheckOptions, type GradcheckReport, type GradcheckInputReport, type GradcheckEntry,
 } from "./autograd/gradcheck.js";
 export { defineOp, defineComposite, type Ctx, type OpSpec } from "./ops/define-op.js";
 

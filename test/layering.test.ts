@@ -28,7 +28,7 @@ const FLOORS: readonly (readonly string[])[] = [
   ["losses", "nn", "optim", "methods.ts"],
   ["data"],
   ["index.ts"],
-  ["node"],
+  ["node", "testing"],
   ["cli"],
 ];
 

@@ -11,6 +11,7 @@ import { reshape } from "../ops/reshape.js";
 import { clone } from "../ops/clone.js";
 import { onesLike } from "../tensor/creation.js";
 
+/** Options of `backward()`: keep the graph for another pass, or record the pass for higher-order gradients. */
 export interface BackwardOptions {
   /** Keep the graph's saved values, so that it can be walked again. Default: createGraph. */
   retainGraph?: boolean;
@@ -62,6 +63,7 @@ function backwardOptions(options: GradientsOptions | undefined, fn: string): { c
   return { createGraph, retainGraph: options.retainGraph ?? createGraph };
 }
 
+/** Options of `gradients` (torch.autograd.grad): backward's, and whether an input the outputs do not depend on is allowed. */
 export interface GradientsOptions extends BackwardOptions {
   /** Return null for an input the outputs do not depend on, instead of raising. Default false. */
   allowUnused?: boolean;

@@ -9,6 +9,7 @@ import { zerosLike } from "../tensor/creation.js";
 import { checkFunction, checkInt, describeValue, shapeStr } from "../tensor/shape.js";
 import { checkOptions } from "../tensor/options.js";
 
+/** Options of `gradcheck` and `gradgradcheck`: the step, the tolerances (absolute, or `relative` to the gradient's size), the seed and the mode's limits. */
 export interface GradcheckOptions {
   /** Central-difference step, scaled by max(1, |xⱼ|) per element (by max(1, maxⱼ |xⱼ|) for projections). Default 1e-6. */
   eps?: number;
@@ -22,8 +23,37 @@ export interface GradcheckOptions {
   fullJacobianMax?: number;
   /** Random projections per input in the large case. Default 3. */
   projections?: number;
+  /**
+   * Measure errors against the size of the whole gradient as well as of each entry: an entry
+   * passes when |numeric − backward| ≤ atol + rtol·max(|numeric|, s), s the largest |numeric|
+   * of the same kind (Jacobian entries, (Jᵀu) entries or projections) for that input, and atol
+   * defaults to 0. Multiplying fn by any c ≠ 0 then leaves the verdict as it was, so a gradient
+   * whose entries are all 1e-9 is checked as strictly as one of size 1 (a fixed atol of 1e-6
+   * would accept any backward for it). A function whose gradient is exactly 0 everywhere still
+   * needs an atol for the differences' rounding noise. Default false.
+   */
+  relative?: boolean;
 }
 
+/** The entry that came closest to failing (or failed worst): its place and both values. */
+export interface GradcheckEntry {
+  /** "jacobian": J[out, in]; "vjp": (Jᵀu)[in]; "projection": ⟨u, J·v⟩ for the projection-th v. */
+  kind: "jacobian" | "vjp" | "projection";
+  /** Flat index into the output (kind "jacobian"). */
+  out?: number;
+  /** Flat index into the input (kinds "jacobian" and "vjp"). */
+  in?: number;
+  /** Which random direction (kind "projection"). */
+  projection?: number;
+  /** The central-difference value. */
+  numeric: number;
+  /** The value from backward. */
+  analytic: number;
+  /** The error allowed for this entry: atol + rtol·|numeric| (or rtol·max(|numeric|, s) with `relative`). */
+  allowed: number;
+}
+
+/** What gradcheck found for one checked input: its largest errors, where, and the verdict. */
 export interface GradcheckInputReport {
   /** Position of the input among `inputs`. */
   input: number;
@@ -36,16 +66,28 @@ export interface GradcheckInputReport {
    * NaNs as 0). Unlike maxRelError it stays meaningful where the numeric value is nearly 0.
    */
   maxErrorRatio: number;
-  /** Where the worst error is: "J[out 3, in 5]", "(Jᵀu)[5]" or "projection 2". */
+  /** Where the largest absolute error is: "J[out 3, in 5]", "(Jᵀu)[5]" or "projection 2". */
   where: string;
+  /** The entry with the largest error ratio (the one the verdict hinges on), with both values. */
+  worst: GradcheckEntry;
   ok: boolean;
 }
 
+/** gradcheck's result: the verdict, the mode, one report per checked input, and the seed and tolerances that replay it. */
 export interface GradcheckReport {
   ok: boolean;
   mode: "full" | "projection";
   inputs: GradcheckInputReport[];
   seed: number;
+  /**
+   * The shape of the output compared: fn's (for gradgradcheck, the backward pass's: the
+   * gradients of the checked inputs, flattened and joined).
+   */
+  outputShape: number[];
+  /** The tolerances used (atol after its default: 1e-6, or 0 with `relative`). */
+  atol: number;
+  rtol: number;
+  relative: boolean;
 }
 
 /** Thrown by `assertGradcheck`; carries the report. */
@@ -68,7 +110,10 @@ namedError(GradcheckError, "GradcheckError");
  *   backward row by row (one-hot upstreams).
  * - Large inputs: random projections, ⟨u, J·v⟩ by differences
  *   (φ(x + εv) − φ(x − εv))/2ε against ⟨Jᵀu, v⟩ by backward.
- * An entry passes when |numeric − analytic| ≤ atol + rtol·|numeric|.
+ * An entry passes when |numeric − analytic| ≤ atol + rtol·|numeric|; with
+ * `relative: true`, when it is ≤ atol + rtol·max(|numeric|, s), s the largest
+ * |numeric| of its kind for that input (atol then defaults to 0), so the
+ * verdict does not change when fn is scaled and tiny gradients are checked.
  *
  * The options are checked (ValueError), since a degenerate one passes any backward: eps must
  * be finite and > 0, atol and rtol finite and ≥ 0 (atol = ∞ accepts every error), projections
@@ -85,7 +130,57 @@ export function gradcheck(
   return check(fn, inputs, options, false, "gradcheck");
 }
 
-const GRADCHECK_OPTIONS = ["eps", "atol", "rtol", "seed", "fullJacobianMax", "projections"] as const;
+const GRADCHECK_OPTIONS = ["eps", "atol", "rtol", "seed", "fullJacobianMax", "projections", "relative"] as const;
+
+/** gradcheck's options with their defaults, checked. */
+export interface CheckedGradcheckOptions {
+  eps: number;
+  atol: number;
+  rtol: number;
+  seed: number;
+  fullJacobianMax: number;
+  projections: number;
+  relative: boolean;
+}
+
+/**
+ * gradcheck's options, checked (ValueError naming `fnName`, the function the user called): the
+ * options checker (a plain object, no unknown key, no null), then each value, since a
+ * degenerate one passes any backward. `what` names the object when it is nested in another
+ * function's options (lossProperties' `options.gradcheck`), so that a mistake is refused where
+ * it is made rather than when a property first runs.
+ */
+export function checkGradcheckOptions(options: unknown, fnName: string, what = "options"): CheckedGradcheckOptions {
+  const o = checkOptions(options as GradcheckOptions | undefined, fnName, GRADCHECK_OPTIONS, what);
+  const field = (k: string): string => (what === "options" ? k : `${what}.${k}`);
+  const positive = (v: unknown, name: string, orZero: boolean): number => {
+    if (typeof v !== "number" || !Number.isFinite(v) || v < 0 || (!orZero && v === 0)) {
+      throw new ValueError(`${fnName}: ${field(name)} must be a finite number ${orZero ? ">= 0" : "> 0"}, got ${describeValue(v)}`);
+    }
+    return v;
+  };
+  const eps = positive(o.eps ?? 1e-6, "eps", false);
+  if (o.relative !== undefined && typeof o.relative !== "boolean") {
+    throw new ValueError(`${fnName}: ${field("relative")} must be true or false, got ${describeValue(o.relative)}`);
+  }
+  const relative = o.relative ?? false;
+  const atol = positive(o.atol ?? (relative ? 0 : 1e-6), "atol", true);
+  const rtol = positive(o.rtol ?? 1e-5, "rtol", true);
+  const seed = checkInt(o.seed ?? 0, fnName, field("seed"), 0, Number.MAX_SAFE_INTEGER);
+  const fullJacobianMax = checkInt(o.fullJacobianMax ?? 64, fnName, field("fullJacobianMax"), 0);
+  const projections = checkInt(o.projections ?? 3, fnName, field("projections"), 1);
+  return { eps, atol, rtol, seed, fullJacobianMax, projections, relative };
+}
+
+/** gradcheck under another public name (`assertGradcheck`, kdgrad/testing/vitest's matcher), named in its refusals. */
+export function gradcheckAs(
+  fn: (...inputs: Tensor[]) => Tensor,
+  inputs: readonly (Tensor | unknown)[],
+  options: GradcheckOptions | undefined,
+  fnName: string,
+): GradcheckReport {
+  return check(fn, inputs, options, false, fnName);
+}
 
 /**
  * The checker. `disconnectedIsZero`: an output that does not require grad has
@@ -101,19 +196,7 @@ function check(
 ): GradcheckReport {
   checkFunction(fn, fnName, "fn");
   if (!Array.isArray(inputs)) throw new ValueError(`${fnName}: inputs must be a list of the arguments of fn, got ${describeValue(inputs)}`);
-  options = checkOptions(options, fnName, GRADCHECK_OPTIONS);
-  const positive = (v: unknown, name: string, orZero: boolean): number => {
-    if (typeof v !== "number" || !Number.isFinite(v) || v < 0 || (!orZero && v === 0)) {
-      throw new ValueError(`${fnName}: ${name} must be a finite number ${orZero ? ">= 0" : "> 0"}, got ${describeValue(v)}`);
-    }
-    return v;
-  };
-  const eps = positive(options.eps ?? 1e-6, "eps", false);
-  const atol = positive(options.atol ?? 1e-6, "atol", true);
-  const rtol = positive(options.rtol ?? 1e-5, "rtol", true);
-  const seed = checkInt(options.seed ?? 0, fnName, "seed", 0, Number.MAX_SAFE_INTEGER);
-  const fullMax = checkInt(options.fullJacobianMax ?? 64, fnName, "fullJacobianMax", 0);
-  const nProj = checkInt(options.projections ?? 3, fnName, "projections", 1);
+  const { eps, atol, rtol, seed, fullJacobianMax: fullMax, projections: nProj, relative } = checkGradcheckOptions(options, fnName);
   const rng = new Generator(seed);
 
   const xs = inputs.map((x) => {
@@ -149,23 +232,11 @@ function check(
 
   const maxIn = Math.max(...checked.map((i) => (xs[i] as Tensor).size));
   const mode: "full" | "projection" = maxIn <= fullMax ? "full" : "projection";
-  const reports: GradcheckInputReport[] = checked.map((i) => ({
-    input: i, shape: [...(xs[i] as Tensor).shape], maxAbsError: 0, maxRelError: 0, maxErrorRatio: 0, where: "", ok: true,
-  }));
-  const record = (r: GradcheckInputReport, numeric: number, got: number, where: string): void => {
-    const err = Math.abs(numeric - got);
-    const bad = !(err <= atol + rtol * Math.abs(numeric)) && !(Number.isNaN(numeric) && Number.isNaN(got));
-    const rel = err / Math.max(Math.abs(numeric), 1e-300);
-    const abs = Number.isNaN(err) ? Infinity : err;
-    const ratio = (Number.isNaN(numeric) && Number.isNaN(got)) || err === 0 ? 0 : err / (atol + rtol * Math.abs(numeric));
-    r.maxErrorRatio = Math.max(r.maxErrorRatio, Number.isNaN(ratio) ? Infinity : ratio);
-    if (bad) r.ok = false;
-    if (abs > r.maxAbsError || r.where === "") {
-      r.maxAbsError = abs;
-      r.where = where;
-    }
-    r.maxRelError = Math.max(r.maxRelError, Number.isNaN(rel) ? Infinity : rel);
-  };
+  // Every compared entry is collected first: with `relative`, its tolerance depends on the
+  // largest numeric value of its kind, known only once the input is done.
+  const entries: GradcheckEntry[][] = checked.map(() => []);
+  const push = (r: number, kind: GradcheckEntry["kind"], numeric: number, analytic: number, at: { out?: number; in?: number; projection?: number }): void =>
+    void entries[r]!.push({ kind, ...at, numeric, analytic, allowed: 0 });
 
   const grads = analytic(u);
   const fullJacobian = mode === "full" && m <= 4 * fullMax;
@@ -180,7 +251,6 @@ function check(
   checked.forEach((i, r) => {
     const x = xs[i] as Tensor;
     const data = x.data as Float64Array;
-    const report = reports[r]!;
     if (mode === "full") {
       for (let j = 0; j < data.length; j++) {
         const x0 = data[j]!;
@@ -192,9 +262,9 @@ function check(
         data[j] = x0;
         const column = plus.map((p, o) => (p - minus[o]!) / (2 * h));
         if (fullJacobian) {
-          for (let o = 0; o < m; o++) record(report, column[o]!, rows[o]![r]![j]!, `J[out ${o}, in ${j}]`);
+          for (let o = 0; o < m; o++) push(r, "jacobian", column[o]!, rows[o]![r]![j]!, { out: o, in: j });
         }
-        record(report, dot(u, column), grads[r]![j]!, `(Jᵀu)[${j}]`);
+        push(r, "vjp", dot(u, column), grads[r]![j]!, { in: j });
       }
     } else {
       let scale = 1;
@@ -209,11 +279,45 @@ function check(
         for (let j = 0; j < v.length; j++) data[j] = x0[j]! - h * v[j]!;
         const minus = dot(u, evalFlat());
         data.set(x0);
-        record(report, (plus - minus) / (2 * h), dot(grads[r]!, v), `projection ${p}`);
+        push(r, "projection", (plus - minus) / (2 * h), dot(grads[r]!, v), { projection: p });
       }
     }
   });
-  return { ok: reports.every((r) => r.ok), mode, inputs: reports, seed };
+
+  const reports = checked.map((i, r): GradcheckInputReport => {
+    const list = entries[r]!;
+    const scale = { jacobian: 0, vjp: 0, projection: 0 };
+    if (relative) for (const e of list) if (Number.isFinite(e.numeric)) scale[e.kind] = Math.max(scale[e.kind], Math.abs(e.numeric));
+    const report: GradcheckInputReport = {
+      input: i, shape: [...(xs[i] as Tensor).shape], maxAbsError: 0, maxRelError: 0, maxErrorRatio: 0, where: "",
+      worst: list[0] ?? { kind: "vjp", numeric: 0, analytic: 0, allowed: atol }, ok: true,
+    };
+    let worstRatio = -1;
+    for (const e of list) {
+      const { numeric, analytic: got } = e;
+      e.allowed = atol + rtol * Math.max(Math.abs(numeric), scale[e.kind]);
+      const err = Math.abs(numeric - got);
+      const bothNaN = Number.isNaN(numeric) && Number.isNaN(got);
+      const bad = !(err <= e.allowed) && !bothNaN;
+      const rel = err / Math.max(Math.abs(numeric), 1e-300);
+      const abs = Number.isNaN(err) ? Infinity : err;
+      const ratio = bothNaN || err === 0 ? 0 : err / e.allowed;
+      const r0 = Number.isNaN(ratio) ? Infinity : ratio;
+      report.maxErrorRatio = Math.max(report.maxErrorRatio, r0);
+      if (bad) report.ok = false;
+      if (abs > report.maxAbsError || report.where === "") {
+        report.maxAbsError = abs;
+        report.where = e.kind === "jacobian" ? `J[out ${e.out}, in ${e.in}]` : e.kind === "vjp" ? `(Jᵀu)[${e.in}]` : `projection ${e.projection}`;
+      }
+      if (r0 > worstRatio) {
+        worstRatio = r0;
+        report.worst = e;
+      }
+      report.maxRelError = Math.max(report.maxRelError, Number.isNaN(rel) ? Infinity : rel);
+    }
+    return report;
+  });
+  return { ok: reports.every((r) => r.ok), mode, inputs: reports, seed, outputShape: [...y.shape], atol, rtol, relative };
 }
 
 /** `gradcheck` that throws a GradcheckError describing the worst mismatch. */
@@ -227,11 +331,41 @@ export function assertGradcheck(
   return report;
 }
 
-function describeFailure(fn: (...inputs: Tensor[]) => Tensor, report: GradcheckReport): string {
-  const lines = report.inputs
-    .filter((r) => !r.ok)
-    .map((r) => `input ${r.input} ${shapeStr(r.shape)}: max abs error ${r.maxAbsError.toExponential(3)}, max rel error ${r.maxRelError.toExponential(3)} at ${r.where}`);
-  return `${fn.name || "function"} failed (${report.mode}, seed ${report.seed}):\n  ${lines.join("\n  ")}`;
+/** A flat index as a multi-index of `shape`: 7 in [2, 5] is [1, 2]. */
+function multiIndex(flat: number, shape: readonly number[]): number[] {
+  const idx = new Array<number>(shape.length).fill(0);
+  for (let d = shape.length - 1; d >= 0; d--) {
+    idx[d] = flat % shape[d]!;
+    flat = Math.floor(flat / shape[d]!);
+  }
+  return idx;
+}
+
+/** A flat index as its multi-index, "[1, 2]" ("[]" for a scalar). */
+const place = (flat: number, shape: readonly number[]): string => `[${multiIndex(flat, shape).join(", ")}]`;
+
+/** Six significant digits, without trailing zeros. */
+const num = (x: number): string => (Number.isFinite(x) && x !== 0 ? String(Number(x.toPrecision(6))) : String(x));
+
+/**
+ * The failure message: per failing input, its worst entry (by error / allowed error) with its
+ * place as multi-indices, both values, the error and what was allowed; the mode, seed and
+ * tolerances, so that the same call with `{ seed }` replays it.
+ */
+export function describeFailure(fn: (...inputs: Tensor[]) => Tensor, report: GradcheckReport): string {
+  const outShape = report.outputShape;
+  const lines = report.inputs.filter((r) => !r.ok).map((r) => {
+    const w = r.worst;
+    const at = w.kind === "jacobian" ? `J[out ${place(w.out!, outShape)}, in ${place(w.in!, r.shape)}]`
+      : w.kind === "vjp" ? `(Jᵀu)${place(w.in!, r.shape)}`
+      : `projection ${w.projection} ⟨u, J·v⟩`;
+    const err = Math.abs(w.numeric - w.analytic);
+    return `input ${r.input} ${shapeStr(r.shape)}: worst at ${at}: backward ${num(w.analytic)}, finite differences ${num(w.numeric)}, ` +
+      `error ${num(err)} > allowed ${num(w.allowed)} (${Number.isFinite(r.maxErrorRatio) ? `${r.maxErrorRatio.toPrecision(3)}×` : "∞×"} the tolerance); ` +
+      `max abs error ${r.maxAbsError.toExponential(3)} at ${r.where}`;
+  });
+  const tol = `rtol ${num(report.rtol)}, atol ${num(report.atol)}${report.relative ? ", relative to the gradient's size" : ""}`;
+  return `${fn.name || "function"} failed (${report.mode}, seed ${report.seed}, ${tol}):\n  ${lines.join("\n  ")}`;
 }
 
 /**
@@ -252,8 +386,8 @@ export function gradgradcheck(
   return gradgradcheckAs(fn, inputs, options, "gradgradcheck");
 }
 
-/** gradgradcheck's body; `fnName` is the checker the user called (gradgradcheck or assertGradgradcheck). */
-function gradgradcheckAs(
+/** gradgradcheck's body; `fnName` is the checker the user called (gradgradcheck, assertGradgradcheck, the vitest matcher). */
+export function gradgradcheckAs(
   fn: (...inputs: Tensor[]) => Tensor,
   inputs: readonly (Tensor | unknown)[],
   options: GradcheckOptions | undefined,
@@ -261,11 +395,11 @@ function gradgradcheckAs(
 ): GradcheckReport {
   checkFunction(fn, fnName, "fn");
   if (!Array.isArray(inputs)) throw new ValueError(`${fnName}: inputs must be a list of the arguments of fn, got ${describeValue(inputs)}`);
-  options = checkOptions(options, fnName, GRADCHECK_OPTIONS);
+  const seed = checkGradcheckOptions(options, fnName).seed;
   const checked = inputs.flatMap((x, i) => (x instanceof Tensor && x.requiresGrad && x.dtype !== "int32" ? [i] : []));
   if (checked.length === 0) throw new ValueError(`${fnName}: no input requires grad; mark the inputs to check with requiresGrad`);
   const y0 = checkReturned(noGrad(() => (fn as (...a: unknown[]) => unknown)(...inputs)), fnName, "fn");
-  const rng = new Generator(checkInt(options.seed ?? 0, fnName, "seed", 0, Number.MAX_SAFE_INTEGER - 1) + 1);
+  const rng = new Generator(checkInt(seed, fnName, "seed", 0, Number.MAX_SAFE_INTEGER - 1) + 1);
   const u = new Tensor(Float64Array.from({ length: y0.size }, () => rng.normal()), y0.shape).requiresGrad_(true);
   const n = inputs.length;
   const backwardOf = (...all: Tensor[]): Tensor => enableGrad(() => {

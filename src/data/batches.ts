@@ -5,6 +5,7 @@ import { checkInt, describeValue, shapeStr } from "../tensor/shape.js";
 import { defaultGenerator, Generator } from "../tensor/random.js";
 import { selectRows } from "./select-rows.js";
 
+/** Options of `batches`. */
 export interface BatchOptions {
   /** Rows per batch (a positive integer). */
   batchSize: number;
@@ -16,6 +17,7 @@ export interface BatchOptions {
   dropLast?: boolean;
 }
 
+/** One mini-batch: rows of x and y, and which rows they are. */
 export interface Batch {
   /** The rows x[indices] (a copy). */
   x: Tensor;

@@ -16,6 +16,7 @@ export interface DigitsSplit {
   indices: number[];
 }
 
+/** The digits data set's three splits (`digitsFromBytes`, and `loadDigits` in kdgrad/node). */
 export interface Digits {
   /** 1347 samples. */
   train: DigitsSplit;

@@ -37,6 +37,7 @@ const MAX_HEADER_BYTES = 100_000_000;
 /** A collection of named tensors: a Map (ordered) or a plain object. */
 export type NamedTensors = ReadonlyMap<string, Tensor> | Readonly<Record<string, Tensor>>;
 
+/** What `decodeSafetensors` returns: the named tensors and the file's metadata strings. */
 export interface DecodedSafetensors {
   /** The tensors, in the order of their data in the file (for kdgrad's files, the order they were given). */
   tensors: Map<string, Tensor>;

@@ -12,7 +12,9 @@ import { kernel } from "../kernels/registry.js";
  * class-layout.ts.
  */
 
+/** How a loss reduces over examples: "mean", "sum", or "none" (one value per example). */
 export type Reduction = "mean" | "sum" | "none";
+/** klDiv's reductions: those of the other losses, and "batchmean" (the sum divided by the batch size, the KL per example). */
 export type KlReduction = Reduction | "batchmean";
 
 export function checkReduction<R extends string>(value: unknown, allowed: readonly R[], fn: string): R {

@@ -20,6 +20,7 @@ import { checkInteger, checkLabels, checkReduction, checkWeight, type Reduction 
 import { classConstants, classLayout, classWeights, reduceLoss, type ClassLayout } from "./class-layout.js";
 import { fusedWithGraph } from "./fused-with-graph.js";
 
+/** Options of `crossEntropy`: reduction, class weights, an ignored label, label smoothing. */
 export interface CrossEntropyOptions {
   /** 'mean' (default), 'sum' or 'none'. */
   reduction?: Reduction;

@@ -15,6 +15,7 @@ import { where } from "../ops/where.js";
 import { broadcastTarget, checkReduction, type KlReduction } from "./checks.js";
 import { fusedWithGraph } from "./fused-with-graph.js";
 
+/** Options of `klDiv`: the reduction (default "batchmean") and whether the target is given as log-probabilities. */
 export interface KlDivOptions {
   /** 'batchmean' (default: the true KL per example), 'sum', 'mean' (divides by every element) or 'none'. */
   reduction?: KlReduction;

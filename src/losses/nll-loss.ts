@@ -14,6 +14,7 @@ import { checkInteger, checkLabels, checkReduction, checkWeight, type Reduction 
 import { classConstants, classLayout, reduceLoss, type ClassLayout } from "./class-layout.js";
 import { fusedWithGraph } from "./fused-with-graph.js";
 
+/** Options of `nllLoss`: reduction, class weights, an ignored label. */
 export interface NllLossOptions {
   reduction?: Reduction;
   ignoreIndex?: number;

@@ -9,6 +9,7 @@ import { linear } from "../ops/linear.js";
 import { Module } from "./module.js";
 import { uniformTensor } from "./init.js";
 
+/** Options of `Linear`: whether it has a bias, the dtype, and the generator of the initial weights. */
 export interface LinearOptions {
   /** Learn an additive bias (default true). */
   bias?: boolean;

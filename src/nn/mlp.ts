@@ -12,8 +12,10 @@ import { GELU } from "./gelu.js";
 import { Dropout } from "./dropout.js";
 import { Sequential } from "./sequential.js";
 
+/** The activations `mlp` can put between its layers. */
 export type Activation = "relu" | "tanh" | "gelu";
 
+/** Options of `mlp`: the activation between layers, dropout, dtype and the generator of the initial weights. */
 export interface MlpOptions {
   /** Dropout probability after each hidden activation (default 0: no Dropout layers). */
   dropout?: number;

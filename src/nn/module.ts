@@ -8,11 +8,13 @@ import { kernel } from "../kernels/registry.js";
 /** A state dict given as a Map (ordered) or a plain object of tensors. */
 export type StateDict = ReadonlyMap<string, Tensor> | Readonly<Record<string, Tensor>>;
 
+/** Options of `Module.loadStateDict`. */
 export interface LoadStateDictOptions {
   /** Require the keys to match exactly (default true). Shapes must match either way. */
   strict?: boolean;
 }
 
+/** What `Module.loadStateDict` did not match (empty unless strict is false). */
 export interface LoadStateDictResult {
   /** Parameters of the module that the dict did not hold (only with strict: false). */
   missingKeys: string[];

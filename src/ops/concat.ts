@@ -78,6 +78,12 @@ export function concatAs(fn: string, tensors: readonly Tensor[], dim: number): T
   return concatOp(fn, dim, ...tensors);
 }
 
+/**
+ * concat(tensors, dim = 0): join tensors along an existing axis, as torch.cat; every other
+ * axis must match. The gradient of each input is its slice of the output's gradient.
+ *
+ * @example concat([zeros([2, 3]), ones([1, 3])], 0).shape // [3, 3]
+ */
 export const concat = defineComposite(
   "concat",
   (tensors: readonly Tensor[], dim = 0): Tensor => concatOp("concat", dim, ...checkTensorList(tensors, "concat")),

@@ -43,6 +43,7 @@ export class Ctx {
   }
 }
 
+/** What `defineOp` takes: a name (for errors and the tests), a forward that computes the result, and a backward that returns one gradient per argument. */
 export interface OpSpec<A extends unknown[]> {
   name: string;
   /** Computes the result; runs with graph recording off. */

@@ -10,6 +10,7 @@ import { mul } from "./mul.js";
 import { sigmoid } from "./sigmoid.js";
 import { sub } from "./sub.js";
 
+/** gelu's form: "none" (exact, with erf) or "tanh" (the tanh approximation). */
 export type GeluApproximate = "none" | "tanh";
 
 /** √(2/π), the slope of the tanh approximation's argument at 0. */

@@ -7,6 +7,7 @@ import { noGrad } from "../autograd/no-grad.js";
 import { kernel } from "../kernels/registry.js";
 import { Optimizer, gradData } from "./optimizer.js";
 
+/** Options of `Adam` and `AdamW`, with PyTorch's names and defaults. */
 export interface AdamOptions {
   /** Learning rate γ (default 1e-3). */
   lr?: number;

@@ -6,6 +6,7 @@ import { noGrad } from "../autograd/no-grad.js";
 import { kernel } from "../kernels/registry.js";
 import { Optimizer, gradData } from "./optimizer.js";
 
+/** Options of `SGD`, with PyTorch's names and defaults. */
 export interface SGDOptions {
   /** Learning rate γ (required). */
   lr: number;

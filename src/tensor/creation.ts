@@ -6,12 +6,14 @@ import { defaultGenerator, Generator } from "./random.js";
 import { publicName } from "./public-call.js";
 import { checkOptions } from "./options.js";
 
+/** Options of `tensor` and the filled constructors: the shape to read the values into, the dtype, and whether the result is a leaf that requires grad. */
 export interface TensorOptions {
   shape?: Shape;
   dtype?: DType;
   requiresGrad?: boolean;
 }
 
+/** Options of the random constructors (`rand`, `randn`, `randint`, `*Like`). */
 export interface RandomOptions {
   dtype?: DType;
   requiresGrad?: boolean;
@@ -19,6 +21,7 @@ export interface RandomOptions {
   generator?: Generator;
 }
 
+/** A number or nested arrays of numbers, as `tensor` takes them. */
 export type TensorLike = number | readonly TensorLike[];
 
 /** The default float dtype, as in PyTorch. */
@@ -124,14 +127,17 @@ function checkInt32Value(value: number, dtype: DType, fn: string, what: string):
 const INT32_MIN = -2147483648;
 const INT32_MAX = 2147483647;
 
+/** A tensor of `shape` filled with `value` (an integer in the int32 range for int32). @example full([2, 2], -Infinity) */
 export function full(shape: Shape, value: number, options?: Omit<TensorOptions, "shape">): Tensor {
   return filled(shape, value, checkOptions(options, "full", CREATION_OPTIONS), "full");
 }
 
+/** A tensor of `shape` filled with 0 (float32 unless `dtype` says otherwise). @example zeros([2, 3], { dtype: "float64" }) */
 export function zeros(shape: Shape, options?: Omit<TensorOptions, "shape">): Tensor {
   return filled(shape, 0, checkOptions(options, "zeros", CREATION_OPTIONS), "zeros");
 }
 
+/** A tensor of `shape` filled with 1. @example ones([4], { requiresGrad: true }) */
 export function ones(shape: Shape, options?: Omit<TensorOptions, "shape">): Tensor {
   return filled(shape, 1, checkOptions(options, "ones", CREATION_OPTIONS), "ones");
 }
@@ -261,22 +267,27 @@ function like<O extends { dtype?: DType }>(x: Tensor, options: O | undefined, fn
   return [[...t.shape], { ...o, dtype: o.dtype ?? t.dtype }];
 }
 
+/** Zeros of x's shape and dtype (`options` may change the dtype or ask for requiresGrad). */
 export function zerosLike(x: Tensor, options?: Omit<TensorOptions, "shape">): Tensor {
   const [shape, o] = like(x, options, "zerosLike", CREATION_OPTIONS);
   return filled(shape, 0, o, "zerosLike");
 }
+/** Ones of x's shape and dtype. */
 export function onesLike(x: Tensor, options?: Omit<TensorOptions, "shape">): Tensor {
   const [shape, o] = like(x, options, "onesLike", CREATION_OPTIONS);
   return filled(shape, 1, o, "onesLike");
 }
+/** `value` in x's shape and dtype. */
 export function fullLike(x: Tensor, value: number, options?: Omit<TensorOptions, "shape">): Tensor {
   const [shape, o] = like(x, options, "fullLike", CREATION_OPTIONS);
   return filled(shape, value, o, "fullLike");
 }
+/** Uniform draws in [0, 1) of x's shape and dtype, from `generator` (default: the global one). */
 export function randLike(x: Tensor, options?: RandomOptions): Tensor {
   const [shape, o] = like(x, options, "randLike", RANDOM_OPTIONS);
   return uniformIn(shape, o, "randLike");
 }
+/** Standard normal draws of x's shape and dtype, from `generator` (default: the global one). */
 export function randnLike(x: Tensor, options?: RandomOptions): Tensor {
   const [shape, o] = like(x, options, "randnLike", RANDOM_OPTIONS);
   return normalIn(shape, o, "randnLike");

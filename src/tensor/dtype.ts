@@ -1,8 +1,11 @@
 import { DTypeError, ValueError } from "./errors.js";
 import { checkCount, describeValue } from "./shape.js";
 
+/** The element types: float32 (the default, as in PyTorch), float64, and int32 for labels and indices. */
 export type DType = "float32" | "float64" | "int32";
+/** The dtypes arithmetic and gradients take. */
 export type FloatDType = "float32" | "float64";
+/** The typed array behind a tensor of each dtype. */
 export type Storage = Float32Array | Float64Array | Int32Array;
 
 /**

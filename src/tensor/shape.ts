@@ -1,5 +1,6 @@
 import { IndexError, ShapeError, ValueError } from "./errors.js";
 
+/** A shape: the size of each axis, outermost first ([] for a scalar). */
 export type Shape = readonly number[];
 
 /**

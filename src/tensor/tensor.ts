@@ -202,6 +202,7 @@ export class Tensor {
   }
 }
 
+/** Nested arrays of numbers, as `toArray()` returns them (a number for a scalar). */
 export type NestedArray = number | NestedArray[];
 
 /** A shape as the constructor and Tensor.empty take it: a list of non-negative integers (ShapeError naming fn). */

@@ -6,6 +6,8 @@
 import type fc from "fast-check";
 import * as kd from "../../src/index.js";
 import * as kn from "../../src/node/index.js";
+import * as kt from "../../src/testing/index.js";
+import * as kf from "../../src/testing/fast-check.js";
 import { Tensor, getBackend, isGradEnabled, manualSeed, setBackend } from "../../src/index.js";
 import { buildArgs, prng, showArgs, type Arg, type Profile } from "./values.js";
 import { READ_LIMIT, elements, malformed, nonFinite, tensorsIn, thrownProblem } from "./oracle.js";
@@ -17,6 +19,7 @@ export type Finite = boolean | { value: boolean; grad: boolean };
  * One row of the table (test/fuzz/table.ts), keyed by what the user calls:
  *   "add"             the export `add(...)`
  *   "node:saveNpy"    the export of "kdgrad/node"
+ *   "testing:allClose", "testing/fast-check:logits"   the exports of "kdgrad/testing" and "kdgrad/testing/fast-check"
  *   "Linear"          `new Linear(...)` (how: "new")
  *   "Tensor#sum"      the method `x.sum(...)`; the first Arg is the receiver
  *   "Tensor.empty"    the static `Tensor.empty(...)`
@@ -45,11 +48,21 @@ export interface Entry {
   absScale?: boolean;
 }
 
+/** The entry points besides "kdgrad", by key prefix (fuzz.test.ts scans the same modules). */
+export const SUBPATHS: readonly (readonly [prefix: string, exports: Record<string, unknown>])[] = [
+  ["node:", kn], ["testing:", kt], ["testing/fast-check:", kf],
+];
+
+/** A key without its entry point's prefix, and that entry point's exports. */
+export function splitKey(key: string): { bare: string; exports: Record<string, unknown> } {
+  for (const [prefix, exports] of SUBPATHS) if (key.startsWith(prefix)) return { bare: key.slice(prefix.length), exports };
+  return { bare: key, exports: kd as Record<string, unknown> };
+}
+
 /** The value behind a key: the export, or the class whose method or static is called. */
 export function resolve(key: string): unknown {
-  if (key.startsWith("node:")) return (kn as Record<string, unknown>)[key.slice(5)];
-  const cls = key.split(/[#.]/)[0]!;
-  return (kd as Record<string, unknown>)[cls];
+  const { bare, exports } = splitKey(key);
+  return exports[bare.split(/[#.]/)[0]!];
 }
 
 /** The classes of a receiver, most derived first (their names). */
@@ -72,7 +85,7 @@ function classChain(o: unknown): string[] {
  * the input); `s`, `C` or `C.s` for a static C.s(...).
  */
 export function namesFor(key: string, entry: Entry, args: unknown[]): string[] {
-  const bare = key.startsWith("node:") ? key.slice(5) : key;
+  const { bare } = splitKey(key);
   const names = new Set<string>();
   if (entry.how === "method" || entry.how === "getter") {
     const [cls, m] = bare.split("#") as [string, string];
@@ -139,7 +152,7 @@ export interface Failure {
 }
 
 export function describeCall(key: string, entry: Entry, args: readonly Arg[]): string {
-  const bare = key.startsWith("node:") ? key.slice(5) : key;
+  const { bare } = splitKey(key);
   const a = showArgs(args);
   switch (entry.how) {
     case "new":

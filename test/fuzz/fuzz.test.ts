@@ -10,7 +10,7 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import * as kd from "../../src/index.js";
-import * as kn from "../../src/node/index.js";
+import { SUBPATHS } from "./calls.js";
 import { ROWS } from "./table.js";
 import { propertyDefs } from "./properties.js";
 import { replayCommand, runFuzz, type PropertyResult } from "./harness.js";
@@ -19,30 +19,38 @@ const isClass = (f: unknown): f is new (...a: unknown[]) => unknown =>
   typeof f === "function" && /^class\b/.test(Function.prototype.toString.call(f));
 
 /**
- * What the table must cover: every runtime export of "kdgrad" and
- * "kdgrad/node" (types vanish at run time), and for each exported class its
- * own prototype members (methods and getters, protected ones included: a
- * subclass calls them) and its static functions.
+ * What the table must cover: every runtime export of "kdgrad", "kdgrad/node",
+ * "kdgrad/testing" and "kdgrad/testing/fast-check" (types vanish at run time;
+ * "kdgrad/testing/vitest" is left out, README "What is fuzzed" says why), and
+ * for each exported class its own prototype members (methods and getters,
+ * protected ones included: a subclass calls them) and its static functions.
+ * A subpath's keys carry its prefix: node:loadNpy, testing:allClose,
+ * testing/fast-check:logits.
  */
 export function publicSurface(): string[] {
   const keys: string[] = [];
-  for (const [name, value] of Object.entries(kd)) {
-    keys.push(name);
-    if (!isClass(value)) continue;
-    for (const m of Object.getOwnPropertyNames(value.prototype)) if (m !== "constructor") keys.push(`${name}#${m}`);
-    for (const s of Object.getOwnPropertyNames(value)) {
-      if (["length", "name", "prototype"].includes(s)) continue;
-      if (typeof Object.getOwnPropertyDescriptor(value, s)?.value === "function") keys.push(`${name}.${s}`);
+  const scan = (prefix: string, exports: Record<string, unknown>, members: boolean): void => {
+    for (const [name, value] of Object.entries(exports)) {
+      keys.push(`${prefix}${name}`);
+      if (!members || !isClass(value)) continue;
+      for (const m of Object.getOwnPropertyNames(value.prototype)) if (m !== "constructor") keys.push(`${prefix}${name}#${m}`);
+      for (const s of Object.getOwnPropertyNames(value)) {
+        if (["length", "name", "prototype"].includes(s)) continue;
+        if (typeof Object.getOwnPropertyDescriptor(value, s)?.value === "function") keys.push(`${prefix}${name}.${s}`);
+      }
     }
-  }
-  for (const name of Object.keys(kn)) keys.push(`node:${name}`);
+  };
+  scan("", kd, true);
+  // kdgrad/node's classes are kdgrad's own error classes (a row checks they are the same), so only its names.
+  for (const [prefix, exports] of SUBPATHS) scan(prefix, exports, prefix !== "node:");
   return keys;
 }
 
 describe("the fuzz table describes the whole public surface", () => {
   const surface = publicSurface();
   test("the scan finds the exports, the classes' methods and kdgrad/node", () => {
-    for (const k of ["add", "distillationLoss", "Tensor#sum", "Tensor.empty", "Generator#setState", "Module#loadStateDict", "SGD#step", "node:loadNpy"]) expect(surface).toContain(k);
+    for (const k of ["add", "distillationLoss", "Tensor#sum", "Tensor.empty", "Generator#setState", "Module#loadStateDict", "SGD#step", "node:loadNpy",
+      "testing:allClose", "testing:AssertionError#name", "testing:assertGradcheck", "testing/fast-check:lossProperties"]) expect(surface).toContain(k);
   });
   test("every public export, method, getter and static has a row (an argument generator) in test/fuzz/table.ts", () => {
     const missing = surface.filter((k) => !(k in ROWS));

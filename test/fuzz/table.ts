@@ -13,19 +13,21 @@ import * as nodePath from "node:path";
 import fc from "fast-check";
 import * as kd from "../../src/index.js";
 import * as kn from "../../src/node/index.js";
+import * as kt from "../../src/testing/index.js";
+import * as kf from "../../src/testing/fast-check.js";
 import { Generator, KdgradError, Tensor } from "../../src/index.js";
 import type { Entry, Finite } from "./calls.js";
-import { READ_LIMIT, elements, functionPart, malformed, tensorsIn } from "./oracle.js";
+import { READ_LIMIT, UserError, elements, functionPart, malformed, tensorsIn, thrownProblem } from "./oracle.js";
 import {
   Bool, DTypeP, Dim, Dims, Enum, FloatDTypeP, Int, Num, Options, ShapeP, Size, T, TN, anyNumber, badInt, badSize,
   call, fixed, one, optional, special, wrongType, type Param,
 } from "./params.js";
 import {
-  Deferred, gradOutputsFor, gradientsPart, leafOf, likeTensor, npyReadable, npyValues, readsOf, safetensorsContent,
+  Deferred, buildSpecial, gradOutputsFor, gradientsPart, leafOf, likeTensor, npyReadable, npyValues, readsOf, safetensorsContent,
   type GradientsCase, type GradientsCaseParams, type GraphParams, type ModuleParams, type NpyParams, type OptimizerParams, type PathParams, type SafetensorsParams,
 } from "./specials.js";
 import {
-  BAD_INTS, OMIT, SPECIAL, broadcastVariant, capShape, dimArb, list, logicalValues, obj, shapeArb, sizeOf, tensorArb, v,
+  BAD_INTS, OMIT, SPECIAL, broadcastVariant, capShape, dimArb, list, logicalValues, obj, prng, setSpecialBuilder, shapeArb, sizeOf, tensorArb, v,
   type Arg, type DType, type Layout, type Profile, type TensorArg, type TensorOptions, type ValueKind,
 } from "./values.js";
 
@@ -1125,6 +1127,7 @@ const gradcheckOptions = Options({
   seed: one(fc.nat().map(v), badInt),
   projections: one(fc.constantFrom(1, 3).map(v), fc.constantFrom(0, -1, 0.5, NaN, Infinity).map(v)),
   fullJacobianMax: one(fc.constantFrom(0, 4, 64).map(v), badInt),
+  relative: Bool,
 });
 /**
  * gradcheck must never pass a wrong backward: with the deliberately wrong
@@ -1844,6 +1847,625 @@ R["node:loadDigits"] = nodeRow(() => [optional(one(fc.record({ kind: fc.constant
 R["node:DEFAULT_DIGITS_DIR"] = { how: "value", args: () => fc.constant([]), check: (d) => (typeof d === "string" && nodeFs.existsSync(nodePath.join(d, "SHA256SUMS")) ? null : `is ${String(d)}, not the data directory`), noBackend: true };
 R["node:FileError"] = { ...errorClassRow("FileError"), check: (r, a) => (resolveNode("FileError") === kd.FileError ? errorClassRow("FileError").check!(r, a) : "kdgrad/node's FileError is not kdgrad's") };
 R["node:FormatError"] = { ...errorClassRow("FormatError"), check: (r, a) => (resolveNode("FormatError") === kd.FormatError ? errorClassRow("FormatError").check!(r, a) : "kdgrad/node's FormatError is not kdgrad's") };
+// ==================================================================== kdgrad/testing (issue 14)
+//
+// The testing kit's entry points, keyed "testing:…" and "testing/fast-check:…": the assertions
+// (allClose, assertClose, assertFinite, closeReport, AssertionError; the gradcheck family and
+// GradcheckError are kdgrad's own, re-exported), the arbitraries and lossProperties. One block
+// on purpose (other branches add rows too). "kdgrad/testing/vitest" is not scanned: README,
+// "What is fuzzed", says why.
+
+/** The suite's own NumPy isclose over two value lists (already broadcast): the reference for allClose and its kin. */
+function iscloseRef(x: number, y: number, rtol: number, atol: number, equalNan: boolean): boolean {
+  if (Number.isNaN(x) || Number.isNaN(y)) return equalNan && Number.isNaN(x) && Number.isNaN(y);
+  if (!Number.isFinite(x) || !Number.isFinite(y)) return x === y;
+  return Math.abs(x - y) <= atol + rtol * Math.abs(y);
+}
+
+/**
+ * A compared value read by the suite: a Tensor through its strides, a number, or rectangular
+ * nested arrays of numbers; null for anything the assertions must refuse.
+ */
+function comparableRef(x: unknown): { shape: number[]; xs: number[] } | null {
+  if (isT(x)) return { shape: [...x.shape], xs: elements(x) };
+  if (num(x)) return { shape: [], xs: [x] };
+  if (!Array.isArray(x)) return null;
+  const xs: number[] = [];
+  const walk = (a: unknown): number[] | null => {
+    if (num(a)) {
+      xs.push(a);
+      return [];
+    }
+    if (!Array.isArray(a)) return null;
+    if (a.length === 0) return [0];
+    const inner = a.map(walk);
+    if (inner.some((s) => s === null || JSON.stringify(s) !== JSON.stringify(inner[0]))) return null;
+    return [a.length, ...inner[0]!];
+  };
+  const shape = walk(x);
+  return shape === null ? null : { shape, xs };
+}
+
+/** allClose's verdict by the suite's rule, or null when the call must be refused (bad values, shapes that do not broadcast, bad tolerances). */
+function closeRef(a: unknown, b: unknown, o: unknown): { ok: boolean; mismatches: number; shape: number[]; firstBad: number } | null {
+  const opts = optsOf(o);
+  const rtol = opts.rtol ?? 1e-5;
+  const atol = opts.atol ?? 1e-8;
+  const tolOk = (t: unknown): t is number => num(t) && Number.isFinite(t) && t >= 0;
+  if (!tolOk(rtol) || !tolOk(atol)) return null;
+  const x = comparableRef(a);
+  const y = comparableRef(b);
+  if (x === null || y === null) return null;
+  const shape = broadcastRef(x.shape, y.shape);
+  if (shape === null) return null;
+  const xa = broadcastRead(isT(a) ? a : kd.tensor(x.xs, { shape: x.shape, dtype: "float64" }), shape);
+  const ya = broadcastRead(isT(b) ? b : kd.tensor(y.xs, { shape: y.shape, dtype: "float64" }), shape);
+  let mismatches = 0;
+  let firstBad = -1;
+  for (let i = 0; i < xa.length; i++) {
+    if (!iscloseRef(xa[i]!, ya[i]!, rtol, atol, opts.equalNan === true)) {
+      mismatches++;
+      if (firstBad < 0) firstBad = i;
+    }
+  }
+  return { ok: mismatches === 0, mismatches, shape, firstBad };
+}
+
+/** A flat index as a multi-index of `shape`. */
+function multiIndexRef(flat: number, shape: readonly number[]): number[] {
+  const idx = new Array<number>(shape.length).fill(0);
+  for (let d = shape.length - 1; d >= 0; d--) {
+    idx[d] = flat % shape[d]!;
+    flat = Math.floor(flat / shape[d]!);
+  }
+  return idx;
+}
+
+/** What an assertion threw inside a row's `run` (so that `check` can compare the verdict with the reference). */
+interface Threw {
+  threw: string;
+  name: string;
+}
+/** Run an assertion; its AssertionError becomes a value (any other error propagates to the oracle). */
+const verdict = (f: () => unknown): unknown => {
+  try {
+    f();
+    return "passed";
+  } catch (e) {
+    if (e instanceof kt.AssertionError) return { threw: e.message, name: e.name } satisfies Threw;
+    throw e;
+  }
+};
+const threw = (r: unknown): r is Threw => typeof r === "object" && r !== null && "threw" in r;
+
+/**
+ * Two values to compare: a tensor Arg of any dtype, layout and value kind, read as a tensor,
+ * as nested arrays or as a number; the other derived from its values (the same, perturbed near
+ * the default tolerances, NaN or ∞ here and there, broadcast from one row) or unrelated, as a
+ * tensor of either float dtype or nested arrays. Bad values: wrong types, ragged or non-numeric
+ * nested arrays, a typed array.
+ */
+function ComparePair(p: Profile): Param {
+  const base = tensorArb(shapeArb(p, 0, 3), { kinds: ["moderate", "moderate", "wide", "special", "finite-special", "huge"] });
+  const good = fc
+    .record({
+      a: base,
+      asA: fc.constantFrom("tensor", "tensor", "nested", "number"),
+      how: fc.constantFrom("same", "perturbed", "perturbed", "perturbed", "row", "other"),
+      form: fc.constantFrom("float64", "float32", "nested"),
+      seed: fc.nat(),
+      other: base,
+    })
+    .map(({ a, asA, how, form, seed, other }): Arg[] => {
+      const first: Arg = asA === "tensor" ? a : special("testing:comparable", { base: a, form: asA });
+      return [first, special("testing:comparable", { base: how === "other" ? other : a, form, how: how === "other" ? "same" : how, seed })];
+    });
+  const badComparable = fc.oneof(
+    wrongType,
+    fc.constantFrom(list([list([v(1)]), list([v(1), v(2)])]), list([v("1")]), list([v(null)]), list([list([v(1)]), v(2)]), v(3n)),
+    fc.constant(special("typed", { ctor: "Float64Array", n: 2, seed: 1 })),
+  );
+  return Group(good, [badComparable, badComparable]);
+}
+
+const tolerance = (pool: number[]): Param => Num(fc.constantFrom(...pool));
+const closeOptions = Options({ rtol: tolerance([1e-5, 0, 1e-3, 0.5, -1, NaN, Infinity]), atol: tolerance([1e-8, 0, 1e-6, 1, -1e-8, NaN, Infinity]), equalNan: Bool });
+const assertCloseOptions = Options({
+  rtol: tolerance([1e-5, 0, 1e-3, 0.5, -1, NaN]), atol: tolerance([1e-8, 0, 1e-6, -1, Infinity]), equalNan: Bool,
+  name: one(fc.constantFrom("logits.grad", "").map(v), fc.constantFrom(v(3), v(true), list([]))),
+});
+
+/** The values the special "testing:comparable" makes from a tensor Arg (see ComparePair). */
+function comparableValue({ base, form, how, seed }: { base: TensorArg; form: string; how?: string; seed?: number }): unknown {
+  let xs = logicalValues(base);
+  let shape = [...base.shape];
+  if (base.dtype === "float32") xs = xs.map(Math.fround);
+  if (how === "row" && shape.length > 0 && xs.length >= shape[shape.length - 1]!) {
+    shape = [shape[shape.length - 1]!];
+    xs = xs.slice(0, shape[0]);
+  }
+  if (how === "perturbed") {
+    const r = prng(seed ?? 0);
+    // Steps around the default tolerances (rtol 1e-5, atol 1e-8) and a few non-finite flips.
+    xs = xs.map((x) => {
+      const u = r();
+      if (u < 0.3) return x;
+      if (u < 0.45) return x + (r() < 0.5 ? -1 : 1) * 5e-9;
+      if (u < 0.6) return x * (1 + (r() < 0.5 ? -1 : 1) * 9e-6);
+      if (u < 0.75) return x * (1 + (r() < 0.5 ? -1 : 1) * 2e-5);
+      if (u < 0.85) return x + 1e-3;
+      return [NaN, Infinity, -Infinity, -x][Math.floor(r() * 4)]!;
+    });
+  }
+  if (form === "number") return xs.length === 1 ? xs[0] : nestedOf(xs, shape);
+  if (form === "nested") return nestedOf(xs, shape);
+  const dtype = form === "float32" ? "float32" : base.dtype === "int32" && how !== "perturbed" ? "int32" : "float64";
+  return new Tensor(dtype === "float32" ? Float32Array.from(xs) : dtype === "int32" ? Int32Array.from(xs) : Float64Array.from(xs), shape);
+}
+
+function nestedOf(xs: readonly number[], shape: readonly number[]): unknown {
+  let pos = 0;
+  const make = (axis: number): unknown => (axis === shape.length ? xs[pos++] : Array.from({ length: shape[axis]! }, () => make(axis + 1)));
+  return make(0);
+}
+
+R["testing:allClose"] = fn((p) => [ComparePair(p), optional(closeOptions)], {
+  check: (r, [a, b, o]) => {
+    const want = closeRef(a, b, o);
+    if (typeof r !== "boolean") return `returned ${String(r)}, not a boolean`;
+    if (want === null) return "accepted values, shapes or tolerances it must refuse";
+    return r === want.ok ? null : `returned ${r}, but NumPy's rule |a − b| ≤ atol + rtol·|b| gives ${want.ok} (${want.mismatches} elements not close)`;
+  },
+  noBackend: true,
+});
+R["testing:closeReport"] = fn((p) => [ComparePair(p), optional(closeOptions)], {
+  check: (r, [a, b, o]) => {
+    const want = closeRef(a, b, o);
+    if (want === null) return "accepted values, shapes or tolerances it must refuse";
+    const rep = r as kt.CloseReport;
+    if (rep.ok !== want.ok || rep.mismatches !== want.mismatches) return `says ok ${rep.ok} with ${rep.mismatches} mismatches; the suite's rule gives ${want.ok} with ${want.mismatches}`;
+    if (JSON.stringify(rep.shape) !== JSON.stringify(want.shape)) return `has shape [${rep.shape}], the broadcast shape is [${want.shape}]`;
+    const first = want.firstBad < 0 ? null : multiIndexRef(want.firstBad, want.shape);
+    if (JSON.stringify(rep.first?.index ?? null) !== JSON.stringify(first)) return `names the first mismatch at ${JSON.stringify(rep.first?.index)}, not ${JSON.stringify(first)}`;
+    if (want.mismatches > 0 && (rep.worst === null || iscloseRef(rep.worst.actual, rep.worst.expected, (optsOf(o).rtol as number) ?? 1e-5, (optsOf(o).atol as number) ?? 1e-8, optsOf(o).equalNan === true))) {
+      return "its worst element is a close one";
+    }
+    return null;
+  },
+  noBackend: true,
+});
+R["testing:assertClose"] = fn((p) => [ComparePair(p), optional(assertCloseOptions)], {
+  run: (target, args) => verdict(() => target(...args)),
+  check: (r, [a, b, o]) => {
+    // Shapes must be equal (unless expected is a number): a difference is a failed assertion, not a refusal.
+    const x = comparableRef(a);
+    const y = comparableRef(b);
+    if (x === null || y === null || closeRef(0, 0, o) === null || (optsOf(o).name !== undefined && typeof optsOf(o).name !== "string")) return "accepted values or options it must refuse";
+    const sameShape = num(b) || JSON.stringify(x.shape) === JSON.stringify(y.shape);
+    const want = sameShape ? closeRef(a, b, o) : null;
+    const pass = want !== null && want.ok;
+    if (!threw(r)) return pass ? null : "passed on values that are not close (or of different shapes)";
+    if (pass) return `failed on close values of equal shapes: ${r.threw.split("\n")[0]}`;
+    return functionPart(r.threw) === "assertClose" && r.name === "AssertionError" ? null : `its AssertionError does not name assertClose: ${r.threw.split("\n")[0]}`;
+  },
+  noBackend: true,
+});
+R["testing:assertFinite"] = fn(
+  (p) => [
+    one(fc.oneof(tensorArb(shapeArb(p, 0, 3), { kinds: ["moderate", "special", "masked", "huge"] }), fc.record({ base: tensorArb(shapeArb(p, 0, 3)), form: fc.constantFrom("nested", "number") }).map((q) => special("testing:comparable", q))), fc.oneof(wrongType, fc.constant(list([v("1")])))),
+    optional(Options({ name: one(fc.constantFrom("∂loss/∂x", "").map(v), fc.constantFrom(v(3), v(false))) })),
+  ],
+  {
+    run: (target, args) => verdict(() => target(...args)),
+    check: (r, [t, o]) => {
+      const x = comparableRef(t);
+      if (x === null || (optsOf(o).name !== undefined && typeof optsOf(o).name !== "string")) return "accepted a value or options it must refuse";
+      const bad = x.xs.filter((z) => !Number.isFinite(z)).length;
+      if (!threw(r)) return bad === 0 ? null : `passed a value holding ${bad} non-finite elements`;
+      if (bad === 0) return `failed on finite values: ${r.threw}`;
+      return r.threw.startsWith("assertFinite: ") && r.threw.includes(`has ${bad} non-finite of ${x.xs.length} elements`) ? null : `its message does not count the ${bad} non-finite elements under assertFinite: ${r.threw}`;
+    },
+    noBackend: true,
+  },
+);
+R["testing:AssertionError"] = {
+  how: "new",
+  args: () => call([one(fc.constantFrom<unknown>("a message", "", "fn: what went wrong", 3, undefined).map(v), null)]),
+  check: (e, [m]) => {
+    if (!(e instanceof kt.AssertionError) || !(e instanceof KdgradError)) return "is not an AssertionError and a KdgradError";
+    if (e.name !== "AssertionError") return `has name ${JSON.stringify(e.name)}`;
+    return e.message === (m === undefined ? "" : String(m)) ? null : `has message ${JSON.stringify(e.message)}`;
+  },
+  noBackend: true,
+};
+R["testing:AssertionError#name"] = {
+  how: "getter",
+  args: () => fc.tuple(fc.constantFrom("a message", "assertClose: x"), fc.boolean()).map(([message, sub]) => [special("testing:assertion-error", { message, sub })]),
+  check: (name, [e]) => (name === (e as Error).constructor.name ? null : `is ${JSON.stringify(name)}, not the class's name ${JSON.stringify((e as Error).constructor.name)}`),
+  noBackend: true,
+};
+// The gradcheck family: kdgrad's own functions (the same objects), fuzzed as kdgrad's rows are.
+for (const k of ["gradcheck", "gradgradcheck", "assertGradcheck", "assertGradgradcheck", "GradcheckError", "GradcheckError#name"]) {
+  const row = R[k]!;
+  const cls = k.split("#")[0]!;
+  R[`testing:${k}`] = {
+    ...row,
+    check: (r, a) => ((kt as Record<string, unknown>)[cls] !== (kd as Record<string, unknown>)[cls] ? `kdgrad/testing's ${cls} is not kdgrad's` : row.check?.(r, a) ?? null),
+  };
+}
+
+// ---- kdgrad/testing/fast-check: each call makes an arbitrary and draws a few values from it
+// (the row's last Arg is the sampling seed, not an argument), which must be what the options say.
+
+/** Make the arbitrary and draw from it: errors in either are the call's. */
+const sampleRun = (n = 4) => (target: (...a: unknown[]) => fc.Arbitrary<unknown>, args: unknown[]): unknown[] => {
+  const seed = args[args.length - 1] as number;
+  const arb = target(...args.slice(0, -1));
+  return fc.sample(arb, { numRuns: n, seed });
+};
+const sampleSeed: Param = fixed(fc.nat().map(v));
+const smallInt = (min: number, max: number): Param => one(fc.integer({ min, max }).map(v), badInt);
+const shapeBoundFields = { minRank: smallInt(0, 3), maxRank: smallInt(0, 4), minDim: smallInt(0, 3), maxDim: smallInt(0, 6) };
+const rowBoundFields = { minRows: smallInt(1, 3), maxRows: smallInt(1, 4), minClasses: smallInt(1, 4), maxClasses: smallInt(1, 8) };
+
+/** The bounds the options give, after the documented defaults. */
+function shapeBoundsOf(o: Record<string, unknown>): { minRank: number; maxRank: number; minDim: number; maxDim: number } {
+  const minRank = (o.minRank as number) ?? 0;
+  const minDim = (o.minDim as number) ?? 1;
+  return { minRank, maxRank: (o.maxRank as number) ?? Math.max(3, minRank), minDim, maxDim: (o.maxDim as number) ?? Math.max(4, minDim) };
+}
+function inShapeBounds(s: unknown, o: Record<string, unknown>, extraOne = false): string | null {
+  const b = shapeBoundsOf(o);
+  if (!Array.isArray(s) || !s.every((d) => Number.isInteger(d))) return `drew ${JSON.stringify(s)}, not a list of integers`;
+  if (s.length < b.minRank || s.length > b.maxRank) return `drew ${JSON.stringify(s)}, whose rank is outside [${b.minRank}, ${b.maxRank}]`;
+  if (s.some((d) => !((d >= b.minDim && d <= b.maxDim) || (extraOne && d === 1)))) return `drew ${JSON.stringify(s)}, with a size outside [${b.minDim}, ${b.maxDim}]`;
+  return null;
+}
+const firstProblem = (xs: unknown[], f: (x: unknown) => string | null): string | null => {
+  for (const x of xs) {
+    const p = f(x);
+    if (p) return p;
+  }
+  return null;
+};
+
+R["testing/fast-check:shapes"] = fn(() => [optional(Options(shapeBoundFields)), sampleSeed], {
+  run: sampleRun(),
+  check: (r, [o]) => firstProblem(r as unknown[], (s) => inShapeBounds(s, optsOf(o))),
+  noBackend: true,
+});
+R["testing/fast-check:broadcastPairs"] = fn(() => [optional(Options(shapeBoundFields)), sampleSeed], {
+  run: sampleRun(),
+  check: (r, [o]) => firstProblem(r as unknown[], (pair) => {
+    const [a, b] = pair as [number[], number[]];
+    const p = inShapeBounds(a, { ...optsOf(o), minRank: shapeBoundsOf(optsOf(o)).minRank }, true) ?? inShapeBounds(b, optsOf(o), true);
+    if (p) return p;
+    return broadcastRef(a, b) === null ? `drew [${a}] and [${b}], which do not broadcast` : null;
+  }),
+  noBackend: true,
+});
+
+/** A user's arbitrary of shapes (the `shape` option may be one): good, or drawing what no tensor has. */
+const shapeArbP: Param = one(
+  fc.oneof(
+    { weight: 3, arbitrary: fc.array(fc.integer({ min: 0, max: 4 }), { maxLength: 3 }).map((s) => list(s.map(v))) },
+    { weight: 1, arbitrary: fc.constantFrom("good", "negative", "fraction", "huge", "not-a-list").map((kind) => special("testing:shape-arbitrary", { kind })) },
+  ),
+  fc.oneof(wrongType, fc.constantFrom(list([v(-1)]), list([v(0.5)]), list([v(1e10), v(1e10)]), list([v(2 ** 31), v(2)]))),
+);
+const valueBound = tolerance([-10, -1, 0, 0.25, 1, 10, 1e300, -1e300, 1e39, -1e39, NaN, Infinity]);
+const tensorFields = {
+  ...shapeBoundFields,
+  shape: shapeArbP, dtype: DTypeP, min: valueBound, max: valueBound,
+  awayFrom: one(fc.array(fc.constantFrom(0, 1, -1, 0.5, 10), { maxLength: 3 }).map((xs) => list(xs.map(v))), fc.oneof(wrongType, fc.constant(list([v(NaN)])))),
+  margin: tolerance([1e-2, 0, 0.3, 2, 50, -1, NaN]),
+  requiresGrad: Bool,
+};
+
+/** Values of a drawn tensor within [min, max] (rounded to float32 when it is one) and at least `margin` from each `awayFrom` point. */
+function tensorProblem(t: unknown, o: Record<string, unknown>, expectShape: (s: number[]) => string | null): string | null {
+  if (!isT(t)) return `drew ${String(t)}, not a Tensor`;
+  const dtype = (o.dtype as string) ?? "float64";
+  if (t.dtype !== dtype) return `drew a ${t.dtype} tensor, not ${dtype}`;
+  if (t.requiresGrad !== (o.requiresGrad === true)) return `drew a tensor with requiresGrad ${t.requiresGrad}`;
+  const shapeProblem = expectShape([...t.shape]);
+  if (shapeProblem) return shapeProblem;
+  const round = dtype === "float32" ? Math.fround : (x: number): number => x;
+  const lo = round((o.min as number) ?? -10);
+  const hi = round((o.max as number) ?? 10);
+  const margin = dtype === "int32" ? 0 : (o.margin as number) ?? 1e-2;
+  const away = dtype === "int32" ? [] : ((o.awayFrom as number[]) ?? []);
+  for (const x of elements(t)) {
+    if (!(x >= lo && x <= hi) || (dtype === "int32" && !Number.isInteger(x))) return `drew ${x}, outside [${lo}, ${hi}]`;
+    for (const k of away) {
+      // The pushed value is k ± margin, computed in float64 and rounded to the dtype.
+      const slack = (dtype === "float32" ? 2 ** -23 : 2 ** -51) * Math.max(Math.abs(k), Math.abs(x), margin);
+      if (Math.abs(x - k) < margin - slack) return `drew ${x}, closer than margin ${margin} to ${k}`;
+    }
+  }
+  return null;
+}
+const shapeExpectation = (o: Record<string, unknown>) => (s: number[]): string | null => {
+  const fixedShape = o.shape;
+  if (Array.isArray(fixedShape)) return JSON.stringify(s) === JSON.stringify(fixedShape) ? null : `drew shape [${s}], not the fixed [${fixedShape}]`;
+  if (fixedShape !== undefined) return null;
+  return inShapeBounds(s, o);
+};
+
+R["testing/fast-check:tensors"] = fn(() => [optional(Options(tensorFields)), sampleSeed], {
+  run: sampleRun(),
+  check: (r, [o]) => firstProblem(r as unknown[], (t) => tensorProblem(t, optsOf(o), shapeExpectation(optsOf(o)))),
+  noBackend: true,
+});
+R["testing/fast-check:views"] = fn(
+  () => [optional(Options({ ...tensorFields, kinds: one(fc.subarray(["transposed", "sliced", "expanded"], { minLength: 1 }).map((ks) => list(ks.map(v))), fc.oneof(wrongType, fc.constantFrom(list([v("rotated")]), v("sliced")))) })), sampleSeed],
+  {
+    run: sampleRun(),
+    check: (r, [o]) => firstProblem(r as unknown[], (x) => {
+      const w = x as kf.TensorView;
+      if (!w || !isT(w.view) || !isT(w.base) || typeof w.of !== "function") return "did not draw {kind, base, view, of}";
+      const opts = optsOf(o);
+      // An expanded view carries a leading axis of 2 (its stride 0) before the drawn shape.
+      const drawn = w.kind === "expanded" ? (s: number[]): string | null => (s[0] === 2 ? shapeExpectation(opts)(s.slice(1)) : `drew an expanded view of shape [${s}], without its leading 2`) : shapeExpectation(opts);
+      const p = tensorProblem(w.base, opts, () => null) ?? tensorProblem(w.view, opts, drawn);
+      if (p) return p;
+      const kinds = (opts.kinds as string[]) ?? ["transposed", "sliced", "expanded"];
+      // A scalar has no axis to transpose or slice (it is expanded), a vector none to transpose (it is sliced).
+      if (!kinds.includes(w.kind) && !(w.kind === "expanded" && w.view.ndim === 1) && !(w.kind === "sliced" && w.view.ndim === 1 && kinds.includes("transposed"))) return `drew a ${w.kind} view of shape [${w.view.shape}], not one of ${kinds}`;
+      const again = w.of(w.base);
+      return JSON.stringify(elements(again)) === JSON.stringify(elements(w.view)) ? null : "of(base) does not rebuild the view";
+    }),
+    noBackend: true,
+  },
+);
+
+/** [B, C] within the row bounds (or the fixed shape), the dtype asked for. */
+function rowProblem(t: unknown, o: Record<string, unknown>): string | null {
+  if (!isT(t)) return `drew ${String(t)}, not a Tensor`;
+  const dtype = (o.dtype as string) ?? "float64";
+  if (t.dtype !== dtype) return `drew a ${t.dtype} tensor, not ${dtype}`;
+  if (t.requiresGrad !== (o.requiresGrad === true)) return `drew a tensor with requiresGrad ${t.requiresGrad}`;
+  if (t.ndim !== 2) return `drew shape [${t.shape}], not [B, C]`;
+  if (Array.isArray(o.shape)) return JSON.stringify(t.shape) === JSON.stringify(o.shape) ? null : `drew shape [${t.shape}], not [${o.shape}]`;
+  const minRows = (o.minRows as number) ?? 1;
+  const minClasses = (o.minClasses as number) ?? 2;
+  const [B, C] = t.shape as [number, number];
+  if (B < minRows || B > ((o.maxRows as number) ?? Math.max(4, minRows))) return `drew ${B} rows, outside the bounds`;
+  if (C < minClasses || C > ((o.maxClasses as number) ?? Math.max(8, minClasses))) return `drew ${C} classes, outside the bounds`;
+  return null;
+}
+const rowFields = { ...rowBoundFields, shape: one(fc.tuple(fc.integer({ min: 1, max: 4 }), fc.integer({ min: 1, max: 6 })).map(([b, c]) => list([v(b), v(c)])), fc.oneof(wrongType, fc.constantFrom(list([v(0), v(3)]), list([v(2)]), list([v(2), v(2.5)]), list([v(1e6), v(1e6)])))), dtype: FloatDTypeP, requiresGrad: Bool };
+
+R["testing/fast-check:logits"] = fn(
+  () => [optional(Options({ ...rowFields, maxAbs: tolerance([10, 0, 1, 1e4, 1e38, 1e39, 1e300, -1, NaN, Infinity]), masked: Bool, ties: Bool })), sampleSeed],
+  {
+    run: sampleRun(),
+    check: (r, [o]) => firstProblem(r as unknown[], (t) => {
+      const opts = optsOf(o);
+      const p = rowProblem(t, opts);
+      if (p) return p;
+      const x = t as Tensor;
+      const maxAbs = x.dtype === "float32" ? Math.fround((opts.maxAbs as number) ?? 10) : (opts.maxAbs as number) ?? 10;
+      for (const row of rowsOf(x)) {
+        if (!row.some((z) => Number.isFinite(z))) return `drew a row with no finite logit: [${row}]`;
+        const bad = row.find((z) => !(Math.abs(z) <= maxAbs || (z === -Infinity && opts.masked === true)));
+        if (bad !== undefined) return `drew the logit ${bad}, beyond maxAbs ${maxAbs}${opts.masked === true ? "" : " (masks are off)"}`;
+      }
+      return null;
+    }),
+    noBackend: true,
+  },
+);
+R["testing/fast-check:probabilities"] = fn(
+  () => [optional(Options({ ...rowFields, zeros: Bool, spread: tolerance([30, 0, 1, 80, 100, 700, 701, -1, NaN]) })), sampleSeed],
+  {
+    run: sampleRun(),
+    check: (r, [o]) => firstProblem(r as unknown[], (t) => {
+      const opts = optsOf(o);
+      const p = rowProblem(t, opts);
+      if (p) return p;
+      const x = t as Tensor;
+      const eps = x.dtype === "float32" ? 2 ** -24 : 2 ** -53;
+      for (const row of rowsOf(x)) {
+        const sum = row.reduce((a, z) => a + z, 0);
+        if (row.some((z) => !(z >= 0))) return `drew a negative or NaN probability in [${row}]`;
+        if (opts.zeros === false && row.some((z) => z === 0)) return `drew a zero probability with zeros: false, in [${row}] (${x.dtype})`;
+        if (!(Math.abs(sum - 1) <= 4 * (row.length + 1) * eps)) return `drew a row summing to ${sum}: [${row}]`;
+      }
+      return null;
+    }),
+    noBackend: true,
+  },
+);
+R["testing/fast-check:labelsFor"] = fn(
+  (p) => [T(p, { kinds: ["moderate", "masked", "masked", "special"] }), optional(Options({ allowMasked: Bool })), sampleSeed],
+  {
+    run: sampleRun(),
+    check: (r, [x, o]) => firstProblem(r as unknown[], (y) => {
+      if (!isT(y) || y.dtype !== "int32" || !isT(x)) return "did not draw an int32 tensor";
+      if (JSON.stringify(y.shape) !== JSON.stringify(x.shape.slice(0, -1))) return `drew labels of shape [${y.shape}] for logits [${x.shape}]`;
+      const C = x.shape[x.ndim - 1]!;
+      const rows = rowsOf(x);
+      const ys = elements(y);
+      for (let i = 0; i < ys.length; i++) {
+        const k = ys[i]!;
+        if (!(k >= 0 && k < C)) return `drew the label ${k}, outside [0, ${C})`;
+        if (optsOf(o).allowMasked !== true && rows[i]![k] === -Infinity && rows[i]!.some((z) => z !== -Infinity)) return `drew the label ${k} on a −∞ class of row ${i}`;
+      }
+      return null;
+    }),
+    noBackend: true,
+  },
+);
+const temperatureBound = tolerance([1e-6, 1e-3, 1, 10, 1e6, 1e-7, 2e6, 0, NaN]);
+R["testing/fast-check:temperatures"] = fn(() => [optional(Options({ min: temperatureBound, max: temperatureBound })), sampleSeed], {
+  run: sampleRun(8),
+  check: (r, [o]) => {
+    const lo = (optsOf(o).min as number) ?? 1e-6;
+    const hi = (optsOf(o).max as number) ?? 1e6;
+    return firstProblem(r as unknown[], (T) => (num(T) && T >= lo && T <= hi ? null : `drew ${String(T)}, outside [${lo}, ${hi}]`));
+  },
+  noBackend: true,
+});
+R["testing/fast-check:TEMPERATURE_RANGE"] = {
+  how: "value",
+  args: () => fc.constant([]),
+  check: (r) => (Array.isArray(r) && r[0] === 1e-6 && r[1] === 1e6 && r.length === 2 && Object.isFrozen(r) ? null : `is ${JSON.stringify(r)} (frozen: ${Object.isFrozen(r)}), not the frozen [1e-6, 1e6] the losses accept`),
+  noBackend: true,
+};
+R["testing/fast-check:printable"] = fn(
+  (p) => [one(fc.oneof(tensorArb(shapeArb(p, 0, 3), { kinds: ["moderate", "special", "wide"] }), fc.nat().map((seed) => special("testing:printable-tensor", { seed }))), fc.oneof(wrongType, fc.constant(v(3))))],
+  {
+    // fast-check prints a counterexample with fc.stringify; the text must rebuild the tensor exactly.
+    check: (r, [t]) => {
+      if (r !== t || !isT(r)) return "did not return the tensor it was given";
+      const text = fc.stringify(r);
+      let back: unknown;
+      try {
+        back = new Function("tensor", `return ${text};`)(kd.tensor);
+      } catch (e) {
+        return `prints as ${text}, which does not rebuild it: ${(e as Error).message}`;
+      }
+      if (!isT(back) || back.dtype !== r.dtype || JSON.stringify(back.shape) !== JSON.stringify(r.shape) || back.requiresGrad !== r.requiresGrad) {
+        return `prints as ${text}, which rebuilds ${isT(back) ? `a ${back.dtype} [${back.shape}]${back.requiresGrad ? " requiring grad" : ""}` : String(back)}`;
+      }
+      const a = elements(r);
+      const b = elements(back);
+      const i = a.findIndex((x, k) => !Object.is(x, b[k]));
+      return i < 0 ? null : `prints as ${text}, whose element ${i} is ${b[i]}, not ${a[i]}`;
+    },
+    noBackend: true,
+  },
+);
+
+/**
+ * lossProperties: the properties are made, then each is run once. For a correct loss of the
+ * right target (kdgrad's crossEntropy, a KL of log-softmax, distillationLoss at α = 1) every
+ * declared property must pass: a failure is a false alarm the kit would raise in a user's
+ * suite. Otherwise a property may fail, with the verdict of the assertion that made it
+ * (AssertionError, GradcheckError) or the user's own error; a refusal names lossProperties.
+ */
+const LOSSES = ["ce", "ce", "kl", "kd", "kd", "number", "const", "throws", "doubled"] as const;
+const lossP = (names: readonly string[]): Param => one(fc.constantFrom(...names).map((name) => special("testing:loss", { name })), fc.oneof(wrongType, fc.constant(v(3))));
+const lossOptions = Options({
+  target: Enum(["labels", "probabilities", "logits"]),
+  ...rowBoundFields,
+  maxAbs: tolerance([5, 0, 1, 50, -1, NaN]),
+  extremeAbs: tolerance([1e4, 10, 1e3, Infinity]),
+  temperatures: Options({ min: temperatureBound, max: temperatureBound }),
+  shiftInvariant: Bool,
+  rowsSumToZero: Bool,
+  targetGradient: Bool,
+  reference: lossP(["ce-ref", "kd-ref", "ce"]),
+  referenceTolerance: Options({ rtol: tolerance([1e-9, 1e-6, -1]), atol: tolerance([1e-12, 0, NaN]) }),
+  gradcheck: Options({ rtol: tolerance([1e-5, 1e-4, -1]), seed: smallInt(0, 5), relative: Bool }),
+  temperatureLaw: one(
+    fc.oneof(fc.boolean().map(v), fc.constantFrom(obj([]), obj([["constant", v(2)], ["min", v(10)], ["max", v(1e3)]]), obj([["reduction", v("batchmean")], ["scaledByT2", v(true)]]))),
+    fc.constantFrom(v("yes"), obj([["constant", v(-1)]]), obj([["reduction", v("mean")]]), obj([["soft", v(3)]]), obj([["min", v(0)]]), { k: "object", fields: [["constnat", v(2)]], refuse: 'the unknown option key "constnat"' } as Arg),
+  ),
+});
+/** Whether the loss is a correct one for the options' target (then every declared property must pass). */
+function lossIsRight(loss: unknown, o: Record<string, unknown>): boolean {
+  const name = (loss as { kind?: string } | null)?.kind;
+  const t = o.target;
+  if (name === "ce") return t === "labels" || t === "probabilities";
+  // KL(p‖q) has ∂/∂p = log p − log q + 1, −∞ at p = 0: finiteOnExtremes' target gradient does not hold for it.
+  if (name === "kl") return t === "probabilities" && o.targetGradient !== true;
+  if (name === "kd") return t === "logits";
+  return false;
+}
+/** The reference matches the loss (the same function for the same target). */
+const referenceIsRight = (loss: unknown, ref: unknown, o: Record<string, unknown>): boolean => {
+  if (ref === undefined) return true;
+  const l = (loss as { kind?: string }).kind;
+  const r = (ref as { kind?: string } | null)?.kind;
+  return (l === "ce" && (r === "ce" || (r === "ce-ref" && (o.target === "labels" || o.target === "probabilities")))) || (l === "kd" && r === "kd-ref");
+};
+R["testing/fast-check:lossProperties"] = fn(() => [lossP(LOSSES), lossOptions, sampleSeed], {
+  run: (target, args) => {
+    const seed = args[args.length - 1] as number;
+    const props = target(...args.slice(0, -1)) as Record<string, fc.IPropertyWithHooks<unknown[]> | undefined>;
+    const failures: Record<string, unknown> = {};
+    for (const [name, prop] of Object.entries(props)) {
+      if (prop === undefined) continue;
+      const out = fc.check(prop, { numRuns: 1, seed, endOnFailure: true });
+      if (out.failed) failures[name] = out.errorInstance;
+    }
+    return { declared: Object.keys(props).filter((k) => props[k] !== undefined), failures };
+  },
+  check: (r, [loss, o]) => {
+    const { declared, failures } = r as { declared: string[]; failures: Record<string, unknown> };
+    const opts = optsOf(o);
+    for (const k of ["gradient", "finiteOnExtremes"]) if (!declared.includes(k)) return `did not make the ${k} property`;
+    const wanted = { shiftInvariance: opts.shiftInvariant, rowsSumToZero: opts.rowsSumToZero, reference: opts.reference !== undefined, temperatureLaw: opts.temperatureLaw !== undefined && opts.temperatureLaw !== false };
+    for (const [k, on] of Object.entries(wanted)) if (!!on !== declared.includes(k)) return `${on ? "did not make" : "made"} the ${k} property`;
+    const right = lossIsRight(loss, opts) && referenceIsRight(loss, opts.reference, opts);
+    for (const [name, e] of Object.entries(failures)) {
+      const message = (e as Error)?.message ?? String(e);
+      if (right) return `the ${name} property fails for a correct loss: ${(e as Error)?.name}: ${message.split("\n").slice(0, 3).join(" / ")}`;
+      if (e instanceof UserError) continue;
+      const p = thrownProblem(e, ["lossProperties", "assertClose", "assertFinite", "assertGradcheck"]);
+      if (p) return `the ${name} property: ${p}`;
+      if (!(e instanceof kt.AssertionError || e instanceof kd.GradcheckError) && functionPart(message) !== "lossProperties") return `the ${name} property refused with a message naming ${functionPart(message)}`;
+    }
+    return null;
+  },
+  noBackend: true,
+});
+
+/** The block's catalogue values, then the suite's (specials.ts). */
+const testingSpecial = (name: string, params: unknown): unknown => {
+  switch (name) {
+    case "testing:comparable":
+      return comparableValue(params as Parameters<typeof comparableValue>[0]);
+    case "testing:assertion-error": {
+      const { message, sub } = params as { message: string; sub: boolean };
+      return sub ? new (class MyAssertionError extends kt.AssertionError {})(message) : new kt.AssertionError(message);
+    }
+    case "testing:shape-arbitrary": {
+      const kind = (params as { kind: string }).kind;
+      const drawn: Record<string, unknown> = { good: [2, 3], negative: [-1, 2], fraction: [1.5], huge: [1e10, 1e10], "not-a-list": "2x3" };
+      return fc.constant(drawn[kind]);
+    }
+    case "testing:printable-tensor":
+      return fc.sample(kf.tensors({ shape: [2, 2], requiresGrad: true }), { numRuns: 1, seed: (params as { seed: number }).seed })[0];
+    case "testing:loss":
+      return lossCallback((params as { name: string }).name);
+    default:
+      return buildSpecial(name, params);
+  }
+};
+setSpecialBuilder(testingSpecial);
+
+/** The losses lossProperties is given: user code, so an error inside one is a UserError (specials.ts). */
+function lossCallback(name: string): unknown {
+  const raw: Record<string, (x: Tensor, t: Tensor, T: number) => unknown> = {
+    ce: (x, t) => kd.crossEntropy(x, t),
+    "ce-ref": (x, t) => (t.dtype === "int32" ? kd.nllLoss(kd.logSoftmax(x, -1), t) : kd.logSoftmax(x, -1).mul(t).sum(-1).neg().mean()),
+    kl: (x, p) => kd.klDiv(kd.logSoftmax(x, -1), p, { reduction: "batchmean" }),
+    kd: (s, t, T) => kd.distillationLoss(s, t, { temperature: T, alpha: 1 }),
+    "kd-ref": (s, t, T) => kd.distillationLossComposite(s, t, { temperature: T, alpha: 1 }),
+    number: () => 3,
+    const: (x) => kd.tensor(1, { dtype: x.dtype }),
+    throws: () => {
+      throw new UserError("the loss failed");
+    },
+    doubled: (x, t) => kd.crossEntropy(x, t).mul(2),
+  };
+  const f = raw[name]!;
+  const wrapped = (...a: unknown[]): unknown => {
+    try {
+      return (f as (...b: unknown[]) => unknown)(...a);
+    } catch (e) {
+      throw e instanceof UserError ? e : new UserError(`the loss failed: ${(e as Error)?.message}`);
+    }
+  };
+  Object.defineProperty(wrapped, "name", { value: `loss_${name.replace(/-/g, "_")}` });
+  Object.defineProperty(wrapped, "kind", { value: name });
+  return wrapped;
+}
+// ==================================================================== end kdgrad/testing
+
 const resolveNode = (n: string): unknown => (kn as Record<string, unknown>)[n];
 
 /**

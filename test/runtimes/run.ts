@@ -10,7 +10,9 @@
  *   bun       the same project, from the `bun` npm package
  *   chromium  Debian's /usr/bin/chromium driven by playwright-core, on a page and in a
  *             module Worker, importing dist/kdgrad.bundle.js from a loopback HTTP server
- *   quickjs   quickjs-emscripten evaluating dist/kdgrad.bundle.js (no WebAssembly)
+ *             and on a page loading dist/kdgrad.global.js as a plain <script> (global `kdgrad`)
+ *   quickjs   quickjs-emscripten evaluating dist/kdgrad.nowasm.js (no WebAssembly), and
+ *             dist/kdgrad.global.nowasm.js as a plain script
  *
  * and compares every runtime's numbers with Node's, backend by backend:
  * "exact" numbers bit for bit, "float64" ones to 1e-12 and "float32" ones to
@@ -112,6 +114,7 @@ function compare(ref: SmokeReport, got: SmokeReport, expectWasm: boolean): { pro
   const automatic = expectWasm ? "wasm" : "js";
   if (got.wasmAvailable !== expectWasm) problems.push(`wasmAvailable() is ${got.wasmAvailable}, expected ${expectWasm}`);
   if (got.automatic !== automatic) problems.push(`the automatic backend is ${got.automatic}, expected ${automatic}`);
+  if (JSON.stringify(got.errors) !== JSON.stringify(ref.errors)) problems.push(`errors print as ${JSON.stringify(got.errors)}, Node's as ${JSON.stringify(ref.errors)}`);
   const backends = got.runs.map((r) => r.backend).join();
   if (backends !== (expectWasm ? "js,wasm" : "js")) problems.push(`ran backends [${backends}]`);
   for (const run of got.runs) {
@@ -161,8 +164,15 @@ async function compared(ref: SmokeReport | null, getReport: () => Promise<SmokeR
 
 // ---------------------------------------------------------------- the runtimes
 
+/** How the errors must print, in Node and so everywhere: the class names, not minified ones. */
+const ERRORS = [
+  ...["KdgradError", "ShapeError", "DTypeError", "ValueError", "IndexError", "AutogradError", "FormatError", "FileError", "GradcheckError"].map((n) => `${n}: m`),
+  "ShapeError: add: cannot broadcast [2] with [3] (a ShapeError: true)",
+];
+
 function checkReference(report: SmokeReport): void {
   const problems: string[] = [];
+  if (JSON.stringify(report.errors) !== JSON.stringify(ERRORS)) problems.push(`errors print as ${JSON.stringify(report.errors)}`);
   if (!report.wasmAvailable || report.automatic !== "wasm") problems.push("Node should choose the wasm backend by itself");
   for (const run of report.runs) {
     if (run.checks["gradcheck(logSoftmax) ok"]?.values[0] !== 1) problems.push(`${run.backend}: gradcheck of logSoftmax failed`);
@@ -238,6 +248,53 @@ async function quickjsReport(bundle: string, smokeModule: string): Promise<Smoke
   }
 }
 
+/**
+ * The smoke program in QuickJS as plain scripts, no modules: the global bundle (which must
+ * define `kdgrad`), then the smoke program built as a script that takes kdgrad from the global.
+ */
+async function quickjsScriptReport(globalBundle: string, smokeScript: string): Promise<SmokeReport> {
+  const QuickJS = await getQuickJS();
+  const runtime = QuickJS.newRuntime();
+  runtime.setMemoryLimit(1 << 30);
+  runtime.setInterruptHandler(shouldInterruptAfterDeadline(Date.now() + TIMEOUT_MS));
+  const vm = runtime.newContext();
+  try {
+    for (const [name, code] of [["kdgrad.global.nowasm.js", globalBundle], ["smoke-global.js", smokeScript], ["main.js", "globalThis.report = JSON.stringify(kdgradSmoke.smoke());"]]) {
+      const result = vm.evalCode(code!, name!, { type: "global" });
+      if (result.error) {
+        const error = vm.dump(result.error) as { message?: string; stack?: string } | string;
+        result.error.dispose();
+        throw new Error(`QuickJS (${name}): ${typeof error === "string" ? error : `${error.message}\n${error.stack}`}`);
+      }
+      result.value.dispose();
+    }
+    const handle = vm.getProp(vm.global, "report");
+    const text = vm.dump(handle) as unknown;
+    handle.dispose();
+    if (typeof text !== "string") throw new Error("QuickJS: the smoke program left no report");
+    return parseReport(text, "QuickJS (scripts)");
+  } finally {
+    vm.dispose();
+    runtime.dispose();
+  }
+}
+
+/** The smoke program in a page that loads the global bundle and the smoke program as plain <script>s. */
+async function chromiumScriptReport(context: BrowserContext, origin: string): Promise<SmokeReport> {
+  const page = await context.newPage();
+  const errors: string[] = [];
+  page.on("pageerror", (e) => errors.push(e.message));
+  try {
+    await page.goto(`${origin}/smoke/script.html`);
+    const text = await page.evaluate(`typeof kdgrad === "object" && typeof kdgradSmoke === "object"
+      ? JSON.stringify(kdgradSmoke.smoke()) : "the scripts defined no global kdgrad"`) as string;
+    if (errors.length > 0) throw new Error(errors.join("; "));
+    return parseReport(text, "Chromium (plain scripts)");
+  } finally {
+    await page.close();
+  }
+}
+
 /** The smoke program evaluated in a page of `context`, or in a module Worker started by that page. */
 async function chromiumReport(context: BrowserContext, origin: string, where: "page" | "worker"): Promise<SmokeReport> {
   const page = await context.newPage();
@@ -277,6 +334,21 @@ async function main(): Promise<number> {
     name: "kdgrad-from-url",
     setup: (b) => void b.onResolve({ filter: /^kdgrad$/ }, () => ({ path: "/dist/kdgrad.bundle.js", external: true })),
   }]);
+  // The smoke program as a plain script taking kdgrad from the global the IIFE bundles define
+  // (for Chromium's <script> tags and QuickJS's script mode): `kdgradSmoke.smoke()`.
+  await esbuild({
+    entryPoints: [join(ROOT, "test/runtimes/smoke.ts")], outfile: join(web, "smoke-global.js"), bundle: true, format: "iife",
+    globalName: "kdgradSmoke", platform: "neutral", target: "es2022", logLevel: "silent",
+    plugins: [{
+      name: "kdgrad-from-global",
+      setup: (b) => {
+        b.onResolve({ filter: /^kdgrad$/ }, () => ({ path: "kdgrad", namespace: "global-kdgrad" }));
+        b.onLoad({ filter: /.*/, namespace: "global-kdgrad" }, () => ({ contents: "module.exports = globalThis.kdgrad;", loader: "js" }));
+      },
+    }],
+  });
+  writeFileSync(join(web, "script.html"),
+    '<!doctype html><title>kdgrad as plain scripts</title>\n<script src="/dist/kdgrad.global.js"></script>\n<script src="/smoke/smoke-global.js"></script>\n');
   writeFileSync(join(project, "main.mjs"), 'import { smoke } from "./smoke.mjs";\nconsole.log(JSON.stringify(smoke()));\n');
   // "kdgrad/node" (node: built-ins) in Deno and Bun, which implement them: the checksum-verified
   // digits loader, and a .npy written atomically and read back.
@@ -322,9 +394,14 @@ async function main(): Promise<number> {
   await step("kdgrad/node in bun", () => nodeLayer(run(bun, ["--no-install", "node-layer.mjs"], project)));
 
   const qjsVersion = JSON.parse(readFileSync(join(ROOT, "node_modules/quickjs-emscripten/package.json"), "utf8")).version;
+  // QuickJS has no WebAssembly: the bundles built without the module, as an ES module and as
+  // plain scripts (the global `kdgrad`).
   await step(`quickjs (quickjs-emscripten ${qjsVersion})`, () => compared(reference, () =>
-    quickjsReport(readFileSync(join(installed, "dist/kdgrad.bundle.js"), "utf8"), readFileSync(join(project, "smoke.mjs"), "utf8")),
-  false, "the bundle"));
+    quickjsReport(readFileSync(join(installed, "dist/kdgrad.nowasm.js"), "utf8"), readFileSync(join(project, "smoke.mjs"), "utf8")),
+  false, "dist/kdgrad.nowasm.js"));
+  await step("quickjs, plain scripts", () => compared(reference, () =>
+    quickjsScriptReport(readFileSync(join(installed, "dist/kdgrad.global.nowasm.js"), "utf8"), readFileSync(join(web, "smoke-global.js"), "utf8")),
+  false, "dist/kdgrad.global.nowasm.js as a script"));
 
   // Chromium: the smoke program on a page and in a Worker, then the browser example.
   const { server, origin } = await serve({
@@ -349,6 +426,8 @@ async function main(): Promise<number> {
       await step(`chromium ${version} ${where}`, () =>
         compared(reference, () => chromiumReport(browser(), origin, where), true, "the bundle"));
     }
+    await step(`chromium ${version} <script>`, () =>
+      compared(reference, () => chromiumScriptReport(browser(), origin), true, "dist/kdgrad.global.js as a plain script"));
 
     await step("example examples/browser", async () => {
       const page = await browser().newPage();

@@ -15,6 +15,8 @@ test("the smoke program runs both backends here and restores the automatic one",
   expect(report.automatic).toBe("wasm");
   expect(getBackend()).toBe("wasm");
   expect(report.runs.map((r) => r.backend)).toEqual(["js", "wasm"]);
+  expect(report.errors.at(-1)).toBe("ShapeError: add: cannot broadcast [2] with [3] (a ShapeError: true)");
+  expect(report.errors.slice(0, 2)).toEqual(["KdgradError: m", "ShapeError: m"]);
 
   const [js, wasm] = report.runs;
   expect(Object.keys(wasm!.checks)).toEqual(Object.keys(js!.checks));

@@ -18,8 +18,9 @@
  *   Adam steps carry it along).
  */
 import {
-  Adam, Generator, distillationLoss, getBackend, gradcheck, logSoftmax, mlp, noGrad, predict, rand, randint, randn,
-  setBackend, tensor, wasmAvailable, type Backend, type Tensor,
+  Adam, AutogradError, DTypeError, FileError, FormatError, Generator, GradcheckError, IndexError, KdgradError, ShapeError,
+  ValueError, add, distillationLoss, getBackend, gradcheck, logSoftmax, mlp, noGrad, predict, rand, randint, randn,
+  setBackend, tensor, wasmAvailable, zeros, type Backend, type Tensor,
 } from "kdgrad";
 
 export type Kind = "exact" | "float64" | "float32";
@@ -40,6 +41,24 @@ export interface SmokeReport {
   wasmAvailable: boolean;
   /** One run per backend available here: "js" always, then "wasm" where WebAssembly SIMD runs. */
   runs: SmokeRun[];
+  /**
+   * How kdgrad's errors print: each class made and printed, then an error thrown by `add`.
+   * Every bundle is minified, and the names must survive it (`ShapeError: …`, not `e: …`).
+   */
+  errors: string[];
+}
+
+/** The printed form of every error class, and of a ShapeError thrown by an op. */
+function errorNames(): string[] {
+  const classes = [KdgradError, ShapeError, DTypeError, ValueError, IndexError, AutogradError, FormatError, FileError, GradcheckError];
+  const made = classes.map((C) => String(new (C as new (m: string) => Error)("m")));
+  let thrown = "nothing thrown";
+  try {
+    add(zeros([2]), zeros([3]));
+  } catch (e) {
+    thrown = `${String(e)} (a ShapeError: ${e instanceof ShapeError})`;
+  }
+  return [...made, thrown];
 }
 
 /** Run the smoke program under every available backend. */
@@ -52,7 +71,7 @@ export function smoke(): SmokeReport {
     runs.push({ backend, checks: smokeRun() });
   }
   setBackend(automatic);
-  return { automatic, wasmAvailable: available, runs };
+  return { automatic, wasmAvailable: available, runs, errors: errorNames() };
 }
 
 const flat = (t: Tensor): number[] => t.toFlatArray();

@@ -113,6 +113,9 @@ function decodeBase64(text: string): Uint8Array {
 }
 
 function instantiate(): WasmKernels | null {
+  // The bundles built without the module (dist/kdgrad.nowasm.js) carry no bytes: they never
+  // touch WebAssembly, so a sandbox that forbids compiling it sees no attempt.
+  if (wasmBase64.length === 0) return null;
   const wasm = (globalThis as { WebAssembly?: WasmApi }).WebAssembly;
   if (wasm === undefined) return null;
   const bytes = decodeBase64(wasmBase64);
