@@ -8,7 +8,7 @@ export { Tensor, type NestedArray } from "./tensor/tensor.js";
 export type { DType, FloatDType, Storage } from "./tensor/dtype.js";
 export type { Shape } from "./tensor/shape.js";
 export {
-  tensor, zeros, ones, full, arange, eye, rand, randn, randint,
+  tensor, zeros, ones, full, arange, eye, rand, randn, randint, randperm,
   zerosLike, onesLike, fullLike, randLike, randnLike,
   type TensorOptions, type RandomOptions, type TensorLike,
 } from "./tensor/creation.js";
@@ -46,6 +46,13 @@ export { maximum } from "./ops/maximum.js";
 export { minimum } from "./ops/minimum.js";
 export { clamp } from "./ops/clamp.js";
 export { where } from "./ops/where.js";
+// comparisons (int32 0/1, not differentiable)
+export { eq } from "./ops/eq.js";
+export { ne } from "./ops/ne.js";
+export { lt } from "./ops/lt.js";
+export { le } from "./ops/le.js";
+export { gt } from "./ops/gt.js";
+export { ge } from "./ops/ge.js";
 // reductions
 export { sum } from "./ops/sum.js";
 export { mean } from "./ops/mean.js";
@@ -82,6 +89,7 @@ export { distillationLossComposite } from "./losses/distillation-loss-composite.
 export { logitMatchingLoss } from "./losses/logit-matching-loss.js";
 export { softTargets } from "./losses/soft-targets.js";
 export { predict } from "./losses/predict.js";
+export { accuracy } from "./losses/accuracy.js";
 export type { Reduction, KlReduction } from "./losses/checks.js";
 
 // nn
@@ -118,6 +126,7 @@ export {
 } from "./data/digits.js";
 export { batches, type Batch, type Batches, type BatchOptions } from "./data/batches.js";
 export { selectRows } from "./data/select-rows.js";
+export { trainTestSplit, type TrainTestSplitOptions } from "./data/train-test-split.js";
 
 // backends
 export { getBackend, setBackend, wasmAvailable, type Backend } from "./kernels/registry.js";
