@@ -7,7 +7,7 @@ import { asPublicCall } from "../tensor/public-call.js";
 import { compare } from "../ops/elementwise.js";
 import { mul } from "../ops/mul.js";
 import { where } from "../ops/where.js";
-import { Module } from "./module.js";
+import { Module, namedModule, pythonFloat } from "./module.js";
 
 /**
  * Inverted dropout, as torch.nn.Dropout. In training mode each element is
@@ -36,6 +36,11 @@ export class Dropout extends Module {
     this.#generator = options.generator ?? defaultGenerator;
   }
 
+  /** "p=0.5, inplace=False", as PyTorch prints a Dropout (kdgrad's never works in place). */
+  override extraRepr(): string {
+    return `p=${pythonFloat(this.p)}, inplace=False`;
+  }
+
   forward(x: Tensor): Tensor {
     if (!this.training || this.p === 0) return x;
     requireFloat(x.dtype, "Dropout", "input");
@@ -47,3 +52,4 @@ export class Dropout extends Module {
     });
   }
 }
+namedModule(Dropout, "Dropout");

@@ -1,7 +1,7 @@
 import type { Tensor } from "../tensor/tensor.js";
 import { ValueError } from "../tensor/errors.js";
 import { gelu, type GeluApproximate } from "../ops/gelu.js";
-import { Module } from "./module.js";
+import { Module, namedModule } from "./module.js";
 
 /**
  * gelu(x) = x·Φ(x) element-wise, as torch.nn.GELU: the exact erf form by
@@ -20,7 +20,13 @@ export class GELU extends Module {
     this.approximate = approximate;
   }
 
+  /** "approximate='none'", as PyTorch prints a GELU. */
+  override extraRepr(): string {
+    return `approximate='${this.approximate}'`;
+  }
+
   forward(x: Tensor): Tensor {
     return gelu(x, this.approximate);
   }
 }
+namedModule(GELU, "GELU");

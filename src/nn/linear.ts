@@ -4,7 +4,7 @@ import { DTypeError, ShapeError, ValueError } from "../tensor/errors.js";
 import { defaultGenerator, Generator } from "../tensor/random.js";
 import { checkCount, checkInt, describeValue, shapeStr } from "../tensor/shape.js";
 import { linear } from "../ops/linear.js";
-import { Module } from "./module.js";
+import { Module, namedModule } from "./module.js";
 import { uniformTensor } from "./init.js";
 
 export interface LinearOptions {
@@ -61,6 +61,11 @@ export class Linear extends Module {
     this.bias = (options.bias ?? true) ? this.registerParameter("bias", uniformTensor([outFeatures], -bound, bound, dtype, g, "Linear")) : null;
   }
 
+  /** "in_features=64, out_features=16, bias=True", as PyTorch prints a Linear. */
+  override extraRepr(): string {
+    return `in_features=${this.inFeatures}, out_features=${this.outFeatures}, bias=${this.bias === null ? "False" : "True"}`;
+  }
+
   forward(x: Tensor): Tensor {
     if (!(x instanceof Tensor)) throw new DTypeError(`Linear.forward: input must be a Tensor, got ${describeValue(x)}`);
     if (x.dtype !== this.weight.dtype) {
@@ -72,3 +77,4 @@ export class Linear extends Module {
     return linear(x, this.weight, this.bias);
   }
 }
+namedModule(Linear, "Linear");

@@ -3,6 +3,7 @@ import { allocate, type Storage } from "../tensor/dtype.js";
 import { ValueError } from "../tensor/errors.js";
 import { shapeStr } from "../tensor/shape.js";
 import { kernel } from "../kernels/registry.js";
+import { Module, emptyParametersCause, moduleName } from "../nn/module.js";
 
 /**
  * The base of SGD, Adam and AdamW, like torch.optim.Optimizer with a single
@@ -22,9 +23,10 @@ export abstract class Optimizer {
 
   protected constructor(name: string, params: Iterable<Tensor>, lr: number) {
     this.#name = name;
+    if (params instanceof Module) throw new ValueError(`${name}: params must be an iterable of tensors, got a module (${moduleName(params)}); pass model.parameters()`);
     const list = params == null || typeof (params as Iterable<Tensor>)[Symbol.iterator] !== "function" ? null : [...params];
     if (list === null) throw new ValueError(`${name}: params must be an iterable of tensors (e.g. model.parameters())`);
-    if (list.length === 0) throw new ValueError(`${name}: params is an empty list`);
+    if (list.length === 0) throw new ValueError(emptyMessage(name, params));
     const seen = new Set<Tensor>();
     list.forEach((p, i) => {
       if (!(p instanceof Tensor)) throw new ValueError(`${name}: params[${i}] is not a Tensor`);
@@ -56,6 +58,23 @@ export abstract class Optimizer {
   zeroGrad(): void {
     for (const p of this.params) p.grad = null;
   }
+}
+
+/**
+ * The refusal of an empty parameter list, naming the likely cause. An empty list from
+ * Module.parameters() almost always means layers were assigned to fields without being
+ * registered (kdgrad does not scan fields: src/nn/module.ts), so the message names those
+ * fields and the fix.
+ */
+function emptyMessage(name: string, params: unknown): string {
+  const cause = emptyParametersCause(params);
+  if (cause === null) return `${name}: params is an empty list; an optimizer needs at least one parameter (e.g. model.parameters())`;
+  const { module, fields } = cause;
+  const fix = "kdgrad lists only what a constructor registers (nothing scans fields), so write "
+    + "this.fc = this.registerModule(\"fc\", new Linear(…)) for a layer and this.registerParameter(name, t) for a tensor";
+  if (fields.length === 0) return `${name}: params is an empty list: ${module}.parameters() found no parameters (the model registers none; ${fix})`;
+  const shown = fields.slice(0, 8).join(", ") + (fields.length > 8 ? `, … (${fields.length} in all)` : "");
+  return `${name}: params is an empty list: ${module}.parameters() found no parameters, but its field(s) ${shown} hold layers or tensors that were never registered; ${fix}`;
 }
 
 /**
