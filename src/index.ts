@@ -105,6 +105,9 @@ export { Dropout } from "./nn/dropout.js";
 export { Sequential } from "./nn/sequential.js";
 export { mlp, type MlpOptions, type Activation } from "./nn/mlp.js";
 export { countParameters } from "./nn/count-parameters.js";
+export { clipGradNorm, type ClipGradNormOptions } from "./nn/clip-grad-norm.js";
+export { clipGradValue } from "./nn/clip-grad-value.js";
+export type { GradParams } from "./nn/grad-params.js";
 
 // optim
 export { Optimizer } from "./optim/optimizer.js";
