@@ -110,7 +110,7 @@ export { clipGradValue } from "./nn/clip-grad-value.js";
 export type { GradParams } from "./nn/grad-params.js";
 
 // optim
-export { Optimizer } from "./optim/optimizer.js";
+export { Optimizer, type OptimizerStateDict, type ParamGroup, type HyperValue } from "./optim/optimizer.js";
 export { SGD, type SGDOptions } from "./optim/sgd.js";
 export { Adam, type AdamOptions } from "./optim/adam.js";
 export { AdamW } from "./optim/adamw.js";

@@ -1,9 +1,10 @@
 import type { Tensor } from "../tensor/tensor.js";
 import { allocate, type Storage } from "../tensor/dtype.js";
 import { ValueError } from "../tensor/errors.js";
+import { describeValue } from "../tensor/shape.js";
 import { noGrad } from "../autograd/no-grad.js";
 import { kernel } from "../kernels/registry.js";
-import { Optimizer, gradData } from "./optimizer.js";
+import { Optimizer, gradData, type HyperValue, type ParamStateStorage, type StateSchema } from "./optimizer.js";
 
 export interface AdamOptions {
   /** Learning rate γ (default 1e-3). */
@@ -40,11 +41,16 @@ interface AdamState {
  * so without the correction the first steps would be shrunk towards 0.)
  * With amsgrad PyTorch keeps the maximum of the uncorrected v, as here.
  * The state (m, v, v̄) has the parameter's dtype, as in PyTorch.
+ * `beta1` may be changed between steps (OneCycleLR cycles it, as PyTorch's
+ * betas[0]); stateDict() holds the hyperparameters and, per parameter, "step",
+ * "expAvg" (m), "expAvgSq" (v) and with amsgrad "maxExpAvgSq" (v̄), PyTorch's
+ * step, exp_avg, exp_avg_sq and max_exp_avg_sq.
  *
  * @example const opt = new Adam(model.parameters(), { lr: 1e-3 });
  */
 export class Adam extends Optimizer {
-  readonly beta1: number;
+  /** β₁; a schedule (OneCycleLR) may change it between steps. */
+  beta1: number;
   readonly beta2: number;
   readonly eps: number;
   readonly weightDecay: number;
@@ -93,6 +99,41 @@ export class Adam extends Optimizer {
       kernel("adamStep", p.dtype, p.size)(p.data, grad, s.m, s.v, s.vMax, {
         beta1: b1, beta2: b2, eps, weightDecay: wd, decoupled, decay, stepSize, bc2Sqrt,
       });
+    }
+  }
+
+  protected hyperparameters(): Record<string, HyperValue> {
+    return { betas: [this.beta1, this.beta2], eps: this.eps, weightDecay: this.weightDecay, amsgrad: this.amsgrad };
+  }
+
+  protected prepareHyperparameters(group: Readonly<Record<string, unknown>>, fn: string): { apply(): void; schema: StateSchema } {
+    const betas = group.betas;
+    if (!Array.isArray(betas) || betas.length !== 2) throw new ValueError(`${fn}: betas must be a pair [beta1, beta2], got ${describeValue(betas)}`);
+    const beta1 = this.checkOption("betas[0]", betas[0], betas[0] >= 0 && betas[0] < 1, "in [0, 1)", fn);
+    const beta2 = this.checkOption("betas[1]", betas[1], betas[1] >= 0 && betas[1] < 1, "in [0, 1)", fn);
+    const eps = this.checkOption("eps", group.eps as number, (group.eps as number) >= 0, "a finite number >= 0", fn);
+    const weightDecay = this.checkOption("weightDecay", group.weightDecay as number, (group.weightDecay as number) >= 0, "a finite number >= 0", fn);
+    const amsgrad = group.amsgrad;
+    if (typeof amsgrad !== "boolean") throw new ValueError(`${fn}: amsgrad must be true or false, got ${describeValue(amsgrad)}`);
+    const tensors: Record<string, boolean> = amsgrad ? { expAvg: true, expAvgSq: true, maxExpAvgSq: true } : { expAvg: true, expAvgSq: true };
+    return {
+      apply: () => Object.assign(this, { beta1, beta2, eps, weightDecay, amsgrad }),
+      schema: { tensors, counts: ["step"] },
+    };
+  }
+
+  protected paramState(p: Tensor): ParamStateStorage | undefined {
+    const s = this.#state.get(p);
+    if (s === undefined) return undefined;
+    const out: ParamStateStorage = { step: s.step, expAvg: s.m, expAvgSq: s.v };
+    if (s.vMax !== null) out.maxExpAvgSq = s.vMax;
+    return out;
+  }
+
+  protected replaceState(state: Map<Tensor, ParamStateStorage>): void {
+    this.#state.clear();
+    for (const [p, s] of state) {
+      this.#state.set(p, { step: s.step as number, m: s.expAvg as Storage, v: s.expAvgSq as Storage, vMax: (s.maxExpAvgSq as Storage | undefined) ?? null });
     }
   }
 }

@@ -1,9 +1,48 @@
 import { Tensor } from "../tensor/tensor.js";
 import { allocate, type Storage } from "../tensor/dtype.js";
-import { ValueError } from "../tensor/errors.js";
-import { shapeStr } from "../tensor/shape.js";
+import { DTypeError, ShapeError, ValueError } from "../tensor/errors.js";
+import { describeValue, sameShape, shapeStr } from "../tensor/shape.js";
 import { kernel } from "../kernels/registry.js";
 import { Module, emptyParametersCause, moduleName } from "../nn/module.js";
+
+/** A hyperparameter value of a parameter group. */
+export type HyperValue = number | boolean | readonly number[] | null;
+
+/**
+ * The hyperparameters of the optimizer's one parameter group, as PyTorch's
+ * `param_groups[0]`, camelCased: lr, initialLr (set by a learning-rate schedule, else null),
+ * the optimizer's own (SGD: momentum, dampening, nesterov, weightDecay; Adam and AdamW: betas,
+ * eps, weightDecay, amsgrad) and `params`, the indices 0…n − 1 of the parameters.
+ */
+export interface ParamGroup {
+  readonly lr: number;
+  readonly initialLr: number | null;
+  readonly params: readonly number[];
+  readonly [hyperparameter: string]: HyperValue;
+}
+
+/**
+ * What an optimizer needs to resume, as PyTorch's `optimizer.state_dict()`: its type, the state
+ * of each parameter stepped so far, keyed by the parameter's position in `optimizer.params`
+ * (SGD: momentumBuffer; Adam/AdamW: step, expAvg, expAvgSq and, with amsgrad, maxExpAvgSq, the
+ * camelCased names of PyTorch's keys), and the one parameter group.
+ */
+export interface OptimizerStateDict {
+  readonly type: string;
+  readonly state: ReadonlyMap<number, Readonly<Record<string, Tensor | number>>>;
+  readonly paramGroups: readonly [ParamGroup];
+}
+
+/** One parameter's state inside an optimizer: flat storage in the parameter's dtype, or a count. */
+export type ParamStateStorage = Record<string, Storage | number>;
+
+/** What a subclass says about its per-parameter state, for loadStateDict to check. */
+export interface StateSchema {
+  /** Keys holding a tensor of the parameter's shape, and whether each must be present. */
+  readonly tensors: Readonly<Record<string, boolean>>;
+  /** Keys holding a count (an integer ≥ 1). */
+  readonly counts: readonly string[];
+}
 
 /**
  * The base of SGD, Adam and AdamW, like torch.optim.Optimizer with a single
@@ -14,11 +53,21 @@ import { Module, emptyParametersCause, moduleName } from "../nn/module.js";
  * (what Module.parameters() returns): step() writes their `data` in place,
  * under noGrad and without recording anything, and skips a parameter whose
  * `grad` is null.
+ *
+ * stateDict() / loadStateDict() save and restore everything a step depends on (the
+ * hyperparameters and each parameter's state), so that a run resumed from them continues bit
+ * for bit (test/optim/state-dict.test.ts; saveCheckpoint in "kdgrad/node" writes them to a file).
  */
 export abstract class Optimizer {
   readonly params: readonly Tensor[];
   /** The learning rate γ. */
   lr: number;
+  /**
+   * The learning rate a schedule starts from (PyTorch's group["initial_lr"]): set by the first
+   * LRScheduler built on this optimizer (to lr at that moment, or OneCycleLR's maxLr/divFactor),
+   * so that a second schedule, and SequentialLR, start from the same base. null until then.
+   */
+  initialLr: number | null = null;
   readonly #name: string;
 
   protected constructor(name: string, params: Iterable<Tensor>, lr: number) {
@@ -44,9 +93,9 @@ export abstract class Optimizer {
   }
 
   /** Validate a numeric option: a finite number satisfying `ok`, else a ValueError naming optimizer, option and value. */
-  protected checkOption(option: string, value: number, ok: boolean, expected: string): number {
+  protected checkOption(option: string, value: number, ok: boolean, expected: string, fn = this.#name): number {
     if (typeof value !== "number" || !Number.isFinite(value) || !ok) {
-      throw new ValueError(`${this.#name}: ${option} must be ${expected}, got ${value}`);
+      throw new ValueError(`${fn}: ${option} must be ${expected}, got ${describeValue(value)}`);
     }
     return value;
   }
@@ -57,6 +106,130 @@ export abstract class Optimizer {
   /** Set every parameter's gradient to null (PyTorch's zero_grad(set_to_none=True)). */
   zeroGrad(): void {
     for (const p of this.params) p.grad = null;
+  }
+
+  /** The optimizer's own hyperparameters (without lr, initialLr and params). */
+  protected abstract hyperparameters(): Record<string, HyperValue>;
+  /**
+   * Check a saved group's own hyperparameters (`fn` names the public function for messages)
+   * and return what applies them. Nothing may change before the returned function runs.
+   */
+  protected abstract prepareHyperparameters(group: Readonly<Record<string, unknown>>, fn: string): { apply(): void; schema: StateSchema };
+  /** The state kept for parameter p, or undefined if it has none yet. */
+  protected abstract paramState(p: Tensor): ParamStateStorage | undefined;
+  /** Replace the whole per-parameter state (loadStateDict, after every check passed). */
+  protected abstract replaceState(state: Map<Tensor, ParamStateStorage>): void;
+
+  /**
+   * The optimizer's state, as PyTorch's optimizer.state_dict(): `type`, `state` (a Map from
+   * the index of each parameter stepped so far to its state) and `paramGroups` (the one group's
+   * hyperparameters). The tensors share storage with the optimizer's buffers, as PyTorch's
+   * do: they follow later steps, so encode or copy them to keep a snapshot (saveCheckpoint and
+   * encodeCheckpoint write them at once).
+   *
+   * @example const saved = opt.stateDict(); … fresh.loadStateDict(saved);
+   */
+  stateDict(): OptimizerStateDict {
+    const state = new Map<number, Record<string, Tensor | number>>();
+    this.params.forEach((p, i) => {
+      const s = this.paramState(p);
+      if (s === undefined) return;
+      const out: Record<string, Tensor | number> = {};
+      for (const [key, v] of Object.entries(s)) out[key] = typeof v === "number" ? v : new Tensor(v, p.shape);
+      state.set(i, out);
+    });
+    const group: ParamGroup = { lr: this.lr, initialLr: this.initialLr, ...this.hyperparameters(), params: this.params.map((_, i) => i) };
+    return { type: this.#name, state, paramGroups: [group] };
+  }
+
+  /**
+   * Restore a state saved by stateDict() (of an optimizer of the same type over parameters of
+   * the same shapes, in the same order), as PyTorch's load_state_dict: the saved
+   * hyperparameters replace this optimizer's (lr included), and each parameter's state is
+   * copied into fresh buffers of the parameter's dtype (a float32 state into a float64
+   * parameter is converted, as PyTorch casts). Everything is checked before anything changes:
+   * the type (ValueError naming both), the number of parameters (ValueError), each
+   * hyperparameter as the constructor checks it, each state entry's keys (ValueError naming
+   * the missing or unknown key), shape (ShapeError naming the parameter index, the key and
+   * both shapes) and dtype (DTypeError for int32), and the counts (integers ≥ 1).
+   *
+   * @example opt.loadStateDict(saved)
+   */
+  loadStateDict(dict: OptimizerStateDict): void {
+    this.prepareLoadStateDict(dict, "loadStateDict")();
+  }
+
+  /** loadStateDict's checks; the returned function applies the state. `fn` names the public function. @internal */
+  prepareLoadStateDict(dict: OptimizerStateDict, fn: string): () => void {
+    const where = `${fn}: the ${this.#name} state dict`;
+    if (dict === null || typeof dict !== "object") throw new ValueError(`${fn}: the optimizer state dict must be an object from optimizer.stateDict(), got ${describeValue(dict)}`);
+    if (dict.type !== this.#name) {
+      throw new ValueError(`${fn}: the optimizer state dict is for ${describeValue(dict.type)}, but this optimizer is ${this.#name}`);
+    }
+    const groups = dict.paramGroups as unknown;
+    if (!Array.isArray(groups) || groups.length !== 1 || groups[0] === null || typeof groups[0] !== "object") {
+      throw new ValueError(`${where} must hold paramGroups, a list of one group object (kdgrad's optimizers have one), got ${describeValue(groups)}`);
+    }
+    const group = groups[0] as Record<string, unknown>;
+    const n = this.params.length;
+    const indices = group.params;
+    if (!Array.isArray(indices) || indices.length !== n || indices.some((v, i) => v !== i)) {
+      throw new ValueError(`${where} lists parameters ${describeValue(indices)}, but this optimizer has ${n} (expected [0, …, ${n - 1}])`);
+    }
+    const lr = this.checkOption("lr", group.lr as number, (group.lr as number) >= 0, "a finite number >= 0", fn);
+    const initialLr = group.initialLr ?? null;
+    if (initialLr !== null) this.checkOption("initialLr", initialLr as number, (initialLr as number) >= 0, "a finite number >= 0 or null", fn);
+    const { apply, schema } = this.prepareHyperparameters(group, fn);
+
+    const raw = dict.state as unknown;
+    if (raw === null || typeof raw !== "object") throw new ValueError(`${where} must hold state, a Map from parameter index to its state, got ${describeValue(raw)}`);
+    const entries: [unknown, unknown][] = raw instanceof Map ? [...raw] : Object.entries(raw);
+    const state = new Map<Tensor, ParamStateStorage>();
+    for (const [key, value] of entries) {
+      const i = typeof key === "string" && /^\d+$/.test(key) ? Number(key) : key;
+      if (typeof i !== "number" || !Number.isInteger(i) || i < 0 || i >= n) {
+        throw new ValueError(`${where} has state for parameter ${describeValue(key)}, but this optimizer's parameters are 0…${n - 1}`);
+      }
+      state.set(this.params[i]!, this.#checkEntry(value, i, schema, fn));
+    }
+    return () => {
+      this.lr = lr;
+      this.initialLr = initialLr as number | null;
+      apply();
+      this.replaceState(state);
+    };
+  }
+
+  /** One parameter's saved state, checked against the schema and copied into fresh storage. */
+  #checkEntry(value: unknown, i: number, schema: StateSchema, fn: string): ParamStateStorage {
+    const p = this.params[i]!;
+    const at = `${fn}: the state of parameter ${i} (shape ${shapeStr(p.shape)})`;
+    if (value === null || typeof value !== "object" || value instanceof Tensor) throw new ValueError(`${at} must be an object of tensors and counts, got ${describeValue(value)}`);
+    const v = value as Record<string, unknown>;
+    const known = [...Object.keys(schema.tensors), ...schema.counts];
+    const unknown = Object.keys(v).filter((k) => !known.includes(k));
+    if (unknown.length > 0) throw new ValueError(`${at} has unknown key(s) ${unknown.map((k) => JSON.stringify(k)).join(", ")} (a ${this.#name} keeps ${known.join(", ")})`);
+    const out: ParamStateStorage = {};
+    for (const [key, required] of Object.entries(schema.tensors)) {
+      const t = v[key];
+      if (t === undefined) {
+        if (required) throw new ValueError(`${at} is missing "${key}"`);
+        continue;
+      }
+      if (!(t instanceof Tensor)) throw new ValueError(`${at}: "${key}" must be a Tensor, got ${describeValue(t)}`);
+      if (!sameShape(t.shape, p.shape)) throw new ShapeError(`${at}: "${key}" has shape ${shapeStr(t.shape)}, not the parameter's ${shapeStr(p.shape)}`);
+      if (t.dtype === "int32") throw new DTypeError(`${at}: "${key}" is int32; optimizer state is float (the parameter is ${p.dtype})`);
+      // A fresh buffer in the parameter's dtype (the copy kernel: exact, or float64 → float32 rounded).
+      const data = allocate(p.dtype, p.size, fn);
+      kernel("copy", p.dtype, p.size)({ data: t.data, offset: t.offset, strides: t.strides }, t.shape, data);
+      out[key] = data;
+    }
+    for (const key of schema.counts) {
+      const c = v[key];
+      if (typeof c !== "number" || !Number.isSafeInteger(c) || c < 1) throw new ValueError(`${at}: "${key}" must be an integer >= 1, got ${describeValue(c)}`);
+      out[key] = c;
+    }
+    return out;
   }
 }
 

@@ -1,9 +1,10 @@
 import type { Tensor } from "../tensor/tensor.js";
 import { allocate, type Storage } from "../tensor/dtype.js";
 import { ValueError } from "../tensor/errors.js";
+import { describeValue } from "../tensor/shape.js";
 import { noGrad } from "../autograd/no-grad.js";
 import { kernel } from "../kernels/registry.js";
-import { Optimizer, gradData } from "./optimizer.js";
+import { Optimizer, gradData, type HyperValue, type ParamStateStorage, type StateSchema } from "./optimizer.js";
 
 export interface SGDOptions {
   /** Learning rate γ (required). */
@@ -30,12 +31,16 @@ export interface SGDOptions {
  * Note the velocity b is not scaled by γ (PyTorch's convention, unlike
  * Sutskever et al.), and the first step takes b = g without dampening.
  * Each parameter keeps its own momentum buffer, created at the first step
- * in which it has a gradient.
+ * in which it has a gradient (and momentum ≠ 0; with μ = 0 no buffer is kept
+ * or read, as in PyTorch). `momentum` may be changed between steps (OneCycleLR
+ * cycles it); stateDict() holds the hyperparameters and each buffer
+ * ("momentumBuffer", PyTorch's momentum_buffer).
  *
  * @example const opt = new SGD(model.parameters(), { lr: 0.1, momentum: 0.9 });
  */
 export class SGD extends Optimizer {
-  readonly momentum: number;
+  /** Momentum factor μ; a schedule (OneCycleLR) may change it between steps. */
+  momentum: number;
   readonly dampening: number;
   readonly nesterov: boolean;
   readonly weightDecay: number;
@@ -64,15 +69,48 @@ export class SGD extends Optimizer {
     for (const p of this.params) {
       const grad = gradData(p);
       if (grad === null) continue;
-      let buf = this.#buffers.get(p);
-      const first = buf === undefined;
-      if (momentum !== 0 && buf === undefined) {
-        buf = allocate(p.dtype, p.size);
-        this.#buffers.set(p, buf);
+      let buf: Storage | null = null;
+      let first = false;
+      if (momentum !== 0) {
+        buf = this.#buffers.get(p) ?? null;
+        if (buf === null) {
+          buf = allocate(p.dtype, p.size);
+          this.#buffers.set(p, buf);
+          first = true;
+        }
       }
       // The update above, in place, element by element (the sgdStep kernel: float64
       // arithmetic, one rounding per stored value, on every backend).
-      kernel("sgdStep", p.dtype, p.size)(p.data, grad, buf ?? null, first, hyper);
+      kernel("sgdStep", p.dtype, p.size)(p.data, grad, buf, first, hyper);
     }
+  }
+
+  protected hyperparameters(): Record<string, HyperValue> {
+    return { momentum: this.momentum, dampening: this.dampening, nesterov: this.nesterov, weightDecay: this.weightDecay };
+  }
+
+  protected prepareHyperparameters(group: Readonly<Record<string, unknown>>, fn: string): { apply(): void; schema: StateSchema } {
+    const momentum = this.checkOption("momentum", group.momentum as number, (group.momentum as number) >= 0, "a finite number >= 0", fn);
+    const dampening = this.checkOption("dampening", group.dampening as number, true, "a finite number", fn);
+    const weightDecay = this.checkOption("weightDecay", group.weightDecay as number, (group.weightDecay as number) >= 0, "a finite number >= 0", fn);
+    const nesterov = group.nesterov;
+    if (typeof nesterov !== "boolean") throw new ValueError(`${fn}: nesterov must be true or false, got ${describeValue(nesterov)}`);
+    if (nesterov && (momentum <= 0 || dampening !== 0)) {
+      throw new ValueError(`${fn}: nesterov requires momentum > 0 and dampening 0, got momentum ${momentum} and dampening ${dampening}`);
+    }
+    return {
+      apply: () => Object.assign(this, { momentum, dampening, weightDecay, nesterov }),
+      schema: { tensors: { momentumBuffer: true }, counts: [] },
+    };
+  }
+
+  protected paramState(p: Tensor): ParamStateStorage | undefined {
+    const buf = this.#buffers.get(p);
+    return buf === undefined ? undefined : { momentumBuffer: buf };
+  }
+
+  protected replaceState(state: Map<Tensor, ParamStateStorage>): void {
+    this.#buffers.clear();
+    for (const [p, s] of state) this.#buffers.set(p, s.momentumBuffer as Storage);
   }
 }
