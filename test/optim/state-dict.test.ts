@@ -137,7 +137,7 @@ describe("loadStateDict refuses, and then changes nothing", () => {
     return { a, b, opt, saved: snapshot(opt.stateDict()) };
   };
   const edit = (d: OptimizerStateDict, f: (state: Map<number, Record<string, unknown>>, group: Record<string, unknown>) => void): OptimizerStateDict => {
-    const e = snapshot(d) as { state: Map<number, Record<string, unknown>>; paramGroups: [Record<string, unknown>]; type: string };
+    const e = snapshot(d) as unknown as { state: Map<number, Record<string, unknown>>; paramGroups: [Record<string, unknown>]; type: string };
     f(e.state, e.paramGroups[0]);
     return e as unknown as OptimizerStateDict;
   };
