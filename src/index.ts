@@ -114,6 +114,14 @@ export { Optimizer, type OptimizerStateDict, type ParamGroup, type HyperValue } 
 export { SGD, type SGDOptions } from "./optim/sgd.js";
 export { Adam, type AdamOptions } from "./optim/adam.js";
 export { AdamW } from "./optim/adamw.js";
+export { LRScheduler, type SchedulerStateDict, type SchedulerValue } from "./optim/lr-scheduler.js";
+export { StepLR, type StepLROptions } from "./optim/step-lr.js";
+export { ExponentialLR, type ExponentialLROptions } from "./optim/exponential-lr.js";
+export { ConstantLR, type ConstantLROptions } from "./optim/constant-lr.js";
+export { LinearLR, type LinearLROptions } from "./optim/linear-lr.js";
+export { CosineAnnealingLR, type CosineAnnealingLROptions } from "./optim/cosine-annealing-lr.js";
+export { OneCycleLR, type OneCycleLROptions } from "./optim/one-cycle-lr.js";
+export { SequentialLR, type SequentialLROptions } from "./optim/sequential-lr.js";
 
 // io (bytes only; reading and writing files is in "kdgrad/node")
 export { FormatError, FileError } from "./tensor/errors.js";
