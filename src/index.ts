@@ -122,6 +122,10 @@ export { LinearLR, type LinearLROptions } from "./optim/linear-lr.js";
 export { CosineAnnealingLR, type CosineAnnealingLROptions } from "./optim/cosine-annealing-lr.js";
 export { OneCycleLR, type OneCycleLROptions } from "./optim/one-cycle-lr.js";
 export { SequentialLR, type SequentialLROptions } from "./optim/sequential-lr.js";
+export {
+  encodeCheckpoint, decodeCheckpoint,
+  type CheckpointParts, type CheckpointOptions, type LoadCheckpointOptions,
+} from "./optim/checkpoint.js";
 
 // io (bytes only; reading and writing files is in "kdgrad/node")
 export { FormatError, FileError } from "./tensor/errors.js";
