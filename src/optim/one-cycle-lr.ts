@@ -63,7 +63,8 @@ interface Phase {
  * N − 1. Three phases: lr_init → lr_max until pN − 1, lr_max → lr_init until 2pN − 2, then
  * lr_init → lr_min until N − 1. The momentum (when cycleMomentum) runs the other way between
  * maxMomentum and baseMomentum (maxMomentum → baseMomentum → maxMomentum; in three phases it stays
- * at maxMomentum in the last), written to SGD's `momentum` or Adam's `beta1` at every step.
+ * at maxMomentum in the last), written to SGD's `momentum` or Adam's `beta1` at every step
+ * (so an SGD built without momentum gets one, as in PyTorch; pass cycleMomentum: false to keep 0).
  * The optimizer's initialLr becomes lr_init (so its lr at step 0 is lr_init).
  * step() may run N times (the N-th computes step N, just past the end of the last phase, as
  * PyTorch allows); one more is a ValueError, as in PyTorch. A phase of zero length (pN = 1,
