@@ -12,7 +12,8 @@ import { backendNames } from "./src/kernels/registry.js";
  * TypeScript kernels twice: all-ops and the autograd tests (gradchecks), the
  * PyTorch golden vectors, the non-finite policy and the float64 second-order
  * checks run once. CLI, package, bench, runtimes, io, data and tensor tests
- * do not depend on the backend's kernels.
+ * do not depend on the backend's kernels. The fuzz suite (test/fuzz) runs once
+ * too: its backend: properties run every call under both backends themselves.
  */
 const perBackendFolders = ["test/ops/", "test/losses/", "test/kernels/", "test/nn/", "test/optim/"];
 /** Files in those folders that compute only in float64. */

@@ -9,6 +9,8 @@
  */
 import { Tensor } from "./tensor/tensor.js";
 import type { DType } from "./tensor/dtype.js";
+import { ShapeError } from "./tensor/errors.js";
+import { shapeStr } from "./tensor/shape.js";
 import { runBackward, type BackwardOptions } from "./autograd/backward.js";
 import { add } from "./ops/add.js";
 import { sub } from "./ops/sub.js";
@@ -35,7 +37,7 @@ import { logSumExp } from "./ops/log-sum-exp.js";
 import { reshape } from "./ops/reshape.js";
 import { transpose } from "./ops/transpose.js";
 import { permute } from "./ops/permute.js";
-import { expand } from "./ops/expand.js";
+import { broadcastTo, expand } from "./ops/expand.js";
 import { squeeze } from "./ops/squeeze.js";
 import { unsqueeze } from "./ops/unsqueeze.js";
 import { slice } from "./ops/slice.js";
@@ -44,7 +46,7 @@ import { matmul } from "./ops/matmul.js";
 import { softmax } from "./ops/softmax.js";
 import { logSoftmax } from "./ops/log-softmax.js";
 import { clone } from "./ops/clone.js";
-import { cast } from "./ops/cast.js";
+import { castTo } from "./ops/cast.js";
 import { argmax, argmin } from "./ops/argmax.js";
 import { eq } from "./ops/eq.js";
 import { ne } from "./ops/ne.js";
@@ -136,7 +138,7 @@ const methods: ThisType<Tensor> & Record<string, (this: Tensor, ...args: any[]) 
   contiguous() {
     return this.offset === 0 && this.data.length === this.size && this.isContiguous() ? this : clone(this);
   },
-  to(dtype: DType) { return dtype === this.dtype ? this : cast(this, dtype); },
+  to(dtype: DType) { return dtype === this.dtype ? this : castTo(this, dtype); },
   add(y: Tensor | number) { return add(this, y); },
   sub(y: Tensor | number) { return sub(this, y); },
   mul(y: Tensor | number) { return mul(this, y); },
@@ -165,7 +167,7 @@ const methods: ThisType<Tensor> & Record<string, (this: Tensor, ...args: any[]) 
   transpose(dim0 = -2, dim1 = -1) { return transpose(this, dim0, dim1); },
   permute(...dims: number[] | [readonly number[]]) { return permute(this, list(dims)); },
   expand(...shape: number[] | [readonly number[]]) { return expand(this, list(shape)); },
-  broadcastTo(shape: readonly number[]) { return expand(this, shape); },
+  broadcastTo(shape: readonly number[]) { return broadcastTo(this, shape); },
   squeeze(dim?: number | readonly number[]) { return squeeze(this, dim); },
   unsqueeze(dim: number) { return unsqueeze(this, dim); },
   slice(dim: number, start?: number, end?: number, step = 1) { return slice(this, dim, start, end, step); },
@@ -186,7 +188,11 @@ for (const [name, f] of Object.entries(methods)) {
   Object.defineProperty(Tensor.prototype, name, { value: f, writable: true, configurable: true, enumerable: false });
 }
 Object.defineProperty(Tensor.prototype, "T", {
-  get(this: Tensor) { return transpose(this, -2, -1); },
+  get(this: Tensor) {
+    // The last two axes, so at least two (PyTorch's mT): a message naming T, not transpose's dim0.
+    if (this.ndim < 2) throw new ShapeError(`Tensor.T: needs at least 2 dimensions, got shape ${shapeStr(this.shape)}`);
+    return transpose(this, -2, -1);
+  },
   configurable: true,
   enumerable: false,
 });

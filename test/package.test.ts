@@ -127,9 +127,11 @@ describe("the built core", () => {
     }
   });
 
-  test("the bundle is under 40 KB gzipped without the WebAssembly bytes", () => {
+  // The budget catches accidental growth (a dependency pulled in, code duplicated); features
+  // move it, on purpose and with their cost measured (docs/runtimes.md, "The bundle").
+  test("the bundle is under 48 KB gzipped without the WebAssembly bytes", () => {
     const sizes = JSON.parse(execFileSync(process.execPath, [join(ROOT, "scripts/bundle-size.mjs"), "--json"], { encoding: "utf8" }));
-    expect(sizes.withoutWasmGzip).toBeLessThan(40 * 1024);
+    expect(sizes.withoutWasmGzip).toBeLessThan(48 * 1024);
     expect(sizes.bundleGzip).toBeGreaterThan(sizes.withoutWasmGzip);
   });
 });

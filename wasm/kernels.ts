@@ -386,6 +386,17 @@ const ROUND_F: f32 = 12582912.0;
   return i32x4.shl(i32x4.add(kb, i32x4.splat(127)), 23);
 }
 
+// The same with the exponent bias folded into the rounding constant: kb = k + 127 +
+// 1.5·2²³ (rounded with ROUND_E) holds k + 127 in its low mantissa bits, so 2^k is
+// bits(kb) << 23, one integer add and one constant fewer. (A tie, y exactly halfway
+// between integers, may round to the other neighbour than with ROUND_F: either k
+// leaves |r| ≤ ½ ln 2 + an ulp, which is all the reductions below need.)
+const ROUND_E: f32 = 12583039.0;
+// @ts-ignore: decorator
+@inline function pow2e(kb: v128): v128 {
+  return i32x4.shl(kb, 23);
+}
+
 // Range reduction x = k·ln 2 + r, |r| ≤ ½ ln 2, in four float32 lanes: kOf gives
 // kb = k + 1.5·2²³ (for pow2), and reduce gives r from x and k = kb − 1.5·2²³.
 // @ts-ignore: decorator
@@ -431,8 +442,8 @@ const ROUND_F: f32 = 12582912.0;
 @inline function expGap(sv: v128, vm: v128, ds: v128, vK: v128, vLThi: v128, vLTlo: v128, vInvT: v128): v128 {
   const z = f32x4.sub(ds, sv);
   const dl = f32x4.sub(f32x4.sub(sv, f32x4.sub(ds, z)), f32x4.add(vm, z));
-  const kb = f32x4.add(f32x4.mul(ds, vK), f32x4.splat(ROUND_F));
-  const kf = f32x4.sub(kb, f32x4.splat(ROUND_F));
+  const kb = f32x4.add(f32x4.mul(ds, vK), f32x4.splat(ROUND_E));
+  const kf = f32x4.sub(kb, f32x4.splat(ROUND_E));
   const tiny = f32x4.lt(kf, f32x4.splat(-125.0));
   const rT = f32x4.add(f32x4.sub(ds, f32x4.mul(kf, vLThi)), f32x4.sub(dl, f32x4.mul(kf, vLTlo)));
   const r = f32x4.mul(rT, vInvT);
@@ -442,7 +453,7 @@ const ROUND_F: f32 = 12582912.0;
   const p45 = f32x4.add(f32x4.splat(1.0 / 720.0), f32x4.mul(r, f32x4.splat(1.0 / 5040.0)));
   const p = f32x4.add(p01, f32x4.mul(r2, f32x4.add(p23, f32x4.mul(r2, p45))));
   const e = f32x4.add(f32x4.splat(1.0), f32x4.add(r, f32x4.mul(r2, p)));
-  return v128.andnot(f32x4.mul(e, pow2(kb)), tiny);
+  return v128.andnot(f32x4.mul(e, pow2e(kb)), tiny);
 }
 
 // v's four float32 lanes as float64: lanes 0, 1 (low) and 2, 3 (high).
@@ -504,6 +515,15 @@ function hM(M: f64): f64 {
  * with |x|. The centre costs a second sweep: pass 2a forms q and ū, pass 2b x,
  * m, G.
  *
+ * Each pass is a function of its own (f32Range, the exps* functions, f32LogRatio,
+ * the grad* functions), so that a loop's constants are live in that loop only: in
+ * one function, V8 kept every pass's constants live across all the loops and spilled
+ * more of them, and of the loops' sums, to the stack. The cross-entropy's cases (none, a^T for T = 4, for
+ * another small integer T, or expf4) are separate copies of passes 2a and 3, and a
+ * row's last, partial vector is masked outside the loops, so no loop tests either.
+ * The arithmetic is that of one function with the tests inside: the same results,
+ * bit for bit, but where a reduction's k is exactly a tie (see ROUND_E).
+ *
  * A row that does not suit float32 lanes (a non-finite logit, a spread of
  * (t − s)/T over 30, a cross-entropy tail below 1e-8, or E_p[x] > 4·KL, where the
  * KL is a difference of larger numbers) goes through `distill` instead.
@@ -525,184 +545,45 @@ export function distillF32(
   const rowT = rowS + (<usize>Cp << 2);
   const rowD = rowT + (<usize>Cp << 2);
   const slow = rowD + (<usize>Cp << 2);
-  const C4 = C & ~3;
-  // Lanes at or past C in a row's last vector belong to the next row (or lie past
-  // the end): their exponentials and x are set to 0, and their gradients are not stored.
-  const lane = i32x4(0, 1, 2, 3);
-  const lastMask = i32x4.lt_s(i32x4.add(i32x4.splat(C4), lane), i32x4.splat(C));
-  const vInvT = f32x4.splat(<f32>invT);
+  const invT32 = <f32>invT;
   // The student's exponentials reduce s − max s by k·(T ln 2) in logit units, before any
   // scaling by 1/T: T ln 2 as a head of 16 bits (k·head is exact for |k| < 2⁸) and a tail.
   const LT = Math.LN2 * T;
   const LThi = reinterpret<f32>(reinterpret<u32>(<f32>LT) & 0xffffff00);
-  const vLThi = f32x4.splat(LThi);
-  const vLTlo = f32x4.splat(<f32>(LT - <f64>LThi));
-  const vK = f32x4.splat(<f32>(invT * 1.4426950408889634));
+  const LTlo = <f32>(LT - <f64>LThi);
+  const K = <f32>(invT * 1.4426950408889634);
   let total: f64 = 0;
   for (let r: i32 = 0; r < B; r++) {
     const sr = s + (<usize>(r * C) << 2);
     const tr = t + (<usize>(r * C) << 2);
-    // Pass 1: maxima, the teacher's logit at the student's max, and the range of t − s.
-    let vms = f32x4.splat(-Infinity);
-    let vtAt = f32x4.splat(0);
-    let vdmax = f32x4.splat(-Infinity);
-    let vdmin = f32x4.splat(Infinity);
-    // (pmax and pmin are one instruction each but skip NaN: vbad, which sums d·0,
-    // becomes NaN instead if any t − s is not finite.)
-    let vbad = f32x4.splat(0);
-    for (let i: i32 = 0; i < C4; i += 4) {
-      const sv = v128.load(sr + (<usize>i << 2));
-      const tv = v128.load(tr + (<usize>i << 2));
-      vtAt = v128.bitselect(tv, vtAt, f32x4.gt(sv, vms));
-      vms = f32x4.pmax(vms, sv);
-      const d = f32x4.sub(tv, sv);
-      vdmax = f32x4.pmax(vdmax, d);
-      vdmin = f32x4.pmin(vdmin, d);
-      vbad = f32x4.add(vbad, f32x4.mul(d, f32x4.splat(0)));
-    }
-    let ms: f32 = -Infinity;
-    let tAt: f32 = 0;
-    let dmax: f32 = -Infinity;
-    let dmin: f32 = Infinity;
-    for (let j = 0; j < 4; j++) {
-      const sl = f32x4.extract_lane(vms, 0);
-      // (lane order does not matter for any of these.)
-      if (sl > ms) { ms = sl; tAt = f32x4.extract_lane(vtAt, 0); }
-      else if (sl != sl) ms = sl;
-      dmax = max<f32>(dmax, f32x4.extract_lane(vdmax, 0));
-      dmin = min<f32>(dmin, f32x4.extract_lane(vdmin, 0));
-      vms = v128.shuffle<f32>(vms, vms, 1, 2, 3, 0);
-      vtAt = v128.shuffle<f32>(vtAt, vtAt, 1, 2, 3, 0);
-      vdmax = v128.shuffle<f32>(vdmax, vdmax, 1, 2, 3, 0);
-      vdmin = v128.shuffle<f32>(vdmin, vdmin, 1, 2, 3, 0);
-    }
-    for (let i: i32 = C4; i < C; i++) {
-      const si = load<f32>(sr + (<usize>i << 2));
-      const ti = load<f32>(tr + (<usize>i << 2));
-      if (si > ms) { ms = si; tAt = ti; }
-      else if (si != si) ms = si;
-      dmax = max<f32>(dmax, ti - si);
-      dmin = min<f32>(dmin, ti - si);
-    }
-    const bad = f32x4.extract_lane(vbad, 0) + f32x4.extract_lane(vbad, 1) + f32x4.extract_lane(vbad, 2) + f32x4.extract_lane(vbad, 3);
-    const spread = (<f64>dmax - <f64>dmin) * invT;
-    let fast = bad == 0 && isFinite<f32>(ms) && isFinite<f64>(spread) && spread <= SPREAD_F32;
+    f32Range(sr, tr, C);
+    const ms = rMs;
+    const spread = (<f64>rDmax - <f64>rDmin) * invT;
+    let fast = rBad == 0 && isFinite<f32>(ms) && isFinite<f64>(spread) && spread <= SPREAD_F32;
     let loss: f64 = 0;
     if (fast) {
       // Pass 2a: the student's exponentials (into the row of dS they become: up to 12 bytes
       // past the row may be written and are rewritten later; the caller leaves 16 bytes of
       // slack), their sum Zs, and Σ q·((t − s) − D), D = t − s at the student's max, for the
-      // centre; the cross-entropy's exponentials. Blocks of BLOCK classes: float32 lanes within
-      // a block (BLOCK/4 terms a lane), float64 across blocks; the cross-entropy's sum, whose tail
-      // below the max term matters, is float64 throughout.
-      const dHi: f32 = tAt - ms;
-      const vD = f32x4.splat(dHi);
+      // centre; the cross-entropy's exponentials and their sum Z1.
+      const dHi: f32 = rTAt - ms;
       const esr = dS != 0 ? dS + (<usize>(r * C) << 2) : es;
-      const vMs = f32x4.splat(ms);
-      let vZs = f64x2.splat(0);
-      let vZ1 = f64x2.splat(0);
-      let vSu = f64x2.splat(0);
-      for (let i0: i32 = 0; i0 < Cp; i0 += BLOCK) {
-        const iEnd = min<i32>(i0 + BLOCK, Cp);
-        let fZs = f32x4.splat(0);
-        let fSu = f32x4.splat(0);
-        for (let i: i32 = i0; i < iEnd; i += 4) {
-          const sv = v128.load(sr + (<usize>i << 2));
-          const tv = v128.load(tr + (<usize>i << 2));
-          const ds = f32x4.sub(sv, vMs);
-          let a = expGap(sv, vMs, ds, vK, vLThi, vLTlo, vInvT);
-          if (i >= C4) a = v128.and(a, lastMask);
-          v128.store(esr + (<usize>i << 2), a);
-          fZs = f32x4.add(fZs, a);
-          fSu = f32x4.add(fSu, f32x4.mul(a, f32x4.sub(f32x4.sub(tv, sv), vD)));
-          if (hard) {
-            // exp(s − max s) = a^T for a small integer T (recomputed in pass 3, not stored).
-            let b: v128;
-            if (powers != 0) b = powf4(a, powers);
-            else {
-              b = v128.and(expf4(ds), i >= C4 ? lastMask : i32x4.splat(-1));
-              v128.store(e1 + (<usize>i << 2), b);
-            }
-            vZ1 = f64x2.add(f64x2.add(vZ1, low64(b)), high64(b));
-          }
-        }
-        vZs = f64x2.add(f64x2.add(vZs, low64(fZs)), high64(fZs));
-        vSu = f64x2.add(vSu, f64x2.add(low64(fSu), high64(fSu)));
-      }
-      const Zs = f64x2.extract_lane(vZs, 0) + f64x2.extract_lane(vZs, 1);
-      const Z1 = f64x2.extract_lane(vZ1, 0) + f64x2.extract_lane(vZ1, 1);
+      if (!hard) expsSoft(sr, tr, esr, C, ms, dHi, K, LThi, LTlo, invT32);
+      else if (powers == 4) expsPow4(sr, tr, esr, C, ms, dHi, K, LThi, LTlo, invT32);
+      else if (powers == 0) expsExp(sr, tr, esr, e1, C, ms, dHi, K, LThi, LTlo, invT32);
+      else expsPow(sr, tr, esr, C, ms, dHi, K, LThi, LTlo, invT32, powers);
+      const Zs = rZs;
+      const Z1 = rZ1;
       // The centre ū = D + Σ q·((t − s) − D)/Σ q, the q-mean of t − s, as a float32 pair
       // ū_hi + ū_lo (the pair is exact to float64; any centre gives the same KL, and
       // this one makes M = Σ q·(eˣ − 1 − x) + O(rounding) small: nothing cancels).
-      const ubar = <f64>dHi + (f64x2.extract_lane(vSu, 0) + f64x2.extract_lane(vSu, 1)) / Zs;
+      const ubar = <f64>dHi + rSu / Zs;
       const uHi = <f32>ubar;
-      const vUhi = f32x4.splat(uHi);
-      const vUlo = f32x4.splat(<f32>(ubar - <f64>uHi));
+      const uLo = <f32>(ubar - <f64>uHi);
       // Pass 2b: x = ((t − s) − ū)/T, m = eˣ − 1 and G = 1 + (x − 1)eˣ, and M, Γ.
-      let vM = f64x2.splat(0);
-      let vG = f64x2.splat(0);
-      for (let i0: i32 = 0; i0 < Cp; i0 += BLOCK) {
-        const iEnd = min<i32>(i0 + BLOCK, Cp);
-        let fM = f32x4.splat(0);
-        let fG = f32x4.splat(0);
-        for (let i: i32 = i0; i < iEnd; i += 4) {
-          const sv = v128.load(sr + (<usize>i << 2));
-          const tv = v128.load(tr + (<usize>i << 2));
-          // w = (t − s) − ū carried exactly as w₁ + w_l: d + e = t − s (Knuth's two-sum), then
-          // w₁ = fl(d − ū_hi) with its own rounding error (two-sum again) folded into w_l.
-          const d = f32x4.sub(tv, sv);
-          const z = f32x4.sub(d, tv);
-          const e = f32x4.sub(f32x4.sub(tv, f32x4.sub(d, z)), f32x4.add(sv, z));
-          const w1 = f32x4.sub(d, vUhi);
-          const z2 = f32x4.sub(w1, d);
-          const wl = f32x4.add(f32x4.sub(f32x4.sub(d, f32x4.sub(w1, z2)), f32x4.add(vUhi, z2)), f32x4.sub(e, vUlo));
-          let x = f32x4.mul(f32x4.add(w1, wl), vInvT);
-          // x = k·ln 2 + r, |r| ≲ ½ ln 2, with k from the rounded x and r from the exact pieces
-          // in logit units, r·T = (w₁ − k·LT_hi) + (w_l − k·LT_lo) (w₁ − k·LT_hi exact by
-          // Sterbenz's lemma): eʳ, and so eˣ, carries a few ulps of |r| ≤ 0.35, not of |x|.
-          // (Lanes past C: x, r = 0.)
-          let kb = kOf(x);
-          if (i >= C4) {
-            x = v128.and(x, lastMask);
-            kb = v128.bitselect(kb, f32x4.splat(ROUND_F), lastMask);
-          }
-          const kf = f32x4.sub(kb, f32x4.splat(ROUND_F));
-          let rT = f32x4.add(f32x4.sub(w1, f32x4.mul(kf, vLThi)), f32x4.sub(wl, f32x4.mul(kf, vLTlo)));
-          if (i >= C4) rT = v128.and(rT, lastMask);
-          const rr = f32x4.mul(rT, vInvT);
-          // φ(r) = r²(½ + r·ρ(r)), ρ(r) = Σⱼ rʲ/(j + 3)! to r⁴ (truncation below 1e-7 relative).
-          const r2 = f32x4.mul(rr, rr);
-          const q01 = f32x4.add(f32x4.splat(1.0 / 6.0), f32x4.mul(rr, f32x4.splat(1.0 / 24.0)));
-          const q23 = f32x4.add(f32x4.splat(1.0 / 120.0), f32x4.mul(rr, f32x4.splat(1.0 / 720.0)));
-          const rho = f32x4.add(q01, f32x4.mul(r2, f32x4.add(q23, f32x4.mul(r2, f32x4.splat(1.0 / 5040.0)))));
-          const phir = f32x4.mul(r2, f32x4.add(f32x4.splat(0.5), f32x4.mul(rr, rho)));
-          const scale = pow2(kb);
-          // φ(x) = 2ᵏ·φ(r) + (c_k + (2ᵏ − 1)·r), c_k = 2ᵏ − 1 − k·ln 2 (x = k ln 2 + r exactly, so
-          // the rounded x does not enter); both vanish where k = 0.
-          const sm1 = f32x4.sub(scale, f32x4.splat(1.0));
-          const ck = f32x4.sub(f32x4.sub(sm1, f32x4.mul(kf, f32x4.splat(LN2_HI_F))), f32x4.mul(kf, f32x4.splat(LN2_LO_F)));
-          const phi = f32x4.add(f32x4.mul(scale, phir), f32x4.add(ck, f32x4.mul(sm1, rr)));
-          // m = eˣ − 1 and G = 1 + (x − 1)eˣ = x·m − φ, each in the form that cancels least:
-          // φ + x and x·m − φ (for small x, x² + x·φ less x²/2 + …: one bit) down to
-          // x = −1.5; below, where eˣ < 0.23, eˣ − 1 and 1 + (x − 1)eˣ.
-          const ex = f32x4.mul(scale, f32x4.add(f32x4.add(f32x4.splat(1.0), rr), phir));
-          const neg = f32x4.lt(x, f32x4.splat(-1.5));
-          const m = v128.bitselect(f32x4.sub(ex, f32x4.splat(1.0)), f32x4.add(phi, x), neg);
-          const G = v128.bitselect(
-            f32x4.add(f32x4.splat(1.0), f32x4.mul(f32x4.sub(x, f32x4.splat(1.0)), ex)),
-            f32x4.sub(f32x4.mul(x, m), phi),
-            neg,
-          );
-          const a = v128.load(esr + (<usize>i << 2));
-          v128.store(mm + (<usize>i << 2), m);
-          fM = f32x4.add(fM, f32x4.mul(a, m));
-          fG = f32x4.add(fG, f32x4.mul(a, G));
-        }
-        vM = f64x2.add(f64x2.add(vM, low64(fM)), high64(fM));
-        vG = f64x2.add(f64x2.add(vG, low64(fG)), high64(fG));
-      }
-      const M = (f64x2.extract_lane(vM, 0) + f64x2.extract_lane(vM, 1)) / Zs;
-      const Gm = (f64x2.extract_lane(vG, 0) + f64x2.extract_lane(vG, 1)) / Zs;
+      f32LogRatio(sr, tr, esr, mm, C, uHi, uLo, LThi, LTlo, invT32);
+      const M = rM / Zs;
+      const Gm = rG / Zs;
       let kl = Gm / (1 + M) + hM(M);
       // E_p[x] = (Γ + M)/(1 + M) = KL + log Z: where it exceeds 4·KL, the KL is a
       // difference of larger numbers (p far from q), which float32 terms do not carry.
@@ -720,28 +601,25 @@ export function distillF32(
         if (dS != 0) {
           // Pass 3: dS = α·T·(q − p_t)/B + (1 − α)(softmax(s) − onehot)/B, q − p_t = q·(M − m)/(1 + M).
           const dr = dS + (<usize>(r * C) << 2);
-          const vA = f32x4.splat(<f32>A);
-          const vMM = f32x4.splat(<f32>M);
-          const vH = f32x4.splat(hard ? <f32>(h / Z1) : 0);
-          let gy: f64 = 0;
-          if (hard) {
+          const A32 = <f32>A;
+          const M32 = <f32>M;
+          if (!hard) gradSoft(esr, mm, dr, C, A32, M32);
+          else {
+            // The label's entry, with the one-hot subtracted in float64 before rounding (read
+            // before the pass overwrites the exponentials with the gradient, stored after it).
             const ey = <f64>load<f32>(esr + (<usize>y << 2));
-            const e1y = powers != 0 ? Math.pow(ey, <f64>powers) : <f64>load<f32>(e1 + (<usize>y << 2));
-            gy = A * ey * (M - <f64>load<f32>(mm + (<usize>y << 2))) + h * (e1y / Z1 - 1);
+            let e1y: f64;
+            if (powers == 4) {
+              const e2 = ey * ey;
+              e1y = e2 * e2;
+            } else e1y = powers != 0 ? Math.pow(ey, <f64>powers) : <f64>load<f32>(e1 + (<usize>y << 2));
+            const gy = A * ey * (M - <f64>load<f32>(mm + (<usize>y << 2))) + h * (e1y / Z1 - 1);
+            const H = <f32>(h / Z1);
+            if (powers == 4) gradPow4(esr, mm, dr, C, A32, M32, H);
+            else if (powers == 0) gradExp(esr, mm, e1, dr, C, A32, M32, H);
+            else gradPow(esr, mm, dr, C, A32, M32, H, powers);
+            store<f32>(dr + (<usize>y << 2), <f32>gy);
           }
-          for (let i: i32 = 0; i < Cp; i += 4) {
-            const ev = v128.load(esr + (<usize>i << 2));
-            let g = f32x4.mul(f32x4.mul(vA, ev), f32x4.sub(vMM, v128.load(mm + (<usize>i << 2))));
-            if (hard) g = f32x4.add(g, f32x4.mul(vH, powers != 0 ? powf4(ev, powers) : v128.load(e1 + (<usize>i << 2))));
-            if (i < C4) v128.store(dr + (<usize>i << 2), g);
-            else {
-              for (let j: i32 = 0; j < C - C4; j++) {
-                store<f32>(dr + (<usize>(i + j) << 2), f32x4.extract_lane(g, 0));
-                g = v128.shuffle<f32>(g, g, 1, 2, 3, 0);
-              }
-            }
-          }
-          if (hard) store<f32>(dr + (<usize>y << 2), <f32>gy);
         }
       }
     }
@@ -761,6 +639,293 @@ export function distillF32(
   }
   return total / <f64>B;
 }
+
+// What the passes of `distillF32` over one row leave for the next (each pass is a
+// function of its own, and a function returns one value).
+let rMs: f32 = 0;
+let rTAt: f32 = 0;
+let rDmax: f32 = 0;
+let rDmin: f32 = 0;
+let rBad: f32 = 0;
+let rZs: f64 = 0;
+let rZ1: f64 = 0;
+let rSu: f64 = 0;
+let rM: f64 = 0;
+let rG: f64 = 0;
+
+// The largest of a vector's four float32 lanes, none of them NaN.
+// @ts-ignore: decorator
+@inline function lanesMax(v: v128): f32 {
+  const h = f32x4.pmax(v, v128.shuffle<f32>(v, v, 2, 3, 0, 1));
+  return f32x4.extract_lane(f32x4.pmax(h, v128.shuffle<f32>(h, h, 1, 0, 3, 2)), 0);
+}
+// @ts-ignore: decorator
+@inline function lanesMin(v: v128): f32 {
+  const h = f32x4.pmin(v, v128.shuffle<f32>(v, v, 2, 3, 0, 1));
+  return f32x4.extract_lane(f32x4.pmin(h, v128.shuffle<f32>(h, h, 1, 0, 3, 2)), 0);
+}
+
+// Pass 1 of one row: the student's max ms (rMs), the teacher's logit there (rTAt), the
+// range of t − s (rDmin, rDmax), and rBad, which sums (t − s)·0 and is NaN as soon as
+// one t − s is not finite.
+function f32Range(sr: usize, tr: usize, C: i32): void {
+  const C4 = C & ~3;
+  let vms = f32x4.splat(-Infinity);
+  let vtAt = f32x4.splat(0);
+  let vdmax = f32x4.splat(-Infinity);
+  let vdmin = f32x4.splat(Infinity);
+  // (pmax and pmin are one instruction each but skip NaN, so no lane of these is ever NaN:
+  // vbad, which sums d·0, becomes NaN instead if any t − s is not finite.)
+  let vbad = f32x4.splat(0);
+  for (let i: i32 = 0; i < C4; i += 4) {
+    const sv = v128.load(sr + (<usize>i << 2));
+    const tv = v128.load(tr + (<usize>i << 2));
+    vtAt = v128.bitselect(tv, vtAt, f32x4.gt(sv, vms));
+    vms = f32x4.pmax(vms, sv);
+    const d = f32x4.sub(tv, sv);
+    vdmax = f32x4.pmax(vdmax, d);
+    vdmin = f32x4.pmin(vdmin, d);
+    vbad = f32x4.add(vbad, f32x4.mul(d, f32x4.splat(0)));
+  }
+  // Across lanes: the max, and the teacher's logit in the first lane holding it.
+  let ms = lanesMax(vms);
+  const first = ctz<i32>(i32x4.bitmask(f32x4.eq(vms, f32x4.splat(ms))));
+  let tAt: f32 = f32x4.extract_lane(vtAt, 3);
+  if (first == 0) tAt = f32x4.extract_lane(vtAt, 0);
+  else if (first == 1) tAt = f32x4.extract_lane(vtAt, 1);
+  else if (first == 2) tAt = f32x4.extract_lane(vtAt, 2);
+  let dmax = lanesMax(vdmax);
+  let dmin = lanesMin(vdmin);
+  for (let i: i32 = C4; i < C; i++) {
+    const si = load<f32>(sr + (<usize>i << 2));
+    const ti = load<f32>(tr + (<usize>i << 2));
+    if (si > ms) { ms = si; tAt = ti; }
+    else if (si != si) ms = si;
+    dmax = max<f32>(dmax, ti - si);
+    dmin = min<f32>(dmin, ti - si);
+  }
+  rMs = ms;
+  rTAt = tAt;
+  rDmax = dmax;
+  rDmin = dmin;
+  rBad = f32x4.extract_lane(vbad, 0) + f32x4.extract_lane(vbad, 1) + f32x4.extract_lane(vbad, 2) + f32x4.extract_lane(vbad, 3);
+}
+
+// Pass 2a of one row: the student's exponentials a = exp((s − ms)/T) into esr, rZs = Σ a,
+// rSu = Σ a·((t − s) − D) for the centre, and with `hard` rZ1 = Σ exp(s − ms), the
+// cross-entropy's sum: a^P for the small integer T = P, else expf4 (stored in e1). Blocks
+// of BLOCK classes: float32 lanes within a block (BLOCK/4 terms a lane), float64 across
+// blocks; Z1, whose tail below the max term matters, is float64 throughout. Lanes past C
+// are set to 0. One function per case (below), each with this loop inlined for constant
+// `hard` and P (P = −1: a^n for the n in `n`), so no loop tests its case.
+// @ts-ignore: decorator
+@inline function expsRow(
+  sr: usize, tr: usize, esr: usize, e1: usize, C: i32, ms: f32, D: f32, K: f32, LThi: f32, LTlo: f32, invT: f32,
+  hard: bool, P: i32, n: i32,
+): void {
+  const C4 = C & ~3;
+  const Cp = (C + 3) & ~3;
+  const nFull = C4 & ~(BLOCK - 1);
+  const vMs = f32x4.splat(ms);
+  const vD = f32x4.splat(D);
+  const vK = f32x4.splat(K);
+  const vLThi = f32x4.splat(LThi);
+  const vLTlo = f32x4.splat(LTlo);
+  const vInvT = f32x4.splat(invT);
+  let vZs = f64x2.splat(0);
+  let vZ1 = f64x2.splat(0);
+  let vSu = f64x2.splat(0);
+  // Whole blocks, then the last (partial) one, whose last vector may be masked.
+  for (let i0: i32 = 0; i0 < Cp; i0 += BLOCK) {
+    const last = i0 >= nFull;
+    const iEnd = last ? C4 : i0 + BLOCK;
+    let fZs = f32x4.splat(0);
+    let fSu = f32x4.splat(0);
+    for (let i: i32 = i0; i < iEnd; i += 4) {
+      const sv = v128.load(sr + (<usize>i << 2));
+      const tv = v128.load(tr + (<usize>i << 2));
+      const ds = f32x4.sub(sv, vMs);
+      const a = expGap(sv, vMs, ds, vK, vLThi, vLTlo, vInvT);
+      v128.store(esr + (<usize>i << 2), a);
+      fZs = f32x4.add(fZs, a);
+      fSu = f32x4.add(fSu, f32x4.mul(a, f32x4.sub(f32x4.sub(tv, sv), vD)));
+      if (hard) {
+        let b: v128;
+        if (P == 0) {
+          b = expf4(ds);
+          v128.store(e1 + (<usize>i << 2), b);
+        } else b = powf4(a, P > 0 ? P : n);
+        vZ1 = f64x2.add(f64x2.add(vZ1, low64(b)), high64(b));
+      }
+    }
+    if (last && C4 < Cp) {
+      // The row's last vector: lanes past C belong to the next row (or lie past the end).
+      const lastMask = i32x4.lt_s(i32x4.add(i32x4.splat(C4), i32x4(0, 1, 2, 3)), i32x4.splat(C));
+      const sv = v128.load(sr + (<usize>C4 << 2));
+      const tv = v128.load(tr + (<usize>C4 << 2));
+      const ds = f32x4.sub(sv, vMs);
+      const a = v128.and(expGap(sv, vMs, ds, vK, vLThi, vLTlo, vInvT), lastMask);
+      v128.store(esr + (<usize>C4 << 2), a);
+      fZs = f32x4.add(fZs, a);
+      fSu = f32x4.add(fSu, f32x4.mul(a, f32x4.sub(f32x4.sub(tv, sv), vD)));
+      if (hard) {
+        let b: v128;
+        if (P == 0) {
+          b = v128.and(expf4(ds), lastMask);
+          v128.store(e1 + (<usize>C4 << 2), b);
+        } else b = powf4(a, P > 0 ? P : n);
+        vZ1 = f64x2.add(f64x2.add(vZ1, low64(b)), high64(b));
+      }
+    }
+    vZs = f64x2.add(f64x2.add(vZs, low64(fZs)), high64(fZs));
+    vSu = f64x2.add(vSu, f64x2.add(low64(fSu), high64(fSu)));
+  }
+  rZs = f64x2.extract_lane(vZs, 0) + f64x2.extract_lane(vZs, 1);
+  rZ1 = f64x2.extract_lane(vZ1, 0) + f64x2.extract_lane(vZ1, 1);
+  rSu = f64x2.extract_lane(vSu, 0) + f64x2.extract_lane(vSu, 1);
+}
+
+function expsSoft(sr: usize, tr: usize, esr: usize, C: i32, ms: f32, D: f32, K: f32, LThi: f32, LTlo: f32, invT: f32): void {
+  expsRow(sr, tr, esr, 0, C, ms, D, K, LThi, LTlo, invT, false, 1, 1);
+}
+function expsPow4(sr: usize, tr: usize, esr: usize, C: i32, ms: f32, D: f32, K: f32, LThi: f32, LTlo: f32, invT: f32): void {
+  expsRow(sr, tr, esr, 0, C, ms, D, K, LThi, LTlo, invT, true, 4, 4);
+}
+function expsExp(sr: usize, tr: usize, esr: usize, e1: usize, C: i32, ms: f32, D: f32, K: f32, LThi: f32, LTlo: f32, invT: f32): void {
+  expsRow(sr, tr, esr, e1, C, ms, D, K, LThi, LTlo, invT, true, 0, 0);
+}
+function expsPow(sr: usize, tr: usize, esr: usize, C: i32, ms: f32, D: f32, K: f32, LThi: f32, LTlo: f32, invT: f32, n: i32): void {
+  expsRow(sr, tr, esr, 0, C, ms, D, K, LThi, LTlo, invT, true, -1, n);
+}
+
+// One vector of pass 2b: from s and t (four classes) and the centre ū = ū_hi + ū_lo,
+// x = ((t − s) − ū)/T, m = eˣ − 1 (stored at mp) and G = 1 + (x − 1)eˣ (returned).
+// With `masked`, lanes outside `mask` get x = 0, so m = G = 0.
+// @ts-ignore: decorator
+@inline function logRatioTerms(
+  sv: v128, tv: v128, vUhi: v128, vUlo: v128, vLThi: v128, vLTlo: v128, vInvT: v128, mp: usize, masked: bool, mask: v128,
+): v128 {
+  // w = (t − s) − ū carried exactly as w₁ + w_l: d + e = t − s (Knuth's two-sum), then
+  // w₁ = fl(d − ū_hi) with its own rounding error (two-sum again) folded into w_l.
+  const d = f32x4.sub(tv, sv);
+  const z = f32x4.sub(d, tv);
+  const e = f32x4.sub(f32x4.sub(tv, f32x4.sub(d, z)), f32x4.add(sv, z));
+  const w1 = f32x4.sub(d, vUhi);
+  const z2 = f32x4.sub(w1, d);
+  const wl = f32x4.add(f32x4.sub(f32x4.sub(d, f32x4.sub(w1, z2)), f32x4.add(vUhi, z2)), f32x4.sub(e, vUlo));
+  let x = f32x4.mul(f32x4.add(w1, wl), vInvT);
+  // x = k·ln 2 + r, |r| ≲ ½ ln 2, with k from the rounded x and r from the exact pieces
+  // in logit units, r·T = (w₁ − k·LT_hi) + (w_l − k·LT_lo) (w₁ − k·LT_hi exact by
+  // Sterbenz's lemma): eʳ, and so eˣ, carries a few ulps of |r| ≤ 0.35, not of |x|.
+  let kb = f32x4.add(f32x4.mul(x, f32x4.splat(LOG2E_F)), f32x4.splat(ROUND_E));
+  if (masked) {
+    x = v128.and(x, mask);
+    kb = v128.bitselect(kb, f32x4.splat(ROUND_E), mask);
+  }
+  const kf = f32x4.sub(kb, f32x4.splat(ROUND_E));
+  let rT = f32x4.add(f32x4.sub(w1, f32x4.mul(kf, vLThi)), f32x4.sub(wl, f32x4.mul(kf, vLTlo)));
+  if (masked) rT = v128.and(rT, mask);
+  const rr = f32x4.mul(rT, vInvT);
+  // φ(r) = r²(½ + r·ρ(r)), ρ(r) = Σⱼ rʲ/(j + 3)! to r⁴ (truncation below 1e-7 relative).
+  const r2 = f32x4.mul(rr, rr);
+  const q01 = f32x4.add(f32x4.splat(1.0 / 6.0), f32x4.mul(rr, f32x4.splat(1.0 / 24.0)));
+  const q23 = f32x4.add(f32x4.splat(1.0 / 120.0), f32x4.mul(rr, f32x4.splat(1.0 / 720.0)));
+  const rho = f32x4.add(q01, f32x4.mul(r2, f32x4.add(q23, f32x4.mul(r2, f32x4.splat(1.0 / 5040.0)))));
+  const phir = f32x4.mul(r2, f32x4.add(f32x4.splat(0.5), f32x4.mul(rr, rho)));
+  const scale = pow2e(kb);
+  // φ(x) = 2ᵏ·φ(r) + (c_k + (2ᵏ − 1)·r), c_k = 2ᵏ − 1 − k·ln 2 (x = k ln 2 + r exactly, so
+  // the rounded x does not enter); both vanish where k = 0.
+  const sm1 = f32x4.sub(scale, f32x4.splat(1.0));
+  const ck = f32x4.sub(f32x4.sub(sm1, f32x4.mul(kf, f32x4.splat(LN2_HI_F))), f32x4.mul(kf, f32x4.splat(LN2_LO_F)));
+  const phi = f32x4.add(f32x4.mul(scale, phir), f32x4.add(ck, f32x4.mul(sm1, rr)));
+  // m = eˣ − 1 and G = 1 + (x − 1)eˣ = x·m − φ, each in the form that cancels least:
+  // φ + x and x·m − φ (for small x, x² + x·φ less x²/2 + …: one bit) down to
+  // x = −1.5; below, where eˣ < 0.23, eˣ − 1 and 1 + (x − 1)eˣ (formed only for a
+  // vector with such a lane).
+  let m = f32x4.add(phi, x);
+  let G = f32x4.sub(f32x4.mul(x, m), phi);
+  const neg = f32x4.lt(x, f32x4.splat(-1.5));
+  if (v128.any_true(neg)) {
+    const ex = f32x4.mul(scale, f32x4.add(f32x4.add(f32x4.splat(1.0), rr), phir));
+    m = v128.bitselect(f32x4.sub(ex, f32x4.splat(1.0)), m, neg);
+    G = v128.bitselect(f32x4.add(f32x4.splat(1.0), f32x4.mul(f32x4.sub(x, f32x4.splat(1.0)), ex)), G, neg);
+  }
+  v128.store(mp, m);
+  return G;
+}
+
+// Pass 2b of one row: with q = a (esr), rM = Σ q·m and rG = Σ q·G, m (into mm) and G from
+// logRatioTerms; blocks as in pass 2a.
+function f32LogRatio(sr: usize, tr: usize, esr: usize, mm: usize, C: i32, uHi: f32, uLo: f32, LThi: f32, LTlo: f32, invT: f32): void {
+  const C4 = C & ~3;
+  const Cp = (C + 3) & ~3;
+  const nFull = C4 & ~(BLOCK - 1);
+  const vUhi = f32x4.splat(uHi);
+  const vUlo = f32x4.splat(uLo);
+  const vLThi = f32x4.splat(LThi);
+  const vLTlo = f32x4.splat(LTlo);
+  const vInvT = f32x4.splat(invT);
+  const ones = i32x4.splat(-1);
+  let vM = f64x2.splat(0);
+  let vG = f64x2.splat(0);
+  for (let i0: i32 = 0; i0 < Cp; i0 += BLOCK) {
+    const last = i0 >= nFull;
+    const iEnd = last ? C4 : i0 + BLOCK;
+    let fM = f32x4.splat(0);
+    let fG = f32x4.splat(0);
+    for (let i: i32 = i0; i < iEnd; i += 4) {
+      const mp = mm + (<usize>i << 2);
+      const G = logRatioTerms(v128.load(sr + (<usize>i << 2)), v128.load(tr + (<usize>i << 2)), vUhi, vUlo, vLThi, vLTlo, vInvT, mp, false, ones);
+      const a = v128.load(esr + (<usize>i << 2));
+      fM = f32x4.add(fM, f32x4.mul(a, v128.load(mp)));
+      fG = f32x4.add(fG, f32x4.mul(a, G));
+    }
+    if (last && C4 < Cp) {
+      const lastMask = i32x4.lt_s(i32x4.add(i32x4.splat(C4), i32x4(0, 1, 2, 3)), i32x4.splat(C));
+      const mp = mm + (<usize>C4 << 2);
+      const G = logRatioTerms(v128.load(sr + (<usize>C4 << 2)), v128.load(tr + (<usize>C4 << 2)), vUhi, vUlo, vLThi, vLTlo, vInvT, mp, true, lastMask);
+      const a = v128.load(esr + (<usize>C4 << 2));
+      fM = f32x4.add(fM, f32x4.mul(a, v128.load(mp)));
+      fG = f32x4.add(fG, f32x4.mul(a, G));
+    }
+    vM = f64x2.add(f64x2.add(vM, low64(fM)), high64(fM));
+    vG = f64x2.add(f64x2.add(vG, low64(fG)), high64(fG));
+  }
+  rM = f64x2.extract_lane(vM, 0) + f64x2.extract_lane(vM, 1);
+  rG = f64x2.extract_lane(vG, 0) + f64x2.extract_lane(vG, 1);
+}
+
+// Pass 3 of one row: dS = A·q·(M − m) + H·softmax(s)·Z1 (the label's entry is redone by
+// the caller), with softmax(s)·Z1 = a^P (P from the case, or n for P = −1) or e1 (P = 0).
+// The last vector is stored whole: lanes past C hold 0 (q = 0 there) and land in the next
+// row's entries, which are written later, or in the 16 bytes of slack after the last row.
+// @ts-ignore: decorator
+@inline function gradRow(esr: usize, mm: usize, e1: usize, dr: usize, C: i32, A: f32, M: f32, H: f32, hard: bool, P: i32, n: i32): void {
+  const Cp = (C + 3) & ~3;
+  const vA = f32x4.splat(A);
+  const vMM = f32x4.splat(M);
+  const vH = f32x4.splat(H);
+  for (let i: i32 = 0; i < Cp; i += 4) {
+    const ev = v128.load(esr + (<usize>i << 2));
+    let g = f32x4.mul(f32x4.mul(vA, ev), f32x4.sub(vMM, v128.load(mm + (<usize>i << 2))));
+    if (hard) g = f32x4.add(g, f32x4.mul(vH, P == 0 ? v128.load(e1 + (<usize>i << 2)) : powf4(ev, P > 0 ? P : n)));
+    v128.store(dr + (<usize>i << 2), g);
+  }
+}
+
+function gradSoft(esr: usize, mm: usize, dr: usize, C: i32, A: f32, M: f32): void {
+  gradRow(esr, mm, 0, dr, C, A, M, 0, false, 1, 1);
+}
+function gradPow4(esr: usize, mm: usize, dr: usize, C: i32, A: f32, M: f32, H: f32): void {
+  gradRow(esr, mm, 0, dr, C, A, M, H, true, 4, 4);
+}
+function gradExp(esr: usize, mm: usize, e1: usize, dr: usize, C: i32, A: f32, M: f32, H: f32): void {
+  gradRow(esr, mm, e1, dr, C, A, M, H, true, 0, 0);
+}
+function gradPow(esr: usize, mm: usize, dr: usize, C: i32, A: f32, M: f32, H: f32, n: i32): void {
+  gradRow(esr, mm, 0, dr, C, A, M, H, true, -1, n);
+}
+
 
 // --------------------------------------------- softmax and logSoftmax, rows
 

@@ -3,6 +3,7 @@ import { handedOver, type Node } from "./node.js";
 import { AutogradError, DTypeError, ShapeError, ValueError } from "../tensor/errors.js";
 import { describeValue, sameShape, shapeStr, type Shape } from "../tensor/shape.js";
 import { asPublicCall } from "../tensor/public-call.js";
+import { checkOptions } from "../tensor/options.js";
 import { enableGrad, noGrad } from "./no-grad.js";
 import { add } from "../ops/add.js";
 import { sum } from "../ops/sum.js";
@@ -43,18 +44,16 @@ export function sumToShape(g: Tensor, shape: Shape): Tensor {
  * `root.backward(gradient)`: accumulate ∂root/∂leaf (times `gradient`) into
  * every leaf's `.grad` (and into `.grad` of tensors that called retainGrad).
  */
-export function runBackward(root: Tensor, gradient: Tensor | undefined, options: BackwardOptions = {}): void {
+export function runBackward(root: Tensor, gradient: Tensor | undefined, options?: BackwardOptions): void {
   asPublicCall("backward", () => {
-    const { createGraph, retainGraph } = checkOptions(options, "backward");
+    const { createGraph, retainGraph } = backwardOptions(options, "backward");
     const g0 = rootGradient(root, gradient, "backward", createGraph);
     propagate([root], [g0], null, createGraph, retainGraph, "backward");
   });
 }
 
-function checkOptions(options: GradientsOptions, fn: string): { createGraph: boolean; retainGraph: boolean } {
-  if (options === null || typeof options !== "object") {
-    throw new ValueError(`${fn}: options must be an object such as { retainGraph: true }, got ${describeValue(options)}`);
-  }
+function backwardOptions(options: GradientsOptions | undefined, fn: string): { createGraph: boolean; retainGraph: boolean } {
+  options = checkOptions(options, fn, fn === "gradients" ? ["retainGraph", "createGraph", "allowUnused"] : ["retainGraph", "createGraph"]);
   for (const key of ["createGraph", "retainGraph", "allowUnused"] as const) {
     const v = options[key];
     if (v !== undefined && typeof v !== "boolean") throw new ValueError(`${fn}: ${key} must be true or false, got ${describeValue(v)}`);
@@ -76,15 +75,19 @@ export interface GradientsOptions extends BackwardOptions {
  */
 export function gradients(
   outputs: readonly Tensor[], inputs: readonly Tensor[], gradOutputs: readonly (Tensor | undefined)[] = [],
-  options: GradientsOptions = {},
+  options?: GradientsOptions,
 ): (Tensor | null)[] {
   const fn = "gradients";
-  const { createGraph, retainGraph } = checkOptions(options, fn);
+  const { createGraph, retainGraph } = backwardOptions(options, fn);
+  const allowUnused = options?.allowUnused ?? false;
   if (!Array.isArray(outputs) || !outputs.every((y) => y instanceof Tensor)) {
     throw new ValueError(`${fn}: outputs must be an array of Tensors, got ${describeValue(outputs)}`);
   }
   if (!Array.isArray(inputs) || !inputs.every((x) => x instanceof Tensor)) {
     throw new ValueError(`${fn}: inputs must be an array of Tensors, got ${describeValue(inputs)}`);
+  }
+  if (!Array.isArray(gradOutputs) || (gradOutputs.length !== 0 && gradOutputs.length !== outputs.length)) {
+    throw new ValueError(`${fn}: gradOutputs must be a list of one gradient per output (${outputs.length}), or empty, got ${describeValue(gradOutputs)}`);
   }
   for (const x of inputs) {
     if (!x.requiresGrad) throw new AutogradError(`${fn}: every input must require grad (one does not, shape ${shapeStr(x.shape)})`);
@@ -98,7 +101,7 @@ export function gradients(
   return inputs.map((x, i) => {
     const g = found.get(x);
     if (g !== undefined) return g;
-    if (options.allowUnused) return null;
+    if (allowUnused) return null;
     throw new AutogradError(`${fn}: input ${i} (shape ${shapeStr(x.shape)}) was not used to compute the outputs; pass { allowUnused: true } to get null for it`);
   });
 }

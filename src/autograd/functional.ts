@@ -1,6 +1,6 @@
-import { Tensor } from "../tensor/tensor.js";
+import { Tensor, checkReturned, checkTensor } from "../tensor/tensor.js";
 import { DTypeError, ShapeError, ValueError } from "../tensor/errors.js";
-import { sameShape, shapeStr } from "../tensor/shape.js";
+import { checkFunction, describeValue, sameShape, shapeStr } from "../tensor/shape.js";
 import { zeros, zerosLike } from "../tensor/creation.js";
 import { enableGrad, isGradEnabled, noGrad } from "./no-grad.js";
 import { gradients } from "./backward.js";
@@ -50,18 +50,31 @@ interface Lifted {
   nested: boolean;
 }
 
-function argnumList(argnums: Argnums, args: readonly unknown[], fn: string): number[] {
+/**
+ * A transform's arguments, checked when the transform is made (before any call): f a function,
+ * argnums a non-negative integer or a non-empty list of distinct ones (ValueError naming `fn`,
+ * the transform the user called).
+ */
+function checkTransform(f: unknown, argnums: unknown, fn: string): void {
+  checkFunction(f, fn, "f");
+  const list = typeof argnums === "number" ? [argnums] : Array.isArray(argnums) ? (argnums as unknown[]) : null;
+  if (list === null || list.some((k) => typeof k !== "number" || !Number.isInteger(k) || k < 0)) {
+    throw new ValueError(`${fn}: argnums must be a non-negative integer or a list of them, got ${describeValue(argnums)}`);
+  }
+  if (list.length === 0) throw new ValueError(`${fn}: argnums must name at least one argument, got []`);
+  if (new Set(list).size !== list.length) throw new ValueError(`${fn}: argnums ${describeValue(argnums)} lists an argument twice`);
+}
+
+/** The differentiated positions for a call with `args`: each must hold a float Tensor. */
+function argnumList(argnums: Argnums, args: readonly unknown[], fn: string, what = "argument"): number[] {
   const list = typeof argnums === "number" ? [argnums] : [...argnums];
-  if (list.length === 0) throw new ValueError(`${fn}: argnums must name at least one argument`);
   for (const k of list) {
-    if (!Number.isInteger(k) || k < 0 || k >= args.length || !(args[k] instanceof Tensor)) {
-      throw new ValueError(`${fn}: argnums ${JSON.stringify(argnums)} must index tensor arguments (got ${args.length} arguments)`);
-    }
+    if (k >= args.length) throw new ValueError(`${fn}: argnums ${describeValue(argnums)} names ${what} ${k}, but the call has ${args.length}`);
+    checkTensor(args[k], fn, `${what} ${k}`);
     if ((args[k] as Tensor).dtype === "int32") {
-      throw new DTypeError(`${fn}: argument ${k} is int32; only float tensors can be differentiated`);
+      throw new DTypeError(`${fn}: ${what} ${k} is int32; only float tensors can be differentiated`);
     }
   }
-  if (new Set(list).size !== list.length) throw new ValueError(`${fn}: argnums ${JSON.stringify(argnums)} lists an argument twice`);
   return list;
 }
 
@@ -85,9 +98,7 @@ function lift(args: readonly unknown[], list: readonly number[]): Lifted {
 }
 
 function call(f: (...args: any[]) => unknown, args: readonly unknown[], fn: string): Tensor {
-  const y = enableGrad(() => f(...args));
-  if (!(y instanceof Tensor)) throw new ValueError(`${fn}: f must return a Tensor, got ${typeof y}`);
-  return y;
+  return checkReturned(enableGrad(() => f(...args)), fn, "f");
 }
 
 /**
@@ -136,8 +147,15 @@ export function valueAndGrad<A extends unknown[]>(f: (...args: A) => Tensor, arg
 export function valueAndGrad<A extends unknown[]>(
   f: (...args: A) => Tensor, argnums: Argnums = 0,
 ): (...args: A) => [Tensor, Tensor | Tensor[]] {
+  return valueAndGradAs(f, argnums, "valueAndGrad");
+}
+
+/** valueAndGrad's body; `fn` is the transform the user called (valueAndGrad, grad or hessian), which messages name. */
+function valueAndGradAs<A extends unknown[]>(
+  f: (...args: A) => Tensor, argnums: Argnums, fn: string,
+): (...args: A) => [Tensor, Tensor | Tensor[]] {
+  checkTransform(f, argnums, fn);
   return (...args: A) => {
-    const fn = "valueAndGrad";
     const gradEnabled = isGradEnabled();
     const l = lift(args, argnumList(argnums, args, fn));
     const { args: lifted, xs } = l;
@@ -155,7 +173,11 @@ export function valueAndGrad<A extends unknown[]>(
 export function grad<A extends unknown[]>(f: (...args: A) => Tensor, argnums?: number): (...args: A) => Tensor;
 export function grad<A extends unknown[]>(f: (...args: A) => Tensor, argnums: readonly number[]): (...args: A) => Tensor[];
 export function grad<A extends unknown[]>(f: (...args: A) => Tensor, argnums: Argnums = 0): (...args: A) => Tensor | Tensor[] {
-  const vg = valueAndGrad(f, argnums as number);
+  return gradAs(f, argnums, "grad");
+}
+
+function gradAs<A extends unknown[]>(f: (...args: A) => Tensor, argnums: Argnums, fn: string): (...args: A) => Tensor | Tensor[] {
+  const vg = valueAndGradAs(f, argnums, fn);
   return (...args: A) => vg(...args)[1];
 }
 
@@ -170,8 +192,9 @@ export function grad<A extends unknown[]>(f: (...args: A) => Tensor, argnums: Ar
  */
 export function vjp<A extends Tensor[]>(f: (...args: A) => Tensor, ...primals: A): [Tensor, (cotangent: Tensor) => Tensor[]] {
   const fn = "vjp";
+  checkFunction(f, fn, "f");
   const list = primals.flatMap((p, i) => (p instanceof Tensor && p.dtype !== "int32" ? [i] : []));
-  argnumList(list, primals, fn);
+  if (list.length === 0) throw new ValueError(`${fn}: no primal is a float Tensor, got ${describeValue(primals)}`);
   const gradEnabled = isGradEnabled();
   const l = lift(primals, list);
   const { args, xs } = l;
@@ -201,12 +224,15 @@ export function vjp<A extends Tensor[]>(f: (...args: A) => Tensor, ...primals: A
  */
 export function jvp(f: (...args: Tensor[]) => Tensor, primals: readonly Tensor[], tangents: readonly Tensor[]): [Tensor, Tensor] {
   const fn = "jvp";
-  if (!Array.isArray(primals) || !Array.isArray(tangents)) throw new ValueError(`${fn}: primals and tangents must be arrays of tensors`);
+  checkFunction(f, fn, "f");
+  if (!Array.isArray(primals) || !Array.isArray(tangents)) {
+    throw new ValueError(`${fn}: primals and tangents must be lists of tensors, got ${describeValue(primals)} and ${describeValue(tangents)}`);
+  }
   if (primals.length !== tangents.length) {
     throw new ValueError(`${fn}: got ${primals.length} primals but ${tangents.length} tangents`);
   }
   const list = primals.map((_, i) => i);
-  argnumList(list, primals, fn);
+  argnumList(list, primals, fn, "primal");
   primals.forEach((p, i) => checkLike(tangents[i], p, fn, `tangents[${i}]`));
   const gradEnabled = isGradEnabled();
   const l = lift(primals, list);
@@ -233,8 +259,13 @@ export function jvp(f: (...args: Tensor[]) => Tensor, primals: readonly Tensor[]
 export function jacobian<A extends unknown[]>(f: (...args: A) => Tensor, argnums?: number): (...args: A) => Tensor;
 export function jacobian<A extends unknown[]>(f: (...args: A) => Tensor, argnums: readonly number[]): (...args: A) => Tensor[];
 export function jacobian<A extends unknown[]>(f: (...args: A) => Tensor, argnums: Argnums = 0): (...args: A) => Tensor | Tensor[] {
+  return jacobianAs(f, argnums, "jacobian");
+}
+
+/** jacobian's body; `fn` is the transform the user called (jacobian or hessian). */
+function jacobianAs<A extends unknown[]>(f: (...args: A) => Tensor, argnums: Argnums, fn: string): (...args: A) => Tensor | Tensor[] {
+  checkTransform(f, argnums, fn);
   return (...args: A) => {
-    const fn = "jacobian";
     const gradEnabled = isGradEnabled();
     const l = lift(args, argnumList(argnums, args, fn));
     const { args: lifted, xs } = l;
@@ -260,14 +291,14 @@ export function jacobian<A extends unknown[]>(f: (...args: A) => Tensor, argnums
  * @example hessian((x) => logSumExp(x, 0))(x0)   // diag(p) − ppᵀ
  */
 export function hessian<A extends unknown[]>(f: (...args: A) => Tensor, argnums = 0): (...args: A) => Tensor {
-  if (typeof argnums !== "number") throw new ValueError(`hessian: argnums must be one argument's index, got ${JSON.stringify(argnums)}`);
-  return jacobian(grad(f, argnums), argnums);
+  if (typeof argnums !== "number") throw new ValueError(`hessian: argnums must be one argument's index, got ${describeValue(argnums)}`);
+  return jacobianAs(gradAs(f, argnums, "hessian") as (...args: A) => Tensor, argnums, "hessian") as (...args: A) => Tensor;
 }
 
 function checkLike(t: unknown, like: Tensor, fn: string, arg: string): void {
-  if (!(t instanceof Tensor)) throw new DTypeError(`${fn}: ${arg} must be a Tensor, got ${t === null ? "null" : typeof t}`);
-  if (t.dtype === "int32") throw new DTypeError(`${fn}: ${arg} must be a float tensor, got int32`);
-  if (!sameShape(t.shape, like.shape)) {
-    throw new ShapeError(`${fn}: ${arg} has shape ${shapeStr(t.shape)} but must have shape ${shapeStr(like.shape)}`);
+  const v = checkTensor(t, fn, arg);
+  if (v.dtype === "int32") throw new DTypeError(`${fn}: ${arg} must be a float tensor, got int32`);
+  if (!sameShape(v.shape, like.shape)) {
+    throw new ShapeError(`${fn}: ${arg} has shape ${shapeStr(v.shape)} but must have shape ${shapeStr(like.shape)}`);
   }
 }

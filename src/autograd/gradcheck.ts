@@ -1,4 +1,4 @@
-import { Tensor } from "../tensor/tensor.js";
+import { Tensor, checkReturned } from "../tensor/tensor.js";
 import { KdgradError, ValueError, namedError } from "../tensor/errors.js";
 import { Generator } from "../tensor/random.js";
 import { enableGrad, noGrad } from "./no-grad.js";
@@ -6,7 +6,8 @@ import { gradients } from "./backward.js";
 import { concat } from "../ops/concat.js";
 import { reshape } from "../ops/reshape.js";
 import { zerosLike } from "../tensor/creation.js";
-import { checkInt, describeValue, shapeStr } from "../tensor/shape.js";
+import { checkFunction, checkInt, describeValue, shapeStr } from "../tensor/shape.js";
+import { checkOptions } from "../tensor/options.js";
 
 export interface GradcheckOptions {
   /** Central-difference step, scaled by max(1, |xⱼ|) per element (by max(1, maxⱼ |xⱼ|) for projections). Default 1e-6. */
@@ -79,10 +80,12 @@ namedError(GradcheckError, "GradcheckError");
 export function gradcheck(
   fn: (...inputs: Tensor[]) => Tensor,
   inputs: readonly (Tensor | unknown)[],
-  options: GradcheckOptions = {},
+  options?: GradcheckOptions,
 ): GradcheckReport {
   return check(fn, inputs, options, false, "gradcheck");
 }
+
+const GRADCHECK_OPTIONS = ["eps", "atol", "rtol", "seed", "fullJacobianMax", "projections"] as const;
 
 /**
  * The checker. `disconnectedIsZero`: an output that does not require grad has
@@ -92,13 +95,13 @@ export function gradcheck(
 function check(
   fn: (...inputs: Tensor[]) => Tensor,
   inputs: readonly (Tensor | unknown)[],
-  options: GradcheckOptions,
+  options: GradcheckOptions | undefined,
   disconnectedIsZero: boolean,
   fnName: string,
 ): GradcheckReport {
-  if (typeof fn !== "function") throw new ValueError(`${fnName}: fn must be a function of the inputs, got ${describeValue(fn)}`);
+  checkFunction(fn, fnName, "fn");
   if (!Array.isArray(inputs)) throw new ValueError(`${fnName}: inputs must be a list of the arguments of fn, got ${describeValue(inputs)}`);
-  if (options === null || typeof options !== "object") throw new ValueError(`${fnName}: options must be an object, got ${describeValue(options)}`);
+  options = checkOptions(options, fnName, GRADCHECK_OPTIONS);
   const positive = (v: unknown, name: string, orZero: boolean): number => {
     if (typeof v !== "number" || !Number.isFinite(v) || v < 0 || (!orZero && v === 0)) {
       throw new ValueError(`${fnName}: ${name} must be a finite number ${orZero ? ">= 0" : "> 0"}, got ${describeValue(v)}`);
@@ -124,7 +127,7 @@ function check(
   const call = (): Tensor => (fn as (...a: unknown[]) => Tensor)(...xs);
   const evalFlat = (): Float64Array => Float64Array.from(noGrad(call).copyData());
 
-  const y = enableGrad(call);
+  const y = checkReturned(enableGrad(call), fnName, "fn");
   if (!y.requiresGrad && !disconnectedIsZero) throw new ValueError(`${fnName}: the output does not depend on any input that requires grad`);
   const m = y.size;
   const u = new Float64Array(m);
@@ -217,10 +220,10 @@ function check(
 export function assertGradcheck(
   fn: (...inputs: Tensor[]) => Tensor,
   inputs: readonly (Tensor | unknown)[],
-  options: GradcheckOptions = {},
+  options?: GradcheckOptions,
 ): GradcheckReport {
-  const report = gradcheck(fn, inputs, options);
-  if (!report.ok) throw new GradcheckError(`gradcheck: ${describeFailure(fn, report)}`, report);
+  const report = check(fn, inputs, options, false, "assertGradcheck");
+  if (!report.ok) throw new GradcheckError(`assertGradcheck: ${describeFailure(fn, report)}`, report);
   return report;
 }
 
@@ -244,16 +247,24 @@ function describeFailure(fn: (...inputs: Tensor[]) => Tensor, report: GradcheckR
 export function gradgradcheck(
   fn: (...inputs: Tensor[]) => Tensor,
   inputs: readonly (Tensor | unknown)[],
-  options: GradcheckOptions = {},
+  options?: GradcheckOptions,
 ): GradcheckReport {
-  const fnName = "gradgradcheck";
-  if (typeof fn !== "function") throw new ValueError(`${fnName}: fn must be a function of the inputs, got ${describeValue(fn)}`);
+  return gradgradcheckAs(fn, inputs, options, "gradgradcheck");
+}
+
+/** gradgradcheck's body; `fnName` is the checker the user called (gradgradcheck or assertGradgradcheck). */
+function gradgradcheckAs(
+  fn: (...inputs: Tensor[]) => Tensor,
+  inputs: readonly (Tensor | unknown)[],
+  options: GradcheckOptions | undefined,
+  fnName: string,
+): GradcheckReport {
+  checkFunction(fn, fnName, "fn");
   if (!Array.isArray(inputs)) throw new ValueError(`${fnName}: inputs must be a list of the arguments of fn, got ${describeValue(inputs)}`);
-  if (options === null || typeof options !== "object") throw new ValueError(`${fnName}: options must be an object, got ${describeValue(options)}`);
+  options = checkOptions(options, fnName, GRADCHECK_OPTIONS);
   const checked = inputs.flatMap((x, i) => (x instanceof Tensor && x.requiresGrad && x.dtype !== "int32" ? [i] : []));
   if (checked.length === 0) throw new ValueError(`${fnName}: no input requires grad; mark the inputs to check with requiresGrad`);
-  const y0 = noGrad(() => (fn as (...a: unknown[]) => Tensor)(...inputs));
-  if (!(y0 instanceof Tensor)) throw new ValueError(`${fnName}: fn must return a Tensor, got ${describeValue(y0)}`);
+  const y0 = checkReturned(noGrad(() => (fn as (...a: unknown[]) => unknown)(...inputs)), fnName, "fn");
   const rng = new Generator(checkInt(options.seed ?? 0, fnName, "seed", 0, Number.MAX_SAFE_INTEGER - 1) + 1);
   const u = new Tensor(Float64Array.from({ length: y0.size }, () => rng.normal()), y0.shape).requiresGrad_(true);
   const n = inputs.length;
@@ -267,16 +278,16 @@ export function gradgradcheck(
       : targets.map(() => null);
     return concat(gs.map((g, k) => reshape(g ?? zerosLike(targets[k]!), [-1]).to("float64")), 0);
   });
-  return check(backwardOf, [...inputs, u], options, true, "gradgradcheck");
+  return check(backwardOf, [...inputs, u], options, true, fnName);
 }
 
 /** `gradgradcheck` that throws a GradcheckError describing the worst mismatch. */
 export function assertGradgradcheck(
   fn: (...inputs: Tensor[]) => Tensor,
   inputs: readonly (Tensor | unknown)[],
-  options: GradcheckOptions = {},
+  options?: GradcheckOptions,
 ): GradcheckReport {
-  const report = gradgradcheck(fn, inputs, options);
-  if (!report.ok) throw new GradcheckError(`gradgradcheck: ${describeFailure(fn, report)}`, report);
+  const report = gradgradcheckAs(fn, inputs, options, "assertGradgradcheck");
+  if (!report.ok) throw new GradcheckError(`assertGradgradcheck: ${describeFailure(fn, report)}`, report);
   return report;
 }

@@ -1,3 +1,5 @@
+import { checkFunction } from "../tensor/shape.js";
+
 let enabled = true;
 
 /** Whether ops currently record the graph. */
@@ -13,6 +15,7 @@ export function isGradEnabled(): boolean {
  * @example const teacherLogits = noGrad(() => teacher.forward(x));
  */
 export function noGrad<T>(fn: () => T): T {
+  checkFunction(fn, "noGrad", "fn");
   const previous = enabled;
   enabled = false;
   try {
@@ -24,6 +27,7 @@ export function noGrad<T>(fn: () => T): T {
 
 /** Run `fn` with graph recording on, even inside `noGrad`. */
 export function enableGrad<T>(fn: () => T): T {
+  checkFunction(fn, "enableGrad", "fn");
   const previous = enabled;
   enabled = true;
   try {

@@ -1,4 +1,5 @@
 import { Tensor } from "../tensor/tensor.js";
+import { checkOptions } from "../tensor/options.js";
 import { ShapeError, ValueError } from "../tensor/errors.js";
 import { checkInt, describeValue, shapeStr } from "../tensor/shape.js";
 import { defaultGenerator, Generator } from "../tensor/random.js";
@@ -52,8 +53,8 @@ export function batches(x: Tensor, y: Tensor, options: BatchOptions): Batches {
   if (x.shape[0] !== y.shape[0]) {
     throw new ShapeError(`${fn}: x has ${x.shape[0]} rows (shape ${shapeStr(x.shape)}) but y has ${y.shape[0]} (shape ${shapeStr(y.shape)})`);
   }
-  if (options === null || typeof options !== "object") throw new ValueError(`${fn}: options must be an object with a batchSize, got ${describeValue(options)}`);
-  const { batchSize, shuffle = true, generator = defaultGenerator, dropLast = false } = options;
+  if (options === undefined) throw new ValueError(`${fn}: options must be an object with a batchSize, got undefined`);
+  const { batchSize, shuffle = true, generator = defaultGenerator, dropLast = false } = checkOptions(options, fn, ["batchSize", "shuffle", "generator", "dropLast"]);
   checkInt(batchSize, fn, "batchSize", 1);
   if (typeof shuffle !== "boolean") throw new ValueError(`${fn}: shuffle must be true or false, got ${describeValue(shuffle)}`);
   if (typeof dropLast !== "boolean") throw new ValueError(`${fn}: dropLast must be true or false, got ${describeValue(dropLast)}`);

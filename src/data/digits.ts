@@ -1,5 +1,6 @@
 import { Tensor } from "../tensor/tensor.js";
 import { FormatError } from "../tensor/errors.js";
+import { describeValue } from "../tensor/shape.js";
 
 /** The digits data set's size: 1797 images of 8×8 pixels. */
 export const DIGITS_SAMPLES = 1797;
@@ -44,9 +45,13 @@ export interface DigitsBytes {
  * @example const { train, test } = digitsFromBytes({ x, y, split: JSON.parse(text) });
  */
 export function digitsFromBytes(bytes: DigitsBytes): Digits {
-  const fn = "digitsFromBytes";
+  return digitsAs(bytes, "digitsFromBytes");
+}
+
+/** digitsFromBytes's body; `fn` is the public function the user called (digitsFromBytes, or kdgrad/node's loadDigits). */
+export function digitsAs(bytes: DigitsBytes, fn: string): Digits {
   if (bytes === null || typeof bytes !== "object") {
-    throw new FormatError(`${fn}: bytes must be an object { x, y, split } holding the files of data/digits, got ${bytes === null ? "null" : typeof bytes}`);
+    throw new FormatError(`${fn}: bytes must be an object { x, y, split } holding the files of data/digits, got ${describeValue(bytes)}`);
   }
   const { x, y, split } = bytes;
   if (!(x instanceof Uint8Array) || x.length !== DIGITS_SAMPLES * DIGITS_FEATURES) {
@@ -69,7 +74,7 @@ export function digitsFromBytes(bytes: DigitsBytes): Digits {
     const seen = new Set<number>();
     for (const [pos, v] of list.entries()) {
       if (!Number.isInteger(v) || v < 0 || v >= DIGITS_SAMPLES) {
-        throw new FormatError(`${fn}: split.${key}[${pos}] is ${JSON.stringify(v)}, not a sample index in [0, ${DIGITS_SAMPLES})`);
+        throw new FormatError(`${fn}: split.${key}[${pos}] is ${describeValue(v)}, not a sample index in [0, ${DIGITS_SAMPLES})`);
       }
       if (seen.has(v)) throw new FormatError(`${fn}: split.${key} lists sample ${v} twice`);
       seen.add(v);

@@ -1,7 +1,7 @@
 import { Tensor } from "../tensor/tensor.js";
 import type { DType } from "../tensor/dtype.js";
 import { FormatError, ValueError } from "../tensor/errors.js";
-import { sizeOf } from "../tensor/shape.js";
+import { describeValue, sizeOf } from "../tensor/shape.js";
 import { storageFromBytes, tensorBytes } from "./bytes.js";
 import { utf8Decode, utf8Encode } from "./utf8.js";
 
@@ -52,7 +52,12 @@ const READABLE = "'<f4', '<f8', '<i4', '<i8' (read as int32), '<u8' (read as int
  * @example encodeNpy(tensor([[1, 2], [3, 4]])) // what np.save writes for np.float32 [[1, 2], [3, 4]]
  */
 export function encodeNpy(t: Tensor): Uint8Array {
-  if (!(t instanceof Tensor)) throw new ValueError("encodeNpy: argument must be a Tensor");
+  return encodeNpyAs(t, "encodeNpy");
+}
+
+/** encodeNpy's body; `fn` is the public function the user called (encodeNpy, or kdgrad/node's saveNpy). */
+export function encodeNpyAs(t: Tensor, fn: string): Uint8Array {
+  if (!(t instanceof Tensor)) throw new ValueError(`${fn}: the tensor to write must be a Tensor, got ${describeValue(t)}`);
   const shape = t.ndim === 0 ? "()" : t.ndim === 1 ? `(${t.shape[0]},)` : `(${t.shape.join(", ")})`;
   let dict = `{'descr': '<${DESCR[t.dtype]}', 'fortran_order': False, 'shape': ${shape}, }`;
   if (t.ndim > 0) dict += " ".repeat(Math.max(0, GROWTH_AXIS_MAX_DIGITS - String(t.shape[0]).length));

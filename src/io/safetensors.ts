@@ -1,7 +1,7 @@
 import { Tensor } from "../tensor/tensor.js";
 import type { DType } from "../tensor/dtype.js";
 import { FormatError, ValueError } from "../tensor/errors.js";
-import { shapeStr, sizeOf } from "../tensor/shape.js";
+import { describeValue, shapeStr, sizeOf } from "../tensor/shape.js";
 import { itemSize, storageFromBytes, tensorBytes } from "./bytes.js";
 import { utf8Decode, utf8Encode } from "./utf8.js";
 
@@ -46,7 +46,9 @@ export interface DecodedSafetensors {
 
 function entriesOf(tensors: NamedTensors, fn: string): [string, Tensor][] {
   if (tensors instanceof Map) return [...tensors];
-  if (tensors === null || typeof tensors !== "object") throw new ValueError(`${fn}: tensors must be a Map or an object of tensors`);
+  if (tensors === null || typeof tensors !== "object" || Array.isArray(tensors)) {
+    throw new ValueError(`${fn}: tensors must be a Map or an object of tensors by name, got ${describeValue(tensors)}`);
+  }
   return Object.entries(tensors as Record<string, Tensor>);
 }
 
@@ -57,11 +59,17 @@ function entriesOf(tensors: NamedTensors, fn: string): [string, Tensor][] {
  * @example const bytes = encodeSafetensors(model.stateDict(), { epoch: "3" });
  */
 export function encodeSafetensors(tensors: NamedTensors, metadata?: Readonly<Record<string, string>>): Uint8Array {
-  const fn = "encodeSafetensors";
+  return encodeSafetensorsAs(tensors, metadata, "encodeSafetensors");
+}
+
+/** encodeSafetensors's body; `fn` is the public function the user called (encodeSafetensors, or kdgrad/node's saveSafetensors and saveModule). */
+export function encodeSafetensorsAs(tensors: NamedTensors, metadata: Readonly<Record<string, string>> | undefined, fn: string): Uint8Array {
   const entries = entriesOf(tensors, fn);
   const fields: string[] = [];
   if (metadata !== undefined) {
-    if (metadata === null || typeof metadata !== "object") throw new ValueError(`${fn}: metadata must be an object of strings`);
+    if (metadata === null || typeof metadata !== "object" || Array.isArray(metadata)) {
+      throw new ValueError(`${fn}: metadata must be an object of strings, got ${describeValue(metadata)}`);
+    }
     const items = Object.entries(metadata).map(([k, v]) => {
       if (typeof v !== "string") throw new ValueError(`${fn}: metadata values must be strings, but "${k}" is ${typeof v}`);
       return `${JSON.stringify(k)}:${JSON.stringify(v)}`;

@@ -1,5 +1,6 @@
 import { defineOp } from "../ops/define-op.js";
-import { Tensor } from "../tensor/tensor.js";
+import { checkOptions } from "../tensor/options.js";
+import { Tensor, checkTensor } from "../tensor/tensor.js";
 import { DTypeError, ShapeError, ValueError } from "../tensor/errors.js";
 import { requireFloat, promoteTypes, type FloatDType } from "../tensor/dtype.js";
 import { shapeStr } from "../tensor/shape.js";
@@ -75,8 +76,11 @@ export interface CrossEntropyOptions {
  */
 export const crossEntropy = defineOp({
   name: "crossEntropy",
-  forward(ctx, input: Tensor, target: Tensor, options: CrossEntropyOptions = {}): Tensor {
+  forward(ctx, input: Tensor, target: Tensor, opts?: CrossEntropyOptions): Tensor {
     const fn = "crossEntropy";
+    checkTensor(input, fn, "input");
+    checkTensor(target, fn, "target");
+    const options = checkOptions(opts, fn, ["reduction", "labelSmoothing", "ignoreIndex", "weight"]);
     const layout = classLayout(input, fn);
     const { C, lanes, positions, rowShape } = layout;
     const reduction = checkReduction(options.reduction ?? "mean", ["mean", "sum", "none"] as const, fn);

@@ -1,6 +1,10 @@
 import { defineComposite } from "../ops/define-op.js";
+import { checkOptions } from "../tensor/options.js";
 import type { Tensor } from "../tensor/tensor.js";
 import { ValueError } from "../tensor/errors.js";
+import { onesLike } from "../tensor/creation.js";
+import { sum } from "../ops/sum.js";
+import { where } from "../ops/where.js";
 import { logSoftmax } from "../ops/log-softmax.js";
 import { softmax } from "../ops/softmax.js";
 import { klDiv } from "./kl-div.js";
@@ -23,8 +27,9 @@ import type { DistillationOptions } from "./distillation-loss.js";
  */
 export const distillationLossComposite = defineComposite(
   "distillationLossComposite",
-  (student: Tensor, teacher: Tensor, options: DistillationOptions = {}): Tensor => {
+  (student: Tensor, teacher: Tensor, opts?: DistillationOptions): Tensor => {
     const fn = "distillationLossComposite";
+    const options = checkOptions(opts, fn, ["labels", "temperature", "alpha"]);
     checkLogits(student, fn, "student");
     checkLogits(teacher, fn, "teacher");
     checkSameShape(student, teacher, fn, "student", "teacher");
@@ -33,8 +38,13 @@ export const distillationLossComposite = defineComposite(
     if (options.labels === undefined) {
       if (alpha !== 1) throw new ValueError(`${fn}: alpha must be absent or 1 without labels (there is no hard-label term), got ${alpha}`);
     } else checkLabels(options.labels, [student.shape[0]!], student.shape[1]!, fn, "labels");
+    const hard = options.labels === undefined ? null : crossEntropy(student, options.labels).mul(1 - alpha);
+    // A term of weight 0 is left out, as in the fused kernel: at α = 0 the teacher does not
+    // enter the loss, so a non-finite teacher row cannot make it NaN (0·NaN). It stays in the
+    // graph with a selected 0 (not a product with 0), so its gradient is zeros, as the
+    // fused kernel's dT, and not absent.
+    if (alpha === 0) return hard!.add(sum(where(onesLike(teacher, { dtype: "int32" }), 0, teacher)));
     const soft = klDiv(logSoftmax(student.div(T), -1), softmax(teacher.div(T), -1), { reduction: "batchmean" }).mul(alpha * T * T);
-    if (options.labels === undefined) return soft;
-    return soft.add(crossEntropy(student, options.labels).mul(1 - alpha));
+    return hard === null || alpha === 1 ? soft : soft.add(hard);
   },
 );

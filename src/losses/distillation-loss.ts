@@ -1,4 +1,5 @@
 import { defineOp } from "../ops/define-op.js";
+import { checkOptions } from "../tensor/options.js";
 import { Tensor } from "../tensor/tensor.js";
 import { ValueError } from "../tensor/errors.js";
 import { promoteTypes, type FloatDType } from "../tensor/dtype.js";
@@ -114,8 +115,9 @@ export interface DistillationOptions {
  */
 export const distillationLoss = defineOp({
   name: "distillationLoss",
-  forward(ctx, student: Tensor, teacher: Tensor, options: DistillationOptions = {}): Tensor {
+  forward(ctx, student: Tensor, teacher: Tensor, opts?: DistillationOptions): Tensor {
     const fn = "distillationLoss";
+    const options = checkOptions(opts, fn, ["labels", "temperature", "alpha"]);
     checkLogits(student, fn, "student");
     checkLogits(teacher, fn, "teacher");
     checkSameShape(student, teacher, fn, "student", "teacher");

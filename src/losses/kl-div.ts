@@ -1,5 +1,6 @@
 import { defineOp } from "../ops/define-op.js";
-import { Tensor } from "../tensor/tensor.js";
+import { checkOptions } from "../tensor/options.js";
+import { Tensor, checkFloatTensor } from "../tensor/tensor.js";
 import { promoteTypes, requireFloat, type Storage } from "../tensor/dtype.js";
 import { kernel } from "../kernels/registry.js";
 import { compare, contiguousData } from "../ops/elementwise.js";
@@ -66,8 +67,11 @@ export interface KlDivOptions {
  */
 export const klDiv = defineOp({
   name: "klDiv",
-  forward(ctx, input: Tensor, target: Tensor, options: KlDivOptions = {}): Tensor {
+  forward(ctx, input: Tensor, target: Tensor, opts?: KlDivOptions): Tensor {
     const fn = "klDiv";
+    checkFloatTensor(input, fn, "input");
+    checkFloatTensor(target, fn, "target");
+    const options = checkOptions(opts, fn, ["reduction", "logTarget"]);
     requireFloat(input.dtype, fn, "input");
     requireFloat(target.dtype, fn, "target");
     const t = broadcastTarget(input, target, fn);

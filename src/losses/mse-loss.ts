@@ -1,5 +1,6 @@
 import { defineOp } from "../ops/define-op.js";
-import { Tensor } from "../tensor/tensor.js";
+import { checkOptions } from "../tensor/options.js";
+import { Tensor, checkFloatTensor } from "../tensor/tensor.js";
 import { promoteTypes, requireFloat, type Storage } from "../tensor/dtype.js";
 import { kernel } from "../kernels/registry.js";
 import { contiguousData } from "../ops/elementwise.js";
@@ -32,8 +33,11 @@ import { fusedWithGraph } from "./fused-with-graph.js";
  */
 export const mseLoss = defineOp({
   name: "mseLoss",
-  forward(ctx, input: Tensor, target: Tensor, options: { reduction?: Reduction } = {}): Tensor {
+  forward(ctx, input: Tensor, target: Tensor, opts?: { reduction?: Reduction }): Tensor {
     const fn = "mseLoss";
+    checkFloatTensor(input, fn, "input");
+    checkFloatTensor(target, fn, "target");
+    const options = checkOptions(opts, fn, ["reduction"]);
     requireFloat(input.dtype, fn, "input");
     requireFloat(target.dtype, fn, "target");
     const t = broadcastTarget(input, target, fn);

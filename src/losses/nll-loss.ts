@@ -1,5 +1,6 @@
 import { defineOp } from "../ops/define-op.js";
-import { Tensor } from "../tensor/tensor.js";
+import { checkOptions } from "../tensor/options.js";
+import { Tensor, checkTensor } from "../tensor/tensor.js";
 import { requireFloat, type FloatDType, type Storage } from "../tensor/dtype.js";
 import { kernel } from "../kernels/registry.js";
 import type { ClassTarget } from "../kernels/table.js";
@@ -42,8 +43,11 @@ export interface NllLossOptions {
  */
 export const nllLoss = defineOp({
   name: "nllLoss",
-  forward(ctx, input: Tensor, target: Tensor, options: NllLossOptions = {}): Tensor {
+  forward(ctx, input: Tensor, target: Tensor, opts?: NllLossOptions): Tensor {
     const fn = "nllLoss";
+    checkTensor(input, fn, "input");
+    checkTensor(target, fn, "target");
+    const options = checkOptions(opts, fn, ["reduction", "ignoreIndex", "weight"]);
     const layout = classLayout(input, fn);
     const reduction = checkReduction(options.reduction ?? "mean", ["mean", "sum", "none"] as const, fn);
     const ignoreIndex = checkInteger(options.ignoreIndex ?? -100, fn, "ignoreIndex");

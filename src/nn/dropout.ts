@@ -1,7 +1,8 @@
-import type { Tensor } from "../tensor/tensor.js";
-import { requireFloat } from "../tensor/dtype.js";
+import { checkFloatTensor, type Tensor } from "../tensor/tensor.js";
+import { checkOptions } from "../tensor/options.js";
+import { describeValue } from "../tensor/shape.js";
 import { ValueError } from "../tensor/errors.js";
-import { defaultGenerator, type Generator } from "../tensor/random.js";
+import { defaultGenerator, Generator } from "../tensor/random.js";
 import { full, rand } from "../tensor/creation.js";
 import { asPublicCall } from "../tensor/public-call.js";
 import { compare } from "../ops/elementwise.js";
@@ -27,13 +28,15 @@ export class Dropout extends Module {
   readonly p: number;
   readonly #generator: Generator;
 
-  constructor(p = 0.5, options: { generator?: Generator } = {}) {
+  constructor(p = 0.5, options?: { generator?: Generator }) {
     super();
     if (typeof p !== "number" || !(p >= 0 && p < 1)) {
-      throw new ValueError(`Dropout: p must be in [0, 1), got ${p}`);
+      throw new ValueError(`Dropout: p must be in [0, 1), got ${describeValue(p)}`);
     }
+    const generator = checkOptions(options, "Dropout", ["generator"]).generator ?? defaultGenerator;
+    if (!(generator instanceof Generator)) throw new ValueError(`Dropout: generator must be a Generator, got ${describeValue(generator)}`);
     this.p = p;
-    this.#generator = options.generator ?? defaultGenerator;
+    this.#generator = generator;
   }
 
   /** "p=0.5, inplace=False", as PyTorch prints a Dropout (kdgrad's never works in place). */
@@ -41,12 +44,13 @@ export class Dropout extends Module {
     return `p=${pythonFloat(this.p)}, inplace=False`;
   }
 
+  /** The input is checked in every mode (eval returns it as it is, but only a float tensor). */
   forward(x: Tensor): Tensor {
+    checkFloatTensor(x, "Dropout.forward", "input");
     if (!this.training || this.p === 0) return x;
-    requireFloat(x.dtype, "Dropout", "input");
-    return asPublicCall("Dropout", () => {
+    return asPublicCall("Dropout.forward", () => {
       const u = rand(x.shape, { dtype: "float64", generator: this.#generator });
-      const keep = compare("Dropout", "ge", u, this.p);
+      const keep = compare("Dropout.forward", "ge", u, this.p);
       const mask = where(keep, full([], 1 / (1 - this.p), { dtype: x.dtype }), 0);
       return mul(x, mask);
     });

@@ -1,4 +1,6 @@
-import type { Tensor } from "../tensor/tensor.js";
+import { checkFloatTensor, type Tensor } from "../tensor/tensor.js";
+import { checkOptions } from "../tensor/options.js";
+import { describeValue } from "../tensor/shape.js";
 import { ValueError } from "../tensor/errors.js";
 import { gelu, type GeluApproximate } from "../ops/gelu.js";
 import { Module, namedModule } from "./module.js";
@@ -11,11 +13,11 @@ import { Module, namedModule } from "./module.js";
 export class GELU extends Module {
   readonly approximate: GeluApproximate;
 
-  constructor(options: { approximate?: GeluApproximate } = {}) {
+  constructor(options?: { approximate?: GeluApproximate }) {
     super();
-    const approximate = options.approximate ?? "none";
+    const approximate = checkOptions(options, "GELU", ["approximate"]).approximate ?? "none";
     if (approximate !== "none" && approximate !== "tanh") {
-      throw new ValueError(`GELU: approximate must be "none" or "tanh", got ${JSON.stringify(approximate)}`);
+      throw new ValueError(`GELU: approximate must be "none" or "tanh", got ${describeValue(approximate)}`);
     }
     this.approximate = approximate;
   }
@@ -25,7 +27,9 @@ export class GELU extends Module {
     return `approximate='${this.approximate}'`;
   }
 
+  /** The input is checked here, so that a refusal names the layer the user called (not gelu). */
   forward(x: Tensor): Tensor {
+    checkFloatTensor(x, "GELU.forward", "input");
     return gelu(x, this.approximate);
   }
 }

@@ -1,8 +1,10 @@
-import { Tensor } from "../tensor/tensor.js";
+import { Tensor, checkTensor } from "../tensor/tensor.js";
 import type { FloatDType } from "../tensor/dtype.js";
 import { DTypeError, ShapeError, ValueError } from "../tensor/errors.js";
 import { defaultGenerator, Generator } from "../tensor/random.js";
 import { checkCount, checkInt, describeValue, shapeStr } from "../tensor/shape.js";
+import { checkOptions } from "../tensor/options.js";
+import { publicName } from "../tensor/public-call.js";
 import { linear } from "../ops/linear.js";
 import { Module, namedModule } from "./module.js";
 import { uniformTensor } from "./init.js";
@@ -42,23 +44,24 @@ export class Linear extends Module {
   readonly weight: Tensor;
   readonly bias: Tensor | null;
 
-  constructor(inFeatures: number, outFeatures: number, options: LinearOptions = {}) {
+  constructor(inFeatures: number, outFeatures: number, options?: LinearOptions) {
     super();
-    checkInt(inFeatures, "Linear", "inFeatures", 0);
-    checkInt(outFeatures, "Linear", "outFeatures", 0);
-    checkCount(inFeatures * outFeatures, "Linear", `the weight [${outFeatures}, ${inFeatures}]`);
-    if (options === null || typeof options !== "object") throw new ValueError(`Linear: options must be an object, got ${describeValue(options)}`);
+    // Messages name the public function running: Linear, or mlp building its layers.
+    const fn = publicName("Linear");
+    checkInt(inFeatures, fn, "inFeatures", 0);
+    checkInt(outFeatures, fn, "outFeatures", 0);
+    checkCount(inFeatures * outFeatures, fn, `the weight [${outFeatures}, ${inFeatures}]`);
+    checkCount(outFeatures, fn, `the bias [${outFeatures}]`);
+    options = checkOptions(options, fn, ["bias", "dtype", "generator"]);
     const dtype = options.dtype ?? "float32";
-    if (dtype !== "float32" && dtype !== "float64") {
-      throw new ValueError(`Linear: dtype must be "float32" or "float64", got ${JSON.stringify(dtype)}`);
-    }
+    if (dtype !== "float32" && dtype !== "float64") throw new ValueError(`${fn}: dtype must be "float32" or "float64", got ${describeValue(dtype)}`);
     const g = options.generator ?? defaultGenerator;
-    if (!(g instanceof Generator)) throw new ValueError(`Linear: generator must be a Generator, got ${describeValue(g)}`);
+    if (!(g instanceof Generator)) throw new ValueError(`${fn}: generator must be a Generator, got ${describeValue(g)}`);
     this.inFeatures = inFeatures;
     this.outFeatures = outFeatures;
     const bound = inFeatures > 0 ? 1 / Math.sqrt(inFeatures) : 0;
-    this.weight = this.registerParameter("weight", uniformTensor([outFeatures, inFeatures], -bound, bound, dtype, g, "Linear"));
-    this.bias = (options.bias ?? true) ? this.registerParameter("bias", uniformTensor([outFeatures], -bound, bound, dtype, g, "Linear")) : null;
+    this.weight = this.registerParameter("weight", uniformTensor([outFeatures, inFeatures], -bound, bound, dtype, g, fn));
+    this.bias = (options.bias ?? true) ? this.registerParameter("bias", uniformTensor([outFeatures], -bound, bound, dtype, g, fn)) : null;
   }
 
   /** "in_features=64, out_features=16, bias=True", as PyTorch prints a Linear. */
@@ -67,7 +70,7 @@ export class Linear extends Module {
   }
 
   forward(x: Tensor): Tensor {
-    if (!(x instanceof Tensor)) throw new DTypeError(`Linear.forward: input must be a Tensor, got ${describeValue(x)}`);
+    checkTensor(x, "Linear.forward", "input");
     if (x.dtype !== this.weight.dtype) {
       throw new DTypeError(`Linear.forward: input is ${x.dtype} but the layer's parameters are ${this.weight.dtype}; convert the input with x.to("${this.weight.dtype}")${x.dtype === "int32" ? "" : `, or build the layer with { dtype: "${x.dtype}" }`}`);
     }

@@ -1,6 +1,7 @@
 import { Tensor } from "../tensor/tensor.js";
 import { DTypeError, ShapeError, ValueError } from "../tensor/errors.js";
 import { describeValue, sameShape, shapeStr } from "../tensor/shape.js";
+import { checkOptions } from "../tensor/options.js";
 import { noGrad } from "../autograd/no-grad.js";
 import { kernel } from "../kernels/registry.js";
 
@@ -60,6 +61,7 @@ export abstract class Module {
    */
   protected registerParameter(name: string, t: Tensor): Tensor {
     this.#checkName(name, "registerParameter");
+    if (!(t instanceof Tensor)) throw new ValueError(`registerParameter: "${name}" must be a Tensor, got ${describeValue(t)}`);
     if (!t.isLeaf) throw new ValueError(`registerParameter: "${name}" must be a leaf tensor (detach() it first)`);
     if (t.dtype === "int32") throw new DTypeError(`registerParameter: "${name}" must be float32 or float64, got int32`);
     if (t.offset !== 0 || t.data.length !== t.size || !t.isContiguous()) {
@@ -73,14 +75,14 @@ export abstract class Module {
   /** Make `m` a child module called `name` (no dots) and return it. */
   protected registerModule<M extends Module>(name: string, m: M): M {
     this.#checkName(name, "registerModule");
-    if (!(m instanceof Module)) throw new ValueError(`registerModule: "${name}" must be a Module`);
+    if (!(m instanceof Module)) throw new ValueError(`registerModule: "${name}" must be a Module, got ${describeValue(m)}`);
     this.#modules.set(name, m);
     return m;
   }
 
   #checkName(name: string, fn: string): void {
     if (typeof name !== "string" || name === "" || name.includes(".")) {
-      throw new ValueError(`${fn}: name must be a non-empty string without dots, got ${JSON.stringify(name)}`);
+      throw new ValueError(`${fn}: name must be a non-empty string without dots, got ${describeValue(name)}`);
     }
     if (this.#parameters.has(name) || this.#modules.has(name)) {
       throw new ValueError(`${fn}: "${name}" is already registered on ${moduleName(this)}`);
@@ -216,51 +218,57 @@ export abstract class Module {
    *
    * @example model.loadStateDict(decodeSafetensors(bytes).tensors)
    */
-  loadStateDict(dict: StateDict, options: LoadStateDictOptions = {}): LoadStateDictResult {
-    const fn = "loadStateDict";
-    if (dict === null || typeof dict !== "object" || Array.isArray(dict)) {
-      throw new ValueError(`${fn}: dict must be a Map or an object of tensors (e.g. model.stateDict()), got ${describeValue(dict)}`);
-    }
-    if (options === null || typeof options !== "object") throw new ValueError(`${fn}: options must be an object, got ${describeValue(options)}`);
-    const strict = options.strict ?? true;
-    if (typeof strict !== "boolean") throw new ValueError(`${fn}: strict must be true or false, got ${describeValue(strict)}`);
-    // A Map keyed by the dict's names: names come from user data (a file), so "__proto__" or
-    // "constructor" are ordinary keys here, never Object.prototype members.
-    const entries = new Map<string, unknown>(dict instanceof Map ? dict : Object.entries(dict as Record<string, unknown>));
-    for (const [name, t] of entries) {
-      if (typeof name !== "string") throw new ValueError(`${fn}: keys must be strings, got ${describeValue(name)}`);
-      if (!(t instanceof Tensor)) throw new ValueError(`${fn}: "${name}" must be a Tensor, got ${describeValue(t)}`);
-    }
-    const own = this.stateDict();
-    const missingKeys = [...own.keys()].filter((k) => !entries.has(k));
-    const unexpectedKeys = [...entries.keys()].filter((k) => !own.has(k));
-    const list = (keys: string[]): string => keys.map((k) => JSON.stringify(k)).join(", ");
-    if (strict && missingKeys.length > 0) {
-      throw new ValueError(`loadStateDict: missing key(s) in state dict for ${moduleName(this)}: ${list(missingKeys)}`);
-    }
-    if (strict && unexpectedKeys.length > 0) {
-      throw new ValueError(`loadStateDict: unexpected key(s) in state dict for ${moduleName(this)}: ${list(unexpectedKeys)}`);
-    }
-    const pairs: [Tensor, Tensor][] = [];
-    for (const [name, target] of own) {
-      const source = entries.get(name) as Tensor | undefined;
-      if (source === undefined) continue;
-      if (!sameShape(source.shape, target.shape)) {
-        throw new ShapeError(`loadStateDict: "${name}" has shape ${shapeStr(source.shape)} in the state dict but ${shapeStr(target.shape)} in the module`);
-      }
-      if (source.dtype === "int32") {
-        throw new DTypeError(`loadStateDict: "${name}" is int32 in the state dict but ${target.dtype} in the module`);
-      }
-      pairs.push([source, target]);
-    }
-    noGrad(() => {
-      // Into the parameter's own storage, converting float32/float64 (the copy kernel).
-      for (const [source, target] of pairs) {
-        kernel("copy", target.dtype, target.size)({ data: source.data, offset: source.offset, strides: source.strides }, source.shape, target.data);
-      }
-    });
-    return { missingKeys, unexpectedKeys };
+  loadStateDict(dict: StateDict, options?: LoadStateDictOptions): LoadStateDictResult {
+    return loadStateDictInto(this, dict, options, "loadStateDict");
   }
+}
+
+/**
+ * Module.loadStateDict's body; `fn` names the public function the user called
+ * (loadStateDict, or kdgrad/node's loadModule) in every message.
+ */
+export function loadStateDictInto(module: Module, dict: StateDict, options: LoadStateDictOptions | undefined, fn: string): LoadStateDictResult {
+  if (dict === null || typeof dict !== "object" || Array.isArray(dict)) {
+    throw new ValueError(`${fn}: dict must be a Map or an object of tensors (e.g. model.stateDict()), got ${describeValue(dict)}`);
+  }
+  const strict = checkOptions(options, fn, ["strict"]).strict ?? true;
+  if (typeof strict !== "boolean") throw new ValueError(`${fn}: strict must be true or false, got ${describeValue(strict)}`);
+  // A Map keyed by the dict's names: names come from user data (a file), so "__proto__" or
+  // "constructor" are ordinary keys here, never Object.prototype members.
+  const entries = new Map<string, unknown>(dict instanceof Map ? dict : Object.entries(dict as Record<string, unknown>));
+  for (const [name, t] of entries) {
+    if (typeof name !== "string") throw new ValueError(`${fn}: keys must be strings, got ${describeValue(name)}`);
+    if (!(t instanceof Tensor)) throw new ValueError(`${fn}: "${name}" must be a Tensor, got ${describeValue(t)}`);
+  }
+  const own = module.stateDict();
+  const missingKeys = [...own.keys()].filter((k) => !entries.has(k));
+  const unexpectedKeys = [...entries.keys()].filter((k) => !own.has(k));
+  const list = (keys: string[]): string => keys.map((k) => JSON.stringify(k)).join(", ");
+  if (strict && missingKeys.length > 0) {
+    throw new ValueError(`${fn}: missing key(s) in state dict for ${moduleName(module)}: ${list(missingKeys)}`);
+  }
+  if (strict && unexpectedKeys.length > 0) {
+    throw new ValueError(`${fn}: unexpected key(s) in state dict for ${moduleName(module)}: ${list(unexpectedKeys)}`);
+  }
+  const pairs: [Tensor, Tensor][] = [];
+  for (const [name, target] of own) {
+    const source = entries.get(name) as Tensor | undefined;
+    if (source === undefined) continue;
+    if (!sameShape(source.shape, target.shape)) {
+      throw new ShapeError(`${fn}: "${name}" has shape ${shapeStr(source.shape)} in the state dict but ${shapeStr(target.shape)} in the module`);
+    }
+    if (source.dtype === "int32") {
+      throw new DTypeError(`${fn}: "${name}" is int32 in the state dict but ${target.dtype} in the module`);
+    }
+    pairs.push([source, target]);
+  }
+  noGrad(() => {
+    // Into the parameter's own storage, converting float32/float64 (the copy kernel).
+    for (const [source, target] of pairs) {
+      kernel("copy", target.dtype, target.size)({ data: source.data, offset: source.offset, strides: source.strides }, source.shape, target.data);
+    }
+  });
+  return { missingKeys, unexpectedKeys };
 }
 
 /** The class names of kdgrad's own layers, spelled out: a minifier renames classes. */

@@ -2,8 +2,8 @@ import { createHash } from "node:crypto";
 import { fileURLToPath } from "node:url";
 import { join } from "node:path";
 import { FormatError } from "../tensor/errors.js";
-import { digitsFromBytes, type Digits } from "../data/digits.js";
-import { pathText, readFileBytes } from "./files.js";
+import { digitsAs, type Digits } from "../data/digits.js";
+import { checkPath, pathText, readFileBytes } from "./files.js";
 
 const FILES = ["digits_x.u8", "digits_y.u8", "split.json"] as const;
 
@@ -20,6 +20,7 @@ export const DEFAULT_DIGITS_DIR = fileURLToPath(new URL("../../data/digits/", im
  * @example const { train, test, train_10pct } = loadDigits();
  */
 export function loadDigits(dir: string | URL = DEFAULT_DIGITS_DIR): Digits {
+  checkPath(dir, "loadDigits");
   const base = dir instanceof URL ? fileURLToPath(dir) : dir;
   const sums = parseSums(new TextDecoder().decode(readFileBytes(join(base, "SHA256SUMS"), "loadDigits")), join(base, "SHA256SUMS"));
   const bytes = new Map<string, Uint8Array>();
@@ -40,7 +41,7 @@ export function loadDigits(dir: string | URL = DEFAULT_DIGITS_DIR): Digits {
   } catch (e) {
     throw new FormatError(`loadDigits: split.json is not valid JSON (${(e as Error).message})`);
   }
-  return digitsFromBytes({ x: bytes.get("digits_x.u8")!, y: bytes.get("digits_y.u8")!, split });
+  return digitsAs({ x: bytes.get("digits_x.u8")!, y: bytes.get("digits_y.u8")!, split }, "loadDigits");
 }
 
 /** `sha256sum` output: "<64 hex digits>  <name>" per line ("*" before the name in binary mode). */

@@ -4,11 +4,25 @@ import {
 } from "node:fs";
 import { basename, dirname, join, parse, resolve, sep } from "node:path";
 import { randomBytes } from "node:crypto";
-import { FileError } from "../tensor/errors.js";
+import { FileError, ValueError } from "../tensor/errors.js";
+import { describeValue } from "../tensor/shape.js";
 
 /** The path as a string, for messages and for node:fs (a file: URL becomes its path). */
 export function pathText(path: string | URL): string {
   return path instanceof URL ? decodeURIComponent(path.pathname) : path;
+}
+
+/**
+ * A path argument of a public function: a non-empty string or a file: URL, as a string (a
+ * ValueError naming `fn` otherwise, rather than node:fs's TypeError, or a FileError about "").
+ */
+export function checkPath(path: unknown, fn: string): string {
+  if (path instanceof URL) {
+    if (path.protocol !== "file:") throw new ValueError(`${fn}: a URL path must be a file: URL, got ${path.protocol}`);
+    return pathText(path);
+  }
+  if (typeof path !== "string" || path === "") throw new ValueError(`${fn}: path must be a non-empty string or a file: URL, got ${describeValue(path)}`);
+  return path;
 }
 
 /**
@@ -19,17 +33,26 @@ export function pathText(path: string | URL): string {
  * fsync the directory so the rename itself is durable (skipped where a
  * directory cannot be opened, as on Windows). On any failure the temporary
  * file is removed and a FileError naming the path is thrown; the target is
- * untouched. A string is written as UTF-8.
+ * untouched. A string is written as UTF-8; a typed array (or other ArrayBufferView) as its bytes,
+ * all of them (a Float32Array of 3 values is 12 bytes).
  *
  * A process killed mid-write (SIGKILL, power loss) cannot remove its
  * temporary file; the next write of the same path does (see
  * removeStaleTemporaries), leaving alone those of writers still running.
  */
-export function writeFileAtomic(path: string | URL, data: string | Uint8Array): void {
-  const target = pathText(path);
+export function writeFileAtomic(path: string | URL, data: string | ArrayBufferView): void {
+  writeAtomic(path, data, "writeFileAtomic");
+}
+
+/** writeFileAtomic's body; `fn` is the public function the user called (writeFileAtomic, saveNpy, …). */
+export function writeAtomic(path: string | URL, data: string | ArrayBufferView, fn: string): void {
+  const target = checkPath(path, fn);
+  let bytes: Uint8Array;
+  if (typeof data === "string") bytes = Buffer.from(data, "utf8");
+  else if (ArrayBuffer.isView(data)) bytes = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+  else throw new ValueError(`${fn}: data must be a string or bytes (a Uint8Array or another typed array), got ${describeValue(data)}`);
   removeStaleTemporaries(target);
   const tmp = temporaryName(target, "tmp");
-  const bytes = typeof data === "string" ? Buffer.from(data, "utf8") : data;
   let fd: number | null = null;
   try {
     fd = openSync(tmp, "wx", 0o644);
@@ -52,7 +75,7 @@ export function writeFileAtomic(path: string | URL, data: string | Uint8Array): 
     } catch {
       // the temporary file was never created
     }
-    throw new FileError(`writeFileAtomic: cannot write ${JSON.stringify(target)}: ${describe(e)}`);
+    throw new FileError(`${fn}: cannot write ${JSON.stringify(target)}: ${describe(e)}`);
   }
   syncDirectory(dirname(target));
 }
@@ -71,7 +94,7 @@ function syncDirectory(dir: string): void {
 
 /** The bytes of a file; FileError naming `fn` and the path if it is missing or unreadable. */
 export function readFileBytes(path: string | URL, fn: string): Uint8Array {
-  const p = pathText(path);
+  const p = checkPath(path, fn);
   try {
     const b = readFileSync(p);
     return new Uint8Array(b.buffer, b.byteOffset, b.byteLength);

@@ -1,11 +1,12 @@
 import type { Tensor } from "../tensor/tensor.js";
 import { FormatError } from "../tensor/errors.js";
-import { decodeNpy, encodeNpy } from "../io/npy.js";
-import { pathText, readFileBytes, writeFileAtomic } from "./files.js";
+import { decodeNpy, encodeNpyAs } from "../io/npy.js";
+import { checkPath, pathText, readFileBytes, writeAtomic } from "./files.js";
 
 /** Write a tensor as a .npy file (what np.save writes), atomically. */
 export function saveNpy(path: string | URL, t: Tensor): void {
-  writeFileAtomic(path, encodeNpy(t));
+  checkPath(path, "saveNpy");
+  writeAtomic(path, encodeNpyAs(t, "saveNpy"), "saveNpy");
 }
 
 /** Read a .npy file. FileError if it cannot be read, FormatError (naming the path) if it is malformed or unsupported. */

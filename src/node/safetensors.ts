@@ -1,8 +1,9 @@
-import type { Module } from "../nn/module.js";
+import { Module, loadStateDictInto } from "../nn/module.js";
 import { decode, encode, type CheckpointOptions, type CheckpointParts, type LoadCheckpointOptions } from "../optim/checkpoint.js";
-import { FormatError } from "../tensor/errors.js";
-import { decodeSafetensors, encodeSafetensors, type DecodedSafetensors, type NamedTensors } from "../io/safetensors.js";
-import { pathText, readFileBytes, writeFileAtomic } from "./files.js";
+import { FormatError, ValueError } from "../tensor/errors.js";
+import { describeValue } from "../tensor/shape.js";
+import { decodeSafetensors, encodeSafetensorsAs, type DecodedSafetensors, type NamedTensors } from "../io/safetensors.js";
+import { checkPath, pathText, readFileBytes, writeAtomic } from "./files.js";
 
 /**
  * Write tensors (and optional string metadata) as a safetensors file,
@@ -12,7 +13,8 @@ import { pathText, readFileBytes, writeFileAtomic } from "./files.js";
  * @example saveSafetensors("model.safetensors", model.stateDict(), { epoch: "10" })
  */
 export function saveSafetensors(path: string | URL, tensors: NamedTensors, metadata?: Readonly<Record<string, string>>): void {
-  writeFileAtomic(path, encodeSafetensors(tensors, metadata));
+  checkPath(path, "saveSafetensors");
+  writeAtomic(path, encodeSafetensorsAs(tensors, metadata, "saveSafetensors"), "saveSafetensors");
 }
 
 /**
@@ -20,18 +22,30 @@ export function saveSafetensors(path: string | URL, tensors: NamedTensors, metad
  * (naming the path) if it is malformed.
  */
 export function loadSafetensors(path: string | URL): DecodedSafetensors {
-  const bytes = readFileBytes(path, "loadSafetensors");
+  return readSafetensors(path, "loadSafetensors");
+}
+
+/** loadSafetensors's body; `fn` is the public function the user called (loadSafetensors or loadModule). */
+function readSafetensors(path: string | URL, fn: string): DecodedSafetensors {
+  const bytes = readFileBytes(path, fn);
   try {
     return decodeSafetensors(bytes);
   } catch (e) {
-    if (e instanceof FormatError) throw new FormatError(`loadSafetensors: ${JSON.stringify(pathText(path))}: ${e.message}`);
+    if (e instanceof FormatError) throw new FormatError(`${fn}: ${JSON.stringify(pathText(path))}: ${e.message}`);
     throw e;
   }
 }
 
+function checkModule(module: unknown, fn: string): Module {
+  if (!(module instanceof Module)) throw new ValueError(`${fn}: module must be a Module, got ${describeValue(module)}`);
+  return module;
+}
+
 /** Save a module's parameters (its stateDict) as a safetensors file, atomically. */
 export function saveModule(path: string | URL, module: Module, metadata?: Readonly<Record<string, string>>): void {
-  saveSafetensors(path, module.stateDict(), metadata);
+  const fn = "saveModule";
+  checkPath(path, fn);
+  writeAtomic(path, encodeSafetensorsAs(checkModule(module, fn).stateDict(), metadata, fn), fn);
 }
 
 /**
@@ -39,9 +53,11 @@ export function saveModule(path: string | URL, module: Module, metadata?: Readon
  * same names) into `module`, checking names and shapes (Module.loadStateDict);
  * returns the file's metadata.
  */
-export function loadModule(path: string | URL, module: Module, options: { strict?: boolean } = {}): Record<string, string> {
-  const { tensors, metadata } = loadSafetensors(path);
-  module.loadStateDict(tensors, options);
+export function loadModule(path: string | URL, module: Module, options?: { strict?: boolean }): Record<string, string> {
+  const fn = "loadModule";
+  checkModule(module, fn);
+  const { tensors, metadata } = readSafetensors(path, fn);
+  loadStateDictInto(module, tensors, options, fn);
   return metadata;
 }
 
@@ -52,8 +68,10 @@ export function loadModule(path: string | URL, module: Module, options: { strict
  *
  * @example saveCheckpoint("run.safetensors", { model, optimizer: opt, scheduler, generator: g }, { metadata: { epoch: String(epoch) } })
  */
-export function saveCheckpoint(path: string | URL, parts: CheckpointParts, options: CheckpointOptions = {}): void {
-  writeFileAtomic(path, encode(parts, options, "saveCheckpoint"));
+export function saveCheckpoint(path: string | URL, parts: CheckpointParts, options?: CheckpointOptions): void {
+  const fn = "saveCheckpoint";
+  checkPath(path, fn);
+  writeAtomic(path, encode(parts, options, fn), fn);
 }
 
 /**
@@ -64,7 +82,7 @@ export function saveCheckpoint(path: string | URL, parts: CheckpointParts, optio
  *
  * @example const { metadata } = loadCheckpoint("run.safetensors", { model, optimizer: opt, scheduler, generator: g });
  */
-export function loadCheckpoint(path: string | URL, into: CheckpointParts, options: LoadCheckpointOptions = {}): { metadata: Record<string, string> } {
+export function loadCheckpoint(path: string | URL, into: CheckpointParts, options?: LoadCheckpointOptions): { metadata: Record<string, string> } {
   const bytes = readFileBytes(path, "loadCheckpoint");
   try {
     return decode(bytes, into, options, "loadCheckpoint");

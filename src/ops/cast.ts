@@ -1,5 +1,5 @@
 import { defineOp } from "./define-op.js";
-import { Tensor } from "../tensor/tensor.js";
+import { Tensor, checkTensor } from "../tensor/tensor.js";
 import type { DType, Storage } from "../tensor/dtype.js";
 import { DTypeError } from "../tensor/errors.js";
 import { kernel } from "../kernels/registry.js";
@@ -20,23 +20,34 @@ import { contiguousData } from "./elementwise.js";
  * the backward's own vector-Jacobian product is again a cast, made by the
  * same dtype conversion in backward.ts.
  */
-export const cast = defineOp({
-  name: "cast",
-  forward(_ctx, x: Tensor, dtype: DType): Tensor {
-    if (dtype === "int32" && x.requiresGrad) throw new DTypeError("cast: a tensor that requires grad cannot become int32; detach() it first");
-    return new Tensor(castData(x, dtype), x.shape);
-  },
-  backward(_ctx, g) {
-    return [g];
-  },
-});
+export const cast = castOp("cast");
+
+/**
+ * `x.to(dtype)` (installed by methods.ts): cast under the method's own name, so that its
+ * messages name what the user wrote (`Tensor.to: only integral values fit in int32, …`).
+ */
+export const castTo = castOp("Tensor.to");
+
+function castOp(name: string) {
+  return defineOp({
+    name,
+    forward(_ctx, x: Tensor, dtype: DType): Tensor {
+      checkTensor(x, name, "input");
+      if (dtype === "int32" && x.requiresGrad) throw new DTypeError(`${name}: a tensor that requires grad cannot become int32; detach() it first`);
+      return new Tensor(castData(x, dtype, name), x.shape);
+    },
+    backward(_ctx, g) {
+      return [g];
+    },
+  });
+}
 
 /**
  * x's elements in row-major order as a new storage of `dtype`, through the
  * copy kernels (copyInt32 checks that each value is an integer in range).
  * For ops that convert an operand (concat of float32 with float64).
  */
-export function castData(x: Tensor, dtype: DType): Storage {
+export function castData(x: Tensor, dtype: DType, fn = "cast"): Storage {
   const y = Tensor.empty(x.shape, dtype);
   const src = { data: x.data, offset: x.offset, strides: x.strides };
   if (dtype !== "int32") {
@@ -45,7 +56,7 @@ export function castData(x: Tensor, dtype: DType): Storage {
   }
   const bad = kernel("copyInt32", x.dtype, x.size)(src, x.shape, y.data as Int32Array);
   if (bad >= 0) {
-    throw new DTypeError(`cast: only integral values fit in int32, got ${contiguousData(x)[bad]} at flat index ${bad}`);
+    throw new DTypeError(`${fn}: only integral values fit in int32, got ${contiguousData(x)[bad]} at flat index ${bad}`);
   }
   return y.data;
 }

@@ -1,5 +1,5 @@
 import { defineOp } from "./define-op.js";
-import type { Tensor } from "../tensor/tensor.js";
+import { Tensor, checkTensor } from "../tensor/tensor.js";
 import { compare } from "./elementwise.js";
 import { where } from "./where.js";
 import { ValueError } from "../tensor/errors.js";
@@ -14,6 +14,7 @@ import { ValueError } from "../tensor/errors.js";
 export const clamp = defineOp({
   name: "clamp",
   forward(ctx, x: Tensor, lo: number | null, hi?: number | null): Tensor {
+    checkTensor(x, "clamp", "input");
     const a = lo ?? -Infinity;
     const b = hi ?? Infinity;
     if (lo == null && hi == null) throw new ValueError("clamp: at least one of lo and hi must be given");

@@ -1,5 +1,5 @@
 import { defineOp } from "./define-op.js";
-import { Tensor } from "../tensor/tensor.js";
+import { Tensor, checkTensor } from "../tensor/tensor.js";
 import { kernel } from "../kernels/registry.js";
 
 /**
@@ -14,6 +14,7 @@ import { kernel } from "../kernels/registry.js";
 export const clone = defineOp({
   name: "clone",
   forward(_ctx, x: Tensor): Tensor {
+    checkTensor(x, "clone", "input");
     const y = Tensor.empty(x.shape, x.dtype);
     kernel("copy", x.dtype, x.size)({ data: x.data, offset: x.offset, strides: x.strides }, x.shape, y.data);
     return y;

@@ -1,7 +1,10 @@
-import { Tensor } from "../tensor/tensor.js";
+import { Tensor, checkReturned } from "../tensor/tensor.js";
 import { handedOver, Node } from "../autograd/node.js";
 import { isGradEnabled, noGrad } from "../autograd/no-grad.js";
 import { asPublicCall } from "../tensor/public-call.js";
+import { AutogradError } from "../tensor/errors.js";
+import { checkOptions } from "../tensor/options.js";
+import { checkFunction, checkName, describeValue, shapeStr } from "../tensor/shape.js";
 
 /** Per-call scratch space shared by an op's forward and backward. */
 export class Ctx {
@@ -56,9 +59,26 @@ export type Op<A extends unknown[]> = ((...args: A) => Tensor) & { readonly spec
  * requires grad, it attaches a Node whose backward calls `spec.backward`.
  * Importing an op does nothing else: the spec is only attached, so tests
  * can find every op by scanning the exports.
+ *
+ * defineOp is public (users write their own ops), so what it is given and what
+ * the spec's functions return are checked, each refusal a typed error naming
+ * the op (or defineOp, for the spec itself) instead of a TypeError deep inside:
+ * - the spec is an object with exactly `name` (a non-empty string), `forward`
+ *   and `backward` (functions); another key (the removed `domain`, a typo) is
+ *   a ValueError, as for options objects (src/tensor/options.ts);
+ * - forward returns a Tensor (ValueError otherwise);
+ * - backward returns a list with, for each argument that needs a gradient,
+ *   null/undefined (no gradient) or a float Tensor whose shape is the
+ *   argument's or broadcasts to it (what backward.ts sums back); anything
+ *   else is an AutogradError saying which argument and what came back.
+ * Errors the spec's own functions throw pass through untouched.
  */
 export function defineOp<A extends unknown[]>(spec: OpSpec<A>): Op<A> {
-  const op = (...args: A): Tensor => asPublicCall(spec.name, () => run(...args));
+  const { name, forward, backward } = checkOptions(spec as OpSpec<A> | undefined, "defineOp", ["name", "forward", "backward"], "spec");
+  checkName(name, "defineOp", "spec.name");
+  checkFunction(forward, "defineOp", "spec.forward");
+  checkFunction(backward, "defineOp", "spec.backward");
+  const op = (...args: A): Tensor => asPublicCall(name, () => run(...args));
   const run = (...args: A): Tensor => {
     let record = false;
     if (isGradEnabled()) {
@@ -66,37 +86,66 @@ export function defineOp<A extends unknown[]>(spec: OpSpec<A>): Op<A> {
     }
     const needs = record ? args.map((a) => a instanceof Tensor && a.requiresGrad) : args.map(() => false);
     const ctx = new Ctx(needs);
-    let y = noGrad(() => spec.forward(ctx, ...args));
+    let y = checkReturned(noGrad(() => forward.call(spec, ctx, ...args)), name, "forward");
     if (!record) return y;
     if ((args as unknown[]).includes(y)) y = y.asStrided(y.shape, y.strides, y.offset);
-    y.requiresGrad = true;
-    y.node = new Node(
-      spec.name,
-      args.map((a, i) => (needs[i] ? (a as Tensor) : null)),
+    const out = y as Tensor;
+    out.requiresGrad = true;
+    const inputs = args.map((a, i) => (needs[i] ? (a as Tensor) : null));
+    out.node = new Node(
+      name,
+      inputs,
       (g, mode) => {
         ctx.lastUse = mode.lastUse && !mode.createGraph;
         ctx.createGraph = mode.createGraph;
-        return spec.backward(ctx, g);
+        return checkGradients(name, backward.call(spec, ctx, g), inputs);
       },
       () => {
         ctx.saved = null;
       },
     );
-    return y;
+    return out;
   };
-  Object.defineProperty(op, "name", { value: spec.name });
+  Object.defineProperty(op, "name", { value: name });
   Object.defineProperty(op, "spec", { value: spec, enumerable: false });
   return op as Op<A>;
 }
 
 /**
+ * What a backward rule returned, checked against the inputs that need a gradient: a list, and
+ * for each such input nothing (null/undefined) or a float Tensor whose shape broadcasts to the
+ * input's (equal sizes, or the input's size is 1), with at least as many axes. backward.ts sums
+ * such a gradient back to the input's shape (sumToShape) and converts float32/float64; anything
+ * else would fail there with a message naming reshape or sum, or as a TypeError.
+ */
+function checkGradients(name: string, grads: unknown, inputs: readonly (Tensor | null)[]): readonly (Tensor | null | undefined)[] {
+  if (!Array.isArray(grads)) {
+    throw new AutogradError(`${name}: backward must return a list of gradients, got ${describeValue(grads)}`);
+  }
+  inputs.forEach((x, i) => {
+    const g: unknown = grads[i];
+    if (x === null || g === null || g === undefined) return;
+    const lead = g instanceof Tensor ? g.ndim - x.ndim : -1;
+    if (lead < 0 || (g as Tensor).dtype === "int32" || x.shape.some((d, k) => d !== 1 && d !== (g as Tensor).shape[lead + k])) {
+      const got = g instanceof Tensor ? `a tensor of dtype ${g.dtype} and shape ${shapeStr(g.shape)}` : describeValue(g);
+      throw new AutogradError(`${name}: backward returned ${got} for argument ${i} of ${x.dtype} shape ${shapeStr(x.shape)}; expected null or a float tensor broadcasting to it`);
+    }
+  });
+  return grads as readonly (Tensor | null | undefined)[];
+}
+
+/**
  * Mark a function built from other ops (its gradient comes from theirs) so
  * that the tests find and gradcheck it like any op, and name it in errors.
+ * `name` must be a non-empty string and `fn` a function returning a Tensor
+ * (ValueError otherwise, naming defineComposite, or the composite when it runs).
  */
 export function defineComposite<F extends (...args: never[]) => Tensor>(
   name: string, fn: F,
 ): F & { readonly spec: { name: string; composite: true } } {
-  const wrapped = ((...args: Parameters<F>) => asPublicCall(name, () => fn(...args))) as unknown as F;
+  checkName(name, "defineComposite", "name");
+  checkFunction(fn, "defineComposite", "fn");
+  const wrapped = ((...args: Parameters<F>) => asPublicCall(name, () => checkReturned(fn(...args), name, "the function"))) as unknown as F;
   Object.defineProperty(wrapped, "name", { value: name });
   Object.defineProperty(wrapped, "spec", { value: { name, composite: true }, enumerable: false });
   return wrapped as F & { readonly spec: { name: string; composite: true } };

@@ -1,6 +1,6 @@
-import { Tensor } from "../tensor/tensor.js";
+import { Tensor, checkFloatTensor } from "../tensor/tensor.js";
 import { broadcastShapes, broadcastStrides } from "../tensor/broadcast.js";
-import { promoteTypes, requireFloat, type DType, type Storage } from "../tensor/dtype.js";
+import { promoteTypes, type DType, type Storage } from "../tensor/dtype.js";
 import { DTypeError } from "../tensor/errors.js";
 import { kernel } from "../kernels/registry.js";
 import type { BinaryOp, UnaryOp, View } from "../kernels/table.js";
@@ -85,7 +85,7 @@ export function compare(fn: string, op: Comparison, a: Tensor | number, b: Tenso
 
 /** y = op(x) element-wise on a float tensor, on the selected backend's kernel. */
 export function unary(fn: string, op: UnaryOp, x: Tensor): Tensor {
-  requireFloat(x.dtype, fn, "input");
+  checkFloatTensor(x, fn, "input");
   const y = Tensor.empty(x.shape, x.dtype);
   kernel("unary", x.dtype, y.size)(op, contiguousData(x), y.data);
   return y;

@@ -1,5 +1,5 @@
 import { defineOp } from "./define-op.js";
-import type { Tensor } from "../tensor/tensor.js";
+import { Tensor, checkTensor } from "../tensor/tensor.js";
 import { ShapeError } from "../tensor/errors.js";
 import { broadcastStrides } from "../tensor/broadcast.js";
 import { checkCount, describeValue, shapeStr, sizeOf } from "../tensor/shape.js";
@@ -17,21 +17,32 @@ import { checkCount, describeValue, shapeStr, sizeOf } from "../tensor/shape.js"
  * free of x (∂²y/∂x² = 0); its own vector-Jacobian product is sum's, a
  * broadcast back: expand again.
  */
-export const expand = defineOp({
-  name: "expand",
-  forward(_ctx, x: Tensor, shape: readonly number[]): Tensor {
-    if (!Array.isArray(shape)) throw new ShapeError(`expand: shape must be a list of sizes, got ${describeValue(shape)}`);
-    const lead = shape.length - x.ndim;
-    if (lead < 0) throw new ShapeError(`expand: cannot expand ${shapeStr(x.shape)} to fewer dimensions ${shapeStr(shape)}`);
-    const target = shape.map((d, i) => (d === -1 && i >= lead ? x.shape[i - lead]! : d));
-    if (target.some((d) => typeof d !== "number" || !Number.isInteger(d) || d < 0)) {
-      throw new ShapeError(`expand: invalid shape ${describeValue(shape)} (sizes must be non-negative integers, or -1 to keep an existing size)`);
-    }
-    // A view holds no copy, but its elements are indexed like any tensor's (argmax's int32 flat index).
-    checkCount(sizeOf(target), "expand", `shape ${shapeStr(target)}`);
-    return x.asStrided(target, broadcastStrides(x.shape, x.strides, target, "expand"), x.offset);
-  },
-  backward(_ctx, g) {
-    return [g];
-  },
-});
+export const expand = expandOp("expand");
+
+/**
+ * `x.broadcastTo(shape)` (installed by methods.ts): expand under the method's own name, so that
+ * its messages name what the user wrote.
+ */
+export const broadcastTo = expandOp("Tensor.broadcastTo");
+
+function expandOp(name: string) {
+  return defineOp({
+    name,
+    forward(_ctx, x: Tensor, shape: readonly number[]): Tensor {
+      checkTensor(x, name, "input");
+      if (!Array.isArray(shape)) throw new ShapeError(`${name}: shape must be a list of sizes, got ${describeValue(shape)}`);
+      const lead = shape.length - x.ndim;
+      if (lead < 0) throw new ShapeError(`${name}: cannot expand ${shapeStr(x.shape)} to fewer dimensions ${describeValue(shape)}`);
+      const target = shape.map((d, i) => (d === -1 && i >= lead ? x.shape[i - lead]! : d));
+      if (target.some((d) => typeof d !== "number" || !Number.isInteger(d) || d < 0)) {
+        throw new ShapeError(`${name}: invalid shape ${describeValue(shape)} (sizes must be non-negative integers, or -1 to keep an existing size)`);
+      }
+      // A view holds no copy, but its elements are indexed like any tensor's (argmax's int32 flat index).
+      checkCount(sizeOf(target), name, `shape ${shapeStr(target)}`);
+      return x.asStrided(target, broadcastStrides(x.shape, x.strides, target, name), x.offset);
+    },
+    backward(_ctx, g) {
+      return [g];
+    },
+  });
+}

@@ -1,5 +1,4 @@
-import type { Tensor } from "../tensor/tensor.js";
-import { requireFloat } from "../tensor/dtype.js";
+import { Tensor, checkFloatTensor } from "../tensor/tensor.js";
 import { ValueError } from "../tensor/errors.js";
 import { expandBack, reduceLanes, reductionLanes } from "./reduction.js";
 import type { Ctx } from "./define-op.js";
@@ -35,7 +34,7 @@ import { where } from "./where.js";
 export function extremumForward(
   ctx: Ctx, fn: "max" | "min", x: Tensor, dim: number | readonly number[] | undefined, keepDim: boolean,
 ): Tensor {
-  const dtype = requireFloat(x.dtype, fn, "input");
+  const dtype = checkFloatTensor(x, fn, "input").dtype;
   const lanes = reductionLanes(x, dim, keepDim, fn);
   if (lanes.length === 0) throw new ValueError(`${fn}: cannot reduce over an axis of size 0 (shape [${x.shape.join(",")}])`);
   const y = reduceLanes(fn, lanes, dtype, x.size);

@@ -1,5 +1,5 @@
 import { defineOp } from "./define-op.js";
-import { Tensor } from "../tensor/tensor.js";
+import { Tensor, checkTensor } from "../tensor/tensor.js";
 import { DTypeError, IndexError, ShapeError } from "../tensor/errors.js";
 import { contiguousStrides, describeValue, normalizeAxis, shapeStr } from "../tensor/shape.js";
 import { requireFloat } from "../tensor/dtype.js";
@@ -25,7 +25,7 @@ import { contiguousData } from "./elementwise.js";
 export const gather = defineOp({
   name: "gather",
   forward(ctx, x: Tensor, dim: number, index: Tensor): Tensor {
-    if (!(x instanceof Tensor)) throw new DTypeError(`gather: input must be a Tensor, got ${describeValue(x)}`);
+    checkTensor(x, "gather", "input");
     requireFloat(x.dtype, "gather", "input");
     if (!(index instanceof Tensor)) throw new DTypeError(`gather: index must be an int32 Tensor, got ${describeValue(index)}`);
     if (index.dtype !== "int32") throw new DTypeError(`gather: index must be int32, got ${index.dtype}`);

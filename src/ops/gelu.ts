@@ -1,7 +1,7 @@
 import { defineOp } from "./define-op.js";
-import { Tensor } from "../tensor/tensor.js";
-import { requireFloat } from "../tensor/dtype.js";
+import { Tensor, checkFloatTensor } from "../tensor/tensor.js";
 import { ValueError } from "../tensor/errors.js";
+import { describeValue } from "../tensor/shape.js";
 import { kernel } from "../kernels/registry.js";
 import { contiguousData } from "./elementwise.js";
 import { add } from "./add.js";
@@ -49,9 +49,9 @@ const INV_SQRT_2PI = 0.3989422804014327;
 export const gelu = defineOp({
   name: "gelu",
   forward(ctx, x: Tensor, approximate: GeluApproximate = "none"): Tensor {
-    requireFloat(x.dtype, "gelu", "input");
+    checkFloatTensor(x, "gelu", "input");
     if (approximate !== "none" && approximate !== "tanh") {
-      throw new ValueError(`gelu: approximate must be "none" or "tanh", got ${JSON.stringify(approximate)}`);
+      throw new ValueError(`gelu: approximate must be "none" or "tanh", got ${describeValue(approximate)}`);
     }
     const y = Tensor.empty(x.shape, x.dtype);
     // cdf holds Φ(x) (exact form) or σ(2u) (tanh form): what backward needs.

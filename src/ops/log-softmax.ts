@@ -1,6 +1,5 @@
 import { defineOp } from "./define-op.js";
-import { Tensor } from "../tensor/tensor.js";
-import { requireFloat } from "../tensor/dtype.js";
+import { Tensor, checkFloatTensor } from "../tensor/tensor.js";
 import { laneGeometry, normalizeAxis } from "../tensor/shape.js";
 import { kernel } from "../kernels/registry.js";
 import { contiguousData } from "./elementwise.js";
@@ -35,7 +34,7 @@ import { sum } from "./sum.js";
 export const logSoftmax = defineOp({
   name: "logSoftmax",
   forward(ctx, x: Tensor, dim: number = -1): Tensor {
-    const dtype = requireFloat(x.dtype, "logSoftmax", "input");
+    const dtype = checkFloatTensor(x, "logSoftmax", "input").dtype;
     const ax = normalizeAxis(dim, x.ndim, "dim", "logSoftmax");
     const y = Tensor.empty(x.shape, dtype);
     kernel("logSoftmax", dtype, y.size)(contiguousData(x), laneGeometry(x.shape, ax), y.data);

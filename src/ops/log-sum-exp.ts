@@ -1,6 +1,5 @@
 import { defineOp } from "./define-op.js";
-import { Tensor } from "../tensor/tensor.js";
-import { requireFloat } from "../tensor/dtype.js";
+import { Tensor, checkFloatTensor } from "../tensor/tensor.js";
 import { ValueError } from "../tensor/errors.js";
 import { expandBack, reductionLanes } from "./reduction.js";
 import { kernel } from "../kernels/registry.js";
@@ -43,7 +42,7 @@ import { compare } from "./elementwise.js";
 export const logSumExp = defineOp({
   name: "logSumExp",
   forward(ctx, x: Tensor, dim: number | readonly number[], keepDim: boolean = false): Tensor {
-    const dtype = requireFloat(x.dtype, "logSumExp", "input");
+    const dtype = checkFloatTensor(x, "logSumExp", "input").dtype;
     if (dim === undefined) throw new ValueError("logSumExp: dim is required (a number or a list of axes)");
     const lanes = reductionLanes(x, dim, keepDim, "logSumExp");
     const shift = Tensor.empty(lanes.keptShape, "float64");

@@ -1,6 +1,5 @@
 import { defineOp } from "./define-op.js";
-import type { Tensor } from "../tensor/tensor.js";
-import { requireFloat } from "../tensor/dtype.js";
+import { Tensor, checkFloatTensor } from "../tensor/tensor.js";
 import { expandBack, reduceLanes, reductionLanes } from "./reduction.js";
 import { div } from "./div.js";
 
@@ -20,7 +19,7 @@ import { div } from "./div.js";
 export const mean = defineOp({
   name: "mean",
   forward(ctx, x: Tensor, dim?: number | readonly number[], keepDim: boolean = false): Tensor {
-    const dtype = requireFloat(x.dtype, "mean", "input");
+    const dtype = checkFloatTensor(x, "mean", "input").dtype;
     const lanes = reductionLanes(x, dim, keepDim, "mean");
     ctx.save({ keptShape: lanes.keptShape, shape: x.shape, n: lanes.length });
     return reduceLanes("mean", lanes, dtype, x.size);

@@ -1,5 +1,5 @@
 import { defineOp } from "./define-op.js";
-import type { Tensor } from "../tensor/tensor.js";
+import { Tensor, checkTensor } from "../tensor/tensor.js";
 import { ShapeError } from "../tensor/errors.js";
 import { describeValue, normalizeAxis } from "../tensor/shape.js";
 
@@ -16,13 +16,14 @@ import { describeValue, normalizeAxis } from "../tensor/shape.js";
 export const permute = defineOp({
   name: "permute",
   forward(ctx, x: Tensor, dims: readonly number[]): Tensor {
+    checkTensor(x, "permute", "input");
     if (!Array.isArray(dims)) throw new ShapeError(`permute: dims must be a list of the ${x.ndim} axes in their new order, got ${describeValue(dims)}`);
     if (dims.length !== x.ndim) {
-      throw new ShapeError(`permute: dims ${JSON.stringify(dims)} must list each of the ${x.ndim} axes of shape [${x.shape.join(",")}] once`);
+      throw new ShapeError(`permute: dims ${describeValue(dims)} must list each of the ${x.ndim} axes of shape [${x.shape.join(",")}] once`);
     }
     const perm = dims.map((d) => normalizeAxis(d, x.ndim, "dims", "permute"));
     if (new Set(perm).size !== perm.length) {
-      throw new ShapeError(`permute: dims ${JSON.stringify(dims)} repeats an axis`);
+      throw new ShapeError(`permute: dims ${describeValue(dims)} repeats an axis`);
     }
     const inverse = new Array<number>(perm.length);
     perm.forEach((p, i) => (inverse[p] = i));

@@ -1,6 +1,5 @@
 import { defineOp } from "./define-op.js";
-import { Tensor } from "../tensor/tensor.js";
-import { requireFloat } from "../tensor/dtype.js";
+import { Tensor, checkFloatTensor } from "../tensor/tensor.js";
 import { kernel } from "../kernels/registry.js";
 import { contiguousData } from "./elementwise.js";
 
@@ -15,7 +14,7 @@ import { contiguousData } from "./elementwise.js";
 export const relu = defineOp({
   name: "relu",
   forward(ctx, x: Tensor): Tensor {
-    requireFloat(x.dtype, "relu", "input");
+    checkFloatTensor(x, "relu", "input");
     const y = Tensor.empty(x.shape, x.dtype);
     kernel("relu", x.dtype, y.size)(contiguousData(x), y.data);
     ctx.save({ y });

@@ -1,5 +1,5 @@
 import { defineOp } from "./define-op.js";
-import { Tensor } from "../tensor/tensor.js";
+import { Tensor, checkTensor } from "../tensor/tensor.js";
 import { ShapeError } from "../tensor/errors.js";
 import { contiguousStrides, describeValue, shapeStr, sizeOf } from "../tensor/shape.js";
 import { contiguousData } from "./elementwise.js";
@@ -19,6 +19,7 @@ import { contiguousData } from "./elementwise.js";
 export const reshape = defineOp({
   name: "reshape",
   forward(ctx, x: Tensor, shape: readonly number[]): Tensor {
+    checkTensor(x, "reshape", "input");
     ctx.save({ shape: x.shape });
     const target = inferShape(shape, x.size, x.shape);
     if (x.isContiguous()) return x.asStrided(target, contiguousStrides(target), x.offset);

@@ -1,6 +1,6 @@
 import { defineOp } from "./define-op.js";
-import { Tensor } from "../tensor/tensor.js";
-import { ValueError } from "../tensor/errors.js";
+import { Tensor, checkTensor } from "../tensor/tensor.js";
+import { IndexError, ValueError } from "../tensor/errors.js";
 import { checkInt, describeValue, normalizeAxis } from "../tensor/shape.js";
 import { kernel } from "../kernels/registry.js";
 import { contiguousData } from "./elementwise.js";
@@ -19,6 +19,10 @@ import { contiguousData } from "./elementwise.js";
 export const slice = defineOp({
   name: "slice",
   forward(ctx, x: Tensor, dim: number, start?: number, end?: number, step: number = 1): Tensor {
+    checkTensor(x, "slice", "input");
+    // A 0-d tensor has no axis to slice (normalizeAxis lets dim 0 and −1 name its one position, as
+    // reductions want), as in PyTorch: its size along "dim" would be undefined, and the view's NaN.
+    if (x.ndim === 0) throw new IndexError("slice: a 0-d tensor has no axis to slice");
     const ax = normalizeAxis(dim, x.ndim, "dim", "slice");
     if (typeof step !== "number" || !Number.isInteger(step) || step < 1) throw new ValueError(`slice: step must be a positive integer, got ${describeValue(step)}`);
     // start and end are positions, so integers (absent: the axis ends); a fraction or NaN would

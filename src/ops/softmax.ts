@@ -1,6 +1,5 @@
 import { defineOp } from "./define-op.js";
-import { Tensor } from "../tensor/tensor.js";
-import { requireFloat } from "../tensor/dtype.js";
+import { Tensor, checkFloatTensor } from "../tensor/tensor.js";
 import { laneGeometry, normalizeAxis } from "../tensor/shape.js";
 import { kernel } from "../kernels/registry.js";
 import { contiguousData } from "./elementwise.js";
@@ -25,7 +24,7 @@ import { sum } from "./sum.js";
 export const softmax = defineOp({
   name: "softmax",
   forward(ctx, x: Tensor, dim: number = -1): Tensor {
-    const dtype = requireFloat(x.dtype, "softmax", "input");
+    const dtype = checkFloatTensor(x, "softmax", "input").dtype;
     const ax = normalizeAxis(dim, x.ndim, "dim", "softmax");
     const p = Tensor.empty(x.shape, dtype);
     kernel("softmax", dtype, p.size)(contiguousData(x), laneGeometry(x.shape, ax), p.data);

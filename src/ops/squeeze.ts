@@ -1,5 +1,5 @@
 import { defineOp } from "./define-op.js";
-import type { Tensor } from "../tensor/tensor.js";
+import { Tensor, checkTensor } from "../tensor/tensor.js";
 import { normalizeAxes } from "../tensor/shape.js";
 
 /**
@@ -15,6 +15,7 @@ import { normalizeAxes } from "../tensor/shape.js";
 export const squeeze = defineOp({
   name: "squeeze",
   forward(ctx, x: Tensor, dim?: number | readonly number[]): Tensor {
+    checkTensor(x, "squeeze", "input");
     const axes = normalizeAxes(dim, x.ndim, "squeeze", "none");
     const keep = x.shape.map((d, i) => !(d === 1 && axes.includes(i)));
     ctx.save({ shape: x.shape });

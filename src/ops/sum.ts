@@ -1,6 +1,5 @@
 import { defineOp } from "./define-op.js";
-import type { Tensor } from "../tensor/tensor.js";
-import { requireFloat } from "../tensor/dtype.js";
+import { Tensor, checkFloatTensor } from "../tensor/tensor.js";
 import { expandBack, reduceLanes, reductionLanes } from "./reduction.js";
 
 /**
@@ -22,7 +21,7 @@ import { expandBack, reduceLanes, reductionLanes } from "./reduction.js";
 export const sum = defineOp({
   name: "sum",
   forward(ctx, x: Tensor, dim?: number | readonly number[], keepDim: boolean = false): Tensor {
-    const dtype = requireFloat(x.dtype, "sum", "input");
+    const dtype = checkFloatTensor(x, "sum", "input").dtype;
     const lanes = reductionLanes(x, dim, keepDim, "sum");
     ctx.save({ keptShape: lanes.keptShape, shape: x.shape });
     return reduceLanes("sum", lanes, dtype, x.size);

@@ -1,5 +1,5 @@
 import { defineOp } from "./define-op.js";
-import type { Tensor } from "../tensor/tensor.js";
+import { Tensor, checkTensor } from "../tensor/tensor.js";
 import { normalizeAxis } from "../tensor/shape.js";
 
 /**
@@ -15,6 +15,7 @@ import { normalizeAxis } from "../tensor/shape.js";
 export const transpose = defineOp({
   name: "transpose",
   forward(ctx, x: Tensor, dim0: number, dim1: number): Tensor {
+    checkTensor(x, "transpose", "input");
     const a = normalizeAxis(dim0, x.ndim, "dim0", "transpose");
     const b = normalizeAxis(dim1, x.ndim, "dim1", "transpose");
     ctx.save({ a, b });

@@ -1,5 +1,5 @@
 import { defineOp } from "./define-op.js";
-import type { Tensor } from "../tensor/tensor.js";
+import { Tensor, checkTensor } from "../tensor/tensor.js";
 import { normalizeAxis } from "../tensor/shape.js";
 
 /**
@@ -14,6 +14,7 @@ import { normalizeAxis } from "../tensor/shape.js";
 export const unsqueeze = defineOp({
   name: "unsqueeze",
   forward(ctx, x: Tensor, dim: number): Tensor {
+    checkTensor(x, "unsqueeze", "input");
     const d = normalizeAxis(dim, x.ndim + 1, "dim", "unsqueeze");
     const shape = [...x.shape];
     const strides = [...x.strides];

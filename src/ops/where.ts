@@ -1,5 +1,5 @@
 import { defineOp } from "./define-op.js";
-import { Tensor } from "../tensor/tensor.js";
+import { Tensor, checkTensor } from "../tensor/tensor.js";
 import { broadcastAll } from "../tensor/broadcast.js";
 import { promoteTypes } from "../tensor/dtype.js";
 import { DTypeError } from "../tensor/errors.js";
@@ -20,7 +20,7 @@ import { asTensor, viewAs } from "./elementwise.js";
 export const where = defineOp({
   name: "where",
   forward(ctx, condition: Tensor, a: Tensor | number, b: Tensor | number): Tensor {
-    if (!(condition instanceof Tensor)) throw new DTypeError(`where: condition must be a Tensor, got ${describeValue(condition)}`);
+    checkTensor(condition, "where", "condition");
     const x = asTensor(a, b instanceof Tensor ? b.dtype : "float32", "where", "input");
     const z = asTensor(b, x.dtype, "where", "other");
     // Two int32 operands select int32 values (masks); otherwise float promotion.

@@ -1,6 +1,7 @@
 import type { Tensor } from "../tensor/tensor.js";
 import { allocate, type Storage } from "../tensor/dtype.js";
 import { ValueError } from "../tensor/errors.js";
+import { checkOptions } from "../tensor/options.js";
 import { describeValue } from "../tensor/shape.js";
 import { noGrad } from "../autograd/no-grad.js";
 import { kernel } from "../kernels/registry.js";
@@ -61,13 +62,15 @@ export class Adam extends Optimizer {
   protected static readonly decoupledWeightDecay: boolean = false;
   readonly #state = new Map<Tensor, AdamState>();
 
-  constructor(params: Iterable<Tensor>, options: AdamOptions = {}) {
+  constructor(params: Iterable<Tensor>, options?: AdamOptions) {
     const decoupled = (new.target as typeof Adam).decoupledWeightDecay;
-    super(decoupled ? "AdamW" : "Adam", params, options.lr ?? 1e-3);
+    const checked = checkOptions(options, decoupled ? "AdamW" : "Adam", ["lr", "betas", "eps", "weightDecay", "amsgrad"]);
+    super(decoupled ? "AdamW" : "Adam", params, checked.lr ?? 1e-3);
+    options = checked;
     this.decoupled = decoupled;
     const betas = options.betas ?? [0.9, 0.999];
     if (!Array.isArray(betas) || betas.length !== 2) {
-      throw new ValueError(`${decoupled ? "AdamW" : "Adam"}: betas must be a pair [beta1, beta2], got ${JSON.stringify(betas)}`);
+      throw new ValueError(`${decoupled ? "AdamW" : "Adam"}: betas must be a pair [beta1, beta2], got ${describeValue(betas)}`);
     }
     this.beta1 = this.checkOption("betas[0]", betas[0], betas[0] >= 0 && betas[0] < 1, "in [0, 1)");
     this.beta2 = this.checkOption("betas[1]", betas[1], betas[1] >= 0 && betas[1] < 1, "in [0, 1)");
@@ -102,11 +105,11 @@ export class Adam extends Optimizer {
     }
   }
 
-  protected hyperparameters(): Record<string, HyperValue> {
+  protected override hyperparameters(): Record<string, HyperValue> {
     return { betas: [this.beta1, this.beta2], eps: this.eps, weightDecay: this.weightDecay, amsgrad: this.amsgrad };
   }
 
-  protected prepareHyperparameters(group: Readonly<Record<string, unknown>>, fn: string): { apply(): void; schema: StateSchema } {
+  protected override prepareHyperparameters(group: Readonly<Record<string, unknown>>, fn: string): { apply(): void; schema: StateSchema } {
     const betas = group.betas;
     if (!Array.isArray(betas) || betas.length !== 2) throw new ValueError(`${fn}: betas must be a pair [beta1, beta2], got ${describeValue(betas)}`);
     const beta1 = this.checkOption("betas[0]", betas[0], betas[0] >= 0 && betas[0] < 1, "in [0, 1)", fn);
@@ -122,7 +125,7 @@ export class Adam extends Optimizer {
     };
   }
 
-  protected paramState(p: Tensor): ParamStateStorage | undefined {
+  protected override paramState(p: Tensor): ParamStateStorage | undefined {
     const s = this.#state.get(p);
     if (s === undefined) return undefined;
     const out: ParamStateStorage = { step: s.step, expAvg: s.m, expAvgSq: s.v };
@@ -130,7 +133,7 @@ export class Adam extends Optimizer {
     return out;
   }
 
-  protected replaceState(state: Map<Tensor, ParamStateStorage>): void {
+  protected override replaceState(state: Map<Tensor, ParamStateStorage>): void {
     this.#state.clear();
     for (const [p, s] of state) {
       this.#state.set(p, { step: s.step as number, m: s.expAvg as Storage, v: s.expAvgSq as Storage, vMax: (s.maxExpAvgSq as Storage | undefined) ?? null });

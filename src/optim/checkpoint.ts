@@ -2,8 +2,9 @@ import { Tensor } from "../tensor/tensor.js";
 import { FormatError, KdgradError, ValueError } from "../tensor/errors.js";
 import { describeValue } from "../tensor/shape.js";
 import { Generator } from "../tensor/random.js";
-import { decodeSafetensors, encodeSafetensors } from "../io/safetensors.js";
-import { Module } from "../nn/module.js";
+import { checkOptions } from "../tensor/options.js";
+import { decodeSafetensors, encodeSafetensorsAs } from "../io/safetensors.js";
+import { Module, loadStateDictInto } from "../nn/module.js";
 import { Optimizer, type OptimizerStateDict, type ParamGroup } from "./optimizer.js";
 import { LRScheduler, type SchedulerStateDict } from "./lr-scheduler.js";
 
@@ -58,16 +59,15 @@ interface CheckpointJson {
  *
  * @example const bytes = encodeCheckpoint({ model, optimizer: opt, scheduler }, { metadata: { epoch: "3" } });
  */
-export function encodeCheckpoint(parts: CheckpointParts, options: CheckpointOptions = {}): Uint8Array {
+export function encodeCheckpoint(parts: CheckpointParts, options?: CheckpointOptions): Uint8Array {
   return encode(parts, options, "encodeCheckpoint");
 }
 
 /** encodeCheckpoint for a public function `fn` (saveCheckpoint), which its messages name. @internal */
-export function encode(parts: CheckpointParts, options: CheckpointOptions, fn: string): Uint8Array {
+export function encode(parts: CheckpointParts, options: CheckpointOptions | undefined, fn: string): Uint8Array {
   checkParts(parts, fn);
-  if (options === null || typeof options !== "object") throw new ValueError(`${fn}: options must be an object, got ${describeValue(options)}`);
-  const metadata = options.metadata ?? {};
-  if (metadata === null || typeof metadata !== "object") throw new ValueError(`${fn}: metadata must be an object of strings, got ${describeValue(metadata)}`);
+  const metadata = checkOptions(options, fn, ["metadata"]).metadata ?? {};
+  if (metadata === null || typeof metadata !== "object" || Array.isArray(metadata)) throw new ValueError(`${fn}: metadata must be an object of strings, got ${describeValue(metadata)}`);
   if (Object.hasOwn(metadata, CHECKPOINT_KEY)) throw new ValueError(`${fn}: metadata key "${CHECKPOINT_KEY}" is kdgrad's own; choose another name`);
   const { model, optimizer, scheduler, generator } = parts;
   const tensors = new Map<string, Tensor>();
@@ -92,7 +92,7 @@ export function encode(parts: CheckpointParts, options: CheckpointOptions, fn: s
     scheduler: scheduler === undefined ? null : scheduler.stateDict(),
     generator: generator === undefined ? null : generator.getState(),
   };
-  return encodeSafetensors(tensors, { ...metadata, [CHECKPOINT_KEY]: JSON.stringify(json) });
+  return encodeSafetensorsAs(tensors, { ...metadata, [CHECKPOINT_KEY]: JSON.stringify(json) }, fn);
 }
 
 /**
@@ -110,14 +110,15 @@ export function encode(parts: CheckpointParts, options: CheckpointOptions, fn: s
  *
  * @example const { metadata } = decodeCheckpoint(bytes, { model, optimizer: opt, scheduler });
  */
-export function decodeCheckpoint(bytes: Uint8Array, into: CheckpointParts, options: LoadCheckpointOptions = {}): { metadata: Record<string, string> } {
+export function decodeCheckpoint(bytes: Uint8Array, into: CheckpointParts, options?: LoadCheckpointOptions): { metadata: Record<string, string> } {
   return decode(bytes, into, options, "decodeCheckpoint");
 }
 
 /** decodeCheckpoint for a public function `fn` (loadCheckpoint), which its messages name. @internal */
-export function decode(bytes: Uint8Array, into: CheckpointParts, options: LoadCheckpointOptions, fn: string): { metadata: Record<string, string> } {
+export function decode(bytes: Uint8Array, into: CheckpointParts, options: LoadCheckpointOptions | undefined, fn: string): { metadata: Record<string, string> } {
   checkParts(into, fn);
-  if (options === null || typeof options !== "object") throw new ValueError(`${fn}: options must be an object, got ${describeValue(options)}`);
+  const strict = checkOptions(options, fn, ["strict"]).strict ?? true;
+  if (typeof strict !== "boolean") throw new ValueError(`${fn}: strict must be true or false, got ${describeValue(strict)}`);
   let decoded;
   try {
     decoded = decodeSafetensors(bytes);
@@ -172,7 +173,7 @@ export function decode(bytes: Uint8Array, into: CheckpointParts, options: LoadCh
   if (model !== undefined) {
     if (!json.model) throw missing("model");
     // Module.loadStateDict checks everything before it copies, and runs last among the checks.
-    prefixed(fn, "the model's state", () => model.loadStateDict(modelDict, { strict: options.strict ?? true }));
+    prefixed(fn, "the model's state", () => loadStateDictInto(model, modelDict, { strict }, fn));
   }
   for (const apply of applies) apply();
   const user = Object.fromEntries(Object.entries(metadata).filter(([k]) => k !== CHECKPOINT_KEY));

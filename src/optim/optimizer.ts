@@ -78,7 +78,7 @@ export abstract class Optimizer {
     if (list.length === 0) throw new ValueError(emptyMessage(name, params));
     const seen = new Set<Tensor>();
     list.forEach((p, i) => {
-      if (!(p instanceof Tensor)) throw new ValueError(`${name}: params[${i}] is not a Tensor`);
+      if (!(p instanceof Tensor)) throw new ValueError(`${name}: params[${i}] is not a Tensor, got ${describeValue(p)}`);
       if (seen.has(p)) throw new ValueError(`${name}: params[${i}] appears more than once`);
       seen.add(p);
       if (!p.isLeaf || !p.requiresGrad) {
@@ -108,17 +108,28 @@ export abstract class Optimizer {
     for (const p of this.params) p.grad = null;
   }
 
+  /*
+   * The hooks of stateDict / loadStateDict. SGD and Adam override them; a user's optimizer that
+   * keeps no state of its own (or does not need to save it) works with these defaults: no
+   * hyperparameters besides lr, no per-parameter state.
+   */
   /** The optimizer's own hyperparameters (without lr, initialLr and params). */
-  protected abstract hyperparameters(): Record<string, HyperValue>;
+  protected hyperparameters(): Record<string, HyperValue> {
+    return {};
+  }
   /**
    * Check a saved group's own hyperparameters (`fn` names the public function for messages)
    * and return what applies them. Nothing may change before the returned function runs.
    */
-  protected abstract prepareHyperparameters(group: Readonly<Record<string, unknown>>, fn: string): { apply(): void; schema: StateSchema };
+  protected prepareHyperparameters(_group: Readonly<Record<string, unknown>>, _fn: string): { apply(): void; schema: StateSchema } {
+    return { apply: () => {}, schema: { tensors: {}, counts: [] } };
+  }
   /** The state kept for parameter p, or undefined if it has none yet. */
-  protected abstract paramState(p: Tensor): ParamStateStorage | undefined;
+  protected paramState(_p: Tensor): ParamStateStorage | undefined {
+    return undefined;
+  }
   /** Replace the whole per-parameter state (loadStateDict, after every check passed). */
-  protected abstract replaceState(state: Map<Tensor, ParamStateStorage>): void;
+  protected replaceState(_state: Map<Tensor, ParamStateStorage>): void {}
 
   /**
    * The optimizer's state, as PyTorch's optimizer.state_dict(): `type`, `state` (a Map from

@@ -1,6 +1,7 @@
 import type { Tensor } from "../tensor/tensor.js";
 import { allocate, type Storage } from "../tensor/dtype.js";
 import { ValueError } from "../tensor/errors.js";
+import { checkOptions } from "../tensor/options.js";
 import { describeValue } from "../tensor/shape.js";
 import { noGrad } from "../autograd/no-grad.js";
 import { kernel } from "../kernels/registry.js";
@@ -47,8 +48,10 @@ export class SGD extends Optimizer {
   readonly #buffers = new Map<Tensor, Storage>();
 
   constructor(params: Iterable<Tensor>, options: SGDOptions) {
-    if (options === undefined || options.lr === undefined) throw new ValueError("SGD: lr is required");
-    super("SGD", params, options.lr);
+    const checked = checkOptions(options as SGDOptions | undefined, "SGD", ["lr", "momentum", "dampening", "nesterov", "weightDecay"]);
+    if (checked.lr === undefined) throw new ValueError("SGD: lr is required (new SGD(params, { lr: 0.1 }))");
+    super("SGD", params, checked.lr);
+    options = checked;
     const { momentum = 0, dampening = 0, weightDecay = 0 } = options;
     this.momentum = this.checkOption("momentum", momentum, momentum >= 0, "a finite number >= 0");
     this.dampening = this.checkOption("dampening", dampening, true, "a finite number");
@@ -85,11 +88,11 @@ export class SGD extends Optimizer {
     }
   }
 
-  protected hyperparameters(): Record<string, HyperValue> {
+  protected override hyperparameters(): Record<string, HyperValue> {
     return { momentum: this.momentum, dampening: this.dampening, nesterov: this.nesterov, weightDecay: this.weightDecay };
   }
 
-  protected prepareHyperparameters(group: Readonly<Record<string, unknown>>, fn: string): { apply(): void; schema: StateSchema } {
+  protected override prepareHyperparameters(group: Readonly<Record<string, unknown>>, fn: string): { apply(): void; schema: StateSchema } {
     const momentum = this.checkOption("momentum", group.momentum as number, (group.momentum as number) >= 0, "a finite number >= 0", fn);
     const dampening = this.checkOption("dampening", group.dampening as number, true, "a finite number", fn);
     const weightDecay = this.checkOption("weightDecay", group.weightDecay as number, (group.weightDecay as number) >= 0, "a finite number >= 0", fn);
@@ -104,12 +107,12 @@ export class SGD extends Optimizer {
     };
   }
 
-  protected paramState(p: Tensor): ParamStateStorage | undefined {
+  protected override paramState(p: Tensor): ParamStateStorage | undefined {
     const buf = this.#buffers.get(p);
     return buf === undefined ? undefined : { momentumBuffer: buf };
   }
 
-  protected replaceState(state: Map<Tensor, ParamStateStorage>): void {
+  protected override replaceState(state: Map<Tensor, ParamStateStorage>): void {
     this.#buffers.clear();
     for (const [p, s] of state) this.#buffers.set(p, s.momentumBuffer as Storage);
   }

@@ -1,5 +1,5 @@
 import { ShapeError } from "./errors.js";
-import { checkShape, shapeStr, type Shape } from "./shape.js";
+import { checkName, checkShape, shapeStr, type Shape } from "./shape.js";
 
 /**
  * NumPy/PyTorch broadcasting: align shapes on the right; each pair of sizes
@@ -7,6 +7,8 @@ import { checkShape, shapeStr, type Shape } from "./shape.js";
  * so both shapes are checked (lists of non-negative integers, ShapeError).
  */
 export function broadcastShapes(a: Shape, b: Shape, fn = "broadcastShapes"): number[] {
+  // fn is the caller's own name, which heads its messages.
+  checkName(fn, "broadcastShapes", "fn");
   checkShape(a, fn, "a");
   checkShape(b, fn, "b");
   const n = Math.max(a.length, b.length);

@@ -4,6 +4,7 @@ import { DTypeError, ShapeError, ValueError } from "./errors.js";
 import { checkCount, checkInt, checkShape, describeValue, shapeStr, sizeOf, type Shape } from "./shape.js";
 import { defaultGenerator, Generator } from "./random.js";
 import { publicName } from "./public-call.js";
+import { checkOptions } from "./options.js";
 
 export interface TensorOptions {
   shape?: Shape;
@@ -31,8 +32,8 @@ export const defaultDtype: DType = "float32";
  *
  * @example tensor([[1, 2], [3, 4]], { dtype: "float64", requiresGrad: true })
  */
-export function tensor(values: TensorLike | Storage, options: TensorOptions = {}): Tensor {
-  checkOptions(options, "tensor");
+export function tensor(values: TensorLike | Storage, options?: TensorOptions): Tensor {
+  options = checkOptions(options, "tensor", ["shape", "dtype", "requiresGrad"]);
   let data: Storage;
   let shape: number[];
   if (ArrayBuffer.isView(values)) {
@@ -56,7 +57,7 @@ export function tensor(values: TensorLike | Storage, options: TensorOptions = {}
     }
     shape = [...options.shape];
   }
-  return finish(new Tensor(data, shape), options.requiresGrad);
+  return finish(new Tensor(data, shape), options.requiresGrad, "tensor");
 }
 
 function inferShape(values: TensorLike, flat: number[]): number[] {
@@ -89,28 +90,25 @@ function convert(values: readonly number[], dtype: DType): Storage {
   return out;
 }
 
-function finish(t: Tensor, requiresGrad: boolean | undefined): Tensor {
-  if (requiresGrad) t.requiresGrad_(true);
-  return t;
+/** Set requiresGrad when asked; only a float tensor can (a DTypeError naming fn, the function called). */
+function finish(t: Tensor, requiresGrad: boolean | undefined, fn: string): Tensor {
+  if (!requiresGrad) return t;
+  if (t.dtype === "int32") throw new DTypeError(`${fn}: requiresGrad needs a float dtype, got int32`);
+  return t.requiresGrad_(true);
 }
 
-/** An options object, if given, must be an object (ValueError naming fn otherwise). */
-function checkOptions(options: unknown, fn: string): void {
-  if (options === null || typeof options !== "object") {
-    throw new ValueError(`${fn}: options must be an object, got ${describeValue(options)}`);
-  }
-}
+const CREATION_OPTIONS = ["dtype", "requiresGrad"] as const;
+const RANDOM_OPTIONS = ["dtype", "requiresGrad", "generator"] as const;
 
 /** full, zeros, ones and their *Like forms: one body, each caller's own name in its messages. */
 function filled(shape: Shape, value: number, options: Omit<TensorOptions, "shape">, fn: string): Tensor {
-  checkOptions(options, fn);
   const dims = checkShape(shape, fn);
   const dtype = options.dtype === undefined ? defaultDtype : checkDtype(options.dtype, fn);
   if (typeof value !== "number") throw new ValueError(`${fn}: fill value must be a number, got ${describeValue(value)}`);
   checkInt32Value(value, dtype, fn, "fill value");
   const t = Tensor.empty(dims, dtype, fn);
   if (value !== 0) t.data.fill(value);
-  return finish(t, options.requiresGrad);
+  return finish(t, options.requiresGrad, fn);
 }
 
 /**
@@ -126,16 +124,16 @@ function checkInt32Value(value: number, dtype: DType, fn: string, what: string):
 const INT32_MIN = -2147483648;
 const INT32_MAX = 2147483647;
 
-export function full(shape: Shape, value: number, options: Omit<TensorOptions, "shape"> = {}): Tensor {
-  return filled(shape, value, options, "full");
+export function full(shape: Shape, value: number, options?: Omit<TensorOptions, "shape">): Tensor {
+  return filled(shape, value, checkOptions(options, "full", CREATION_OPTIONS), "full");
 }
 
-export function zeros(shape: Shape, options: Omit<TensorOptions, "shape"> = {}): Tensor {
-  return filled(shape, 0, options, "zeros");
+export function zeros(shape: Shape, options?: Omit<TensorOptions, "shape">): Tensor {
+  return filled(shape, 0, checkOptions(options, "zeros", CREATION_OPTIONS), "zeros");
 }
 
-export function ones(shape: Shape, options: Omit<TensorOptions, "shape"> = {}): Tensor {
-  return filled(shape, 1, options, "ones");
+export function ones(shape: Shape, options?: Omit<TensorOptions, "shape">): Tensor {
+  return filled(shape, 1, checkOptions(options, "ones", CREATION_OPTIONS), "ones");
 }
 
 /**
@@ -144,9 +142,9 @@ export function ones(shape: Shape, options: Omit<TensorOptions, "shape"> = {}): 
  * must be at most MAX_ELEMENTS (so arange(0, Infinity) is a ValueError naming the size). For
  * int32, start and step must be integers and every value must fit an int32 (no wrapping).
  */
-export function arange(start: number, end?: number, step = 1, options: Omit<TensorOptions, "shape"> = {}): Tensor {
+export function arange(start: number, end?: number, step = 1, options?: Omit<TensorOptions, "shape">): Tensor {
   const fn = "arange";
-  checkOptions(options, fn);
+  options = checkOptions(options, fn, CREATION_OPTIONS);
   if (end === undefined) [start, end] = [0, start];
   if (typeof start !== "number" || !Number.isFinite(start)) throw new ValueError(`${fn}: start must be a finite number, got ${describeValue(start)}`);
   if (typeof end !== "number" || Number.isNaN(end)) throw new ValueError(`${fn}: end must be a number, got ${describeValue(end)}`);
@@ -165,23 +163,22 @@ export function arange(start: number, end?: number, step = 1, options: Omit<Tens
   }
   const t = Tensor.empty([n], dtype, fn);
   for (let i = 0; i < n; i++) t.data[i] = start + i * step;
-  return finish(t, options.requiresGrad);
+  return finish(t, options.requiresGrad, fn);
 }
 
 /** The n×m identity (m defaults to n). */
-export function eye(n: number, m = n, options: Omit<TensorOptions, "shape"> = {}): Tensor {
+export function eye(n: number, m = n, options?: Omit<TensorOptions, "shape">): Tensor {
   const fn = "eye";
-  checkOptions(options, fn);
+  options = checkOptions(options, fn, CREATION_OPTIONS);
   checkInt(n, fn, "n", 0);
   checkInt(m, fn, "m", 0);
   checkCount(n * m, fn, `the ${n}×${m} identity`);
   const t = Tensor.empty([n, m], options.dtype === undefined ? defaultDtype : checkDtype(options.dtype, fn), fn);
   for (let i = 0; i < Math.min(n, m); i++) t.data[i * m + i] = 1;
-  return finish(t, options.requiresGrad);
+  return finish(t, options.requiresGrad, fn);
 }
 
 function floatDtype(options: RandomOptions, fn: string): "float32" | "float64" {
-  checkOptions(options, fn);
   const dtype = options.dtype === undefined ? defaultDtype : checkDtype(options.dtype, fn);
   if (dtype === "int32") throw new DTypeError(`${fn}: dtype must be float32 or float64, got int32`);
   return dtype;
@@ -194,8 +191,8 @@ function generatorOf(options: RandomOptions, fn: string): Generator {
 }
 
 /** Uniform samples in [0, 1). */
-export function rand(shape: Shape, options: RandomOptions = {}): Tensor {
-  return uniformIn(shape, options, "rand");
+export function rand(shape: Shape, options?: RandomOptions): Tensor {
+  return uniformIn(shape, checkOptions(options, "rand", RANDOM_OPTIONS), "rand");
 }
 
 function uniformIn(shape: Shape, options: RandomOptions, fn: string): Tensor {
@@ -207,12 +204,12 @@ function uniformIn(shape: Shape, options: RandomOptions, fn: string): Tensor {
   const d = t.data;
   if (dtype === "float32") for (let i = 0; i < d.length; i++) d[i] = g.uniform24();
   else for (let i = 0; i < d.length; i++) d[i] = g.uniform();
-  return finish(t, options.requiresGrad);
+  return finish(t, options.requiresGrad, fn);
 }
 
 /** Standard normal samples. */
-export function randn(shape: Shape, options: RandomOptions = {}): Tensor {
-  return normalIn(shape, options, "randn");
+export function randn(shape: Shape, options?: RandomOptions): Tensor {
+  return normalIn(shape, checkOptions(options, "randn", RANDOM_OPTIONS), "randn");
 }
 
 function normalIn(shape: Shape, options: RandomOptions, fn: string): Tensor {
@@ -222,7 +219,7 @@ function normalIn(shape: Shape, options: RandomOptions, fn: string): Tensor {
   const t = Tensor.empty(dims, dtype, fn);
   const d = t.data;
   for (let i = 0; i < d.length; i++) d[i] = g.normal();
-  return finish(t, options.requiresGrad);
+  return finish(t, options.requiresGrad, fn);
 }
 
 /**
@@ -230,13 +227,13 @@ function normalIn(shape: Shape, options: RandomOptions, fn: string): Tensor {
  * integers; every value must be exact in the dtype (int32: [−2³¹, 2³¹ − 1]; float32: |v| ≤ 2²⁴;
  * float64: |v| ≤ 2⁵³), and high − low ≤ 2³², the most `Generator.below` draws from.
  */
-export function randint(low: number, high: number, shape: Shape, options: Omit<RandomOptions, "requiresGrad"> = {}): Tensor {
+export function randint(low: number, high: number, shape: Shape, options?: Omit<RandomOptions, "requiresGrad">): Tensor {
   const fn = "randint";
   const dims = checkShape(shape, fn);
   if (typeof low !== "number" || typeof high !== "number" || !Number.isInteger(low) || !Number.isInteger(high) || high <= low) {
     throw new ValueError(`${fn}: need integers low < high, got low=${describeValue(low)}, high=${describeValue(high)}`);
   }
-  checkOptions(options, fn);
+  options = checkOptions(options, fn, ["dtype", "generator"]);
   const dtype = options.dtype === undefined ? "int32" : checkDtype(options.dtype, fn);
   const exact = dtype === "int32" ? [INT32_MIN, INT32_MAX] : dtype === "float32" ? [-16777216, 16777216] : [-9007199254740992, 9007199254740992];
   if (low < exact[0]! || high - 1 > exact[1]!) {
@@ -265,10 +262,10 @@ export function randint(low: number, high: number, shape: Shape, options: Omit<R
  *
  * @example randperm(5, { generator: new Generator(0) }) // e.g. tensor([3, 0, 4, 1, 2], int32)
  */
-export function randperm(n: number, options: Omit<RandomOptions, "requiresGrad"> = {}): Tensor {
+export function randperm(n: number, options?: Omit<RandomOptions, "requiresGrad">): Tensor {
   const fn = "randperm";
   checkInt(n, fn, "n", 0);
-  checkOptions(options, fn);
+  options = checkOptions(options, fn, ["dtype", "generator"]);
   const dtype = options.dtype === undefined ? "int32" : checkDtype(options.dtype, fn);
   const top = dtype === "int32" ? INT32_MAX : dtype === "float32" ? 16777216 : 9007199254740992;
   if (n - 1 > top) {
@@ -292,18 +289,30 @@ function checkTensor(x: unknown, fn: string): Tensor {
   return x;
 }
 
-export function zerosLike(x: Tensor, options: Omit<TensorOptions, "shape"> = {}): Tensor {
-  return filled(checkTensor(x, "zerosLike").shape, 0, { dtype: x.dtype, ...options }, "zerosLike");
+/** x's shape, and options whose dtype defaults to x's (an explicit `dtype: undefined` is absent too). */
+function like<O extends { dtype?: DType }>(x: Tensor, options: O | undefined, fn: string, allowed: readonly (keyof O & string)[]): [number[], O] {
+  const t = checkTensor(x, fn);
+  const o = checkOptions(options, fn, allowed);
+  return [[...t.shape], { ...o, dtype: o.dtype ?? t.dtype }];
 }
-export function onesLike(x: Tensor, options: Omit<TensorOptions, "shape"> = {}): Tensor {
-  return filled(checkTensor(x, "onesLike").shape, 1, { dtype: x.dtype, ...options }, "onesLike");
+
+export function zerosLike(x: Tensor, options?: Omit<TensorOptions, "shape">): Tensor {
+  const [shape, o] = like(x, options, "zerosLike", CREATION_OPTIONS);
+  return filled(shape, 0, o, "zerosLike");
 }
-export function fullLike(x: Tensor, value: number, options: Omit<TensorOptions, "shape"> = {}): Tensor {
-  return filled(checkTensor(x, "fullLike").shape, value, { dtype: x.dtype, ...options }, "fullLike");
+export function onesLike(x: Tensor, options?: Omit<TensorOptions, "shape">): Tensor {
+  const [shape, o] = like(x, options, "onesLike", CREATION_OPTIONS);
+  return filled(shape, 1, o, "onesLike");
 }
-export function randLike(x: Tensor, options: RandomOptions = {}): Tensor {
-  return uniformIn(checkTensor(x, "randLike").shape, { dtype: x.dtype, ...options }, "randLike");
+export function fullLike(x: Tensor, value: number, options?: Omit<TensorOptions, "shape">): Tensor {
+  const [shape, o] = like(x, options, "fullLike", CREATION_OPTIONS);
+  return filled(shape, value, o, "fullLike");
 }
-export function randnLike(x: Tensor, options: RandomOptions = {}): Tensor {
-  return normalIn(checkTensor(x, "randnLike").shape, { dtype: x.dtype, ...options }, "randnLike");
+export function randLike(x: Tensor, options?: RandomOptions): Tensor {
+  const [shape, o] = like(x, options, "randLike", RANDOM_OPTIONS);
+  return uniformIn(shape, o, "randLike");
+}
+export function randnLike(x: Tensor, options?: RandomOptions): Tensor {
+  const [shape, o] = like(x, options, "randnLike", RANDOM_OPTIONS);
+  return normalIn(shape, o, "randnLike");
 }

@@ -1,5 +1,5 @@
 import { DTypeError, ValueError } from "./errors.js";
-import { checkCount } from "./shape.js";
+import { checkCount, describeValue } from "./shape.js";
 
 export type DType = "float32" | "float64" | "int32";
 export type FloatDType = "float32" | "float64";
@@ -27,13 +27,13 @@ export function allocate(dtype: DType, n: number, fn = "allocate"): Storage {
     const bytes = n * (dtype === "float64" ? 8 : 4);
     throw new ValueError(`${fn}: cannot allocate ${n} ${dtype} elements (${bytes} bytes): the JavaScript engine refused the memory (${e.message})`);
   }
-  throw new DTypeError(`${fn}: dtype must be "float32", "float64" or "int32", got ${JSON.stringify(dtype)}`);
+  throw new DTypeError(`${fn}: dtype must be "float32", "float64" or "int32", got ${describeValue(dtype)}`);
 }
 
 /** A dtype argument: one of the three names (DTypeError naming fn and arg otherwise). */
 export function checkDtype(dtype: unknown, fn: string, arg = "dtype"): DType {
   if (dtype !== "float32" && dtype !== "float64" && dtype !== "int32") {
-    throw new DTypeError(`${fn}: ${arg} must be "float32", "float64" or "int32", got ${typeof dtype === "string" ? JSON.stringify(dtype) : String(dtype)}`);
+    throw new DTypeError(`${fn}: ${arg} must be "float32", "float64" or "int32", got ${describeValue(dtype)}`);
   }
   return dtype;
 }

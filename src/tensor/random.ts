@@ -1,5 +1,5 @@
 import { ValueError } from "./errors.js";
-import { describeValue } from "./shape.js";
+import { checkName, describeValue } from "./shape.js";
 
 /**
  * A small seedable generator whose draws are bit-identical on every
@@ -42,9 +42,12 @@ export class Generator {
   /**
    * manualSeed's body; `fn` is the public function the user called (`new Generator(seed)`,
    * `g.manualSeed(seed)` or the global `manualSeed(seed)`), which its message names.
+   * It is reachable from outside (a method of an exported class), so `fn` is checked too: a
+   * non-empty string, else a ValueError naming Generator.reseed.
    * @internal
    */
   reseed(seed: number, fn: string): this {
+    checkName(fn, "Generator.reseed", "fn");
     if (typeof seed !== "number" || !Number.isSafeInteger(seed) || seed < 0) {
       throw new ValueError(`${fn}: seed must be a non-negative safe integer, got ${describeValue(seed)}`);
     }

@@ -13,9 +13,15 @@ export type Shape = readonly number[];
  */
 export const MAX_ELEMENTS = 2147483647;
 
-/** A value as a message shows it: numbers as JavaScript prints them, anything else with its type. */
+/**
+ * A value as a message shows it: numbers as JavaScript prints them, a BigInt with its `n` (3n is
+ * not the number 3, and JSON.stringify cannot print it at all), strings quoted, lists item by
+ * item, anything else by its type. Never throws, whatever the value.
+ */
 export function describeValue(v: unknown): string {
-  if (typeof v === "number" || typeof v === "boolean" || typeof v === "bigint") return String(v);
+  if (typeof v === "number" || typeof v === "boolean") return String(v);
+  if (typeof v === "bigint") return `${v}n`;
+  if (typeof v === "symbol") return "a symbol";
   if (v === undefined || v === null) return String(v);
   if (typeof v === "string") return JSON.stringify(v);
   if (Array.isArray(v)) {
@@ -41,6 +47,18 @@ export function checkInt(value: unknown, fn: string, arg: string, min = -Infinit
     throw new ValueError(`${fn}: ${arg} must be ${range}, got ${describeValue(value)}`);
   }
   return value;
+}
+
+/** A function argument (ValueError naming fn, the argument and what was given otherwise). */
+export function checkFunction<F>(f: F, fn: string, arg: string): F {
+  if (typeof f !== "function") throw new ValueError(`${fn}: ${arg} must be a function, got ${describeValue(f)}`);
+  return f;
+}
+
+/** A name argument: a non-empty string (ValueError otherwise); it heads messages, so a number or "" cannot. */
+export function checkName(name: unknown, fn: string, arg: string): string {
+  if (typeof name !== "string" || name === "") throw new ValueError(`${fn}: ${arg} must be a non-empty string, got ${describeValue(name)}`);
+  return name;
 }
 
 /** The element count n checked against MAX_ELEMENTS (ValueError naming fn, the count and the limit). */

@@ -1,6 +1,6 @@
-import { allocate, dtypeOf, type DType, type Storage } from "./dtype.js";
+import { allocate, dtypeOf, type DType, type FloatDType, type Storage } from "./dtype.js";
 import { AutogradError, DTypeError, ShapeError, ValueError } from "./errors.js";
-import { contiguousStrides, describeValue, sizeOf, shapeStr, type Shape } from "./shape.js";
+import { checkCount, contiguousStrides, describeValue, sizeOf, shapeStr, type Shape } from "./shape.js";
 import { publicName } from "./public-call.js";
 import { copyStrided, isRowMajor } from "./strided.js";
 import { formatTensor } from "./format.js";
@@ -46,15 +46,18 @@ export class Tensor {
     if (!(data instanceof Float32Array || data instanceof Float64Array || data instanceof Int32Array)) {
       throw new DTypeError(`Tensor: data must be a Float32Array, Float64Array or Int32Array, got ${describeValue(data)}`);
     }
-    if (!Array.isArray(shape) || shape.some((d) => typeof d !== "number" || !Number.isInteger(d) || d < 0)) {
-      throw new ShapeError(`Tensor: shape must be a list of non-negative integers, got ${describeValue(shape)}`);
-    }
-    const st = strides ? [...strides] : contiguousStrides(shape);
+    checkShapeList(shape, "Tensor");
+    // The limit holds for views too (docs/ops.md): a stride-0 view of 1e10 elements stores one
+    // value, but its flat indices (argmax's, gather's) would not fit an int32.
+    checkCount(sizeOf(shape), "Tensor", `shape ${shapeStr(shape)}`);
+    // Absent strides are row-major; given ones must be a list (3n or null is no list to spread).
+    const st = strides === undefined ? contiguousStrides(shape) : Array.isArray(strides) ? [...strides] : [NaN];
     if (st.length !== shape.length || st.some((s) => typeof s !== "number" || !Number.isInteger(s))) {
-      throw new ShapeError(`Tensor: strides must be ${shape.length} integers for shape ${shapeStr(shape)}, got ${describeValue(strides)}`);
+      throw new ShapeError(`Tensor: strides must be a list of ${shape.length} integers for shape ${shapeStr(shape)}, got ${describeValue(strides)}`);
     }
-    if (typeof offset !== "number" || !Number.isInteger(offset)) {
-      throw new ValueError(`Tensor: offset must be an integer, got ${describeValue(offset)}`);
+    // Non-negative even when the view holds no element (nothing is read, but an offset of −1 is no position).
+    if (typeof offset !== "number" || !Number.isInteger(offset) || offset < 0) {
+      throw new ValueError(`Tensor: offset must be a non-negative integer, got ${describeValue(offset)}`);
     }
     if (sizeOf(shape) > 0) {
       let lo = offset;
@@ -81,7 +84,11 @@ export class Tensor {
    * the public function running (see public-call.ts).
    */
   static empty(shape: Shape, dtype: DType, fn?: string): Tensor {
-    return new Tensor(allocate(dtype, sizeOf(shape), fn ?? publicName("Tensor.empty")), shape);
+    const name = fn ?? publicName("Tensor.empty");
+    // The shape is checked before its size is computed (the constructor checks it again, after
+    // allocating): sizeOf of a non-list, or of 3n, would throw a raw TypeError.
+    checkShapeList(shape, name);
+    return new Tensor(allocate(dtype, sizeOf(shape), name), shape);
   }
 
   get ndim(): number {
@@ -196,3 +203,33 @@ export class Tensor {
 }
 
 export type NestedArray = number | NestedArray[];
+
+/** A shape as the constructor and Tensor.empty take it: a list of non-negative integers (ShapeError naming fn). */
+function checkShapeList(shape: unknown, fn: string): void {
+  if (!Array.isArray(shape) || shape.some((d) => typeof d !== "number" || !Number.isInteger(d) || d < 0)) {
+    throw new ShapeError(`${fn}: shape must be a list of non-negative integers, got ${describeValue(shape)}`);
+  }
+}
+
+/**
+ * A tensor argument of a public function: a Tensor, returned as such, or a DTypeError naming
+ * the function, the argument and what was given (`neg: input must be a Tensor, got NaN`), never
+ * the TypeError that reading `.shape` of a number would raise somewhere inside.
+ */
+export function checkTensor(x: unknown, fn: string, arg: string): Tensor {
+  if (!(x instanceof Tensor)) throw new DTypeError(`${fn}: ${arg} must be a Tensor, got ${describeValue(x)}`);
+  return x;
+}
+
+/** What a user's function (an op's forward, a checked or transformed fn) returned: a Tensor (ValueError naming fn otherwise). */
+export function checkReturned(y: unknown, fn: string, what: string): Tensor {
+  if (!(y instanceof Tensor)) throw new ValueError(`${fn}: ${what} must return a Tensor, got ${describeValue(y)}`);
+  return y;
+}
+
+/** checkTensor, and of a float dtype (int32 holds labels and indices: a DTypeError). */
+export function checkFloatTensor(x: unknown, fn: string, arg: string): Tensor & { readonly dtype: FloatDType } {
+  checkTensor(x, fn, arg);
+  if ((x as Tensor).dtype === "int32") throw new DTypeError(`${fn}: ${arg} must be float32 or float64, got int32`);
+  return x as Tensor & { readonly dtype: FloatDType };
+}

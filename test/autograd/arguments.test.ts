@@ -1,6 +1,6 @@
 import { describe, expect, test } from "vitest";
 import {
-  DTypeError, Generator, KdgradError, Tensor, ValueError, defineOp, gradcheck, linear, randn, setBackend, getBackend, tensor,
+  DTypeError, Generator, KdgradError, Tensor, ValueError, defineComposite, defineOp, gradcheck, linear, randn, setBackend, getBackend, tensor,
 } from "../../src/index.js";
 
 /** y = 3x with a wrong backward (2g): every gradcheck with sane options must reject it. */
@@ -58,7 +58,7 @@ describe("backward(gradient): the upstream gradient", () => {
     expect(() => y.backward(3 as unknown as Tensor)).toThrow(ValueError);
     expect(() => y.backward(3 as unknown as Tensor)).toThrow(/^backward: gradient must be a Tensor of the output's shape \[2\] \(or absent for a one-element output\), got 3$/);
     expect(() => y.backward([1, 1] as unknown as Tensor)).toThrow(/^backward: gradient must be a Tensor .* got \[1,1\]$/);
-    expect(() => y.backward(undefined, null as unknown as {})).toThrow(/^backward: options must be an object such as \{ retainGraph: true \}, got null$/);
+    expect(() => y.backward(undefined, null as unknown as {})).toThrow(/^backward: options must be an object with keys among retainGraph, createGraph, got null$/);
     expect(() => y.backward(undefined, { retainGraph: "yes" as unknown as boolean })).toThrow(/^backward: retainGraph must be true or false, got "yes"$/);
     // The graph is untouched by the refusals: a proper call still works.
     y.backward(tensor([1, 1]));
@@ -98,7 +98,89 @@ describe("gradcheck options are checked", () => {
       expect(thrown, JSON.stringify(options)).toBeInstanceOf(ValueError);
       expect((thrown as KdgradError).message).toMatch(message);
     }
-    expect(() => gradcheck(3 as unknown as () => Tensor, [x()])).toThrow(/^gradcheck: fn must be a function of the inputs, got 3$/);
+    expect(() => gradcheck(3 as unknown as () => Tensor, [x()])).toThrow(/^gradcheck: fn must be a function, got 3$/);
     expect(() => gradcheck(wrong, x() as unknown as Tensor[])).toThrow(/^gradcheck: inputs must be a list of the arguments of fn, got a Tensor$/);
+  });
+});
+
+describe("defineOp and defineComposite check what they are given and what the spec returns", () => {
+  const square = {
+    name: "userSquare",
+    forward(ctx: { save(o: object): void }, t: Tensor): Tensor {
+      ctx.save({ t });
+      return t.mul(t);
+    },
+    backward(ctx: { saved: { t: Tensor } }, g: Tensor): Tensor[] {
+      return [g.mul(ctx.saved.t).mul(2)];
+    },
+  };
+  const leaf = (shape = [2, 3]): Tensor => randn(shape, { dtype: "float64", generator: new Generator(4), requiresGrad: true });
+  /** The error of calling f: its class and message. */
+  const refusal = (f: () => unknown): Error => {
+    try {
+      f();
+    } catch (e) {
+      return e as Error;
+    }
+    throw new Error("no error");
+  };
+
+  test("the spec: an object with exactly name (a non-empty string), forward and backward (functions)", () => {
+    const op = defineOp(square);
+    expect(gradcheck(op, [leaf()]).ok).toBe(true);
+    const bad: [unknown, RegExp][] = [
+      [null, /^defineOp: spec must be an object with keys among name, forward, backward, got null$/],
+      [undefined, /^defineOp: spec\.name must be a non-empty string, got undefined$/],
+      [{ ...square, domain: { inputs: [{}] } }, /^defineOp: unknown key "domain" in spec \(allowed: name, forward, backward\)$/],
+      [{ ...square, name: "" }, /^defineOp: spec\.name must be a non-empty string/],
+      [{ ...square, name: 3n }, /^defineOp: spec\.name must be a non-empty string, got 3n$/],
+      [{ ...square, forward: 3 }, /^defineOp: spec\.forward must be a function, got 3$/],
+      [{ name: "half", forward: square.forward }, /^defineOp: spec\.backward must be a function, got undefined$/],
+    ];
+    for (const [spec, message] of bad) {
+      const e = refusal(() => defineOp(spec as never));
+      expect(e, String(message)).toBeInstanceOf(ValueError);
+      expect(e.message).toMatch(message);
+    }
+  });
+
+  test("forward must return a Tensor; backward a list of gradients that fit their inputs, named after the op", () => {
+    expect(refusal(() => (defineOp({ ...square, forward: () => 3 as never }) as (t: Tensor) => Tensor)(leaf())).message).toBe("userSquare: forward must return a Tensor, got 3");
+    const backwardOf = (backward: () => unknown): Error => {
+      const y = defineOp({ ...square, backward } as never)(leaf()) as Tensor;
+      return refusal(() => y.sum().backward());
+    };
+    const cases: [() => unknown, RegExp][] = [
+      [() => undefined, /^userSquare: backward must return a list of gradients, got undefined$/],
+      [() => [2], /^userSquare: backward returned 2 for argument 0 of float64 shape \[2,3\]; expected null or a float tensor broadcasting to it$/],
+      [() => [tensor([0, 0, 0], { dtype: "int32" }).reshape([1, 3]).expand([2, 3])], /^userSquare: backward returned a tensor of dtype int32 and shape \[2,3\] for argument 0/],
+      [() => [randn([7, 5], { dtype: "float64" })], /^userSquare: backward returned a tensor of dtype float64 and shape \[7,5\] for argument 0 of float64 shape \[2,3\]; expected null or a float tensor broadcasting to it$/],
+      [() => [randn([3], { dtype: "float64" })], /^userSquare: backward returned a tensor of dtype float64 and shape \[3\] for argument 0 of float64 shape \[2,3\]/],
+    ];
+    for (const [backward, message] of cases) {
+      const e = backwardOf(backward);
+      expect(e, String(message)).toBeInstanceOf(KdgradError);
+      expect(e.message).toMatch(message);
+    }
+    // A gradient in a broadcast shape (more leading axes, or size where the input has 1) is summed back, as for every op.
+    const y = defineOp({ ...square, backward: () => [tensor([[[1, 1, 1], [1, 1, 1]], [[1, 1, 1], [1, 1, 1]]], { dtype: "float64" })] })(leaf());
+    const x0 = leaf();
+    const z = defineOp({ ...square, backward: () => [tensor([[[1, 1, 1], [1, 1, 1]], [[1, 1, 1], [1, 1, 1]]], { dtype: "float64" })] })(x0);
+    z.sum().backward();
+    expect(x0.grad!.toArray()).toEqual([[2, 2, 2], [2, 2, 2]]);
+    expect(y.shape).toEqual([2, 3]);
+    // Errors the spec's own functions throw pass through untouched.
+    class Mine extends Error {}
+    const throwing = defineOp({ ...square, forward: (): Tensor => { throw new Mine("mine"); } }) as (t: Tensor) => Tensor;
+    expect(() => throwing(leaf())).toThrow(Mine);
+  });
+
+  test("defineComposite: a non-empty name, a function, and a Tensor back; defining it twice on one function works", () => {
+    const f = (t: Tensor): Tensor => t.tanh().sum();
+    expect(defineComposite("c1", f)(leaf()).size).toBe(1);
+    expect(defineComposite("c2", f)(leaf()).size).toBe(1);
+    expect(refusal(() => defineComposite("", f)).message).toBe('defineComposite: name must be a non-empty string, got ""');
+    expect(refusal(() => defineComposite("c3", 3 as never)).message).toBe("defineComposite: fn must be a function, got 3");
+    expect(refusal(() => (defineComposite("c4", (() => 3) as never) as (t: Tensor) => Tensor)(leaf())).message).toBe("c4: the function must return a Tensor, got 3");
   });
 });

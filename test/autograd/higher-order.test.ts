@@ -214,6 +214,6 @@ describe("gradgradcheck", () => {
     const report = gradgradcheck((t: Tensor) => opaqueSquare(t), [x]);
     expect(report.ok).toBe(false);
     expect(() => assertGradgradcheck((t: Tensor) => opaqueSquare(t), [x])).toThrow(GradcheckError);
-    expect(() => assertGradgradcheck((t: Tensor) => opaqueSquare(t), [x])).toThrow(/^gradgradcheck: .*failed.*\n  input 0 \[3\]/);
+    expect(() => assertGradgradcheck((t: Tensor) => opaqueSquare(t), [x])).toThrow(/^assertGradgradcheck: .*failed.*\n  input 0 \[3\]/);
   });
 });

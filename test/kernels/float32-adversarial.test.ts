@@ -167,3 +167,66 @@ describe("float32 kernels on adversarial rows, against the exact value", () => {
     }
   });
 });
+
+/**
+ * The TypeScript kernel's proven bound (docs/distillation.md, "The TypeScript kernel: 1e-6
+ * proven"): its KL within 2e-9 + 12·C·ε relative, so the float32 loss it returns within that
+ * plus the result's own rounding, 2⁻²⁴. The rows the kernel hands to the float64 kernel (the
+ * "far" family) are held to the same, which that kernel's bound is well inside.
+ */
+describe("the TypeScript float32 kernel within its proven bound", () => {
+  const EPS = 2 ** -53;
+  function checkTs(name: string, r: Row, T: number, alpha = 1, y = -1): void {
+    const ex = exactRow(r.s, r.t, r.n, T, alpha, y);
+    const [s, t, group] = expand(r);
+    const C = s.length;
+    setBackend("js");
+    const options = y >= 0 ? { labels: tensor([group.indexOf(y)], { dtype: "int32" }), temperature: T, alpha } : { temperature: T };
+    const l = distillationLoss(tensor(s, { shape: [1, C] }), tensor(t, { shape: [1, C] }), options).item();
+    const bound = (2e-9 + 12 * C * EPS + U32) * Math.abs(ex.loss);
+    expect(Math.abs(l - ex.loss), `${name} (C = ${C}, T = ${T}): loss ${l}, exact ${ex.loss}`).toBeLessThanOrEqual(bound);
+  }
+
+  test.each(sizes)("the adversarial families, C = %i", (C) => {
+    for (const T of [1, 4, 8, 3.7]) {
+      for (const gap of [0.5, 1e-3]) checkTs(`flat+top gap ${gap}`, { s: [f(0.01), 0], t: [f(0.01 + gap), 0], n: [1, C - 1] }, T);
+      checkTs("flat+top with labels", { s: [f(0.01), 0], t: [f(0.51), 0], n: [1, C - 1] }, T, 0.5, 0);
+      checkTs("tail", { s: [f(20 * T), 0], t: [f(20 * T), f(0.5 * T)], n: [1, C - 1] }, T);
+      checkTs("shift+ulp", { s: [f(1.5), f(0.25)], t: [f(6.5), f(5.25 + 4.8e-7)], n: [C / 2, C / 2] }, T);
+      for (const d of [0.3, 0.8, 1.5]) checkTs(`negative x ${d}`, { s: [0.1, 0, f(0.3)], t: [0.1, 0, f(0.3 - d * T)], n: [1, C / 2 - 1, C / 2] }, T, 0.7, 0);
+    }
+    for (const T of [1, 0.3, 3.7, 6.1]) {
+      for (const X of [4, 12, 20, 29.9]) {
+        const sLow = f(-X * T - 0.4 * T);
+        checkTs(`two-point X=${X}`, { s: [0, sLow], t: [0, f(sLow + (X - 0.7) * T)], n: [1, C - 1] }, T);
+      }
+    }
+    for (const T of [1, 4, 3.7]) checkTs("far", { s: [0, f(-10 * T)], t: [0, f(15 * T)], n: [1, C - 1] }, T);
+  });
+
+  test("t − s not exact in float64 (a student at 1e-9, a teacher at 100: exponents 36 apart), both backends", () => {
+    for (const T of [1, 4]) {
+      const r = { s: [0, f(1e-9), f(3e-9)], t: [100, 100, 100], n: [1, 500, 499] };
+      checkTs("inexact t − s", r, T);
+      check("inexact t − s", r, T);
+    }
+  });
+
+  test("random rows of two to four groups of tied classes", () => {
+    let seed = 2024;
+    const rnd = (): number => {
+      seed = (seed * 1103515245 + 12345) >>> 0;
+      return seed / 2 ** 32;
+    };
+    for (let trial = 0; trial < 300; trial++) {
+      const G = 2 + Math.floor(rnd() * 3);
+      const T = [0.3, 1, 2, 3.7, 4, 6.1, 8, 20][Math.floor(rnd() * 8)]!;
+      const spread = rnd() * 30;
+      const s = Array.from({ length: G }, (_, g) => (g === 0 ? 0 : f(-rnd() * 25 * T)));
+      const t = s.map((v) => f(v + (rnd() - 0.5) * spread * T + (rnd() < 0.3 ? 5 : 0)));
+      const n = s.map((_, g) => (g === 0 ? 1 : 1 + Math.floor(rnd() ** 3 * 5000)));
+      if (!(exactRow(s, t, n, T, 1).soft > 1e-30)) continue;
+      checkTs(`random groups #${trial}`, { s, t, n }, T);
+    }
+  });
+});

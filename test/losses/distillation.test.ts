@@ -314,7 +314,9 @@ describe("argument checks", () => {
     ["composite float labels", () => distillationLossComposite(s, t, { labels: tensor([0, 1]) }), DTypeError, /^distillationLossComposite: labels must be int32 class indices of shape \[2\], got float32 of shape \[2\]$/],
     ["composite label out of range", () => distillationLossComposite(s, t, { labels: tensor([0, 3], { dtype: "int32" }) }), IndexError, /^distillationLossComposite: labels\[1\] = 3 is out of range \[0, 3\)$/],
     ["composite labels shape", () => distillationLossComposite(s, t, { labels: tensor([0], { dtype: "int32" }) }), ShapeError, /^distillationLossComposite: labels has shape \[1\] but the input needs \[2\]$/],
-    ["composite labels null", () => distillationLossComposite(s, t, { labels: null as unknown as Tensor }), DTypeError, /^distillationLossComposite: labels must be an int32 Tensor/],
+    // null is a value, not "absent": the shared options checker refuses it (src/tensor/options.ts).
+    ["composite labels null", () => distillationLossComposite(s, t, { labels: null as unknown as Tensor }), ValueError, /^distillationLossComposite: options.labels is null; leave it out for the default$/],
+    ["composite labels a number", () => distillationLossComposite(s, t, { labels: 3 as unknown as Tensor }), DTypeError, /^distillationLossComposite: labels must be an int32 Tensor/],
     ["logit matching shapes", () => logitMatchingLoss(s, tensor([[1, 2]])), ShapeError, /^logitMatchingLoss: teacher has shape \[1,2\] but student has shape \[2,3\]$/],
     ["predict int", () => predict(labels), DTypeError, /^predict: logits must be float32 or float64, got int32$/],
   ];

@@ -42,7 +42,7 @@ describe("Linear's arguments", () => {
     expect(() => new Linear(NaN, 2)).toThrow(/^Linear: inFeatures must be a non-negative integer, got NaN$/);
     expect(() => new Linear(2, "3" as unknown as number)).toThrow(/^Linear: outFeatures must be a non-negative integer, got "3"$/);
     expect(() => new Linear(2, 3, { generator: 7 as unknown as Generator })).toThrow(/^Linear: generator must be a Generator, got 7$/);
-    expect(() => mlp([4, 1e5, 1e5, 2])).toThrow(/^Linear: the weight \[100000, 100000\]/);
+    expect(() => mlp([4, 1e5, 1e5, 2])).toThrow(/^mlp: the weight \[100000, 100000\]/);
   });
 
   test("forward refuses an input of another dtype, naming both and the conversion", () => {
@@ -73,7 +73,7 @@ describe("loadStateDict's arguments", () => {
     expect(() => net.loadStateDict(null as unknown as Map<string, Tensor>)).toThrow(/^loadStateDict: dict must be a Map or an object of tensors \(e.g. model.stateDict\(\)\), got null$/);
     expect(() => net.loadStateDict(3 as unknown as Map<string, Tensor>)).toThrow(/got 3$/);
     expect(() => net.loadStateDict({ weight: [[1, 2]], bias: tensor([0]) } as unknown as Record<string, Tensor>)).toThrow(/^loadStateDict: "weight" must be a Tensor, got \[\[1,2\]\]$/);
-    expect(() => net.loadStateDict(net.stateDict(), null as unknown as {})).toThrow(/^loadStateDict: options must be an object, got null$/);
+    expect(() => net.loadStateDict(net.stateDict(), null as unknown as {})).toThrow(/^loadStateDict: options must be an object with keys among strict, got null$/);
   });
 
   test("keys named like Object.prototype members are ordinary (unexpected) keys", () => {

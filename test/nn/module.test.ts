@@ -76,7 +76,7 @@ describe("registration and names", () => {
     expect(() => new Bad("nonleaf")).toThrow(/^registerParameter: "w" must be a leaf tensor/);
     expect(() => new Bad("int")).toThrow(DTypeError);
     expect(() => new Bad("view")).toThrow(/^registerParameter: "w" must own contiguous storage/);
-    expect(() => new Bad("module")).toThrow(/^registerModule: "m" must be a Module$/);
+    expect(() => new Bad("module")).toThrow(/^registerModule: "m" must be a Module, got /);
   });
 });
 

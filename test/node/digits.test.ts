@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -66,5 +67,25 @@ describe("loadDigits", () => {
     copyFileSync(join(dataDir, "SHA256SUMS"), join(dir, "SHA256SUMS"));
     expect(() => loadDigits(dir)).toThrow(FileError);
     expect(() => loadDigits(dir)).toThrow(/^loadDigits: cannot read ".*partial\/digits_x\.u8": no such file or directory$/);
+  });
+});
+
+describe("loadDigits names itself", () => {
+  test("a split.json that is JSON with a matching checksum but breaks the split's rules: loadDigits, not digitsFromBytes", () => {
+    const dir = join(scratch, "consistent-garbage");
+    mkdirSync(dir);
+    for (const f of readdirSync(dataDir)) copyFileSync(join(dataDir, f), join(dir, f));
+    const text = JSON.stringify({ train: [0, 0], test: [], train_10pct: [] });
+    writeFileSync(join(dir, "split.json"), text);
+    const sums = readFileSync(join(dir, "SHA256SUMS"), "utf8").split("\n").map((l) => (l.endsWith("split.json") ? `${createHash("sha256").update(text).digest("hex")}  split.json` : l));
+    writeFileSync(join(dir, "SHA256SUMS"), sums.join("\n"));
+    expect(() => loadDigits(dir)).toThrow(FormatError);
+    expect(() => loadDigits(dir)).toThrow(/^loadDigits: split\.train lists sample 0 twice$/);
+  });
+
+  test("a directory that is not a path is a ValueError naming loadDigits (node:fs's TypeError before)", () => {
+    for (const [dir, shown] of [[3, "3"], [3n, "3n"], [null, "null"], ["", '""']] as const) {
+      expect(() => loadDigits(dir as never)).toThrow(new RegExp(`^loadDigits: path must be a non-empty string or a file: URL, got ${shown}$`));
+    }
   });
 });

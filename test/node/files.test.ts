@@ -38,7 +38,7 @@ describe("safetensors, .npy and modules on disk", () => {
     saveModule(join(dir, "m.safetensors"), a, { epochs: "3" });
     expect(loadModule(join(dir, "m.safetensors"), b)).toEqual({ epochs: "3" });
     for (const [name, t] of a.stateDict()) expect(b.stateDict().get(name)!.toFlatArray()).toEqual(t.toFlatArray());
-    expect(() => loadModule(join(dir, "m.safetensors"), mlp([4, 9, 3]))).toThrow(/^loadStateDict: "0.weight" has shape \[8,4\] in the state dict but \[9,4\] in the module$/);
+    expect(() => loadModule(join(dir, "m.safetensors"), mlp([4, 9, 3]))).toThrow(/^loadModule: "0.weight" has shape \[8,4\] in the state dict but \[9,4\] in the module$/);
   });
 
   test("a corrupted header and a truncated body are FormatErrors naming the file and the problem", () => {
@@ -84,7 +84,7 @@ describe("writeFileAtomic", () => {
     const dir = freshDir();
     const path = join(dir, "missing", "m.safetensors");
     expect(() => saveSafetensors(path, { w: tensor([1]) })).toThrow(FileError);
-    expect(() => saveSafetensors(path, { w: tensor([1]) })).toThrow(/^writeFileAtomic: cannot write ".*m\.safetensors": no such file or directory$/);
+    expect(() => saveSafetensors(path, { w: tensor([1]) })).toThrow(/^saveSafetensors: cannot write ".*m\.safetensors": no such file or directory$/);
     expect(readdirSync(dir)).toEqual([]);
   });
 
@@ -175,5 +175,56 @@ describe("temporaries of killed writers", () => {
     expect(() => makeDirectory("/proc/kdgrad-test/a/b", "test")).toThrow(/^test: cannot create the directory "\/proc\/kdgrad-test": no such file or directory$/);
     writeFileSync(join(dir, "f"), "");
     expect(() => makeDirectory(join(dir, "f", "g"), "test")).toThrow(/is a file, not a directory$/);
+  });
+});
+
+describe("kdgrad/node names the function called and checks its arguments", () => {
+  test("writeFileAtomic writes every byte of a typed array (a Float32Array of 3 values is 12 bytes, not 3)", () => {
+    const dir = freshDir();
+    const values = Float32Array.of(1.5, -2, 3.25);
+    writeFileAtomic(join(dir, "f32"), values);
+    expect(new Float32Array(new Uint8Array(readFileSync(join(dir, "f32"))).buffer)).toEqual(values);
+    // A view writes its own bytes, not its buffer's.
+    const big = Uint8Array.of(9, 1, 2, 3, 9);
+    writeFileAtomic(join(dir, "view"), new DataView(big.buffer, 1, 3));
+    expect([...readFileSync(join(dir, "view"))]).toEqual([1, 2, 3]);
+    expect(() => writeFileAtomic(join(dir, "n"), 3 as never)).toThrow(/^writeFileAtomic: data must be a string or bytes \(a Uint8Array or another typed array\), got 3$/);
+    expect(leftovers(dir)).toEqual([]);
+  });
+
+  test("a path that is not a non-empty string or a file: URL is a ValueError naming the function (node:fs's TypeError before)", () => {
+    const cases: [() => unknown, string][] = [
+      [() => writeFileAtomic(3 as never, "x"), "writeFileAtomic"],
+      [() => saveNpy(3n as never, tensor([1])), "saveNpy"],
+      [() => loadNpy(null as never), "loadNpy"],
+      [() => saveSafetensors(["a"] as never, {}), "saveSafetensors"],
+      [() => loadSafetensors({} as never), "loadSafetensors"],
+      [() => saveModule(true as never, mlp([2, 2])), "saveModule"],
+      [() => loadModule(undefined as never, mlp([2, 2])), "loadModule"],
+      [() => writeFileAtomic("", "x"), "writeFileAtomic"],
+    ];
+    for (const [call, fn] of cases) {
+      expect(call).toThrow(ValueError);
+      expect(call).toThrow(new RegExp(`^${fn}: path must be a non-empty string or a file: URL, got `));
+    }
+    expect(() => loadNpy(new URL("https://example.com/a.npy"))).toThrow(/^loadNpy: a URL path must be a file: URL, got https:$/);
+  });
+
+  test("save and load functions name themselves, not the encoder, decoder or writer they use", () => {
+    const dir = freshDir();
+    expect(() => saveNpy(dir, tensor([1]))).toThrow(/^saveNpy: cannot write ".*": it is a directory$/);
+    expect(() => saveNpy(join(dir, "a.npy"), 3 as never)).toThrow(/^saveNpy: the tensor to write must be a Tensor, got 3$/);
+    expect(() => saveSafetensors(join(dir, "a"), { w: tensor([1]) }, "x" as never)).toThrow(/^saveSafetensors: metadata must be an object of strings, got "x"$/);
+    expect(() => saveModule(join(dir, "m"), {} as never)).toThrow(/^saveModule: module must be a Module, got an object$/);
+    expect(() => saveModule(join(dir, "m"), mlp([2, 2]), { n: 1 as never })).toThrow(/^saveModule: metadata values must be strings, but "n" is number$/);
+    saveModule(join(dir, "m"), mlp([2, 3]));
+    expect(() => loadModule(join(dir, "m"), mlp([2, 2, 2]))).toThrow(/^loadModule: missing key\(s\) in state dict for Sequential: "2\.weight", "2\.bias"$/);
+    expect(() => loadModule(join(dir, "m"), null as never)).toThrow(/^loadModule: module must be a Module, got null$/);
+    expect(() => loadModule(join(dir, "m"), mlp([2, 3]), { strict: null } as never)).toThrow(/^loadModule: options\.strict is null/);
+    expect(() => loadModule(join(dir, "m"), mlp([2, 3]), { strickt: false } as never)).toThrow(/^loadModule: unknown key "strickt" in options \(allowed: strict\)$/);
+    writeFileSync(join(dir, "bad"), "not safetensors");
+    expect(() => loadModule(join(dir, "bad"), mlp([2, 3]))).toThrow(/^loadModule: ".*bad": decodeSafetensors: /);
+    expect(() => loadModule(dir, mlp([2, 3]))).toThrow(/^loadModule: cannot read ".*": it is a directory$/);
+    expect(readdirSync(dir).sort()).toEqual(["bad", "m"]);
   });
 });

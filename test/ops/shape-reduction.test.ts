@@ -175,7 +175,7 @@ describe("the copy kernels", () => {
       expect(() => f64([0, v]).to("int32")).toThrow(DTypeError);
     }
     const t = f64([[0, 1], [2, 3.5]]).T; // view order: 0, 2, 1, 3.5
-    expect(() => t.to("int32")).toThrow(/^cast: only integral values fit in int32, got 3\.5 at flat index 3$/);
+    expect(() => t.to("int32")).toThrow(/^Tensor\.to: only integral values fit in int32, got 3\.5 at flat index 3$/);
     expect(f64([[0, 1], [2, 3]]).T.to("int32").toFlatArray()).toEqual([0, 2, 1, 3]);
   });
 

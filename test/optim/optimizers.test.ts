@@ -234,7 +234,7 @@ describe("all optimizers", () => {
   test("options are validated with errors naming the optimizer and the option", () => {
     const ps = (): Tensor[] => [param([1])];
     const cases: [() => unknown, RegExp][] = [
-      [() => new SGD(ps(), {} as { lr: number }), /^SGD: lr is required$/],
+      [() => new SGD(ps(), {} as { lr: number }), /^SGD: lr is required/],
       [() => new SGD(ps(), { lr: -1 }), /^SGD: lr must be a finite number >= 0, got -1$/],
       [() => new SGD(ps(), { lr: 0.1, momentum: -0.5 }), /^SGD: momentum must be a finite number >= 0, got -0.5$/],
       [() => new SGD(ps(), { lr: 0.1, weightDecay: -1 }), /^SGD: weightDecay must be a finite number >= 0, got -1$/],

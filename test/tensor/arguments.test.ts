@@ -98,7 +98,7 @@ describe("integer arguments are checked everywhere (no malformed tensor is made)
 
   test("the Tensor constructor refuses a geometry that reads outside its storage", () => {
     const data = new Float32Array(6);
-    expectRefusal(() => new Tensor(data, [2, 3], [3, 1], 0.5), ValueError, /^Tensor: offset must be an integer, got 0\.5$/);
+    expectRefusal(() => new Tensor(data, [2, 3], [3, 1], 0.5), ValueError, /^Tensor: offset must be a non-negative integer, got 0\.5$/);
     expectRefusal(() => new Tensor(data, [3, 3]), ShapeError, /^Tensor: shape \[3,3\] with strides \[3,1\] at offset 0 reads positions 0 to 8, outside the storage of 6 elements$/);
     expectRefusal(() => new Tensor(data, [2, NaN]), ShapeError, /^Tensor: shape must be a list of non-negative integers, got \[2,NaN\]$/);
     expectRefusal(() => new Tensor([1, 2] as unknown as Float32Array, [2]), DTypeError, /^Tensor: data must be a Float32Array, Float64Array or Int32Array/);
@@ -211,7 +211,7 @@ describe("the exported helpers check their shapes too", () => {
     expectRefusal(() => kd.broadcastShapes([2.5], [1]), ShapeError, /^broadcastShapes: a must hold non-negative integers, got \[2\.5\]$/);
     expectRefusal(() => kd.broadcastShapes([2], [NaN], "add"), ShapeError, /^add: b must hold non-negative integers, got \[NaN\]$/);
     expect(kd.broadcastShapes([4, 1, 3], [5, 3])).toEqual([4, 5, 3]);
-    expectRefusal(() => Tensor.empty([2.5], "float32"), ValueError, /^Tensor\.empty: a tensor cannot hold 2\.5 elements/);
+    expectRefusal(() => Tensor.empty([2.5], "float32"), ShapeError, /^Tensor\.empty: shape must be a list of non-negative integers, got \[2\.5\]$/);
     expectRefusal(() => Tensor.empty([2], "int64" as "int32"), DTypeError, /^Tensor\.empty: dtype must be "float32", "float64" or "int32", got "int64"$/);
   });
 });

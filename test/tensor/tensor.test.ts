@@ -152,6 +152,6 @@ describe("type promotion", () => {
     expect(() => i.exp()).toThrow(/exp: input must be float32 or float64, got int32/);
     expect(() => i.requiresGrad_()).toThrow(DTypeError);
     expect(tensor([1, 2]).to("int32").dtype).toBe("int32");
-    expect(() => tensor([1.5]).to("int32")).toThrow(/cast: only integral values fit in int32, got 1\.5/);
+    expect(() => tensor([1.5]).to("int32")).toThrow(/^Tensor\.to: only integral values fit in int32, got 1\.5/);
   });
 });

@@ -1,0 +1,767 @@
+/**
+ * The catalogue behind `{ k: "special" }` Args: user callbacks, op specs,
+ * modules, optimizers, autograd graphs, byte strings written by the suite's
+ * own minimal safetensors and .npy writers (so malformed and foreign files
+ * can be made, independent of kdgrad's encoders), the digits data set's
+ * bytes, and paths in a temporary directory. Each is built from plain
+ * parameters, so a call replays from its printed form.
+ */
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { createHash } from "node:crypto";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { pathToFileURL } from "node:url";
+import * as kd from "../../src/index.js";
+import { Generator, Linear, Module, Tensor, noGrad } from "../../src/index.js";
+import { UserError } from "./oracle.js";
+import { buildTensor, drawValues, prng, setSpecialBuilder, sizeOf, type DType, type TensorArg } from "./values.js";
+
+// ------------------------------------------------------------------ callbacks
+
+const needTensor = (x: unknown): Tensor => {
+  if (!(x instanceof Tensor)) throw new UserError("the suite's callback was given a non-tensor");
+  return x;
+};
+
+/** A user op with a deliberately wrong backward (twice the true gradient of the identity): gradcheck must catch it. */
+const doubledGradient = kd.defineOp({
+  name: "fuzzDoubledGradient",
+  forward(_ctx, x: Tensor): Tensor {
+    return x.clone();
+  },
+  backward(_ctx, g) {
+    return [g.mul(2)];
+  },
+});
+
+/**
+ * User code: whatever goes wrong inside a callback (a kdgrad error from an op
+ * the callback calls, on inputs it was not written for) leaves it as a
+ * UserError, which the library must let through untouched.
+ */
+function userCode<F extends (...a: any[]) => unknown>(f: F): F {
+  const wrapped = (...a: unknown[]): unknown => {
+    try {
+      return f(...a);
+    } catch (e) {
+      throw e instanceof UserError ? e : new UserError(`the callback failed: ${(e as Error)?.message}`);
+    }
+  };
+  Object.defineProperty(wrapped, "name", { value: f.name });
+  return wrapped as F;
+}
+
+const RAW_CALLBACKS: Record<string, (...a: any[]) => unknown> = {
+  "fn:identity": (x) => x,
+  /** Σ x², whose gradient is 2x. */
+  "fn:sumsq": (x) => needTensor(x).mul(needTensor(x)).sum(),
+  /** Σ tanh over every tensor argument: smooth, correct gradients. */
+  "fn:tanh-sum": (...xs) => {
+    let acc: Tensor | null = null;
+    for (const x of xs) if (x instanceof Tensor && x.dtype !== "int32") acc = acc === null ? x.tanh().sum() : acc.add(x.tanh().sum());
+    if (acc === null) throw new UserError("no float tensor argument");
+    return acc;
+  },
+  "fn:nonscalar": (x) => needTensor(x).mul(2),
+  "fn:number": () => 3,
+  "fn:throws": () => {
+    throw new UserError();
+  },
+  /** Differentiates inside a differentiated function: Σ 2x, whose gradient is 2 (the transforms nest). */
+  "fn:nested-grad": (x) => (kd.grad((y: Tensor) => y.mul(y).sum()) as (y: Tensor) => Tensor)(needTensor(x)).sum(),
+  "fn:no-grad": (x) => noGrad(() => needTensor(x).mul(2).sum()),
+  "fn:wrong-backward": (x) => doubledGradient(needTensor(x)).tanh().sum(),
+  /** 1 while grad mode is on, 0 under noGrad: what noGrad and enableGrad switch. */
+  "fn:grad-mode": () => kd.tensor(kd.isGradEnabled() ? 1 : 0),
+};
+/**
+ * A fresh function object for each call (defineComposite marks the function it is given, so
+ * sharing one would make calls depend on each other). "fn:nested-grad" is not wrapped: an error
+ * from the user's own inner grad() must name grad.
+ */
+function callback(name: string): (...a: unknown[]) => unknown {
+  const f = RAW_CALLBACKS[name]!;
+  if (name !== "fn:nested-grad") return userCode(f);
+  const fresh = (...a: unknown[]): unknown => f(...a);
+  Object.defineProperty(fresh, "name", { value: name });
+  return fresh;
+}
+
+// ------------------------------------------------------------------ op specs for defineOp
+
+/**
+ * A user's op spec (the spec's functions are user code: what goes wrong inside them, such as
+ * "forward-returns-input" leaving nothing saved for square's backward, is a UserError).
+ */
+function opSpec(kind: string): unknown {
+  const spec = rawOpSpec(kind) as Record<string, unknown> | null;
+  if (spec === null || typeof spec !== "object") return spec;
+  for (const k of ["forward", "backward"]) if (typeof spec[k] === "function") spec[k] = userCode(spec[k] as (...a: unknown[]) => unknown);
+  return spec;
+}
+
+function rawOpSpec(kind: string): unknown {
+  const square = {
+    name: "fuzzSquare",
+    forward(ctx: { save(o: object): void }, x: Tensor): Tensor {
+      ctx.save({ x });
+      return x.mul(x);
+    },
+    backward(ctx: { saved: { x: Tensor } }, g: Tensor) {
+      return [g.mul(ctx.saved.x).mul(2)];
+    },
+  };
+  switch (kind) {
+    case "square":
+      return square;
+    case "forward-returns-number":
+      return { ...square, forward: () => 3 };
+    case "forward-returns-input":
+      return { ...square, forward: (_c: unknown, x: Tensor) => x };
+    case "backward-returns-nothing":
+      return { ...square, backward: () => undefined };
+    case "backward-wrong-shape":
+      return { ...square, backward: (_c: unknown, g: Tensor) => [kd.zeros([7, 5], { dtype: g.dtype })] };
+    case "backward-int32":
+      return { ...square, backward: (_c: unknown, g: Tensor) => [kd.zeros(g.shape, { dtype: "int32" })] };
+    case "backward-number":
+      return { ...square, backward: () => [2] };
+    case "backward-throws":
+      return {
+        ...square,
+        backward: () => {
+          throw new UserError();
+        },
+      };
+    case "no-name":
+      return { ...square, name: undefined };
+    case "domain":
+      // The field removed with architecture v2 (domains live in test/op-samples.ts): refused, not ignored.
+      return { ...square, domain: { inputs: [{}] } };
+    case "null":
+      return null;
+    default:
+      return { forward: 3 };
+  }
+}
+
+// ------------------------------------------------------------------ modules and optimizers
+
+export interface ModuleParams {
+  kind: "linear" | "mlp" | "relu" | "tanh" | "gelu" | "dropout" | "sequential-empty" | "custom" | "nested";
+  inF: number;
+  outF: number;
+  dtype: "float32" | "float64";
+  seed: number;
+  bias?: boolean;
+  training?: boolean;
+  activation?: "relu" | "tanh" | "gelu";
+}
+
+/** A module with its own parameter and a child, as a user would write one. */
+class FuzzCustom extends Module {
+  readonly w: Tensor;
+  constructor(n: number, dtype: "float32" | "float64", seed: number) {
+    super();
+    this.w = this.registerParameter("w", buildTensor({ k: "tensor", dtype, shape: [n], layout: "contiguous", kind: "moderate", seed, grad: false }));
+    this.registerModule("act", new kd.Tanh());
+  }
+  forward(x: Tensor): Tensor {
+    return x.mul(this.w);
+  }
+}
+
+export function buildModule(p: ModuleParams): Module {
+  const g = new Generator(p.seed);
+  let m: Module;
+  switch (p.kind) {
+    case "linear":
+      m = new Linear(p.inF, p.outF, { dtype: p.dtype, generator: g, bias: p.bias ?? true });
+      break;
+    case "mlp":
+      m = kd.mlp([Math.max(1, p.inF), 3, Math.max(1, p.outF)], { dtype: p.dtype, generator: g, activation: p.activation ?? "relu", dropout: p.training ? 0.25 : 0 });
+      break;
+    case "relu":
+      m = new kd.ReLU();
+      break;
+    case "tanh":
+      m = new kd.Tanh();
+      break;
+    case "gelu":
+      m = new kd.GELU({ approximate: p.activation === "tanh" ? "tanh" : "none" });
+      break;
+    case "dropout":
+      m = new kd.Dropout(0.5, { generator: g });
+      break;
+    case "sequential-empty":
+      m = new kd.Sequential();
+      break;
+    case "custom":
+      m = new FuzzCustom(p.inF, p.dtype, p.seed);
+      break;
+    default:
+      m = new kd.Sequential(new Linear(p.inF, p.outF, { dtype: p.dtype, generator: g }), new kd.Sequential(new kd.ReLU(), new Linear(p.outF, p.outF, { dtype: p.dtype, generator: g })));
+  }
+  if (p.training === false) m.eval();
+  return m;
+}
+
+export interface OptimizerParams {
+  cls: "SGD" | "Adam" | "AdamW";
+  shapes: number[][];
+  dtype: "float32" | "float64";
+  options: Record<string, unknown>;
+  /** The gradients set before step(): moderate values, special values, none, float64 on float32 parameters, or a strided view. */
+  grads: "moderate" | "special" | "none" | "other-dtype" | "view";
+  seed: number;
+}
+
+export function buildOptimizer(p: OptimizerParams): kd.Optimizer {
+  const params = p.shapes.map((s, i) => buildTensor({ k: "tensor", dtype: p.dtype, shape: s, layout: "contiguous", kind: "moderate", seed: p.seed + i, grad: true }));
+  params.forEach((t, i) => {
+    if (p.grads === "none") return;
+    const dtype: DType = p.grads === "other-dtype" ? (p.dtype === "float32" ? "float64" : "float32") : p.dtype;
+    t.grad = buildTensor({ k: "tensor", dtype, shape: s(t), layout: p.grads === "view" ? "strided" : "contiguous", kind: p.grads === "special" ? "special" : "moderate", seed: p.seed + 100 + i, grad: false });
+  });
+  const C = (kd as unknown as Record<string, new (ps: Tensor[], o: unknown) => kd.Optimizer>)[p.cls]!;
+  return new C(params, p.options);
+}
+const s = (t: Tensor): number[] => [...t.shape];
+
+// ------------------------------------------------------------------ autograd graphs (receivers of backward)
+
+export interface GraphParams {
+  dtype: "float32" | "float64";
+  shape: number[];
+  op: "leaf" | "sum" | "mul2" | "view" | "no-grad" | "freed" | "int-leaf";
+  seed: number;
+}
+
+/** The number of elements read so far from a "big-expanded" tensor's storage. */
+export const readsOf = new WeakMap<Tensor, () => number>();
+
+/** A tensor to call backward on; `leafOf` gives the leaf whose .grad the call fills. */
+export const leafOf = new WeakMap<Tensor, Tensor>();
+export function buildGraph(p: GraphParams): Tensor {
+  const leaf = buildTensor({ k: "tensor", dtype: p.op === "int-leaf" ? "int32" : p.dtype, shape: p.shape, layout: "contiguous", kind: "moderate", seed: p.seed, grad: p.op !== "no-grad" && p.op !== "int-leaf" });
+  let y: Tensor;
+  switch (p.op) {
+    case "leaf":
+    case "no-grad":
+    case "int-leaf":
+      y = leaf;
+      break;
+    case "sum":
+      y = leaf.mul(leaf).sum();
+      break;
+    case "mul2":
+      y = leaf.mul(2);
+      break;
+    case "view":
+      y = leaf.reshape([-1]);
+      break;
+    case "freed":
+      y = leaf.mul(leaf).sum();
+      y.backward();
+      leaf.grad = null;
+      break;
+  }
+  leafOf.set(y, leaf);
+  return y;
+}
+
+// ------------------------------------------------------------------ safetensors and .npy writers
+
+const enc = new TextEncoder();
+
+function rawBytes(dtype: string, values: number[], littleEndian = true): Uint8Array {
+  const size = dtype === "F64" || dtype === "I64" ? 8 : dtype === "F16" || dtype === "BF16" || dtype === "I16" ? 2 : dtype === "U8" || dtype === "BOOL" || dtype === "I8" ? 1 : 4;
+  const out = new Uint8Array(values.length * size);
+  const view = new DataView(out.buffer);
+  values.forEach((x, i) => {
+    if (dtype === "F32") view.setFloat32(i * 4, x, littleEndian);
+    else if (dtype === "F64") view.setFloat64(i * 8, x, littleEndian);
+    else if (dtype === "I32") view.setInt32(i * 4, x, littleEndian);
+    else if (dtype === "I64") view.setBigInt64(i * 8, BigInt(Math.trunc(x)), littleEndian);
+    else for (let b = 0; b < size; b++) out[i * size + b] = (x * 7 + b) & 0xff;
+  });
+  return out;
+}
+
+export interface SafetensorsParams {
+  entries: { name: string; dtype: "F32" | "F64" | "I32"; shape: number[]; seed: number }[];
+  metadata?: Record<string, string>;
+  /** Header padding: none (legal: the format does not require it), spaces to a multiple of 8, or a tab and a newline. */
+  pad: "none" | "spaces" | "whitespace";
+  /** One corruption, or none. */
+  mutate?:
+    | { op: "dtype" | "shape" | "offsets" | "name"; i: number; value: unknown }
+    | { op: "metadata" | "extra"; value: unknown }
+    | { op: "truncate" | "flip" | "append" | "length"; at: number; value: number };
+}
+
+const toKd: Record<string, DType> = { F32: "float32", F64: "float64", I32: "int32" };
+
+/** The tensors a valid safetensors file of these params holds (name → dtype, shape, values). */
+export function safetensorsContent(p: SafetensorsParams): Map<string, { dtype: DType; shape: number[]; values: number[] }> {
+  const m = new Map<string, { dtype: DType; shape: number[]; values: number[] }>();
+  for (const e of p.entries) m.set(e.name, { dtype: toKd[e.dtype]!, shape: e.shape, values: drawValues("special", toKd[e.dtype]!, sizeOf(e.shape), e.seed) });
+  return m;
+}
+
+export function safetensorsBytes(p: SafetensorsParams): Uint8Array {
+  const content = safetensorsContent(p);
+  const fields: string[] = [];
+  const mut = p.mutate;
+  if (p.metadata !== undefined || mut?.op === "metadata") {
+    fields.push(`"__metadata__":${mut?.op === "metadata" ? JSON.stringify(mut.value) : JSON.stringify(p.metadata)}`);
+  }
+  const bodies: Uint8Array[] = [];
+  let offset = 0;
+  [...content].forEach(([name, c], i) => {
+    const e = p.entries[i]!;
+    const body = rawBytes(e.dtype, c.values);
+    const at = (op: string): boolean => mut !== undefined && mut.op === op && "i" in mut && mut.i % p.entries.length === i;
+    const dtype = at("dtype") ? JSON.stringify((mut as { value: unknown }).value) : `"${e.dtype}"`;
+    const shape = at("shape") ? JSON.stringify((mut as { value: unknown }).value) : `[${c.shape.join(",")}]`;
+    const offsets = at("offsets") ? JSON.stringify((mut as { value: unknown }).value) : `[${offset},${offset + body.length}]`;
+    const key = at("name") ? JSON.stringify((mut as { value: unknown }).value) : JSON.stringify(name);
+    fields.push(`${key}:{"dtype":${dtype},"shape":${shape},"data_offsets":${offsets}}`);
+    offset += body.length;
+    bodies.push(body);
+  });
+  if (mut?.op === "extra") fields.push(`"extra":${JSON.stringify(mut.value)}`);
+  let json = `{${fields.join(",")}}`;
+  if (p.pad === "spaces") json += " ".repeat((8 - (enc.encode(json).length % 8)) % 8);
+  if (p.pad === "whitespace") json += "\t\n";
+  const header = enc.encode(json);
+  const out = new Uint8Array(8 + header.length + offset);
+  const view = new DataView(out.buffer);
+  view.setUint32(0, header.length, true);
+  out.set(header, 8);
+  let q = 8 + header.length;
+  for (const b of bodies) {
+    out.set(b, q);
+    q += b.length;
+  }
+  return byteMutation(out, mut);
+}
+
+function byteMutation(bytes: Uint8Array, mut: { op: string; at?: number; value?: unknown } | undefined): Uint8Array {
+  if (mut === undefined) return bytes;
+  const at = (mut.at ?? 0) % (bytes.length + 1);
+  switch (mut.op) {
+    case "truncate":
+      return bytes.slice(0, at);
+    case "flip": {
+      const b = bytes.slice();
+      if (b.length > 0) b[at % b.length] = (mut.value as number) & 0xff;
+      return b;
+    }
+    case "append": {
+      const b = new Uint8Array(bytes.length + ((mut.value as number) % 9) + 1);
+      b.set(bytes);
+      return b;
+    }
+    case "length": {
+      const b = bytes.slice();
+      const view = new DataView(b.buffer);
+      const value = mut.value as number;
+      if (b.length >= 8) {
+        view.setUint32(0, value % 4294967296, true);
+        view.setUint32(4, Math.floor(value / 4294967296) % 4294967296, true);
+      }
+      return b;
+    }
+    default:
+      return bytes;
+  }
+}
+
+export interface NpyParams {
+  descr: string;
+  shape: number[];
+  seed: number;
+  version: 1 | 2 | 3;
+  fortran: boolean;
+  /** Values of an 8-byte integer file: int32-sized, or one beyond the int32 range. */
+  wide?: boolean;
+  mutate?: { op: "truncate" | "flip" | "append"; at: number; value: number } | { op: "header"; value: string } | { op: "hlen"; at: number; value: number };
+}
+
+/** The values a .npy file of these params holds (read as float64 numbers). */
+export function npyValues(p: NpyParams): number[] {
+  const kind = p.descr.slice(1);
+  const dtype: DType = kind === "f4" ? "float32" : kind === "f8" ? "float64" : "int32";
+  const xs = drawValues(dtype === "int32" ? "special" : "special", dtype, sizeOf(p.shape), p.seed);
+  if (p.wide && kind === "i8" && xs.length > 0) xs[xs.length - 1] = 2 ** 40 + 3;
+  return dtype === "float32" ? xs.map(Math.fround) : xs;
+}
+
+/** Whether a .npy file of these params is one kdgrad reads (today or after issue item 23: '<i8' whose values fit int32). */
+export function npyReadable(p: NpyParams): boolean {
+  return p.mutate === undefined && !p.fortran && ["<f4", "<f8", "<i4", ">f4", ">f8", ">i4", "<i8", ">i8"].includes(p.descr) && !(p.wide && p.descr.endsWith("i8"));
+}
+
+export function npyBytes(p: NpyParams): Uint8Array {
+  const kind = p.descr.slice(1);
+  const le = p.descr[0] !== ">";
+  const code = kind === "f4" ? "F32" : kind === "f8" ? "F64" : kind === "i4" ? "I32" : kind === "i8" ? "I64" : kind === "f2" ? "F16" : "U8";
+  const body = rawBytes(code, npyValues(p), le);
+  const shape = p.shape.length === 1 ? `(${p.shape[0]},)` : `(${p.shape.join(", ")})`;
+  let dict = `{'descr': '${p.descr}', 'fortran_order': ${p.fortran ? "True" : "False"}, 'shape': ${shape}, }`;
+  if (p.mutate?.op === "header") dict = p.mutate.value;
+  const lenBytes = p.version === 1 ? 2 : 4;
+  const hlenRaw = dict.length + 1;
+  const pad = (64 - ((8 + lenBytes + hlenRaw) % 64)) % 64;
+  const header = enc.encode(dict + " ".repeat(pad) + "\n");
+  const out = new Uint8Array(8 + lenBytes + header.length + body.length);
+  out.set([0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59, p.version, 0]);
+  const view = new DataView(out.buffer);
+  if (lenBytes === 2) view.setUint16(8, header.length, true);
+  else view.setUint32(8, header.length, true);
+  if (p.mutate?.op === "hlen") view.setUint16(8, p.mutate.value & 0xffff, true);
+  out.set(header, 8 + lenBytes);
+  out.set(body, 8 + lenBytes + header.length);
+  return p.mutate?.op === "header" || p.mutate?.op === "hlen" ? out : byteMutation(out, p.mutate);
+}
+
+// ------------------------------------------------------------------ the digits data set as bytes
+
+export interface DigitsParams {
+  mutate?: "x-short" | "x-pixel" | "x-null" | "y-short" | "y-label" | "y-array" | "split-null" | "split-missing" | "split-dup" | "split-overlap" | "split-nonint" | "split-negative" | "split-cover" | "split-outside" | "all-null" | "all-number";
+  seed: number;
+}
+
+export function digitsBytes(p: DigitsParams): unknown {
+  if (p.mutate === "all-null") return null;
+  if (p.mutate === "all-number") return 7;
+  const N = 1797;
+  const x = new Uint8Array(N * 64).map((_, i) => (i * 7 + p.seed) % 17);
+  const y = new Uint8Array(N).map((_, i) => (i + p.seed) % 10);
+  const r = prng(p.seed);
+  const order = Array.from({ length: N }, (_, i) => i);
+  for (let i = N - 1; i > 0; i--) {
+    const j = Math.floor(r() * (i + 1));
+    [order[i], order[j]] = [order[j]!, order[i]!];
+  }
+  const train = order.slice(0, 1347);
+  const test = order.slice(1347);
+  let split: unknown = { train, test, train_10pct: train.slice(0, 135) };
+  let xs: unknown = x;
+  let ys: unknown = y;
+  switch (p.mutate) {
+    case "x-short": xs = x.slice(1); break;
+    case "x-pixel": x[Math.floor(r() * x.length)] = 17 + Math.floor(r() * 200); break;
+    case "x-null": xs = null; break;
+    case "y-short": ys = y.slice(0, 100); break;
+    case "y-label": y[Math.floor(r() * N)] = 10 + Math.floor(r() * 200); break;
+    case "y-array": ys = Array.from(y); break;
+    case "split-null": split = null; break;
+    case "split-missing": split = { train, test }; break;
+    case "split-dup": split = { train: [...train.slice(0, 1346), train[0]], test, train_10pct: train.slice(0, 135) }; break;
+    case "split-overlap": split = { train, test: [...test.slice(1), train[0]], train_10pct: train.slice(0, 135) }; break;
+    case "split-nonint": split = { train: [...train.slice(1), 0.5], test, train_10pct: train.slice(0, 135) }; break;
+    case "split-negative": split = { train: [...train.slice(1), -1], test, train_10pct: train.slice(0, 135) }; break;
+    case "split-cover": split = { train: train.slice(1), test, train_10pct: train.slice(1, 136) }; break;
+    case "split-outside": split = { train, test, train_10pct: [test[0], ...train.slice(0, 134)] }; break;
+    default: break;
+  }
+  return { x: xs, y: ys, split };
+}
+
+// ------------------------------------------------------------------ files
+
+let tmp: string | null = null;
+let counter = 0;
+/** A fresh directory under the suite's temporary directory (removed when the process exits). */
+export function freshDir(): string {
+  if (tmp === null) {
+    tmp = mkdtempSync(join(tmpdir(), "kdgrad-fuzz-"));
+    const dir = tmp;
+    process.on("exit", () => rmSync(dir, { recursive: true, force: true }));
+  }
+  const d = join(tmp, String(counter++));
+  mkdirSync(d);
+  return d;
+}
+
+export interface PathParams {
+  kind: "fresh" | "existing" | "dir" | "under-file" | "missing-dir" | "empty" | "proc" | "url" | "dev-null";
+  /** What the file holds for "existing" (and "url"): valid files of each format, or corrupt bytes. */
+  content?: { npy?: NpyParams; safetensors?: SafetensorsParams; garbage?: number };
+}
+
+export function buildPath(p: PathParams): string | URL {
+  const d = freshDir();
+  const file = join(d, "file.bin");
+  const write = (): void => {
+    const c = p.content ?? {};
+    const bytes = c.npy ? npyBytes(c.npy) : c.safetensors ? safetensorsBytes(c.safetensors) : new Uint8Array(c.garbage ?? 0).map((_, i) => (i * 31 + 7) & 0xff);
+    writeFileSync(file, bytes);
+  };
+  switch (p.kind) {
+    case "fresh":
+      return file;
+    case "existing":
+      write();
+      return file;
+    case "url":
+      write();
+      return pathToFileURL(file);
+    case "dir":
+      return d;
+    case "under-file":
+      writeFileSync(file, "x");
+      return join(file, "inner.bin");
+    case "missing-dir":
+      return join(d, "no", "such", "dir", "file.bin");
+    case "empty":
+      return "";
+    case "proc":
+      return "/proc/kdgrad-fuzz-no-such/file.bin";
+    case "dev-null":
+      return "/dev/null";
+  }
+}
+
+export interface DigitsDirParams {
+  kind: "real" | "copy" | "missing" | "file";
+  /** For a copy: one file changed or removed. */
+  change?: "none" | "flip-x" | "remove-y" | "sums-bad-line" | "sums-missing-entry" | "split-not-json" | "split-consistent-garbage";
+}
+
+const DIGITS = new URL("../../data/digits/", import.meta.url);
+export function buildDigitsDir(p: DigitsDirParams): string | undefined {
+  if (p.kind === "real") return undefined;
+  const d = freshDir();
+  if (p.kind === "missing") return join(d, "nothing-here");
+  if (p.kind === "file") {
+    writeFileSync(join(d, "f"), "x");
+    return join(d, "f");
+  }
+  for (const f of ["digits_x.u8", "digits_y.u8", "split.json", "SHA256SUMS"]) copyFileSync(new URL(f, DIGITS), join(d, f));
+  const sums = (): string => new TextDecoder().decode(new Uint8Array(require_read(join(d, "SHA256SUMS"))));
+  switch (p.change) {
+    case "flip-x": {
+      const b = new Uint8Array(require_read(join(d, "digits_x.u8")));
+      b[100] = (b[100]! + 1) & 0xff;
+      writeFileSync(join(d, "digits_x.u8"), b);
+      break;
+    }
+    case "remove-y":
+      rmSync(join(d, "digits_y.u8"));
+      break;
+    case "sums-bad-line":
+      writeFileSync(join(d, "SHA256SUMS"), sums() + "not a checksum line\n");
+      break;
+    case "sums-missing-entry":
+      writeFileSync(join(d, "SHA256SUMS"), sums().split("\n").filter((l) => !l.includes("split.json")).join("\n"));
+      break;
+    case "split-not-json":
+    case "split-consistent-garbage": {
+      // A split.json that is not JSON, with SHA256SUMS updated to match (a consistent but broken data set).
+      const text = p.change === "split-not-json" ? "{not json" : JSON.stringify({ train: [0, 0], test: [], train_10pct: [] });
+      writeFileSync(join(d, "split.json"), text);
+      writeFileSync(join(d, "SHA256SUMS"), sums().split("\n").map((l) => (l.includes("split.json") ? `${sha256(text)}  split.json` : l)).join("\n"));
+      break;
+    }
+    default:
+      break;
+  }
+  return d;
+}
+
+function require_read(path: string): Buffer {
+  return readFileSync(path);
+}
+function sha256(text: string): string {
+  return createHash("sha256").update(text).digest("hex");
+}
+
+// ------------------------------------------------------------------ values made from the call's own results
+
+/**
+ * A value a row's `run` makes once the call has produced what it depends on (vjp's cotangent
+ * has the output's shape; jvp's tangents the primals'; gradients' outputs and inputs are
+ * tensors of one graph): `resolve` is called by `run`. Anything else in that position (a
+ * wrong type, drawn as a bad value) is passed to the call as it is.
+ */
+export class Deferred {
+  constructor(readonly what: string, readonly which: string) {}
+  toString(): string {
+    return `<${this.what} ${this.which}>`;
+  }
+}
+
+/** A tensor like `t` (its shape), made as `which` says: ones, random values, another dtype, int32, or the wrong shape. */
+export function likeTensor(t: Tensor, which: string, seed = 7): Tensor {
+  const dtype: DType = which === "int32" ? "int32" : which === "other-dtype" ? (t.dtype === "float64" ? "float32" : "float64") : t.dtype === "int32" ? "float32" : t.dtype;
+  const shape = which === "wrong-shape" ? [...t.shape, 2] : [...t.shape];
+  if (which === "ones") return kd.ones(shape, { dtype });
+  return buildTensor({ k: "tensor", dtype, shape, layout: "contiguous", kind: "moderate", seed, grad: false });
+}
+
+export interface GradientsCase {
+  a: Tensor;
+  b: Tensor;
+  /** Σ a·b (op "mul-sum", "freed"), or tanh(a) (op "tanh"). */
+  y: Tensor;
+  /** Σ a. */
+  z: Tensor;
+  /** A leaf that requires grad but is not used. */
+  unused: Tensor;
+  /** A tensor that does not require grad. */
+  constant: Tensor;
+  op: "mul-sum" | "tanh" | "freed";
+}
+
+export interface GradientsCaseParams {
+  dtype: "float32" | "float64";
+  shape: number[];
+  seed: number;
+  op: GradientsCase["op"];
+}
+
+export function buildGradientsCase(p: GradientsCaseParams): GradientsCase {
+  const leaf = (k: number, grad: boolean): Tensor => buildTensor({ k: "tensor", dtype: p.dtype, shape: p.shape, layout: "contiguous", kind: "moderate", seed: p.seed + k, grad });
+  const a = leaf(0, true);
+  const b = leaf(1, true);
+  const y = p.op === "tanh" ? a.tanh() : a.mul(b).sum();
+  if (p.op === "freed") y.backward();
+  return { a, b, y, z: a.sum(), unused: leaf(2, true), constant: leaf(3, false), op: p.op };
+}
+
+/** gradients' outputs or inputs for a case, as `which` says. */
+export function gradientsPart(c: GradientsCase, what: "outputs" | "inputs", which: string): Tensor[] {
+  if (what === "outputs") return which === "yz" ? [c.y, c.z] : which === "constant" ? [c.constant] : [c.y];
+  return which === "ab" ? [c.a, c.b] : which === "b" ? [c.b] : which === "unused" ? [c.a, c.unused] : which === "constant" ? [c.constant] : [c.a];
+}
+
+/** gradOutputs for these outputs: one like each (`which` as likeTensor's), none ("empty"), or one too many. */
+export function gradOutputsFor(outputs: readonly Tensor[], which: string): Tensor[] {
+  if (which === "empty") return [];
+  const gs = outputs.map((o) => likeTensor(o, which));
+  return which === "too-many" ? [...gs, kd.ones([])] : gs;
+}
+
+// ------------------------------------------------------------------ errors
+
+export interface ErrorParams {
+  cls: string;
+  message: string;
+  /** An instance of a user's own subclass (named after its class, as KdgradError promises). */
+  sub: boolean;
+}
+
+export function buildError(p: ErrorParams): Error {
+  const C = (kd as unknown as Record<string, new (message: string, report?: unknown) => Error>)[p.cls]!;
+  const report = { ok: false, mode: "full", inputs: [], seed: 0 };
+  if (!p.sub) return new C(p.message, report);
+  const Sub = class UserSubError extends C {};
+  return new Sub(p.message, report);
+}
+
+// ------------------------------------------------------------------ the builder
+
+export function buildSpecial(name: string, params: unknown): unknown {
+  if (name in RAW_CALLBACKS) return callback(name);
+  switch (name) {
+    case "spec":
+      return opSpec(params as string);
+    case "module":
+      return buildModule(params as ModuleParams);
+    case "optimizer":
+      return buildOptimizer(params as OptimizerParams);
+    case "graph":
+      return buildGraph(params as GraphParams);
+    case "safetensors":
+      return safetensorsBytes(params as SafetensorsParams);
+    case "npy":
+      return npyBytes(params as NpyParams);
+    case "random-bytes": {
+      const { n, seed, prefix } = params as { n: number; seed: number; prefix?: number[] };
+      const r = prng(seed);
+      const b = new Uint8Array(n).map(() => Math.floor(r() * 256));
+      if (prefix) b.set(prefix.slice(0, n));
+      return b;
+    }
+    case "digits-bytes":
+      return digitsBytes(params as DigitsParams);
+    case "path":
+      return buildPath(params as PathParams);
+    case "digits-dir":
+      return buildDigitsDir(params as DigitsDirParams);
+    case "typed": {
+      const { ctor, n, seed } = params as { ctor: string; n: number; seed: number };
+      const vals = drawValues("special", "float64", n, seed);
+      if (ctor === "Array") return vals;
+      const C = (globalThis as unknown as Record<string, new (n: number) => { [i: number]: number | bigint; length: number }>)[ctor]!;
+      const out = new C(n);
+      for (let i = 0; i < n; i++) out[i] = ctor.startsWith("Big") ? BigInt(Math.trunc(Number.isFinite(vals[i]!) ? vals[i]! % 1e6 : 0)) : vals[i]!;
+      return out;
+    }
+    case "big-expanded": {
+      // A view of n elements over one stored value, its storage counting the elements read
+      // (a Proxy of a Float32Array is still one, so the tensor takes it): printing must read
+      // about what it prints, never all n (issue item 19). n is at most 2³¹ − 1, the most a
+      // tensor may hold (docs/ops.md), so no call here allocates: a copy is never attempted
+      // with memory, the counter shows it.
+      const { n } = params as { n: number };
+      let reads = 0;
+      const target = Float32Array.of(1.5);
+      const data = new Proxy(target, {
+        get(t, key) {
+          if (typeof key === "string" && /^[0-9]+$/.test(key)) reads++;
+          const v = Reflect.get(t, key, t) as unknown;
+          return typeof v === "function" ? (v as (...a: unknown[]) => unknown).bind(t) : v;
+        },
+      });
+      const x = new Tensor(data, [n], [0], 0);
+      readsOf.set(x, () => reads);
+      return x;
+    }
+    case "named-tensors": {
+      const { names, map, seed } = params as { names: string[]; map: boolean; seed: number };
+      const entries = names.map((n, i): [string, unknown] => [n, n === "not-a-tensor" ? 3 : buildTensor({ k: "tensor", dtype: (["float32", "float64", "int32"] as const)[i % 3]!, shape: i % 2 ? [2, 0] : [3], layout: i % 4 === 1 ? "transposed" : "contiguous", kind: "special", seed: seed + i, grad: false })]);
+      if (map) return new Map(entries);
+      const o: Record<string, unknown> = {};
+      for (const [k, x] of entries) Object.defineProperty(o, k, { value: x, enumerable: true, writable: true, configurable: true });
+      return o;
+    }
+    case "deferred": {
+      const { what, which } = params as { what: string; which: string };
+      return new Deferred(what, which);
+    }
+    case "gradients-case":
+      return buildGradientsCase(params as GradientsCaseParams);
+    case "error":
+      return buildError(params as ErrorParams);
+    case "state-dict": {
+      const { module, change } = params as { module: ModuleParams; change: string };
+      const m = buildModule(module);
+      const sd = m.stateDict();
+      const [first] = sd.keys();
+      if (first !== undefined) {
+        if (change === "missing") sd.delete(first);
+        if (change === "extra") sd.set("extra.weight", kd.zeros([1]));
+        if (change === "shape") sd.set(first, kd.zeros([7, 3]));
+        if (change === "int32") sd.set(first, kd.zeros(sd.get(first)!.shape, { dtype: "int32" }));
+        if (change === "number") (sd as Map<string, unknown>).set(first, 3);
+        if (change === "float64") sd.set(first, sd.get(first)!.to("float64"));
+      }
+      if (change === "object") return Object.fromEntries(sd);
+      if (change === "proto-key") {
+        const o = Object.fromEntries(sd) as Record<string, unknown>;
+        Object.defineProperty(o, "__proto__", { value: kd.zeros([1]), enumerable: true });
+        return o;
+      }
+      return sd;
+    }
+    default:
+      throw new Error(`fuzz: unknown special value ${name}`);
+  }
+}
+
+setSpecialBuilder(buildSpecial);
+export type { TensorArg };
