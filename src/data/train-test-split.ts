@@ -1,8 +1,9 @@
-import { Tensor } from "../tensor/tensor.js";
+import { Tensor, checkTensor } from "../tensor/tensor.js";
+import { checkOptions } from "../tensor/options.js";
 import { ShapeError, ValueError } from "../tensor/errors.js";
-import { describeValue, shapeStr } from "../tensor/shape.js";
+import { checkBool, describeValue, shapeStr } from "../tensor/shape.js";
 import { arange, randperm } from "../tensor/creation.js";
-import type { Generator } from "../tensor/random.js";
+import { Generator } from "../tensor/random.js";
 import { selectRows } from "./select-rows.js";
 
 export interface TrainTestSplitOptions {
@@ -40,14 +41,14 @@ export interface TrainTestSplitOptions {
  *
  * @example const [xTrain, xTest, yTrain, yTest] = trainTestSplit([x, y], { testSize: 0.2, generator: new Generator(0) });
  */
-export function trainTestSplit(tensors: Tensor | readonly Tensor[], options: TrainTestSplitOptions = {}): Tensor[] {
+export function trainTestSplit(tensors: Tensor | readonly Tensor[], options?: TrainTestSplitOptions): Tensor[] {
   const fn = "trainTestSplit";
   const list = tensors instanceof Tensor ? [tensors] : tensors;
   if (!Array.isArray(list) || list.length === 0) {
     throw new ValueError(`${fn}: tensors must be a Tensor or a non-empty list of tensors, got ${describeValue(tensors)}`);
   }
   list.forEach((t, i) => {
-    if (!(t instanceof Tensor)) throw new ValueError(`${fn}: tensors[${i}] must be a Tensor, got ${describeValue(t)}`);
+    checkTensor(t, fn, `tensors[${i}]`);
     if (t.ndim === 0) throw new ShapeError(`${fn}: tensors[${i}] is 0-d (shape []); it needs a first axis of rows to split`);
   });
   const n = list[0]!.shape[0]!;
@@ -56,15 +57,15 @@ export function trainTestSplit(tensors: Tensor | readonly Tensor[], options: Tra
       throw new ShapeError(`${fn}: tensors[${i}] has shape ${shapeStr(t.shape)} but tensors[0] has shape ${shapeStr(list[0]!.shape)}; their first axes (the rows) must match`);
     }
   });
-  if (options === null || typeof options !== "object") throw new ValueError(`${fn}: options must be an object, got ${describeValue(options)}`);
-  const { shuffle = true, generator } = options;
-  if (typeof shuffle !== "boolean") throw new ValueError(`${fn}: shuffle must be true or false, got ${describeValue(shuffle)}`);
-  const testSize = checkSize(options.testSize, "testSize", n, fn);
-  const trainSize = checkSize(options.trainSize, "trainSize", n, fn);
+  const { shuffle = true, generator, testSize: test, trainSize: train } = checkOptions(options, fn, ["testSize", "trainSize", "shuffle", "generator"]);
+  checkBool(shuffle, fn, "shuffle");
+  if (generator !== undefined && !(generator instanceof Generator)) throw new ValueError(`${fn}: generator must be a Generator, got ${describeValue(generator)}`);
+  const testSize = checkSize(test, "testSize", n, fn);
+  const trainSize = checkSize(train, "trainSize", n, fn);
   const nTest = testSize === undefined ? (trainSize === undefined ? Math.ceil(0.25 * n) : n - count(trainSize, n, "floor")) : count(testSize, n, "ceil");
   const nTrain = trainSize === undefined ? n - nTest : count(trainSize, n, "floor");
   if (nTrain + nTest > n || nTrain <= 0 || nTest <= 0) {
-    const sizes = `testSize ${describeValue(options.testSize)} and trainSize ${describeValue(options.trainSize)}`;
+    const sizes = `testSize ${describeValue(test)} and trainSize ${describeValue(train)}`;
     throw new ValueError(`${fn}: with ${n} rows, ${sizes} give ${nTrain} train and ${nTest} test rows; both parts must be non-empty and together at most ${n}`);
   }
   let trainRows: Int32Array, testRows: Int32Array;

@@ -1,7 +1,6 @@
-import { Tensor } from "../tensor/tensor.js";
-import { requireFloat } from "../tensor/dtype.js";
-import { DTypeError, ShapeError, ValueError } from "../tensor/errors.js";
-import { describeValue, shapeStr } from "../tensor/shape.js";
+import { checkFloatTensor, type Tensor } from "../tensor/tensor.js";
+import { ShapeError, ValueError } from "../tensor/errors.js";
+import { shapeStr } from "../tensor/shape.js";
 import { asPublicCall } from "../tensor/public-call.js";
 import { noGrad } from "../autograd/no-grad.js";
 import { cast } from "../ops/cast.js";
@@ -31,8 +30,7 @@ import { checkLabels } from "./checks.js";
  */
 export function accuracy(logits: Tensor, labels: Tensor): number {
   const fn = "accuracy";
-  if (!(logits instanceof Tensor)) throw new DTypeError(`${fn}: logits must be a Tensor, got ${describeValue(logits)}`);
-  requireFloat(logits.dtype, fn, "logits");
+  checkFloatTensor(logits, fn, "logits");
   if (logits.ndim === 0) throw new ShapeError(`${fn}: logits need a class axis, got shape []`);
   const classes = logits.shape[logits.ndim - 1]!;
   const rows = logits.shape.slice(0, -1);

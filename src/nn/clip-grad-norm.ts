@@ -1,6 +1,7 @@
 import type { Tensor } from "../tensor/tensor.js";
 import { ValueError } from "../tensor/errors.js";
-import { describeValue } from "../tensor/shape.js";
+import { checkBool, describeValue } from "../tensor/shape.js";
+import { checkOptions } from "../tensor/options.js";
 import { asPublicCall } from "../tensor/public-call.js";
 import { noGrad } from "../autograd/no-grad.js";
 import { abs } from "../ops/abs.js";
@@ -74,14 +75,13 @@ export function clipGradNorm(params: GradParams, maxNorm: number, normType: numb
   if (typeof maxNorm !== "number" || !(maxNorm >= 0)) {
     throw new ValueError(`${fn}: maxNorm must be a number >= 0 (Infinity only measures), got ${describeValue(maxNorm)}`);
   }
-  const options: ClipGradNormOptions = typeof normType === "object" && normType !== null ? normType : { normType };
+  const options = typeof normType === "object" && normType !== null ? checkOptions(normType, fn, ["normType", "errorIfNonfinite"]) : { normType };
   const rawP = options.normType ?? 2;
   const p = rawP === "inf" ? Infinity : rawP;
   if (typeof p !== "number" || !(p > 0)) {
     throw new ValueError(`${fn}: normType must be a number > 0 or Infinity ("inf"), got ${describeValue(rawP)}`);
   }
-  const errorIfNonfinite = options.errorIfNonfinite ?? false;
-  if (typeof errorIfNonfinite !== "boolean") throw new ValueError(`${fn}: errorIfNonfinite must be true or false, got ${describeValue(errorIfNonfinite)}`);
+  const errorIfNonfinite = checkBool(options.errorIfNonfinite ?? false, fn, "errorIfNonfinite");
 
   return asPublicCall(fn, () => noGrad(() => {
     const withGrad = list.filter((t) => t.grad !== null && t.grad.size > 0);
@@ -119,7 +119,9 @@ export function clipGradNorm(params: GradParams, maxNorm: number, normType: numb
 
 /** The largest power of two ≤ m, for 0 < m < ∞ (subnormal m too): a scale that divides exactly. */
 function powerOfTwoBelow(m: number): number {
-  let s = 2 ** Math.floor(Math.log2(m));
+  // The exponent kept within float64's powers of two, 2⁻¹⁰⁷⁴ … 2¹⁰²³: Math.log2 of the largest
+  // double rounds up to 1024, and 2¹⁰²⁴ = ∞ would never halve to a finite number.
+  let s = 2 ** Math.min(Math.max(Math.floor(Math.log2(m)), -1074), 1023);
   // Math.log2 may be off by one next to a power of two; step to the exact one.
   while (s > m) s /= 2;
   while (s * 2 <= m) s *= 2;

@@ -1,6 +1,6 @@
 import { Tensor } from "../tensor/tensor.js";
 import { DTypeError, ShapeError, ValueError } from "../tensor/errors.js";
-import { describeValue, sameShape, shapeStr } from "../tensor/shape.js";
+import { checkBool, describeValue, sameShape, shapeStr } from "../tensor/shape.js";
 import { checkOptions } from "../tensor/options.js";
 import { noGrad } from "../autograd/no-grad.js";
 import { kernel } from "../kernels/registry.js";
@@ -132,8 +132,7 @@ export abstract class Module {
    * @example model.train(); for (const b of batches(...)) { ... } model.eval();
    */
   train(mode = true): this {
-    if (typeof mode !== "boolean") throw new ValueError(`train: mode must be true or false, got ${describeValue(mode)}`);
-    this.training = mode;
+    this.training = checkBool(mode, "train", "mode");
     for (const m of this.#modules.values()) m.train(mode);
     return this;
   }
@@ -174,7 +173,9 @@ export abstract class Module {
    * @example console.log(String(mlp([64, 16, 10])))
    */
   toString(): string {
-    const extra = this.extraRepr();
+    const extra: unknown = this.extraRepr();
+    // A user's layer may override extraRepr: what it returns is printed, so it must be text.
+    if (typeof extra !== "string") throw new ValueError(`toString: ${moduleName(this)}.extraRepr() must return a string, got ${describeValue(extra)}`);
     const extraLines = extra === "" ? [] : extra.split("\n");
     const childLines = [...this.#modules].map(([name, m]) => `(${name}): ${indentAfterFirst(m.toString(), 2)}`);
     const lines = [...extraLines, ...childLines];

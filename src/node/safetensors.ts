@@ -83,9 +83,10 @@ export function saveCheckpoint(path: string | URL, parts: CheckpointParts, optio
  * @example const { metadata } = loadCheckpoint("run.safetensors", { model, optimizer: opt, scheduler, generator: g });
  */
 export function loadCheckpoint(path: string | URL, into: CheckpointParts, options?: LoadCheckpointOptions): { metadata: Record<string, string> } {
-  const bytes = readFileBytes(path, "loadCheckpoint");
+  const fn = "loadCheckpoint";
+  checkPath(path, fn);
   try {
-    return decode(bytes, into, options, "loadCheckpoint");
+    return decode(() => readFileBytes(path, fn), into, options, fn);
   } catch (e) {
     if (e instanceof FormatError) throw new FormatError(`loadCheckpoint: ${JSON.stringify(pathText(path))}: ${e.message.replace(/^loadCheckpoint: /, "")}`);
     throw e;

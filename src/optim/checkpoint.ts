@@ -1,11 +1,11 @@
 import { Tensor } from "../tensor/tensor.js";
 import { FormatError, KdgradError, ValueError } from "../tensor/errors.js";
-import { describeValue } from "../tensor/shape.js";
+import { checkBool, describeValue } from "../tensor/shape.js";
 import { Generator } from "../tensor/random.js";
 import { checkOptions } from "../tensor/options.js";
 import { decodeSafetensors, encodeSafetensorsAs } from "../io/safetensors.js";
 import { Module, loadStateDictInto } from "../nn/module.js";
-import { Optimizer, type OptimizerStateDict, type ParamGroup } from "./optimizer.js";
+import { Optimizer, prepareLoad, type OptimizerStateDict, type ParamGroup } from "./optimizer.js";
 import { LRScheduler, type SchedulerStateDict } from "./lr-scheduler.js";
 
 /** What a checkpoint holds; every part is optional. */
@@ -114,14 +114,17 @@ export function decodeCheckpoint(bytes: Uint8Array, into: CheckpointParts, optio
   return decode(bytes, into, options, "decodeCheckpoint");
 }
 
-/** decodeCheckpoint for a public function `fn` (loadCheckpoint), which its messages name. @internal */
-export function decode(bytes: Uint8Array, into: CheckpointParts, options: LoadCheckpointOptions | undefined, fn: string): { metadata: Record<string, string> } {
+/** decodeCheckpoint for a public function `fn` (loadCheckpoint, which passes a function reading the file), which its messages name. @internal */
+export function decode(
+  bytes: Uint8Array | (() => Uint8Array), into: CheckpointParts, options: LoadCheckpointOptions | undefined, fn: string,
+): { metadata: Record<string, string> } {
   checkParts(into, fn);
-  const strict = checkOptions(options, fn, ["strict"]).strict ?? true;
-  if (typeof strict !== "boolean") throw new ValueError(`${fn}: strict must be true or false, got ${describeValue(strict)}`);
+  const strict = checkBool(checkOptions(options, fn, ["strict"]).strict ?? true, fn, "strict");
+  // The arguments are checked before a file is read (loadCheckpoint passes the reading).
+  const raw = typeof bytes === "function" ? bytes() : bytes;
   let decoded;
   try {
-    decoded = decodeSafetensors(bytes);
+    decoded = decodeSafetensors(raw);
   } catch (e) {
     if (e instanceof KdgradError) throw new (e.constructor as new (m: string) => Error)(`${fn}: ${e.message}`);
     throw e;
@@ -158,11 +161,11 @@ export function decode(bytes: Uint8Array, into: CheckpointParts, options: LoadCh
       state.set(i, { ...(state.get(i) ?? {}), ...counts });
     }
     const dict: OptimizerStateDict = { type: json.optimizer.type, state, paramGroups: json.optimizer.paramGroups };
-    applies.push(prefixed(fn, "the optimizer's state", () => optimizer.prepareLoadStateDict(dict, fn)));
+    applies.push(prefixed(fn, "the optimizer's state", () => optimizer[prepareLoad](dict, fn)));
   }
   if (scheduler !== undefined) {
     if (json.scheduler === null) throw missing("scheduler");
-    applies.push(prefixed(fn, "the scheduler's state", () => scheduler.prepareLoadStateDict(json.scheduler!, fn)));
+    applies.push(prefixed(fn, "the scheduler's state", () => scheduler[prepareLoad](json.scheduler!, fn)));
   }
   if (generator !== undefined) {
     if (json.generator === null) throw missing("generator");
@@ -215,18 +218,16 @@ function parseJson(text: string, fn: string): CheckpointJson {
   return j as CheckpointJson;
 }
 
-function checkParts(parts: CheckpointParts, fn: string): void {
-  if (parts === null || typeof parts !== "object") throw new ValueError(`${fn}: parts must be an object like { model, optimizer, scheduler, generator }, got ${describeValue(parts)}`);
-  const kinds: [keyof CheckpointParts, (v: unknown) => boolean, string][] = [
-    ["model", (v) => v instanceof Module, "a Module"],
-    ["optimizer", (v) => v instanceof Optimizer, "an Optimizer"],
-    ["scheduler", (v) => v instanceof LRScheduler, "a scheduler"],
-    ["generator", (v) => v instanceof Generator, "a Generator"],
+/** The parts argument: an object (checkOptions: no unknown part, no null) of the right kinds. */
+function checkParts(parts: CheckpointParts | undefined, fn: string): CheckpointParts {
+  if (parts === undefined) throw new ValueError(`${fn}: parts must be an object like { model, optimizer, scheduler, generator }, got undefined`);
+  const p = checkOptions(parts, fn, ["model", "optimizer", "scheduler", "generator"], "parts");
+  const kinds: [keyof CheckpointParts, Function, string][] = [
+    ["model", Module, "a Module"], ["optimizer", Optimizer, "an Optimizer"], ["scheduler", LRScheduler, "a scheduler"], ["generator", Generator, "a Generator"],
   ];
-  for (const [key, is, what] of kinds) {
-    const v = parts[key];
-    if (v !== undefined && !is(v)) throw new ValueError(`${fn}: ${key} must be ${what}, got ${describeValue(v)}`);
+  for (const [key, cls, what] of kinds) {
+    const v = p[key];
+    if (v !== undefined && !(v instanceof cls)) throw new ValueError(`${fn}: ${key} must be ${what}, got ${describeValue(v)}`);
   }
-  const unknown = Object.keys(parts).filter((k) => !kinds.some(([key]) => key === k));
-  if (unknown.length > 0) throw new ValueError(`${fn}: unknown part(s) ${unknown.map((k) => JSON.stringify(k)).join(", ")} (a checkpoint holds model, optimizer, scheduler and generator)`);
+  return p;
 }

@@ -1,6 +1,6 @@
-import { checkInt } from "../tensor/shape.js";
+import { checkInt, checkNumber } from "../tensor/shape.js";
 import type { Optimizer } from "./optimizer.js";
-import { LRScheduler, checkSetting, optionsOf, type SchedulerValue } from "./lr-scheduler.js";
+import { LRScheduler, goTo, lrAt } from "./lr-scheduler.js";
 
 export interface ConstantLROptions {
   /** The factor applied until totalIters, in [0, 1] (default 1/3). */
@@ -22,35 +22,18 @@ export interface ConstantLROptions {
  * @example new ConstantLR(opt, { factor: 0.1, totalIters: 20 })
  */
 export class ConstantLR extends LRScheduler {
-  readonly factor: number;
-  readonly totalIters: number;
+  declare readonly factor: number;
+  declare readonly totalIters: number;
 
-  constructor(optimizer: Optimizer, options: ConstantLROptions = {}) {
-    super("ConstantLR", optimizer);
-    const s = ConstantLR.#check(optionsOf(options, "ConstantLR", false), "ConstantLR");
-    this.factor = s.factor;
-    this.totalIters = s.totalIters;
-    this.initialStep();
-  }
-
-  static #check(o: object, fn: string): { factor: number; totalIters: number } {
-    const { factor = 1 / 3, totalIters = 5 } = o as Record<string, unknown>;
-    return {
-      factor: checkSetting(factor, fn, "factor", (v) => v >= 0 && v <= 1, "in [0, 1]"),
+  constructor(optimizer: Optimizer, options?: ConstantLROptions) {
+    super("ConstantLR", optimizer, options, ["factor", "totalIters"], ({ factor = 1 / 3, totalIters = 5 }, fn) => ({
+      factor: checkNumber(factor, fn, "factor", (v) => v >= 0 && v <= 1, "in [0, 1]"),
       totalIters: checkInt(totalIters, fn, "totalIters", 0),
-    };
+    }));
+    this[goTo](0, "ConstantLR");
   }
 
-  protected lrAt(t: number): number {
+  protected [lrAt](t: number): number {
     return this.baseLrs[0]! * (this.factor + (t >= this.totalIters ? 1 : 0) * (1 - this.factor));
-  }
-
-  protected settings(): Record<string, SchedulerValue> {
-    return { factor: this.factor, totalIters: this.totalIters };
-  }
-
-  protected prepareSettings(dict: Readonly<Record<string, unknown>>, fn: string): () => void {
-    const s = ConstantLR.#check(dict, fn);
-    return () => Object.assign(this, s);
   }
 }

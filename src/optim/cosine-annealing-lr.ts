@@ -1,6 +1,6 @@
-import { checkInt } from "../tensor/shape.js";
+import { checkInt, checkNumber } from "../tensor/shape.js";
 import type { Optimizer } from "./optimizer.js";
-import { LRScheduler, checkSetting, optionsOf, type SchedulerValue } from "./lr-scheduler.js";
+import { LRScheduler, goTo, lrAt } from "./lr-scheduler.js";
 
 export interface CosineAnnealingLROptions {
   /** The number of epochs of the half cosine, T_max (a positive integer; required). */
@@ -22,36 +22,22 @@ export interface CosineAnnealingLROptions {
  * @example new CosineAnnealingLR(opt, { tMax: epochs })
  */
 export class CosineAnnealingLR extends LRScheduler {
-  readonly tMax: number;
-  readonly etaMin: number;
+  declare readonly tMax: number;
+  declare readonly etaMin: number;
 
   constructor(optimizer: Optimizer, options: CosineAnnealingLROptions) {
-    super("CosineAnnealingLR", optimizer);
-    const s = CosineAnnealingLR.#check(optionsOf(options, "CosineAnnealingLR", true), "CosineAnnealingLR");
-    this.tMax = s.tMax;
-    this.etaMin = s.etaMin;
-    this.initialStep();
-  }
-
-  static #check(o: object, fn: string): { tMax: number; etaMin: number } {
-    const { tMax, etaMin = 0 } = o as Record<string, unknown>;
-    return {
+    super("CosineAnnealingLR", optimizer, options, ["tMax", "etaMin"], ({ tMax, etaMin = 0 }, fn) => ({
       tMax: checkInt(tMax, fn, "tMax", 1),
-      etaMin: checkSetting(etaMin, fn, "etaMin", (v) => v >= 0, "a finite number >= 0"),
-    };
+      etaMin: checkNumber(etaMin, fn, "etaMin", (v) => v >= 0, "a finite number >= 0"),
+    }));
+    this[goTo](0, "CosineAnnealingLR");
   }
 
-  protected lrAt(t: number): number {
+  protected [lrAt](t: number): number {
     const { etaMin, tMax } = this;
-    return etaMin + ((this.baseLrs[0]! - etaMin) * (1 + Math.cos((Math.PI * t) / tMax))) / 2;
-  }
-
-  protected settings(): Record<string, SchedulerValue> {
-    return { tMax: this.tMax, etaMin: this.etaMin };
-  }
-
-  protected prepareSettings(dict: Readonly<Record<string, unknown>>, fn: string): () => void {
-    const s = CosineAnnealingLR.#check(dict, fn);
-    return () => Object.assign(this, s);
+    // (lr₀ − η)·((1 + cos)/2), not ((lr₀ − η)·(1 + cos))/2: halving is exact, so the two round
+    // alike, but the product with 1 + cos ≤ 2 overflows for |lr₀ − η| above half the largest
+    // double (η = 1e308 gave −∞), and with the half it cannot.
+    return etaMin + (this.baseLrs[0]! - etaMin) * ((1 + Math.cos((Math.PI * t) / tMax)) / 2);
   }
 }

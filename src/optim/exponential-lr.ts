@@ -1,5 +1,6 @@
+import { checkNumber } from "../tensor/shape.js";
 import type { Optimizer } from "./optimizer.js";
-import { LRScheduler, checkSetting, optionsOf, type SchedulerValue } from "./lr-scheduler.js";
+import { LRScheduler, goTo, lrAt } from "./lr-scheduler.js";
 
 export interface ExponentialLROptions {
   /** The factor γ applied every epoch (required). */
@@ -16,28 +17,16 @@ export interface ExponentialLROptions {
  * @example new ExponentialLR(opt, { gamma: 0.95 })
  */
 export class ExponentialLR extends LRScheduler {
-  readonly gamma: number;
+  declare readonly gamma: number;
 
   constructor(optimizer: Optimizer, options: ExponentialLROptions) {
-    super("ExponentialLR", optimizer);
-    this.gamma = ExponentialLR.#check(optionsOf(options, "ExponentialLR", true), "ExponentialLR").gamma;
-    this.initialStep();
+    super("ExponentialLR", optimizer, options, ["gamma"], ({ gamma }, fn) => ({
+      gamma: checkNumber(gamma, fn, "gamma", (v) => v >= 0, "a finite number >= 0"),
+    }));
+    this[goTo](0, "ExponentialLR");
   }
 
-  static #check(o: object, fn: string): { gamma: number } {
-    return { gamma: checkSetting((o as Record<string, unknown>).gamma, fn, "gamma", (v) => v >= 0, "a finite number >= 0") };
-  }
-
-  protected lrAt(t: number): number {
+  protected [lrAt](t: number): number {
     return this.baseLrs[0]! * this.gamma ** t;
-  }
-
-  protected settings(): Record<string, SchedulerValue> {
-    return { gamma: this.gamma };
-  }
-
-  protected prepareSettings(dict: Readonly<Record<string, unknown>>, fn: string): () => void {
-    const s = ExponentialLR.#check(dict, fn);
-    return () => Object.assign(this, s);
   }
 }

@@ -1,6 +1,6 @@
-import { checkInt } from "../tensor/shape.js";
+import { checkInt, checkNumber } from "../tensor/shape.js";
 import type { Optimizer } from "./optimizer.js";
-import { LRScheduler, checkSetting, optionsOf, type SchedulerValue } from "./lr-scheduler.js";
+import { LRScheduler, goTo, lrAt } from "./lr-scheduler.js";
 
 export interface LinearLROptions {
   /** The factor at epoch 0, in (0, 1] (default 1/3). */
@@ -17,6 +17,7 @@ export interface LinearLROptions {
  *
  *   lr(t) = lr₀ · (s + (e − s)·min(t, T)/T),   s = startFactor, e = endFactor, T = totalIters
  *
+ * computed as PyTorch's closed form before T, and as lr₀·e exactly from T on.
  * Check (PyTorch 2.1's example): lr₀ = 0.05, s = 0.5, T = 4 gives 0.025, 0.03125, 0.0375,
  * 0.04375, then 0.05 from t = 4. (The example in later PyTorch docs, s = 0.05, T = 40,
  * labels "epoch 0" the lr after the first step(): 0.0036875 = 0.05·(0.05 + 0.95/40).)
@@ -24,39 +25,23 @@ export interface LinearLROptions {
  * @example new LinearLR(opt, { startFactor: 0.1, totalIters: 500 }) // a 500-step warm-up
  */
 export class LinearLR extends LRScheduler {
-  readonly startFactor: number;
-  readonly endFactor: number;
-  readonly totalIters: number;
+  declare readonly startFactor: number;
+  declare readonly endFactor: number;
+  declare readonly totalIters: number;
 
-  constructor(optimizer: Optimizer, options: LinearLROptions = {}) {
-    super("LinearLR", optimizer);
-    const s = LinearLR.#check(optionsOf(options, "LinearLR", false), "LinearLR");
-    this.startFactor = s.startFactor;
-    this.endFactor = s.endFactor;
-    this.totalIters = s.totalIters;
-    this.initialStep();
-  }
-
-  static #check(o: object, fn: string): { startFactor: number; endFactor: number; totalIters: number } {
-    const { startFactor = 1 / 3, endFactor = 1, totalIters = 5 } = o as Record<string, unknown>;
-    return {
-      startFactor: checkSetting(startFactor, fn, "startFactor", (v) => v > 0 && v <= 1, "in (0, 1]"),
-      endFactor: checkSetting(endFactor, fn, "endFactor", (v) => v >= 0 && v <= 1, "in [0, 1]"),
+  constructor(optimizer: Optimizer, options?: LinearLROptions) {
+    super("LinearLR", optimizer, options, ["startFactor", "endFactor", "totalIters"], ({ startFactor = 1 / 3, endFactor = 1, totalIters = 5 }, fn) => ({
+      startFactor: checkNumber(startFactor, fn, "startFactor", (v) => v > 0 && v <= 1, "in (0, 1]"),
+      endFactor: checkNumber(endFactor, fn, "endFactor", (v) => v >= 0 && v <= 1, "in [0, 1]"),
       totalIters: checkInt(totalIters, fn, "totalIters", 1),
-    };
+    }));
+    this[goTo](0, "LinearLR");
   }
 
-  protected lrAt(t: number): number {
+  protected [lrAt](t: number): number {
     const { startFactor: s, endFactor: e, totalIters: T } = this;
-    return this.baseLrs[0]! * (s + ((e - s) * Math.min(T, t)) / T);
-  }
-
-  protected settings(): Record<string, SchedulerValue> {
-    return { startFactor: this.startFactor, endFactor: this.endFactor, totalIters: this.totalIters };
-  }
-
-  protected prepareSettings(dict: Readonly<Record<string, unknown>>, fn: string): () => void {
-    const s = LinearLR.#check(dict, fn);
-    return () => Object.assign(this, s);
+    // From T on the factor is e itself: PyTorch's s + ((e − s)·T)/T rounds, and below e, so that
+    // endFactor 0 gave a negative lr (−1.4e-18), which no optimizer state dict accepts.
+    return this.baseLrs[0]! * (t >= T ? e : s + ((e - s) * t) / T);
   }
 }

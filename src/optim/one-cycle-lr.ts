@@ -1,9 +1,9 @@
 import { ValueError } from "../tensor/errors.js";
-import { checkInt, describeValue } from "../tensor/shape.js";
+import { checkBool, checkInt, checkNumber, describeValue } from "../tensor/shape.js";
 import type { Optimizer } from "./optimizer.js";
 import { SGD } from "./sgd.js";
 import { Adam } from "./adam.js";
-import { LRScheduler, checkSetting, optionsOf, type SchedulerValue } from "./lr-scheduler.js";
+import { LRScheduler, goTo, lrAt, type SchedulerValue } from "./lr-scheduler.js";
 
 export interface OneCycleLROptions {
   /** The peak learning rate (required). */
@@ -30,7 +30,7 @@ export interface OneCycleLROptions {
   threePhase?: boolean;
 }
 
-interface Settings {
+type Settings = {
   maxLr: number;
   totalSteps: number;
   pctStart: number;
@@ -41,7 +41,7 @@ interface Settings {
   divFactor: number;
   finalDivFactor: number;
   threePhase: boolean;
-}
+};
 
 /** A phase: from the previous phase's end step to `end`, lr and momentum going start → end. */
 interface Phase {
@@ -67,7 +67,9 @@ interface Phase {
  * (so an SGD built without momentum gets one, as in PyTorch; pass cycleMomentum: false to keep 0).
  * The optimizer's initialLr becomes lr_init (so its lr at step 0 is lr_init).
  * step() may run N times (the N-th computes step N, just past the end of the last phase, as
- * PyTorch allows); one more is a ValueError, as in PyTorch. A phase of zero length (pN = 1,
+ * PyTorch allows, and holds the last phase's end values there, where PyTorch extrapolates the
+ * phase: its linear form gives a negative lr and a momentum above maxMomentum); one more is a
+ * ValueError, as in PyTorch. A phase of zero length (pN = 1,
  * the first phase ending at step 0) is refused by name where PyTorch divides by zero.
  *
  * Check: maxLr 0.01, N = 10, p = 0.3 (cos): lr_init = 4e-4, steps 0, 1, 2 give 4e-4, 0.0052,
@@ -76,127 +78,122 @@ interface Phase {
  * @example new OneCycleLR(opt, { maxLr: 0.01, epochs: 10, stepsPerEpoch: batchesPerEpoch })
  */
 export class OneCycleLR extends LRScheduler {
-  readonly maxLr!: number;
-  readonly totalSteps!: number;
-  readonly pctStart!: number;
-  readonly annealStrategy!: "cos" | "linear";
-  readonly cycleMomentum!: boolean;
-  readonly baseMomentum!: number;
-  readonly maxMomentum!: number;
-  readonly divFactor!: number;
-  readonly finalDivFactor!: number;
-  readonly threePhase!: boolean;
+  declare readonly maxLr: number;
+  declare readonly totalSteps: number;
+  declare readonly pctStart: number;
+  declare readonly annealStrategy: "cos" | "linear";
+  declare readonly cycleMomentum: boolean;
+  declare readonly baseMomentum: number;
+  declare readonly maxMomentum: number;
+  declare readonly divFactor: number;
+  declare readonly finalDivFactor: number;
+  declare readonly threePhase: boolean;
 
   constructor(optimizer: Optimizer, options: OneCycleLROptions) {
-    const s = OneCycleLR.#check(optionsOf(options, "OneCycleLR", true), optimizer, "OneCycleLR", true);
-    super("OneCycleLR", optimizer, s.maxLr / s.divFactor);
-    Object.assign(this, s);
-    this.initialStep();
+    super("OneCycleLR", optimizer, options, KEYS, check, (s) => (s.maxLr as number) / (s.divFactor as number));
+    this[goTo](0, "OneCycleLR");
   }
 
-  static #check(o: object, optimizer: Optimizer, fn: string, fresh: boolean): Settings {
-    const v = o as Record<string, unknown>;
-    const maxLr = checkSetting(v.maxLr, fn, "maxLr", (x) => x > 0, "a finite number > 0");
-    let totalSteps: number;
-    if (v.totalSteps !== undefined) {
-      if (fresh && (v.epochs !== undefined || v.stepsPerEpoch !== undefined)) {
-        throw new ValueError(`${fn}: give totalSteps or epochs and stepsPerEpoch, not both (got totalSteps ${describeValue(v.totalSteps)}, epochs ${describeValue(v.epochs)}, stepsPerEpoch ${describeValue(v.stepsPerEpoch)})`);
-      }
-      totalSteps = checkInt(v.totalSteps, fn, "totalSteps", 1);
-    } else if (v.epochs !== undefined && v.stepsPerEpoch !== undefined) {
-      totalSteps = checkInt(v.epochs, fn, "epochs", 1) * checkInt(v.stepsPerEpoch, fn, "stepsPerEpoch", 1);
-    } else {
-      throw new ValueError(`${fn}: give totalSteps, or epochs and stepsPerEpoch (got epochs ${describeValue(v.epochs)}, stepsPerEpoch ${describeValue(v.stepsPerEpoch)})`);
-    }
-    const pctStart = checkSetting(v.pctStart ?? 0.3, fn, "pctStart", (x) => x >= 0 && x <= 1, "in [0, 1]");
-    const annealStrategy = v.annealStrategy ?? "cos";
-    if (annealStrategy !== "cos" && annealStrategy !== "linear") throw new ValueError(`${fn}: annealStrategy must be "cos" or "linear", got ${describeValue(annealStrategy)}`);
-    const cycleMomentum = v.cycleMomentum ?? true;
-    if (typeof cycleMomentum !== "boolean") throw new ValueError(`${fn}: cycleMomentum must be true or false, got ${describeValue(cycleMomentum)}`);
-    const threePhase = v.threePhase ?? false;
-    if (typeof threePhase !== "boolean") throw new ValueError(`${fn}: threePhase must be true or false, got ${describeValue(threePhase)}`);
-    const adam = optimizer instanceof Adam;
-    const nesterov = optimizer instanceof SGD && optimizer.nesterov;
-    const [lo, range] = nesterov ? [(x: number) => x > 0, "> 0 (the SGD is nesterov)"] : [(x: number) => x >= 0, ">= 0"];
-    const momentumOk = (x: number) => lo(x) && (!adam || x < 1);
-    const expected = `a finite number ${range}${adam ? " and < 1 (it becomes Adam's beta1)" : ""}`;
-    const baseMomentum = checkSetting(v.baseMomentum ?? 0.85, fn, "baseMomentum", momentumOk, expected);
-    const maxMomentum = checkSetting(v.maxMomentum ?? 0.95, fn, "maxMomentum", momentumOk, expected);
-    if (cycleMomentum && !adam && !(optimizer instanceof SGD)) {
-      throw new ValueError(`${fn}: cycleMomentum needs an optimizer with a momentum (SGD) or beta1 (Adam, AdamW); pass cycleMomentum: false`);
-    }
-    const divFactor = checkSetting(v.divFactor ?? 25, fn, "divFactor", (x) => x > 0, "a finite number > 0");
-    const finalDivFactor = checkSetting(v.finalDivFactor ?? 1e4, fn, "finalDivFactor", (x) => x > 0, "a finite number > 0");
-    return { maxLr, totalSteps, pctStart, annealStrategy, cycleMomentum, baseMomentum, maxMomentum, divFactor, finalDivFactor, threePhase };
+  protected [lrAt](t: number, fn: string): number {
+    return at(this, this.baseLrs[0]!, t, fn).lr;
   }
 
-  /** The phases, with PyTorch's end steps (floats: pN − 1 need not be whole). */
-  #phases(): Phase[] {
-    const N = this.totalSteps;
-    const p = this.pctStart;
-    if (this.threePhase) {
-      return [
-        { end: p * N - 1, lr: ["initial", "max"], momentum: ["max", "base"] },
-        { end: 2 * p * N - 2, lr: ["max", "initial"], momentum: ["base", "max"] },
-        { end: N - 1, lr: ["initial", "min"], momentum: ["max", "max"] },
-      ];
-    }
-    return [
-      { end: p * N - 1, lr: ["initial", "max"], momentum: ["max", "base"] },
-      { end: N - 1, lr: ["max", "min"], momentum: ["base", "max"] },
-    ];
-  }
-
-  #anneal(start: number, end: number, pct: number): number {
-    if (this.annealStrategy === "cos") return end + ((start - end) / 2) * (Math.cos(Math.PI * pct) + 1);
-    return (end - start) * pct + start;
-  }
-
-  /** lr and momentum at step t (PyTorch's get_lr: the first phase whose end is ≥ t, else the last). */
-  #at(t: number): { lr: number; momentum: number } {
-    if (t > this.totalSteps) {
-      throw new ValueError(`OneCycleLR.step: step ${t} is past totalSteps = ${this.totalSteps} (PyTorch refuses it too); make totalSteps (or epochs × stepsPerEpoch) cover every step() call`);
-    }
-    const initial = this.baseLrs[0]!;
-    const lrs = { initial, max: this.maxLr, min: initial / this.finalDivFactor };
-    const momenta = { base: this.baseMomentum, max: this.maxMomentum };
-    const phases = this.#phases();
-    let start = 0;
-    for (let i = 0; i < phases.length; i++) {
-      const phase = phases[i]!;
-      if (t <= phase.end || i === phases.length - 1) {
-        if (phase.end === start) {
-          throw new ValueError(`OneCycleLR: step ${t} falls in a phase of zero length (steps ${start} to ${phase.end}) with pctStart ${this.pctStart} and totalSteps ${this.totalSteps}; PyTorch divides by zero here; change pctStart or totalSteps`);
-        }
-        const pct = (t - start) / (phase.end - start);
-        return {
-          lr: this.#anneal(lrs[phase.lr[0]], lrs[phase.lr[1]], pct),
-          momentum: this.#anneal(momenta[phase.momentum[0]], momenta[phase.momentum[1]], pct),
-        };
-      }
-      start = phase.end;
-    }
-    throw new ValueError("OneCycleLR: unreachable");
-  }
-
-  protected lrAt(t: number): number {
-    return this.#at(t).lr;
-  }
-
-  protected override applyExtras(t: number): void {
+  /** The lr, and the momentum (SGD's momentum or Adam's beta1) when cycled. @internal */
+  override [goTo](t: number, fn: string): void {
+    super[goTo](t, fn);
     if (!this.cycleMomentum) return;
-    const { momentum } = this.#at(t);
+    const { momentum } = at(this, this.baseLrs[0]!, t, fn);
     if (this.optimizer instanceof Adam) this.optimizer.beta1 = momentum;
     else (this.optimizer as SGD).momentum = momentum;
   }
+}
 
-  protected settings(): Record<string, SchedulerValue> {
-    const { maxLr, totalSteps, pctStart, annealStrategy, cycleMomentum, baseMomentum, maxMomentum, divFactor, finalDivFactor, threePhase } = this;
-    return { maxLr, totalSteps, pctStart, annealStrategy, cycleMomentum, baseMomentum, maxMomentum, divFactor, finalDivFactor, threePhase };
+const KEYS = ["maxLr", "totalSteps", "epochs", "stepsPerEpoch", "pctStart", "annealStrategy", "cycleMomentum", "baseMomentum", "maxMomentum", "divFactor", "finalDivFactor", "threePhase"] as const;
+
+/** OneCycleLR's options (or saved settings), checked. */
+function check(v: Readonly<Record<string, unknown>>, fn: string, optimizer: Optimizer): Settings {
+  const maxLr = checkNumber(v.maxLr, fn, "maxLr", (x) => x > 0, "a finite number > 0");
+  let totalSteps: number;
+  if (v.totalSteps !== undefined) {
+    if (v.epochs !== undefined || v.stepsPerEpoch !== undefined) {
+      throw new ValueError(`${fn}: give totalSteps or epochs and stepsPerEpoch, not both (got totalSteps ${describeValue(v.totalSteps)}, epochs ${describeValue(v.epochs)}, stepsPerEpoch ${describeValue(v.stepsPerEpoch)})`);
+    }
+    totalSteps = checkInt(v.totalSteps, fn, "totalSteps", 1);
+  } else if (v.epochs !== undefined && v.stepsPerEpoch !== undefined) {
+    totalSteps = checkInt(v.epochs, fn, "epochs", 1) * checkInt(v.stepsPerEpoch, fn, "stepsPerEpoch", 1);
+  } else {
+    throw new ValueError(`${fn}: give totalSteps, or epochs and stepsPerEpoch (got epochs ${describeValue(v.epochs)}, stepsPerEpoch ${describeValue(v.stepsPerEpoch)})`);
   }
+  const pctStart = checkNumber(v.pctStart ?? 0.3, fn, "pctStart", (x) => x >= 0 && x <= 1, "in [0, 1]");
+  const annealStrategy = v.annealStrategy ?? "cos";
+  if (annealStrategy !== "cos" && annealStrategy !== "linear") throw new ValueError(`${fn}: annealStrategy must be "cos" or "linear", got ${describeValue(annealStrategy)}`);
+  const cycleMomentum = checkBool(v.cycleMomentum ?? true, fn, "cycleMomentum");
+  const threePhase = checkBool(v.threePhase ?? false, fn, "threePhase");
+  const adam = optimizer instanceof Adam;
+  const nesterov = optimizer instanceof SGD && optimizer.nesterov;
+  const expected = `a finite number ${nesterov ? "> 0 (the SGD is nesterov)" : ">= 0"}${adam ? " and < 1 (it becomes Adam's beta1)" : ""}`;
+  const momentumOk = (x: number) => (nesterov ? x > 0 : x >= 0) && (!adam || x < 1);
+  const baseMomentum = checkNumber(v.baseMomentum ?? 0.85, fn, "baseMomentum", momentumOk, expected);
+  const maxMomentum = checkNumber(v.maxMomentum ?? 0.95, fn, "maxMomentum", momentumOk, expected);
+  if (cycleMomentum && !adam && !(optimizer instanceof SGD)) {
+    throw new ValueError(`${fn}: cycleMomentum needs an optimizer with a momentum (SGD) or beta1 (Adam, AdamW); pass cycleMomentum: false`);
+  }
+  const divFactor = checkNumber(v.divFactor ?? 25, fn, "divFactor", (x) => x > 0, "a finite number > 0");
+  const finalDivFactor = checkNumber(v.finalDivFactor ?? 1e4, fn, "finalDivFactor", (x) => x > 0, "a finite number > 0");
+  const s: Settings = { maxLr, totalSteps, pctStart, annealStrategy, cycleMomentum, baseMomentum, maxMomentum, divFactor, finalDivFactor, threePhase };
+  return s;
+}
 
-  protected prepareSettings(dict: Readonly<Record<string, unknown>>, fn: string): () => void {
-    const s = OneCycleLR.#check(dict, this.optimizer, fn, false);
-    return () => Object.assign(this, s);
+/** The phases, with PyTorch's end steps (floats: pN − 1 need not be whole). */
+function phases(s: Settings): Phase[] {
+  const N = s.totalSteps;
+  const p = s.pctStart;
+  if (s.threePhase) {
+    return [
+      { end: p * N - 1, lr: ["initial", "max"], momentum: ["max", "base"] },
+      { end: 2 * p * N - 2, lr: ["max", "initial"], momentum: ["base", "max"] },
+      { end: N - 1, lr: ["initial", "min"], momentum: ["max", "max"] },
+    ];
+  }
+  return [
+    { end: p * N - 1, lr: ["initial", "max"], momentum: ["max", "base"] },
+    { end: N - 1, lr: ["max", "min"], momentum: ["base", "max"] },
+  ];
+}
+
+function anneal(s: Settings, start: number, end: number, pct: number): number {
+  if (s.annealStrategy === "cos") return end + ((start - end) / 2) * (Math.cos(Math.PI * pct) + 1);
+  return (end - start) * pct + start;
+}
+
+/**
+ * lr and momentum at step t from the settings and lr_init (PyTorch's get_lr: the first phase
+ * whose end is ≥ t, else the last); a step past totalSteps or in a phase of zero length is a
+ * ValueError naming `fn`.
+ */
+function at(s: Settings, initial: number, t: number, fn: string): { lr: number; momentum: number } {
+  if (t > s.totalSteps) {
+    throw new ValueError(`${fn}: step ${t} is past totalSteps = ${s.totalSteps} (PyTorch refuses it too); make totalSteps (or epochs × stepsPerEpoch) cover every step() call`);
+  }
+  const lrs = { initial, max: s.maxLr, min: initial / s.finalDivFactor };
+  const momenta = { base: s.baseMomentum, max: s.maxMomentum };
+  const list = phases(s);
+  let start = 0;
+  for (let i = 0; ; i++) {
+    const phase = list[i]!;
+    if (t <= phase.end || i === list.length - 1) {
+      if (phase.end === start) {
+        throw new ValueError(`${fn}: step ${t} falls in a phase of zero length (steps ${start} to ${phase.end}) with pctStart ${s.pctStart} and totalSteps ${s.totalSteps}; PyTorch divides by zero here; change pctStart or totalSteps`);
+      }
+      // pct > 1 only at step N, past the last phase's end: PyTorch extrapolates the phase there
+      // (the linear form below lr_min, to a negative lr for the default settings, and the momentum
+      // past maxMomentum, to an Adam β₁ ≥ 1); kdgrad holds the end values.
+      const pct = Math.min((t - start) / (phase.end - start), 1);
+      return {
+        lr: anneal(s, lrs[phase.lr[0]], lrs[phase.lr[1]], pct),
+        momentum: anneal(s, momenta[phase.momentum[0]], momenta[phase.momentum[1]], pct),
+      };
+    }
+    start = phase.end;
   }
 }

@@ -1,7 +1,7 @@
 import { Tensor } from "../tensor/tensor.js";
 import { allocate, type Storage } from "../tensor/dtype.js";
 import { DTypeError, ShapeError, ValueError } from "../tensor/errors.js";
-import { describeValue, sameShape, shapeStr } from "../tensor/shape.js";
+import { checkNumber, describeValue, sameShape, shapeStr } from "../tensor/shape.js";
 import { kernel } from "../kernels/registry.js";
 import { Module, emptyParametersCause, moduleName } from "../nn/module.js";
 
@@ -43,6 +43,26 @@ export interface StateSchema {
   /** Keys holding a count (an integer ≥ 1). */
   readonly counts: readonly string[];
 }
+
+/*
+ * The state-dict protocol between Optimizer and its subclasses (and checkpoint.ts, and the
+ * schedulers' prepareLoad). Its methods are keyed by symbols that kdgrad does not export, so no
+ * user code can call them with unchecked arguments: they are not public API. A user's subclass
+ * of Optimizer gets the defaults (no hyperparameters besides lr, no per-parameter state).
+ */
+/** The optimizer's own hyperparameters (without lr, initialLr and params). @internal */
+export const hyperparameters: unique symbol = Symbol("hyperparameters");
+/**
+ * Check a saved group's own hyperparameters (`fn` names the public function for messages) and
+ * return what applies them, with the schema of the per-parameter state. @internal
+ */
+export const prepareHyperparameters: unique symbol = Symbol("prepareHyperparameters");
+/** The state kept for parameter p, or undefined if it has none yet. @internal */
+export const paramState: unique symbol = Symbol("paramState");
+/** Replace the whole per-parameter state (loadStateDict, after every check passed). @internal */
+export const replaceState: unique symbol = Symbol("replaceState");
+/** loadStateDict's checks for `fn`, the public function called; returns what applies the state. @internal */
+export const prepareLoad: unique symbol = Symbol("prepareLoad");
 
 /**
  * The base of SGD, Adam and AdamW, like torch.optim.Optimizer with a single
@@ -93,9 +113,9 @@ export abstract class Optimizer {
   }
 
   /** Validate a numeric option: a finite number satisfying `ok`, else a ValueError naming optimizer, option and value. */
-  protected checkOption(option: string, value: number, ok: boolean, expected: string, fn = this.#name): number {
+  protected checkOption(option: string, value: number, ok: boolean, expected: string): number {
     if (typeof value !== "number" || !Number.isFinite(value) || !ok) {
-      throw new ValueError(`${fn}: ${option} must be ${expected}, got ${describeValue(value)}`);
+      throw new ValueError(`${this.#name}: ${option} must be ${expected}, got ${describeValue(value)}`);
     }
     return value;
   }
@@ -108,28 +128,20 @@ export abstract class Optimizer {
     for (const p of this.params) p.grad = null;
   }
 
-  /*
-   * The hooks of stateDict / loadStateDict. SGD and Adam override them; a user's optimizer that
-   * keeps no state of its own (or does not need to save it) works with these defaults: no
-   * hyperparameters besides lr, no per-parameter state.
-   */
-  /** The optimizer's own hyperparameters (without lr, initialLr and params). */
-  protected hyperparameters(): Record<string, HyperValue> {
+  /** @internal */
+  protected [hyperparameters](): Record<string, HyperValue> {
     return {};
   }
-  /**
-   * Check a saved group's own hyperparameters (`fn` names the public function for messages)
-   * and return what applies them. Nothing may change before the returned function runs.
-   */
-  protected prepareHyperparameters(_group: Readonly<Record<string, unknown>>, _fn: string): { apply(): void; schema: StateSchema } {
+  /** @internal */
+  protected [prepareHyperparameters](_group: Readonly<Record<string, unknown>>, _fn: string): { apply(): void; schema: StateSchema } {
     return { apply: () => {}, schema: { tensors: {}, counts: [] } };
   }
-  /** The state kept for parameter p, or undefined if it has none yet. */
-  protected paramState(_p: Tensor): ParamStateStorage | undefined {
+  /** @internal */
+  protected [paramState](_p: Tensor): ParamStateStorage | undefined {
     return undefined;
   }
-  /** Replace the whole per-parameter state (loadStateDict, after every check passed). */
-  protected replaceState(_state: Map<Tensor, ParamStateStorage>): void {}
+  /** @internal */
+  protected [replaceState](_state: Map<Tensor, ParamStateStorage>): void {}
 
   /**
    * The optimizer's state, as PyTorch's optimizer.state_dict(): `type`, `state` (a Map from
@@ -143,13 +155,13 @@ export abstract class Optimizer {
   stateDict(): OptimizerStateDict {
     const state = new Map<number, Record<string, Tensor | number>>();
     this.params.forEach((p, i) => {
-      const s = this.paramState(p);
+      const s = this[paramState](p);
       if (s === undefined) return;
       const out: Record<string, Tensor | number> = {};
       for (const [key, v] of Object.entries(s)) out[key] = typeof v === "number" ? v : new Tensor(v, p.shape);
       state.set(i, out);
     });
-    const group: ParamGroup = { lr: this.lr, initialLr: this.initialLr, ...this.hyperparameters(), params: this.params.map((_, i) => i) };
+    const group: ParamGroup = { lr: this.lr, initialLr: this.initialLr, ...this[hyperparameters](), params: this.params.map((_, i) => i) };
     return { type: this.#name, state, paramGroups: [group] };
   }
 
@@ -167,11 +179,11 @@ export abstract class Optimizer {
    * @example opt.loadStateDict(saved)
    */
   loadStateDict(dict: OptimizerStateDict): void {
-    this.prepareLoadStateDict(dict, "loadStateDict")();
+    this[prepareLoad](dict, "loadStateDict")();
   }
 
-  /** loadStateDict's checks; the returned function applies the state. `fn` names the public function. @internal */
-  prepareLoadStateDict(dict: OptimizerStateDict, fn: string): () => void {
+  /** @internal */
+  [prepareLoad](dict: OptimizerStateDict, fn: string): () => void {
     const where = `${fn}: the ${this.#name} state dict`;
     if (dict === null || typeof dict !== "object") throw new ValueError(`${fn}: the optimizer state dict must be an object from optimizer.stateDict(), got ${describeValue(dict)}`);
     if (dict.type !== this.#name) {
@@ -187,10 +199,10 @@ export abstract class Optimizer {
     if (!Array.isArray(indices) || indices.length !== n || indices.some((v, i) => v !== i)) {
       throw new ValueError(`${where} lists parameters ${describeValue(indices)}, but this optimizer has ${n} (expected [0, …, ${n - 1}])`);
     }
-    const lr = this.checkOption("lr", group.lr as number, (group.lr as number) >= 0, "a finite number >= 0", fn);
+    const lr = checkNumber(group.lr, fn, "lr", (v) => v >= 0, "a finite number >= 0");
     const initialLr = group.initialLr ?? null;
-    if (initialLr !== null) this.checkOption("initialLr", initialLr as number, (initialLr as number) >= 0, "a finite number >= 0 or null", fn);
-    const { apply, schema } = this.prepareHyperparameters(group, fn);
+    if (initialLr !== null) checkNumber(initialLr, fn, "initialLr", (v) => v >= 0, "a finite number >= 0 or null");
+    const { apply, schema } = this[prepareHyperparameters](group, fn);
 
     const raw = dict.state as unknown;
     if (raw === null || typeof raw !== "object") throw new ValueError(`${where} must hold state, a Map from parameter index to its state, got ${describeValue(raw)}`);
@@ -207,7 +219,7 @@ export abstract class Optimizer {
       this.lr = lr;
       this.initialLr = initialLr as number | null;
       apply();
-      this.replaceState(state);
+      this[replaceState](state);
     };
   }
 

@@ -1,7 +1,8 @@
 import { ValueError } from "../tensor/errors.js";
 import { describeValue } from "../tensor/shape.js";
-import type { Optimizer } from "./optimizer.js";
-import { LRScheduler, optionsOf, type SchedulerStateDict, type SchedulerValue } from "./lr-scheduler.js";
+import { checkOptions } from "../tensor/options.js";
+import { prepareLoad, type Optimizer } from "./optimizer.js";
+import { LRScheduler, goTo, lrAt, prepareSettings, settingsOf, type SchedulerStateDict, type SchedulerValue } from "./lr-scheduler.js";
 
 export interface SequentialLROptions {
   /** The schedules, in the order they run (each built on the same optimizer). */
@@ -32,90 +33,102 @@ export interface SequentialLROptions {
  * const scheduler = new SequentialLR(opt, { schedulers: [warm, cos], milestones: [5] });
  */
 export class SequentialLR extends LRScheduler {
-  readonly schedulers: readonly LRScheduler[];
-  readonly milestones: readonly number[];
+  declare readonly schedulers: readonly LRScheduler[];
+  declare readonly milestones: readonly number[];
 
   constructor(optimizer: Optimizer, options: SequentialLROptions) {
     const fn = "SequentialLR";
-    const o = optionsOf(options, fn, true);
-    super(fn, optimizer);
-    const { schedulers, milestones } = o;
-    if (!Array.isArray(schedulers) || schedulers.length === 0) {
-      throw new ValueError(`${fn}: schedulers must be a non-empty list of schedulers, got ${describeValue(schedulers)}`);
-    }
-    schedulers.forEach((s, i) => {
-      if (!(s instanceof LRScheduler)) throw new ValueError(`${fn}: schedulers[${i}] must be a scheduler (StepLR, LinearLR, …), got ${describeValue(s)}`);
-      if (s.optimizer !== optimizer) throw new ValueError(`${fn}: schedulers[${i}] is built on another optimizer; every schedule must drive this one`);
-      if (schedulers.indexOf(s) !== i) throw new ValueError(`${fn}: schedulers[${i}] appears more than once`);
-      if (s instanceof SequentialLR) throw new ValueError(`${fn}: schedulers[${i}] is a SequentialLR; list its schedules in one SequentialLR instead`);
+    super(fn, optimizer, options, ["schedulers", "milestones"], (o, _, opt) => {
+      const { schedulers, milestones } = o;
+      if (!Array.isArray(schedulers) || schedulers.length === 0) {
+        throw new ValueError(`${fn}: schedulers must be a non-empty list of schedulers, got ${describeValue(schedulers)}`);
+      }
+      schedulers.forEach((s: unknown, i) => {
+        if (!(s instanceof LRScheduler)) throw new ValueError(`${fn}: schedulers[${i}] must be a scheduler (StepLR, LinearLR, …), got ${describeValue(s)}`);
+        if (s.optimizer !== opt) throw new ValueError(`${fn}: schedulers[${i}] is built on another optimizer; every schedule must drive this one`);
+        if (schedulers.indexOf(s) !== i) throw new ValueError(`${fn}: schedulers[${i}] appears more than once`);
+        if (s instanceof SequentialLR) throw new ValueError(`${fn}: schedulers[${i}] is a SequentialLR; list its schedules in one SequentialLR instead`);
+      });
+      checkMilestones(milestones, schedulers.length, fn);
+      return { schedulers: Object.freeze([...schedulers]) as unknown as SchedulerValue, milestones: Object.freeze([...milestones]) };
     });
-    SequentialLR.#checkMilestones(milestones, schedulers.length, fn);
-    this.schedulers = Object.freeze([...schedulers]);
-    this.milestones = Object.freeze([...milestones]);
     // PyTorch's construction: lr back to the initial lr, every schedule one epoch back, then
     // the first schedule's first step again.
     optimizer.lr = optimizer.initialLr!;
     for (const s of this.schedulers) s.lastEpoch -= 1;
-    this.lastEpoch = -1;
-    this.initialStep();
+    this[goTo](0, fn);
   }
 
-  static #checkMilestones(milestones: unknown, count: number, fn: string): void {
-    if (!Array.isArray(milestones) || milestones.length !== count - 1) {
-      throw new ValueError(`${fn}: milestones must list ${count - 1} epoch(s) (one fewer than the ${count} schedulers), got ${describeValue(milestones)}`);
-    }
-    milestones.forEach((m, i) => {
-      if (typeof m !== "number" || !Number.isInteger(m) || m < 1 || (i > 0 && m <= milestones[i - 1])) {
-        throw new ValueError(`${fn}: milestones must be strictly increasing positive integers, got ${describeValue(milestones)}`);
-      }
-    });
+  /**
+   * Epoch t: the running schedule i at its own epoch t − mᵢ (0 on its milestone, a restart; one
+   * past its last otherwise, its step; anything else after loadStateDict). A refusal names `fn`,
+   * the call the user made (SequentialLR.step), not the schedule's own step. @internal
+   */
+  override [goTo](t: number, fn: string): void {
+    const i = running(this.milestones, t);
+    this.schedulers[i]![goTo](t - startOf(this.milestones, i), fn);
+    this.lastEpoch = t; // after the schedule took its epoch: a refused step changes nothing
   }
 
-  /** The schedule running at epoch t: the number of milestones ≤ t (PyTorch's bisect_right). */
-  #index(t: number): number {
-    let i = 0;
-    while (i < this.milestones.length && this.milestones[i]! <= t) i++;
-    return i;
-  }
-
-  /** Epoch t: the running schedule's step, or its restart at 0 on its milestone. */
-  override goTo(t: number): void {
-    this.lastEpoch = t;
-    const i = this.#index(t);
-    const s = this.schedulers[i]!;
-    if (i > 0 && this.milestones[i - 1] === t) s.goTo(0);
-    else if (t === this.#start(i) + s.lastEpoch + 1) s.step();
-    else s.goTo(t - this.#start(i)); // a jump (loadStateDict): the schedule's own epoch
-  }
-
-  /** The epoch at which schedule i starts. */
-  #start(i: number): number {
-    return i === 0 ? 0 : this.milestones[i - 1]!;
-  }
-
-  protected lrAt(t: number): number {
-    return this.schedulers[this.#index(t)]!.getLastLr()[0]!;
+  protected [lrAt](t: number): number {
+    return this.schedulers[running(this.milestones, t)]!.getLastLr()[0]!;
   }
 
   override getLastLr(): number[] {
-    return this.schedulers[this.#index(Math.max(this.lastEpoch, 0))]!.getLastLr();
+    return this.schedulers[running(this.milestones, Math.max(this.lastEpoch, 0))]!.getLastLr();
   }
 
-  protected settings(): Record<string, SchedulerValue> {
+  /** @internal */
+  override [settingsOf](): Record<string, SchedulerValue> {
     return { milestones: [...this.milestones], schedulers: this.schedulers.map((s) => s.stateDict()) };
   }
 
-  protected prepareSettings(dict: Readonly<Record<string, unknown>>, fn: string): () => void {
-    SequentialLR.#checkMilestones(dict.milestones, this.schedulers.length, fn);
-    const milestones = dict.milestones as number[];
-    const saved = dict.schedulers;
-    if (!Array.isArray(saved) || saved.length !== this.schedulers.length) {
-      throw new ValueError(`${fn}: the SequentialLR state dict holds ${describeValue(saved)} as schedulers, but this SequentialLR has ${this.schedulers.length}`);
+  /**
+   * The milestones and each schedule's dict, checked by that schedule; at epoch t the running
+   * schedule's own epoch must be t − its milestone (so that the jump there is one its dict allows).
+   * @internal
+   */
+  override [prepareSettings](saved: Readonly<Record<string, unknown>>, fn: string, lastEpoch: number): () => void {
+    const { milestones, schedulers: dicts } = checkOptions(saved, fn, ["milestones", "schedulers"], "SequentialLR state dict");
+    const n = this.schedulers.length;
+    checkMilestones(milestones, n, fn);
+    if (!Array.isArray(dicts) || dicts.length !== n) {
+      throw new ValueError(`${fn}: the SequentialLR state dict holds ${describeValue(dicts)} as schedulers, but this SequentialLR has ${n}`);
     }
-    const applies = this.schedulers.map((s, i) => s.prepareLoadStateDict(saved[i] as SchedulerStateDict, fn));
+    const applies = this.schedulers.map((s, i) => s[prepareLoad](dicts[i] as SchedulerStateDict, fn));
+    if (lastEpoch >= 0) {
+      const i = running(milestones, lastEpoch);
+      const own = lastEpoch - startOf(milestones, i);
+      if ((dicts[i] as SchedulerStateDict).lastEpoch !== own) {
+        throw new ValueError(`${fn}: the SequentialLR state dict is at epoch ${lastEpoch}, where schedulers[${i}] is at its epoch ${own}, but that schedule's dict says ${describeValue((dicts[i] as SchedulerStateDict).lastEpoch)}`);
+      }
+    }
     return () => {
       (this as { milestones: readonly number[] }).milestones = Object.freeze([...milestones]);
       for (const apply of applies) apply();
     };
   }
+}
+
+function checkMilestones(milestones: unknown, count: number, fn: string): asserts milestones is number[] {
+  if (!Array.isArray(milestones) || milestones.length !== count - 1) {
+    throw new ValueError(`${fn}: milestones must list ${count - 1} epoch(s) (one fewer than the ${count} schedulers), got ${describeValue(milestones)}`);
+  }
+  milestones.forEach((m, i) => {
+    if (typeof m !== "number" || !Number.isInteger(m) || m < 1 || (i > 0 && m <= milestones[i - 1])) {
+      throw new ValueError(`${fn}: milestones must be strictly increasing positive integers, got ${describeValue(milestones)}`);
+    }
+  });
+}
+
+/** The schedule running at epoch t: the number of milestones ≤ t (PyTorch's bisect_right). */
+function running(milestones: readonly number[], t: number): number {
+  let i = 0;
+  while (i < milestones.length && milestones[i]! <= t) i++;
+  return i;
+}
+
+/** The epoch at which schedule i starts. */
+function startOf(milestones: readonly number[], i: number): number {
+  return i === 0 ? 0 : milestones[i - 1]!;
 }

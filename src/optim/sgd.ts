@@ -2,10 +2,13 @@ import type { Tensor } from "../tensor/tensor.js";
 import { allocate, type Storage } from "../tensor/dtype.js";
 import { ValueError } from "../tensor/errors.js";
 import { checkOptions } from "../tensor/options.js";
-import { describeValue } from "../tensor/shape.js";
+import { checkBool, checkNumber } from "../tensor/shape.js";
 import { noGrad } from "../autograd/no-grad.js";
 import { kernel } from "../kernels/registry.js";
-import { Optimizer, gradData, type HyperValue, type ParamStateStorage, type StateSchema } from "./optimizer.js";
+import {
+  Optimizer, gradData, hyperparameters, paramState, prepareHyperparameters, replaceState,
+  type HyperValue, type ParamStateStorage, type StateSchema,
+} from "./optimizer.js";
 
 export interface SGDOptions {
   /** Learning rate γ (required). */
@@ -41,25 +44,18 @@ export interface SGDOptions {
  */
 export class SGD extends Optimizer {
   /** Momentum factor μ; a schedule (OneCycleLR) may change it between steps. */
-  momentum: number;
-  readonly dampening: number;
-  readonly nesterov: boolean;
-  readonly weightDecay: number;
+  declare momentum: number;
+  declare readonly dampening: number;
+  declare readonly nesterov: boolean;
+  declare readonly weightDecay: number;
   readonly #buffers = new Map<Tensor, Storage>();
 
   constructor(params: Iterable<Tensor>, options: SGDOptions) {
     const checked = checkOptions(options as SGDOptions | undefined, "SGD", ["lr", "momentum", "dampening", "nesterov", "weightDecay"]);
     if (checked.lr === undefined) throw new ValueError("SGD: lr is required (new SGD(params, { lr: 0.1 }))");
     super("SGD", params, checked.lr);
-    options = checked;
-    const { momentum = 0, dampening = 0, weightDecay = 0 } = options;
-    this.momentum = this.checkOption("momentum", momentum, momentum >= 0, "a finite number >= 0");
-    this.dampening = this.checkOption("dampening", dampening, true, "a finite number");
-    this.weightDecay = this.checkOption("weightDecay", weightDecay, weightDecay >= 0, "a finite number >= 0");
-    this.nesterov = options.nesterov ?? false;
-    if (this.nesterov && (this.momentum <= 0 || this.dampening !== 0)) {
-      throw new ValueError(`SGD: nesterov requires momentum > 0 and dampening 0, got momentum ${this.momentum} and dampening ${this.dampening}`);
-    }
+    const { momentum = 0, dampening = 0, nesterov = false, weightDecay = 0 } = checked;
+    Object.assign(this, checkHyperparameters({ momentum, dampening, nesterov, weightDecay }, "SGD"));
   }
 
   step(): void {
@@ -88,32 +84,38 @@ export class SGD extends Optimizer {
     }
   }
 
-  protected override hyperparameters(): Record<string, HyperValue> {
+  /** @internal */
+  protected override [hyperparameters](): Record<string, HyperValue> {
     return { momentum: this.momentum, dampening: this.dampening, nesterov: this.nesterov, weightDecay: this.weightDecay };
   }
 
-  protected override prepareHyperparameters(group: Readonly<Record<string, unknown>>, fn: string): { apply(): void; schema: StateSchema } {
-    const momentum = this.checkOption("momentum", group.momentum as number, (group.momentum as number) >= 0, "a finite number >= 0", fn);
-    const dampening = this.checkOption("dampening", group.dampening as number, true, "a finite number", fn);
-    const weightDecay = this.checkOption("weightDecay", group.weightDecay as number, (group.weightDecay as number) >= 0, "a finite number >= 0", fn);
-    const nesterov = group.nesterov;
-    if (typeof nesterov !== "boolean") throw new ValueError(`${fn}: nesterov must be true or false, got ${describeValue(nesterov)}`);
-    if (nesterov && (momentum <= 0 || dampening !== 0)) {
-      throw new ValueError(`${fn}: nesterov requires momentum > 0 and dampening 0, got momentum ${momentum} and dampening ${dampening}`);
-    }
-    return {
-      apply: () => Object.assign(this, { momentum, dampening, weightDecay, nesterov }),
-      schema: { tensors: { momentumBuffer: true }, counts: [] },
-    };
+  /** @internal */
+  protected override [prepareHyperparameters](group: Readonly<Record<string, unknown>>, fn: string): { apply(): void; schema: StateSchema } {
+    const h = checkHyperparameters(group, fn);
+    return { apply: () => Object.assign(this, h), schema: { tensors: { momentumBuffer: true }, counts: [] } };
   }
 
-  protected override paramState(p: Tensor): ParamStateStorage | undefined {
+  /** @internal */
+  protected override [paramState](p: Tensor): ParamStateStorage | undefined {
     const buf = this.#buffers.get(p);
     return buf === undefined ? undefined : { momentumBuffer: buf };
   }
 
-  protected override replaceState(state: Map<Tensor, ParamStateStorage>): void {
+  /** @internal */
+  protected override [replaceState](state: Map<Tensor, ParamStateStorage>): void {
     this.#buffers.clear();
     for (const [p, s] of state) this.#buffers.set(p, s.momentumBuffer as Storage);
   }
+}
+
+/** SGD's hyperparameters, from the constructor's options (defaults filled in) or a saved group; `fn` names the public function. */
+function checkHyperparameters(o: Readonly<Record<string, unknown>>, fn: string): { momentum: number; dampening: number; nesterov: boolean; weightDecay: number } {
+  const momentum = checkNumber(o.momentum, fn, "momentum", (v) => v >= 0, "a finite number >= 0");
+  const dampening = checkNumber(o.dampening, fn, "dampening", () => true, "a finite number");
+  const weightDecay = checkNumber(o.weightDecay, fn, "weightDecay", (v) => v >= 0, "a finite number >= 0");
+  const nesterov = checkBool(o.nesterov, fn, "nesterov");
+  if (nesterov && (momentum <= 0 || dampening !== 0)) {
+    throw new ValueError(`${fn}: nesterov requires momentum > 0 and dampening 0, got momentum ${momentum} and dampening ${dampening}`);
+  }
+  return { momentum, dampening, nesterov, weightDecay };
 }

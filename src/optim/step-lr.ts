@@ -1,6 +1,6 @@
-import { checkInt } from "../tensor/shape.js";
+import { checkInt, checkNumber } from "../tensor/shape.js";
 import type { Optimizer } from "./optimizer.js";
-import { LRScheduler, checkSetting, optionsOf, type SchedulerValue } from "./lr-scheduler.js";
+import { LRScheduler, goTo, lrAt } from "./lr-scheduler.js";
 
 export interface StepLROptions {
   /** The period, in epochs, of the decay (a positive integer; required). */
@@ -21,35 +21,18 @@ export interface StepLROptions {
  * @example const scheduler = new StepLR(opt, { stepSize: 30, gamma: 0.1 }); // after each epoch: scheduler.step()
  */
 export class StepLR extends LRScheduler {
-  readonly stepSize: number;
-  readonly gamma: number;
+  declare readonly stepSize: number;
+  declare readonly gamma: number;
 
   constructor(optimizer: Optimizer, options: StepLROptions) {
-    super("StepLR", optimizer);
-    const s = StepLR.#check(optionsOf(options, "StepLR", true), "StepLR");
-    this.stepSize = s.stepSize;
-    this.gamma = s.gamma;
-    this.initialStep();
-  }
-
-  static #check(o: Readonly<Record<string, unknown>> | StepLROptions, fn: string): { stepSize: number; gamma: number } {
-    const { stepSize, gamma = 0.1 } = o as Record<string, unknown>;
-    return {
+    super("StepLR", optimizer, options, ["stepSize", "gamma"], ({ stepSize, gamma = 0.1 }, fn) => ({
       stepSize: checkInt(stepSize, fn, "stepSize", 1),
-      gamma: checkSetting(gamma, fn, "gamma", (v) => v >= 0, "a finite number >= 0"),
-    };
+      gamma: checkNumber(gamma, fn, "gamma", (v) => v >= 0, "a finite number >= 0"),
+    }));
+    this[goTo](0, "StepLR");
   }
 
-  protected lrAt(t: number): number {
+  protected [lrAt](t: number): number {
     return this.baseLrs[0]! * this.gamma ** Math.floor(t / this.stepSize);
-  }
-
-  protected settings(): Record<string, SchedulerValue> {
-    return { stepSize: this.stepSize, gamma: this.gamma };
-  }
-
-  protected prepareSettings(dict: Readonly<Record<string, unknown>>, fn: string): () => void {
-    const s = StepLR.#check(dict, fn);
-    return () => Object.assign(this, s);
   }
 }

@@ -1,5 +1,5 @@
 import { describe, expect, test } from "vitest";
-import { Generator, ShapeError, ValueError, arange, randperm, tensor, trainTestSplit } from "../../src/index.js";
+import { Generator, ShapeError, type Tensor, ValueError, arange, randperm, tensor, trainTestSplit } from "../../src/index.js";
 
 /** Rows that hold their own index (x: two columns 2i, 2i + 1; y: i), to see which rows went where. */
 const data = (n: number) => [arange(0, 2 * n, 1, { dtype: "float32" }).reshape(n, 2), arange(0, n, 1, { dtype: "int32" })] as const;
@@ -65,5 +65,11 @@ describe("trainTestSplit", () => {
     expect(() => trainTestSplit(x, { testSize: 0.6, trainSize: 0.5 })).toThrow(/^trainTestSplit: with 10 rows, testSize 0\.6 and trainSize 0\.5 give 5 train and 6 test rows; both parts must be non-empty and together at most 10$/);
     expect(() => trainTestSplit(x, { trainSize: 0.05 })).toThrow(/give 0 train and 10 test rows/);
     expect(() => trainTestSplit(x, { shuffle: "yes" as unknown as boolean })).toThrow(/^trainTestSplit: shuffle must be true or false/);
+    // Found by the fuzz suite: the generator was checked by randperm (and named it), and the options
+    // object was not checked as every other one (a typo was ignored).
+    expect(() => trainTestSplit(x, { generator: 3 as unknown as Generator })).toThrow(/^trainTestSplit: generator must be a Generator, got 3$/);
+    expect(() => trainTestSplit(x, { generator: null as unknown as Generator })).toThrow(/^trainTestSplit: options\.generator is null; leave it out for the default$/);
+    expect(() => trainTestSplit(x, { test_size: 0.2 } as never)).toThrow(/^trainTestSplit: unknown key "test_size" in options \(allowed: testSize, trainSize, shuffle, generator\)$/);
+    expect(() => trainTestSplit([x, 3 as unknown as Tensor])).toThrow(/^trainTestSplit: tensors\[1\] must be a Tensor, got 3$/);
   });
 });

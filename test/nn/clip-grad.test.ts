@@ -179,6 +179,14 @@ describe("clipGradNorm: the clipping", () => {
     expect(f.grad).toBe(gf);
   });
 
+  test("the largest double as the largest |g| (found by the fuzz suite: the scale 2^⌊log₂ m⌋ was 2¹⁰²⁴ = ∞, and halving it never ended)", () => {
+    // ‖(MAX, 1)‖₂ rounds to MAX: (MAX/2¹⁰²³)² = (2 − 2⁻⁵²)² → 4 − 2⁻⁵⁰, whose root is 2 − 2⁻⁵².
+    const p = withGrad([Number.MAX_VALUE, 1]);
+    expect(clipGradNorm(p, Infinity)).toBe(Number.MAX_VALUE);
+    expect(clipGradNorm(withGrad([Number.MAX_VALUE]), 1, 1)).toBe(Number.MAX_VALUE);
+    expect(clipGradNorm(withGrad([5e-324, -5e-324]), 1, 3)).toBe(5e-324); // 2^(1/3)·2⁻¹⁰⁷⁴, rounded to the nearest subnormal
+  });
+
   test("refusals name clipGradNorm, the argument and the value", () => {
     const p = withGrad([1]);
     const cases: [() => unknown, RegExp][] = [
@@ -189,6 +197,9 @@ describe("clipGradNorm: the clipping", () => {
       [() => clipGradNorm(p, 1, { errorIfNonfinite: 1 as unknown as boolean }), /^clipGradNorm: errorIfNonfinite must be true or false, got 1$/],
       [() => clipGradNorm(3 as unknown as Tensor, 1), /^clipGradNorm: parameters must be a Tensor or an iterable of tensors/],
       [() => clipGradNorm([p, 2 as unknown as Tensor], 1), /^clipGradNorm: parameters\[1\] must be a Tensor, got 2$/],
+      // The options object is checked as every other (a typo was ignored, and the default norm used).
+      [() => clipGradNorm(p, 1, { normtype: 1 } as never), /^clipGradNorm: unknown key "normtype" in options \(allowed: normType, errorIfNonfinite\)$/],
+      [() => clipGradNorm(p, 1, { normType: null } as never), /^clipGradNorm: options\.normType is null; leave it out for the default$/],
     ];
     for (const [call, message] of cases) {
       expect(call).toThrow(ValueError);

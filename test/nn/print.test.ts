@@ -139,3 +139,25 @@ describe("layers assigned to fields but never registered", () => {
     expect(() => new SGD(mlp([2, 2]) as unknown as Tensor[], { lr: 1 })).toThrow(/^SGD: params must be an iterable of tensors, got a module \(Sequential\); pass model\.parameters\(\)$/);
   });
 });
+
+test("a user's extraRepr that returns no string is refused by name (found by the fuzz suite: it was a TypeError from split)", () => {
+  class Odd extends Module {
+    constructor(readonly repr: unknown) {
+      super();
+      this.registerModule("act", new ReLU());
+    }
+    override extraRepr(): string {
+      return this.repr as string;
+    }
+    forward(x: Tensor): Tensor {
+      return x;
+    }
+  }
+  for (const [repr, shown] of [[undefined, "undefined"], [null, "null"], [3, "3"]] as const) {
+    expect(() => String(new Odd(repr))).toThrow(ValueError);
+    expect(() => String(new Odd(repr))).toThrow(new RegExp(`^toString: Odd\\.extraRepr\\(\\) must return a string, got ${shown}$`));
+    // Nested: the layer printing it names the one whose extraRepr is wrong.
+    expect(() => String(new Sequential(new Odd(repr)))).toThrow(/^toString: Odd\.extraRepr\(\)/);
+  }
+  expect(String(new Odd("k=1"))).toBe("Odd(\n  k=1\n  (act): ReLU()\n)");
+});

@@ -129,9 +129,16 @@ describe("refusals", () => {
     const s = setup(7);
     expect(() => encodeCheckpoint({ model: s.model }, { metadata: { "kdgrad.checkpoint": "x" } })).toThrow(/^encodeCheckpoint: metadata key "kdgrad\.checkpoint" is kdgrad's own/);
     expect(() => encodeCheckpoint({ model: s.opt } as never)).toThrow(/^encodeCheckpoint: model must be a Module, got a AdamW$/);
-    expect(() => encodeCheckpoint({ weights: s.model } as never)).toThrow(/^encodeCheckpoint: unknown part\(s\) "weights"/);
+    expect(() => encodeCheckpoint({ weights: s.model } as never)).toThrow(/^encodeCheckpoint: unknown key "weights" in parts \(allowed: model, optimizer, scheduler, generator\)$/);
     expect(() => saveCheckpoint(join(root, "x.safetensors"), null as never)).toThrow(ValueError);
     expect(() => saveCheckpoint(join(root, "x.safetensors"), null as never)).toThrow(/^saveCheckpoint: parts must be an object/);
     expect(() => decodeCheckpoint(new Uint8Array(3), { model: s.model })).toThrow(/^decodeCheckpoint: decodeSafetensors: the file is too short/);
+    // The options objects as every other (a typo was ignored); strict is checked even with no model to load.
+    const bytes = encodeCheckpoint({ model: s.model, optimizer: s.opt });
+    expect(() => encodeCheckpoint({ model: s.model }, { meta: { a: "b" } } as never)).toThrow(/^encodeCheckpoint: unknown key "meta" in options \(allowed: metadata\)$/);
+    expect(() => decodeCheckpoint(bytes, { model: s.model }, { strick: false } as never)).toThrow(/^decodeCheckpoint: unknown key "strick" in options \(allowed: strict\)$/);
+    expect(() => decodeCheckpoint(bytes, { optimizer: s.opt }, { strict: "no" } as never)).toThrow(/^decodeCheckpoint: strict must be true or false, got "no"$/);
+    expect(() => saveCheckpoint(join(root, "y.safetensors"), { model: s.model }, { metadata: null } as never)).toThrow(/^saveCheckpoint: options\.metadata is null/);
+    expect(() => loadCheckpoint(join(root, "y.safetensors"), { model: s.model }, { strict: null } as never)).toThrow(/^loadCheckpoint: options\.strict is null/);
   });
 });

@@ -73,8 +73,21 @@ describe("LinearLR: lr₀·(s + (e − s)·min(t, T)/T)", () => {
 
   test("the closed form over a decay (start 1, end 0.1) and its defaults (1/3 → 1 over 5)", () => {
     const lrs = run(new LinearLR(sgd(0.2), { startFactor: 1, endFactor: 0.1, totalIters: 7 }), 10);
-    expectNear(lrs, epochs(10).map((t) => 0.2 * (1 + (-0.9 * Math.min(t, 7)) / 7)), 2);
+    expectNear(lrs, epochs(10).map((t) => 0.2 * (1 + (-0.9 * Math.min(t, 7)) / 7)), 4);
+    for (const t of [7, 8, 9, 10]) expect(lrs[t]).toBe(0.2 * 0.1); // from totalIters on, lr₀·endFactor exactly
     expectNear(run(new LinearLR(sgd(0.3)), 6), epochs(6).map((t) => 0.3 * (1 / 3 + ((2 / 3) * Math.min(t, 5)) / 5)), 4);
+  });
+
+  test("endFactor 0 ends at an lr of exactly 0, never below (the state dict then loads)", () => {
+    // PyTorch's s + ((e − s)·T)/T is 0.1 + (−0.3000…04)/3 = −1.4e-17 here: a negative lr, which
+    // loadStateDict (and so a checkpoint) refuses.
+    const s = new LinearLR(sgd(0.1), { startFactor: 0.1, endFactor: 0, totalIters: 3 });
+    const lrs = run(s, 5);
+    expect(lrs.slice(3)).toEqual([0, 0, 0]);
+    expect(lrs.every((lr) => lr >= 0)).toBe(true);
+    const fresh = sgd(0.1);
+    fresh.loadStateDict(s.optimizer.stateDict());
+    expect(fresh.lr).toBe(0);
   });
 });
 
@@ -149,7 +162,7 @@ describe("OneCycleLR", () => {
     for (let i = 0; i < phases.length; i++) {
       const [end, a, b, ma, mb] = phases[i]!;
       if (t <= end || i === phases.length - 1) {
-        const pct = (t - start) / (end - start);
+        const pct = Math.min((t - start) / (end - start), 1); // step N holds the end values (PyTorch extrapolates)
         return [anneal(a, b, pct), anneal(ma, mb, pct)];
       }
       start = end;
@@ -251,7 +264,7 @@ describe("state dicts", () => {
     const cases: [unknown, RegExp][] = [
       [{ ...s.stateDict(), type: "LinearLR" }, /^loadStateDict: the scheduler state dict is for "LinearLR", but this scheduler is StepLR$/],
       [{ ...s.stateDict(), stepSize: 0 }, /^loadStateDict: stepSize must be a positive integer, got 0$/],
-      [{ ...s.stateDict(), lastEpoch: 1.5 }, /^loadStateDict: StepLR lastEpoch must be an integer >= -1, got 1.5$/],
+      [{ ...s.stateDict(), lastEpoch: 1.5 }, /^loadStateDict: StepLR lastEpoch must be an integer in \[-1, 9007199254740991\], got 1.5$/],
       [{ ...s.stateDict(), baseLrs: [0.1, 0.2] }, /^loadStateDict: StepLR baseLrs must be a list of one finite lr >= 0/],
       [null, /^loadStateDict: the scheduler state dict must be an object/],
     ];
@@ -278,7 +291,10 @@ describe("construction", () => {
       [() => new StepLR({} as Optimizer, { stepSize: 1 }), /^StepLR: optimizer must be an Optimizer \(SGD, Adam, AdamW\), got an object$/],
       [() => new StepLR(opt, { stepSize: 2.5 }), /^StepLR: stepSize must be a positive integer, got 2\.5$/],
       [() => new StepLR(opt, { stepSize: 1, gamma: -1 }), /^StepLR: gamma must be a finite number >= 0, got -1$/],
-      [() => new StepLR(opt, undefined as unknown as { stepSize: number }), /^StepLR: options must be an object, got undefined$/],
+      [() => new StepLR(opt, undefined as unknown as { stepSize: number }), /^StepLR: stepSize must be a positive integer, got undefined$/],
+      [() => new StepLR(opt, null as unknown as { stepSize: number }), /^StepLR: options must be an object with keys among stepSize, gamma, got null$/],
+      [() => new StepLR(opt, { stepSize: 1, gama: 0.5 } as { stepSize: number }), /^StepLR: unknown key "gama" in options \(allowed: stepSize, gamma\)$/],
+      [() => new StepLR(opt, { stepSize: 1, gamma: null } as unknown as { stepSize: number }), /^StepLR: options.gamma is null; leave it out for the default$/],
       [() => new ExponentialLR(opt, {} as { gamma: number }), /^ExponentialLR: gamma must be a finite number >= 0, got undefined$/],
       [() => new ConstantLR(opt, { factor: 2 }), /^ConstantLR: factor must be in \[0, 1\], got 2$/],
       [() => new LinearLR(opt, { startFactor: 0 }), /^LinearLR: startFactor must be in \(0, 1\], got 0$/],
@@ -298,5 +314,122 @@ describe("construction", () => {
     }
     const inner = new SequentialLR(opt, { schedulers: [new StepLR(opt, { stepSize: 1 })], milestones: [] });
     expect(() => new SequentialLR(opt, { schedulers: [inner], milestones: [] })).toThrow(/^SequentialLR: schedulers\[0\] is a SequentialLR; list its schedules in one SequentialLR instead$/);
+  });
+});
+
+describe("what the fuzz suite found (test/fuzz: the schedule rows)", () => {
+  /** The optimizer's schedule-related state, to compare before and after a refusal. */
+  const state = (o: Optimizer) => JSON.stringify({ lr: o.lr, initialLr: o.initialLr, m: (o as SGD).momentum, b: (o as Adam).beta1 });
+
+  test("a refused construction leaves the optimizer as it was (initialLr was set before the options were checked)", () => {
+    const opt = sgd(0.5, { momentum: 0.9 });
+    const before = state(opt);
+    expect(() => new StepLR(opt, { stepSize: 0 })).toThrow(/^StepLR: stepSize must be a positive integer, got 0$/);
+    expect(() => new OneCycleLR(opt, { maxLr: 0.1, totalSteps: 10, pctStart: 0.1 })).toThrow(/^OneCycleLR: step 0 falls in a phase of zero length/);
+    expect(() => new CosineAnnealingLR(opt, { tMax: 3, etaMin: -1 })).toThrow(ValueError);
+    expect(state(opt)).toBe(before);
+    expect(opt.initialLr).toBe(null);
+  });
+
+  test("the base lr (the optimizer's lr or initialLr, or maxLr/divFactor) must be a finite number >= 0", () => {
+    const cases: [(o: Optimizer) => unknown, (o: Optimizer) => void, RegExp][] = [
+      [(o) => new StepLR(o, { stepSize: 1 }), (o) => { o.lr = NaN; }, /^StepLR: the optimizer's lr must be a finite number >= 0, got NaN$/],
+      [(o) => new LinearLR(o), (o) => { o.initialLr = -1; }, /^LinearLR: the optimizer's initialLr must be a finite number >= 0, got -1$/],
+      [(o) => new ConstantLR(o), (o) => { (o as { initialLr: unknown }).initialLr = "0.1"; }, /^ConstantLR: the optimizer's initialLr must be a finite number >= 0, got "0\.1"$/],
+      [(o) => new OneCycleLR(o, { maxLr: 1e308, divFactor: 1e-300, totalSteps: 5 }), () => {}, /^OneCycleLR: the initial lr \(maxLr \/ divFactor\) must be a finite number >= 0, got Infinity$/],
+    ];
+    for (const [make, spoil, message] of cases) {
+      const opt = sgd(0.1);
+      spoil(opt);
+      const before = state(opt);
+      expect(() => make(opt)).toThrow(message);
+      expect(state(opt)).toBe(before);
+    }
+  });
+
+  test("CosineAnnealingLR with a huge etaMin stays finite (((lr₀ − η)·(1 + cos))/2 overflowed to −∞)", () => {
+    const lrs = run(new CosineAnnealingLR(sgd(0.1), { tMax: 4, etaMin: 1e308 }), 4);
+    expect(lrs.every((lr) => Number.isFinite(lr) && lr >= 0)).toBe(true);
+    expect(lrs[2]).toBeCloseTo(5e307, -293);
+    expect(lrs[4]).toBe(1e308);
+  });
+
+  test("OneCycleLR's step N holds the end values: the linear form no longer extrapolates to a negative lr and an Adam β₁ ≥ 1", () => {
+    for (const three of [false, true]) {
+      const opt = new Adam([tensor([1], { requiresGrad: true })]);
+      const s = new OneCycleLR(opt, { maxLr: 0.1, totalSteps: 10, annealStrategy: "linear", maxMomentum: 0.99, baseMomentum: 0.5, threePhase: three });
+      const lrs = run(s, 10);
+      const min = 0.1 / 25 / 1e4;
+      expect(Math.abs(lrs[9]! - min)).toBeLessThanOrEqual(4 * U * 0.1); // the linear form cancels: 4 ulps of lr_init
+      expect(lrs[10]).toBe(lrs[9]); // PyTorch: (min − start)·pct + start with pct > 1, below min (negative for two phases)
+      expect(opt.beta1).toBe(0.99); // PyTorch: past maxMomentum, 1.06 for two phases
+      expect(() => new Adam([tensor([1], { requiresGrad: true })]).loadStateDict(opt.stateDict())).not.toThrow();
+    }
+  });
+
+  test("an lr that overflows is refused where it happens, and nothing changes", () => {
+    const opt = sgd(1);
+    const s = new ExponentialLR(opt, { gamma: 1e200 });
+    s.step(); // 1e200
+    expect(() => s.step()).toThrow(/^ExponentialLR\.step: the lr at epoch 2 must be a finite number >= 0 \(the schedule's settings overflow there\), got Infinity$/);
+    expect(s.lastEpoch).toBe(1);
+    expect(opt.lr).toBe(1e200);
+    const zero = new StepLR(sgd(0), { stepSize: 1, gamma: 1e300 });
+    zero.step();
+    expect(() => zero.step()).toThrow(/got NaN$/); // 0·∞
+    const dict = { ...new ExponentialLR(sgd(1), { gamma: 2 }).stateDict(), lastEpoch: 2000 };
+    const fresh = new ExponentialLR(sgd(1), { gamma: 2 });
+    const before = JSON.stringify(fresh.stateDict());
+    expect(() => fresh.loadStateDict(dict)).toThrow(/^loadStateDict: the lr at epoch 2000 must be a finite number >= 0/);
+    expect(JSON.stringify(fresh.stateDict())).toBe(before);
+  });
+
+  test("a state dict's unknown key, null or missing setting is refused (they were ignored or read as the default)", () => {
+    const s = new StepLR(sgd(0.1), { stepSize: 3, gamma: 0.5 });
+    const d = s.stateDict();
+    const { gamma: _, ...noGamma } = d;
+    const cases: [unknown, RegExp][] = [
+      [{ ...d, gama: 0.9 }, /^loadStateDict: unknown key "gama" in StepLR state dict \(allowed: stepSize, gamma\)$/],
+      [{ ...d, gamma: null }, /^loadStateDict: StepLR state dict\.gamma is null; leave it out for the default$/],
+      [noGamma, /^loadStateDict: the StepLR state dict has no "gamma"$/],
+    ];
+    for (const [dict, message] of cases) expect(() => s.loadStateDict(dict as SchedulerStateDict)).toThrow(message);
+    expect(s.gamma).toBe(0.5);
+  });
+
+  test("loading a OneCycleLR position past totalSteps is refused by loadStateDict before anything changes", () => {
+    const opt = sgd(1, { momentum: 0.9 });
+    const s = new OneCycleLR(opt, { maxLr: 0.1, totalSteps: 10 });
+    s.step();
+    const before = [JSON.stringify(s.stateDict()), state(opt)];
+    const other = new OneCycleLR(sgd(1), { maxLr: 0.2, totalSteps: 30 });
+    for (let t = 0; t < 20; t++) other.step();
+    expect(() => s.loadStateDict(other.stateDict())).not.toThrow(); // settings replaced: 20 ≤ 30
+    s.loadStateDict(JSON.parse(before[0]!) as SchedulerStateDict);
+    expect(() => s.loadStateDict({ ...other.stateDict(), totalSteps: 10 })).toThrow(/^loadStateDict: step 20 is past totalSteps = 10/);
+    expect([JSON.stringify(s.stateDict()), state(opt)]).toEqual(before);
+  });
+
+  test("SequentialLR: a OneCycleLR inside refused past its end names SequentialLR.step; an inconsistent dict is refused", () => {
+    const opt = sgd(1);
+    const seq = new SequentialLR(opt, { schedulers: [new StepLR(opt, { stepSize: 1 }), new OneCycleLR(opt, { maxLr: 0.1, totalSteps: 4 })], milestones: [2] });
+    for (let t = 0; t < 6; t++) seq.step();
+    expect(() => seq.step()).toThrow(/^SequentialLR\.step: step 5 is past totalSteps = 4/);
+    expect(seq.lastEpoch).toBe(6); // the refused step changed nothing (it was 7, beside a schedule at 4)
+    const d = seq.stateDict();
+    const children = (d.schedulers as SchedulerStateDict[]).map((c) => ({ ...c }));
+    children[1] = { ...children[1]!, lastEpoch: 2 }; // the running schedule must be at 6 − 2 = 4
+    expect(() => seq.loadStateDict({ ...d, schedulers: children })).toThrow(/^loadStateDict: the SequentialLR state dict is at epoch 6, where schedulers\[1\] is at its epoch 4, but that schedule's dict says 2$/);
+  });
+
+  test("LRScheduler cannot be extended outside kdgrad: a typed refusal, not a TypeError from a missing hook", () => {
+    const Base = LRScheduler as unknown as new (...a: unknown[]) => LRScheduler;
+    // @ts-expect-error: the hooks are internal (symbols kdgrad does not export)
+    class Mine extends Base {
+      constructor() {
+        super("Mine", sgd(1), {}, [], () => ({}));
+      }
+    }
+    expect(() => new Mine()).toThrow(/^Mine: LRScheduler cannot be extended outside kdgrad/);
   });
 });

@@ -166,6 +166,13 @@ describe("loadStateDict refuses, and then changes nothing", () => {
     expect(() => sgd.loadStateDict(edit(sgd.stateDict(), (_, g) => { g.nesterov = true; }))).toThrow(/^loadStateDict: nesterov requires momentum > 0 and dampening 0/);
   });
 
+  test("the constructors check nesterov and amsgrad as loadStateDict does (one check for both: a truthy value was taken)", () => {
+    const p = () => [zeros([1], { requiresGrad: true })];
+    expect(() => new SGD(p(), { lr: 1, momentum: 0.9, nesterov: "yes" as unknown as boolean })).toThrow(/^SGD: nesterov must be true or false, got "yes"$/);
+    expect(() => new Adam(p(), { amsgrad: 1 as unknown as boolean })).toThrow(/^Adam: amsgrad must be true or false, got 1$/);
+    expect(() => new AdamW(p(), { betas: [0.9, 1] })).toThrow(/^AdamW: betas\[1\] must be in \[0, 1\), got 1$/);
+  });
+
   test("a failed load leaves the hyperparameters and the state as they were", () => {
     const { opt, saved } = setup();
     const before = snapshot(opt.stateDict());
