@@ -8,7 +8,7 @@ export { Tensor, type NestedArray } from "./tensor/tensor.js";
 export type { DType, FloatDType, Storage } from "./tensor/dtype.js";
 export type { Shape } from "./tensor/shape.js";
 export {
-  tensor, zeros, ones, full, arange, eye, rand, randn, randint,
+  tensor, zeros, ones, full, arange, eye, rand, randn, randint, randperm,
   zerosLike, onesLike, fullLike, randLike, randnLike,
   type TensorOptions, type RandomOptions, type TensorLike,
 } from "./tensor/creation.js";
@@ -46,6 +46,13 @@ export { maximum } from "./ops/maximum.js";
 export { minimum } from "./ops/minimum.js";
 export { clamp } from "./ops/clamp.js";
 export { where } from "./ops/where.js";
+// comparisons (int32 0/1, not differentiable)
+export { eq } from "./ops/eq.js";
+export { ne } from "./ops/ne.js";
+export { lt } from "./ops/lt.js";
+export { le } from "./ops/le.js";
+export { gt } from "./ops/gt.js";
+export { ge } from "./ops/ge.js";
 // reductions
 export { sum } from "./ops/sum.js";
 export { mean } from "./ops/mean.js";
@@ -83,6 +90,7 @@ export { distillationLossComposite } from "./losses/distillation-loss-composite.
 export { logitMatchingLoss } from "./losses/logit-matching-loss.js";
 export { softTargets } from "./losses/soft-targets.js";
 export { predict } from "./losses/predict.js";
+export { accuracy } from "./losses/accuracy.js";
 export type { Reduction, KlReduction } from "./losses/checks.js";
 
 // nn
@@ -98,12 +106,27 @@ export { Dropout } from "./nn/dropout.js";
 export { Sequential } from "./nn/sequential.js";
 export { mlp, type MlpOptions, type Activation } from "./nn/mlp.js";
 export { countParameters } from "./nn/count-parameters.js";
+export { clipGradNorm, type ClipGradNormOptions } from "./nn/clip-grad-norm.js";
+export { clipGradValue } from "./nn/clip-grad-value.js";
+export type { GradParams } from "./nn/grad-params.js";
 
 // optim
-export { Optimizer } from "./optim/optimizer.js";
+export { Optimizer, type OptimizerStateDict, type ParamGroup, type HyperValue } from "./optim/optimizer.js";
 export { SGD, type SGDOptions } from "./optim/sgd.js";
 export { Adam, type AdamOptions } from "./optim/adam.js";
 export { AdamW } from "./optim/adamw.js";
+export { LRScheduler, type SchedulerStateDict, type SchedulerValue } from "./optim/lr-scheduler.js";
+export { StepLR, type StepLROptions } from "./optim/step-lr.js";
+export { ExponentialLR, type ExponentialLROptions } from "./optim/exponential-lr.js";
+export { ConstantLR, type ConstantLROptions } from "./optim/constant-lr.js";
+export { LinearLR, type LinearLROptions } from "./optim/linear-lr.js";
+export { CosineAnnealingLR, type CosineAnnealingLROptions } from "./optim/cosine-annealing-lr.js";
+export { OneCycleLR, type OneCycleLROptions } from "./optim/one-cycle-lr.js";
+export { SequentialLR, type SequentialLROptions } from "./optim/sequential-lr.js";
+export {
+  encodeCheckpoint, decodeCheckpoint,
+  type CheckpointParts, type CheckpointOptions, type LoadCheckpointOptions,
+} from "./optim/checkpoint.js";
 
 // io (bytes only; reading and writing files is in "kdgrad/node")
 export { FormatError, FileError } from "./tensor/errors.js";
@@ -119,6 +142,7 @@ export {
 } from "./data/digits.js";
 export { batches, type Batch, type Batches, type BatchOptions } from "./data/batches.js";
 export { selectRows } from "./data/select-rows.js";
+export { trainTestSplit, type TrainTestSplitOptions } from "./data/train-test-split.js";
 
 // backends
 export { getBackend, setBackend, wasmAvailable, type Backend } from "./kernels/registry.js";

@@ -48,6 +48,12 @@ import { logSoftmax } from "./ops/log-softmax.js";
 import { clone } from "./ops/clone.js";
 import { castTo } from "./ops/cast.js";
 import { argmax, argmin } from "./ops/argmax.js";
+import { eq } from "./ops/eq.js";
+import { ne } from "./ops/ne.js";
+import { lt } from "./ops/lt.js";
+import { le } from "./ops/le.js";
+import { gt } from "./ops/gt.js";
+import { ge } from "./ops/ge.js";
 
 declare module "./tensor/tensor.js" {
   interface Tensor {
@@ -108,6 +114,18 @@ declare module "./tensor/tensor.js" {
     softmax(dim?: number): Tensor;
     logSoftmax(dim?: number): Tensor;
     clone(): Tensor;
+    /** `eq(this, y)`: int32 1 where this = y, else 0 (not differentiable). */
+    eq(y: Tensor | number): Tensor;
+    /** `ne(this, y)`: int32 1 where this ≠ y (NaN too), else 0 (not differentiable). */
+    ne(y: Tensor | number): Tensor;
+    /** `lt(this, y)`: int32 1 where this < y, else 0 (not differentiable). */
+    lt(y: Tensor | number): Tensor;
+    /** `le(this, y)`: int32 1 where this ≤ y, else 0 (not differentiable). */
+    le(y: Tensor | number): Tensor;
+    /** `gt(this, y)`: int32 1 where this > y, else 0 (not differentiable). */
+    gt(y: Tensor | number): Tensor;
+    /** `ge(this, y)`: int32 1 where this ≥ y, else 0 (not differentiable). */
+    ge(y: Tensor | number): Tensor;
   }
 }
 
@@ -158,6 +176,12 @@ const methods: ThisType<Tensor> & Record<string, (this: Tensor, ...args: any[]) 
   softmax(dim = -1) { return softmax(this, dim); },
   logSoftmax(dim = -1) { return logSoftmax(this, dim); },
   clone() { return clone(this); },
+  eq(y: Tensor | number) { return eq(this, y); },
+  ne(y: Tensor | number) { return ne(this, y); },
+  lt(y: Tensor | number) { return lt(this, y); },
+  le(y: Tensor | number) { return le(this, y); },
+  gt(y: Tensor | number) { return gt(this, y); },
+  ge(y: Tensor | number) { return ge(this, y); },
 };
 
 for (const [name, f] of Object.entries(methods)) {

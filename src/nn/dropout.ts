@@ -8,7 +8,7 @@ import { asPublicCall } from "../tensor/public-call.js";
 import { compare } from "../ops/elementwise.js";
 import { mul } from "../ops/mul.js";
 import { where } from "../ops/where.js";
-import { Module } from "./module.js";
+import { Module, namedModule, pythonFloat } from "./module.js";
 
 /**
  * Inverted dropout, as torch.nn.Dropout. In training mode each element is
@@ -39,6 +39,11 @@ export class Dropout extends Module {
     this.#generator = generator;
   }
 
+  /** "p=0.5, inplace=False", as PyTorch prints a Dropout (kdgrad's never works in place). */
+  override extraRepr(): string {
+    return `p=${pythonFloat(this.p)}, inplace=False`;
+  }
+
   /** The input is checked in every mode (eval returns it as it is, but only a float tensor). */
   forward(x: Tensor): Tensor {
     checkFloatTensor(x, "Dropout.forward", "input");
@@ -51,3 +56,4 @@ export class Dropout extends Module {
     });
   }
 }
+namedModule(Dropout, "Dropout");

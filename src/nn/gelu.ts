@@ -3,7 +3,7 @@ import { checkOptions } from "../tensor/options.js";
 import { describeValue } from "../tensor/shape.js";
 import { ValueError } from "../tensor/errors.js";
 import { gelu, type GeluApproximate } from "../ops/gelu.js";
-import { Module } from "./module.js";
+import { Module, namedModule } from "./module.js";
 
 /**
  * gelu(x) = x·Φ(x) element-wise, as torch.nn.GELU: the exact erf form by
@@ -22,9 +22,15 @@ export class GELU extends Module {
     this.approximate = approximate;
   }
 
+  /** "approximate='none'", as PyTorch prints a GELU. */
+  override extraRepr(): string {
+    return `approximate='${this.approximate}'`;
+  }
+
   /** The input is checked here, so that a refusal names the layer the user called (not gelu). */
   forward(x: Tensor): Tensor {
     checkFloatTensor(x, "GELU.forward", "input");
     return gelu(x, this.approximate);
   }
 }
+namedModule(GELU, "GELU");

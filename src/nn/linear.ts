@@ -6,7 +6,7 @@ import { checkCount, checkInt, describeValue, shapeStr } from "../tensor/shape.j
 import { checkOptions } from "../tensor/options.js";
 import { publicName } from "../tensor/public-call.js";
 import { linear } from "../ops/linear.js";
-import { Module } from "./module.js";
+import { Module, namedModule } from "./module.js";
 import { uniformTensor } from "./init.js";
 
 /** Options of `Linear`: whether it has a bias, the dtype, and the generator of the initial weights. */
@@ -65,6 +65,11 @@ export class Linear extends Module {
     this.bias = (options.bias ?? true) ? this.registerParameter("bias", uniformTensor([outFeatures], -bound, bound, dtype, g, fn)) : null;
   }
 
+  /** "in_features=64, out_features=16, bias=True", as PyTorch prints a Linear. */
+  override extraRepr(): string {
+    return `in_features=${this.inFeatures}, out_features=${this.outFeatures}, bias=${this.bias === null ? "False" : "True"}`;
+  }
+
   forward(x: Tensor): Tensor {
     checkTensor(x, "Linear.forward", "input");
     if (x.dtype !== this.weight.dtype) {
@@ -76,3 +81,4 @@ export class Linear extends Module {
     return linear(x, this.weight, this.bias);
   }
 }
+namedModule(Linear, "Linear");

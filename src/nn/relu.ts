@@ -1,6 +1,6 @@
 import { checkFloatTensor, type Tensor } from "../tensor/tensor.js";
 import { relu } from "../ops/relu.js";
-import { Module } from "./module.js";
+import { Module, namedModule } from "./module.js";
 
 /** relu(x) = max(x, 0) element-wise, as torch.nn.ReLU. No parameters. */
 export class ReLU extends Module {
@@ -10,3 +10,4 @@ export class ReLU extends Module {
     return relu(x);
   }
 }
+namedModule(ReLU, "ReLU");

@@ -1,6 +1,6 @@
 import type { Tensor } from "../tensor/tensor.js";
 import { ValueError } from "../tensor/errors.js";
-import { Module } from "./module.js";
+import { Module, namedModule } from "./module.js";
 
 /**
  * Modules applied in order, as torch.nn.Sequential. The children are named
@@ -31,3 +31,4 @@ export class Sequential extends Module {
     return y;
   }
 }
+namedModule(Sequential, "Sequential");

@@ -1,6 +1,6 @@
 import { checkFloatTensor, type Tensor } from "../tensor/tensor.js";
 import { tanh } from "../ops/tanh.js";
-import { Module } from "./module.js";
+import { Module, namedModule } from "./module.js";
 
 /** tanh(x) element-wise, as torch.nn.Tanh. No parameters. */
 export class Tanh extends Module {
@@ -10,3 +10,4 @@ export class Tanh extends Module {
     return tanh(x);
   }
 }
+namedModule(Tanh, "Tanh");

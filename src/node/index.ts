@@ -5,7 +5,7 @@
 import "../methods.js";
 
 export { writeFileAtomic } from "./files.js";
-export { saveSafetensors, loadSafetensors, saveModule, loadModule } from "./safetensors.js";
+export { saveSafetensors, loadSafetensors, saveModule, loadModule, saveCheckpoint, loadCheckpoint } from "./safetensors.js";
 export { saveNpy, loadNpy } from "./npy.js";
 export { loadDigits, DEFAULT_DIGITS_DIR } from "./digits.js";
 export { FileError, FormatError } from "../tensor/errors.js";

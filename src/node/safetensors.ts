@@ -1,4 +1,5 @@
 import { Module, loadStateDictInto } from "../nn/module.js";
+import { decode, encode, type CheckpointOptions, type CheckpointParts, type LoadCheckpointOptions } from "../optim/checkpoint.js";
 import { FormatError, ValueError } from "../tensor/errors.js";
 import { describeValue } from "../tensor/shape.js";
 import { decodeSafetensors, encodeSafetensorsAs, type DecodedSafetensors, type NamedTensors } from "../io/safetensors.js";
@@ -58,4 +59,36 @@ export function loadModule(path: string | URL, module: Module, options?: { stric
   const { tensors, metadata } = readSafetensors(path, fn);
   loadStateDictInto(module, tensors, options, fn);
   return metadata;
+}
+
+/**
+ * Save a training checkpoint (model, optimizer, scheduler, generator: any of them) as a
+ * safetensors file, atomically; the layout is encodeCheckpoint's (float state as tensors,
+ * the rest as JSON in __metadata__). With loadCheckpoint a run resumes bit for bit.
+ *
+ * @example saveCheckpoint("run.safetensors", { model, optimizer: opt, scheduler, generator: g }, { metadata: { epoch: String(epoch) } })
+ */
+export function saveCheckpoint(path: string | URL, parts: CheckpointParts, options?: CheckpointOptions): void {
+  const fn = "saveCheckpoint";
+  checkPath(path, fn);
+  writeAtomic(path, encode(parts, options, fn), fn);
+}
+
+/**
+ * Load a checkpoint written by saveCheckpoint into the objects given (decodeCheckpoint's
+ * checks: each part asked for must be in the file, everything is checked before anything
+ * changes); returns the file's own metadata strings. FileError if the file cannot be read,
+ * FormatError naming the path if it is not a kdgrad checkpoint.
+ *
+ * @example const { metadata } = loadCheckpoint("run.safetensors", { model, optimizer: opt, scheduler, generator: g });
+ */
+export function loadCheckpoint(path: string | URL, into: CheckpointParts, options?: LoadCheckpointOptions): { metadata: Record<string, string> } {
+  const fn = "loadCheckpoint";
+  checkPath(path, fn);
+  try {
+    return decode(() => readFileBytes(path, fn), into, options, fn);
+  } catch (e) {
+    if (e instanceof FormatError) throw new FormatError(`loadCheckpoint: ${JSON.stringify(pathText(path))}: ${e.message.replace(/^loadCheckpoint: /, "")}`);
+    throw e;
+  }
 }

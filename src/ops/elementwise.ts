@@ -52,10 +52,31 @@ export type Comparison = "gt" | "ge" | "lt" | "le" | "eq" | "ne";
  * The comparison `op` of two broadcast float tensors (or numbers), as an
  * int32 tensor of 1 and 0, for masks (where) and counts. NaN compares
  * false, except for "ne". Not differentiable (a step function).
+ *
+ * The ops use it on float operands only (an int32 operand is the DTypeError
+ * of promoteTypes, naming the op). The public comparisons (eq, lt, … in
+ * src/ops) pass `integers: true`: then int32 operands are allowed too, and
+ * every pair of values is compared exactly as the numbers they are (the
+ * kernel reads both storages as float64, which holds every int32 and float32
+ * value exactly). A bare number still takes a float tensor's dtype first, as
+ * PyTorch rounds a Python scalar to the tensor's dtype (x.lt(0.1) on float32
+ * compares with float32(0.1)); beside an int32 tensor it is compared as given,
+ * never rounded to float32 (which would make 16777217 equal 16777216).
  */
-export function compare(fn: string, op: Comparison, a: Tensor | number, b: Tensor | number): Tensor {
-  const [x, z] = operands(fn, a, b);
-  const dtype = promoteTypes(x.dtype, z.dtype, fn);
+export function compare(fn: string, op: Comparison, a: Tensor | number, b: Tensor | number, integers = false): Tensor {
+  let x: Tensor, z: Tensor;
+  if (integers) {
+    if (!(a instanceof Tensor) && !(b instanceof Tensor)) {
+      throw new DTypeError(`${fn}: at least one argument must be a Tensor, got ${typeof a} and ${typeof b}`);
+    }
+    const wrapDtype = (t: Tensor): DType => (t.dtype === "int32" ? "float64" : t.dtype);
+    x = a instanceof Tensor ? a : asTensor(a, wrapDtype(b as Tensor), fn, "input");
+    z = b instanceof Tensor ? b : asTensor(b, wrapDtype(x), fn, "other");
+  } else {
+    [x, z] = operands(fn, a, b);
+  }
+  // The dtype only picks the kernel (the TypeScript comparisons read every storage as numbers).
+  const dtype: DType = integers ? (x.dtype === z.dtype ? x.dtype : "float64") : promoteTypes(x.dtype, z.dtype, fn);
   const shape = broadcastShapes(x.shape, z.shape, fn);
   const y = Tensor.empty(shape, "int32");
   kernel("binary", dtype, y.size)(op, viewAs(x, shape, fn), viewAs(z, shape, fn), shape, y.data);

@@ -255,6 +255,41 @@ export function randint(low: number, high: number, shape: Shape, options?: Omit<
   return t;
 }
 
+/**
+ * A random permutation of 0, 1, …, n − 1 (torch.randperm), int32 by default. The shuffle is
+ * Fisher–Yates as Durstenfeld wrote it: start from 0…n−1 and, for i = n − 1 down to 1, swap
+ * entry i with entry j drawn uniformly from [0, i] (`Generator.below(i + 1)`, rejection
+ * sampling, so no modulo bias). Each of the n! permutations then has probability
+ * 1/n · 1/(n − 1) ⋯ 1/2 = 1/n!, and the same generator state gives the same permutation on
+ * every engine (docs/random.md). It draws n − 1 words or a few more (rejections), so it is not
+ * PyTorch's permutation for the same seed; the generators differ anyway.
+ * n must be a non-negative integer whose values fit the dtype exactly (int32: n ≤ 2³¹;
+ * float32: n ≤ 2²⁴ + 1; float64: up to MAX_ELEMENTS).
+ *
+ * @example randperm(5, { generator: new Generator(0) }) // e.g. tensor([3, 0, 4, 1, 2], int32)
+ */
+export function randperm(n: number, options?: Omit<RandomOptions, "requiresGrad">): Tensor {
+  const fn = "randperm";
+  checkInt(n, fn, "n", 0);
+  options = checkOptions(options, fn, ["dtype", "generator"]);
+  const dtype = options.dtype === undefined ? "int32" : checkDtype(options.dtype, fn);
+  const top = dtype === "int32" ? INT32_MAX : dtype === "float32" ? 16777216 : 9007199254740992;
+  if (n - 1 > top) {
+    throw new DTypeError(`${fn}: n = ${n} gives values up to ${n - 1}, which do not all fit ${dtype} exactly (it holds the integers up to ${top})`);
+  }
+  const g = generatorOf(options, fn);
+  const t = Tensor.empty([n], dtype, fn);
+  const r = t.data;
+  for (let i = 0; i < n; i++) r[i] = i;
+  for (let i = n - 1; i > 0; i--) {
+    const j = g.below(i + 1);
+    const v = r[i]!;
+    r[i] = r[j]!;
+    r[j] = v;
+  }
+  return t;
+}
+
 function checkTensor(x: unknown, fn: string): Tensor {
   if (!(x instanceof Tensor)) throw new ValueError(`${fn}: x must be a Tensor, got ${describeValue(x)}`);
   return x;

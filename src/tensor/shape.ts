@@ -50,6 +50,23 @@ export function checkInt(value: unknown, fn: string, arg: string, min = -Infinit
   return value;
 }
 
+/**
+ * A numeric setting (a learning rate, a factor, a momentum): a finite number for which `ok` holds
+ * (ValueError otherwise, naming the function, the argument, what was `expected` and the value).
+ */
+export function checkNumber(value: unknown, fn: string, arg: string, ok: (v: number) => boolean, expected: string): number {
+  if (typeof value !== "number" || !Number.isFinite(value) || !ok(value)) {
+    throw new ValueError(`${fn}: ${arg} must be ${expected}, got ${describeValue(value)}`);
+  }
+  return value;
+}
+
+/** A flag: true or false (ValueError naming fn, the argument and the value otherwise; a truthy value is not taken). */
+export function checkBool(value: unknown, fn: string, arg: string): boolean {
+  if (typeof value !== "boolean") throw new ValueError(`${fn}: ${arg} must be true or false, got ${describeValue(value)}`);
+  return value;
+}
+
 /** A function argument (ValueError naming fn, the argument and what was given otherwise). */
 export function checkFunction<F>(f: F, fn: string, arg: string): F {
   if (typeof f !== "function") throw new ValueError(`${fn}: ${arg} must be a function, got ${describeValue(f)}`);

@@ -148,7 +148,7 @@ function rawOpSpec(kind: string): unknown {
 // ------------------------------------------------------------------ modules and optimizers
 
 export interface ModuleParams {
-  kind: "linear" | "mlp" | "relu" | "tanh" | "gelu" | "dropout" | "sequential-empty" | "custom" | "nested";
+  kind: "linear" | "mlp" | "relu" | "tanh" | "gelu" | "dropout" | "sequential-empty" | "custom" | "nested" | "repr";
   inF: number;
   outF: number;
   dtype: "float32" | "float64";
@@ -156,6 +156,25 @@ export interface ModuleParams {
   bias?: boolean;
   training?: boolean;
   activation?: "relu" | "tanh" | "gelu";
+  /** For kind "repr": which of REPRS its extraRepr returns. */
+  repr?: number;
+}
+
+/** What a user's extraRepr may return: text (empty, one line, several), or, by mistake, not a string. */
+export const REPRS: readonly unknown[] = ["", "a=1", "two\nlines", "x=(1, 2)", 3, null, undefined, {}];
+
+/** A user's layer with its own extraRepr, and a child (so that printing nests). */
+class FuzzRepr extends Module {
+  constructor(readonly repr: unknown) {
+    super();
+    this.registerModule("act", new kd.ReLU());
+  }
+  override extraRepr(): string {
+    return this.repr as string;
+  }
+  forward(x: Tensor): Tensor {
+    return x;
+  }
 }
 
 /** A module with its own parameter and a child, as a user would write one. */
@@ -199,6 +218,9 @@ export function buildModule(p: ModuleParams): Module {
     case "custom":
       m = new FuzzCustom(p.inF, p.dtype, p.seed);
       break;
+    case "repr":
+      m = new FuzzRepr(REPRS[(p.repr ?? 0) % REPRS.length]);
+      break;
     default:
       m = new kd.Sequential(new Linear(p.inF, p.outF, { dtype: p.dtype, generator: g }), new kd.Sequential(new kd.ReLU(), new Linear(p.outF, p.outF, { dtype: p.dtype, generator: g })));
   }
@@ -214,6 +236,8 @@ export interface OptimizerParams {
   /** The gradients set before step(): moderate values, special values, none, float64 on float32 parameters, or a strided view. */
   grads: "moderate" | "special" | "none" | "other-dtype" | "view";
   seed: number;
+  /** Fields a user set by hand after construction (a learning rate, an initialLr), bad ones included. */
+  set?: { lr?: unknown; initialLr?: unknown };
 }
 
 export function buildOptimizer(p: OptimizerParams): kd.Optimizer {
@@ -224,8 +248,14 @@ export function buildOptimizer(p: OptimizerParams): kd.Optimizer {
     t.grad = buildTensor({ k: "tensor", dtype, shape: s(t), layout: p.grads === "view" ? "strided" : "contiguous", kind: p.grads === "special" ? "special" : "moderate", seed: p.seed + 100 + i, grad: false });
   });
   const C = (kd as unknown as Record<string, new (ps: Tensor[], o: unknown) => kd.Optimizer>)[p.cls]!;
-  return new C(params, p.options);
+  const opt = new C(params, p.options);
+  if (p.set) Object.assign(opt, p.set);
+  lastOptimizer = opt;
+  return opt;
 }
+
+/** The optimizer built last (a schedule's children are built on the optimizer the call's first argument holds). */
+let lastOptimizer: kd.Optimizer | null = null;
 const s = (t: Tensor): number[] => [...t.shape];
 
 // ------------------------------------------------------------------ autograd graphs (receivers of backward)
@@ -489,7 +519,7 @@ export function freshDir(): string {
 export interface PathParams {
   kind: "fresh" | "existing" | "dir" | "under-file" | "missing-dir" | "empty" | "proc" | "url" | "dev-null";
   /** What the file holds for "existing" (and "url"): valid files of each format, or corrupt bytes. */
-  content?: { npy?: NpyParams; safetensors?: SafetensorsParams; garbage?: number };
+  content?: { npy?: NpyParams; safetensors?: SafetensorsParams; garbage?: number; checkpoint?: CheckpointBytesParams };
 }
 
 export function buildPath(p: PathParams): string | URL {
@@ -497,7 +527,7 @@ export function buildPath(p: PathParams): string | URL {
   const file = join(d, "file.bin");
   const write = (): void => {
     const c = p.content ?? {};
-    const bytes = c.npy ? npyBytes(c.npy) : c.safetensors ? safetensorsBytes(c.safetensors) : new Uint8Array(c.garbage ?? 0).map((_, i) => (i * 31 + 7) & 0xff);
+    const bytes = c.npy ? npyBytes(c.npy) : c.safetensors ? safetensorsBytes(c.safetensors) : c.checkpoint ? checkpointBytes(c.checkpoint) : new Uint8Array(c.garbage ?? 0).map((_, i) => (i * 31 + 7) & 0xff);
     writeFileSync(file, bytes);
   };
   switch (p.kind) {
@@ -662,6 +692,364 @@ export function buildError(p: ErrorParams): Error {
   return new Sub(p.message, report);
 }
 
+// ------------------------------------------------------------------ the training kit: schedules, state dicts, checkpoints
+
+export type ScheduleKind = "StepLR" | "ExponentialLR" | "ConstantLR" | "LinearLR" | "CosineAnnealingLR" | "OneCycleLR" | "SequentialLR";
+type SimpleKind = Exclude<ScheduleKind, "SequentialLR">;
+
+/** Valid settings of each schedule (edge cases included: γ = 0, factor 0 from the start, pctStart 0, three phases). */
+export const SCHEDULE_SETTINGS: Record<SimpleKind, Record<string, unknown>[]> = {
+  StepLR: [{ stepSize: 1 }, { stepSize: 3, gamma: 0.5 }, { stepSize: 2, gamma: 2 }],
+  ExponentialLR: [{ gamma: 0.9 }, { gamma: 0 }, { gamma: 1.5 }],
+  ConstantLR: [{}, { factor: 0.5, totalIters: 2 }, { factor: 0, totalIters: 0 }],
+  LinearLR: [{}, { startFactor: 0.1, endFactor: 0, totalIters: 3 }, { startFactor: 1, totalIters: 1 }],
+  CosineAnnealingLR: [{ tMax: 4 }, { tMax: 1, etaMin: 1e-3 }, { tMax: 6, etaMin: 0.5 }],
+  OneCycleLR: [
+    { maxLr: 0.1, totalSteps: 10 },
+    { maxLr: 1, totalSteps: 12, pctStart: 0.5, threePhase: true, annealStrategy: "linear" },
+    { maxLr: 0.5, epochs: 2, stepsPerEpoch: 5, pctStart: 0, cycleMomentum: false },
+  ],
+};
+
+/** SequentialLR's children (kind, setting) and milestones. */
+export const SEQUENCES: [[SimpleKind, number][], number[]][] = [
+  [[["LinearLR", 1], ["CosineAnnealingLR", 0]], [3]],
+  [[["ConstantLR", 1], ["ExponentialLR", 0], ["StepLR", 1]], [2, 4]],
+  [[["StepLR", 0], ["OneCycleLR", 0]], [2]],
+  [[["OneCycleLR", 1]], []],
+];
+
+export function makeScheduler(kind: ScheduleKind, setting: number, opt: kd.Optimizer): kd.LRScheduler {
+  if (kind === "SequentialLR") {
+    const [children, milestones] = SEQUENCES[setting % SEQUENCES.length]!;
+    return new kd.SequentialLR(opt, { schedulers: children.map(([k, i]) => makeScheduler(k, i, opt)), milestones });
+  }
+  const list = SCHEDULE_SETTINGS[kind];
+  const C = (kd as unknown as Record<string, new (o: kd.Optimizer, s: unknown) => kd.LRScheduler>)[kind]!;
+  return new C(opt, { ...list[setting % list.length]! });
+}
+
+/** `steps` step() calls, stopping at the first refusal (a OneCycleLR at its end). */
+function stepTimes(s: kd.LRScheduler, steps: number): void {
+  for (let k = 0; k < steps; k++) {
+    try {
+      s.step();
+    } catch {
+      return;
+    }
+  }
+}
+
+export interface SchedulerParams {
+  kind: ScheduleKind;
+  /** Index into the kind's settings (SCHEDULE_SETTINGS, or SEQUENCES for SequentialLR). */
+  setting: number;
+  optimizer: OptimizerParams;
+  /** step() calls after construction. */
+  steps: number;
+}
+
+export function buildScheduler(p: SchedulerParams): kd.LRScheduler {
+  const s = makeScheduler(p.kind, p.setting, buildOptimizer(p.optimizer));
+  stepTimes(s, p.steps);
+  return s;
+}
+
+/** The children of a SequentialLR, on the optimizer built last (the call's first argument), one of them possibly wrong. */
+export interface ChildrenParams {
+  sequence: number;
+  wrong?: "other-optimizer" | "duplicate" | "nested" | "not-a-scheduler" | "empty";
+}
+
+export function buildChildren(p: ChildrenParams): unknown[] {
+  const opt = lastOptimizer ?? buildOptimizer({ cls: "SGD", shapes: [[2]], dtype: "float64", options: { lr: 0.1 }, grads: "none", seed: 0 });
+  const [children] = SEQUENCES[p.sequence % SEQUENCES.length]!;
+  const list: unknown[] = children.map(([k, i]) => makeScheduler(k, i, opt));
+  switch (p.wrong) {
+    case "other-optimizer":
+      list.push(makeScheduler("StepLR", 0, buildOptimizer({ cls: "SGD", shapes: [[2]], dtype: "float64", options: { lr: 0.1 }, grads: "none", seed: 1 })));
+      break;
+    case "duplicate":
+      list.push(list[0]);
+      break;
+    case "nested":
+      list.push(new kd.SequentialLR(opt, { schedulers: [makeScheduler("StepLR", 0, opt)], milestones: [] }));
+      break;
+    case "not-a-scheduler":
+      list.push(opt);
+      break;
+    case "empty":
+      return [];
+  }
+  return list;
+}
+
+export interface SchedulerDictParams {
+  source: SchedulerParams;
+  /** One change to the saved dict: an entry replaced, added or removed. */
+  mutate?: { op: "type" | "lastEpoch" | "baseLrs" | "lastLr" | "setting" | "unknown" | "missing" | "child-epoch" | "child-type" | "children"; value?: unknown; i?: number };
+  /** Through JSON.stringify and JSON.parse, as saveCheckpoint keeps it. */
+  json: boolean;
+}
+
+const BASE_KEYS = ["type", "lastEpoch", "baseLrs", "lastLr"];
+
+export function buildSchedulerDict(p: SchedulerDictParams): unknown {
+  const d: Record<string, unknown> = { ...buildScheduler(p.source).stateDict() };
+  const m = p.mutate;
+  const keys = Object.keys(d).filter((k) => !BASE_KEYS.includes(k));
+  const key = keys[(m?.i ?? 0) % Math.max(keys.length, 1)];
+  const children = Array.isArray(d.schedulers) ? (d.schedulers as Record<string, unknown>[]).map((c) => ({ ...c })) : null;
+  if (children) d.schedulers = children;
+  switch (m?.op) {
+    case undefined:
+      break;
+    case "type":
+    case "lastEpoch":
+    case "baseLrs":
+    case "lastLr":
+      d[m.op] = m.value;
+      break;
+    case "setting":
+      if (key !== undefined) d[key] = m.value;
+      break;
+    case "unknown":
+      Object.defineProperty(d, String(m.value), { value: 1, enumerable: true, writable: true, configurable: true });
+      break;
+    case "missing":
+      if (key !== undefined) delete d[key];
+      break;
+    case "child-epoch":
+      if (children && children.length > 0) {
+        const c = children[(m.i ?? 0) % children.length]!;
+        c.lastEpoch = (c.lastEpoch as number) + ((m.value as number) || 1);
+      }
+      break;
+    case "child-type":
+      if (children && children.length > 0) children[0]!.type = m.value;
+      break;
+    case "children":
+      if (children) d.schedulers = m.value === "drop" ? children.slice(1) : m.value === "add" ? [...children, children[0]] : m.value;
+      break;
+  }
+  return p.json ? JSON.parse(JSON.stringify(d)) : d;
+}
+
+export interface OptimizerDictParams {
+  source: OptimizerParams;
+  /** step() calls before stateDict() (so that there is per-parameter state). */
+  steps: number;
+  mutate?: { op: string; value?: unknown };
+  /** The state as an object with string keys, as JSON would hold it. */
+  json: boolean;
+}
+
+export function buildOptimizerDict(p: OptimizerDictParams): unknown {
+  const opt = buildOptimizer(p.source);
+  for (let k = 0; k < p.steps; k++) opt.step();
+  const sd = opt.stateDict();
+  const group: Record<string, unknown> = { ...sd.paramGroups[0] };
+  const state = new Map<unknown, unknown>([...sd.state].map(([i, e]) => [i, { ...e }]));
+  const d: Record<string, unknown> = { type: sd.type, state, paramGroups: [group] };
+  const [firstKey, firstEntry] = [...state][0] ?? [undefined, undefined];
+  const entry = firstEntry as Record<string, unknown> | undefined;
+  const tensorKey = entry === undefined ? undefined : Object.keys(entry).find((k) => entry[k] instanceof Tensor);
+  const m = p.mutate;
+  switch (m?.op) {
+    case "type":
+      d.type = m.value;
+      break;
+    case "groups":
+      d.paramGroups = m.value === "two" ? [group, group] : m.value;
+      break;
+    case "params":
+    case "lr":
+    case "initialLr":
+      group[m.op] = m.value;
+      break;
+    case "hyper":
+      group[p.source.cls === "SGD" ? "momentum" : "betas"] = m.value;
+      break;
+    case "state":
+      d.state = m.value;
+      break;
+    case "state-key":
+      if (entry !== undefined) {
+        state.delete(firstKey);
+        state.set(m.value, entry);
+      }
+      break;
+    case "entry":
+      if (entry !== undefined) state.set(firstKey, m.value);
+      break;
+    case "entry-unknown":
+      if (entry !== undefined) entry.momentum_buffer = kd.zeros([1]);
+      break;
+    case "entry-missing":
+      if (tensorKey !== undefined) delete entry![tensorKey];
+      break;
+    case "entry-shape":
+      if (tensorKey !== undefined) entry![tensorKey] = kd.zeros([7]);
+      break;
+    case "entry-int32":
+      if (tensorKey !== undefined) entry![tensorKey] = kd.zeros((entry![tensorKey] as Tensor).shape, { dtype: "int32" });
+      break;
+    case "entry-count":
+      if (entry !== undefined && "step" in entry) entry.step = m.value;
+      break;
+    case "entry-view":
+      if (tensorKey !== undefined) {
+        const t = entry![tensorKey] as Tensor;
+        entry![tensorKey] = buildTensor({ k: "tensor", dtype: t.dtype as DType, shape: [...t.shape], layout: "strided", kind: "moderate", seed: 5, grad: false });
+      }
+      break;
+    case "entry-float64":
+      if (tensorKey !== undefined) entry![tensorKey] = (entry![tensorKey] as Tensor).to((entry![tensorKey] as Tensor).dtype === "float32" ? "float64" : "float32");
+      break;
+  }
+  if (p.json && d.state instanceof Map) d.state = Object.fromEntries([...d.state].map(([k, e]) => [String(k), e]));
+  return d;
+}
+
+/** What a checkpoint holds (or what one is loaded into): each part optional, one of them possibly wrong. */
+export interface PartsParams {
+  model?: ModuleParams;
+  optimizer?: { cls: "SGD" | "Adam" | "AdamW"; steps: number; momentum: number };
+  scheduler?: { kind: ScheduleKind; setting: number; steps: number };
+  generator?: number;
+  /** A part of the wrong kind, an unknown part, or a null part. */
+  bad?: { key: string; value: "null" | "number" | "module" | "tensor" };
+}
+
+export function buildParts(p: PartsParams): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  const model = p.model === undefined ? undefined : buildModule(p.model);
+  if (model) out.model = model;
+  if (p.optimizer !== undefined || p.scheduler !== undefined) {
+    const { cls, steps, momentum } = p.optimizer ?? { cls: "SGD" as const, steps: 0, momentum: 0 };
+    const own = model?.parameters() ?? [];
+    const params = own.length > 0 ? own : [buildTensor({ k: "tensor", dtype: "float32", shape: [2], layout: "contiguous", kind: "moderate", seed: 3, grad: true })];
+    const opt = cls === "SGD" ? new kd.SGD(params, { lr: 0.1, momentum }) : new (cls === "Adam" ? kd.Adam : kd.AdamW)(params, { lr: 0.01 });
+    params.forEach((t, i) => {
+      t.grad = buildTensor({ k: "tensor", dtype: t.dtype as DType, shape: [...t.shape], layout: "contiguous", kind: "moderate", seed: 40 + i, grad: false });
+    });
+    for (let k = 0; k < steps; k++) opt.step();
+    if (p.optimizer !== undefined) out.optimizer = opt;
+    if (p.scheduler !== undefined) {
+      const s = makeScheduler(p.scheduler.kind, p.scheduler.setting, opt);
+      stepTimes(s, p.scheduler.steps);
+      out.scheduler = s;
+    }
+  }
+  if (p.generator !== undefined) {
+    const g = new Generator(p.generator);
+    for (let k = 0; k < p.generator % 3; k++) g.uniform();
+    out.generator = g;
+  }
+  if (p.bad) {
+    const { key } = p.bad;
+    // A module where a module belongs is not wrong: a tensor then.
+    const value = p.bad.value === "module" && key === "model" ? "tensor" : p.bad.value;
+    // An own property even for "__proto__" (as JSON.parse makes it).
+    Object.defineProperty(out, key, { value: value === "null" ? null : value === "number" ? 3 : value === "module" ? new kd.ReLU() : kd.zeros([1]), enumerable: true, writable: true, configurable: true });
+  }
+  return out;
+}
+
+export interface CheckpointBytesParams {
+  parts: PartsParams;
+  metadata?: Record<string, string>;
+  /** One corruption: bytes cut or flipped, kdgrad's entry removed or rewritten, a tensor added or removed. */
+  corrupt?: { op: "truncate" | "flip" | "no-entry" | "json" | "json-edit" | "tensor" | "drop-tensor"; at?: number; value?: unknown; path?: readonly string[] };
+}
+
+export function checkpointBytes(p: CheckpointBytesParams): Uint8Array {
+  const { bad: _, ...parts } = p.parts;
+  const bytes = kd.encodeCheckpoint(buildParts(parts) as kd.CheckpointParts, p.metadata === undefined ? undefined : { metadata: p.metadata });
+  const c = p.corrupt;
+  if (c === undefined) return bytes;
+  if (c.op === "truncate" || c.op === "flip") return byteMutation(bytes, c);
+  const { tensors, metadata } = kd.decodeSafetensors(bytes);
+  const meta: Record<string, string> = { ...metadata };
+  switch (c.op) {
+    case "no-entry":
+      delete meta["kdgrad.checkpoint"];
+      break;
+    case "json":
+      meta["kdgrad.checkpoint"] = String(c.value);
+      break;
+    case "json-edit": {
+      const j = JSON.parse(meta["kdgrad.checkpoint"]!) as Record<string, unknown>;
+      let o: Record<string, unknown> = j;
+      const path = c.path ?? [];
+      for (const k of path.slice(0, -1)) {
+        if (o[k] === null || typeof o[k] !== "object") break;
+        o = o[k] as Record<string, unknown>;
+      }
+      if (path.length > 0) o[path[path.length - 1]!] = c.value;
+      meta["kdgrad.checkpoint"] = JSON.stringify(j);
+      break;
+    }
+    case "tensor":
+      tensors.set(String(c.value), kd.zeros([2]));
+      break;
+    case "drop-tensor": {
+      const [first] = tensors.keys();
+      if (first !== undefined) tensors.delete(first);
+      break;
+    }
+  }
+  return kd.encodeSafetensors(tensors, meta);
+}
+
+export interface GradParamsParams {
+  shapes: number[][];
+  dtype: "float32" | "float64";
+  /** The gradients' values: a ValueKind, or "tiny" (moderate values times 1e-300: subnormal sums of squares). */
+  kind: "moderate" | "special" | "finite-special" | "huge" | "wide" | "tiny";
+  /** Which parameters have no gradient (bit i set: grad null). */
+  none: number;
+  /** Gradients in the parameter's dtype, in the other float dtype, or as strided views. */
+  layout: "same" | "other-dtype" | "view";
+  /** How the parameters are passed: a list, one tensor, a Set, a one-shot generator, a list holding a non-tensor, an empty list. */
+  form: "list" | "tensor" | "set" | "generator" | "with-non-tensor" | "empty";
+  seed: number;
+}
+
+/** The parameters clipGradNorm and clipGradValue take, with their gradients set. */
+export function buildGradParams(p: GradParamsParams): unknown {
+  const params = p.shapes.map((shape, i) => {
+    const t = buildTensor({ k: "tensor", dtype: p.dtype, shape, layout: "contiguous", kind: "moderate", seed: p.seed + i, grad: true });
+    if ((p.none >> i) & 1) return t;
+    const dtype: DType = p.layout === "other-dtype" ? (p.dtype === "float32" ? "float64" : "float32") : p.dtype;
+    const kind = p.kind === "tiny" ? "moderate" : p.kind;
+    let g = buildTensor({ k: "tensor", dtype, shape, layout: p.layout === "view" ? "strided" : "contiguous", kind, seed: p.seed + 50 + i, grad: false });
+    if (p.kind === "tiny") g = new Tensor(Float64Array.from(drawValues("moderate", "float64", sizeOf(shape), p.seed + 50 + i), (x) => x * 1e-300), shape);
+    t.grad = g;
+    return t;
+  });
+  switch (p.form) {
+    case "tensor":
+      return params[0] ?? kd.zeros([0], { requiresGrad: true });
+    case "set":
+      return new Set(params);
+    case "generator":
+      // A one-shot iterable; the suite reads the gradients afterwards through `tensors`.
+      return Object.assign(
+        (function* () {
+          yield* params;
+        })(),
+        { tensors: params },
+      );
+    case "with-non-tensor":
+      return [...params, 3];
+    case "empty":
+      return [];
+    default:
+      return params;
+  }
+}
+
 // ------------------------------------------------------------------ the builder
 
 export function buildSpecial(name: string, params: unknown): unknown {
@@ -737,6 +1125,20 @@ export function buildSpecial(name: string, params: unknown): unknown {
       return buildGradientsCase(params as GradientsCaseParams);
     case "error":
       return buildError(params as ErrorParams);
+    case "scheduler":
+      return buildScheduler(params as SchedulerParams);
+    case "children":
+      return buildChildren(params as ChildrenParams);
+    case "scheduler-dict":
+      return buildSchedulerDict(params as SchedulerDictParams);
+    case "optimizer-dict":
+      return buildOptimizerDict(params as OptimizerDictParams);
+    case "parts":
+      return buildParts(params as PartsParams);
+    case "checkpoint-bytes":
+      return checkpointBytes(params as CheckpointBytesParams);
+    case "grad-params":
+      return buildGradParams(params as GradParamsParams);
     case "state-dict": {
       const { module, change } = params as { module: ModuleParams; change: string };
       const m = buildModule(module);

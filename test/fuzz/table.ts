@@ -23,8 +23,10 @@ import {
   call, fixed, one, optional, special, wrongType, type Param,
 } from "./params.js";
 import {
-  Deferred, buildSpecial, gradOutputsFor, gradientsPart, leafOf, likeTensor, npyReadable, npyValues, readsOf, safetensorsContent,
-  type GradientsCase, type GradientsCaseParams, type GraphParams, type ModuleParams, type NpyParams, type OptimizerParams, type PathParams, type SafetensorsParams,
+  Deferred, buildSpecial, gradOutputsFor, gradientsPart, leafOf, likeTensor, npyReadable, npyValues, readsOf, safetensorsContent, type GradientsCase,
+  type GradientsCaseParams, type GraphParams, type ModuleParams, type NpyParams, type OptimizerParams, type PathParams, type SafetensorsParams,
+  SEQUENCES, buildParts, type CheckpointBytesParams, type ChildrenParams, type GradParamsParams, type OptimizerDictParams, type PartsParams,
+  type ScheduleKind, type SchedulerDictParams, type SchedulerParams,
 } from "./specials.js";
 import {
   BAD_INTS, OMIT, SPECIAL, broadcastVariant, capShape, dimArb, list, logicalValues, obj, prng, setSpecialBuilder, shapeArb, sizeOf, tensorArb, v,
@@ -729,7 +731,7 @@ const moduleArb = (kinds: ModuleParams["kind"][] = ["linear", "mlp", "relu", "ta
     .record({
       kind: fc.constantFrom(...kinds), inF: fc.integer({ min: 0, max: 4 }), outF: fc.integer({ min: 0, max: 4 }),
       dtype: fc.constantFrom<"float32" | "float64">("float32", "float64"), seed: fc.nat(), bias: fc.boolean(), training: fc.boolean(),
-      activation: fc.constantFrom<"relu" | "tanh" | "gelu">("relu", "tanh", "gelu"),
+      activation: fc.constantFrom<"relu" | "tanh" | "gelu">("relu", "tanh", "gelu"), repr: fc.nat(7),
     })
     .map((m) => special("module", m));
 
@@ -746,7 +748,7 @@ function ModuleInput(p: Profile, kinds: ModuleParams["kind"][]): Param {
   return Group(good, [null, wrongTensor]);
 }
 
-const optimizerArb = (classes: OptimizerParams["cls"][] = ["SGD", "Adam", "AdamW"]): fc.Arbitrary<Arg> =>
+const optimizerParamsArb = (classes: OptimizerParams["cls"][] = ["SGD", "Adam", "AdamW"]): fc.Arbitrary<OptimizerParams> =>
   fc
     .record({
       cls: fc.constantFrom(...classes),
@@ -759,12 +761,11 @@ const optimizerArb = (classes: OptimizerParams["cls"][] = ["SGD", "Adam", "AdamW
       grads: fc.constantFrom<OptimizerParams["grads"]>("moderate", "moderate", "special", "none", "other-dtype", "view"),
       seed: fc.nat(),
     })
-    .map(({ cls, shapes, dtype, lr, momentum, weightDecay, amsgrad, grads, seed }) =>
-      special("optimizer", {
-        cls, shapes, dtype, grads, seed,
-        options: cls === "SGD" ? { lr, momentum, weightDecay } : { lr, weightDecay, amsgrad },
-      } satisfies OptimizerParams),
-    );
+    .map(({ cls, shapes, dtype, lr, momentum, weightDecay, amsgrad, grads, seed }) => ({
+      cls, shapes, dtype, grads, seed,
+      options: cls === "SGD" ? { lr, momentum, weightDecay } : { lr, weightDecay, amsgrad },
+    }) satisfies OptimizerParams);
+const optimizerArb = (classes?: OptimizerParams["cls"][]): fc.Arbitrary<Arg> => optimizerParamsArb(classes).map((params) => special("optimizer", params));
 
 const generatorArb: fc.Arbitrary<Arg> = fc.nat().map((seed) => ({ k: "generator", seed }));
 const GeneratorP: Param = one(generatorArb, fc.oneof(wrongType, fc.constant(v(3))));
@@ -2465,6 +2466,770 @@ function lossCallback(name: string): unknown {
   return wrapped;
 }
 // ==================================================================== end kdgrad/testing
+
+
+// ---- the training kit: comparisons, metrics, clipping, schedules, state dicts, checkpoints, splits
+
+/**
+ * The comparisons read against the suite's own rule: a bare number beside a float32 tensor is
+ * first rounded to float32 (as PyTorch rounds a Python scalar); every other pair, int32 and
+ * mixed dtypes included, compares the values exactly as numbers; NaN compares false except in ne.
+ */
+const COMPARISONS: Record<string, (a: number, b: number) => boolean> = {
+  eq: (a, b) => a === b, ne: (a, b) => a !== b, lt: (a, b) => a < b, le: (a, b) => a <= b, gt: (a, b) => a > b, ge: (a, b) => a >= b,
+};
+function comparisonRef(op: string) {
+  return (result: unknown, [a, b]: unknown[]): string | null => {
+    if (!(isT(a) || num(a)) || !(isT(b) || num(b))) return null;
+    if (!isT(result)) return "did not return a Tensor";
+    if (result.dtype !== "int32") return `returned ${result.dtype}, not int32 0/1`;
+    if (result.requiresGrad) return "the result requires grad (a comparison has no gradient)";
+    const shape = broadcastRef(isT(a) ? a.shape : [], isT(b) ? b.shape : []);
+    if (shape === null || shapeText(result.shape) !== shapeText(shape)) return `returned shape ${shapeText(result.shape)} for operands that ${shape === null ? "do not broadcast" : `broadcast to ${shapeText(shape)}`}`;
+    const rounded = (x: Tensor | number, other: unknown): Tensor | number => (num(x) && isT(other) && other.dtype === "float32" ? Math.fround(x) : x);
+    const xa = broadcastRead(rounded(a, b), shape);
+    const xb = broadcastRead(rounded(b, a), shape);
+    return expectValues(result, xa.map((x, i) => (COMPARISONS[op]!(x, xb[i]!) ? 1 : 0)));
+  };
+}
+for (const op of Object.keys(COMPARISONS)) {
+  R[op] = fn((p) => [Pair(p)], { check: comparisonRef(op) });
+  R[`Tensor#${op}`] = mirror(op);
+}
+
+R.randperm = fn(() => [Size(9), optional(Options({ dtype: DTypeP, generator: GeneratorP }))], {
+  check: (r, [n, o]) => {
+    if (!num(n)) return null;
+    if (!isT(r)) return "did not return a Tensor";
+    const dtype = (optsOf(o).dtype as string | undefined) ?? "int32";
+    if (r.dtype !== dtype || shapeText(r.shape) !== shapeText([n])) return `returned ${r.dtype} ${shapeText(r.shape)}, not ${dtype} [${n}]`;
+    const xs = elements(r).sort((x, y) => x - y);
+    return xs.every((x, i) => x === i) ? null : `is not a permutation of 0…${n - 1}: sorted, it holds ${xs.join(",")}`;
+  },
+  noBackend: true,
+});
+
+/** logits [..., C] with int32 labels [...] (sometimes float labels, a mismatched shape, a 0-d input, or no rows). */
+function AccuracyArgs(p: Profile): Param {
+  const good = fc
+    .record({ lead: shapeArb(p, 0, 2), C: fc.integer({ min: 0, max: 6 }), form: fc.constantFrom("ok", "ok", "ok", "ok", "ok", "ok", "ok", "ok", "float-labels", "shape", "0-d") })
+    .chain(({ lead, C, form }) => {
+      const xs = form === "0-d" ? [] : capShape([...lead, C], p.maxSize);
+      const ys = form === "shape" ? [...xs.slice(0, -1), 2] : xs.slice(0, -1);
+      return fc.tuple(
+        tensorArb(fc.constant(xs), { kinds: ["moderate", "moderate", "special", "plateau", "masked", "flat"], dtypes: ["float32", "float64", "float32", "float64", "float32", "float64", "int32"] }),
+        tensorArb(fc.constant(ys), { dtypes: form === "float-labels" ? ["float32"] : ["int32"], kinds: ["classes", "classes", "labels"], classes: C }),
+      );
+    })
+    .map(([x, y]): Arg[] => [x, y]);
+  return Group(good, [wrongTensor, wrongTensor]);
+}
+R.accuracy = fn((p) => [AccuracyArgs(p)], {
+  // k/N exactly, k the rows whose argmax (ties to the lowest index, the first NaN counting as the largest) is the label.
+  check: (r, [x, y]) => {
+    if (!isT(x) || !isT(y)) return null;
+    if (typeof r !== "number") return "did not return a number";
+    const C = x.shape[x.ndim - 1]!;
+    const xs = elements(x);
+    const ys = elements(y);
+    let k = 0;
+    for (let i = 0; i < ys.length; i++) {
+      let best = 0;
+      for (let j = 1; j < C; j++) {
+        const b = xs[i * C + best]!;
+        const u = xs[i * C + j]!;
+        if (!Number.isNaN(b) && (Number.isNaN(u) || u > b)) best = j;
+      }
+      if (best === ys[i]) k++;
+    }
+    return r === k / ys.length ? null : `is ${r}, but ${k} of ${ys.length} rows predict their label (${k / ys.length})`;
+  },
+});
+
+// ---- printing modules
+R["Module#extraRepr"] = moduleMethod(() => [], { check: (r) => (typeof r === "string" ? null : `returned ${String(r)}, not a string`) });
+R["Linear#extraRepr"] = moduleMethod(() => [], {
+  args: () => call([fixed(moduleArb(["linear"]))]),
+  check: (r, [m]) => {
+    const l = m as kd.Linear;
+    const want = `in_features=${l.inFeatures}, out_features=${l.outFeatures}, bias=${l.bias === null ? "False" : "True"}`;
+    return r === want ? null : `returned ${JSON.stringify(r)}, not ${JSON.stringify(want)}`;
+  },
+});
+R["GELU#extraRepr"] = moduleMethod(() => [], {
+  args: () => call([fixed(moduleArb(["gelu"]))]),
+  check: (r, [m]) => (r === `approximate='${(m as kd.GELU).approximate}'` ? null : `returned ${JSON.stringify(r)}`),
+});
+R["Dropout#extraRepr"] = moduleMethod(() => [], {
+  args: () => call([fixed(moduleArb(["dropout"]))]),
+  check: (r) => (r === "p=0.5, inplace=False" ? null : `returned ${JSON.stringify(r)}, not "p=0.5, inplace=False"`),
+});
+/** What toString prints: the class name, each registered child as "(name): …", balanced parentheses; and never a layer whose extraRepr() is not text. */
+function printedTree(r: unknown, [m]: unknown[]): string | null {
+  if (!(m instanceof kd.Module)) return null;
+  const repr = (m as { repr?: unknown }).repr;
+  if ("repr" in m && typeof repr !== "string") return `printed a layer whose extraRepr() returned ${String(repr)} (a ${typeof repr}) as ${JSON.stringify(r)}`;
+  if (typeof r !== "string") return `returned ${String(r)}, not a string`;
+  if (!r.startsWith(`${m.constructor.name}(`) || !r.endsWith(")")) return `${JSON.stringify(r)} does not read ${m.constructor.name}(…)`;
+  for (const [name] of m.namedChildren()) if (!r.includes(`\n  (${name}): `)) return `${JSON.stringify(r)} does not list the child "${name}"`;
+  let depth = 0;
+  for (const ch of r) {
+    depth += ch === "(" ? 1 : ch === ")" ? -1 : 0;
+    if (depth < 0) return `${JSON.stringify(r)} has unbalanced parentheses`;
+  }
+  return depth === 0 || typeof repr === "string" ? null : `${JSON.stringify(r)} has unbalanced parentheses`;
+}
+R["Module#toString"] = moduleMethod(() => [], {
+  args: () => call([fixed(moduleArb(["linear", "mlp", "relu", "gelu", "dropout", "sequential-empty", "custom", "nested", "repr", "repr", "repr"]))]),
+  check: printedTree,
+});
+
+// ---- clipping
+/** Parameters with gradients of every kind (non-finite, huge, subnormal, other dtype, views), passed in every form. */
+const gradParamsArb = (p: Profile): fc.Arbitrary<Arg> =>
+  fc
+    .record({
+      shapes: fc.array(shapeArb(p, 0, 2), { minLength: 1, maxLength: 3 }),
+      dtype: fc.constantFrom<"float32" | "float64">("float32", "float64"),
+      kind: fc.constantFrom<GradParamsParams["kind"]>("moderate", "moderate", "special", "finite-special", "huge", "wide", "tiny"),
+      none: fc.nat(7),
+      layout: fc.constantFrom<GradParamsParams["layout"]>("same", "same", "other-dtype", "view"),
+      form: fc.constantFrom<GradParamsParams["form"]>("list", "list", "list", "tensor", "set", "generator", "with-non-tensor", "empty"),
+      seed: fc.nat(),
+    })
+    .map((params) => special("grad-params", params));
+const GradParamsP = (p: Profile): Param => one(gradParamsArb(p), fc.oneof(wrongType, fc.constant(v(3))));
+/** The tensors of a grad-params argument (a generator is read through the list it was made from). */
+function paramTensors(x: unknown): Tensor[] {
+  if (isT(x)) return [x];
+  const made = (x as { tensors?: Tensor[] } | null)?.tensors;
+  if (Array.isArray(made)) return made;
+  return Array.isArray(x) || x instanceof Set ? [...x].filter(isT) : [];
+}
+type Clipped = Tensor[] & { before: (number[] | null)[]; dtypes: string[] };
+/** Run a clip and return [the norm as a float64 0-d tensor (clipGradNorm), …the gradients after], with the gradients before. */
+function clipRun(withNorm: boolean) {
+  return (target: (...a: unknown[]) => unknown, args: unknown[]): Clipped => {
+    const ts = paramTensors(args[0]);
+    const before = ts.map((t) => (t.grad ? elements(t.grad) : null));
+    const dtypes = ts.map((t) => t.grad?.dtype ?? "");
+    const r = target(...args);
+    const out = [...(withNorm ? [kd.tensor(r as number, { dtype: "float64" })] : []), ...ts.flatMap((t) => (t.grad ? [t.grad] : []))] as Clipped;
+    return Object.assign(out, { before, dtypes });
+  };
+}
+/** ‖g‖_p over all the gradients' elements, the suite's way: NaN wins, then ∞; otherwise scaled by the largest |g|. */
+function normRef(values: readonly number[], p: number): number {
+  if (values.some(Number.isNaN)) return NaN;
+  const m = values.reduce((a, x) => Math.max(a, Math.abs(x)), 0);
+  if (m === 0 || m === Infinity || p === Infinity) return m;
+  let acc = 0;
+  for (const x of values) acc += (Math.abs(x) / m) ** p;
+  return m * acc ** (1 / p);
+}
+const normTypeOf = (third: unknown): unknown => (third !== null && typeof third === "object" ? (third as { normType?: unknown }).normType ?? 2 : third ?? 2);
+const normTypeP: Param = (() => {
+  const o = Options({ normType: one(fc.constantFrom<unknown>(1, 2, 3, 0.5, "inf", Infinity).map(v), fc.constantFrom<unknown>(0, -1, NaN, "2", "Infinity").map(v)), errorIfNonfinite: Bool });
+  return {
+    good: fc.oneof(fc.constantFrom<unknown>(1, 2, 3, 0.5, 1.5, 100, 1e-3, Infinity, "inf").map((x) => [v(x)]), o.good),
+    bad: fc.oneof(fc.constantFrom<unknown>(0, -1, NaN, -Infinity, "2", "Infinity").map((x) => [v(x)]), o.bad!),
+  };
+})();
+R.clipGradNorm = fn((p) => [GradParamsP(p), Num(fc.constantFrom(0, 0.5, 1, 5, 1e-300, 1e300, Infinity, -1, NaN)), optional(normTypeP)], {
+  run: clipRun(true),
+  check: (r, [, maxNorm, third]) => {
+    const out = r as Clipped;
+    const total = elements(out[0]!)[0]!;
+    const raw = normTypeOf(third);
+    const p = raw === "inf" ? Infinity : (raw as number);
+    const values = out.before.flatMap((b) => b ?? []);
+    const want = normRef(values, p);
+    const sameNorm = Number.isNaN(want) ? Number.isNaN(total) : want === total || (want >= 1e300 && total >= 1e300) || Math.abs(total - want) <= 1e-9 * want;
+    if (!sameNorm) return `returned the norm ${total}, but the gradients' ${p}-norm is ${want}`;
+    if (!Number.isFinite(total) && (third as { errorIfNonfinite?: unknown } | undefined)?.errorIfNonfinite === true) return `scaled by a non-finite norm ${total} with errorIfNonfinite: true`;
+    // c = maxNorm/(‖g‖ + 1e-6) clamped at 1 (NaN stays NaN); each gradient g·c in its dtype.
+    const c0 = (maxNorm as number) / (total + 1e-6);
+    const c = c0 < 1 || Number.isNaN(c0) ? c0 : 1;
+    let k = 1;
+    for (let i = 0; i < out.before.length; i++) {
+      const b = out.before[i];
+      if (b === null || b === undefined) continue;
+      const after = out[k++]!;
+      // c is rounded to the gradient's dtype first (as PyTorch's float32 coefficient), then g·c rounded once.
+      const dtype = out.dtypes[i]!;
+      const want2 = b.map((x) => stored(dtype, x * stored(dtype, c)));
+      const got = elements(after);
+      for (let j = 0; j < got.length; j++) {
+        if (!same(got[j]!, want2[j]!)) return `gradient ${i}[${j}] is ${got[j]} after clipping, expected ${b[j]}·${c} = ${want2[j]}`;
+      }
+    }
+    return null;
+  },
+});
+R.clipGradValue = fn((p) => [GradParamsP(p), Num(fc.constantFrom(0, 0.5, 1, 1e-310, 1e300, Infinity, -1, NaN))], {
+  run: clipRun(false),
+  check: (r, [, clipValue]) => {
+    const out = r as Clipped;
+    const c = clipValue as number;
+    let k = 0;
+    for (let i = 0; i < out.before.length; i++) {
+      const b = out.before[i];
+      if (b === null || b === undefined) continue;
+      const got = elements(out[k++]!);
+      for (let j = 0; j < got.length; j++) {
+        const w = Number.isNaN(b[j]!) ? NaN : stored(out.dtypes[i]!, Math.min(Math.max(b[j]!, -c), c));
+        if (!same(got[j]!, w)) return `gradient ${i}[${j}] was ${b[j]} and is ${got[j]} after clipping to ±${c}, expected ${w}`;
+      }
+    }
+    return null;
+  },
+});
+
+// ---- optimizer state dicts
+/** A canonical text of an object's state, NaN and −0 kept apart (JSON would write null and 0). */
+const stateText = (x: unknown): string =>
+  JSON.stringify(x, (_k, y: unknown) => (typeof y === "number" ? (Object.is(y, -0) ? "-0" : String(y)) : isT(y) ? { dtype: y.dtype, shape: y.shape, values: elements(y).map(String) } : y instanceof Map ? [...y] : y));
+function optimizerState(o: unknown): string {
+  if (!(o instanceof kd.Optimizer)) return "";
+  const { momentum, beta1 } = o as unknown as { momentum?: number; beta1?: number };
+  return stateText({ lr: o.lr, initialLr: o.initialLr, momentum, beta1, dict: o.stateDict() });
+}
+/**
+ * Run `body`; if it throws, `state()` must read as before: a refused call changes nothing (the
+ * kit's loads check everything first). A change is thrown as a plain Error, which the oracle
+ * reports as a failure, with the refusal it came with.
+ */
+function unchangedOnThrow<T>(state: () => string, body: () => T): T {
+  const before = state();
+  try {
+    return body();
+  } catch (e) {
+    const after = state();
+    if (after !== before) throw new Error(`a refused call changed its target (refused with ${(e as Error)?.name}: ${(e as Error)?.message}); before ${before.slice(0, 300)}, after ${after.slice(0, 300)}`);
+    throw e;
+  }
+}
+R["Optimizer#stateDict"] = {
+  how: "method",
+  args: () => call([fixed(optimizerArb())]),
+  // One step first, so that there is per-parameter state (SGD with momentum, Adam).
+  run: (_t, [o]) => {
+    (o as kd.Optimizer).step();
+    return (o as kd.Optimizer).stateDict();
+  },
+  check: (r, [o]) => {
+    const opt = o as kd.Optimizer;
+    const d = r as kd.OptimizerStateDict;
+    if (d.type !== opt.constructor.name) return `type is ${String(d.type)}, not ${opt.constructor.name}`;
+    const g = d.paramGroups?.[0];
+    if (d.paramGroups.length !== 1 || g?.lr !== opt.lr || shapeText(g.params) !== shapeText(opt.params.map((_, i) => i))) return `paramGroups ${stateText(d.paramGroups)} do not describe the optimizer`;
+    for (const [i, entry] of d.state) {
+      const prm = opt.params[i];
+      if (prm === undefined) return `state for parameter ${i} of ${opt.params.length}`;
+      for (const [key, t] of Object.entries(entry)) if (isT(t) && (t.dtype !== prm.dtype || shapeText(t.shape) !== shapeText(prm.shape))) return `state "${key}" of parameter ${i} is ${t.dtype} ${shapeText(t.shape)}, the parameter ${prm.dtype} ${shapeText(prm.shape)}`;
+    }
+    // Its own state dict loads back and changes nothing.
+    const before = optimizerState(opt);
+    try {
+      opt.loadStateDict(d);
+    } catch (e) {
+      return `refused its own state dict: ${(e as Error).message}`;
+    }
+    return optimizerState(opt) === before ? null : "loading its own state dict changed it";
+  },
+  noBackend: true,
+};
+const OPTIMIZER_DICT_MUTATIONS: fc.Arbitrary<OptimizerDictParams["mutate"]> = fc.oneof(
+  fc.record({ op: fc.constant("type"), value: fc.constantFrom<unknown>("Adam", "SGD", "AdamW", "sgd", "toString", 3, undefined) }),
+  fc.record({ op: fc.constant("groups"), value: fc.constantFrom<unknown>("two", [], "x", [null], null, [3]) }),
+  fc.record({ op: fc.constantFrom("params", "lr", "initialLr", "hyper"), value: fc.constantFrom<unknown>(-1, NaN, Infinity, "0.1", null, undefined, [0], [], [1, 0], [0, 0, 0], [0.9, 1], [0.9], 2) }),
+  fc.record({ op: fc.constant("state"), value: fc.constantFrom<unknown>(3, null, "x", undefined, []) }),
+  fc.record({ op: fc.constant("state-key"), value: fc.constantFrom<unknown>(-1, 99, 1.5, NaN, "abc", "01", "1e0", " 0", 2 ** 53) }),
+  fc.record({ op: fc.constant("entry"), value: fc.constantFrom<unknown>(3, null, "x", []) }),
+  fc.record({ op: fc.constantFrom("entry-unknown", "entry-missing", "entry-shape", "entry-int32", "entry-view", "entry-float64") }),
+  fc.record({ op: fc.constant("entry-count"), value: fc.constantFrom<unknown>(0, -1, 1.5, NaN, Infinity, "1", 2 ** 53, null) }),
+);
+R["Optimizer#loadStateDict"] = {
+  how: "method",
+  args: () =>
+    fc
+      .record({
+        recv: optimizerParamsArb(),
+        same: fc.boolean(),
+        other: optimizerParamsArb(),
+        steps: fc.integer({ min: 0, max: 3 }),
+        mutate: fc.option(OPTIMIZER_DICT_MUTATIONS, { nil: undefined, freq: 2 }),
+        json: fc.boolean(),
+        bad: fc.oneof({ weight: 7, arbitrary: fc.constant(undefined) }, { weight: 1, arbitrary: wrongType }),
+      })
+      .map(({ recv, same: alike, other, steps, mutate, json, bad }) => [
+        special("optimizer", recv),
+        bad ?? special("optimizer-dict", { source: alike ? { ...recv, seed: recv.seed + 1 } : other, steps, mutate, json } satisfies OptimizerDictParams),
+      ]),
+  run: (_t, [o, d]) => unchangedOnThrow(() => optimizerState(o), () => ((o as kd.Optimizer).loadStateDict(d as kd.OptimizerStateDict), o)),
+  // A dict from an optimizer built the same way (other values, any number of steps) loads.
+  mustReturn: () => {
+    const raw = currentRaw[1];
+    if (raw?.k !== "special" || raw.name !== "optimizer-dict") return false;
+    const d = raw.params as OptimizerDictParams;
+    const r = (currentRaw[0] as { params: OptimizerParams }).params;
+    return (d.mutate === undefined || ["entry-view", "entry-float64"].includes(d.mutate.op)) && stateText({ ...d.source, seed: 0 }) === stateText({ ...r, seed: 0 });
+  },
+  // What loaded is what the dict held: the group's lr, and each state tensor in the parameter's dtype.
+  check: (_r, [o, d]) => {
+    const opt = o as kd.Optimizer;
+    const dict = d as kd.OptimizerStateDict;
+    if (opt.lr !== dict.paramGroups[0].lr) return `lr is ${opt.lr} after loading a dict with lr ${dict.paramGroups[0].lr}`;
+    const mine = opt.stateDict().state;
+    const entries: [unknown, Record<string, unknown>][] = dict.state instanceof Map ? [...dict.state] : Object.entries(dict.state);
+    for (const [key, entry] of entries) {
+      const i = Number(key);
+      const got = mine.get(i);
+      if (got === undefined) return `parameter ${i}'s state did not load`;
+      for (const [k, t] of Object.entries(entry)) {
+        const g = got[k];
+        if (isT(t) ? !isT(g) || expectValues(g, elements(t)) !== null : g !== t) return `parameter ${i}'s "${k}" loaded as ${stateText(g).slice(0, 200)}, the dict held ${stateText(t).slice(0, 200)}`;
+      }
+    }
+    return null;
+  },
+  noBackend: true,
+};
+
+// ---- learning-rate schedules
+const SCHEDULE_KINDS: ScheduleKind[] = ["StepLR", "ExponentialLR", "ConstantLR", "LinearLR", "CosineAnnealingLR", "OneCycleLR", "SequentialLR"];
+const schedulerParamsArb = (kinds: ScheduleKind[] = SCHEDULE_KINDS): fc.Arbitrary<SchedulerParams> =>
+  fc.record({ kind: fc.constantFrom(...kinds), setting: fc.nat(3), optimizer: optimizerParamsArb(), steps: fc.integer({ min: 0, max: 14 }) });
+const schedulerArb = (kinds?: ScheduleKind[]): fc.Arbitrary<Arg> => schedulerParamsArb(kinds).map((params) => special("scheduler", params));
+function schedulerState(s: unknown): string {
+  if (!(s instanceof kd.LRScheduler)) return "";
+  return stateText({ dict: s.stateDict(), last: s.getLastLr(), optimizer: optimizerState(s.optimizer) });
+}
+/** What loading a schedule restores: its dict, its last lr, and the lr (and momentum) it sets on the optimizer. */
+function scheduleRestored(s: unknown): string {
+  if (!(s instanceof kd.LRScheduler)) return "";
+  const { momentum, beta1 } = s.optimizer as unknown as { momentum?: number; beta1?: number };
+  return stateText({ dict: s.stateDict(), last: s.getLastLr(), lr: s.optimizer.lr, momentum: s instanceof kd.OneCycleLR && s.cycleMomentum ? momentum ?? beta1 : null });
+}
+/** A step() may be refused only at the end of a OneCycleLR (its own, or one inside a SequentialLR), or where the lr overflows. */
+const endOfCycle = (e: unknown): boolean => e instanceof kd.ValueError && /step \d+ is past totalSteps|phase of zero length|settings overflow there/.test(e.message);
+/**
+ * What a schedule promises, step by step: optimizer.lr is getLastLr()[0] and finite ≥ 0, lastEpoch
+ * counts the steps, the lr is the schedule's closed form at lastEpoch (docs/training.md; OneCycleLR
+ * within [lr_min, maxLr], its momentum between baseMomentum and maxMomentum), and stateDict()
+ * through JSON loads back into it with the same lr.
+ */
+function scheduleHolds(s: kd.LRScheduler, steps: number): string | null {
+  for (let k = 0; k <= steps; k++) {
+    if (k > 0) {
+      const t = s.lastEpoch;
+      const lr = s.optimizer.lr;
+      try {
+        s.step();
+      } catch (e) {
+        if (!endOfCycle(e)) return `step() from epoch ${t} threw ${(e as Error).name}: ${(e as Error).message}`;
+        return s.lastEpoch === t && s.optimizer.lr === lr ? null : `a refused step() moved lastEpoch from ${t} to ${s.lastEpoch} and the lr from ${lr} to ${s.optimizer.lr}`;
+      }
+      if (s.lastEpoch !== t + 1) return `step() moved lastEpoch from ${t} to ${s.lastEpoch}`;
+    }
+    const [lr] = s.getLastLr();
+    if (s.optimizer.lr !== lr) return `optimizer.lr is ${s.optimizer.lr} but getLastLr() is [${lr}] at epoch ${s.lastEpoch}`;
+    if (!(Number.isFinite(lr) && lr! >= 0)) return `the lr is ${lr} at epoch ${s.lastEpoch}`;
+    const want = closedForm(s, s.lastEpoch);
+    if (typeof want === "number" && !(Math.abs(lr! - want) <= 1e-12 * Math.abs(want))) return `the lr is ${lr} at epoch ${s.lastEpoch}, the closed form gives ${want}`;
+    if (typeof want === "string") return want;
+  }
+  const saved = JSON.parse(JSON.stringify(s.stateDict())) as kd.SchedulerStateDict;
+  const lr = s.optimizer.lr;
+  try {
+    s.loadStateDict(saved);
+  } catch (e) {
+    return `refused its own state dict (through JSON): ${(e as Error).message}`;
+  }
+  return s.optimizer.lr === lr ? null : `loading its own state dict moved the lr from ${lr} to ${s.optimizer.lr}`;
+}
+/** The lr at epoch t from a schedule's fields (a problem as a string for OneCycleLR's range, null where not computed). */
+function closedForm(s: kd.LRScheduler, t: number): number | string | null {
+  const b = s.baseLrs[0]!;
+  if (s instanceof kd.StepLR) return b * s.gamma ** Math.floor(t / s.stepSize);
+  if (s instanceof kd.ExponentialLR) return b * s.gamma ** t;
+  if (s instanceof kd.ConstantLR) return t < s.totalIters ? b * s.factor : b;
+  if (s instanceof kd.LinearLR) return b * (t >= s.totalIters ? s.endFactor : s.startFactor + ((s.endFactor - s.startFactor) * t) / s.totalIters);
+  if (s instanceof kd.CosineAnnealingLR) return s.etaMin + ((b - s.etaMin) * (1 + Math.cos((Math.PI * t) / s.tMax))) / 2;
+  if (s instanceof kd.OneCycleLR) {
+    const lr = s.optimizer.lr;
+    // Within the range to rounding: the linear form (end − start)·pct + start may cancel to 0 (4 ulps of the larger end).
+    const ends = [b, b / s.finalDivFactor, s.maxLr];
+    const hi = Math.max(...ends) * (1 + 1e-12);
+    const lo = Math.min(...ends) * (1 - 1e-12) - 1e-15 * hi;
+    if (!(lr >= lo && lr <= hi)) return `OneCycleLR's lr is ${lr} at step ${t}, outside [${lo}, ${hi}]`;
+    const m = s.optimizer instanceof kd.Adam ? s.optimizer.beta1 : (s.optimizer as kd.SGD).momentum;
+    const [mLo, mHi] = [Math.min(s.baseMomentum, s.maxMomentum), Math.max(s.baseMomentum, s.maxMomentum)];
+    if (s.cycleMomentum && !(m >= mLo * (1 - 1e-12) && m <= mHi * (1 + 1e-12))) return `OneCycleLR set the momentum to ${m} at step ${t}, outside [${mLo}, ${mHi}]`;
+    return null;
+  }
+  if (s instanceof kd.SequentialLR) {
+    let i = 0;
+    while (i < s.milestones.length && s.milestones[i]! <= t) i++;
+    return s.schedulers[i]!.getLastLr()[0]!;
+  }
+  return null;
+}
+/** An optimizer for a schedule: usually as built, sometimes with an lr or initialLr a user set by hand (bad ones included). */
+const scheduleOptimizerArb: fc.Arbitrary<Arg> = fc
+  .tuple(optimizerParamsArb(), fc.oneof({ weight: 4, arbitrary: fc.constant(undefined) }, { weight: 1, arbitrary: fc.constantFrom<OptimizerParams["set"]>({ initialLr: 0.5 }, { initialLr: 0 }, { initialLr: -1 }, { initialLr: NaN }, { initialLr: "0.1" }, { lr: NaN }, { lr: Infinity }, { lr: -0.5 }) }))
+  .map(([params, set]) => special("optimizer", set === undefined ? params : { ...params, set }));
+const ScheduleOptimizer: Param = one(scheduleOptimizerArb, fc.oneof(wrongType, fc.constant(v(3)), schedulerArb(["StepLR"])));
+/** Options whose listed fields are always there in the good values (required options); bad values as Options'. */
+function RequiredOptions(fields: Record<string, Param>, required: string[]): Param {
+  const o = Options(fields);
+  const names = Object.keys(fields);
+  const good = fc
+    .tuple(...names.map((n) => (required.includes(n) ? fields[n]!.good.map((a) => a[0]!) : fc.oneof(fc.constant(OMIT), fields[n]!.good.map((a) => a[0]!)))))
+    .map((vals) => [obj(names.map((n, i) => [n, vals[i]!] as [string, Arg]))]);
+  return { good: fc.oneof({ weight: 3, arbitrary: good }, { weight: 1, arbitrary: o.good }), bad: o.bad };
+}
+/** A number setting: mostly valid values, now and then an invalid one (bad: wrong types). */
+const setting = (valid: number[], invalid: number[] = []): Param =>
+  Num(invalid.length === 0 ? fc.constantFrom(...valid) : fc.oneof({ weight: 4, arbitrary: fc.constantFrom(...valid) }, { weight: 1, arbitrary: fc.constantFrom(...invalid) }));
+/** A count setting: small positive integers, now and then 0 (bad: non-integers, out of range, wrong types). */
+const count = (...extra: number[]): Param => one(fc.oneof({ weight: 6, arbitrary: fc.constantFrom(1, 2, 3, 5) }, { weight: 1, arbitrary: fc.constantFrom(0, ...extra) }).map(v), badInt);
+const factor = (...invalid: number[]): Param => setting([0, 0.1, 1 / 3, 0.5, 1], invalid);
+/** A schedule's constructor: a refusal leaves the optimizer as it was; an accepted one keeps its promises over 8 steps. */
+function scheduleRow(options: Param): Row {
+  return {
+    how: "new",
+    args: () => call([ScheduleOptimizer, options]),
+    run: (C: new (o: unknown, p: unknown) => kd.LRScheduler, [o, opts]) => unchangedOnThrow(() => optimizerState(o), () => new C(o, opts)),
+    check: (s) => (s instanceof kd.LRScheduler ? (s.lastEpoch === 0 ? scheduleHolds(s, 8) : `lastEpoch is ${s.lastEpoch} after construction`) : "did not return a scheduler"),
+    noBackend: true,
+  };
+}
+R.StepLR = scheduleRow(RequiredOptions({ stepSize: count(), gamma: setting([0, 0.1, 0.5, 1, 2], [-1, NaN, Infinity]) }, ["stepSize"]));
+R.ExponentialLR = scheduleRow(RequiredOptions({ gamma: setting([0, 0.5, 0.9, 1, 1.5], [-1, NaN, Infinity]) }, ["gamma"]));
+R.ConstantLR = scheduleRow(optional(RequiredOptions({ factor: factor(1.5, -0.1, NaN), totalIters: count() }, [])));
+R.LinearLR = scheduleRow(optional(RequiredOptions({ startFactor: setting([0.1, 1 / 3, 0.5, 1], [0, 1.5, NaN]), endFactor: factor(-0.1, 2), totalIters: count() }, [])));
+R.CosineAnnealingLR = scheduleRow(RequiredOptions({ tMax: count(), etaMin: setting([0, 1e-3, 0.5, 1e308], [-1, NaN, Infinity]) }, ["tMax"]));
+const oneCycleFields: Record<string, Param> = {
+  maxLr: setting([0.1, 1, 1e-300, 1e308], [0, -1, NaN]),
+  totalSteps: count(),
+  epochs: count(),
+  stepsPerEpoch: count(),
+  pctStart: setting([0, 0.1, 0.25, 0.3, 0.5, 1], [1.5, NaN]),
+  annealStrategy: Enum(["cos", "linear"]),
+  cycleMomentum: Bool,
+  baseMomentum: setting([0.85, 0, 0.5], [1, -1, NaN]),
+  maxMomentum: setting([0.95, 0.99, 0], [1, 2]),
+  divFactor: setting([25, 1, 1e-300, 1e300], [0, -1]),
+  finalDivFactor: setting([1e4, 1, 1e-300, 1e300], [0]),
+  threePhase: Bool,
+};
+/** OneCycleLR's options: maxLr with totalSteps, or with epochs and stepsPerEpoch, and any of the others (bad: as Options'). */
+const oneCycleOptions: Param = (() => {
+  const all = Options(oneCycleFields);
+  const pick = (names: string[]) => RequiredOptions(Object.fromEntries(names.map((n) => [n, oneCycleFields[n]!])), names.filter((n) => ["maxLr", "totalSteps", "epochs", "stepsPerEpoch"].includes(n)));
+  const rest = ["pctStart", "annealStrategy", "cycleMomentum", "baseMomentum", "maxMomentum", "divFactor", "finalDivFactor", "threePhase"];
+  return { good: fc.oneof(pick(["maxLr", "totalSteps", ...rest]).good, pick(["maxLr", "epochs", "stepsPerEpoch", ...rest]).good, all.good), bad: all.bad };
+})();
+R.OneCycleLR = scheduleRow(oneCycleOptions);
+/** SequentialLR's options: the children of a sequence (built on the call's optimizer, one maybe wrong) and milestones. */
+const sequentialOptions: Param = {
+  good: fc.integer({ min: 0, max: SEQUENCES.length - 1 }).chain((i) =>
+    RequiredOptions(
+      {
+        schedulers: one(fc.constantFrom<ChildrenParams["wrong"]>(undefined, undefined, undefined, "other-optimizer", "duplicate", "nested", "not-a-scheduler", "empty").map((wrong) => special("children", { sequence: i, wrong })), wrongType),
+        milestones: one(fc.constant(list(SEQUENCES[i]![1].map(v))), fc.constantFrom(list([]), list([v(0)]), list([v(3), v(2)]), list([v(1.5)]), list([v(NaN)]), list([v("2")]), list([v(2), v(2)]), list([v(1), v(2), v(3), v(4)]))),
+      },
+      ["schedulers", "milestones"],
+    ).good,
+  ),
+  bad: fc.integer({ min: 0, max: SEQUENCES.length - 1 }).chain((i) =>
+    Options({ schedulers: one(fc.constant(special("children", { sequence: i })), wrongType), milestones: one(fc.constant(list(SEQUENCES[i]![1].map(v))), wrongType) }).bad!,
+  ),
+};
+// The optimizer as built (its children are built on it, which an optimizer with a bad lr would refuse).
+R.SequentialLR = { ...scheduleRow(sequentialOptions), args: () => call([one(optimizerArb(), fc.oneof(wrongType, fc.constant(v(3)))), sequentialOptions]) };
+R.LRScheduler = {
+  how: "fn",
+  // A user's own schedule: the protected constructor checks the optimizer, the options and the base lr.
+  args: () => call([ScheduleOptimizer, optional(Options({ factor: Num(fc.constantFrom(0.5, 2, -1, NaN)) }))]),
+  run: (Base: unknown, [o, opts]) => {
+    const B = Base as new (name: string, o: unknown, opts: unknown, keys: string[], check: (x: Record<string, unknown>) => Record<string, unknown>) => kd.LRScheduler;
+    // @ts-expect-error: a user cannot implement the schedule hooks (symbols kdgrad does not export); the constructor's checks are what is fuzzed.
+    class UserLR extends B {
+      constructor() {
+        super("UserLR", o, opts, ["factor"], (x) => ({ factor: x.factor ?? 1 }));
+      }
+    }
+    return unchangedOnThrow(() => optimizerState(o), () => new UserLR().stateDict());
+  },
+  names: () => ["UserLR", "LRScheduler"],
+  noBackend: true,
+};
+R["LRScheduler#step"] = {
+  how: "method",
+  args: () => call([fixed(schedulerArb())]),
+  run: (_t, [s]) => unchangedOnThrow(() => schedulerState(s), () => ((s as kd.LRScheduler).step(), s)),
+  check: (s) => scheduleHolds(s as kd.LRScheduler, 2),
+  noBackend: true,
+};
+const lastLrMatches = (r: unknown, [s]: unknown[]): string | null =>
+  Array.isArray(r) && r.length === 1 && r[0] === (s as kd.LRScheduler).optimizer.lr ? null : `returned ${stateText(r)}, optimizer.lr is ${(s as kd.LRScheduler).optimizer.lr}`;
+R["LRScheduler#getLastLr"] = { how: "method", args: () => call([fixed(schedulerArb())]), check: lastLrMatches, noBackend: true };
+R["SequentialLR#getLastLr"] = { how: "method", args: () => call([fixed(schedulerArb(["SequentialLR"]))]), check: lastLrMatches, noBackend: true };
+R["LRScheduler#stateDict"] = {
+  how: "method",
+  args: () => call([fixed(schedulerArb())]),
+  check: (d, [s]) => {
+    const text = JSON.stringify(d);
+    if (stateText(JSON.parse(text)) !== stateText(d)) return `is not JSON-safe: ${text}`;
+    return (d as kd.SchedulerStateDict).type === (s as object).constructor.name ? null : `type is ${String((d as kd.SchedulerStateDict).type)}`;
+  },
+  noBackend: true,
+};
+const SCHEDULER_DICT_MUTATIONS: fc.Arbitrary<SchedulerDictParams["mutate"]> = fc.oneof(
+  fc.record({ op: fc.constant<"type">("type"), value: fc.constantFrom<unknown>("StepLR", "LinearLR", "OneCycleLR", "SequentialLR", "toString", 3, undefined) }),
+  fc.record({ op: fc.constant<"lastEpoch">("lastEpoch"), value: fc.constantFrom<unknown>(-2, -1, 0, 1.5, NaN, 1000, 2 ** 53, 1e300, "3", null, undefined) }),
+  fc.record({ op: fc.constantFrom<"baseLrs" | "lastLr">("baseLrs", "lastLr"), value: fc.constantFrom<unknown>([], [0.1, 0.2], [-1], [NaN], [Infinity], ["0.1"], "x", null, 0.1) }),
+  fc.record({ op: fc.constant<"setting">("setting"), i: fc.nat(), value: fc.constantFrom<unknown>(null, -1, 0, NaN, Infinity, 1.5, 1e300, "x", true, [], [0], [3, 2]) }),
+  fc.record({ op: fc.constant<"unknown">("unknown"), value: fc.constantFrom("gama", "__proto__", "toString", "extra") }),
+  fc.record({ op: fc.constant<"missing">("missing"), i: fc.nat() }),
+  fc.record({ op: fc.constant<"child-epoch">("child-epoch"), i: fc.nat(), value: fc.constantFrom(1, -1, 5, 0.5) }),
+  fc.record({ op: fc.constant<"child-type">("child-type"), value: fc.constantFrom<unknown>("StepLR", "SequentialLR", null) }),
+  fc.record({ op: fc.constant<"children">("children"), value: fc.constantFrom<unknown>("drop", "add", [], null, "x") }),
+);
+R["LRScheduler#loadStateDict"] = {
+  how: "method",
+  args: () =>
+    fc
+      .record({ recv: schedulerParamsArb(), same: fc.boolean(), other: schedulerParamsArb(), steps: fc.integer({ min: 0, max: 14 }), mutate: fc.option(SCHEDULER_DICT_MUTATIONS, { nil: undefined, freq: 2 }), json: fc.boolean(), bad: fc.oneof({ weight: 7, arbitrary: fc.constant(undefined) }, { weight: 1, arbitrary: wrongType }) })
+      .map(({ recv, same: alike, other, steps, mutate, json, bad }) => [
+        special("scheduler", recv),
+        bad ?? special("scheduler-dict", { source: alike ? { ...recv, steps, optimizer: { ...recv.optimizer, seed: recv.optimizer.seed + 1 } } : other, mutate, json } satisfies SchedulerDictParams),
+      ]),
+  run: (_t, [s, d]) => unchangedOnThrow(() => schedulerState(s), () => ((s as kd.LRScheduler).loadStateDict(d as kd.SchedulerStateDict), s)),
+  // A dict from a schedule of the same kind and settings (at any position it reached) loads.
+  mustReturn: () => {
+    const raw = currentRaw[1];
+    if (raw?.k !== "special" || raw.name !== "scheduler-dict") return false;
+    const { source, mutate } = raw.params as SchedulerDictParams;
+    const r = (currentRaw[0] as { params: SchedulerParams }).params;
+    return mutate === undefined && source.kind === r.kind && source.setting % 3 === r.setting % 3 && source.setting % 4 === r.setting % 4 && source.optimizer.cls === r.optimizer.cls;
+  },
+  check: (s, [, d]) => {
+    const sched = s as kd.LRScheduler;
+    const dict = d as kd.SchedulerStateDict;
+    const mine = sched.stateDict();
+    for (const [k, x] of Object.entries(dict)) if (k !== "lastLr" && k !== "schedulers" && stateText(mine[k]) !== stateText(x)) return `"${k}" is ${stateText(mine[k])} after loading ${stateText(x)}`;
+    return sched.lastEpoch < 0 ? null : scheduleHolds(sched, 3);
+  },
+  noBackend: true,
+};
+
+// ---- checkpoints
+const partsParamsArb: fc.Arbitrary<PartsParams> = fc.record(
+  {
+    model: moduleArb(["linear", "mlp", "custom", "nested", "relu"]).map((a) => (a as { params: ModuleParams }).params),
+    optimizer: fc.record({ cls: fc.constantFrom<"SGD" | "Adam" | "AdamW">("SGD", "Adam", "AdamW"), steps: fc.integer({ min: 0, max: 2 }), momentum: fc.constantFrom(0, 0.9) }),
+    scheduler: fc.record({ kind: fc.constantFrom(...SCHEDULE_KINDS), setting: fc.nat(3), steps: fc.integer({ min: 0, max: 6 }) }),
+    generator: fc.nat(),
+    bad: fc.record({ key: fc.constantFrom("model", "optimizer", "scheduler", "generator", "weights", "__proto__"), value: fc.constantFrom<"null" | "number" | "module" | "tensor">("null", "number", "module", "tensor") }),
+  },
+  { requiredKeys: [] },
+).map((p) => (p.bad !== undefined && Math.abs(p.model?.seed ?? 0) % 3 !== 0 ? { ...p, bad: undefined } : p));
+const PartsP = (arb: fc.Arbitrary<PartsParams>): Param => one(arb.map((params) => special("parts", params)), fc.oneof(wrongType, fc.constant(v(3))));
+const metadataP: Param = one(fc.constantFrom<unknown>({ epoch: "3" }, {}, { "a b": "c", "": "" }).map(v), fc.constantFrom<unknown>({ a: 1 }, { "kdgrad.checkpoint": "x" }, "x", [], null, { b: null }).map(v));
+/** The same parts built again with other weights and another generator (so that a load has something to restore). */
+const partsLike = (p: PartsParams): PartsParams => ({ ...p, ...(p.model ? { model: { ...p.model, seed: p.model.seed + 1 } } : {}), ...(p.generator !== undefined ? { generator: p.generator + 1 } : {}) });
+/** The state of every part, as text. */
+function partsState(x: unknown): string {
+  if (x === null || typeof x !== "object") return "";
+  const o = x as Record<string, unknown>;
+  return stateText({
+    model: o.model instanceof kd.Module ? o.model.stateDict() : null,
+    optimizer: optimizerState(o.optimizer),
+    scheduler: o.optimizer === undefined ? scheduleRestored(o.scheduler) : schedulerState(o.scheduler),
+    generator: o.generator instanceof Generator ? o.generator.getState() : null,
+  });
+}
+/** Each part given holds the state of the same part in `source` (the objects the checkpoint was written from). */
+function partsMatch(into: Record<string, unknown>, source: Record<string, unknown>): string | null {
+  for (const key of ["model", "optimizer", "scheduler", "generator"]) {
+    if (into[key] === undefined) continue;
+    const a = partsState({ [key]: into[key] });
+    const b = partsState({ [key]: source[key] });
+    if (a !== b) return `after loading, the ${key} holds ${a.slice(0, 300)}, the checkpoint was written from ${b.slice(0, 300)}`;
+  }
+  return null;
+}
+/** Bytes written by encodeCheckpoint load into fresh parts built the same way and restore them. */
+function roundTrips(bytes: Uint8Array, p: PartsParams, metadata: unknown): string | null {
+  const source = buildParts(p);
+  const into = buildParts(partsLike(p));
+  let got: { metadata: Record<string, string> };
+  try {
+    got = kd.decodeCheckpoint(bytes, into as kd.CheckpointParts);
+  } catch (e) {
+    return `decodeCheckpoint refused what was written: ${(e as Error).name}: ${(e as Error).message}`;
+  }
+  const want = stateText(metadata ?? {});
+  if (stateText(got.metadata) !== want) return `the metadata came back as ${stateText(got.metadata)}, not ${want}`;
+  return partsMatch(into, source);
+}
+const paramsOf = (a: Arg | undefined): PartsParams | null => (a?.k === "special" && a.name === "parts" ? (a.params as PartsParams) : null);
+R.encodeCheckpoint = fn(() => [PartsP(partsParamsArb), optional(Options({ metadata: metadataP }))], {
+  check: (bytes, [, o]) => {
+    const p = paramsOf(currentRaw[0]);
+    if (p === null) return null;
+    if (p.bad !== undefined) return `accepted the part ${p.bad.key}: ${p.bad.value}`;
+    return bytes instanceof Uint8Array ? roundTrips(bytes, p, optsOf(o).metadata) : "did not return bytes";
+  },
+  noBackend: true,
+});
+const CORRUPTIONS: fc.Arbitrary<CheckpointBytesParams["corrupt"]> = fc.oneof(
+  fc.record({ op: fc.constantFrom<"truncate" | "flip">("truncate", "flip"), at: fc.nat(), value: fc.constantFrom(0, 0x7b, 0xff, 0x22) }),
+  fc.record({ op: fc.constantFrom<"no-entry" | "drop-tensor">("no-entry", "drop-tensor") }),
+  fc.record({ op: fc.constant<"json">("json"), value: fc.constantFrom("{", "null", "3", "[]", '{"version":2}', '{"version":1}', '{"version":1,"model":"yes","optimizer":null,"scheduler":null,"generator":null}') }),
+  fc.record({
+    op: fc.constant<"json-edit">("json-edit"),
+    path: fc.constantFrom(["model"], ["optimizer"], ["optimizer", "type"], ["optimizer", "counts"], ["optimizer", "counts", "0"], ["optimizer", "counts", "0", "step"], ["optimizer", "paramGroups"], ["scheduler"], ["scheduler", "lastEpoch"], ["generator"], ["version"]),
+    value: fc.constantFrom<unknown>(null, 3, "x", [], {}, true, -1, 1e300, [1, 2], { step: 0 }),
+  }),
+  fc.record({ op: fc.constant<"tensor">("tensor"), value: fc.constantFrom("weights", "optimizer.x.y", "optimizer.0.", "optimizer.99.expAvg", "optimizer.0.momentumBuffer2", "model.", "model.extra", "optimizer.00.expAvg") }),
+);
+/** Checkpoint bytes (valid or corrupt, or not a checkpoint at all) and the parts to load them into: built the same way, a subset, another model, or wrong. */
+function CheckpointCase(p: Profile, path: boolean): Param {
+  const good = fc
+    .record({
+      parts: partsParamsArb.map((q) => ({ ...q, bad: undefined })),
+      metadata: fc.option(fc.constantFrom<Record<string, string>>({ epoch: "3" }, { "a b": "c" }), { nil: undefined }),
+      corrupt: fc.option(CORRUPTIONS, { nil: undefined, freq: 2 }),
+      into: fc.constantFrom("like", "like", "like", "subset", "other-model", "bad", "garbage"),
+      drop: fc.constantFrom("model", "optimizer", "scheduler", "generator"),
+      bad: partsParamsArb.map((q) => q.bad ?? { key: "weights", value: "null" as const }),
+      kind: fc.constantFrom<PathParams["kind"]>("existing", "existing", "existing", "url", "dir", "missing-dir", "empty", "dev-null"),
+      garbage: fc.integer({ min: 0, max: 40 }),
+    })
+    .map(({ parts, metadata, corrupt, into, drop, bad, kind, garbage }): Arg[] => {
+      const ckpt: CheckpointBytesParams = { parts, ...(metadata ? { metadata } : {}), ...(corrupt ? { corrupt } : {}) };
+      const like = partsLike(parts);
+      const target: PartsParams =
+        into === "subset" ? { ...like, [drop]: undefined } : into === "other-model" ? { ...like, model: { ...(like.model ?? { kind: "linear", inF: 2, outF: 2, dtype: "float32", seed: 0 }), inF: (like.model?.inF ?? 2) + 1 } } : into === "bad" ? { ...like, bad } : like;
+      const source: Arg = path
+        ? special("path", { kind, content: into === "garbage" ? { garbage } : { checkpoint: ckpt } } satisfies PathParams)
+        : into === "garbage" ? special("random-bytes", { n: garbage, seed: garbage }) : special("checkpoint-bytes", ckpt);
+      return [source, special("parts", target)];
+    });
+  return Group(good, [path ? fc.oneof(wrongType, fc.constant(v(3))) : fc.oneof(wrongType, fc.constant(special("typed", { ctor: "Float32Array", n: 12, seed: 1 }))), fc.oneof(wrongType, fc.constant(v(3)))]);
+}
+/** The raw bytes' parameters and the parts they load into, when the call is a valid file and compatible parts. */
+function checkpointCall(path: boolean): { ckpt: CheckpointBytesParams; into: PartsParams } | null {
+  const [a, b] = currentRaw;
+  const into = paramsOf(b);
+  if (a?.k !== "special" || into === null) return null;
+  let ckpt: CheckpointBytesParams | undefined;
+  if (path && a.name === "path") {
+    const pp = a.params as PathParams;
+    if (pp.kind === "existing" || pp.kind === "url") ckpt = pp.content?.checkpoint;
+  } else if (!path && a.name === "checkpoint-bytes") ckpt = a.params as CheckpointBytesParams;
+  return ckpt === undefined ? null : { ckpt, into };
+}
+/** A valid file loads into parts built the same way (or a subset of them). */
+function checkpointLoads(path: boolean): () => boolean {
+  return () => {
+    const c = checkpointCall(path);
+    if (c === null || c.ckpt.corrupt !== undefined || c.into.bad !== undefined) return false;
+    const o = currentRaw[2];
+    const validOptions = o === undefined || o.k === "omit" || (o.k === "object" && o.refuse === undefined && o.fields.every(([k, a]) => k === "strict" && (a.k === "omit" || (a.k === "value" && typeof a.v === "boolean"))));
+    if (!validOptions) return false;
+    // Parts built as the checkpoint's were (partsLike: other weights, another generator seed).
+    return stateText(partsLike(c.ckpt.parts)) === stateText(c.into);
+  };
+}
+/** After a load, each part holds the state the checkpoint was written from, and the user's metadata comes back. */
+function checkpointRestores(path: boolean) {
+  return (r: unknown, args: unknown[]): string | null => {
+    const c = checkpointCall(path);
+    if (c === null || c.ckpt.corrupt !== undefined) return null;
+    const got = (r as { metadata?: unknown })?.metadata;
+    if (stateText(got) !== stateText(c.ckpt.metadata ?? {})) return `returned the metadata ${stateText(got)}, not ${stateText(c.ckpt.metadata ?? {})}`;
+    return partsMatch(args[1] as Record<string, unknown>, buildParts(c.ckpt.parts));
+  };
+}
+R.decodeCheckpoint = fn((p) => [CheckpointCase(p, false), optional(Options({ strict: Bool }))], {
+  run: (target, args) => unchangedOnThrow(() => partsState(args[1]), () => target(...args)),
+  mustReturn: checkpointLoads(false),
+  check: checkpointRestores(false),
+  noBackend: true,
+});
+R["node:saveCheckpoint"] = nodeRow(() => [PathArg(), PartsP(partsParamsArb), optional(Options({ metadata: metadataP }))], {
+  check: (_r, [path, , o]) => {
+    const t = noTemporaries(path);
+    if (t) return t;
+    const p = paramsOf(currentRaw[1]);
+    if (p === null || typeof path !== "string" || path.startsWith("/dev")) return null;
+    if (p.bad !== undefined) return `accepted the part ${p.bad.key}: ${p.bad.value}`;
+    return roundTrips(new Uint8Array(nodeFs.readFileSync(path)), p, optsOf(o).metadata);
+  },
+});
+R["node:loadCheckpoint"] = nodeRow((p) => [CheckpointCase(p, true), optional(Options({ strict: Bool }))], {
+  run: (target, args) => unchangedOnThrow(() => partsState(args[1]), () => target(...args)),
+  mustReturn: checkpointLoads(true),
+  check: checkpointRestores(true),
+});
+
+// ---- splitting data
+/** Tensors that share their first axis (sometimes not), or one tensor. */
+function SplitTensors(p: Profile): Param {
+  const good = fc
+    .record({ n: fc.integer({ min: 0, max: 9 }), rests: fc.array(shapeArb(p, 0, 2), { minLength: 1, maxLength: 3 }), form: fc.constantFrom("list", "list", "list", "one", "mismatch", "0-d", "empty") })
+    .chain(({ n, rests, form }) => {
+      if (form === "empty") return fc.constant(list([]));
+      if (form === "0-d") return tensorArb(fc.constant([])).map((t) => list([t]));
+      const shapes = rests.map((r, i) => capShape([form === "mismatch" && i === 1 ? n + 1 : n, ...r], p.maxSize).map((d, j) => (j === 0 ? (form === "mismatch" && i === 1 ? n + 1 : n) : d)));
+      return fc.tuple(...shapes.map((s) => tensorArb(fc.constant(s)))).map((ts) => (form === "one" ? ts[0]! : list(ts)));
+    });
+  return one(good, fc.oneof(wrongType, fc.constant(v(3)), fc.constant(list([v(3)]))));
+}
+const splitSize = Num(fc.constantFrom(0.25, 0.5, 0.1, 0.999, 1, 2, 3, 0, 1.5, -1, NaN, 1e300));
+R.trainTestSplit = fn((p) => [SplitTensors(p), optional(Options({ testSize: splitSize, trainSize: splitSize, shuffle: Bool, generator: GeneratorP }))], {
+  // scikit-learn's sizes; every tensor split by the same rows; without shuffle, the rows in order.
+  check: (r, [x, o]) => {
+    const ts = isT(x) ? [x] : (x as Tensor[]);
+    if (!Array.isArray(r) || r.length !== 2 * ts.length) return `returned ${Array.isArray(r) ? r.length : typeof r} parts for ${ts.length} tensors`;
+    const n = ts[0]!.shape[0]!;
+    const { testSize, trainSize, shuffle = true } = optsOf(o) as { testSize?: number; trainSize?: number; shuffle?: boolean };
+    const rows = (v: number | undefined, round: "ceil" | "floor"): number | undefined => (v === undefined ? undefined : v >= 1 ? v : Math[round](v * n));
+    const nTest = rows(testSize, "ceil") ?? (trainSize === undefined ? Math.ceil(0.25 * n) : n - rows(trainSize, "floor")!);
+    const nTrain = rows(trainSize, "floor") ?? n - nTest;
+    const picked: number[][] = [];
+    for (let k = 0; k < ts.length; k++) {
+      const t = ts[k]!;
+      const [train, test] = [r[2 * k] as Tensor, r[2 * k + 1] as Tensor];
+      if (!isT(train) || !isT(test) || train.shape[0] !== nTrain || test.shape[0] !== nTest) return `tensors[${k}] split into ${isT(train) ? train.shape[0] : "?"} + ${isT(test) ? test.shape[0] : "?"} rows, scikit-learn's sizes are ${nTrain} + ${nTest}`;
+      // Which rows of t each output row is (the first match; rows may repeat, so compare as multisets).
+      const rowSize = t.size / Math.max(n, 1);
+      const xs = elements(t);
+      const rowOf = (i: number): string => stateText(xs.slice(i * rowSize, (i + 1) * rowSize));
+      const outRows = [...elements(train), ...elements(test)];
+      const got = Array.from({ length: nTrain + nTest }, (_, i) => stateText(outRows.slice(i * rowSize, (i + 1) * rowSize)));
+      const wanted = Array.from({ length: n }, (_, i) => rowOf(i));
+      if (!shuffle) {
+        const order = [...Array(nTrain + nTest).keys()];
+        if (got.some((g, i) => g !== wanted[order[i]!])) return `without shuffle, tensors[${k}] is not split into rows 0…${nTrain - 1} and ${nTrain}…${nTrain + nTest - 1}`;
+      }
+      const pool = [...wanted];
+      for (const g of got) {
+        const i = pool.indexOf(g);
+        if (i < 0) return `tensors[${k}]'s parts hold a row that is not one of its rows (or one row twice)`;
+        pool.splice(i, 1);
+      }
+      picked.push(got.map((g) => wanted.indexOf(g)));
+    }
+    return null;
+  },
+  noBackend: true,
+});
 
 const resolveNode = (n: string): unknown => (kn as Record<string, unknown>)[n];
 

@@ -246,7 +246,7 @@ describe("all optimizers", () => {
       [() => new Adam(ps(), { betas: [0.9] as unknown as [number, number] }), /^Adam: betas must be a pair/],
       [() => new Adam(ps(), { eps: -1e-8 }), /^Adam: eps must be a finite number >= 0, got -1e-8$/],
       [() => new AdamW(ps(), { weightDecay: -0.01 }), /^AdamW: weightDecay must be a finite number >= 0, got -0.01$/],
-      [() => new Adam([]), /^Adam: params is an empty list$/],
+      [() => new Adam([]), /^Adam: params is an empty list; an optimizer needs at least one parameter \(e.g. model.parameters\(\)\)$/],
       [() => { const p = param([1]); return new Adam([p, p]); }, /^Adam: params\[1\] appears more than once$/],
       [() => new SGD([tensor([1])], { lr: 1 }), /^SGD: params\[0\] \(shape \[1\]\) must be a leaf tensor with requiresGrad set$/],
       [() => new SGD([param([1]).mul(2)], { lr: 1 }), /must be a leaf tensor/],
