@@ -44,11 +44,13 @@ export function dist(
   const ys = new Float64Array(n);
   const yt = new Float64Array(n);
   const a = new Float64Array(n); // Ỹ_s
+  const b = new Float64Array(n); // Ỹ_t
   const d = new Float64Array(n); // D = Y_t − Y_s
   const invT = 1 / T;
   for (let r = 0; r < B; r++) {
     centredSoftmax(s, r * C, C, invT, ys, a);
-    softmaxDifference(s, t, r * C, C, invT, ys, yt, d);
+    centredSoftmax(t, r * C, C, invT, yt, b);
+    softmaxDifference(s, t, r * C, C, invT, ys, d);
   }
   const needS = dS !== null;
   const needT = dT !== null;
@@ -57,11 +59,12 @@ export function dist(
   const T2 = T * T;
   const ga = new Float64Array(Math.max(B, C));
   const gb = new Float64Array(Math.max(B, C));
+  const gd = new Float64Array(Math.max(B, C));
   let total = 0;
   if (beta > 0) {
     let sum = 0;
     for (let r = 0; r < B; r++) {
-      sum += correlation(a, d, r * C, 1, C, false, eps, ga, gb);
+      sum += correlation(a, b, d, r * C, 1, C, false, eps, ga, gb, gd);
       const k = (-T2 * beta) / B;
       for (let j = 0; j < C; j++) {
         if (Gs) Gs[r * C + j] = k * ga[j]!;
@@ -72,8 +75,17 @@ export function dist(
   }
   if (gamma > 0) {
     let sum = 0;
+    const colA = new Float64Array(B);
+    const colB = new Float64Array(B);
+    const colD = new Float64Array(B);
     for (let j = 0; j < C; j++) {
-      sum += correlation(a, d, j, C, B, true, eps, ga, gb);
+      // A column is centred over the batch from Y or from Ỹ = Y − 1/C (the same centred
+      // values in exact arithmetic), whichever is smaller in size: centring cancels down to
+      // the column's spread, so its error is ε times the size of what is centred.
+      pickColumn(ys, a, j, B, C, colA);
+      pickColumn(yt, b, j, B, C, colB);
+      for (let r = 0; r < B; r++) colD[r] = d[r * C + j]!;
+      sum += correlation(colA, colB, colD, 0, 1, B, true, eps, ga, gb, gd);
       const k = (-T2 * gamma) / C;
       for (let r = 0; r < B; r++) {
         if (Gs) Gs[r * C + j] = (beta > 0 ? Gs[r * C + j]! : 0) + k * ga[r]!;
@@ -86,6 +98,17 @@ export function dist(
   if (dS && Gs) softmaxBackward(ys, Gs, B, C, invT, beta > 0 || gamma > 0, dS);
   if (dT && Gt) softmaxBackward(yt, Gt, B, C, invT, beta > 0 || gamma > 0, dT);
   return total;
+}
+
+function pickColumn(y: Float64Array, yc: Float64Array, j: number, B: number, C: number, out: Float64Array): void {
+  let my = 0;
+  let mc = 0;
+  for (let r = 0; r < B; r++) {
+    my = Math.max(my, Math.abs(y[r * C + j]!));
+    mc = Math.max(mc, Math.abs(yc[r * C + j]!));
+  }
+  const src = my <= mc ? y : yc;
+  for (let r = 0; r < B; r++) out[r] = src[r * C + j]!;
 }
 
 function softmaxBackward(y: Float64Array, G: Float64Array, B: number, C: number, invT: number, any: boolean, dx: Storage): void {
@@ -151,13 +174,13 @@ function centredSoftmax(x: Storage, base: number, C: number, invT: number, y: Fl
 }
 
 /**
- * One row of y_t = softmax(t/T) and D = y_t − y_s, from q = y_s (already computed). In the
- * log-ratio form (src/kernels/distillation.ts) when the row is regular: x = ((t − s) − ū)/T
- * centred at the q-mean ū, m = expm1(x), M = Σ q·m, y_t = q·eˣ/(1 + M), D = q·(m − M)/(1 + M).
- * A class the teacher masks has eˣ = 0, m = −1. Otherwise the max-shifted softmax of t, and
- * D = y_t − y_s.
+ * One row of D = softmax(t/T) − y_s, from q = y_s (already computed). In the log-ratio form
+ * (src/kernels/distillation.ts) when the row is regular: x = ((t − s) − ū)/T centred at the
+ * q-mean ū, m = expm1(x), M = Σ q·m, D = q·(m − M)/(1 + M): relative-accurate however close
+ * the two softmaxes are. A class the teacher masks has eˣ = 0, m = −1. Otherwise the
+ * max-shifted softmax of t, minus y_s.
  */
-function softmaxDifference(s: Storage, t: Storage, base: number, C: number, invT: number, q: Float64Array, yt: Float64Array, D: Float64Array): void {
+function softmaxDifference(s: Storage, t: Storage, base: number, C: number, invT: number, q: Float64Array, D: Float64Array): void {
   const ms = rowMax(s, base, C, -1);
   const mt = rowMax(t, base, C, -1);
   let umin = Infinity;
@@ -188,92 +211,96 @@ function softmaxDifference(s: Storage, t: Storage, base: number, C: number, invT
       D[base + j] = m;
       M += q[base + j]! * m;
     }
-    for (let j = 0; j < C; j++) {
-      const m = D[base + j]!;
-      const qj = q[base + j]!;
-      yt[base + j] = (qj * (1 + m)) / (1 + M);
-      D[base + j] = (qj * (m - M)) / (1 + M);
-    }
+    for (let j = 0; j < C; j++) D[base + j] = (q[base + j]! * (D[base + j]! - M)) / (1 + M);
     return;
   }
   let S = 0;
   for (let j = 0; j < C; j++) {
     const e = Math.exp((t[base + j]! - mt) * invT);
-    yt[base + j] = e;
+    D[base + j] = e;
     S += e;
   }
-  for (let j = 0; j < C; j++) {
-    yt[base + j] = yt[base + j]! / S;
-    D[base + j] = yt[base + j]! - q[base + j]!;
-  }
+  for (let j = 0; j < C; j++) D[base + j] = D[base + j]! / S - q[base + j]!;
 }
 
 /**
- * 1 − ρ(a, a + D̃) for the strided vectors a, d of `len` entries from `offset` by `stride`
- * (centred along them first when `centre`), and ∂ρ/∂a into ga, ∂ρ/∂b into gb (b = a + D̃),
- * indices 0 … len − 1. See the kernel's comment, item 3.
+ * 1 − ρ(a, b) for the strided vectors a = A, b = Bt of `len` entries from `offset` by
+ * `stride` (centred along them first when `centre`; D̃ = Dm centred likewise is b − a,
+ * accurate), with ∂ρ/∂a into ga and ∂ρ/∂b into gb (indices 0 … len − 1). See the kernel's
+ * comment, item 3. The difference D̃ is used where it is the accurate one: when
+ * ‖D̃‖ ≤ N_a/2 (then N_b ≥ N_a/2, and b = a + D̃ loses nothing); otherwise b's own centred
+ * values are, and w = â − b̂ does not cancel by more than the inputs' own condition.
  */
 function correlation(
-  A: Float64Array, Dm: Float64Array, offset: number, stride: number, len: number, centre: boolean, eps: number,
-  ga: Float64Array, gb: Float64Array,
+  A: Float64Array, Bt: Float64Array, Dm: Float64Array, offset: number, stride: number, len: number, centre: boolean, eps: number,
+  ga: Float64Array, gb: Float64Array, gd: Float64Array,
 ): number {
   let ma = 0;
+  let mb = 0;
   let md = 0;
   if (centre) {
     for (let k = 0; k < len; k++) {
       ma += A[offset + k * stride]!;
+      mb += Bt[offset + k * stride]!;
       md += Dm[offset + k * stride]!;
     }
     ma /= len;
+    mb /= len;
     md /= len;
   }
   let aa = 0;
   let bb = 0;
+  let ab = 0;
   let ad = 0;
   let dd = 0;
   for (let k = 0; k < len; k++) {
     const av = A[offset + k * stride]! - ma;
+    const bv = Bt[offset + k * stride]! - mb;
     const dv = Dm[offset + k * stride]! - md;
-    const bv = av + dv;
     ga[k] = av;
-    gb[k] = dv;
+    gb[k] = bv;
+    gd[k] = dv;
     aa += av * av;
     bb += bv * bv;
+    ab += av * bv;
     ad += av * dv;
     dd += dv * dv;
   }
   const Na = Math.sqrt(aa);
-  const Nb = Math.sqrt(bb);
+  let Nb = Math.sqrt(bb);
+  const close = Math.sqrt(dd) <= Na / 2;
+  // Close: N_b − N_a = (2⟨a, D̃⟩ + ‖D̃‖²)/(N_a + N_b) with N_b ≥ N_a/2, formed from D̃.
+  let dN = 0;
+  if (close) {
+    dN = (2 * ad + dd) / (Na + Nb);
+    Nb = Na + dN;
+  }
   if (Na > eps && Nb > eps) {
-    const dN = (2 * ad + dd) / (Na + Nb);
-    const k1 = 1 / (Na * Nb);
     let ww = 0;
     for (let k = 0; k < len; k++) {
-      const w = (ga[k]! * dN - Na * gb[k]!) * k1;
+      // w = â − b̂: from D̃ when close, (a·(N_b − N_a) − N_a·D̃)/(N_a·N_b); else directly.
+      const w = close ? (ga[k]! * dN - Na * gd[k]!) / (Na * Nb) : ga[k]! / Na - gb[k]! / Nb;
       ww += w * w;
-      gb[k] = w; // keep w; a stays in ga
+      gd[k] = w;
     }
     const om = ww / 2;
     for (let k = 0; k < len; k++) {
-      const av = ga[k]!;
-      const w = gb[k]!;
-      const ahat = av / Na;
-      // b̂ = â − w.
+      const ahat = ga[k]! / Na;
+      const w = gd[k]!;
+      // ∂ρ/∂a = ((1 − ρ)·â − w)/N_a and ∂ρ/∂b = (w + (1 − ρ)·b̂)/N_b, with b̂ = â − w.
       ga[k] = (om * ahat - w) / Na;
       gb[k] = (w + om * (ahat - w)) / Nb;
     }
     return om;
   }
-  // The guard is active on at least one side (or a norm is NaN).
+  // The guard is active on at least one side (or a norm is NaN): the direct formula.
   const Pa = Math.max(Na, eps);
   const Pb = Math.max(Nb, eps);
-  let ab = 0;
-  for (let k = 0; k < len; k++) ab += ga[k]! * (ga[k]! + gb[k]!);
   const rho = ab / (Pa * Pb);
   const live = Na === Na && Nb === Nb;
   for (let k = 0; k < len; k++) {
     const av = ga[k]!;
-    const bv = av + gb[k]!;
+    const bv = gb[k]!;
     ga[k] = live ? bv / (Pa * Pb) - (Na > eps ? (rho * av) / (Na * Na) : 0) : NaN;
     gb[k] = live ? av / (Pa * Pb) - (Nb > eps ? (rho * bv) / (Nb * Nb) : 0) : NaN;
   }
