@@ -127,8 +127,12 @@ function pearsonGradients(a: Tensor, b: Tensor, axis: number): [Tensor, Tensor] 
   const Nb = sqrt(maximum(sbb, eps2));
   const NaNb = mul(Na, Nb);
   const rho = div(sum(mul(ac, bc), axis, true), NaNb);
-  const ga = sub(div(bc, NaNb), where(compare(fn, "gt", saa, eps2), div(mul(rho, ac), saa), 0));
-  const gb = sub(div(ac, NaNb), where(compare(fn, "gt", sbb, eps2), div(mul(rho, bc), sbb), 0));
+  // ρ·ã/N_a² only where the norm is live; the other side divides by 1, not by a norm that may
+  // be 0 (where's backward sends 0 there, and 0·(x/0²) would still be NaN).
+  const liveA = compare(fn, "gt", saa, eps2);
+  const liveB = compare(fn, "gt", sbb, eps2);
+  const ga = sub(div(bc, NaNb), where(liveA, div(mul(rho, ac), where(liveA, saa, 1)), 0));
+  const gb = sub(div(ac, NaNb), where(liveB, div(mul(rho, bc), where(liveB, sbb, 1)), 0));
   return [ga, gb];
 }
 

@@ -268,7 +268,8 @@ function correlation(
   }
   const Na = Math.sqrt(aa);
   let Nb = Math.sqrt(bb);
-  const close = Math.sqrt(dd) <= Na / 2;
+  // (Only for an unguarded a: at N_a = 0 the formula below would be 0/0.)
+  const close = Na > eps && Math.sqrt(dd) <= Na / 2;
   // Close: N_b − N_a = (2⟨a, D̃⟩ + ‖D̃‖²)/(N_a + N_b) with N_b ≥ N_a/2, formed from D̃.
   let dN = 0;
   if (close) {
