@@ -476,6 +476,32 @@ describe("second order: the blocks derived in the loss files", () => {
   });
 });
 
+describe("distLoss at its guard (a centred norm ≤ 1e-8)", () => {
+  // Teacher column 0 is tiny (≈ 1e-9, centred norm 4e-10: guarded, and it stays guarded under
+  // the finite differences' steps) next to a large student column (0.24 and 0.02). Forming
+  // the teacher's centred column as a + D̃ (student plus the difference) cancelled 0.15 down
+  // to 4e-10 and left 1e-7 of relative noise in ρ: the finite differences of the loss saw it
+  // (gradcheck failed); the teacher's own centred values do not cancel.
+  const s = [[0, 1, -1], [-3, 0, 0]];
+  const t = [[-22, 0, 1], [-20, 1, 0]];
+
+  test("gradcheck in both inputs, column relation alone and with the rows", () => {
+    for (const o of [{ beta: 0, gamma: 1, temperature: 1 }, { beta: 1, gamma: 2, temperature: 1 }]) {
+      assertGradcheck((a: Tensor, b: Tensor) => distLoss(a, b, o), [f64(s, true), f64(t, true)]);
+    }
+  });
+
+  test("a constant row (centred norm 0) keeps the loss, the gradients and the second order finite", () => {
+    const flat = [[0.5, 0.5, 0.5], [1, -2, 0.3]];
+    const L = (a: Tensor, b: Tensor): Tensor => distLoss(a, b, { temperature: 2 });
+    const r = evaluate(L, flat, t);
+    expect([r.L, ...r.dS, ...r.dT].every(Number.isFinite)).toBe(true);
+    for (const H of [hessian((a: Tensor) => L(a, f64(t)))(f64(flat)), hessian((b: Tensor) => L(f64(t), b))(f64(flat))]) {
+      expect(H.toFlatArray().every(Number.isFinite)).toBe(true);
+    }
+  });
+});
+
 describe("the role of T at large T", () => {
   const s = [[1.3, -0.2, 0.5, -1.1, 0.4], [0.1, 2.0, -0.7, 0.3, -0.9], [-0.6, 0.8, 1.1, -1.5, 0.2]];
   const t = [[0.9, 0.4, -0.3, -0.8, 1.0], [-0.2, 1.5, 0.6, -1.2, 0.1], [0.4, -0.3, 1.6, -0.9, -0.5]];
