@@ -1,6 +1,5 @@
 import type { Storage } from "../../tensor/dtype.js";
-import { SPREAD_64, centred } from "../distillation.js";
-import { rowMax } from "./kd-rows.js";
+import { softmaxDifference } from "./kd-rows.js";
 
 /**
  * The fused DIST kernel (src/losses/dist-loss.ts derives the formulas). With
@@ -50,7 +49,7 @@ export function dist(
   for (let r = 0; r < B; r++) {
     centredSoftmax(s, r * C, C, invT, ys, a);
     centredSoftmax(t, r * C, C, invT, yt, b);
-    softmaxDifference(s, t, r * C, C, invT, ys, d);
+    softmaxDifference(s, t, r * C, C, -1, invT, ys, r * C, d, r * C);
   }
   const needS = dS !== null;
   const needT = dT !== null;
@@ -171,56 +170,6 @@ function centredSoftmax(x: Storage, base: number, C: number, invT: number, y: Fl
     y[base + j] = p;
     yc[base + j] = p - invC;
   }
-}
-
-/**
- * One row of D = softmax(t/T) − y_s, from q = y_s (already computed). In the log-ratio form
- * (src/kernels/distillation.ts) when the row is regular: x = ((t − s) − ū)/T centred at the
- * q-mean ū, m = expm1(x), M = Σ q·m, D = q·(m − M)/(1 + M): relative-accurate however close
- * the two softmaxes are. A class the teacher masks has eˣ = 0, m = −1. Otherwise the
- * max-shifted softmax of t, minus y_s.
- */
-function softmaxDifference(s: Storage, t: Storage, base: number, C: number, invT: number, q: Float64Array, D: Float64Array): void {
-  const ms = rowMax(s, base, C, -1);
-  const mt = rowMax(t, base, C, -1);
-  let umin = Infinity;
-  let umax = -Infinity;
-  let masksOk = true;
-  for (let j = 0; j < C; j++) {
-    const u = t[base + j]! - s[base + j]!;
-    if (u - u === 0) {
-      if (u < umin) umin = u;
-      if (u > umax) umax = u;
-    } else if (t[base + j]! !== -Infinity) masksOk = false;
-  }
-  if (masksOk && ms - ms === 0 && mt - mt === 0 && (umax - umin) * invT <= SPREAD_64) {
-    let Su = 0;
-    let Sq = 0;
-    for (let j = 0; j < C; j++) {
-      const tj = t[base + j]!;
-      if (tj !== -Infinity) {
-        Su += q[base + j]! * (tj - s[base + j]!);
-        Sq += q[base + j]!;
-      }
-    }
-    const ubar = Sq > 0 ? Su / Sq : umax;
-    let M = 0;
-    for (let j = 0; j < C; j++) {
-      const tj = t[base + j]!;
-      const m = tj === -Infinity ? -1 : Math.expm1(centred(tj, s[base + j]!, ubar) * invT);
-      D[base + j] = m;
-      M += q[base + j]! * m;
-    }
-    for (let j = 0; j < C; j++) D[base + j] = (q[base + j]! * (D[base + j]! - M)) / (1 + M);
-    return;
-  }
-  let S = 0;
-  for (let j = 0; j < C; j++) {
-    const e = Math.exp((t[base + j]! - mt) * invT);
-    D[base + j] = e;
-    S += e;
-  }
-  for (let j = 0; j < C; j++) D[base + j] = D[base + j]! / S - q[base + j]!;
 }
 
 /**

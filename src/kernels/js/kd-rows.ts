@@ -1,4 +1,4 @@
-import { SPREAD_64, hOfM, phiSeries } from "../distillation.js";
+import { SPREAD_64, centred, hOfM, phiSeries } from "../distillation.js";
 
 /**
  * Pieces shared by the fused kernels of the distillation methods (dkd.ts, dist.ts,
@@ -154,4 +154,66 @@ export function rowMax(x: Num, base: number, C: number, skip: number): number {
     if (v > m || v !== v) m = v;
   }
   return m;
+}
+
+/**
+ * D = p − q for one row, p = softmax(t/T) and q = softmax(s/T) (q given, normalised, read
+ * from q[qBase + j]), over the classes other than `skip` (−1: none; D is 0 at skip), into
+ * D[dBase + j]. In the log-ratio form of src/kernels/distillation.ts when the row is regular
+ * (finite, or classes the teacher masks; the spread of (t − s)/T over the classes at most
+ * SPREAD_64): x = ((t − s) − ū)/T centred at the q-mean ū, m = expm1(x), M = Σ q·m,
+ *   D = q·(m − M)/(1 + M)
+ * (p = q·eˣ/(1 + M)): relative-accurate however close p and q are, where p − q formed from two
+ * rounded softmaxes keeps only an absolute ε·(p + q) (at T = 1e6 they agree to 1e-6 and the
+ * difference would lose six digits). A class the teacher masks has m = −1. Otherwise the
+ * max-shifted softmax of t minus q. Returns whether the log-ratio form was used.
+ */
+export function softmaxDifference(
+  s: Num, t: Num, base: number, C: number, skip: number, invT: number, q: Float64Array, qBase: number, D: Float64Array, dBase: number,
+): boolean {
+  const ms = rowMax(s, base, C, skip);
+  const mt = rowMax(t, base, C, skip);
+  let umin = Infinity;
+  let umax = -Infinity;
+  let masksOk = true;
+  for (let j = 0; j < C; j++) {
+    if (j === skip) continue;
+    const u = t[base + j]! - s[base + j]!;
+    if (u - u === 0) {
+      if (u < umin) umin = u;
+      if (u > umax) umax = u;
+    } else if (t[base + j]! !== -Infinity) masksOk = false;
+  }
+  if (skip >= 0) D[dBase + skip] = 0;
+  if (masksOk && ms - ms === 0 && mt - mt === 0 && (umax - umin) * invT <= SPREAD_64) {
+    let Su = 0;
+    let Sq = 0;
+    for (let j = 0; j < C; j++) {
+      const tj = t[base + j]!;
+      if (j !== skip && tj !== -Infinity) {
+        Su += q[qBase + j]! * (tj - s[base + j]!);
+        Sq += q[qBase + j]!;
+      }
+    }
+    const ubar = Sq > 0 ? Su / Sq : umax;
+    let M = 0;
+    for (let j = 0; j < C; j++) {
+      if (j === skip) continue;
+      const tj = t[base + j]!;
+      const m = tj === -Infinity ? -1 : Math.expm1(centred(tj, s[base + j]!, ubar) * invT);
+      D[dBase + j] = m;
+      M += q[qBase + j]! * m;
+    }
+    for (let j = 0; j < C; j++) if (j !== skip) D[dBase + j] = (q[qBase + j]! * (D[dBase + j]! - M)) / (1 + M);
+    return true;
+  }
+  let S = 0;
+  for (let j = 0; j < C; j++) {
+    if (j === skip) continue;
+    const e = Math.exp((t[base + j]! - mt) * invT);
+    D[dBase + j] = e;
+    S += e;
+  }
+  for (let j = 0; j < C; j++) if (j !== skip) D[dBase + j] = D[dBase + j]! / S - q[qBase + j]!;
+  return false;
 }

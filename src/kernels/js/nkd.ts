@@ -1,5 +1,5 @@
 import type { Storage } from "../../tensor/dtype.js";
-import { rowLogSum, rowMax } from "./kd-rows.js";
+import { rowLogSum, rowMax, softmaxDifference } from "./kd-rows.js";
 
 /**
  * The fused Normalized-KD kernel (src/losses/nkd-loss.ts derives the formulas). For each
@@ -29,6 +29,8 @@ export function nkd(
   const e1 = new Float64Array(C);
   const es = new Float64Array(C);
   const et = new Float64Array(C);
+  const qh = new Float64Array(C);
+  const diff = new Float64Array(C);
   const invT = 1 / T;
   const c = T / B;
   let total = 0;
@@ -78,9 +80,14 @@ export function nkd(
     }
     if (dS !== null) {
       const rS1 = Math.exp(-c1s);
+      if (gamma > 0 && !nonDist) {
+        // q̂ − p̂ = −(p̂ − q̂), in the log-ratio form where the row allows.
+        for (let j = 0; j < C; j++) qh[j] = es[j]! * rSs;
+        softmaxDifference(s, t, base, C, y, invT, qh, 0, diff, 0);
+      }
       for (let j = 0; j < C; j++) {
         let d = w !== 0 ? w * (e1[j]! * rS1 - (j === y ? 1 : 0)) : 0;
-        if (gamma > 0 && j !== y) d = nonDist ? NaN : d + gamma * T * (es[j]! * rSs - et[j]! * rSt);
+        if (gamma > 0 && j !== y) d = nonDist ? NaN : d - gamma * T * diff[j]!;
         dS[base + j] = d / B;
       }
     }

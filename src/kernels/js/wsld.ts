@@ -1,5 +1,5 @@
 import type { Storage } from "../../tensor/dtype.js";
-import { rowLogSum, rowMax } from "./kd-rows.js";
+import { rowLogSum, rowMax, softmaxDifference } from "./kd-rows.js";
 
 /**
  * The fused weighted-soft-label kernel (src/losses/wsld-loss.ts derives the formulas).
@@ -31,6 +31,8 @@ export function wsld(
   const e1 = new Float64Array(C);
   const es = new Float64Array(C);
   const et = new Float64Array(C);
+  const q = new Float64Array(C);
+  const diff = new Float64Array(C);
   const invT = 1 / T;
   let total = 0;
   for (let r = 0; r < B; r++) {
@@ -75,9 +77,15 @@ export function wsld(
     const k = alpha * T * w;
     if (dS !== null) {
       const rS1 = Math.exp(-c1s);
+      const soft = alpha > 0 && w !== 0;
+      if (soft) {
+        // q − p = −(p − q), in the log-ratio form where the row allows.
+        for (let j = 0; j < C; j++) q[j] = es[j]! * rSs;
+        softmaxDifference(s, t, base, C, -1, invT, q, 0, diff, 0);
+      }
       for (let j = 0; j < C; j++) {
         let d = e1[j]! * rS1 - (j === y ? 1 : 0);
-        if (alpha > 0 && w !== 0) d += k * (es[j]! * rSs - et[j]! * rSt);
+        if (soft) d -= k * diff[j]!;
         dS[base + j] = d / B;
       }
     }
