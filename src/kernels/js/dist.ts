@@ -73,25 +73,8 @@ export function dist(
     total += (T2 * beta * sum) / B;
   }
   if (gamma > 0) {
-    let sum = 0;
-    const colA = new Float64Array(B);
-    const colB = new Float64Array(B);
-    const colD = new Float64Array(B);
-    for (let j = 0; j < C; j++) {
-      // A column is centred over the batch from Y or from Ỹ = Y − 1/C (the same centred
-      // values in exact arithmetic), whichever is smaller in size: centring cancels down to
-      // the column's spread, so its error is ε times the size of what is centred.
-      pickColumn(ys, a, j, B, C, colA);
-      pickColumn(yt, b, j, B, C, colB);
-      for (let r = 0; r < B; r++) colD[r] = d[r * C + j]!;
-      sum += correlation(colA, colB, colD, 0, 1, B, true, eps, ga, gb, gd);
-      const k = (-T2 * gamma) / C;
-      for (let r = 0; r < B; r++) {
-        if (Gs) Gs[r * C + j] = (beta > 0 ? Gs[r * C + j]! : 0) + k * ga[r]!;
-        if (Gt) Gt[r * C + j] = (beta > 0 ? Gt[r * C + j]! : 0) + k * gb[r]!;
-      }
-    }
-    total += (T2 * gamma * sum) / C;
+    const k = (-T2 * gamma) / C;
+    total += (T2 * gamma * columnCorrelations(ys, a, yt, b, d, B, C, eps, k, beta > 0, Gs, Gt)) / C;
   }
   // Through the softmax: dx = (1/T)·y ⊙ (G − ⟨G, y⟩) per row.
   if (dS && Gs) softmaxBackward(ys, Gs, B, C, invT, beta > 0 || gamma > 0, dS);
@@ -99,15 +82,154 @@ export function dist(
   return total;
 }
 
-function pickColumn(y: Float64Array, yc: Float64Array, j: number, B: number, C: number, out: Float64Array): void {
-  let my = 0;
-  let mc = 0;
+/**
+ * Σ_j (1 − ρ_j) over the columns (the intra-class relation), adding k·∂ρ_j/∂a into Gs and
+ * k·∂ρ_j/∂b into Gt (or setting them, when `accumulate` is false). The same arithmetic as
+ * `correlation` (centre, norms, the close-pair form or the direct one, the guard), organised
+ * in row-major passes with one accumulator per column, so that no pass walks a column of the
+ * row-major arrays (a stride of C between reads).
+ *
+ * A column is centred over the batch from Y or from Ỹ = Y − 1/C (the same centred values in
+ * exact arithmetic), whichever is smaller in size: centring cancels down to the column's
+ * spread, so its error is ε times the size of what is centred.
+ */
+function columnCorrelations(
+  ys: Float64Array, a: Float64Array, yt: Float64Array, b: Float64Array, d: Float64Array, B: number, C: number, eps: number,
+  k: number, accumulate: boolean, Gs: Float64Array | null, Gt: Float64Array | null,
+): number {
+  const maxYs = new Float64Array(C);
+  const maxA = new Float64Array(C);
+  const maxYt = new Float64Array(C);
+  const maxB = new Float64Array(C);
   for (let r = 0; r < B; r++) {
-    my = Math.max(my, Math.abs(y[r * C + j]!));
-    mc = Math.max(mc, Math.abs(yc[r * C + j]!));
+    const o = r * C;
+    for (let j = 0; j < C; j++) {
+      maxYs[j] = Math.max(maxYs[j]!, Math.abs(ys[o + j]!));
+      maxA[j] = Math.max(maxA[j]!, Math.abs(a[o + j]!));
+      maxYt[j] = Math.max(maxYt[j]!, Math.abs(yt[o + j]!));
+      maxB[j] = Math.max(maxB[j]!, Math.abs(b[o + j]!));
+    }
   }
-  const src = my <= mc ? y : yc;
-  for (let r = 0; r < B; r++) out[r] = src[r * C + j]!;
+  // The source of each column (Y when no larger than Ỹ), copied so that the passes below
+  // read plain arrays: xa, xb the sources, xd = D; each then centred in place.
+  const n = B * C;
+  const xa = new Float64Array(n);
+  const xb = new Float64Array(n);
+  const xd = new Float64Array(n);
+  const ma = new Float64Array(C);
+  const mb = new Float64Array(C);
+  const md = new Float64Array(C);
+  for (let r = 0; r < B; r++) {
+    const o = r * C;
+    for (let j = 0; j < C; j++) {
+      // (NaN compares false and takes Ỹ: NaN either way.)
+      const va = maxYs[j]! <= maxA[j]! ? ys[o + j]! : a[o + j]!;
+      const vb = maxYt[j]! <= maxB[j]! ? yt[o + j]! : b[o + j]!;
+      const vd = d[o + j]!;
+      xa[o + j] = va;
+      xb[o + j] = vb;
+      xd[o + j] = vd;
+      ma[j] = ma[j]! + va;
+      mb[j] = mb[j]! + vb;
+      md[j] = md[j]! + vd;
+    }
+  }
+  for (let j = 0; j < C; j++) {
+    ma[j] = ma[j]! / B;
+    mb[j] = mb[j]! / B;
+    md[j] = md[j]! / B;
+  }
+  // Centre, and the centred sums ‖ã‖², ‖b̃‖², ⟨ã, b̃⟩, ⟨ã, D̃⟩, ‖D̃‖².
+  const aa = new Float64Array(C);
+  const bb = new Float64Array(C);
+  const ab = new Float64Array(C);
+  const ad = new Float64Array(C);
+  const dd = new Float64Array(C);
+  for (let r = 0; r < B; r++) {
+    const o = r * C;
+    for (let j = 0; j < C; j++) {
+      const x = xa[o + j]! - ma[j]!;
+      const y = xb[o + j]! - mb[j]!;
+      const z = xd[o + j]! - md[j]!;
+      xa[o + j] = x;
+      xb[o + j] = y;
+      xd[o + j] = z;
+      aa[j] = aa[j]! + x * x;
+      bb[j] = bb[j]! + y * y;
+      ab[j] = ab[j]! + x * y;
+      ad[j] = ad[j]! + x * z;
+      dd[j] = dd[j]! + z * z;
+    }
+  }
+  // Per column: N_a, N_b (the close form's N_a + δN when close), and the form: 0 guarded,
+  // 1 close (w from D̃), 2 far (w from b̃).
+  const Na = new Float64Array(C);
+  const Nb = new Float64Array(C);
+  const dN = new Float64Array(C);
+  const form = new Uint8Array(C);
+  for (let j = 0; j < C; j++) {
+    const na = Math.sqrt(aa[j]!);
+    let nb = Math.sqrt(bb[j]!);
+    const close = na > eps && Math.sqrt(dd[j]!) <= na / 2;
+    if (close) {
+      dN[j] = (2 * ad[j]! + dd[j]!) / (na + nb);
+      nb = na + dN[j]!;
+    }
+    Na[j] = na;
+    Nb[j] = nb;
+    form[j] = na > eps && nb > eps ? (close ? 1 : 2) : 0;
+  }
+  // w = â − b̂ into xd (D̃ is not needed after it), and ‖w‖² per unguarded column.
+  const ww = new Float64Array(C);
+  for (let r = 0; r < B; r++) {
+    const o = r * C;
+    for (let j = 0; j < C; j++) {
+      const f = form[j]!;
+      if (f === 0) continue;
+      const x = xa[o + j]!;
+      const v = f === 1 ? (x * dN[j]! - Na[j]! * xd[o + j]!) / (Na[j]! * Nb[j]!) : x / Na[j]! - xb[o + j]! / Nb[j]!;
+      xd[o + j] = v;
+      ww[j] = ww[j]! + v * v;
+    }
+  }
+  // 1 − ρ per column; for a guarded one ρ = ⟨ã, b̃⟩/(max(N_a, ε)·max(N_b, ε)).
+  const om = new Float64Array(C);
+  const rho = new Float64Array(C);
+  let sum = 0;
+  for (let j = 0; j < C; j++) {
+    if (form[j] === 0) {
+      rho[j] = ab[j]! / (Math.max(Na[j]!, eps) * Math.max(Nb[j]!, eps));
+      om[j] = 1 - rho[j]!;
+    } else om[j] = ww[j]! / 2;
+    sum += om[j]!;
+  }
+  // The gradients, entry by entry.
+  for (let r = 0; r < B; r++) {
+    const o = r * C;
+    for (let j = 0; j < C; j++) {
+      const x = xa[o + j]!;
+      const na = Na[j]!;
+      const nb = Nb[j]!;
+      let ga: number;
+      let gb: number;
+      if (form[j] === 0) {
+        const y = xb[o + j]!;
+        const P = Math.max(na, eps) * Math.max(nb, eps);
+        const live = na === na && nb === nb;
+        ga = live ? y / P - (na > eps ? (rho[j]! * x) / (na * na) : 0) : NaN;
+        gb = live ? x / P - (nb > eps ? (rho[j]! * y) / (nb * nb) : 0) : NaN;
+      } else {
+        // ∂ρ/∂a = ((1 − ρ)·â − w)/N_a, ∂ρ/∂b = (w + (1 − ρ)·b̂)/N_b, b̂ = â − w.
+        const ahat = x / na;
+        const v = xd[o + j]!;
+        ga = (om[j]! * ahat - v) / na;
+        gb = (v + om[j]! * (ahat - v)) / nb;
+      }
+      if (Gs) Gs[o + j] = (accumulate ? Gs[o + j]! : 0) + k * ga;
+      if (Gt) Gt[o + j] = (accumulate ? Gt[o + j]! : 0) + k * gb;
+    }
+  }
+  return sum;
 }
 
 function softmaxBackward(y: Float64Array, G: Float64Array, B: number, C: number, invT: number, any: boolean, dx: Storage): void {
