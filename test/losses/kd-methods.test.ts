@@ -520,6 +520,28 @@ describe("the role of T at large T", () => {
     }
   });
 
+  test("dkd → weighted logit matching: α(C − 1)/(2C²)·(δ_y − δ̄_O)² + β/(2(C − 1))·Σ_O (δ_j − δ̄_O)², δ = s − t", () => {
+    const C = 5;
+    const limit = (alpha: number, beta: number): number => {
+      let total = 0;
+      s.forEach((row, r) => {
+        const y = r; // labels are [0, 1, 2]
+        const delta = row.map((v, j) => v - t[r]![j]!);
+        const others = delta.filter((_, j) => j !== y);
+        const mean = others.reduce((a, b) => a + b, 0) / (C - 1);
+        total += (alpha * (C - 1) * (delta[y]! - mean) ** 2) / (2 * C * C) + (beta / (2 * (C - 1))) * others.reduce((a, v) => a + (v - mean) ** 2, 0);
+      });
+      return total / s.length;
+    };
+    for (const [alpha, beta] of [[1, 8], [1, 0], [0, 1], [2, 3]] as const) {
+      const errs = [1e3, 1e4, 1e5].map((T) => Math.abs(dkdLoss(f64(s), f64(t), labels, { alpha, beta, temperature: T }).item() / limit(alpha, beta) - 1));
+      // The correction is O(R/T) (R ≈ 2 here): it falls tenfold per tenfold T.
+      expect(errs[0]!, `α=${alpha} β=${beta}`).toBeLessThanOrEqual(1e-2);
+      expect(errs[1]! / errs[0]!).toBeLessThan(0.15);
+      expect(errs[2]! / errs[1]!).toBeLessThan(0.15);
+    }
+  });
+
   test("dist: the gradient grows like T² (ρ ignores the 1/(C·T) scale of the centred softmax)", () => {
     for (const T of [100, 1000]) {
       const ratio = gradNorm("dist", 10 * T) / gradNorm("dist", T);
