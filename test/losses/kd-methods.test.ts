@@ -630,6 +630,27 @@ describe("non-finite policy (docs/non-finite.md)", () => {
     for (const m of methods) check(m, t, s, { temperature: 2 }, "nan");
   });
 
+  test("dkd: a teacher whose non-target logits are all −∞ has no NCKD (NaN with β > 0); TCKD alone keeps its value −log b", () => {
+    const s = [[0.3, -1.2, 2.5]];
+    const t = [[1, -Infinity, -Infinity]];
+    const y = int([0]);
+    expect(dkdLoss(f64(s), f64(t), y, { alpha: 1, beta: 1, temperature: 2 }).item()).toBeNaN();
+    const r = evaluate((a, b) => dkdLoss(a, b, y, { alpha: 1, beta: 0, temperature: 2 }), s, t);
+    const z = s[0]!.map((v) => v / 2);
+    const logB = z[0]! - Math.log(z.reduce((acc, v) => acc + Math.exp(v), 0));
+    expect(Math.abs(r.L - 4 * -logB)).toBeLessThanOrEqual(1e-14 * r.L);
+    expect([...r.dS, ...r.dT].every(Number.isFinite)).toBe(true);
+  });
+
+  test("wsld with α = 0 does not read the teacher: it is the cross-entropy, whatever the teacher holds", () => {
+    const s = [[0.3, -1.2, 2.5], [1.1, 0.2, -0.4]];
+    const t = [[NaN, Infinity, -Infinity], [NaN, 0, 1]];
+    const r = evaluate((a, b) => wsldLoss(a, b, labels, { alpha: 0 }), s, t);
+    const ce = s.reduce((acc, row, i) => acc - row[[0, 2][i]!]! + Math.log(row.reduce((a2, v) => a2 + Math.exp(v), 0)), 0) / 2;
+    expect(Math.abs(r.L - ce)).toBeLessThanOrEqual(1e-14 * ce);
+    expect(r.dT).toEqual([0, 0, 0, 0, 0, 0]);
+  });
+
   test("a term of weight 0 is not evaluated: dkd with α = 0 does not read the target column", () => {
     const s = [[NaN, -1.2, 2.5, 0.7], [1.1, 0.2, NaN, -2.2]];
     const t = [[Infinity, 0.9, 1.7, -1.3], [0.4, 2.1, NaN, 0.0]];

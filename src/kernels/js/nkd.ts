@@ -13,7 +13,9 @@ import { rowLogSum, rowMax, softmaxDifference } from "./kd-rows.js";
  *
  * Both terms are sums of non-negative parts (−ℓ ≥ 0, and −log q̂_j = c_s − z_j with both
  * c_s ≥ 0 and −z_j ≥ 0), each formed in log space: they keep a relative error of a few ulps
- * per part, with no cancellation, at every T. The teacher gradient uses
+ * per part, with no cancellation, at every T. The student's q̂ − p̂ comes from the log-ratio
+ * form where the row allows (softmaxDifference, kd-rows.ts), so it keeps its relative accuracy
+ * at large T, where q̂ and p̂ agree to O(1/T). The teacher gradient uses
  * log q̂_j − E_p̂[log q̂] = z_j − E_p̂[z] (the log-normaliser cancels exactly).
  *
  * Non-finite values (docs/non-finite.md): a class the teacher masks adds nothing

@@ -14,8 +14,10 @@ import { rowLogSum, rowMax, softmaxDifference } from "./kd-rows.js";
  *
  * Every part is non-negative and formed in log space: ce = (max − x_y) + log1p(R + N − 1)
  * (two non-negative parts; a confident row keeps its tiny cross-entropy), −log q_j =
- * c_s − z_j likewise, and w = −expm1(−r), so nothing cancels at any T. The teacher
- * gradient uses log q_j − E_p[log q] = z_j − E_p[z] (the normaliser cancels exactly).
+ * c_s − z_j likewise, and w = −expm1(−r), so nothing cancels at any T. The student's q − p
+ * comes from the log-ratio form where the row allows (softmaxDifference, kd-rows.ts): relative-
+ * accurate at large T. The teacher gradient uses log q_j − E_p[log q] = z_j − E_p[z] (the
+ * normaliser cancels exactly).
  *
  * Non-finite values (docs/non-finite.md): a class the teacher masks adds nothing to soft
  * (0·log 0 = 0); a weight w = 0 (a student with ce_s = 0, or a teacher that masks the
