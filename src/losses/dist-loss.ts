@@ -62,12 +62,22 @@ export interface DistOptions {
  * ‖Ỹ‖ ≈ R/(C·T) falls to ε = 1e-8 (T ≈ 1e8·R/C, R the centred logit spread) and the guard
  * takes over (docs/distillation-methods.md, "DIST").
  *
- * Second order. The backward's own derivative is the Hessian of each correlation chained
- * through the softmax: with H_ρ = ∂²ρ/∂a² = −(â b̂ᵀ + b̂ âᵀ)/N_a² + ρ(3ââᵀ − I')/N_a²
- * (I' = P, on the centred subspace) and the softmax's second derivative (G-weighted
- * A(Y)-terms), the ops form below (centring, norms, products, softmax) is differentiated by
- * autograd; gradgradcheck and jvp check it (test/all-ops.test.ts).
- * Check: the Hessian maps the all-ones vector of a row to 0 (the softmax's shift).
+ * Second order. For one unguarded pair write g = ∂ρ/∂a = (b̂ − ρâ)/N_a and h = ∂ρ/∂b. With
+ * ∂â/∂ã = (P − ââᵀ)/N_a, ∂N_a/∂ã = â and ∂ρ/∂ã = g:
+ *   ∂g/∂a = −(g âᵀ + â gᵀ)/N_a − ρ·(P − ââᵀ)/N_a²,     ∂g/∂b = (P − b̂b̂ᵀ)/(N_a·N_b) − â hᵀ/N_a,
+ * (and the mirror images for h). Check: ∂g/∂a is symmetric, and (∂g/∂a)·â = −g/N_a (gᵀâ = 0): g
+ * is homogeneous of degree −1 in ã, as it must be (ρ ignores the scale). Guarded, the norm is a
+ * constant: g = b̃/(ε·N_b′) has ∂g/∂b̃ = P/(ε·N_b′) − …, and ∂g/∂a = 0 (a linear form in ã). These
+ * give H = ∂G/∂Y_s = −T²·[β/B·∂g_row/∂a + γ/C·∂g_col/∂a] (rows and columns couple every entry of
+ * Y_s), and through the softmax, per row and with u = Y ⊙ (G − ⟨G, Y⟩) (the gradient before 1/T),
+ *   ∂²L/∂s² = (1/T²)·[A(Y_s)·H·A(Y_s) + diag(u) − Y_s uᵀ − u Y_sᵀ],   A(Y) = diag(Y) − YYᵀ,
+ * the second term being the softmax's own curvature contracted with G (∇²⟨G, softmax(z)⟩ =
+ * diag(u) − yuᵀ − uyᵀ, the structure of the distillation loss's teacher block). The mixed and
+ * teacher blocks have the same form with ∂g/∂b, ∂h/∂b. Check: every block maps a row's all-ones
+ * vector to 0 (A(Y)·1 = 0 and Σu = 0). The ops form below is this gradient written with
+ * differentiable ops (centring, norms, products, softmax), so autograd produces these blocks; they
+ * are compared with an ops composite's Hessians (test/losses/kd-methods.test.ts), and gradgradcheck
+ * and jvp run on it (test/all-ops.test.ts).
  *
  * The backward hands over the fused kernel's gradients; with createGraph the same values
  * carry the graph of the ops form of the formulas above (fusedWithGraph). In the form the
