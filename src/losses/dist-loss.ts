@@ -13,7 +13,7 @@ import { sub } from "../ops/sub.js";
 import { sum } from "../ops/sum.js";
 import { add } from "../ops/add.js";
 import { where } from "../ops/where.js";
-import { handOverGradients, withGraph } from "./dkd-loss.js";
+import { handOverGradients, withGraph } from "./fused-gradients.js";
 import { checkOptions, checkPair, checkTermWeight } from "./kd-method-checks.js";
 
 /** The guard on each centred norm, max(‖·‖, NORM_EPS): DIST's ε (the authors' code and torchdistill's). */

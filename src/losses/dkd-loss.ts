@@ -16,7 +16,7 @@ import { softmax } from "../ops/softmax.js";
 import { sub } from "../ops/sub.js";
 import { sum } from "../ops/sum.js";
 import { where } from "../ops/where.js";
-import { fusedWithGraph } from "./fused-with-graph.js";
+import { handOverGradients, withGraph } from "./fused-gradients.js";
 import { checkOptions, checkPair, checkTargets, checkTermWeight } from "./kd-method-checks.js";
 import { standardizeRows } from "./standardize-rows.js";
 
@@ -159,37 +159,6 @@ const dkdFused = defineOp({
     return [...withGraph("dkdLoss", g, dS, dT, formS, formT), null, null];
   },
 });
-
-/**
- * The ordinary backward of a fused loss whose gradients were formed in the forward pass:
- * the saved gradients times the upstream scalar g. A saved gradient is nobody else's once
- * the graph is freed: handed over, a leaf's .grad takes it without a copy.
- */
-export function handOverGradients(
-  ctx: { handOver(t: Tensor): Tensor; lastUse: boolean }, g: Tensor, dS: Tensor | null, dT: Tensor | null,
-): [Tensor | null, Tensor | null] {
-  const scale = g.item();
-  const give = (d: Tensor | null): Tensor | null => {
-    if (d === null) return null;
-    if (scale !== 1) return ctx.handOver(mul(d, scale));
-    return ctx.lastUse ? ctx.handOver(d) : d;
-  };
-  return [give(dS), give(dT)];
-}
-
-/**
- * The createGraph backward of a fused loss: the kernel's gradients times g, carrying the
- * graph of `form·g` (fusedWithGraph); a null form (every term of weight 0) keeps the value.
- */
-export function withGraph(
-  fn: string, g: Tensor, dS: Tensor | null, dT: Tensor | null, formS: Tensor | null, formT: Tensor | null,
-): [Tensor | null, Tensor | null] {
-  const scale = g.item();
-  const value = (d: Tensor): Tensor => (scale !== 1 ? mul(d, scale) : d);
-  const one = (d: Tensor | null, form: Tensor | null): Tensor | null =>
-    d === null ? null : form === null ? value(d) : fusedWithGraph(fn, value(d), mul(form, g));
-  return [one(dS, formS), one(dT, formT)];
-}
 
 /**
  * dkdLoss's gradients written with ops (before the upstream factor): the student's

@@ -1,4 +1,3 @@
-import type { Tensor } from "../tensor/tensor.js";
 import { ShapeError, ValueError } from "../tensor/errors.js";
 import { promoteTypes, type FloatDType } from "../tensor/dtype.js";
 import { shapeStr } from "../tensor/shape.js";
@@ -54,9 +53,4 @@ export function checkPair(student: unknown, teacher: unknown, temperature: unkno
 /** Target labels: int32 [B], each in [0, C). Returns the contiguous data. */
 export function checkTargets(labels: unknown, B: number, C: number, fn: string): Int32Array {
   return checkLabels(labels, [B], C, fn, "labels");
-}
-
-/** The logits of a pair, typed once checkPair has passed. */
-export function asPair(student: unknown, teacher: unknown): [Tensor, Tensor] {
-  return [student as Tensor, teacher as Tensor];
 }

@@ -15,7 +15,7 @@ import { softmax } from "../ops/softmax.js";
 import { sub } from "../ops/sub.js";
 import { sum } from "../ops/sum.js";
 import { where } from "../ops/where.js";
-import { handOverGradients, withGraph } from "./dkd-loss.js";
+import { handOverGradients, withGraph } from "./fused-gradients.js";
 import { checkOptions, checkPair, checkTargets, checkTermWeight } from "./kd-method-checks.js";
 
 export interface WsldOptions {

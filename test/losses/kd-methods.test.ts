@@ -14,7 +14,7 @@ import {
   DTypeError, Generator, IndexError, ShapeError, Tensor, ValueError, assertGradcheck, distLoss, distillationLoss, dkdLoss, grad, hessian,
   jacobian, logSoftmax, noGrad, nkdLoss, softmax, tensor, wsldLoss,
 } from "../../src/index.js";
-import { distComposite, distOfProbabilities, dkdComposite, nkdComposite, wsldComposite } from "./kd-methods-composite.js";
+import { distComposite, dkdComposite, nkdComposite, wsldComposite } from "./kd-methods-composite.js";
 
 const f64 = (v: number[][], requiresGrad = false): Tensor => tensor(v, { dtype: "float64", requiresGrad });
 const int = (v: number[]): Tensor => tensor(v, { dtype: "int32" });
