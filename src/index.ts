@@ -89,6 +89,10 @@ export { distillationLoss, type DistillationOptions, type Divergence } from "./l
 export { distillationLossComposite } from "./losses/distillation-loss-composite.js";
 export { logitMatchingLoss } from "./losses/logit-matching-loss.js";
 export { softTargets } from "./losses/soft-targets.js";
+export { dkdLoss, type DkdOptions } from "./losses/dkd-loss.js";
+export { distLoss, type DistOptions } from "./losses/dist-loss.js";
+export { nkdLoss, type NkdOptions } from "./losses/nkd-loss.js";
+export { wsldLoss, type WsldOptions } from "./losses/wsld-loss.js";
 export { predict } from "./losses/predict.js";
 export { accuracy } from "./losses/accuracy.js";
 export type { Reduction, KlReduction } from "./losses/checks.js";

@@ -241,6 +241,42 @@ function caseArb(op: OpFn, domain: Domain): fc.Arbitrary<Case> {
       return fc
         .record({ b: fc.integer({ min: 1, max: 4 }), c: fc.integer({ min: 2, max: 6 }), layout: layoutArb, seed: seedArb })
         .map(({ b, c, layout, seed }) => elementwise([[b, c], [b, c]], [layout, "plain"], seed + 1, []));
+    case "kd-method":
+      // dkdLoss, distLoss, nkdLoss, wsldLoss: (student, teacher[, labels], options), each with
+      // options drawn from its own defaults and edges (weights of 0 switch a term off).
+      // nkdLoss's and wsldLoss's weights are stop-gradients, whose derivative is not part of
+      // the gradient, so finite differences can check them only where the weight is locally
+      // constant: the teacher's target logit leads by 40 (softmax(t)_y = 1 and ce_t < 1e-16,
+      // so w = 1 to the last bit and its derivative is below 1e-16). The weighted gradients
+      // with w in (0, 1) are checked in test/losses/kd-methods.test.ts (frozen weights).
+      return fc
+        .record({
+          b: fc.integer({ min: 1, max: 4 }), c: fc.integer({ min: 2, max: 6 }), T: fc.constantFrom(0.5, 1, 2, 4, 10),
+          w1: fc.constantFrom(0, 0.5, 1, 2.5), w2: fc.constantFrom(0, 1, 8), standardize: fc.boolean(), layout: layoutArb, seed: seedArb,
+        })
+        .map(({ b, c, T, w1, w2, standardize, layout, seed }) => {
+          const rng = new Generator(seed);
+          const name = op.name;
+          const rows = name === "distLoss" ? Math.max(b, 2) : b;
+          const y = Int32Array.from({ length: rows }, () => rng.below(c));
+          const labels = tensor(y, { shape: [rows] });
+          const options =
+            name === "dkdLoss" ? { alpha: w1, beta: w2, temperature: T, standardize }
+            : name === "distLoss" ? { beta: w1, gamma: w2 === 8 ? 2 : w2, temperature: T }
+            : name === "nkdLoss" ? { gamma: w1, temperature: T }
+            : { alpha: w1, temperature: T };
+          const extra = name === "distLoss" ? [options] : [labels, options];
+          const cse = elementwise([[rows, c], [rows, c]], [layout, "plain"], seed + 1, extra);
+          if (name === "nkdLoss" || name === "wsldLoss") {
+            const t = cse.leaves[1]!.data;
+            for (let r = 0; r < rows; r++) {
+              let top = -Infinity;
+              for (let j = 0; j < c; j++) if (j !== y[r]) top = Math.max(top, t[r * c + j]!);
+              t[r * c + y[r]!] = top + 40;
+            }
+          }
+          return { ...cse, text: `${name} ${cse.text} labels ${Array.from(y)}` };
+        });
     case "temperature":
       return fc.tuple(shapeArb(1, 3), fc.constantFrom(0.5, 1, 3, 10), layoutArb, seedArb).map(([s, T, l, seed]) => elementwise([s], [l], seed, [T]));
     default:
@@ -283,6 +319,7 @@ describe("every exported op: gradcheck, gradgradcheck and jvp", () => {
     for (const expected of [
       "add", "mul", "pow", "sum", "max", "logSumExp", "matmul", "linear", "logSoftmax", "softmax", "gather", "concat", "stack", "where",
       "crossEntropy", "nllLoss", "klDiv", "mseLoss", "distillationLoss", "distillationLossComposite", "logitMatchingLoss", "softTargets",
+      "dkdLoss", "distLoss", "nkdLoss", "wsldLoss",
     ]) {
       expect(names).toContain(expected);
     }

@@ -32,6 +32,8 @@ export const opSamples: Readonly<Record<string, Domain>> = {
   crossEntropy: { inputs: [{ range: [-5, 5] }], kind: "crossEntropy" },
   distillationLoss: { inputs: [{ range: [-6, 6] }, { range: [-6, 6] }], kind: "distillation" },
   distillationLossComposite: { inputs: [{ range: [-6, 6] }, { range: [-6, 6] }], kind: "distillation" },
+  distLoss: { inputs: [{ range: [-6, 6] }, { range: [-6, 6] }], kind: "kd-method" },
+  dkdLoss: { inputs: [{ range: [-6, 6] }, { range: [-6, 6] }], kind: "kd-method" },
   div: { inputs: [{}, { range: [0.5, 3] }], broadcast: true },
   exp: { inputs: [{ range: [-5, 5] }] },
   expand: { inputs: [{}], kind: "expand" },
@@ -53,6 +55,7 @@ export const opSamples: Readonly<Record<string, Domain>> = {
   mseLoss: { inputs: [{}, {}], kind: "pair-loss" },
   mul: { inputs: [{}, {}], broadcast: true },
   neg: { inputs: [{}] },
+  nkdLoss: { inputs: [{ range: [-6, 6] }, { range: [-6, 6] }], kind: "kd-method" },
   nllLoss: { inputs: [{ range: [-5, 0] }], kind: "nllLoss" },
   permute: { inputs: [{}], kind: "permute" },
   pow: { inputs: [{ range: [0.5, 2] }, { range: [-2, 2] }], broadcast: true },
@@ -72,4 +75,5 @@ export const opSamples: Readonly<Record<string, Domain>> = {
   transpose: { inputs: [{ minRank: 1 }], kind: "transpose" },
   unsqueeze: { inputs: [{}], kind: "unsqueeze" },
   where: { inputs: [{}, {}, {}], broadcast: true, kind: "where" },
+  wsldLoss: { inputs: [{ range: [-6, 6] }, { range: [-6, 6] }], kind: "kd-method" },
 };

@@ -47,6 +47,10 @@ const cases: Case[] = [
   ["Adam", (o) => new kd.Adam(params(), o as never), "betas"],
   ["AdamW", (o) => new kd.AdamW(params(), o as never), "eps"],
   ["batches", (o) => kd.batches(x(), tensor([0, 1], { dtype: "int32" }), o as never), "shuffle"],
+  ["dkdLoss", (o) => kd.dkdLoss(x(), x().mul(0.5), tensor([0, 1], { dtype: "int32" }), o as never), "beta"],
+  ["distLoss", (o) => kd.distLoss(x(), x().mul(0.5), o as never), "gamma"],
+  ["nkdLoss", (o) => kd.nkdLoss(x(), x().mul(0.5), tensor([0, 1], { dtype: "int32" }), o as never), "gamma"],
+  ["wsldLoss", (o) => kd.wsldLoss(x(), x().mul(0.5), tensor([0, 1], { dtype: "int32" }), o as never), "alpha"],
 ];
 
 /** The error `f` throws (the test fails if it returns). */

@@ -21,6 +21,8 @@ export const EXAMPLES: Readonly<Record<string, ExampleDomain>> = {
   crossEntropy: { inputs: [{ range: [-5, 5] }], kind: "crossEntropy" },
   distillationLoss: { inputs: [{ range: [-6, 6] }, { range: [-6, 6] }], kind: "distillation" },
   distillationLossComposite: { inputs: [{ range: [-6, 6] }, { range: [-6, 6] }], kind: "distillation" },
+  distLoss: { inputs: [{ range: [-6, 6] }, { range: [-6, 6] }], kind: "dist" },
+  dkdLoss: { inputs: [{ range: [-6, 6] }, { range: [-6, 6] }], kind: "dkd" },
   div: { inputs: [{}, { range: [0.5, 3] }], broadcast: true },
   exp: { inputs: [{ range: [-5, 5] }] },
   expand: { inputs: [{}], kind: "expand" },
@@ -42,6 +44,7 @@ export const EXAMPLES: Readonly<Record<string, ExampleDomain>> = {
   mseLoss: { inputs: [{}, {}], kind: "pair-loss" },
   mul: { inputs: [{}, {}], broadcast: true },
   neg: { inputs: [{}] },
+  nkdLoss: { inputs: [{ range: [-6, 6] }, { range: [-6, 6] }], kind: "nkd" },
   nllLoss: { inputs: [{ range: [-5, 0] }], kind: "nllLoss" },
   permute: { inputs: [{}], kind: "permute" },
   pow: { inputs: [{ range: [0.5, 2] }, { range: [-2, 2] }], broadcast: true },
@@ -61,4 +64,5 @@ export const EXAMPLES: Readonly<Record<string, ExampleDomain>> = {
   transpose: { inputs: [{ minRank: 1 }], kind: "transpose" },
   unsqueeze: { inputs: [{}], kind: "unsqueeze" },
   where: { inputs: [{}, {}, {}], broadcast: true, kind: "where" },
+  wsldLoss: { inputs: [{ range: [-6, 6] }, { range: [-6, 6] }], kind: "wsld" },
 };

@@ -88,6 +88,27 @@ function example(name: string, domain: ExampleDomain, rng: Generator): Example {
       return { args: [t([4, 6]), t([4, 6], 1), { labels: labels(4, 6), temperature: 4, alpha: 0.7 }], leaves: [0, 1] };
     case "temperature":
       return { args: [t([3, 5]), 4], leaves: [0] };
+    case "dkd":
+      return { args: [t([4, 6]), t([4, 6], 1), labels(4, 6), { alpha: 1, beta: 8, temperature: 4 }], leaves: [0, 1] };
+    case "dist":
+      return { args: [t([4, 6]), t([4, 6], 1), { beta: 1, gamma: 1, temperature: 1 }], leaves: [0, 1] };
+    case "nkd":
+    case "wsld": {
+      // Their weights are stop-gradients, which finite differences cannot see around: the
+      // teacher's target leads by 40, so the weight is 1 to the last bit and does not move
+      // (test/losses/kd-methods.test.ts checks the weighted gradient with frozen weights).
+      const y = labels(4, 6);
+      const teacher = t([4, 6], 1);
+      const ys = y.toFlatArray();
+      const data = teacher.data;
+      for (let r = 0; r < 4; r++) {
+        let top = -Infinity;
+        for (let j = 0; j < 6; j++) if (j !== ys[r]) top = Math.max(top, data[r * 6 + j]!);
+        data[r * 6 + ys[r]!] = top + 40;
+      }
+      const options = domain.kind === "nkd" ? { temperature: 1, gamma: 1.5 } : { temperature: 2, alpha: 2.5 };
+      return { args: [t([4, 6]), teacher, y, options], leaves: [0, 1] };
+    }
     default:
       throw new Error(`gradcheck: no example for ${name} (kind ${domain.kind})`);
   }

@@ -321,6 +321,58 @@ export interface LossKernels {
   logitMatching(s: Storage, t: Storage, rows: number, classes: number, centred: Float64Array, rowScale: Float64Array): number;
   /** ds = centred·factor/k per row (k = rowScale[r]), dt = −ds. One rounding per value. */
   logitMatchingBackward(centred: Float64Array, rowScale: Float64Array, classes: number, factor: number, ds: Storage | null, dt: Storage | null): void;
+  /**
+   * Decoupled KD over `rows` × `classes` logits s, t (contiguous) with one target label per
+   * row (in [0, classes), classes ≥ 2): returns (1/rows) Σ_rows T²·(α·TCKD + β·NCKD), TCKD the
+   * KL of the binary (target, rest) split, NCKD the KL of the softmaxes of s/T and t/T over
+   * the non-target classes (the target removed exactly), and writes, when not null,
+   *   dS_y = T·α(b − a)/rows,  dS_j = T·[−α(b − a)q̂_j + β(q̂_j − p̂_j)]/rows   (j ≠ y)
+   *   dT_y = T·α·a·ā·(ℓ_t − ℓ_s)/rows,  dT_j = T·[−α·a·ā·(ℓ_t − ℓ_s)·p̂_j + β·p̂_j(d̂_j − NCKD)]/rows
+   * (b = p_s,y, a = p_t,y, ℓ their log-odds, q̂, p̂ the non-target softmaxes, d̂ = log p̂ − log q̂;
+   * src/losses/dkd-loss.ts). 1 − p_y is never a subtraction: it comes from the log-odds, a
+   * log-sum-exp over the other classes. Both KLs in the log-ratio form where the row allows
+   * (docs/distillation-methods.md, "Decoupled KD"): float64, the loss to a relative ε·(a few
+   * dozen + 5·classes) at every accepted T; each gradient entry to a few ulps of its terms.
+   */
+  dkd(
+    s: Storage, t: Storage, labels: Int32Array, rows: number, classes: number,
+    temperature: number, alpha: number, beta: number, dS: Storage | null, dT: Storage | null,
+  ): number;
+  /**
+   * DIST over [rows, classes] logits (contiguous, rows ≥ 2): with Y = softmax(·/T) per row and
+   * ρ the Pearson correlation with each centred norm guarded by max(‖·‖, eps), returns
+   *   T²·[β·mean over rows (1 − ρ(Y_s,i, Y_t,i)) + γ·mean over classes (1 − ρ(Y_s[:,j], Y_t[:,j]))]
+   * and writes its gradients (through the softmax) when not null (src/losses/dist-loss.ts).
+   * 1 − ρ is formed as ‖â − b̂‖²/2 from the difference of the two softmaxes in the log-ratio
+   * form, never as 1 − ρ. float64; the bound is in docs/distillation-methods.md ("DIST").
+   */
+  dist(
+    s: Storage, t: Storage, rows: number, classes: number, temperature: number, beta: number, gamma: number, eps: number,
+    dS: Storage | null, dT: Storage | null,
+  ): number;
+  /**
+   * Normalized KD (classes ≥ 2): returns (1/rows) Σ_rows [−w·log softmax(s)_y + γ·T²·H], w =
+   * softmax(t)_y a constant (stop-gradient), H = −Σ_{j≠y} p̂_j log q̂_j over the non-target
+   * softmaxes at T; writes dS = [w(softmax(s) − e_y) + γT(q̂ − p̂)]/rows and
+   * dT_j = −γT·p̂_j(log q̂_j − E_p̂ log q̂)/rows (dT_y = 0) when not null (src/losses/nkd-loss.ts).
+   * Every part of the loss is a non-negative log-space quantity: float64, a relative
+   * ε·(classes + a few) at every T.
+   */
+  nkd(
+    s: Storage, t: Storage, labels: Int32Array, rows: number, classes: number, temperature: number, gamma: number,
+    dS: Storage | null, dT: Storage | null,
+  ): number;
+  /**
+   * Weighted soft labels: returns (1/rows) Σ_rows [ce_s + α·T²·w·soft], ce = −log softmax(·)_y at
+   * T = 1, w = 1 − exp(−max(0, ce_s/(ce_t + 1e-7))) a constant (stop-gradient), soft =
+   * −Σ p log q at T; writes dS = [softmax(s) − e_y + αTw(q − p)]/rows and
+   * dT = −αTw·p ⊙ (log q − E_p log q)/rows when not null (src/losses/wsld-loss.ts). float64,
+   * non-negative parts only: a relative ε·(classes + a few) at every T.
+   */
+  wsld(
+    s: Storage, t: Storage, labels: Int32Array, rows: number, classes: number, temperature: number, alpha: number,
+    dS: Storage | null, dT: Storage | null,
+  ): number;
 }
 
 /**

@@ -229,6 +229,68 @@ function DistillArgs(p: Profile): Param {
   return Group(good, [wrongTensor, wrongTensor, fc.oneof(fc.constantFrom(v(null), v(3), v("x")), Temperature.bad!.map((b) => obj([["temperature", b[0]!]])), Alpha.bad!.map((b) => obj([["alpha", b[0]!]])), refused)]);
 }
 
+/**
+ * Student and teacher logits [B, C] for the distillation methods of issue 12 (dkdLoss,
+ * distLoss, nkdLoss, wsldLoss) and, when `labels`, int32 targets [B]: logits of every kind,
+ * sometimes a teacher of another shape, a single class or (for DIST) a single row, labels that
+ * mostly fit (or are noisy, the wrong shape or float).
+ */
+function KdMethodArgs(p: Profile, labels: boolean): Param {
+  const d = dimArb(p);
+  const kinds = fc.constantFrom<ValueKind>("moderate", "moderate", "moderate", "masked", "wide", "special", "finite-special", "huge", "plateau", "flat", "flat");
+  const good = fc
+    .record({
+      B: d, C: d, mismatch: fc.integer({ min: 0, max: 15 }), y: fc.constantFrom("match", "match", "match", "match", "noisy", "wrong-shape", "float"),
+      sk: kinds, tk: kinds, sd: fc.constantFrom<DType>("float32", "float32", "float64"), td: fc.constantFrom<DType>("float32", "float32", "float64"),
+      sl: fc.constantFrom<Layout>("contiguous", "contiguous", "transposed", "strided", "offset"), tgrad: fc.boolean(), seeds: fc.tuple(fc.nat(), fc.nat(), fc.nat()),
+    })
+    .map(({ B, C, mismatch, y, sk, tk, sd, td, sl, tgrad, seeds }): Arg[] => {
+      const s = capShape([Math.max(B, 1), Math.max(C, 1)], p.maxSize);
+      const t = mismatch === 0 ? [s[0]!, s[1]! + 1] : mismatch === 1 ? [s[0]!] : s;
+      const student: TensorArg = { k: "tensor", dtype: sd, shape: s, layout: sl, kind: sk, seed: seeds[0], grad: true };
+      const teacher: TensorArg = { k: "tensor", dtype: td, shape: t, layout: "contiguous", kind: tk, seed: seeds[1], grad: tgrad };
+      if (!labels) return [student, teacher];
+      const target: TensorArg = {
+        k: "tensor", dtype: y === "float" ? "float32" : "int32", shape: y === "wrong-shape" ? [s[0]! + 1] : [s[0]!], layout: "contiguous",
+        kind: y === "noisy" ? "labels" : "classes", seed: seeds[2], grad: false, classes: s[1]!,
+      };
+      return [student, teacher, target];
+    });
+  return Group(good, labels ? [wrongTensor, wrongTensor, wrongTensor] : [wrongTensor, wrongTensor]);
+}
+
+/** A weight of one term of a distillation method: finite and ≥ 0 (0 switches the term off); bad: negative, NaN, ∞, a string. */
+const TermWeight: Param = one(fc.constantFrom(0, 0.5, 1, 1.5, 8).map(v), fc.constantFrom(-0.5, NaN, Infinity, "1").map(v));
+/** The methods' temperatures: the accepted range is [1e-6, 1e6] (both ends included); the fuzz pool reaches past both. */
+const MethodTemperature: Param = one(fc.constantFrom(1e-6, 0.5, 1, 2, 4, 8, 1e3, 1e6, 1e-8, 1e8, 5e-324).map(v), fc.constantFrom(0, -1, NaN, Infinity, "4", true).map(v));
+
+/**
+ * The methods' finiteness promise (docs/non-finite.md, "The distillation methods"): finite
+ * logits with |x| ≤ 1e4 on both sides, the two the same [B, C] float shape with C ≥ 2 (and
+ * B ≥ 2 for DIST), labels int32 [B] in range, an accepted temperature and weights — then the
+ * loss and both gradients are finite.
+ */
+function kdMethodFinite(labels: boolean, minRows: number) {
+  return (args: unknown[]): Finite => {
+    const [s, t] = args;
+    const y = labels ? args[2] : undefined;
+    const o = (labels ? args[3] : args[2]) ?? {};
+    if (!isT(s) || !isT(t) || s.ndim !== 2 || t.ndim !== 2 || s.dtype === "int32" || t.dtype === "int32") return false;
+    if (s.shape[0] !== t.shape[0] || s.shape[1] !== t.shape[1] || s.shape[0]! < minRows || s.shape[1]! < 2) return false;
+    if (typeof o !== "object" || o === null || Array.isArray(o)) return false;
+    for (const [k, val] of Object.entries(o as Record<string, unknown>)) {
+      if (k === "standardize") continue;
+      if (!num(val) || !Number.isFinite(val) || val < 0) return false;
+      if (k === "temperature" && !(val >= 1e-6 && val <= 1e6)) return false;
+    }
+    if (labels) {
+      if (!isT(y) || y.dtype !== "int32" || y.ndim !== 1 || y.shape[0] !== s.shape[0]) return false;
+      if (elements(y).some((k) => k < 0 || k >= s.shape[1]!)) return false;
+    }
+    return within([s, t], 1e4);
+  };
+}
+
 /** Temperatures: ordinary ones, and every extreme an accepted finite T > 0 can take. */
 const TEMPERATURES = fc.oneof(
   { weight: 3, arbitrary: fc.constantFrom(0.5, 1, 2, 4, 8, 20) },
@@ -1439,6 +1501,11 @@ R.mseLoss = fn((p) => [Pair(p, {}, false), optional(Options({ reduction: reducti
 R.distillationLoss = fn((p) => [DistillArgs(p)], { finite: distillFinite, gradCheck: distillGrads });
 // The composite promises finiteness, not accuracy (docs/distillation.md): no gradient check.
 R.distillationLossComposite = fn((p) => [DistillArgs(p)], { finite: distillFinite });
+// The distillation methods of issue 12: finite logits give a finite loss and finite gradients.
+R.dkdLoss = fn((p) => [KdMethodArgs(p, true), optional(Options({ alpha: TermWeight, beta: TermWeight, temperature: MethodTemperature, standardize: Bool }))], { finite: kdMethodFinite(true, 1) });
+R.distLoss = fn((p) => [KdMethodArgs(p, false), optional(Options({ beta: TermWeight, gamma: TermWeight, temperature: MethodTemperature }))], { finite: kdMethodFinite(false, 2) });
+R.nkdLoss = fn((p) => [KdMethodArgs(p, true), optional(Options({ temperature: MethodTemperature, gamma: TermWeight }))], { finite: kdMethodFinite(true, 1) });
+R.wsldLoss = fn((p) => [KdMethodArgs(p, true), optional(Options({ temperature: MethodTemperature, alpha: TermWeight }))], { finite: kdMethodFinite(true, 1) });
 R.logitMatchingLoss = fn((p) => [LogitPair(p, ["moderate", "moderate", "wide", "special", "masked"])], { finite: (args) => within(args, 1e4) && isT(args[0]) && args[0].size > 0 });
 R.softTargets = fn((p) => [T(p, { kinds: ["moderate", "moderate", "masked", "wide", "huge", "special"] }), Temperature], {
   finite: ([x, T]) => {

@@ -2,6 +2,10 @@ import type { Storage } from "../../tensor/dtype.js";
 import type { ClassTarget, Lanes, LossKernels, LossScale } from "../table.js";
 import { distillationKernel } from "../distillation.js";
 import { distillationKernelF32 } from "../distillation-f32.js";
+import { dkd } from "./dkd.js";
+import { dist } from "./dist.js";
+import { nkd } from "./nkd.js";
+import { wsld } from "./wsld.js";
 
 /**
  * The losses' loops in TypeScript (table.ts, LossKernels, states each formula; the
@@ -257,5 +261,5 @@ function logitMatchingBackward(centred: Float64Array, rowScale: Float64Array, C:
 
 export const losses: LossKernels = {
   distillation, classLoss, classLossBackward, classCoefficients, badLabel, klDiv, klDivBackward,
-  squaredError, squaredErrorBackward, logitMatching, logitMatchingBackward,
+  squaredError, squaredErrorBackward, logitMatching, logitMatchingBackward, dkd, dist, nkd, wsld,
 };
