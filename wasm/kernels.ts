@@ -16,15 +16,24 @@ const LOG2E: f64 = 1.4426950408889634;
 const LN2_HI: f64 = 6.93147180369123816490e-1;
 const LN2_LO: f64 = 1.90821492927058770002e-10;
 
-// exp(x) in both lanes. x = k·ln 2 + r, |r| ≤ ½ ln 2 (ln 2 split in a head
-// with trailing zeros and a tail, so k·ln2_hi is exact); e^r by its Taylor
-// series to r¹¹ (relative error < 1e-14 on |r| ≤ 0.347); 2^k built in the
-// exponent bits. x < −708 gives 0 (this covers −∞); NaN stays NaN; the
-// kernels only pass x ≤ 0.
+// exp(x) in both lanes, with Math.exp's range. x = k·ln 2 + r, |r| ≤ ½ ln 2 (ln 2
+// split in a head with trailing zeros and a tail, so k·ln2_hi is exact); e^r by its
+// Taylor series to r¹¹ (relative error < 1e-14 on |r| ≤ 0.347); 2^k built in the
+// exponent bits. Below x = −708 the result is subnormal, down to e^{−745.13} (the
+// smallest double, 2⁻¹⁰⁷⁴, as Math.exp gives it), and 0 below that (this covers −∞:
+// x is first raised to −746, where k = −1076 and the result rounds to 0). A subnormal
+// 2^k has no exponent bits, so there it is the product of 2^{k₁}, k₁ = max(k, −1022),
+// and 2^{k − k₁} ≥ 2⁻⁵⁴, two normal numbers: e^r·2^{k₁} is exact, and one rounding
+// into the subnormal range follows, as in Math.exp. That path is taken only for a
+// vector with a lane below −708 (a masked class, a far tail), so the other vectors
+// pay one comparison for it. (Flushed to 0 below −708, as this function once was, a
+// teacher probability between e^{−745} and e^{−708} was 0 here and positive in the
+// TypeScript kernel: a class the student masks then gave a finite loss here and +∞
+// there, and a row with no student distribution 0 here and NaN there in dT.) NaN
+// stays NaN; the kernels only pass x ≤ 0.
 // @ts-ignore: decorator
 @inline function expv(x: v128): v128 {
-  const tiny = f64x2.lt(x, f64x2.splat(-708.0));
-  const xc = f64x2.max(x, f64x2.splat(-708.0));
+  const xc = f64x2.max(x, f64x2.splat(-746.0));
   const k = f64x2.nearest(f64x2.mul(xc, f64x2.splat(LOG2E)));
   const r = f64x2.sub(f64x2.sub(xc, f64x2.mul(k, f64x2.splat(LN2_HI))), f64x2.mul(k, f64x2.splat(LN2_LO)));
   // Estrin's scheme: pairs c₂ⱼ + c₂ⱼ₊₁·r, combined with r², r⁴, r⁸, so the
@@ -42,11 +51,20 @@ const LN2_LO: f64 = 1.90821492927058770002e-10;
   const q1 = f64x2.add(p45, f64x2.mul(r2, p67));
   const q2 = f64x2.add(p89, f64x2.mul(r2, pab));
   const p = f64x2.add(f64x2.add(q0, f64x2.mul(r4, q1)), f64x2.mul(r8, q2));
-  // 2^k: (k + 1023) << 52 as the bits of a double.
-  const ki = i64x2.extend_low_i32x4_s(i32x4.trunc_sat_f64x2_s_zero(k));
-  const scale = i64x2.shl(i64x2.add(ki, i64x2.splat(1023)), 52);
-  const y = f64x2.mul(p, scale);
-  return v128.andnot(y, tiny);
+  // 2^k: (k + 1023) << 52 as the bits of a double (k ≥ −1022).
+  let y: v128;
+  if (!v128.any_true(f64x2.lt(x, f64x2.splat(-708.0)))) {
+    const ki = i64x2.extend_low_i32x4_s(i32x4.trunc_sat_f64x2_s_zero(k));
+    y = f64x2.mul(p, i64x2.shl(i64x2.add(ki, i64x2.splat(1023)), 52));
+  } else {
+    const k1 = f64x2.max(k, f64x2.splat(-1022.0));
+    const k1i = i64x2.extend_low_i32x4_s(i32x4.trunc_sat_f64x2_s_zero(k1));
+    const k2i = i64x2.extend_low_i32x4_s(i32x4.trunc_sat_f64x2_s_zero(f64x2.sub(k, k1)));
+    const s1 = i64x2.shl(i64x2.add(k1i, i64x2.splat(1023)), 52);
+    const s2 = i64x2.shl(i64x2.add(k2i, i64x2.splat(1023)), 52);
+    y = f64x2.mul(f64x2.mul(p, s1), s2);
+  }
+  return y;
 }
 
 // Two float32s at p as float64 lanes.
@@ -72,14 +90,15 @@ const LN2_LO: f64 = 1.90821492927058770002e-10;
   return f64x2.sub(f64x2.mul(f64x2.sub(dt, ds), invT), shift);
 }
 
-// (t − s) − ū in both lanes with t − s carried exactly (Knuth's two-sum, d + e =
-// t − s), so a small result keeps its relative accuracy however large t, s, ū are.
+// ((t − s) − D) − c in both lanes with t − s carried exactly (Knuth's two-sum, d + e =
+// t − s), so a small result keeps its relative accuracy however large t, s, D are
+// (`centred` in src/kernels/distillation.ts: the centre is the pair D + c).
 // @ts-ignore: decorator
-@inline function centred2(t: v128, s: v128, ubar: v128): v128 {
+@inline function centred2(t: v128, s: v128, D: v128, c: v128): v128 {
   const d = f64x2.sub(t, s);
   const z = f64x2.sub(d, t);
   const e = f64x2.sub(f64x2.sub(t, f64x2.sub(d, z)), f64x2.add(s, z));
-  return f64x2.add(f64x2.sub(d, ubar), e);
+  return f64x2.add(f64x2.sub(f64x2.sub(d, D), c), e);
 }
 
 // The largest spread of (t − s)/T the log-ratio form takes in float64 lanes (as
@@ -126,25 +145,38 @@ function distillRows(
     const sr = s + (<usize>(r * C) << 2);
     const tr = t + (<usize>(r * C) << 2);
     // Pass 1: maxima (f64x2.max propagates NaN), the range of the finite t − s, and
-    // whether some class has a non-finite t − s without a teacher mask (vbad).
+    // whether some class has a non-finite t − s without a teacher mask (vbad). For the
+    // log-ratio form also D, t − s at the largest student logit among the classes with a
+    // finite t − s (the reference of the centre), and s at the teacher's largest logit
+    // (for dT), each per lane.
     let vms = ninf;
     let vmt = ninf;
     let vumin = f64x2.splat(Infinity);
     let vumax = ninf;
     let vbad = zero;
+    let vmk = ninf;
+    let vD = zero;
+    let vsJ = zero;
     for (let i: i32 = 0; i < C; i += 2) {
       const sv = load2(sr + (<usize>i << 2));
       const tv = load2(tr + (<usize>i << 2));
       vms = f64x2.max(vms, sv);
+      vsJ = v128.bitselect(sv, vsJ, f64x2.gt(tv, vmt));
       vmt = f64x2.max(vmt, tv);
       const u = f64x2.sub(tv, sv);
       const fin = f64x2.eq(f64x2.sub(u, u), zero);
       vumin = f64x2.min(vumin, v128.bitselect(u, f64x2.splat(Infinity), fin));
       vumax = f64x2.max(vumax, v128.bitselect(u, ninf, fin));
       vbad = v128.or(vbad, v128.andnot(f64x2.ne(tv, ninf), fin));
+      const sk = v128.bitselect(sv, ninf, fin);
+      vD = v128.bitselect(u, vD, f64x2.gt(sk, vmk));
+      vmk = f64x2.max(vmk, sk);
     }
     const ms = max<f64>(f64x2.extract_lane(vms, 0), f64x2.extract_lane(vms, 1));
     const mt = max<f64>(f64x2.extract_lane(vmt, 0), f64x2.extract_lane(vmt, 1));
+    const D = f64x2.extract_lane(vmk, 1) > f64x2.extract_lane(vmk, 0) ? f64x2.extract_lane(vD, 1) : f64x2.extract_lane(vD, 0);
+    const sJ = f64x2.extract_lane(vmt, 1) > f64x2.extract_lane(vmt, 0) ? f64x2.extract_lane(vsJ, 1) : f64x2.extract_lane(vsJ, 0);
+    const vDD = f64x2.splat(D);
     const umin = min<f64>(f64x2.extract_lane(vumin, 0), f64x2.extract_lane(vumin, 1));
     const umax = max<f64>(f64x2.extract_lane(vumax, 0), f64x2.extract_lane(vumax, 1));
     const logRatio = soft && !v128.any_true(vbad) && isFinite<f64>(ms) && isFinite<f64>(mt) && (umax - umin) * invT <= SPREAD_64;
@@ -163,7 +195,8 @@ function distillRows(
     let vNs = zero;
     let vNt = zero;
     let vN1 = zero;
-    // (log-ratio form) Σ q·(t − s) and Σ q over the classes the teacher keeps: the centre.
+    // (log-ratio form) Σ q·((t − s) − D), t − s exact, and Σ q over the classes the teacher
+    // keeps: the centre.
     let vSu = zero;
     let vSq = zero;
     for (let i: i32 = 0; i < C; i += 2) {
@@ -177,7 +210,7 @@ function distillRows(
       if (logRatio) {
         const tv = load2(tr + (<usize>i << 2));
         const kept = f64x2.ne(tv, ninf);
-        vSu = f64x2.add(vSu, v128.and(f64x2.mul(a, f64x2.sub(tv, sv)), kept));
+        vSu = f64x2.add(vSu, v128.and(f64x2.mul(a, centred2(tv, sv, vDD, zero)), kept));
         vSq = f64x2.add(vSq, v128.and(a, kept));
       } else if (soft) {
         const b = expv(f64x2.mul(f64x2.sub(load2(tr + (<usize>i << 2)), vMt), vInvT));
@@ -212,8 +245,10 @@ function distillRows(
     const c1 = S1 == S1 ? Math.log1p(R1) : S1;
     let kl: f64 = 0;
     let M: f64 = 0;
-    let Epx: f64 = 0;
-    let ubar: f64 = 0;
+    let Epy: f64 = 0;
+    let c: f64 = 0;
+    let dJ: f64 = 0;
+    let eJ: f64 = 0;
     let St: f64 = 0;
     let ct: f64 = 0;
     if (logRatio) {
@@ -223,18 +258,27 @@ function distillRows(
       // elsewhere φ ≥ 0.05 and the bracket's rounding costs at most 40ε relative),
       // m = φ + x, and G = x·m − φ down to x = −1.5 (a factor 4 of cancellation at
       // worst), 1 + (x − 1)eˣ below. A class the teacher masks has x = −∞: m = −1, G = 1.
+      // The centre is the pair D + c, c = Σ q·((t − s) − D)/Σ q (as in distillation.ts: a
+      // centre rounded into one number would move every x by ε·|ū|/T).
       const Sq = lanes(vSq);
-      ubar = Sq > 0 ? lanes(vSu) / Sq : umax;
-      const vU = f64x2.splat(ubar);
+      c = Sq > 0 ? lanes(vSu) / Sq : umax - D;
+      const vC = f64x2.splat(c);
+      // For dT, y = ((t − s) − (t_J − s_J))/T with dJ + eJ = t_J − s_J exactly, J the
+      // teacher's largest logit: dᵢ − KL = yᵢ − E_{p_t}[y] (distillation.ts says why y, not x).
+      dJ = mt - sJ;
+      const zJ = dJ - mt;
+      eJ = (mt - (dJ - zJ)) - (sJ + zJ);
+      const vDJ = f64x2.splat(dJ);
+      const vEJ = f64x2.splat(eJ);
       let vM = zero;
       let vG = zero;
-      let vPx = zero;
+      let vPy = zero;
       for (let i: i32 = 0; i < C; i += 2) {
         const sv = load2(sr + (<usize>i << 2));
         const tv = load2(tr + (<usize>i << 2));
         const kept = f64x2.ne(tv, ninf);
         // (x is finite on kept classes: |x| ≤ SPREAD_64.)
-        const x = v128.and(f64x2.mul(centred2(tv, sv, vU), vInvT), kept);
+        const x = v128.and(f64x2.mul(centred2(tv, sv, vDD, vC), vInvT), kept);
         const k = f64x2.nearest(f64x2.mul(x, f64x2.splat(LOG2E)));
         const rr = f64x2.sub(f64x2.sub(x, f64x2.mul(k, f64x2.splat(LN2_HI))), f64x2.mul(k, f64x2.splat(LN2_LO)));
         const phir = phiv(rr);
@@ -251,16 +295,17 @@ function distillRows(
         v128.store(et + (<usize>i << 3), m);
         vM = f64x2.add(vM, f64x2.mul(a, m));
         vG = f64x2.add(vG, f64x2.mul(a, G));
-        // Σ q·eˣ·x for E_{p_t}[x] (0 on masked classes, where x was set to 0 and eˣ to 0), and eˣ.
+        // Σ q·eˣ·y for E_{p_t}[y] (0 on masked classes, where eˣ is set to 0), and eˣ.
         if (dT != 0) {
           const exk = v128.and(ex, kept);
           v128.store(exs + (<usize>i << 3), exk);
-          vPx = f64x2.add(vPx, f64x2.mul(f64x2.mul(a, exk), x));
+          const y = v128.and(f64x2.mul(centred2(tv, sv, vDJ, vEJ), vInvT), kept);
+          vPy = f64x2.add(vPy, f64x2.mul(f64x2.mul(a, exk), y));
         }
       }
       M = lanes(vM) / Ss;
       kl = (lanes(vG) / Ss) / (1 + M) + hM(M);
-      Epx = lanes(vPx) / (Ss * (1 + M));
+      Epy = lanes(vPy) / (Ss * (1 + M));
     } else if (soft) {
       St = lanes(vSt);
       const Rt = lanes(vRt) + (lanes(vNt) - 1);
@@ -319,32 +364,35 @@ function distillRows(
       }
     }
     if (dT != 0) {
-      // dT = α·T·p_t·(log p_t − log p_s − KL)/B, 0 where p_t = 0. Log-ratio form:
-      // p_t = q·(1 + m)/(1 + M) and log p_t − log p_s − KL = x − E_{p_t}[x].
+      // dT = α·T·p_t·(log p_t − log p_s − KL)/B, 0 where p_t = 0 (but NaN everywhere in a
+      // row whose KL is NaN: a student or teacher with no distribution). Log-ratio form:
+      // p_t = q·eˣ/(1 + M) and log p_t − log p_s − KL = y − E_{p_t}[y].
       const dtr = dT + (<usize>(r * C) << 2);
       const vaT = f64x2.splat(aT);
       const vKl = f64x2.splat(klRaw);
       if (logRatio) {
         const vP = f64x2.splat(1.0 / (Ss * (1 + M)));
-        const vU = f64x2.splat(ubar);
-        const vLz = f64x2.splat(Epx);
+        const vDJ = f64x2.splat(dJ);
+        const vEJ = f64x2.splat(eJ);
+        const vLz = f64x2.splat(Epy);
         for (let i: i32 = 0; i < C; i += 2) {
           const tv = load2(tr + (<usize>i << 2));
-          const x = v128.and(f64x2.mul(centred2(tv, load2(sr + (<usize>i << 2)), vU), vInvT), f64x2.ne(tv, ninf));
+          const y = v128.and(f64x2.mul(centred2(tv, load2(sr + (<usize>i << 2)), vDJ, vEJ), vInvT), f64x2.ne(tv, ninf));
           // eˣ as pass 3 formed it (2ᵏ·eʳ, not 1 + m, which keeps only ε/eˣ of it for x ≪ 0); 0 if masked.
           const pt = f64x2.mul(f64x2.mul(v128.load(es + (<usize>i << 3)), v128.load(exs + (<usize>i << 3))), vP);
-          const g = f64x2.mul(vaT, f64x2.mul(pt, f64x2.sub(x, vLz)));
+          const g = f64x2.mul(vaT, f64x2.mul(pt, f64x2.sub(y, vLz)));
           store2(dtr + (<usize>i << 2), v128.andnot(g, f64x2.eq(pt, zero)));
         }
       } else {
         const vShift = f64x2.splat(ct - cs);
         const vInvSt = f64x2.splat(1.0 / St);
+        const nanRow = klRaw != klRaw;
         for (let i: i32 = 0; i < C; i += 2) {
           let g = zero;
           if (soft) {
             const pt = f64x2.mul(v128.load(et + (<usize>i << 3)), vInvSt);
             const d = f64x2.sub(logDiff(tr, sr, i, vMt, vMs, vInvT, vShift), vKl);
-            g = v128.andnot(f64x2.mul(vaT, f64x2.mul(pt, d)), f64x2.eq(pt, zero));
+            g = v128.andnot(f64x2.mul(vaT, f64x2.mul(pt, d)), nanRow ? zero : f64x2.eq(pt, zero));
           }
           store2(dtr + (<usize>i << 2), g);
         }
@@ -585,9 +633,14 @@ export function distillF32(
       const M = rM / Zs;
       const Gm = rG / Zs;
       let kl = Gm / (1 + M) + hM(M);
-      // E_p[x] = (Γ + M)/(1 + M) = KL + log Z: where it exceeds 4·KL, the KL is a
-      // difference of larger numbers (p far from q), which float32 terms do not carry.
-      if ((hard && !(Z1 - 1 >= 1e-8)) || !((Gm + M) / (1 + M) <= 4 * kl)) fast = false;
+      // E_p[x] = (Γ + M)/(1 + M) = KL + log Z: where |E_p[x]| exceeds 4·KL, the KL is a
+      // difference of larger numbers (p far from q), which float32 terms do not carry. With
+      // the q-mean centre E_p[x] ≥ KL ≥ 0, but the centre here is formed from the rounded
+      // float32 t − s, and a centre off by b adds about b to E_p[x], of either sign: a
+      // negative E_p[x] far below −KL is as bad as a large one (a one-class row with
+      // s = −1e30, t = −0.875 had x = −0.22 where it is 0, E_p[x] = −0.22, and a KL of 7e-9
+      // where it is 0, until this test took |E_p[x]|).
+      if ((hard && !(Z1 - 1 >= 1e-8)) || !(Math.abs(Gm + M) / (1 + M) <= 4 * kl)) fast = false;
       else {
         if (kl < 0) kl = 0;
         loss = alpha * T * T * kl;

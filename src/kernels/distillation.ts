@@ -78,6 +78,8 @@ export function distillationKernel(
   const es = scratch.subarray(0, C);
   const et = scratch.subarray(C, 2 * C);
   const e1 = T === 1 ? es : scratch.subarray(2 * C, 3 * C);
+  // (with dT, log-ratio form) q·eˣ, the unnormalised p_t.
+  const ep = dT !== null ? scratch.subarray(3 * C, 4 * C) : es;
   const invT = 1 / T;
   const squarings = float32 && T >= 2 && T <= 64 && Number.isInteger(T) ? T : 0;
   let total = 0;
@@ -91,15 +93,28 @@ export function distillationKernel(
     let umin = Infinity;
     let umax = -Infinity;
     let masksOk = true;
+    // (log-ratio form) D = t − s at the largest student logit among the classes with a
+    // finite t − s: the reference the centre is measured from (below).
+    // And (for dT) s at the teacher's largest logit: sJ.
+    let mk = -Infinity;
+    let D = 0;
+    let sJ = 0;
     for (let i = 0; i < C; i++) {
       const si = s[base + i]!;
       const ti = t[base + i]!;
       if (si > ms || si !== si) ms = si;
-      if (ti > mt || ti !== ti) mt = ti;
+      if (ti > mt) {
+        mt = ti;
+        sJ = si;
+      } else if (ti !== ti) mt = ti;
       const u = ti - si;
       if (u - u === 0) {
         if (u < umin) umin = u;
         if (u > umax) umax = u;
+        if (si > mk) {
+          mk = si;
+          D = u;
+        }
       } else if (ti !== -Infinity) masksOk = false;
     }
     const logRatio = soft && masksOk && ms - ms === 0 && mt - mt === 0 && (umax - umin) * invT <= SPREAD_64;
@@ -130,7 +145,9 @@ export function distillationKernel(
       if (logRatio) {
         const ti = t[base + i]!;
         if (ti !== -Infinity) {
-          Su += a * (ti - si);
+          // (t − s) − D with t − s carried exactly: the centre must be the q-mean of the
+          // exact t − s that x is formed from.
+          Su += a * centred(ti, si, D, 0);
           Sq += a;
         }
       } else if (soft) {
@@ -168,18 +185,27 @@ export function distillationKernel(
     const rSs = 1 / Ss;
     const rS1 = 1 / S1;
     let kl = 0;
-    // The log-ratio form: the centre ū, then M and Γ (mᵢ kept in `et` for the gradients).
-    let ubar = 0;
+    // The log-ratio form: the centre ū = D + c, then M and Γ (mᵢ kept in `et` for the gradients).
+    let c = 0;
     let M = 0;
-    let Epx = 0;
+    // (dT, log-ratio form) dJ + eJ = t_J − s_J exactly, and E_{p_t}[y].
+    let dJ = 0;
+    let eJ = 0;
+    let Epy = 0;
     let ct = 0;
     let rSt = 0;
     if (logRatio) {
-      // Any centre gives the same KL in exact arithmetic; the q-mean makes M = O(x²).
+      // Any centre gives the same KL in exact arithmetic; the q-mean makes M = O(x²). It is
+      // kept as the pair D + c, c = Σ q·((t − s) − D)/Σ q, never rounded into one number ū:
+      // that rounding, ε·|ū|, would move every x by ε·|ū|/T, an error that depends on where
+      // the logits sit, not on how they differ (a per-row constant added to t moves ū, and
+      // nothing else). With D taken where q is largest, c and the x of the classes that
+      // carry the mass are small and keep their relative accuracy: a row whose t − s is
+      // constant (one class, say) gets x = 0 exactly, hence KL = 0 and dT = 0.
       // (Sq = 0 only when the student's mass sits on teacher-masked classes.)
-      ubar = Sq > 0 ? Su / Sq : umax;
+      c = Sq > 0 ? Su / Sq : umax - D;
       let Gam = 0;
-      let Px = 0;
+      let Py = 0;
       for (let i = 0; i < C; i++) {
         const ti = t[base + i]!;
         let m: number;
@@ -189,7 +215,7 @@ export function distillationKernel(
           m = -1;
           G = 1;
         } else {
-          const x = centred(ti, s[base + i]!, ubar) * invT;
+          const x = centred(ti, s[base + i]!, D, c) * invT;
           if (x <= 1 && x >= -1) {
             // φ = eˣ − 1 − x = x²·Σₙ xⁿ/(n + 2)! to n = 17 (truncation below 2⁻⁵⁵ relative
             // on |x| ≤ 1), then m = φ + x and G = x·m − φ = x²/2 + x³/3 + …, which cancels
@@ -214,15 +240,33 @@ export function distillationKernel(
       Gam *= rSs;
       kl = Gam / (1 + M) + hOfM(M);
       if (dT !== null) {
-        // E_{p_t}[x] = Σ q·eˣ·x/(1 + M), for dT: dᵢ − KL = xᵢ − E_{p_t}[x] (no log Z in either).
+        // For dT: dᵢ − KL = yᵢ − E_{p_t}[y] for y = x plus any constant (dᵢ = xᵢ − log Z and
+        // KL = E_{p_t}[x] − log Z). Not x itself: xᵢ − E_{p_t}[x] cancels log Z + dᵢ against
+        // log Z + KL, with log Z = −E_q[d] = KL(q ‖ p_t), which is far larger than dᵢ and KL
+        // where the student has mass the teacher lacks (q = [4e-7, 1], p_t = [2e-23, 1]:
+        // log Z = 1.6e-5, KL = 4e-7, d₁ = 4e-7; the rounding of x₁ ≈ log Z then swamped
+        // dT₁). With yᵢ = ((tᵢ − sᵢ) − (t_J − s_J))/T, J the teacher's largest logit (the
+        // class with the most teacher mass; t − s exact on both sides, as in `centred`),
+        // y_J = 0 and yᵢ = log p_t,i − log p_t,J − (log qᵢ − log q_J): what y carries is
+        // the log-space numbers of the row, not log Z. So E_{p_t}[y] = Σ q·eˣ·y/(1 + M),
+        // with p_t = q·eˣ/(1 + M) (eˣ as 1 + m for x ≥ −1, as exp(x) below, where 1 + m
+        // would keep only ε/eˣ of it) kept as q·eˣ in `ep` for the last pass.
+        const tJ = mt;
+        dJ = tJ - sJ;
+        const zJ = dJ - tJ;
+        eJ = (tJ - (dJ - zJ)) - (sJ + zJ);
         for (let i = 0; i < C; i++) {
           const ti = t[base + i]!;
+          let qe = 0;
           if (ti !== -Infinity) {
-            const x = centred(ti, s[base + i]!, ubar) * invT;
-            Px += es[i]! * (x >= -1 ? 1 + et[i]! : Math.exp(x)) * x;
+            const si = s[base + i]!;
+            const x = centred(ti, si, D, c) * invT;
+            qe = es[i]! * (x >= -1 ? 1 + et[i]! : Math.exp(x));
+            Py += qe * (centred(ti, si, dJ, eJ) * invT);
           }
+          ep[i] = qe;
         }
-        Epx = (Px * rSs) / (1 + M);
+        Epy = (Py * rSs) / (1 + M);
       }
     } else if (soft) {
       ct = St === St ? Math.log1p(Rt + (Nt - 1)) : St;
@@ -266,17 +310,14 @@ export function distillationKernel(
       for (let i = 0; i < C; i++) {
         let g = 0;
         if (logRatio) {
-          // p_t = q·eˣ/(1 + M) and dᵢ − KL = xᵢ − E_{p_t}[x]; p_t = 0 at a masked class. eˣ is
-          // 1 + m for x ≥ −1, and exp(x) below, where 1 + m would keep only ε/eˣ of it.
-          const ti = t[base + i]!;
-          if (ti !== -Infinity) {
-            const x = centred(ti, s[base + i]!, ubar) * invT;
-            const pt = es[i]! * (x >= -1 ? 1 + et[i]! : Math.exp(x)) * P;
-            if (pt !== 0) g = aT * pt * (x - Epx);
-          }
+          // p_t = q·eˣ/(1 + M) and dᵢ − KL = yᵢ − E_{p_t}[y]; p_t = 0 at a masked class.
+          const pt = ep[i]! * P;
+          if (pt !== 0) g = aT * pt * (centred(t[base + i]!, s[base + i]!, dJ, eJ) * invT - Epy);
         } else if (soft) {
+          // A row whose KL is NaN (a student or teacher row with no distribution) has no
+          // gradient anywhere: NaN in every class, p_t = 0 included (docs/non-finite.md).
           const pt = et[i]! * rSt;
-          if (pt !== 0) g = aT * pt * ((t[base + i]! - mt - (s[base + i]! - ms)) * invT - (ct - cs) - klRaw);
+          if (pt !== 0 || klRaw !== klRaw) g = aT * pt * ((t[base + i]! - mt - (s[base + i]! - ms)) * invT - (ct - cs) - klRaw);
         }
         dT[base + i] = g;
       }
@@ -293,15 +334,17 @@ export function distillationKernel(
 export const SPREAD_64 = 500;
 
 /**
- * (t − s) − ū, with t − s carried exactly (Knuth's two-sum: d + e = t − s), so
- * that a small result keeps its relative accuracy however large t, s and ū are
- * (d − ū is exact when d and ū are within a factor 2, by Sterbenz's lemma).
+ * ((t − s) − D) − c, with t − s carried exactly (Knuth's two-sum: d + e = t − s), so
+ * that a small result keeps its relative accuracy however large t, s and D are
+ * (d − D is exact when d and D are within a factor 2, by Sterbenz's lemma, and
+ * otherwise rounds relative to itself). The centre ū = D + c is a pair: D a reference
+ * value of t − s, c a small correction.
  */
-export function centred(t: number, s: number, ubar: number): number {
+export function centred(t: number, s: number, D: number, c: number): number {
   const d = t - s;
   const z = d - t;
   const e = (t - (d - z)) - (s + z);
-  return (d - ubar) + e;
+  return ((d - D) - c) + e;
 }
 
 // 1/(n + 2)! for n = 0 … 17.

@@ -6,6 +6,7 @@ import {
   distillationLoss, distillationLossComposite, klDiv, logSoftmax, logitMatchingLoss, noGrad, predict,
   softTargets, softmax, tensor,
 } from "../../src/index.js";
+import { SPREAD_64 } from "../../src/kernels/distillation.js";
 import { logitRows } from "../arbitraries.js";
 import { expectClose } from "../helpers/close.js";
 
@@ -70,8 +71,18 @@ describe("properties of the distillation loss", () => {
     // Each row sums to 0 exactly in real arithmetic; in float64 the sum keeps a
     // rounding error of a few ε per term, relative to the size of what the terms are made of:
     //   student: α·T·(p_s,i + p_t,i) + (1 − α)·(softmax(s)ᵢ + [i = y]), summing to 2(α·T + 1 − α);
-    //   teacher: α·T·p_t,i·(|z_t,i| + |z_s,i| + |log Σ e^{z_t}| + |log Σ e^{z_s}| + |KL|),
+    //   teacher, direct form: α·T·p_t,i·(|z_t,i| + |z_s,i| + |log Σ e^{z_t}| + |log Σ e^{z_s}| + |KL|),
     //   with z = (x − max x)/T, the log-space numbers whose difference gives log p_t − log p_s.
+    //   teacher, log-ratio form (every row here: |t − s| ≤ 30, T ≥ 0.25, a spread of (t − s)/T
+    //   at most 240 ≤ SPREAD_64): dT_i = α·T·p̂ᵢ·(yᵢ − Ê)/B with p̂ᵢ = q·eˣ·P, Ê = P·Σ q·eˣ·y
+    //   (P = 1/(S_s(1 + M)), y = ((t − s) − (t_J − s_J))/T, J = argmax t: src/kernels/distillation.ts).
+    //   Σ p̂ᵢ(yᵢ − Ê) vanishes when P·Σ q·eˣ = 1; the sum of the rounded terms is off by the
+    //   rounding of Σ q·eˣ·y ((C + 1)ε·E_p|y|), of P·Σ q·eˣ − 1 (≤ (3C + 10)ε: 1 + M and Σ q·eˣ are
+    //   sums of C terms, of total size ≤ 3 + 2M, against 1 + M), of the products (5ε per term) and
+    //   of this test's own sum ((C − 1)ε·Σ|dT|, Σ|dT| ≤ 2α·T·E_p|y|/B): in all at most
+    //   (7C + 22)·ε·α·T·E_p|y|/B. (The direct form's bound did not hold for this form: with x in
+    //   place of y, a row whose student has mass the teacher lacks cancelled log Z = KL(q ‖ p_t)
+    //   ≫ KL inside xᵢ − E_p[x], seed −1991629236; see test/losses/distillation-centre.test.ts.)
     const [B, C] = s.shape as [number, number];
     const z = (v: Tensor): number[][] => (v.sub(v.max(-1, true)).div(T).toArray() as number[][]);
     const [zs, zt] = [z(s), z(t)];
@@ -81,13 +92,21 @@ describe("properties of the distillation loss", () => {
       Math.log1p(row.reduce((a, v) => a + (v < 0 ? Math.exp(v) : 0), 0) + (row.filter((v) => v === 0).length - 1));
     const eps = Number.EPSILON;
     x.grad!.sum(-1).toFlatArray().forEach((r) => expect(Math.abs(r)).toBeLessThanOrEqual((16 * C * eps * 2 * (alpha * T + 1 - alpha)) / B));
+    const [sv, tv] = [s.toArray() as number[][], t.toArray() as number[][]];
     y.grad!.sum(-1).toFlatArray().forEach((r, row) => {
       const [cs, ct] = [lse(zs[row]!), lse(zt[row]!)];
       const pt = zt[row]!.map((v) => Math.exp(v - ct));
       const d = pt.map((_, i) => zt[row]![i]! - ct - (zs[row]![i]! - cs));
       const kl = Math.abs(pt.reduce((a, p, i) => a + p * d[i]!, 0));
-      const size = pt.reduce((a, p, i) => a + p * (Math.abs(zt[row]![i]!) + Math.abs(zs[row]![i]!) + Math.abs(ct) + Math.abs(cs) + kl), 0);
-      expect(Math.abs(r), `teacher row ${row}: p_t ${pt}, d ${d}, KL ${kl}`).toBeLessThanOrEqual((16 * C * eps * alpha * T * size) / B + 1e-300);
+      const u = tv[row]!.map((v, i) => v - sv[row]![i]!);
+      if ((Math.max(...u) - Math.min(...u)) / T <= SPREAD_64) {
+        const J = zt[row]!.indexOf(0);
+        const Epy = pt.reduce((a, p, i) => a + p * Math.abs((u[i]! - u[J]!) / T), 0);
+        expect(Math.abs(r), `teacher row ${row}: p_t ${pt}, E_p|y| ${Epy}`).toBeLessThanOrEqual(((7 * C + 22) * eps * alpha * T * Epy) / B + 1e-300);
+      } else {
+        const size = pt.reduce((a, p, i) => a + p * (Math.abs(zt[row]![i]!) + Math.abs(zs[row]![i]!) + Math.abs(ct) + Math.abs(cs) + kl), 0);
+        expect(Math.abs(r), `teacher row ${row}: p_t ${pt}, d ${d}, KL ${kl}`).toBeLessThanOrEqual((16 * C * eps * alpha * T * size) / B + 1e-300);
+      }
     });
   });
 
@@ -238,6 +257,55 @@ describe("non-finite inputs", () => {
     distillationLoss(s.detach(), t2, { temperature: 1, alpha: 0.5, labels: tensor([2], { dtype: "int32" }) }).backward();
     for (const v of t2.grad!.toFlatArray()) expect(Number.isFinite(v)).toBe(true);
     expect(t2.grad!.at(0, 1)).toBe(0);
+  });
+
+  test("a row with no distribution has no gradient: NaN in every entry of dS and dT, teacher classes with p_t = 0 included", () => {
+    // Its KL is NaN, so is ∂KL/∂t at every class (PyTorch's softmax backward agrees: its
+    // ⟨g, p_t⟩ is NaN). The 0·log 0 = 0 convention gives 0 at p_t = 0 only where the loss is
+    // finite. The teacher's classes at −2880 and −2960 have gaps of 720·T and 740·T (T = 4):
+    // p_t = e^{−720} and e^{−740} are subnormal in float64, which the WebAssembly kernel once
+    // flushed to 0 (it gave 0 there, TypeScript NaN); the class at −3300 (825·T) has p_t = 0 in
+    // both, and once got 0 in both. float32 with a teacher gradient runs the float64-lane
+    // kernels of the project's backend; float64 the TypeScript kernel.
+    const teacher = [0, -2880, 1, -2960, -3300, 2];
+    for (const dtype of ["float32", "float64"] as const) {
+      for (const bad of [[Infinity, 0, 1, 2, 3, 4], [NaN, 0, 1, 2, 3, 4], [-Infinity, -Infinity, -Infinity, -Infinity, -Infinity, -Infinity]]) {
+        for (const options of [{ temperature: 4 }, { temperature: 4, alpha: 0.5, labels: tensor([1], { dtype: "int32" }) }]) {
+          const x = tensor([bad], { dtype, requiresGrad: true });
+          const y = tensor([teacher], { dtype, requiresGrad: true });
+          const l = distillationLoss(x, y, options);
+          l.backward();
+          const what = `${dtype} student ${bad}, alpha ${options.alpha ?? 1}`;
+          expect(Number.isNaN(l.item()), what).toBe(true);
+          expect(x.grad!.toFlatArray().every(Number.isNaN), `${what}: dS ${x.grad!.toFlatArray()}`).toBe(true);
+          expect(y.grad!.toFlatArray().every(Number.isNaN), `${what}: dT ${y.grad!.toFlatArray()}`).toBe(true);
+        }
+      }
+    }
+  });
+
+  test("a teacher probability between e^{−745} and e^{−708} is mass: on a class the student masks it makes the loss +∞, on both backends", () => {
+    // Math.exp is subnormal down to e^{−745.13}; the WebAssembly kernels' exponential once
+    // gave 0 below e^{−708}, so there this loss was finite (0.0072 at T = 4) and dT 0 where
+    // TypeScript has −∞. Beyond 745·T both have p_t = 0: the class is masked in effect.
+    for (const dtype of ["float32", "float64"] as const) {
+      for (const wantT of [false, true]) {
+        for (const [gap, finite] of [[720, false], [740, false], [760, true]] as const) {
+          const x = tensor([[0, -Infinity, 1]], { dtype, requiresGrad: true });
+          const y = tensor([[0, -4 * gap, 0.5]], { dtype, requiresGrad: wantT });
+          const l = distillationLoss(x, y, { temperature: 4 });
+          l.backward();
+          const what = `${dtype}${wantT ? " with dT" : ""}, teacher gap ${gap}·T`;
+          expect(l.item() === Infinity, `${what}: loss ${l.item()}`).toBe(!finite);
+          if (finite) expect(Number.isFinite(l.item()), `${what}: loss ${l.item()}`).toBe(true);
+          if (wantT) {
+            const g = y.grad!.toFlatArray();
+            if (finite) expect(g.every(Number.isFinite), `${what}: dT ${g}`).toBe(true);
+            else expect([g[0], g[2]], `${what}: dT ${g}`).toEqual([-Infinity, -Infinity]);
+          }
+        }
+      }
+    }
   });
 
   test("NaN in, NaN out; a teacher or student row that is all −∞ or holds +∞ has no distribution: NaN", () => {

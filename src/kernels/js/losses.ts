@@ -27,7 +27,7 @@ function distillation(
   if (float32 && alpha > 0 && dT === null) {
     return distillationKernelF32(s, t, labels, B, C, T, alpha, dS as Float32Array | null, new Float32Array(3 * C));
   }
-  return distillationKernel(s, t, labels, B, C, T, alpha, dS, dT, new Float64Array(3 * C), float32);
+  return distillationKernel(s, t, labels, B, C, T, alpha, dS, dT, new Float64Array((dT === null ? 3 : 4) * C), float32);
 }
 
 /** Visit each position (lane) of `l`: its index, first element and step along the classes. */
