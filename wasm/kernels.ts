@@ -16,28 +16,11 @@ const LOG2E: f64 = 1.4426950408889634;
 const LN2_HI: f64 = 6.93147180369123816490e-1;
 const LN2_LO: f64 = 1.90821492927058770002e-10;
 
-// exp(x) in both lanes, with Math.exp's range. x = k·ln 2 + r, |r| ≤ ½ ln 2 (ln 2
-// split in a head with trailing zeros and a tail, so k·ln2_hi is exact); e^r by its
-// Taylor series to r¹¹ (relative error < 1e-14 on |r| ≤ 0.347); 2^k built in the
-// exponent bits. Below x = −708 the result is subnormal, down to e^{−745.13} (the
-// smallest double, 2⁻¹⁰⁷⁴, as Math.exp gives it), and 0 below that (this covers −∞:
-// x is first raised to −746, where k = −1076 and the result rounds to 0). A subnormal
-// 2^k has no exponent bits, so there it is the product of 2^{k₁}, k₁ = max(k, −1022),
-// and 2^{k − k₁} ≥ 2⁻⁵⁴, two normal numbers: e^r·2^{k₁} is exact, and one rounding
-// into the subnormal range follows, as in Math.exp. That path is taken only for a
-// vector with a lane below −708 (a masked class, a far tail), so the other vectors
-// pay one comparison for it. (Flushed to 0 below −708, as this function once was, a
-// teacher probability between e^{−745} and e^{−708} was 0 here and positive in the
-// TypeScript kernel: a class the student masks then gave a finite loss here and +∞
-// there, and a row with no student distribution 0 here and NaN there in dT.) NaN
-// stays NaN; the kernels only pass x ≤ 0.
+// e^r in both lanes for |r| ≤ ½ ln 2: its Taylor series to r¹¹ (relative error < 1e-14 on
+// |r| ≤ 0.347), by Estrin's scheme: pairs c₂ⱼ + c₂ⱼ₊₁·r, combined with r², r⁴, r⁸, so the
+// multiply-adds do not wait on each other as Horner's rule would.
 // @ts-ignore: decorator
-@inline function expv(x: v128): v128 {
-  const xc = f64x2.max(x, f64x2.splat(-746.0));
-  const k = f64x2.nearest(f64x2.mul(xc, f64x2.splat(LOG2E)));
-  const r = f64x2.sub(f64x2.sub(xc, f64x2.mul(k, f64x2.splat(LN2_HI))), f64x2.mul(k, f64x2.splat(LN2_LO)));
-  // Estrin's scheme: pairs c₂ⱼ + c₂ⱼ₊₁·r, combined with r², r⁴, r⁸, so the
-  // multiply-adds do not wait on each other as Horner's rule would.
+@inline function expPoly(r: v128): v128 {
   const r2 = f64x2.mul(r, r);
   const r4 = f64x2.mul(r2, r2);
   const r8 = f64x2.mul(r4, r4);
@@ -50,21 +33,62 @@ const LN2_LO: f64 = 1.90821492927058770002e-10;
   const q0 = f64x2.add(p01, f64x2.mul(r2, p23));
   const q1 = f64x2.add(p45, f64x2.mul(r2, p67));
   const q2 = f64x2.add(p89, f64x2.mul(r2, pab));
-  const p = f64x2.add(f64x2.add(q0, f64x2.mul(r4, q1)), f64x2.mul(r8, q2));
-  // 2^k: (k + 1023) << 52 as the bits of a double (k ≥ −1022).
-  let y: v128;
-  if (!v128.any_true(f64x2.lt(x, f64x2.splat(-708.0)))) {
-    const ki = i64x2.extend_low_i32x4_s(i32x4.trunc_sat_f64x2_s_zero(k));
-    y = f64x2.mul(p, i64x2.shl(i64x2.add(ki, i64x2.splat(1023)), 52));
-  } else {
-    const k1 = f64x2.max(k, f64x2.splat(-1022.0));
-    const k1i = i64x2.extend_low_i32x4_s(i32x4.trunc_sat_f64x2_s_zero(k1));
-    const k2i = i64x2.extend_low_i32x4_s(i32x4.trunc_sat_f64x2_s_zero(f64x2.sub(k, k1)));
-    const s1 = i64x2.shl(i64x2.add(k1i, i64x2.splat(1023)), 52);
-    const s2 = i64x2.shl(i64x2.add(k2i, i64x2.splat(1023)), 52);
-    y = f64x2.mul(f64x2.mul(p, s1), s2);
-  }
-  return y;
+  return f64x2.add(f64x2.add(q0, f64x2.mul(r4, q1)), f64x2.mul(r8, q2));
+}
+
+// exp(x) in both lanes. x = k·ln 2 + r, |r| ≤ ½ ln 2 (ln 2 split in a head
+// with trailing zeros and a tail, so k·ln2_hi is exact); e^r by expPoly; 2^k
+// built in the exponent bits. NaN stays NaN; the kernels only pass x ≤ 0.
+//
+// x < −708 gives 0 (this covers −∞), where Math.exp is subnormal down to e^{−745.13}:
+// a result below e^{−708} ≈ 3.3e-308 is lost. Every use but one (expvFull, below) leaves
+// no trace of that in its float32 results. The softmax rows divide by a sum ≥ 1 (softmax),
+// add the term to a sum ≥ 1 (logSoftmax: log1p(R) moves by less than 4e-308), or multiply
+// it by Σg with |Σg| ≤ C·3.4e38 (logSoftmax backward: less than 1e-263); the distillation
+// kernel's student and cross-entropy exponentials enter sums ≥ 1 and gradients as q/S or
+// as q·eˣ with eˣ ≤ e⁵⁰⁰ (the log-ratio form's spread), under 3.3e-308·e⁵⁰⁰ ≈ 5e-91. The
+// smallest positive float32 is 1.4e-45, so each result is the float32 that Math.exp's
+// values would give. Not so the teacher's probabilities in the direct form: whether p_t is
+// 0 decides whether a class is in the teacher's support, so whether a class the student
+// masks makes the loss +∞ (and dT −∞) or adds nothing. Those use expvFull. (Flushing for
+// them gave a finite loss where TypeScript has +∞, for a teacher gap between 708·T and 745·T.)
+// Why not the full range everywhere: measured, it cost the softmax rows 5 to 10 % (float32
+// [256, 1000], forward and backward), from the branch that keeps it off the other vectors.
+// @ts-ignore: decorator
+@inline function expv(x: v128): v128 {
+  const tiny = f64x2.lt(x, f64x2.splat(-708.0));
+  const xc = f64x2.max(x, f64x2.splat(-708.0));
+  const k = f64x2.nearest(f64x2.mul(xc, f64x2.splat(LOG2E)));
+  const r = f64x2.sub(f64x2.sub(xc, f64x2.mul(k, f64x2.splat(LN2_HI))), f64x2.mul(k, f64x2.splat(LN2_LO)));
+  const p = expPoly(r);
+  // 2^k: (k + 1023) << 52 as the bits of a double.
+  const ki = i64x2.extend_low_i32x4_s(i32x4.trunc_sat_f64x2_s_zero(k));
+  const scale = i64x2.shl(i64x2.add(ki, i64x2.splat(1023)), 52);
+  const y = f64x2.mul(p, scale);
+  return v128.andnot(y, tiny);
+}
+
+// exp(x) in both lanes with Math.exp's range: as expv, but subnormal below x = −708, down
+// to e^{−745.13} (2⁻¹⁰⁷⁴, the smallest double, as Math.exp gives it), and 0 below that (x is
+// first raised to −746, and such lanes, −∞ included, are set to 0). A subnormal 2^k has no
+// exponent bits, so 2^k is the product of 2^{k₁}, k₁ = max(k, −1021), and 2^{k − k₁} ≥ 2⁻⁵⁵,
+// two normal numbers: e^r·2^{k₁} ≥ 0.7·2⁻¹⁰²¹ is normal and exact, and one rounding into
+// the subnormal range follows, as in Math.exp. The lanes at −746 get 2^{k − k₁} = 0, so that
+// no product underflows there: x86 processors handle an underflow in microcode, at a hundred
+// cycles or more (with the product formed, a row with a tenth of its classes masked at −∞
+// took twice the time).
+// @ts-ignore: decorator
+@inline function expvFull(x: v128): v128 {
+  const xc = f64x2.max(x, f64x2.splat(-746.0));
+  const k = f64x2.nearest(f64x2.mul(xc, f64x2.splat(LOG2E)));
+  const r = f64x2.sub(f64x2.sub(xc, f64x2.mul(k, f64x2.splat(LN2_HI))), f64x2.mul(k, f64x2.splat(LN2_LO)));
+  const p = expPoly(r);
+  const k1 = f64x2.max(k, f64x2.splat(-1021.0));
+  const k1i = i64x2.extend_low_i32x4_s(i32x4.trunc_sat_f64x2_s_zero(k1));
+  const k2i = i64x2.extend_low_i32x4_s(i32x4.trunc_sat_f64x2_s_zero(f64x2.sub(k, k1)));
+  const s1 = i64x2.shl(i64x2.add(k1i, i64x2.splat(1023)), 52);
+  const s2 = v128.andnot(i64x2.shl(i64x2.add(k2i, i64x2.splat(1023)), 52), f64x2.le(xc, f64x2.splat(-746.0)));
+  return f64x2.mul(f64x2.mul(p, s1), s2);
 }
 
 // Two float32s at p as float64 lanes.
@@ -213,7 +237,8 @@ function distillRows(
         vSu = f64x2.add(vSu, v128.and(f64x2.mul(a, centred2(tv, sv, vDD, zero)), kept));
         vSq = f64x2.add(vSq, v128.and(a, kept));
       } else if (soft) {
-        const b = expv(f64x2.mul(f64x2.sub(load2(tr + (<usize>i << 2)), vMt), vInvT));
+        // (The full range: whether p_t is 0 decides the teacher's support; see expv.)
+        const b = expvFull(f64x2.mul(f64x2.sub(load2(tr + (<usize>i << 2)), vMt), vInvT));
         v128.store(et + (<usize>i << 3), b);
         vSt = f64x2.add(vSt, b);
         vRt = f64x2.add(vRt, v128.and(b, f64x2.lt(b, one)));
