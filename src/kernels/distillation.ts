@@ -312,12 +312,14 @@ export function distillationKernel(
         if (logRatio) {
           // p_t = q·eˣ/(1 + M) and dᵢ − KL = yᵢ − E_{p_t}[y]; p_t = 0 at a masked class.
           const pt = ep[i]! * P;
-          if (pt !== 0) g = aT * pt * (centred(t[base + i]!, s[base + i]!, dJ, eJ) * invT - Epy);
+          if (pt !== 0) g = aT * (pt * (centred(t[base + i]!, s[base + i]!, dJ, eJ) * invT - Epy));
         } else if (soft) {
           // A row whose KL is NaN (a student or teacher row with no distribution) has no
           // gradient anywhere: NaN in every class, p_t = 0 included (docs/non-finite.md).
+          // p_t times its factor first, then α·T/B: a subnormal p_t times α·T/B < ½ rounds to
+          // 0, and 0·(−∞) is NaN where the KL is +∞ and the entry −∞ (as in WebAssembly).
           const pt = et[i]! * rSt;
-          if (pt !== 0 || klRaw !== klRaw) g = aT * pt * ((t[base + i]! - mt - (s[base + i]! - ms)) * invT - (ct - cs) - klRaw);
+          if (pt !== 0 || klRaw !== klRaw) g = aT * (pt * ((t[base + i]! - mt - (s[base + i]! - ms)) * invT - (ct - cs) - klRaw));
         }
         dT[base + i] = g;
       }

@@ -248,6 +248,23 @@ describe("non-finite inputs", () => {
     expect(l.item()).toBe(Infinity);
   });
 
+  test("where the KL is +∞, a teacher class with a subnormal p_t gets dT = −∞, even when α·T·p_t/B rounds to 0", () => {
+    // dT_i = α·T·p_t,i·(dᵢ − KL)/B with KL = +∞ (the student masks class 0, which the teacher
+    // keeps): −∞ wherever p_t,i > 0. Class 2's p_t is e^{−744.4} ≈ 1e-323, and α·T/B = 0.2, so
+    // (α·T/B)·p_t rounds to 0, and once the TypeScript kernel formed that product first: 0·(−∞)
+    // = NaN (fuzz: seed 2024, backend:distillationLoss, a [500, 16] call).
+    for (const dtype of ["float64", "float32"] as const) {
+      const x = tensor([[-Infinity, 0, 0.5]], { dtype, requiresGrad: true });
+      const y = tensor([[0, 0.25, -2977.6]], { dtype, requiresGrad: true });
+      const l = distillationLoss(x, y, { temperature: 4, alpha: 0.05, labels: tensor([1], { dtype: "int32" }) });
+      l.backward();
+      expect(l.item(), dtype).toBe(Infinity);
+      const g = y.grad!.toFlatArray();
+      expect(Number.isNaN(g[0]), `${dtype}: dT ${g}`).toBe(true);
+      expect([g[1], g[2]], `${dtype}: dT ${g}`).toEqual([-Infinity, -Infinity]);
+    }
+  });
+
   test("an underflowed teacher probability (gap > 745·T) gives a finite teacher gradient, even with alpha = 0", () => {
     const s = leaf(tensor([[0, 1, 2]], { dtype: "float64" }));
     const t = leaf(tensor([[0, -2000, 1]], { dtype: "float64" }));
