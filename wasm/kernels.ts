@@ -125,6 +125,26 @@ const LN2_LO: f64 = 1.90821492927058770002e-10;
   return f64x2.add(f64x2.sub(f64x2.sub(d, D), c), e);
 }
 
+// max − min of the exact tᵢ − sᵢ over a row's classes where it is finite, from the two-sum
+// pieces measured from R (a rounded value of one of them); `exactSpread` of distillation.ts.
+// Only for rows whose rounded differences leave the choice of form open.
+function exactSpread(sr: usize, tr: usize, C: i32, R: f64): f64 {
+  let lo: f64 = Infinity;
+  let hi: f64 = -Infinity;
+  for (let i: i32 = 0; i < C; i++) {
+    const t = <f64>load<f32>(tr + (<usize>i << 2));
+    const s = <f64>load<f32>(sr + (<usize>i << 2));
+    const d = t - s;
+    if (d - d == 0) {
+      const z = d - t;
+      const v = (d - R) + ((t - (d - z)) - (s + z));
+      if (v < lo) lo = v;
+      if (v > hi) hi = v;
+    }
+  }
+  return hi - lo;
+}
+
 // The largest spread of (t − s)/T the log-ratio form takes in float64 lanes (as
 // SPREAD_64 in src/kernels/distillation.ts): eˣ ≤ e⁵⁰⁰ keeps M, Γ finite.
 const SPREAD_64: f64 = 500.0;
@@ -203,7 +223,14 @@ function distillRows(
     const vDD = f64x2.splat(D);
     const umin = min<f64>(f64x2.extract_lane(vumin, 0), f64x2.extract_lane(vumin, 1));
     const umax = max<f64>(f64x2.extract_lane(vumax, 0), f64x2.extract_lane(vumax, 1));
-    const logRatio = soft && !v128.any_true(vbad) && isFinite<f64>(ms) && isFinite<f64>(mt) && (umax - umin) * invT <= SPREAD_64;
+    // The spread of the exact t − s: u is t − s rounded, within 2⁻⁵³|u|, and where that slack
+    // leaves the answer open, the exact spread from the two-sum pieces (as in distillation.ts).
+    let logRatio = soft && !v128.any_true(vbad) && isFinite<f64>(ms) && isFinite<f64>(mt);
+    if (logRatio) {
+      const slack = 1.1102230246251565e-16 * (Math.abs(umax) + Math.abs(umin));
+      if (umax - umin - slack > SPREAD_64 * T) logRatio = false;
+      else if (umax - umin + slack > SPREAD_64 * T) logRatio = exactSpread(sr, tr, C, umax) <= SPREAD_64 * T;
+    }
     const vMs = f64x2.splat(ms);
     const vMt = f64x2.splat(mt);
     // Pass 2: exponentials and sums. Each sum is 1 (the max term) plus a tail R, and
@@ -631,7 +658,11 @@ export function distillF32(
     const tr = t + (<usize>(r * C) << 2);
     f32Range(sr, tr, C);
     const ms = rMs;
-    const spread = (<f64>rDmax - <f64>rDmin) * invT;
+    // The spread of the exact t − s: the range was taken over t − s rounded to float32,
+    // each within 2⁻²⁴ of itself, so the exact one is at most (dmax − dmin) + 2⁻²⁴(|dmax| + |dmin|).
+    // (From the rounded range alone, a student at 1e15, where float32 values are 6.7e7 apart,
+    // had a spread of 0 whatever the teacher: x reached −407 and eˣ, (x − 1)eˣ overflowed float32.)
+    const spread = (<f64>rDmax - <f64>rDmin + 5.960464477539063e-8 * (Math.abs(<f64>rDmax) + Math.abs(<f64>rDmin))) * invT;
     let fast = rBad == 0 && isFinite<f32>(ms) && isFinite<f64>(spread) && spread <= SPREAD_F32;
     let loss: f64 = 0;
     if (fast) {

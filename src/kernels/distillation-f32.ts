@@ -87,7 +87,13 @@ export function distillationKernelF32(
       else if (powers === 4) studentExpsPow4(s, t, qd, o, C, ms, invT, D);
       else studentExpsHard(s, t, qd, e1, o, C, ms, invT, D, powers);
       // A spread of (t − s)/T over 30 (or an infinite one: a logit at ±∞) leaves the table.
-      fast = (rowDmax - rowDmin) * invT <= 30;
+      // It is the spread of the exact t − s: d is t − s rounded to float64, exact unless the
+      // exponents of t and s lie more than 28 apart, and otherwise within 2⁻⁵³|d|, so that the
+      // exact spread is at most (dmax − dmin) + 2⁻⁵³(|dmax| + |dmin|). (From the rounded d
+      // alone, a student at 1e20 and a teacher at [0, −3000] had a spread of 0, and x = ±1500
+      // left the table: NaN.)
+      const slack = rowExact ? 0 : 2 ** -53 * (Math.abs(rowDmax) + Math.abs(rowDmin));
+      fast = (rowDmax - rowDmin + slack) * invT <= 30;
     }
     if (fast) {
       const Zs = rowZs;

@@ -117,7 +117,20 @@ export function distillationKernel(
         }
       } else if (ti !== -Infinity) masksOk = false;
     }
-    const logRatio = soft && masksOk && ms - ms === 0 && mt - mt === 0 && (umax - umin) * invT <= SPREAD_64;
+    // The spread is that of the exact t − s, which x is formed from. Each u above is t − s
+    // rounded, within 2⁻⁵³|u| of it, so the exact spread lies within
+    // slack = 2⁻⁵³(|umax| + |umin|) of umax − umin. Taken from the rounded u alone, a student
+    // at 1e20 (where doubles are 16384 apart) and a teacher at [0, −3000] had a spread of 0
+    // where it is 3000: at T = 1 the log-ratio form then met x = ±1500, and e¹⁵⁰⁰ = ∞ gave
+    // NaN. Where the slack leaves the answer open (logits far larger than their differences,
+    // or a spread at the limit), the exact spread is found from the two-sum pieces,
+    // ((t − s) − umax) + e, whose own roundings move the limit by 1e-15 of itself.
+    let logRatio = soft && masksOk && ms - ms === 0 && mt - mt === 0;
+    if (logRatio) {
+      const slack = 2 ** -53 * (Math.abs(umax) + Math.abs(umin));
+      if (umax - umin - slack > SPREAD_64 * T) logRatio = false;
+      else if (umax - umin + slack > SPREAD_64 * T) logRatio = exactSpread(s, t, base, C, umax) <= SPREAD_64 * T;
+    }
     // Pass 2: the exponentials and their sums. Each sum is 1 (the max term) plus a
     // tail R; log S = log1p(R) keeps a tail far below 1 that log(1 + R) would round
     // away. So the terms below 1 are summed apart from those equal to 1 (the max and
@@ -326,6 +339,27 @@ export function distillationKernel(
     }
   }
   return total / B;
+}
+
+/**
+ * max − min of the exact tᵢ − sᵢ over the classes of a row where it is finite, from the
+ * two-sum pieces measured from R (a rounded value of one of them): where the rounded
+ * differences cannot tell whether a row's spread is within the limit (`distillationKernel`).
+ */
+function exactSpread(s: Num, t: Num, base: number, C: number, R: number): number {
+  let lo = Infinity;
+  let hi = -Infinity;
+  for (let i = 0; i < C; i++) {
+    const ti = t[base + i]!;
+    const si = s[base + i]!;
+    const u = ti - si;
+    if (u - u === 0) {
+      const v = centred(ti, si, R, 0);
+      if (v < lo) lo = v;
+      if (v > hi) hi = v;
+    }
+  }
+  return hi - lo;
 }
 
 /**

@@ -139,6 +139,51 @@ describe("a student at −1e30 on every class: the loss is that of a uniform stu
   }
 });
 
+describe("the spread that chooses a form is that of the exact t − s", () => {
+  // A student far from its teacher in magnitude: t − s rounds (doubles are 16384 apart at
+  // 1e20, float32 values 6.7e7 apart at 1e15), and the rounded values had a spread of 0, so
+  // the log-ratio form took rows whose (t − s)/T spreads over 3000 or 500: e^x overflowed
+  // (x up to 3000: NaN on every kernel; x down to −450 in float32 lanes: +∞).
+  // The uniform student makes KL = log C − H(p_t). These rows go the direct way, whose error
+  // is absolute in the log-space numbers (docs/distillation.md, "Precision"): in float64 the
+  // KL within 8ε of Σ p_t·(|z_t| + c_t + c_s) + KL, and each gradient entry within
+  // 32ε·(1 + X) of the terms it is made of, α·T·(q + p_t) (dS) and α·T·p_t·(|z_t| + c_t + c_s + KL)
+  // (dT); in float32 the loss within 1e-6 (the contract), each entry within 64 float32 ulps
+  // of those terms ("What float32 costs in the gradient"), plus its own rounding.
+  const rows: [string, number, number[], number][] = [
+    ["student at 1e20, teacher at [0, 3000], T = 1", 1e20, [0, 3000], 1],
+    ["student at 1e15, teacher at [0, 345.87, −1800], T = 4", 1e15, [0, 345.87, -1800], 4],
+  ];
+  for (const [name, sv, tv, T] of rows) {
+    test(name, () => {
+      const C = tv.length;
+      for (const [dtype, wantT] of variants) {
+        const s = new Array<number>(C).fill(dtype === "float32" ? f(sv) : sv);
+        const t = dtype === "float32" ? tv.map(f) : tv;
+        const ex = exactRow(s, t, s.map(() => 1), T, 1);
+        const r = run(dtype, [s], [t], { temperature: T }, wantT);
+        const what = `${dtype}${wantT ? " with dT" : ""}`;
+        const mt = Math.max(...t);
+        const zt = t.map((v) => (v - mt) / T);
+        const ct = Math.log(zt.reduce((a, v) => a + Math.exp(v), 0));
+        const cs = Math.log(C);
+        const pt = zt.map((v) => Math.exp(v - ct));
+        const kl = ex.soft / (T * T);
+        const X = (Math.max(...t) - Math.min(...t)) / T;
+        const size = pt.reduce((a, p, i) => a + p * (Math.abs(zt[i]!) + ct + cs), 0);
+        const lossTol = dtype === "float32" ? 1e-6 * ex.loss : 8 * EPS * (T * T * size + ex.loss);
+        expect(Math.abs(r.loss - ex.loss), `${what}: loss ${r.loss}, exact ${ex.loss}`).toBeLessThanOrEqual(lossTol);
+        // (floor: the spacing of the smallest subnormal numbers, where an entry underflows.)
+        const [k, unit, floor] = dtype === "float32" ? [64, 2 ** -24, 2 ** -149] : [32 * (1 + X), EPS, 2 ** -1060];
+        r.dS.forEach((v, i) => expect(Math.abs(v - ex.dS[i]!), `${what}: dS[${i}] ${v}, exact ${ex.dS[i]}`)
+          .toBeLessThanOrEqual(k * unit * T * (1 / C + pt[i]!) + unit * Math.abs(ex.dS[i]!) + floor));
+        r.dT?.forEach((v, i) => expect(Math.abs(v - ex.dT[i]!), `${what}: dT[${i}] ${v}, exact ${ex.dT[i]}`)
+          .toBeLessThanOrEqual(k * unit * T * pt[i]! * (Math.abs(zt[i]!) + ct + cs + kl) + unit * Math.abs(ex.dT[i]!) + floor));
+      }
+    });
+  }
+});
+
 describe("the teacher gradient's rows sum to 0 to the rounding of the row's log-space numbers, where log Z = KL(q ‖ p_t) ≫ KL", () => {
   // The rows of the flaky property "gradient rows sum to 0" (test/losses/distillation.test.ts):
   // seed −1991629236, and one that the first fix (the centre) left failing. The bound is the one
