@@ -295,6 +295,19 @@ function distillRows(
     // (A NaN sum is a row with no distribution: keep the NaN.)
     const cs = Ss == Ss ? Math.log1p(Rs) : Ss;
     const c1 = S1 == S1 ? Math.log1p(R1) : S1;
+    // The log-ratio form only where the student keeps at least half its mass on the teacher's
+    // support (1 + M = Q·(1 + M̃) is formed as 1 − (1 − Q) + …: distillation.ts says why);
+    // otherwise the direct form, and the teacher's exponentials now.
+    if (logRatio && !(lanes(vSq) >= 0.5 * Ss)) {
+      logRatio = false;
+      for (let i: i32 = 0; i < C; i += 2) {
+        const b = expvFull(f64x2.mul(f64x2.sub(load2(tr + (<usize>i << 2)), vMt), vInvT));
+        v128.store(et + (<usize>i << 3), b);
+        vSt = f64x2.add(vSt, b);
+        vRt = f64x2.add(vRt, v128.and(b, f64x2.lt(b, one)));
+        vNt = f64x2.add(vNt, v128.and(one, f64x2.eq(b, one)));
+      }
+    }
     let kl: f64 = 0;
     let M: f64 = 0;
     let Epy: f64 = 0;
@@ -313,7 +326,7 @@ function distillRows(
       // The centre is the pair D + c, c = Σ q·((t − s) − D)/Σ q (as in distillation.ts: a
       // centre rounded into one number would move every x by ε·|ū|/T).
       const Sq = lanes(vSq);
-      c = Sq > 0 ? lanes(vSu) / Sq : umax - D;
+      c = lanes(vSu) / Sq;
       const vC = f64x2.splat(c);
       // For dT, y = ((t − s) − (t_J − s_J))/T with dJ + eJ = t_J − s_J exactly, J the
       // teacher's largest logit: dᵢ − KL = yᵢ − E_{p_t}[y] (distillation.ts says why y, not x).
@@ -435,7 +448,26 @@ function distillRows(
           const g = f64x2.mul(vaT, f64x2.mul(pt, f64x2.sub(y, vLz)));
           store2(dtr + (<usize>i << 2), v128.andnot(g, f64x2.eq(pt, zero)));
         }
+      } else if (soft && klRaw - klRaw == 0) {
+        // A finite KL: dᵢ − KL = yᵢ − E_{p_t}[y], yᵢ = ((tᵢ − t_J) − (sᵢ − s_J))/T, J the
+        // teacher's largest logit: no log-space number of the student's enters (distillation.ts).
+        const vInvSt = f64x2.splat(1.0 / St);
+        const vSJ = f64x2.splat(sJ);
+        let vEy = zero;
+        for (let i: i32 = 0; i < C; i += 2) {
+          const pt = f64x2.mul(v128.load(et + (<usize>i << 3)), vInvSt);
+          const y = f64x2.mul(f64x2.sub(f64x2.sub(load2(tr + (<usize>i << 2)), vMt), f64x2.sub(load2(sr + (<usize>i << 2)), vSJ)), vInvT);
+          vEy = f64x2.add(vEy, v128.andnot(f64x2.mul(pt, y), f64x2.eq(pt, zero)));
+        }
+        const vLz = f64x2.splat(lanes(vEy));
+        for (let i: i32 = 0; i < C; i += 2) {
+          const pt = f64x2.mul(v128.load(et + (<usize>i << 3)), vInvSt);
+          const y = f64x2.mul(f64x2.sub(f64x2.sub(load2(tr + (<usize>i << 2)), vMt), f64x2.sub(load2(sr + (<usize>i << 2)), vSJ)), vInvT);
+          store2(dtr + (<usize>i << 2), v128.andnot(f64x2.mul(vaT, f64x2.mul(pt, f64x2.sub(y, vLz))), f64x2.eq(pt, zero)));
+        }
       } else {
+        // A KL that is NaN (no distribution: NaN everywhere, p_t = 0 included) or +∞ (−∞ at the
+        // classes the student keeps, NaN where it masks), or no soft term (0).
         const vShift = f64x2.splat(ct - cs);
         const vInvSt = f64x2.splat(1.0 / St);
         const nanRow = klRaw != klRaw;

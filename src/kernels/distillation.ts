@@ -192,6 +192,24 @@ export function distillationKernel(
       R1 = Rs;
       N1 = Ns;
     }
+    // The log-ratio form needs the student to keep at least half its mass on the teacher's
+    // support (Q = Sq/Ss ≥ ½). A class the teacher masks enters M as m = −1, so that
+    // 1 + M = Q·(1 + M̃) (M̃ the same sum over the support, with q renormalised there, ≥ 0
+    // about the q-mean) is formed as 1 − (1 − Q) + …: a relative error ε/Q, and at Q below ε
+    // nothing at all (s = [0, −2866], t = [−∞, 1.5]: 1 + M rounded to 0, a NaN loss where it
+    // is 11466). With Q ≥ ½ that costs at most a factor 2; with Q < ½ the KL is at least
+    // −log Q > log 2 (KL(p ‖ q) ≥ −log q(support of p)), and the direct form's absolute error
+    // is relative to it. Such a row goes the direct way: the teacher's exponentials now.
+    if (logRatio && !(Sq >= 0.5 * Ss)) {
+      logRatio = false;
+      for (let i = 0; i < C; i++) {
+        const b = Math.exp((t[base + i]! - mt) * invT);
+        et[i] = b;
+        St += b;
+        if (b < 1) Rt += b;
+        else if (b === 1) Nt++;
+      }
+    }
     // (A NaN sum means a row with no distribution: keep the NaN.)
     const cs = Ss === Ss ? Math.log1p(Rs + (Ns - 1)) : Ss;
     const c1 = S1 === S1 ? Math.log1p(R1 + (N1 - 1)) : S1;
@@ -201,7 +219,7 @@ export function distillationKernel(
     // The log-ratio form: the centre ū = D + c, then M and Γ (mᵢ kept in `et` for the gradients).
     let c = 0;
     let M = 0;
-    // (dT, log-ratio form) dJ + eJ = t_J − s_J exactly, and E_{p_t}[y].
+    // (dT) dJ + eJ = t_J − s_J exactly (log-ratio form), and E_{p_t}[y] (both forms).
     let dJ = 0;
     let eJ = 0;
     let Epy = 0;
@@ -215,8 +233,8 @@ export function distillationKernel(
       // nothing else). With D taken where q is largest, c and the x of the classes that
       // carry the mass are small and keep their relative accuracy: a row whose t − s is
       // constant (one class, say) gets x = 0 exactly, hence KL = 0 and dT = 0.
-      // (Sq = 0 only when the student's mass sits on teacher-masked classes.)
-      c = Sq > 0 ? Su / Sq : umax - D;
+      // (Sq ≥ Ss/2 > 0: above.)
+      c = Su / Sq;
       let Gam = 0;
       let Py = 0;
       for (let i = 0; i < C; i++) {
@@ -318,6 +336,19 @@ export function distillationKernel(
         dS[base + i] = d;
       }
     }
+    // Direct form, a finite KL: dᵢ − KL = yᵢ − E_{p_t}[y] with yᵢ = dᵢ − d_J =
+    // ((tᵢ − t_J) − (sᵢ − s_J))/T, J the teacher's largest logit. dᵢ − KL formed as such
+    // (((tᵢ − m_t) − (sᵢ − m_s))/T − (c_t − c_s) − KL) cancelled the student's log-space numbers
+    // at every class, |sᵢ − m_s|/T, which a student logit far above the teacher's support makes
+    // huge: at 1e15 on a class the teacher masks, 2.5e14, whose rounding (0.05) was 1e-3 of
+    // entries of 48, and the two backends, summing in different orders, differed by that.
+    const klFinite = dT !== null && !logRatio && soft && klRaw - klRaw === 0;
+    if (klFinite) {
+      for (let i = 0; i < C; i++) {
+        const pt = et[i]! * rSt;
+        if (pt !== 0) Epy += pt * (((t[base + i]! - mt) - (s[base + i]! - sJ)) * invT);
+      }
+    }
     if (dT !== null) {
       const P = rSs / (1 + M);
       for (let i = 0; i < C; i++) {
@@ -327,12 +358,18 @@ export function distillationKernel(
           const pt = ep[i]! * P;
           if (pt !== 0) g = aT * (pt * (centred(t[base + i]!, s[base + i]!, dJ, eJ) * invT - Epy));
         } else if (soft) {
-          // A row whose KL is NaN (a student or teacher row with no distribution) has no
-          // gradient anywhere: NaN in every class, p_t = 0 included (docs/non-finite.md).
-          // p_t times its factor first, then α·T/B: a subnormal p_t times α·T/B < ½ rounds to
-          // 0, and 0·(−∞) is NaN where the KL is +∞ and the entry −∞ (as in WebAssembly).
           const pt = et[i]! * rSt;
-          if (pt !== 0 || klRaw !== klRaw) g = aT * (pt * ((t[base + i]! - mt - (s[base + i]! - ms)) * invT - (ct - cs) - klRaw));
+          if (klFinite) {
+            // dᵢ − KL = yᵢ − E_{p_t}[y] (as in the log-ratio form), y from the logits' differences.
+            if (pt !== 0) g = aT * (pt * (((t[base + i]! - mt) - (s[base + i]! - sJ)) * invT - Epy));
+          } else if (pt !== 0 || klRaw !== klRaw) {
+            // A row whose KL is NaN (a student or teacher row with no distribution) has no
+            // gradient anywhere: NaN in every class, p_t = 0 included (docs/non-finite.md).
+            // Where the KL is +∞, −∞ at the classes the student keeps (NaN where it masks).
+            // p_t times its factor first, then α·T/B: a subnormal p_t times α·T/B < ½ rounds
+            // to 0, and 0·(−∞) was NaN where the entry is −∞.
+            g = aT * (pt * ((t[base + i]! - mt - (s[base + i]! - ms)) * invT - (ct - cs) - klRaw));
+          }
         }
         dT[base + i] = g;
       }

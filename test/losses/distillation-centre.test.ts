@@ -213,3 +213,68 @@ describe("the teacher gradient's rows sum to 0 to the rounding of the row's log-
     });
   }
 });
+
+/**
+ * A row's sizes for the direct form's bounds (docs/distillation.md, "Precision"): the
+ * teacher's probabilities p, z_t = (t − max t)/T, z_s likewise, c_t and c_s (the log-sums),
+ * A (the largest student gap |z_s| with q > 0), X (the spread of the finite (t − s)/T), and
+ * y = ((t − s) − (t_J − s_J))/T with E_p|y| (J the teacher's largest logit).
+ */
+function directSizes(s: number[], t: number[], T: number) {
+  const fin = (v: number[]): number[] => v.filter((x) => x !== -Infinity);
+  const [ms, mt] = [Math.max(...fin(s)), Math.max(...fin(t))];
+  const zs = s.map((v) => (v - ms) / T);
+  const zt = t.map((v) => (v - mt) / T);
+  const lse = (z: number[]): number => Math.log(z.reduce((a, v) => a + Math.exp(v), 0));
+  const [cs, ct] = [lse(zs), lse(zt)];
+  const p = zt.map((v) => Math.exp(v - ct));
+  const q = zs.map((v) => Math.exp(v - cs));
+  const A = Math.max(...zs.filter((_, i) => q[i]! > 0).map(Math.abs));
+  const u = t.map((v, i) => v - s[i]!).filter(Number.isFinite);
+  const X = (Math.max(...u) - Math.min(...u)) / T;
+  const J = t.indexOf(mt);
+  const y = t.map((v, i) => (p[i]! > 0 ? (v - mt - (s[i]! - s[J]!)) / T : 0));
+  const Epy = p.reduce((a, pi, i) => a + pi * Math.abs(y[i]!), 0);
+  const size = p.reduce((a, pi, i) => (pi > 0 ? a + pi * (Math.abs(zt[i]!) + Math.abs(zs[i]!) + ct + cs) : a), 0);
+  return { p, q, A, X, y, Epy, size };
+}
+
+/** The loss and both gradients against the exact reference, to the direct form's bounds. */
+function checkDirect(name: string, s: number[], t: number[], T: number): void {
+  for (const [dtype, wantT] of variants) {
+    const sv = dtype === "float32" ? s.map(f) : s;
+    const tv = dtype === "float32" ? t.map(f) : t;
+    const ex = exactRow(sv, tv, sv.map(() => 1), T, 1);
+    const r = run(dtype, [sv], [tv], { temperature: T }, wantT);
+    const what = `${name}, ${dtype}${wantT ? " with dT" : ""}`;
+    const z = directSizes(sv, tv, T);
+    // float64: the KL within 8ε of its log-space magnitudes plus itself, each gradient entry within
+    // 32ε·(1 + A + X) of its terms (α·T·(q + p) for dS, α·T·p·(|y| + E_p|y|) for dT); float32: the
+    // loss within 1e-6 (the contract), each entry within 64 float32 ulps of those terms.
+    const lossTol = dtype === "float32" ? 1e-6 * ex.loss : 8 * EPS * (T * T * z.size + ex.loss) + 32 * EPS * (1 + z.A + z.X) * ex.loss;
+    expect(Math.abs(r.loss - ex.loss), `${what}: loss ${r.loss}, exact ${ex.loss}`).toBeLessThanOrEqual(lossTol);
+    const [k, unit, floor] = dtype === "float32" ? [64, 2 ** -24, 2 ** -149] : [32 * (1 + z.A + z.X), EPS, 2 ** -1060];
+    r.dS.forEach((v, i) => expect(Math.abs(v - ex.dS[i]!), `${what}: dS[${i}] ${v}, exact ${ex.dS[i]}`)
+      .toBeLessThanOrEqual(k * unit * T * (z.q[i]! + z.p[i]!) + unit * Math.abs(ex.dS[i]!) + floor));
+    r.dT?.forEach((v, i) => expect(Math.abs(v - ex.dT[i]!), `${what}: dT[${i}] ${v}, exact ${ex.dT[i]}`)
+      .toBeLessThanOrEqual(k * unit * T * z.p[i]! * (Math.abs(z.y[i]!) + z.Epy) + unit * Math.abs(ex.dT[i]!) + floor));
+  }
+}
+
+describe("a student with most of its mass where the teacher has none takes the direct form", () => {
+  // With a teacher mask, 1 + M = Q·(1 + M̃) (Q the student's mass on the teacher's support) was
+  // formed as 1 − (1 − Q) + …: at Q below ε it rounded to 0, and the loss was NaN (or 592 where
+  // it is 4e30). Rows with Q < ½ now go the direct way (fuzz: seeds 6 to 9, backend:distillationLoss).
+  test("s = [0, −2866.4], t = [−∞, 1.5]: Q = e^{−716.6}", () => checkDirect("Q = e^−716.6", [0, -2866.4], [-Infinity, 1.5], 4));
+  test("s = [0, −1, −1e30, −1], t = [−∞, −∞, −3.1e24, −∞]: Q = 0", () => checkDirect("Q = 0", [0, -1, -1e30, -1], [-Infinity, -Infinity, -3.1e24, -Infinity], 4));
+  test("s = [3, 0, 0], t = [−∞, 1, 0], T = 1: Q = 0.09", () => checkDirect("Q = 0.09", [3, 0, 0], [-Infinity, 1, 0], 1));
+});
+
+describe("the direct form's teacher gradient is formed from the logits' differences", () => {
+  // dᵢ − KL was ((tᵢ − m_t) − (sᵢ − m_s))/T − (c_t − c_s) − KL, which cancels the student's
+  // log-space numbers: with a student logit of 1e15 on a class the teacher masks, 2.5e14 at every
+  // class the teacher keeps, whose rounding (0.05) was 1e-3 of entries of 48 and made the two
+  // backends differ (fuzz: seed 10). Now yᵢ − E_{p_t}[y], yᵢ = ((tᵢ − t_J) − (sᵢ − s_J))/T.
+  test("a student at 1e15 on a class the teacher masks, 1e4 on one it keeps", () =>
+    checkDirect("1e15 masked", [1e15, 0.5, -1, 2, 10000], [-Infinity, 1, 2, -0.5, 3], 4));
+});
