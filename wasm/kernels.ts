@@ -451,18 +451,22 @@ function distillRows(
       } else if (soft && klRaw - klRaw == 0) {
         // A finite KL: dᵢ − KL = yᵢ − E_{p_t}[y], yᵢ = ((tᵢ − t_J) − (sᵢ − s_J))/T, J the
         // teacher's largest logit: no log-space number of the student's enters (distillation.ts).
+        // (y from the two-sum pieces, relative to itself: distillation.ts.)
         const vInvSt = f64x2.splat(1.0 / St);
-        const vSJ = f64x2.splat(sJ);
+        const dJd = mt - sJ;
+        const zJ = dJd - mt;
+        const vDJ = f64x2.splat(dJd);
+        const vEJ = f64x2.splat((mt - (dJd - zJ)) - (sJ + zJ));
         let vEy = zero;
         for (let i: i32 = 0; i < C; i += 2) {
           const pt = f64x2.mul(v128.load(et + (<usize>i << 3)), vInvSt);
-          const y = f64x2.mul(f64x2.sub(f64x2.sub(load2(tr + (<usize>i << 2)), vMt), f64x2.sub(load2(sr + (<usize>i << 2)), vSJ)), vInvT);
+          const y = f64x2.mul(centred2(load2(tr + (<usize>i << 2)), load2(sr + (<usize>i << 2)), vDJ, vEJ), vInvT);
           vEy = f64x2.add(vEy, v128.andnot(f64x2.mul(pt, y), f64x2.eq(pt, zero)));
         }
         const vLz = f64x2.splat(lanes(vEy));
         for (let i: i32 = 0; i < C; i += 2) {
           const pt = f64x2.mul(v128.load(et + (<usize>i << 3)), vInvSt);
-          const y = f64x2.mul(f64x2.sub(f64x2.sub(load2(tr + (<usize>i << 2)), vMt), f64x2.sub(load2(sr + (<usize>i << 2)), vSJ)), vInvT);
+          const y = f64x2.mul(centred2(load2(tr + (<usize>i << 2)), load2(sr + (<usize>i << 2)), vDJ, vEJ), vInvT);
           store2(dtr + (<usize>i << 2), v128.andnot(f64x2.mul(vaT, f64x2.mul(pt, f64x2.sub(y, vLz))), f64x2.eq(pt, zero)));
         }
       } else {
@@ -657,7 +661,7 @@ function hM(M: f64): f64 {
  * bit for bit, but where a reduction's k is exactly a tie (see ROUND_E).
  *
  * A row that does not suit float32 lanes (a non-finite logit, a spread of
- * (t − s)/T over 30, a cross-entropy tail below 1e-8, or E_p[x] > 4·KL, where the
+ * the exact (t − s)/T over 30, a cross-entropy tail below 1e-8, or |E_p[x]| > 4·KL, where the
  * KL is a difference of larger numbers) goes through `distill` instead.
  * `scratch` holds 48·Cp bytes, Cp = C rounded up to a multiple of 4.
  * Returns the mean loss over rows.

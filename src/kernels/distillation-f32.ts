@@ -49,9 +49,9 @@ import { distillationKernel, hOfM } from "./distillation.js";
  * (none, T = 4, another T) are separate functions, so that no loop tests its case.
  *
  * Rows that do not suit this (a non-finite logit: ±∞ gives an infinite spread and
- * NaN a NaN KL, caught by the last test; a spread of (t − s)/T over 30, so eˣ could
+ * NaN a NaN KL, caught by the last test; a spread of the exact (t − s)/T over 30, so eˣ could
  * leave the table; a cross-entropy tail below 1e-8, which the float64 kernel keeps
- * exactly; or E_p[x] > 4·KL, where the KL is a difference of larger numbers) go
+ * exactly; or |E_p[x]| > 4·KL, where the KL is a difference of larger numbers) go
  * through `distillationKernel` one by one, with the batch's 1/B. `scratch` holds
  * 3·C float32 values (the cross-entropy's exponentials use C of them, for T other
  * than 4); q and d take 2·C float64 of their own.

@@ -20,10 +20,12 @@ type Num = { [i: number]: number; readonly length: number };
  * kernel does"):
  *
  * The log-ratio form, for a regular row (every logit finite, or a teacher
- * class masked at −∞; the spread of (t − s)/T at most SPREAD_64). With
- * q = p_s, uᵢ = tᵢ − sᵢ and xᵢ = (uᵢ − ū)/T, ū = Σ q·u/Σ q the q-mean of u,
- * p_t ∝ q·eˣ, and with mᵢ = e^{xᵢ} − 1, Gᵢ = 1 + (xᵢ − 1)e^{xᵢ}, M = Σ q·m,
- * Γ = Σ q·G:
+ * class masked at −∞; the spread of the exact (t − s)/T at most SPREAD_64; at
+ * least half the student's mass on the teacher's support). With q = p_s,
+ * uᵢ = tᵢ − sᵢ (exact, as a two-sum) and xᵢ = (uᵢ − ū)/T, ū = Σ q·u/Σ q the q-mean
+ * of u over the teacher's support, kept as a pair D + c (D the u of the student's
+ * largest logit, c small), p_t ∝ q·eˣ, and with mᵢ = e^{xᵢ} − 1,
+ * Gᵢ = 1 + (xᵢ − 1)e^{xᵢ}, M = Σ q·m, Γ = Σ q·G:
  *
  *   KL = Γ/(1 + M) + h(M),  h(M) = M/(1 + M) − log1p(M),
  *   p_t − q = q·(m − M)/(1 + M),   log p_t − log q = x − log1p(M).
@@ -48,16 +50,23 @@ type Num = { [i: number]: number; readonly length: number };
  * rows (a spread of (t − s)/T over SPREAD_64, at small T for instance) have
  * a KL far from 0 unless the classes that carry the spread have no mass.
  *
+ * The teacher gradient, in both forms: dᵢ − KL = yᵢ − E_{p_t}[y] with
+ * yᵢ = dᵢ − d_J = ((tᵢ − t_J) − (sᵢ − s_J))/T, J the teacher's largest logit, so
+ * that what rounds is the row's log-space differences (E_{p_t}|y|), never log Z =
+ * KL(q ‖ p_t) (in x − E_{p_t}[x]) nor the student's |s − max s|/T (in d − KL).
+ * Each row of dT then sums to 0 within (7C + 22)·ε·α·T·E_{p_t}|y|/B (derived in
+ * test/losses/distillation.test.ts, "gradient rows sum to 0"). A row whose KL is
+ * not finite keeps d − KL: NaN in every entry where the KL is NaN (a row with no
+ * distribution), −∞ where it is +∞ (at the classes the student keeps).
+ *
  * KL ≥ 0 (Gibbs' inequality). A rounded value below 0 (a few ulps of the
  * terms it is made of) is clamped to 0 in the loss, in both forms. The teacher
- * gradient does not use the clamped value: dᵢ − KL is formed as xᵢ − E_{p_t}[x]
- * in the log-ratio form (the same number: dᵢ = xᵢ − log Z and
- * KL = E_{p_t}[x] − log Z), and with the unclamped sum Σ p_t·d in the direct
- * form. So each row of dT sums to 0 up to rounding whether or not the loss was
- * clamped, and dT is the gradient of the smooth KL, not of max(KL, 0).
+ * gradient does not use the clamped value, nor the KL at all (above): each row of
+ * dT sums to 0 up to rounding whether or not the loss was clamped, and dT is the
+ * gradient of the smooth KL, not of max(KL, 0).
  *
- * `scratch` holds 3·C float64 values reused for every row (the exponentials),
- * so the kernel allocates nothing of size B·C besides its outputs.
+ * `scratch` holds 3·C float64 values (4·C with dT) reused for every row (the
+ * exponentials), so the kernel allocates nothing of size B·C besides its outputs.
  * Terms with weight 0 are not evaluated: α = 0 skips the KL, α = 1 (or no
  * labels) skips the cross-entropy.
  *
@@ -342,11 +351,17 @@ export function distillationKernel(
     // at every class, |sᵢ − m_s|/T, which a student logit far above the teacher's support makes
     // huge: at 1e15 on a class the teacher masks, 2.5e14, whose rounding (0.05) was 1e-3 of
     // entries of 48, and the two backends, summing in different orders, differed by that.
+    // y from the two-sum pieces, as in the log-ratio form, so that it is relative to itself:
+    // (tᵢ − t_J) − (sᵢ − s_J) would round at ε·(|tᵢ − t_J| + |sᵢ − s_J|), which cancel where the
+    // student and the teacher agree on a class's gap (at T = 0.01, 3e-14 of an entry).
     const klFinite = dT !== null && !logRatio && soft && klRaw - klRaw === 0;
     if (klFinite) {
+      dJ = mt - sJ;
+      const zJ = dJ - mt;
+      eJ = (mt - (dJ - zJ)) - (sJ + zJ);
       for (let i = 0; i < C; i++) {
         const pt = et[i]! * rSt;
-        if (pt !== 0) Epy += pt * (((t[base + i]! - mt) - (s[base + i]! - sJ)) * invT);
+        if (pt !== 0) Epy += pt * (centred(t[base + i]!, s[base + i]!, dJ, eJ) * invT);
       }
     }
     if (dT !== null) {
@@ -361,7 +376,7 @@ export function distillationKernel(
           const pt = et[i]! * rSt;
           if (klFinite) {
             // dᵢ − KL = yᵢ − E_{p_t}[y] (as in the log-ratio form), y from the logits' differences.
-            if (pt !== 0) g = aT * (pt * (((t[base + i]! - mt) - (s[base + i]! - sJ)) * invT - Epy));
+            if (pt !== 0) g = aT * (pt * (centred(t[base + i]!, s[base + i]!, dJ, eJ) * invT - Epy));
           } else if (pt !== 0 || klRaw !== klRaw) {
             // A row whose KL is NaN (a student or teacher row with no distribution) has no
             // gradient anywhere: NaN in every class, p_t = 0 included (docs/non-finite.md).

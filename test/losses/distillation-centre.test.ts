@@ -25,7 +25,7 @@
  */
 import { describe, expect, test } from "vitest";
 import { distillationLoss, tensor } from "../../src/index.js";
-import { exactRow } from "./exact.js";
+import { exactRow, fix, toNumber } from "./exact.js";
 
 const EPS = Number.EPSILON;
 const f = Math.fround;
@@ -233,7 +233,8 @@ function directSizes(s: number[], t: number[], T: number) {
   const u = t.map((v, i) => v - s[i]!).filter(Number.isFinite);
   const X = (Math.max(...u) - Math.min(...u)) / T;
   const J = t.indexOf(mt);
-  const y = t.map((v, i) => (p[i]! > 0 ? (v - mt - (s[i]! - s[J]!)) / T : 0));
+  // (exactly: the two gaps cancel where student and teacher agree on them.)
+  const y = t.map((v, i) => (p[i]! > 0 ? toNumber(fix(v) - fix(mt) - fix(s[i]!) + fix(s[J]!)) / T : 0));
   const Epy = p.reduce((a, pi, i) => a + pi * Math.abs(y[i]!), 0);
   const size = p.reduce((a, pi, i) => (pi > 0 ? a + pi * (Math.abs(zt[i]!) + Math.abs(zs[i]!) + ct + cs) : a), 0);
   return { p, q, A, X, y, Epy, size };

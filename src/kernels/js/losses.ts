@@ -17,7 +17,8 @@ const scaleAt = (sc: LossScale, i: number): number => (sc.each ? sc.g[i]! : sc.g
  * frozen teacher (no dT) with α > 0 on float32 logits takes the float32 log-ratio kernel
  * (exponentials good to float32 accuracy, the KL still relative-accurate); anything else
  * the float64 kernel, told when its results are float32 (it may then use a cheaper
- * exponential for the cross-entropy). Each allocates only its scratch of 3·C values.
+ * exponential for the cross-entropy). Each allocates only its scratch of 3·C values (4·C
+ * with a teacher gradient).
  */
 function distillation(
   s: Storage, t: Storage, labels: Int32Array | null, B: number, C: number, T: number, alpha: number,
