@@ -16,19 +16,11 @@ const LOG2E: f64 = 1.4426950408889634;
 const LN2_HI: f64 = 6.93147180369123816490e-1;
 const LN2_LO: f64 = 1.90821492927058770002e-10;
 
-// exp(x) in both lanes. x = k·ln 2 + r, |r| ≤ ½ ln 2 (ln 2 split in a head
-// with trailing zeros and a tail, so k·ln2_hi is exact); e^r by its Taylor
-// series to r¹¹ (relative error < 1e-14 on |r| ≤ 0.347); 2^k built in the
-// exponent bits. x < −708 gives 0 (this covers −∞); NaN stays NaN; the
-// kernels only pass x ≤ 0.
+// e^r in both lanes for |r| ≤ ½ ln 2: its Taylor series to r¹¹ (relative error < 1e-14 on
+// |r| ≤ 0.347), by Estrin's scheme: pairs c₂ⱼ + c₂ⱼ₊₁·r, combined with r², r⁴, r⁸, so the
+// multiply-adds do not wait on each other as Horner's rule would.
 // @ts-ignore: decorator
-@inline function expv(x: v128): v128 {
-  const tiny = f64x2.lt(x, f64x2.splat(-708.0));
-  const xc = f64x2.max(x, f64x2.splat(-708.0));
-  const k = f64x2.nearest(f64x2.mul(xc, f64x2.splat(LOG2E)));
-  const r = f64x2.sub(f64x2.sub(xc, f64x2.mul(k, f64x2.splat(LN2_HI))), f64x2.mul(k, f64x2.splat(LN2_LO)));
-  // Estrin's scheme: pairs c₂ⱼ + c₂ⱼ₊₁·r, combined with r², r⁴, r⁸, so the
-  // multiply-adds do not wait on each other as Horner's rule would.
+@inline function expPoly(r: v128): v128 {
   const r2 = f64x2.mul(r, r);
   const r4 = f64x2.mul(r2, r2);
   const r8 = f64x2.mul(r4, r4);
@@ -41,12 +33,62 @@ const LN2_LO: f64 = 1.90821492927058770002e-10;
   const q0 = f64x2.add(p01, f64x2.mul(r2, p23));
   const q1 = f64x2.add(p45, f64x2.mul(r2, p67));
   const q2 = f64x2.add(p89, f64x2.mul(r2, pab));
-  const p = f64x2.add(f64x2.add(q0, f64x2.mul(r4, q1)), f64x2.mul(r8, q2));
+  return f64x2.add(f64x2.add(q0, f64x2.mul(r4, q1)), f64x2.mul(r8, q2));
+}
+
+// exp(x) in both lanes. x = k·ln 2 + r, |r| ≤ ½ ln 2 (ln 2 split in a head
+// with trailing zeros and a tail, so k·ln2_hi is exact); e^r by expPoly; 2^k
+// built in the exponent bits. NaN stays NaN; the kernels only pass x ≤ 0.
+//
+// x < −708 gives 0 (this covers −∞), where Math.exp is subnormal down to e^{−745.13}:
+// a result below e^{−708} ≈ 3.3e-308 is lost. Every use but one (expvFull, below) leaves
+// no trace of that in its float32 results. The softmax rows divide by a sum ≥ 1 (softmax),
+// add the term to a sum ≥ 1 (logSoftmax: log1p(R) moves by less than 4e-308), or multiply
+// it by Σg with |Σg| ≤ C·3.4e38 (logSoftmax backward: less than 1e-263); the distillation
+// kernel's student and cross-entropy exponentials enter sums ≥ 1 and gradients as q/S or
+// as q·eˣ with eˣ ≤ e⁵⁰⁰ (the log-ratio form's spread), under 3.3e-308·e⁵⁰⁰ ≈ 5e-91. The
+// smallest positive float32 is 1.4e-45, so each result is the float32 that Math.exp's
+// values would give. Not so the teacher's probabilities in the direct form: whether p_t is
+// 0 decides whether a class is in the teacher's support, so whether a class the student
+// masks makes the loss +∞ (and dT −∞) or adds nothing. Those use expvFull. (Flushing for
+// them gave a finite loss where TypeScript has +∞, for a teacher gap between 708·T and 745·T.)
+// Why not the full range everywhere: measured, it cost the softmax rows 5 to 10 % (float32
+// [256, 1000], forward and backward), from the branch that keeps it off the other vectors.
+// @ts-ignore: decorator
+@inline function expv(x: v128): v128 {
+  const tiny = f64x2.lt(x, f64x2.splat(-708.0));
+  const xc = f64x2.max(x, f64x2.splat(-708.0));
+  const k = f64x2.nearest(f64x2.mul(xc, f64x2.splat(LOG2E)));
+  const r = f64x2.sub(f64x2.sub(xc, f64x2.mul(k, f64x2.splat(LN2_HI))), f64x2.mul(k, f64x2.splat(LN2_LO)));
+  const p = expPoly(r);
   // 2^k: (k + 1023) << 52 as the bits of a double.
   const ki = i64x2.extend_low_i32x4_s(i32x4.trunc_sat_f64x2_s_zero(k));
   const scale = i64x2.shl(i64x2.add(ki, i64x2.splat(1023)), 52);
   const y = f64x2.mul(p, scale);
   return v128.andnot(y, tiny);
+}
+
+// exp(x) in both lanes with Math.exp's range: as expv, but subnormal below x = −708, down
+// to e^{−745.13} (2⁻¹⁰⁷⁴, the smallest double, as Math.exp gives it), and 0 below that (x is
+// first raised to −746, and such lanes, −∞ included, are set to 0). A subnormal 2^k has no
+// exponent bits, so 2^k is the product of 2^{k₁}, k₁ = max(k, −1021), and 2^{k − k₁} ≥ 2⁻⁵⁵,
+// two normal numbers: e^r·2^{k₁} ≥ 0.7·2⁻¹⁰²¹ is normal and exact, and one rounding into
+// the subnormal range follows, as in Math.exp. The lanes at −746 get 2^{k − k₁} = 0, so that
+// no product underflows there: x86 processors handle an underflow in microcode, at a hundred
+// cycles or more (with the product formed, a row with a tenth of its classes masked at −∞
+// took twice the time).
+// @ts-ignore: decorator
+@inline function expvFull(x: v128): v128 {
+  const xc = f64x2.max(x, f64x2.splat(-746.0));
+  const k = f64x2.nearest(f64x2.mul(xc, f64x2.splat(LOG2E)));
+  const r = f64x2.sub(f64x2.sub(xc, f64x2.mul(k, f64x2.splat(LN2_HI))), f64x2.mul(k, f64x2.splat(LN2_LO)));
+  const p = expPoly(r);
+  const k1 = f64x2.max(k, f64x2.splat(-1021.0));
+  const k1i = i64x2.extend_low_i32x4_s(i32x4.trunc_sat_f64x2_s_zero(k1));
+  const k2i = i64x2.extend_low_i32x4_s(i32x4.trunc_sat_f64x2_s_zero(f64x2.sub(k, k1)));
+  const s1 = i64x2.shl(i64x2.add(k1i, i64x2.splat(1023)), 52);
+  const s2 = v128.andnot(i64x2.shl(i64x2.add(k2i, i64x2.splat(1023)), 52), f64x2.le(xc, f64x2.splat(-746.0)));
+  return f64x2.mul(f64x2.mul(p, s1), s2);
 }
 
 // Two float32s at p as float64 lanes.
@@ -72,14 +114,35 @@ const LN2_LO: f64 = 1.90821492927058770002e-10;
   return f64x2.sub(f64x2.mul(f64x2.sub(dt, ds), invT), shift);
 }
 
-// (t − s) − ū in both lanes with t − s carried exactly (Knuth's two-sum, d + e =
-// t − s), so a small result keeps its relative accuracy however large t, s, ū are.
+// ((t − s) − D) − c in both lanes with t − s carried exactly (Knuth's two-sum, d + e =
+// t − s), so a small result keeps its relative accuracy however large t, s, D are
+// (`centred` in src/kernels/distillation.ts: the centre is the pair D + c).
 // @ts-ignore: decorator
-@inline function centred2(t: v128, s: v128, ubar: v128): v128 {
+@inline function centred2(t: v128, s: v128, D: v128, c: v128): v128 {
   const d = f64x2.sub(t, s);
   const z = f64x2.sub(d, t);
   const e = f64x2.sub(f64x2.sub(t, f64x2.sub(d, z)), f64x2.add(s, z));
-  return f64x2.add(f64x2.sub(d, ubar), e);
+  return f64x2.add(f64x2.sub(f64x2.sub(d, D), c), e);
+}
+
+// max − min of the exact tᵢ − sᵢ over a row's classes where it is finite, from the two-sum
+// pieces measured from R (a rounded value of one of them); `exactSpread` of distillation.ts.
+// Only for rows whose rounded differences leave the choice of form open.
+function exactSpread(sr: usize, tr: usize, C: i32, R: f64): f64 {
+  let lo: f64 = Infinity;
+  let hi: f64 = -Infinity;
+  for (let i: i32 = 0; i < C; i++) {
+    const t = <f64>load<f32>(tr + (<usize>i << 2));
+    const s = <f64>load<f32>(sr + (<usize>i << 2));
+    const d = t - s;
+    if (d - d == 0) {
+      const z = d - t;
+      const v = (d - R) + ((t - (d - z)) - (s + z));
+      if (v < lo) lo = v;
+      if (v > hi) hi = v;
+    }
+  }
+  return hi - lo;
 }
 
 // The largest spread of (t − s)/T the log-ratio form takes in float64 lanes (as
@@ -126,28 +189,48 @@ function distillRows(
     const sr = s + (<usize>(r * C) << 2);
     const tr = t + (<usize>(r * C) << 2);
     // Pass 1: maxima (f64x2.max propagates NaN), the range of the finite t − s, and
-    // whether some class has a non-finite t − s without a teacher mask (vbad).
+    // whether some class has a non-finite t − s without a teacher mask (vbad). For the
+    // log-ratio form also D, t − s at the largest student logit among the classes with a
+    // finite t − s (the reference of the centre), and s at the teacher's largest logit
+    // (for dT), each per lane.
     let vms = ninf;
     let vmt = ninf;
     let vumin = f64x2.splat(Infinity);
     let vumax = ninf;
     let vbad = zero;
+    let vmk = ninf;
+    let vD = zero;
+    let vsJ = zero;
     for (let i: i32 = 0; i < C; i += 2) {
       const sv = load2(sr + (<usize>i << 2));
       const tv = load2(tr + (<usize>i << 2));
       vms = f64x2.max(vms, sv);
+      vsJ = v128.bitselect(sv, vsJ, f64x2.gt(tv, vmt));
       vmt = f64x2.max(vmt, tv);
       const u = f64x2.sub(tv, sv);
       const fin = f64x2.eq(f64x2.sub(u, u), zero);
       vumin = f64x2.min(vumin, v128.bitselect(u, f64x2.splat(Infinity), fin));
       vumax = f64x2.max(vumax, v128.bitselect(u, ninf, fin));
       vbad = v128.or(vbad, v128.andnot(f64x2.ne(tv, ninf), fin));
+      const sk = v128.bitselect(sv, ninf, fin);
+      vD = v128.bitselect(u, vD, f64x2.gt(sk, vmk));
+      vmk = f64x2.max(vmk, sk);
     }
     const ms = max<f64>(f64x2.extract_lane(vms, 0), f64x2.extract_lane(vms, 1));
     const mt = max<f64>(f64x2.extract_lane(vmt, 0), f64x2.extract_lane(vmt, 1));
+    const D = f64x2.extract_lane(vmk, 1) > f64x2.extract_lane(vmk, 0) ? f64x2.extract_lane(vD, 1) : f64x2.extract_lane(vD, 0);
+    const sJ = f64x2.extract_lane(vmt, 1) > f64x2.extract_lane(vmt, 0) ? f64x2.extract_lane(vsJ, 1) : f64x2.extract_lane(vsJ, 0);
+    const vDD = f64x2.splat(D);
     const umin = min<f64>(f64x2.extract_lane(vumin, 0), f64x2.extract_lane(vumin, 1));
     const umax = max<f64>(f64x2.extract_lane(vumax, 0), f64x2.extract_lane(vumax, 1));
-    const logRatio = soft && !v128.any_true(vbad) && isFinite<f64>(ms) && isFinite<f64>(mt) && (umax - umin) * invT <= SPREAD_64;
+    // The spread of the exact t − s: u is t − s rounded, within 2⁻⁵³|u|, and where that slack
+    // leaves the answer open, the exact spread from the two-sum pieces (as in distillation.ts).
+    let logRatio = soft && !v128.any_true(vbad) && isFinite<f64>(ms) && isFinite<f64>(mt);
+    if (logRatio) {
+      const slack = 1.1102230246251565e-16 * (Math.abs(umax) + Math.abs(umin));
+      if (umax - umin - slack > SPREAD_64 * T) logRatio = false;
+      else if (umax - umin + slack > SPREAD_64 * T) logRatio = exactSpread(sr, tr, C, umax) <= SPREAD_64 * T;
+    }
     const vMs = f64x2.splat(ms);
     const vMt = f64x2.splat(mt);
     // Pass 2: exponentials and sums. Each sum is 1 (the max term) plus a tail R, and
@@ -163,7 +246,8 @@ function distillRows(
     let vNs = zero;
     let vNt = zero;
     let vN1 = zero;
-    // (log-ratio form) Σ q·(t − s) and Σ q over the classes the teacher keeps: the centre.
+    // (log-ratio form) Σ q·((t − s) − D), t − s exact, and Σ q over the classes the teacher
+    // keeps: the centre.
     let vSu = zero;
     let vSq = zero;
     for (let i: i32 = 0; i < C; i += 2) {
@@ -177,10 +261,11 @@ function distillRows(
       if (logRatio) {
         const tv = load2(tr + (<usize>i << 2));
         const kept = f64x2.ne(tv, ninf);
-        vSu = f64x2.add(vSu, v128.and(f64x2.mul(a, f64x2.sub(tv, sv)), kept));
+        vSu = f64x2.add(vSu, v128.and(f64x2.mul(a, centred2(tv, sv, vDD, zero)), kept));
         vSq = f64x2.add(vSq, v128.and(a, kept));
       } else if (soft) {
-        const b = expv(f64x2.mul(f64x2.sub(load2(tr + (<usize>i << 2)), vMt), vInvT));
+        // (The full range: whether p_t is 0 decides the teacher's support; see expv.)
+        const b = expvFull(f64x2.mul(f64x2.sub(load2(tr + (<usize>i << 2)), vMt), vInvT));
         v128.store(et + (<usize>i << 3), b);
         vSt = f64x2.add(vSt, b);
         vRt = f64x2.add(vRt, v128.and(b, f64x2.lt(b, one)));
@@ -210,10 +295,25 @@ function distillRows(
     // (A NaN sum is a row with no distribution: keep the NaN.)
     const cs = Ss == Ss ? Math.log1p(Rs) : Ss;
     const c1 = S1 == S1 ? Math.log1p(R1) : S1;
+    // The log-ratio form only where the student keeps at least half its mass on the teacher's
+    // support (1 + M = Q·(1 + M̃) is formed as 1 − (1 − Q) + …: distillation.ts says why);
+    // otherwise the direct form, and the teacher's exponentials now.
+    if (logRatio && !(lanes(vSq) >= 0.5 * Ss)) {
+      logRatio = false;
+      for (let i: i32 = 0; i < C; i += 2) {
+        const b = expvFull(f64x2.mul(f64x2.sub(load2(tr + (<usize>i << 2)), vMt), vInvT));
+        v128.store(et + (<usize>i << 3), b);
+        vSt = f64x2.add(vSt, b);
+        vRt = f64x2.add(vRt, v128.and(b, f64x2.lt(b, one)));
+        vNt = f64x2.add(vNt, v128.and(one, f64x2.eq(b, one)));
+      }
+    }
     let kl: f64 = 0;
     let M: f64 = 0;
-    let Epx: f64 = 0;
-    let ubar: f64 = 0;
+    let Epy: f64 = 0;
+    let c: f64 = 0;
+    let dJ: f64 = 0;
+    let eJ: f64 = 0;
     let St: f64 = 0;
     let ct: f64 = 0;
     if (logRatio) {
@@ -223,18 +323,27 @@ function distillRows(
       // elsewhere φ ≥ 0.05 and the bracket's rounding costs at most 40ε relative),
       // m = φ + x, and G = x·m − φ down to x = −1.5 (a factor 4 of cancellation at
       // worst), 1 + (x − 1)eˣ below. A class the teacher masks has x = −∞: m = −1, G = 1.
+      // The centre is the pair D + c, c = Σ q·((t − s) − D)/Σ q (as in distillation.ts: a
+      // centre rounded into one number would move every x by ε·|ū|/T).
       const Sq = lanes(vSq);
-      ubar = Sq > 0 ? lanes(vSu) / Sq : umax;
-      const vU = f64x2.splat(ubar);
+      c = lanes(vSu) / Sq;
+      const vC = f64x2.splat(c);
+      // For dT, y = ((t − s) − (t_J − s_J))/T with dJ + eJ = t_J − s_J exactly, J the
+      // teacher's largest logit: dᵢ − KL = yᵢ − E_{p_t}[y] (distillation.ts says why y, not x).
+      dJ = mt - sJ;
+      const zJ = dJ - mt;
+      eJ = (mt - (dJ - zJ)) - (sJ + zJ);
+      const vDJ = f64x2.splat(dJ);
+      const vEJ = f64x2.splat(eJ);
       let vM = zero;
       let vG = zero;
-      let vPx = zero;
+      let vPy = zero;
       for (let i: i32 = 0; i < C; i += 2) {
         const sv = load2(sr + (<usize>i << 2));
         const tv = load2(tr + (<usize>i << 2));
         const kept = f64x2.ne(tv, ninf);
         // (x is finite on kept classes: |x| ≤ SPREAD_64.)
-        const x = v128.and(f64x2.mul(centred2(tv, sv, vU), vInvT), kept);
+        const x = v128.and(f64x2.mul(centred2(tv, sv, vDD, vC), vInvT), kept);
         const k = f64x2.nearest(f64x2.mul(x, f64x2.splat(LOG2E)));
         const rr = f64x2.sub(f64x2.sub(x, f64x2.mul(k, f64x2.splat(LN2_HI))), f64x2.mul(k, f64x2.splat(LN2_LO)));
         const phir = phiv(rr);
@@ -251,16 +360,17 @@ function distillRows(
         v128.store(et + (<usize>i << 3), m);
         vM = f64x2.add(vM, f64x2.mul(a, m));
         vG = f64x2.add(vG, f64x2.mul(a, G));
-        // Σ q·eˣ·x for E_{p_t}[x] (0 on masked classes, where x was set to 0 and eˣ to 0), and eˣ.
+        // Σ q·eˣ·y for E_{p_t}[y] (0 on masked classes, where eˣ is set to 0), and eˣ.
         if (dT != 0) {
           const exk = v128.and(ex, kept);
           v128.store(exs + (<usize>i << 3), exk);
-          vPx = f64x2.add(vPx, f64x2.mul(f64x2.mul(a, exk), x));
+          const y = v128.and(f64x2.mul(centred2(tv, sv, vDJ, vEJ), vInvT), kept);
+          vPy = f64x2.add(vPy, f64x2.mul(f64x2.mul(a, exk), y));
         }
       }
       M = lanes(vM) / Ss;
       kl = (lanes(vG) / Ss) / (1 + M) + hM(M);
-      Epx = lanes(vPx) / (Ss * (1 + M));
+      Epy = lanes(vPy) / (Ss * (1 + M));
     } else if (soft) {
       St = lanes(vSt);
       const Rt = lanes(vRt) + (lanes(vNt) - 1);
@@ -319,32 +429,58 @@ function distillRows(
       }
     }
     if (dT != 0) {
-      // dT = α·T·p_t·(log p_t − log p_s − KL)/B, 0 where p_t = 0. Log-ratio form:
-      // p_t = q·(1 + m)/(1 + M) and log p_t − log p_s − KL = x − E_{p_t}[x].
+      // dT = α·T·p_t·(log p_t − log p_s − KL)/B, 0 where p_t = 0 (but NaN everywhere in a
+      // row whose KL is NaN: a student or teacher with no distribution). Log-ratio form:
+      // p_t = q·eˣ/(1 + M) and log p_t − log p_s − KL = y − E_{p_t}[y].
       const dtr = dT + (<usize>(r * C) << 2);
       const vaT = f64x2.splat(aT);
       const vKl = f64x2.splat(klRaw);
       if (logRatio) {
         const vP = f64x2.splat(1.0 / (Ss * (1 + M)));
-        const vU = f64x2.splat(ubar);
-        const vLz = f64x2.splat(Epx);
+        const vDJ = f64x2.splat(dJ);
+        const vEJ = f64x2.splat(eJ);
+        const vLz = f64x2.splat(Epy);
         for (let i: i32 = 0; i < C; i += 2) {
           const tv = load2(tr + (<usize>i << 2));
-          const x = v128.and(f64x2.mul(centred2(tv, load2(sr + (<usize>i << 2)), vU), vInvT), f64x2.ne(tv, ninf));
+          const y = v128.and(f64x2.mul(centred2(tv, load2(sr + (<usize>i << 2)), vDJ, vEJ), vInvT), f64x2.ne(tv, ninf));
           // eˣ as pass 3 formed it (2ᵏ·eʳ, not 1 + m, which keeps only ε/eˣ of it for x ≪ 0); 0 if masked.
           const pt = f64x2.mul(f64x2.mul(v128.load(es + (<usize>i << 3)), v128.load(exs + (<usize>i << 3))), vP);
-          const g = f64x2.mul(vaT, f64x2.mul(pt, f64x2.sub(x, vLz)));
+          const g = f64x2.mul(vaT, f64x2.mul(pt, f64x2.sub(y, vLz)));
           store2(dtr + (<usize>i << 2), v128.andnot(g, f64x2.eq(pt, zero)));
         }
+      } else if (soft && klRaw - klRaw == 0) {
+        // A finite KL: dᵢ − KL = yᵢ − E_{p_t}[y], yᵢ = ((tᵢ − t_J) − (sᵢ − s_J))/T, J the
+        // teacher's largest logit: no log-space number of the student's enters (distillation.ts).
+        // (y from the two-sum pieces, relative to itself: distillation.ts.)
+        const vInvSt = f64x2.splat(1.0 / St);
+        const dJd = mt - sJ;
+        const zJ = dJd - mt;
+        const vDJ = f64x2.splat(dJd);
+        const vEJ = f64x2.splat((mt - (dJd - zJ)) - (sJ + zJ));
+        let vEy = zero;
+        for (let i: i32 = 0; i < C; i += 2) {
+          const pt = f64x2.mul(v128.load(et + (<usize>i << 3)), vInvSt);
+          const y = f64x2.mul(centred2(load2(tr + (<usize>i << 2)), load2(sr + (<usize>i << 2)), vDJ, vEJ), vInvT);
+          vEy = f64x2.add(vEy, v128.andnot(f64x2.mul(pt, y), f64x2.eq(pt, zero)));
+        }
+        const vLz = f64x2.splat(lanes(vEy));
+        for (let i: i32 = 0; i < C; i += 2) {
+          const pt = f64x2.mul(v128.load(et + (<usize>i << 3)), vInvSt);
+          const y = f64x2.mul(centred2(load2(tr + (<usize>i << 2)), load2(sr + (<usize>i << 2)), vDJ, vEJ), vInvT);
+          store2(dtr + (<usize>i << 2), v128.andnot(f64x2.mul(vaT, f64x2.mul(pt, f64x2.sub(y, vLz))), f64x2.eq(pt, zero)));
+        }
       } else {
+        // A KL that is NaN (no distribution: NaN everywhere, p_t = 0 included) or +∞ (−∞ at the
+        // classes the student keeps, NaN where it masks), or no soft term (0).
         const vShift = f64x2.splat(ct - cs);
         const vInvSt = f64x2.splat(1.0 / St);
+        const nanRow = klRaw != klRaw;
         for (let i: i32 = 0; i < C; i += 2) {
           let g = zero;
           if (soft) {
             const pt = f64x2.mul(v128.load(et + (<usize>i << 3)), vInvSt);
             const d = f64x2.sub(logDiff(tr, sr, i, vMt, vMs, vInvT, vShift), vKl);
-            g = v128.andnot(f64x2.mul(vaT, f64x2.mul(pt, d)), f64x2.eq(pt, zero));
+            g = v128.andnot(f64x2.mul(vaT, f64x2.mul(pt, d)), nanRow ? zero : f64x2.eq(pt, zero));
           }
           store2(dtr + (<usize>i << 2), g);
         }
@@ -525,7 +661,7 @@ function hM(M: f64): f64 {
  * bit for bit, but where a reduction's k is exactly a tie (see ROUND_E).
  *
  * A row that does not suit float32 lanes (a non-finite logit, a spread of
- * (t − s)/T over 30, a cross-entropy tail below 1e-8, or E_p[x] > 4·KL, where the
+ * the exact (t − s)/T over 30, a cross-entropy tail below 1e-8, or |E_p[x]| > 4·KL, where the
  * KL is a difference of larger numbers) goes through `distill` instead.
  * `scratch` holds 48·Cp bytes, Cp = C rounded up to a multiple of 4.
  * Returns the mean loss over rows.
@@ -558,7 +694,11 @@ export function distillF32(
     const tr = t + (<usize>(r * C) << 2);
     f32Range(sr, tr, C);
     const ms = rMs;
-    const spread = (<f64>rDmax - <f64>rDmin) * invT;
+    // The spread of the exact t − s: the range was taken over t − s rounded to float32,
+    // each within 2⁻²⁴ of itself, so the exact one is at most (dmax − dmin) + 2⁻²⁴(|dmax| + |dmin|).
+    // (From the rounded range alone, a student at 1e15, where float32 values are 6.7e7 apart,
+    // had a spread of 0 whatever the teacher: x reached −407 and eˣ, (x − 1)eˣ overflowed float32.)
+    const spread = (<f64>rDmax - <f64>rDmin + 5.960464477539063e-8 * (Math.abs(<f64>rDmax) + Math.abs(<f64>rDmin))) * invT;
     let fast = rBad == 0 && isFinite<f32>(ms) && isFinite<f64>(spread) && spread <= SPREAD_F32;
     let loss: f64 = 0;
     if (fast) {
@@ -585,9 +725,14 @@ export function distillF32(
       const M = rM / Zs;
       const Gm = rG / Zs;
       let kl = Gm / (1 + M) + hM(M);
-      // E_p[x] = (Γ + M)/(1 + M) = KL + log Z: where it exceeds 4·KL, the KL is a
-      // difference of larger numbers (p far from q), which float32 terms do not carry.
-      if ((hard && !(Z1 - 1 >= 1e-8)) || !((Gm + M) / (1 + M) <= 4 * kl)) fast = false;
+      // E_p[x] = (Γ + M)/(1 + M) = KL + log Z: where |E_p[x]| exceeds 4·KL, the KL is a
+      // difference of larger numbers (p far from q), which float32 terms do not carry. With
+      // the q-mean centre E_p[x] ≥ KL ≥ 0, but the centre here is formed from the rounded
+      // float32 t − s, and a centre off by b adds about b to E_p[x], of either sign: a
+      // negative E_p[x] far below −KL is as bad as a large one (a one-class row with
+      // s = −1e30, t = −0.875 had x = −0.22 where it is 0, E_p[x] = −0.22, and a KL of 7e-9
+      // where it is 0, until this test took |E_p[x]|).
+      if ((hard && !(Z1 - 1 >= 1e-8)) || !(Math.abs(Gm + M) / (1 + M) <= 4 * kl)) fast = false;
       else {
         if (kl < 0) kl = 0;
         loss = alpha * T * T * kl;

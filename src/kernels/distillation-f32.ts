@@ -49,9 +49,9 @@ import { distillationKernel, hOfM } from "./distillation.js";
  * (none, T = 4, another T) are separate functions, so that no loop tests its case.
  *
  * Rows that do not suit this (a non-finite logit: ±∞ gives an infinite spread and
- * NaN a NaN KL, caught by the last test; a spread of (t − s)/T over 30, so eˣ could
+ * NaN a NaN KL, caught by the last test; a spread of the exact (t − s)/T over 30, so eˣ could
  * leave the table; a cross-entropy tail below 1e-8, which the float64 kernel keeps
- * exactly; or E_p[x] > 4·KL, where the KL is a difference of larger numbers) go
+ * exactly; or |E_p[x]| > 4·KL, where the KL is a difference of larger numbers) go
  * through `distillationKernel` one by one, with the batch's 1/B. `scratch` holds
  * 3·C float32 values (the cross-entropy's exponentials use C of them, for T other
  * than 4); q and d take 2·C float64 of their own.
@@ -87,23 +87,31 @@ export function distillationKernelF32(
       else if (powers === 4) studentExpsPow4(s, t, qd, o, C, ms, invT, D);
       else studentExpsHard(s, t, qd, e1, o, C, ms, invT, D, powers);
       // A spread of (t − s)/T over 30 (or an infinite one: a logit at ±∞) leaves the table.
-      fast = (rowDmax - rowDmin) * invT <= 30;
+      // It is the spread of the exact t − s: d is t − s rounded to float64, exact unless the
+      // exponents of t and s lie more than 28 apart, and otherwise within 2⁻⁵³|d|, so that the
+      // exact spread is at most (dmax − dmin) + 2⁻⁵³(|dmax| + |dmin|). (From the rounded d
+      // alone, a student at 1e20 and a teacher at [0, −3000] had a spread of 0, and x = ±1500
+      // left the table: NaN.)
+      const slack = rowExact ? 0 : 2 ** -53 * (Math.abs(rowDmax) + Math.abs(rowDmin));
+      fast = (rowDmax - rowDmin + slack) * invT <= 30;
     }
     if (fast) {
       const Zs = rowZs;
       const Z1 = rowZ1;
       // Pass 2b: x = ((t − s) − ū)/T centred at ū, the q-mean of t − s; m = eˣ − 1,
       // G = 1 + (x − 1)eˣ = x·m − φ, and their q-weighted sums.
-      const ubar = D + rowSu / Zs;
-      if (rowExact) logRatioSums(qd, C, ubar, invT);
-      else logRatioSumsTwoSum(s, t, qd, o, C, ubar, invT);
+      if (rowExact) logRatioSums(qd, C, D + rowSu / Zs, invT);
+      else logRatioSumsTwoSum(s, t, qd, o, C, D, rowSu, Zs, invT);
       const M = rowM / Zs;
       const Gam = rowG / Zs;
       let kl = Gam / (1 + M) + hOfM(M);
-      // E_p[x] = (Γ + M)/(1 + M) = KL + log Z: where it exceeds 4·KL the KL is a
-      // difference of larger numbers (p far from q), left to the float64 kernel. A NaN
-      // (a NaN logit, which the comparisons above let through) fails this test too.
-      if ((hard && !(Z1 - 1 >= 1e-8)) || !((Gam + M) / (1 + M) <= 4 * kl)) fast = false;
+      // E_p[x] = (Γ + M)/(1 + M) = KL + log Z: where |E_p[x]| exceeds 4·KL the KL is a
+      // difference of larger numbers (p far from q), left to the float64 kernel. With the
+      // q-mean centre E_p[x] ≥ KL ≥ 0; a centre off by b (its rounding) adds about b to
+      // E_p[x], of either sign, and a negative E_p[x] far below −KL is as bad as a large
+      // one (fact 3 of docs/distillation.md, "Precision", with |R₂|). A NaN (a NaN logit,
+      // which the comparisons above let through) fails this test too.
+      if ((hard && !(Z1 - 1 >= 1e-8)) || !(Math.abs(Gam + M) / (1 + M) <= 4 * kl)) fast = false;
       else {
         if (kl < 0) kl = 0;
         loss = alpha * T * T * kl;
@@ -304,10 +312,25 @@ function logRatioSums(qd: Float64Array, C: number, ubar: number, invT: number): 
 
 /**
  * Pass 2b for a row where some t − s was not exact in float64 (exponents of t and s more
- * than 28 apart): the same, with x = ((d − ū) + e)/T from d + e = t − s (Knuth's two-sum),
- * so that a small x keeps its relative accuracy.
+ * than 28 apart): the same, from d + e = t − s (Knuth's two-sum), so that a small x keeps
+ * its relative accuracy. The centre must be the q-mean of that exact t − s, not of d: it
+ * is the pair D + c with c = Σ q·((d − D) + e)/Zs (Su = Σ q·(d − D) from pass 2a, the
+ * Σ q·e added here), and x = (((d − D) − c) + e)/T. Centred at D + Su/Zs instead, every
+ * x was off by E_q[e]/T: a one-class row (s = −1e30, t = −0.875: e = −0.875) had
+ * x = −0.22 where it is 0, and a KL of 7e-16 where it is 0.
  */
-function logRatioSumsTwoSum(s: Float32Array, t: Float32Array, qd: Float64Array, o: number, C: number, ubar: number, invT: number): void {
+function logRatioSumsTwoSum(
+  s: Float32Array, t: Float32Array, qd: Float64Array, o: number, C: number, D: number, Su: number, Zs: number, invT: number,
+): void {
+  let Se = 0;
+  for (let i = 0; i < C; i++) {
+    const ti = t[o + i]!;
+    const si = s[o + i]!;
+    const d = ti - si;
+    const z = d - ti;
+    Se += qd[2 * i]! * ((ti - (d - z)) - (si + z));
+  }
+  const c = (Su + Se) / Zs;
   let M = 0;
   let Gam = 0;
   for (let i = 0; i < C; i++) {
@@ -315,7 +338,7 @@ function logRatioSumsTwoSum(s: Float32Array, t: Float32Array, qd: Float64Array, 
     const si = s[o + i]!;
     const d = ti - si;
     const z = d - ti;
-    const x = ((d - ubar) + ((ti - (d - z)) - (si + z))) * invT;
+    const x = (((d - D) - c) + ((ti - (d - z)) - (si + z))) * invT;
     const phi = phiTable(x);
     const m = phi + x;
     const a = qd[2 * i]!;

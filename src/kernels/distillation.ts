@@ -20,10 +20,12 @@ type Num = { [i: number]: number; readonly length: number };
  * kernel does"):
  *
  * The log-ratio form, for a regular row (every logit finite, or a teacher
- * class masked at −∞; the spread of (t − s)/T at most SPREAD_64). With
- * q = p_s, uᵢ = tᵢ − sᵢ and xᵢ = (uᵢ − ū)/T, ū = Σ q·u/Σ q the q-mean of u,
- * p_t ∝ q·eˣ, and with mᵢ = e^{xᵢ} − 1, Gᵢ = 1 + (xᵢ − 1)e^{xᵢ}, M = Σ q·m,
- * Γ = Σ q·G:
+ * class masked at −∞; the spread of the exact (t − s)/T at most SPREAD_64; at
+ * least half the student's mass on the teacher's support). With q = p_s,
+ * uᵢ = tᵢ − sᵢ (exact, as a two-sum) and xᵢ = (uᵢ − ū)/T, ū = Σ q·u/Σ q the q-mean
+ * of u over the teacher's support, kept as a pair D + c (D the u of the student's
+ * largest logit, c small), p_t ∝ q·eˣ, and with mᵢ = e^{xᵢ} − 1,
+ * Gᵢ = 1 + (xᵢ − 1)e^{xᵢ}, M = Σ q·m, Γ = Σ q·G:
  *
  *   KL = Γ/(1 + M) + h(M),  h(M) = M/(1 + M) − log1p(M),
  *   p_t − q = q·(m − M)/(1 + M),   log p_t − log q = x − log1p(M).
@@ -48,16 +50,23 @@ type Num = { [i: number]: number; readonly length: number };
  * rows (a spread of (t − s)/T over SPREAD_64, at small T for instance) have
  * a KL far from 0 unless the classes that carry the spread have no mass.
  *
+ * The teacher gradient, in both forms: dᵢ − KL = yᵢ − E_{p_t}[y] with
+ * yᵢ = dᵢ − d_J = ((tᵢ − t_J) − (sᵢ − s_J))/T, J the teacher's largest logit, so
+ * that what rounds is the row's log-space differences (E_{p_t}|y|), never log Z =
+ * KL(q ‖ p_t) (in x − E_{p_t}[x]) nor the student's |s − max s|/T (in d − KL).
+ * Each row of dT then sums to 0 within (7C + 22)·ε·α·T·E_{p_t}|y|/B (derived in
+ * test/losses/distillation.test.ts, "gradient rows sum to 0"). A row whose KL is
+ * not finite keeps d − KL: NaN in every entry where the KL is NaN (a row with no
+ * distribution), −∞ where it is +∞ (at the classes the student keeps).
+ *
  * KL ≥ 0 (Gibbs' inequality). A rounded value below 0 (a few ulps of the
  * terms it is made of) is clamped to 0 in the loss, in both forms. The teacher
- * gradient does not use the clamped value: dᵢ − KL is formed as xᵢ − E_{p_t}[x]
- * in the log-ratio form (the same number: dᵢ = xᵢ − log Z and
- * KL = E_{p_t}[x] − log Z), and with the unclamped sum Σ p_t·d in the direct
- * form. So each row of dT sums to 0 up to rounding whether or not the loss was
- * clamped, and dT is the gradient of the smooth KL, not of max(KL, 0).
+ * gradient does not use the clamped value, nor the KL at all (above): each row of
+ * dT sums to 0 up to rounding whether or not the loss was clamped, and dT is the
+ * gradient of the smooth KL, not of max(KL, 0).
  *
- * `scratch` holds 3·C float64 values reused for every row (the exponentials),
- * so the kernel allocates nothing of size B·C besides its outputs.
+ * `scratch` holds 3·C float64 values (4·C with dT) reused for every row (the
+ * exponentials), so the kernel allocates nothing of size B·C besides its outputs.
  * Terms with weight 0 are not evaluated: α = 0 skips the KL, α = 1 (or no
  * labels) skips the cross-entropy.
  *
@@ -78,6 +87,8 @@ export function distillationKernel(
   const es = scratch.subarray(0, C);
   const et = scratch.subarray(C, 2 * C);
   const e1 = T === 1 ? es : scratch.subarray(2 * C, 3 * C);
+  // (with dT, log-ratio form) q·eˣ, the unnormalised p_t.
+  const ep = dT !== null ? scratch.subarray(3 * C, 4 * C) : es;
   const invT = 1 / T;
   const squarings = float32 && T >= 2 && T <= 64 && Number.isInteger(T) ? T : 0;
   let total = 0;
@@ -91,18 +102,44 @@ export function distillationKernel(
     let umin = Infinity;
     let umax = -Infinity;
     let masksOk = true;
+    // (log-ratio form) D = t − s at the largest student logit among the classes with a
+    // finite t − s: the reference the centre is measured from (below).
+    // And (for dT) s at the teacher's largest logit: sJ.
+    let mk = -Infinity;
+    let D = 0;
+    let sJ = 0;
     for (let i = 0; i < C; i++) {
       const si = s[base + i]!;
       const ti = t[base + i]!;
       if (si > ms || si !== si) ms = si;
-      if (ti > mt || ti !== ti) mt = ti;
+      if (ti > mt) {
+        mt = ti;
+        sJ = si;
+      } else if (ti !== ti) mt = ti;
       const u = ti - si;
       if (u - u === 0) {
         if (u < umin) umin = u;
         if (u > umax) umax = u;
+        if (si > mk) {
+          mk = si;
+          D = u;
+        }
       } else if (ti !== -Infinity) masksOk = false;
     }
-    const logRatio = soft && masksOk && ms - ms === 0 && mt - mt === 0 && (umax - umin) * invT <= SPREAD_64;
+    // The spread is that of the exact t − s, which x is formed from. Each u above is t − s
+    // rounded, within 2⁻⁵³|u| of it, so the exact spread lies within
+    // slack = 2⁻⁵³(|umax| + |umin|) of umax − umin. Taken from the rounded u alone, a student
+    // at 1e20 (where doubles are 16384 apart) and a teacher at [0, −3000] had a spread of 0
+    // where it is 3000: at T = 1 the log-ratio form then met x = ±1500, and e¹⁵⁰⁰ = ∞ gave
+    // NaN. Where the slack leaves the answer open (logits far larger than their differences,
+    // or a spread at the limit), the exact spread is found from the two-sum pieces,
+    // ((t − s) − umax) + e, whose own roundings move the limit by 1e-15 of itself.
+    let logRatio = soft && masksOk && ms - ms === 0 && mt - mt === 0;
+    if (logRatio) {
+      const slack = 2 ** -53 * (Math.abs(umax) + Math.abs(umin));
+      if (umax - umin - slack > SPREAD_64 * T) logRatio = false;
+      else if (umax - umin + slack > SPREAD_64 * T) logRatio = exactSpread(s, t, base, C, umax) <= SPREAD_64 * T;
+    }
     // Pass 2: the exponentials and their sums. Each sum is 1 (the max term) plus a
     // tail R; log S = log1p(R) keeps a tail far below 1 that log(1 + R) would round
     // away. So the terms below 1 are summed apart from those equal to 1 (the max and
@@ -130,7 +167,9 @@ export function distillationKernel(
       if (logRatio) {
         const ti = t[base + i]!;
         if (ti !== -Infinity) {
-          Su += a * (ti - si);
+          // (t − s) − D with t − s carried exactly: the centre must be the q-mean of the
+          // exact t − s that x is formed from.
+          Su += a * centred(ti, si, D, 0);
           Sq += a;
         }
       } else if (soft) {
@@ -162,24 +201,51 @@ export function distillationKernel(
       R1 = Rs;
       N1 = Ns;
     }
+    // The log-ratio form needs the student to keep at least half its mass on the teacher's
+    // support (Q = Sq/Ss ≥ ½). A class the teacher masks enters M as m = −1, so that
+    // 1 + M = Q·(1 + M̃) (M̃ the same sum over the support, with q renormalised there, ≥ 0
+    // about the q-mean) is formed as 1 − (1 − Q) + …: a relative error ε/Q, and at Q below ε
+    // nothing at all (s = [0, −2866], t = [−∞, 1.5]: 1 + M rounded to 0, a NaN loss where it
+    // is 11466). With Q ≥ ½ that costs at most a factor 2; with Q < ½ the KL is at least
+    // −log Q > log 2 (KL(p ‖ q) ≥ −log q(support of p)), and the direct form's absolute error
+    // is relative to it. Such a row goes the direct way: the teacher's exponentials now.
+    if (logRatio && !(Sq >= 0.5 * Ss)) {
+      logRatio = false;
+      for (let i = 0; i < C; i++) {
+        const b = Math.exp((t[base + i]! - mt) * invT);
+        et[i] = b;
+        St += b;
+        if (b < 1) Rt += b;
+        else if (b === 1) Nt++;
+      }
+    }
     // (A NaN sum means a row with no distribution: keep the NaN.)
     const cs = Ss === Ss ? Math.log1p(Rs + (Ns - 1)) : Ss;
     const c1 = S1 === S1 ? Math.log1p(R1 + (N1 - 1)) : S1;
     const rSs = 1 / Ss;
     const rS1 = 1 / S1;
     let kl = 0;
-    // The log-ratio form: the centre ū, then M and Γ (mᵢ kept in `et` for the gradients).
-    let ubar = 0;
+    // The log-ratio form: the centre ū = D + c, then M and Γ (mᵢ kept in `et` for the gradients).
+    let c = 0;
     let M = 0;
-    let Epx = 0;
+    // (dT) dJ + eJ = t_J − s_J exactly (log-ratio form), and E_{p_t}[y] (both forms).
+    let dJ = 0;
+    let eJ = 0;
+    let Epy = 0;
     let ct = 0;
     let rSt = 0;
     if (logRatio) {
-      // Any centre gives the same KL in exact arithmetic; the q-mean makes M = O(x²).
-      // (Sq = 0 only when the student's mass sits on teacher-masked classes.)
-      ubar = Sq > 0 ? Su / Sq : umax;
+      // Any centre gives the same KL in exact arithmetic; the q-mean makes M = O(x²). It is
+      // kept as the pair D + c, c = Σ q·((t − s) − D)/Σ q, never rounded into one number ū:
+      // that rounding, ε·|ū|, would move every x by ε·|ū|/T, an error that depends on where
+      // the logits sit, not on how they differ (a per-row constant added to t moves ū, and
+      // nothing else). With D taken where q is largest, c and the x of the classes that
+      // carry the mass are small and keep their relative accuracy: a row whose t − s is
+      // constant (one class, say) gets x = 0 exactly, hence KL = 0 and dT = 0.
+      // (Sq ≥ Ss/2 > 0: above.)
+      c = Su / Sq;
       let Gam = 0;
-      let Px = 0;
+      let Py = 0;
       for (let i = 0; i < C; i++) {
         const ti = t[base + i]!;
         let m: number;
@@ -189,7 +255,7 @@ export function distillationKernel(
           m = -1;
           G = 1;
         } else {
-          const x = centred(ti, s[base + i]!, ubar) * invT;
+          const x = centred(ti, s[base + i]!, D, c) * invT;
           if (x <= 1 && x >= -1) {
             // φ = eˣ − 1 − x = x²·Σₙ xⁿ/(n + 2)! to n = 17 (truncation below 2⁻⁵⁵ relative
             // on |x| ≤ 1), then m = φ + x and G = x·m − φ = x²/2 + x³/3 + …, which cancels
@@ -214,15 +280,33 @@ export function distillationKernel(
       Gam *= rSs;
       kl = Gam / (1 + M) + hOfM(M);
       if (dT !== null) {
-        // E_{p_t}[x] = Σ q·eˣ·x/(1 + M), for dT: dᵢ − KL = xᵢ − E_{p_t}[x] (no log Z in either).
+        // For dT: dᵢ − KL = yᵢ − E_{p_t}[y] for y = x plus any constant (dᵢ = xᵢ − log Z and
+        // KL = E_{p_t}[x] − log Z). Not x itself: xᵢ − E_{p_t}[x] cancels log Z + dᵢ against
+        // log Z + KL, with log Z = −E_q[d] = KL(q ‖ p_t), which is far larger than dᵢ and KL
+        // where the student has mass the teacher lacks (q = [4e-7, 1], p_t = [2e-23, 1]:
+        // log Z = 1.6e-5, KL = 4e-7, d₁ = 4e-7; the rounding of x₁ ≈ log Z then swamped
+        // dT₁). With yᵢ = ((tᵢ − sᵢ) − (t_J − s_J))/T, J the teacher's largest logit (the
+        // class with the most teacher mass; t − s exact on both sides, as in `centred`),
+        // y_J = 0 and yᵢ = log p_t,i − log p_t,J − (log qᵢ − log q_J): what y carries is
+        // the log-space numbers of the row, not log Z. So E_{p_t}[y] = Σ q·eˣ·y/(1 + M),
+        // with p_t = q·eˣ/(1 + M) (eˣ as 1 + m for x ≥ −1, as exp(x) below, where 1 + m
+        // would keep only ε/eˣ of it) kept as q·eˣ in `ep` for the last pass.
+        const tJ = mt;
+        dJ = tJ - sJ;
+        const zJ = dJ - tJ;
+        eJ = (tJ - (dJ - zJ)) - (sJ + zJ);
         for (let i = 0; i < C; i++) {
           const ti = t[base + i]!;
+          let qe = 0;
           if (ti !== -Infinity) {
-            const x = centred(ti, s[base + i]!, ubar) * invT;
-            Px += es[i]! * (x >= -1 ? 1 + et[i]! : Math.exp(x)) * x;
+            const si = s[base + i]!;
+            const x = centred(ti, si, D, c) * invT;
+            qe = es[i]! * (x >= -1 ? 1 + et[i]! : Math.exp(x));
+            Py += qe * (centred(ti, si, dJ, eJ) * invT);
           }
+          ep[i] = qe;
         }
-        Epx = (Px * rSs) / (1 + M);
+        Epy = (Py * rSs) / (1 + M);
       }
     } else if (soft) {
       ct = St === St ? Math.log1p(Rt + (Nt - 1)) : St;
@@ -261,28 +345,73 @@ export function distillationKernel(
         dS[base + i] = d;
       }
     }
+    // Direct form, a finite KL: dᵢ − KL = yᵢ − E_{p_t}[y] with yᵢ = dᵢ − d_J =
+    // ((tᵢ − t_J) − (sᵢ − s_J))/T, J the teacher's largest logit. dᵢ − KL formed as such
+    // (((tᵢ − m_t) − (sᵢ − m_s))/T − (c_t − c_s) − KL) cancelled the student's log-space numbers
+    // at every class, |sᵢ − m_s|/T, which a student logit far above the teacher's support makes
+    // huge: at 1e15 on a class the teacher masks, 2.5e14, whose rounding (0.05) was 1e-3 of
+    // entries of 48, and the two backends, summing in different orders, differed by that.
+    // y from the two-sum pieces, as in the log-ratio form, so that it is relative to itself:
+    // (tᵢ − t_J) − (sᵢ − s_J) would round at ε·(|tᵢ − t_J| + |sᵢ − s_J|), which cancel where the
+    // student and the teacher agree on a class's gap (at T = 0.01, 3e-14 of an entry).
+    const klFinite = dT !== null && !logRatio && soft && klRaw - klRaw === 0;
+    if (klFinite) {
+      dJ = mt - sJ;
+      const zJ = dJ - mt;
+      eJ = (mt - (dJ - zJ)) - (sJ + zJ);
+      for (let i = 0; i < C; i++) {
+        const pt = et[i]! * rSt;
+        if (pt !== 0) Epy += pt * (centred(t[base + i]!, s[base + i]!, dJ, eJ) * invT);
+      }
+    }
     if (dT !== null) {
       const P = rSs / (1 + M);
       for (let i = 0; i < C; i++) {
         let g = 0;
         if (logRatio) {
-          // p_t = q·eˣ/(1 + M) and dᵢ − KL = xᵢ − E_{p_t}[x]; p_t = 0 at a masked class. eˣ is
-          // 1 + m for x ≥ −1, and exp(x) below, where 1 + m would keep only ε/eˣ of it.
-          const ti = t[base + i]!;
-          if (ti !== -Infinity) {
-            const x = centred(ti, s[base + i]!, ubar) * invT;
-            const pt = es[i]! * (x >= -1 ? 1 + et[i]! : Math.exp(x)) * P;
-            if (pt !== 0) g = aT * pt * (x - Epx);
-          }
+          // p_t = q·eˣ/(1 + M) and dᵢ − KL = yᵢ − E_{p_t}[y]; p_t = 0 at a masked class.
+          const pt = ep[i]! * P;
+          if (pt !== 0) g = aT * (pt * (centred(t[base + i]!, s[base + i]!, dJ, eJ) * invT - Epy));
         } else if (soft) {
           const pt = et[i]! * rSt;
-          if (pt !== 0) g = aT * pt * ((t[base + i]! - mt - (s[base + i]! - ms)) * invT - (ct - cs) - klRaw);
+          if (klFinite) {
+            // dᵢ − KL = yᵢ − E_{p_t}[y] (as in the log-ratio form), y from the logits' differences.
+            if (pt !== 0) g = aT * (pt * (centred(t[base + i]!, s[base + i]!, dJ, eJ) * invT - Epy));
+          } else if (pt !== 0 || klRaw !== klRaw) {
+            // A row whose KL is NaN (a student or teacher row with no distribution) has no
+            // gradient anywhere: NaN in every class, p_t = 0 included (docs/non-finite.md).
+            // Where the KL is +∞, −∞ at the classes the student keeps (NaN where it masks).
+            // p_t times its factor first, then α·T/B: a subnormal p_t times α·T/B < ½ rounds
+            // to 0, and 0·(−∞) was NaN where the entry is −∞.
+            g = aT * (pt * ((t[base + i]! - mt - (s[base + i]! - ms)) * invT - (ct - cs) - klRaw));
+          }
         }
         dT[base + i] = g;
       }
     }
   }
   return total / B;
+}
+
+/**
+ * max − min of the exact tᵢ − sᵢ over the classes of a row where it is finite, from the
+ * two-sum pieces measured from R (a rounded value of one of them): where the rounded
+ * differences cannot tell whether a row's spread is within the limit (`distillationKernel`).
+ */
+function exactSpread(s: Num, t: Num, base: number, C: number, R: number): number {
+  let lo = Infinity;
+  let hi = -Infinity;
+  for (let i = 0; i < C; i++) {
+    const ti = t[base + i]!;
+    const si = s[base + i]!;
+    const u = ti - si;
+    if (u - u === 0) {
+      const v = centred(ti, si, R, 0);
+      if (v < lo) lo = v;
+      if (v > hi) hi = v;
+    }
+  }
+  return hi - lo;
 }
 
 /**
@@ -293,15 +422,17 @@ export function distillationKernel(
 export const SPREAD_64 = 500;
 
 /**
- * (t − s) − ū, with t − s carried exactly (Knuth's two-sum: d + e = t − s), so
- * that a small result keeps its relative accuracy however large t, s and ū are
- * (d − ū is exact when d and ū are within a factor 2, by Sterbenz's lemma).
+ * ((t − s) − D) − c, with t − s carried exactly (Knuth's two-sum: d + e = t − s), so
+ * that a small result keeps its relative accuracy however large t, s and D are
+ * (d − D is exact when d and D are within a factor 2, by Sterbenz's lemma, and
+ * otherwise rounds relative to itself). The centre ū = D + c is a pair: D a reference
+ * value of t − s, c a small correction.
  */
-export function centred(t: number, s: number, ubar: number): number {
+export function centred(t: number, s: number, D: number, c: number): number {
   const d = t - s;
   const z = d - t;
   const e = (t - (d - z)) - (s + z);
-  return (d - ubar) + e;
+  return ((d - D) - c) + e;
 }
 
 // 1/(n + 2)! for n = 0 … 17.

@@ -198,7 +198,7 @@ export function distillationRowsKernel(
             M -= a;
             continue;
           }
-          const x = centred(ti, s[base + i]!, ubar) * invT;
+          const x = centred(ti, s[base + i]!, ubar, 0) * invT;
           y[i] = x;
           let em1: number;
           let ex: number;

@@ -20,6 +20,7 @@ import { checkOptions } from "../tensor/options.js";
 /** The guard on each centred norm, max(‖·‖, NORM_EPS): DIST's ε (the authors' code and torchdistill's). */
 export const NORM_EPS = 1e-8;
 
+/** Options of `distLoss` (DIST): the weights of the inter-class (β) and intra-class (γ) correlation terms, and the temperature. */
 export interface DistOptions {
   /** β, the weight of the inter-class (row) relation (finite, ≥ 0). Default 1. */
   beta?: number;

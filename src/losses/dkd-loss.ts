@@ -21,6 +21,7 @@ import { checkPair, checkTargets, checkTermWeight } from "./kd-method-checks.js"
 import { checkOptions } from "../tensor/options.js";
 import { standardizeLogits } from "../ops/standardize-logits.js";
 
+/** Options of `dkdLoss` (decoupled KD): the weights of its target-class (α) and non-target (β) terms, the temperature, and logit standardization. */
 export interface DkdOptions {
   /** α, the weight of TCKD (finite, ≥ 0). Default 1. */
   alpha?: number;

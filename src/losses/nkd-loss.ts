@@ -16,6 +16,7 @@ import { handOverGradients, withGraph } from "./fused-gradients.js";
 import { checkPair, checkTargets, checkTermWeight } from "./kd-method-checks.js";
 import { checkOptions } from "../tensor/options.js";
 
+/** Options of `nkdLoss` (normalized KD): the temperature and the weight γ of the non-target term. */
 export interface NkdOptions {
   /** T in [1e-6, 1e6], for the non-target term. Default 1. */
   temperature?: number;

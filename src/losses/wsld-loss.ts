@@ -19,6 +19,7 @@ import { handOverGradients, withGraph } from "./fused-gradients.js";
 import { checkPair, checkTargets, checkTermWeight } from "./kd-method-checks.js";
 import { checkOptions } from "../tensor/options.js";
 
+/** Options of `wsldLoss` (weighted soft labels): the temperature and the weight α of the soft term. */
 export interface WsldOptions {
   /** T in [1e-6, 1e6], for the soft term. Default 2. */
   temperature?: number;

@@ -25,7 +25,7 @@ import {
   Tensor, distillationLoss, getBackend, logitMatchingLoss, setBackend, softTargets, softmax, tensor, wasmAvailable, type Backend,
 } from "../../src/index.js";
 import { SPREAD_64 } from "../../src/kernels/distillation.js";
-import { exactRow } from "./exact.js";
+import { exactRow, fix, toNumber } from "./exact.js";
 
 const initial = getBackend();
 afterAll(() => setBackend(initial));
@@ -66,8 +66,9 @@ function run(
  * tolerance, not results: float64 accuracy is ample). A: the largest student gap
  * |a| = (max s − s)/T with q > 0; X: the spread of (t − s)/T; logRatio: which form the
  * float64 kernel uses; `termsS`, `termsT`: for each gradient entry the sum of the sizes
- * of the terms it is formed from (log-ratio: α·T·q·(|M| + |m|)/(1 + M) and α·T·p·(|x| + |E_p x|);
- * direct: α·T·(q + p) and α·T·p·(|z_t| + |z_s| + c_t + c_s + KL); plus (1 − α)·(softmax + [i = y]));
+ * of the terms it is formed from (dS, log-ratio: α·T·q·(|M| + |m|)/(1 + M); direct: α·T·(q + p);
+ * plus (1 − α)·(softmax + [i = y]); dT, both forms: α·T·p·(|y| + E_p|y|), y = ((t − s) − (t_J − s_J))/T,
+ * J = argmax t: src/kernels/distillation.ts forms dᵢ − KL as yᵢ − E_p[y]);
  * `size`: Σ p·(|z_t| + |z_s| + c_t + c_s), the direct form's log-space magnitudes; qm = Σ q·|m|.
  */
 function rowStats(s: number[], t: number[], T: number, alpha = 1, y = -1) {
@@ -95,14 +96,18 @@ function rowStats(s: number[], t: number[], T: number, alpha = 1, y = -1) {
   const z1 = e1.reduce((acc, v) => acc + v, 0);
   const hard = (i: number): number => (y >= 0 ? (1 - alpha) * (e1[i]! / z1 + (i === y ? 1 : 0)) : 0);
   const termsS = q.map((qi, i) => alpha * T * (logRatio ? (qi === 0 ? 0 : (qi * (Math.abs(M) + Math.abs(m[i]!))) / (1 + M)) : qi + pt[i]!) + hard(i));
-  const termsT = pt.map((p, i) => (p > 0 ? alpha * T * p * (logRatio ? Math.abs(x[i]!) + Math.abs(mu) : Math.abs(zt[i]!) + Math.abs(a[i]!) + ct + cs + kl) : 0));
+  const J = t.indexOf(mt);
+  // (exactly: the difference of the two gaps cancels where student and teacher agree on it.)
+  const yT = t.map((v, i) => (pt[i]! > 0 ? toNumber(fix(v) - fix(mt) - fix(s[i]!) + fix(s[J]!)) / T : 0));
+  const Epy = pt.reduce((acc, p, i) => acc + p * Math.abs(yT[i]!), 0);
+  const termsT = pt.map((p, i) => (p > 0 ? alpha * T * p * (Math.abs(yT[i]!) + Epy) : 0));
   const qm = q.reduce((acc, qi, i) => (qi === 0 ? acc : acc + qi * Math.abs(m[i]!)), 0);
   // (log-ratio) x = ((t − s) − ū)/T carries an absolute 4ε·(|t − s| + |ū|)/T besides its relative
-  // error: the rounding of ū (a common offset, which cancels in M − m but not in each term)
-  // and of t − s for float64 inputs.
+  // error, at most: the roundings of the centre's pair D + ū′ and of (t − s) − D. (y, from the
+  // two-sum pieces too, is relative to itself: dT needs no such term.)
   const xAbs = uAll.map((v) => (Number.isFinite(v) ? (4 * EPS * (Math.abs(v) + Math.abs(ubar))) / T : 0));
   const absS = q.map((qi, i) => (logRatio && qi > 0 ? (alpha * T * qi * xAbs[i]!) / (1 + M) : 0));
-  const absT = pt.map((p, i) => (logRatio && p > 0 ? alpha * T * p * (xAbs[i]! + Math.max(...xAbs)) : 0));
+  const absT = pt.map(() => 0);
   // The factors of the log-ratio form's bound (docs/distillation.md, "Precision"): R₁ = Γ/((1 + M)·KL),
   // R₂ = E_p[x]/KL, κ = X²/(X − 1 + e^{−X}) (Var_p(x) ≤ κ·KL).
   const Gam = q.reduce((acc, qi, i) => (qi === 0 ? acc : acc + qi * (Number.isFinite(x[i]!) ? 1 + (x[i]! - 1) * Math.exp(x[i]!) : 1)), 0);

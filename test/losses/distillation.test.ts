@@ -8,6 +8,7 @@ import {
 } from "../../src/index.js";
 import { seededLogitRows as logitRows } from "../arbitraries.js";
 import { expectClose } from "../helpers/close.js";
+import { exactRow } from "./exact.js";
 
 const leaf = (x: Tensor): Tensor => x.detach().requiresGrad_();
 const labelsFor = (x: Tensor, seed: number): Tensor => {
@@ -68,41 +69,104 @@ describe("properties of the distillation loss", () => {
     const [x, y] = [leaf(s), leaf(t)];
     distillationLoss(x, y, { labels: labelsFor(s, seed), temperature: T, alpha }).backward();
     // Each row sums to 0 exactly in real arithmetic; in float64 the sum keeps a
-    // rounding error of a few ε per term, relative to the size of what the terms are made of:
-    //   student: α·T·(p_s,i + p_t,i) + (1 − α)·(softmax(s)ᵢ + [i = y]), summing to 2(α·T + 1 − α);
-    //   teacher: α·T·p_t,i·(|z_t,i| + |z_s,i| + |log Σ e^{z_t}| + |log Σ e^{z_s}| + |KL|),
-    //   with z = (x − max x)/T, the log-space numbers whose difference gives log p_t − log p_s.
+    // rounding error of a few ε per term, relative to the size of what the terms are made of.
+    //   Student: α·T·(p_s,i + p_t,i) + (1 − α)·(softmax(s)ᵢ + [i = y]), summing to 2(α·T + 1 − α).
+    //   Teacher: both forms of the kernel (src/kernels/distillation.ts) form
+    //   dT_i = α·T·p̂ᵢ·(yᵢ − Ê)/B, y = ((t − s) − (t_J − s_J))/T (J = argmax t), p̂ the computed
+    //   p_t and Ê = Σ p̂·y (log-ratio form: p̂ = q·eˣ·P, Ê = P·Σ q·eˣ·y, P = 1/(S_s(1 + M)); direct:
+    //   p̂ = e^{z_t}/S_t). Σ p̂ᵢ(yᵢ − Ê) vanishes when Σ p̂ = 1; the sum of the rounded terms is off
+    //   by the rounding of Σ p̂·y ((C + 1)ε·E_p|y|), of Σ p̂ − 1 (≤ (3C + 10)ε: 1 + M and Σ q·eˣ are
+    //   sums of C terms, of total size ≤ 3 + 2M, against 1 + M; S_t is one sum), of the products
+    //   (5ε per term) and of this test's own sum ((C − 1)ε·Σ|dT|, Σ|dT| ≤ 2α·T·E_p|y|/B): in all
+    //   at most (7C + 22)·ε·α·T·E_p|y|/B. (Formed from x in place of y, the log-ratio form
+    //   cancelled log Z = KL(q ‖ p_t), far above E_p|y| where the student has mass the teacher
+    //   lacks: seed −1991629236, test/losses/distillation-centre.test.ts.)
     const [B, C] = s.shape as [number, number];
     const z = (v: Tensor): number[][] => (v.sub(v.max(-1, true)).div(T).toArray() as number[][]);
-    const [zs, zt] = [z(s), z(t)];
-    // log Σ e^z, z ≤ 0 with max 0, as log1p of the tail (the terms below the max):
-    // log(1 + tail) would round a tiny tail away.
-    const lse = (row: number[]): number =>
-      Math.log1p(row.reduce((a, v) => a + (v < 0 ? Math.exp(v) : 0), 0) + (row.filter((v) => v === 0).length - 1));
+    const zt = z(t);
     const eps = Number.EPSILON;
     x.grad!.sum(-1).toFlatArray().forEach((r) => expect(Math.abs(r)).toBeLessThanOrEqual((16 * C * eps * 2 * (alpha * T + 1 - alpha)) / B));
+    const [sv, tv] = [s.toArray() as number[][], t.toArray() as number[][]];
     y.grad!.sum(-1).toFlatArray().forEach((r, row) => {
-      const [cs, ct] = [lse(zs[row]!), lse(zt[row]!)];
-      const pt = zt[row]!.map((v) => Math.exp(v - ct));
-      const d = pt.map((_, i) => zt[row]![i]! - ct - (zs[row]![i]! - cs));
-      const kl = Math.abs(pt.reduce((a, p, i) => a + p * d[i]!, 0));
-      const size = pt.reduce((a, p, i) => a + p * (Math.abs(zt[row]![i]!) + Math.abs(zs[row]![i]!) + Math.abs(ct) + Math.abs(cs) + kl), 0);
-      expect(Math.abs(r), `teacher row ${row}: p_t ${pt}, d ${d}, KL ${kl}`).toBeLessThanOrEqual((16 * C * eps * alpha * T * size) / B + 1e-300);
+      const pt = zt[row]!.map(Math.exp);
+      const Zt = pt.reduce((a, v) => a + v, 0);
+      const u = tv[row]!.map((v, i) => v - sv[row]![i]!);
+      const J = zt[row]!.indexOf(0);
+      const Epy = pt.reduce((a, p, i) => a + (p / Zt) * Math.abs((u[i]! - u[J]!) / T), 0);
+      expect(Math.abs(r), `teacher row ${row}: p_t ${pt.map((p) => p / Zt)}, E_p|y| ${Epy}`).toBeLessThanOrEqual(((7 * C + 22) * eps * alpha * T * Epy) / B + 1e-300);
     });
   });
 
-  test.prop([logitRows({ maxAbs: 20 }), fc.nat(), fc.double({ min: 0.25, max: 1000, noNaN: true }), alphaArb, fc.boolean()])(
-    "the fused kernel equals the composite autograd path to 1e-10 (float64)",
+  // Both paths against the exact reference (exact.ts). The fused kernel is held to 1e-12 of each
+  // value. The composite forms T²·Σ_c p_c·y_c, y = log p_t − log p_s, from rounded log-softmaxes:
+  // p_c has a relative error of a few ε·(1 + |log p_t,c|), y_c an absolute one of a few
+  // ε·(1 + |log p_t,c| + |log p_s,c|), and the sum of C terms adds (C − 1)ε·Σ p_c|y_c|; the T²
+  // multiplies it all. So its loss is held to ε·(8 + α·T²·[(C + 4)·E_p|y| + 8·Σ_c p_c·((1 + |log p_t,c|)·|y_c|
+  // + 1 + |log p_t,c| + |log p_s,c|)] + 8(1 − α)·(1 + |CE|)) per row (at T = 1000 and C = 2, ≈ 1e-9
+  // relative: "equal to the fused kernel to 1e-10" was never true of the composite there).
+  // Its student gradient α·T·(p_s − p_t)/B + (1 − α)·(p_s1 − onehot)/B is a difference of rounded
+  // probabilities: 8ε·(α·T + 1)/B per entry. Its teacher gradient α·T·p_i·(y_i − E_p[y])/B, with
+  // y = log p_t − log p_s, has p_i to a relative δp_i = a few ε·(1 + |log p_t,i|), y_i to an
+  // absolute δy_i = a few ε·(1 + |log p_t,i| + |log p_s,i|), and E_p[y] to Σ_c p_c·(δp_c·|y_c| + δy_c):
+  // 8ε·α·T·p_i·[(1 + |log p_t,i|)·(|y_i| + E_p|y|) + (1 + |log p_t,i| + |log p_s,i|)
+  // + Σ_c p_c·((1 + |log p_t,c|)·|y_c| + 1 + |log p_t,c| + |log p_s,c|)]/B more per entry.
+  test.prop([logitRows({ maxAbs: 20 }), fc.nat(), fc.double({ min: 0.25, max: 1000, noNaN: true }), alphaArb, fc.boolean()], { numRuns: 200 })(
+    "the fused kernel and the composite autograd path agree with the exact loss and gradients (float64)",
     (s, seed, T, alpha, labelled) => {
       const t = teacherLike(s, seed, 20);
-      const options = labelled ? { labels: labelsFor(s, seed), temperature: T, alpha } : { temperature: T };
-      const run = (f: (a: Tensor, b: Tensor, o: typeof options) => Tensor): number[] => {
+      const labels = labelled ? labelsFor(s, seed) : null;
+      const options = labels !== null ? { labels, temperature: T, alpha } : { temperature: T };
+      const a = labels !== null ? alpha : 1;
+      const [B, C] = s.shape as [number, number];
+      const S = s.toArray() as number[][];
+      const Tt = t.toArray() as number[][];
+      const ys = labels !== null ? Array.from(labels.toFlatArray()) : [];
+      const ex = S.map((row, r) => exactRow(row, Tt[r]!, row.map(() => 1), T, a, labels !== null ? ys[r]! : -1));
+      const want = [ex.reduce((z, e) => z + e.loss, 0) / B, ...ex.flatMap((e) => e.dS.map((g) => g / B)), ...ex.flatMap((e) => e.dT.map((g) => g / B))];
+      const run = (f: (x: Tensor, y: Tensor, o: typeof options) => Tensor): number[] => {
         const [x, y] = [leaf(s), leaf(t)];
         const l = f(x, y, options);
         l.backward();
         return [l.item(), ...x.grad!.toFlatArray(), ...y.grad!.toFlatArray()];
       };
-      expectClose(run(distillationLoss), run(distillationLossComposite), { rtol: 1e-10, atol: 1e-10 });
+      const eps = 2 ** -52;
+      const logSoftmaxRow = (row: number[], temp = T): number[] => {
+        const z = row.map((v) => v / temp);
+        const m = Math.max(...z);
+        const lse = m + Math.log(z.reduce((acc, v) => acc + Math.exp(v - m), 0));
+        return z.map((v) => v - lse);
+      };
+      let lossBound = 0;
+      const gradBound = (8 * eps * (a * T + 1)) / B;
+      const teacherBound: number[] = [];
+      for (let r = 0; r < B; r++) {
+        const ls = logSoftmaxRow(S[r]!);
+        const lt = logSoftmaxRow(Tt[r]!);
+        let meanAbsY = 0;
+        let meanErr = 0;
+        const dy = (c: number): number => 1 + Math.abs(lt[c]!) + Math.abs(ls[c]!);
+        const y = (c: number): number => Math.abs(lt[c]! - ls[c]!);
+        for (let c = 0; c < C; c++) {
+          const p = Math.exp(lt[c]!);
+          meanAbsY += p * y(c);
+          meanErr += p * ((1 + Math.abs(lt[c]!)) * y(c) + dy(c));
+        }
+        for (let c = 0; c < C; c++) {
+          const extra = a * T * Math.exp(lt[c]!) * ((1 + Math.abs(lt[c]!)) * (y(c) + meanAbsY) + dy(c) + meanErr);
+          teacherBound.push(gradBound + (8 * eps * extra) / B);
+        }
+        const ce = labels !== null ? Math.abs(logSoftmaxRow(S[r]!, 1)[ys[r]!]!) : 0;
+        lossBound += eps * (8 + a * T * T * ((C + 4) * meanAbsY + 8 * meanErr) + 8 * (1 - a) * (1 + ce));
+      }
+      lossBound /= B;
+      const bounds = [lossBound, ...Array.from({ length: B * C }, () => gradBound), ...teacherBound];
+      const fused = run(distillationLoss);
+      const composite = run(distillationLossComposite);
+      for (let i = 0; i < want.length; i++) {
+        const w = want[i]!;
+        expect(Math.abs(fused[i]! - w), `fused [${i}]: ${fused[i]} vs exact ${w}`).toBeLessThanOrEqual(1e-12 * Math.abs(w) + (i === 0 ? 0 : gradBound));
+        expect(Math.abs(composite[i]! - w), `composite [${i}]: ${composite[i]} vs exact ${w}`).toBeLessThanOrEqual(bounds[i]!);
+      }
     },
   );
 
@@ -248,6 +312,23 @@ describe("non-finite inputs", () => {
     expect(l.item()).toBe(Infinity);
   });
 
+  test("where the KL is +∞, a teacher class with a subnormal p_t gets dT = −∞, even when α·T·p_t/B rounds to 0", () => {
+    // dT_i = α·T·p_t,i·(dᵢ − KL)/B with KL = +∞ (the student masks class 0, which the teacher
+    // keeps): −∞ wherever p_t,i > 0. Class 2's p_t is e^{−744.4} ≈ 1e-323, and α·T/B = 0.2, so
+    // (α·T/B)·p_t rounds to 0, and once the TypeScript kernel formed that product first: 0·(−∞)
+    // = NaN (fuzz: seed 2024, backend:distillationLoss, a [500, 16] call).
+    for (const dtype of ["float64", "float32"] as const) {
+      const x = tensor([[-Infinity, 0, 0.5]], { dtype, requiresGrad: true });
+      const y = tensor([[0, 0.25, -2977.6]], { dtype, requiresGrad: true });
+      const l = distillationLoss(x, y, { temperature: 4, alpha: 0.05, labels: tensor([1], { dtype: "int32" }) });
+      l.backward();
+      expect(l.item(), dtype).toBe(Infinity);
+      const g = y.grad!.toFlatArray();
+      expect(Number.isNaN(g[0]), `${dtype}: dT ${g}`).toBe(true);
+      expect([g[1], g[2]], `${dtype}: dT ${g}`).toEqual([-Infinity, -Infinity]);
+    }
+  });
+
   test("an underflowed teacher probability (gap > 745·T) gives a finite teacher gradient, even with alpha = 0", () => {
     const s = leaf(tensor([[0, 1, 2]], { dtype: "float64" }));
     const t = leaf(tensor([[0, -2000, 1]], { dtype: "float64" }));
@@ -257,6 +338,55 @@ describe("non-finite inputs", () => {
     distillationLoss(s.detach(), t2, { temperature: 1, alpha: 0.5, labels: tensor([2], { dtype: "int32" }) }).backward();
     for (const v of t2.grad!.toFlatArray()) expect(Number.isFinite(v)).toBe(true);
     expect(t2.grad!.at(0, 1)).toBe(0);
+  });
+
+  test("a row with no distribution has no gradient: NaN in every entry of dS and dT, teacher classes with p_t = 0 included", () => {
+    // Its KL is NaN, so is ∂KL/∂t at every class (PyTorch's softmax backward agrees: its
+    // ⟨g, p_t⟩ is NaN). The 0·log 0 = 0 convention gives 0 at p_t = 0 only where the loss is
+    // finite. The teacher's classes at −2880 and −2960 have gaps of 720·T and 740·T (T = 4):
+    // p_t = e^{−720} and e^{−740} are subnormal in float64, which the WebAssembly kernel once
+    // flushed to 0 (it gave 0 there, TypeScript NaN); the class at −3300 (825·T) has p_t = 0 in
+    // both, and once got 0 in both. float32 with a teacher gradient runs the float64-lane
+    // kernels of the project's backend; float64 the TypeScript kernel.
+    const teacher = [0, -2880, 1, -2960, -3300, 2];
+    for (const dtype of ["float32", "float64"] as const) {
+      for (const bad of [[Infinity, 0, 1, 2, 3, 4], [NaN, 0, 1, 2, 3, 4], [-Infinity, -Infinity, -Infinity, -Infinity, -Infinity, -Infinity]]) {
+        for (const options of [{ temperature: 4 }, { temperature: 4, alpha: 0.5, labels: tensor([1], { dtype: "int32" }) }]) {
+          const x = tensor([bad], { dtype, requiresGrad: true });
+          const y = tensor([teacher], { dtype, requiresGrad: true });
+          const l = distillationLoss(x, y, options);
+          l.backward();
+          const what = `${dtype} student ${bad}, alpha ${options.alpha ?? 1}`;
+          expect(Number.isNaN(l.item()), what).toBe(true);
+          expect(x.grad!.toFlatArray().every(Number.isNaN), `${what}: dS ${x.grad!.toFlatArray()}`).toBe(true);
+          expect(y.grad!.toFlatArray().every(Number.isNaN), `${what}: dT ${y.grad!.toFlatArray()}`).toBe(true);
+        }
+      }
+    }
+  });
+
+  test("a teacher probability between e^{−745} and e^{−708} is mass: on a class the student masks it makes the loss +∞, on both backends", () => {
+    // Math.exp is subnormal down to e^{−745.13}; the WebAssembly kernels' exponential once
+    // gave 0 below e^{−708}, so there this loss was finite (0.0072 at T = 4) and dT 0 where
+    // TypeScript has −∞. Beyond 745·T both have p_t = 0: the class is masked in effect.
+    for (const dtype of ["float32", "float64"] as const) {
+      for (const wantT of [false, true]) {
+        for (const [gap, finite] of [[720, false], [740, false], [760, true]] as const) {
+          const x = tensor([[0, -Infinity, 1]], { dtype, requiresGrad: true });
+          const y = tensor([[0, -4 * gap, 0.5]], { dtype, requiresGrad: wantT });
+          const l = distillationLoss(x, y, { temperature: 4 });
+          l.backward();
+          const what = `${dtype}${wantT ? " with dT" : ""}, teacher gap ${gap}·T`;
+          expect(l.item() === Infinity, `${what}: loss ${l.item()}`).toBe(!finite);
+          if (finite) expect(Number.isFinite(l.item()), `${what}: loss ${l.item()}`).toBe(true);
+          if (wantT) {
+            const g = y.grad!.toFlatArray();
+            if (finite) expect(g.every(Number.isFinite), `${what}: dT ${g}`).toBe(true);
+            else expect([g[0], g[2]], `${what}: dT ${g}`).toEqual([-Infinity, -Infinity]);
+          }
+        }
+      }
+    }
   });
 
   test("NaN in, NaN out; a teacher or student row that is all −∞ or holds +∞ has no distribution: NaN", () => {

@@ -424,7 +424,8 @@ describe("second order: the blocks derived in the loss files", () => {
           const m = Math.max(...z);
           const e = z.map((v) => Math.exp(v - m));
           const S = e.reduce((a2, b2) => a2 + b2, 0);
-          const rest = S - e[k]!;
+          // Summed over the other classes, not S − e_k: that cancels when the target holds nearly all the mass.
+          const rest = e.reduce((a2, b2, j) => (j === k ? a2 : a2 + b2), 0);
           return { p: e[k]! / S, hat: e.map((v, j) => (j === k ? 0 : v / rest)) };
         };
         const st = split(sv[r]!);

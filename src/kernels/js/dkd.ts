@@ -119,7 +119,7 @@ export function dkd(
           continue;
         }
         const tj = t[base + j]!;
-        const x = tj === -Infinity ? -Infinity : centred(tj, s[base + j]!, ubar) * invT;
+        const x = tj === -Infinity ? -Infinity : centred(tj, s[base + j]!, ubar, 0) * invT;
         logRatioTerms(x, terms);
         et[j] = terms[0]!;
         M += es[j]! * terms[0]!;
@@ -133,7 +133,7 @@ export function dkd(
       // ℓ_t = ((t_y − m_s) − ū)/T − c_s − log1p(M): lse_O(t/T) = lse_O(s/T) + ū/T + log1p(M).
       const L1M = Math.log1p(M);
       lt = ((ty - ms) - ubar) * invT - cs - L1M;
-      delta = sy - sy === 0 && ty - ty === 0 ? L1M - centred(ty, sy, ubar) * invT : ls - lt;
+      delta = sy - sy === 0 && ty - ty === 0 ? L1M - centred(ty, sy, ubar, 0) * invT : ls - lt;
     } else {
       ct = rowLogSum(t, base, C, y, mt, invT, et);
       let St = 0;
@@ -194,7 +194,7 @@ export function dkd(
         if (logRatio) {
           if (tj === -Infinity) p = 0;
           else {
-            const x = centred(tj, s[base + j]!, ubar) * invT;
+            const x = centred(tj, s[base + j]!, ubar, 0) * invT;
             p = es[j]! * expFromTerms(x, et[j]!) * P;
             dev = x - Epx;
           }

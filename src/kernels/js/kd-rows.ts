@@ -200,7 +200,7 @@ export function softmaxDifference(
     for (let j = 0; j < C; j++) {
       if (j === skip) continue;
       const tj = t[base + j]!;
-      const m = tj === -Infinity ? -1 : Math.expm1(centred(tj, s[base + j]!, ubar) * invT);
+      const m = tj === -Infinity ? -1 : Math.expm1(centred(tj, s[base + j]!, ubar, 0) * invT);
       D[dBase + j] = m;
       M += q[qBase + j]! * m;
     }

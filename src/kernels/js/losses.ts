@@ -21,7 +21,8 @@ const scaleAt = (sc: LossScale, i: number): number => (sc.each ? sc.g[i]! : sc.g
  * frozen teacher (no dT) with α > 0 on float32 logits takes the float32 log-ratio kernel
  * (exponentials good to float32 accuracy, the KL still relative-accurate); anything else
  * the float64 kernel, told when its results are float32 (it may then use a cheaper
- * exponential for the cross-entropy). Each allocates only its scratch of 3·C values.
+ * exponential for the cross-entropy). Each allocates only its scratch of 3·C values (4·C
+ * with a teacher gradient).
  */
 function distillation(
   s: Storage, t: Storage, labels: Int32Array | null, B: number, C: number, T: number, alpha: number,
@@ -31,7 +32,7 @@ function distillation(
   if (float32 && alpha > 0 && dT === null) {
     return distillationKernelF32(s, t, labels, B, C, T, alpha, dS as Float32Array | null, new Float32Array(3 * C));
   }
-  return distillationKernel(s, t, labels, B, C, T, alpha, dS, dT, new Float64Array(3 * C), float32);
+  return distillationKernel(s, t, labels, B, C, T, alpha, dS, dT, new Float64Array((dT === null ? 3 : 4) * C), float32);
 }
 
 /** Visit each position (lane) of `l`: its index, first element and step along the classes. */
