@@ -17,7 +17,9 @@ import { backendNames } from "./src/kernels/registry.js";
  */
 const perBackendFolders = ["test/ops/", "test/losses/", "test/kernels/", "test/nn/", "test/optim/"];
 /** Files in those folders that compute only in float64. */
-const float64Only = ["test/ops/softmax-family.golden.test.ts", "test/ops/second-order.test.ts", "test/losses/golden.test.ts"];
+const float64Only = [
+  "test/ops/softmax-family.golden.test.ts", "test/ops/second-order.test.ts", "test/losses/golden.test.ts", "test/losses/golden-sparse.test.ts",
+];
 
 function testFiles(dir: string): string[] {
   return readdirSync(dir, { withFileTypes: true }).flatMap((e) =>

@@ -79,6 +79,7 @@ export { klDiv, type KlDivOptions } from "./losses/kl-div.js";
 export { mseLoss } from "./losses/mse-loss.js";
 export { distillationLoss, type DistillationOptions } from "./losses/distillation-loss.js";
 export { distillationLossComposite } from "./losses/distillation-loss-composite.js";
+export { sparseDistillationLoss, type SparseDistillationOptions } from "./losses/sparse-distillation-loss.js";
 export { logitMatchingLoss } from "./losses/logit-matching-loss.js";
 export { softTargets } from "./losses/soft-targets.js";
 export { predict } from "./losses/predict.js";
