@@ -109,7 +109,7 @@ export { AdamW } from "./optim/adamw.js";
 export { FormatError, FileError } from "./tensor/errors.js";
 export {
   encodeSafetensors, decodeSafetensors,
-  type NamedTensors, type DecodedSafetensors, type SafetensorsDType,
+  type NamedTensors, type DecodedSafetensors, type SafetensorsDType, type EncodeSafetensorsOptions,
 } from "./io/safetensors.js";
 export { encodeNpy, decodeNpy } from "./io/npy.js";
 
