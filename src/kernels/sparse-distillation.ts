@@ -77,8 +77,9 @@ export interface SparseDistillationCall {
  * NaN in the logprobs makes the row NaN. Terms of weight 0 are not evaluated: with α = 0 the
  * logprobs are not read (dL = 0), with α = 1 or no labels there is no cross-entropy.
  *
- * `scratch` holds 2·C float64 values reused for every row (the exponentials kept for the
- * gradient, and the cross-entropy's when T ≠ 1), `sorted` k int32 (a row's sorted indices).
+ * The unlisted classes' exponentials are kept in the row of dS (no scratch: the gradient is formed
+ * there in place); `scratch` holds C float64 values (the cross-entropy's exponentials, with labels)
+ * and `sorted` k int32 (a row's sorted indices), reused for every row.
  */
 export function sparseDistillationKernel(
   s: Num, indices: Int32Array, logprobs: Num, rows: number, C: number, k: number, call: SparseDistillationCall,
@@ -88,11 +89,11 @@ export function sparseDistillationKernel(
   const soft = alpha > 0;
   const hard = labels !== null && alpha < 1;
   const fast = s instanceof Float32Array;
-  const scratch = new Float64Array((soft && tail) || hard ? 2 * C : 0);
+  const scratch = new Float64Array(hard ? C : 0);
   const kappa = call.scaleT2 ? T * T : 1;
   const row: Row = {
     T, invT: 1 / T, soft, hard, fast, alpha, aS: (alpha * kappa) / T, aL: alpha * kappa, h: 1 - alpha, scale: call.scale,
-    e: scratch.subarray(0, C), e1: scratch.subarray(C, 2 * C), sorted: new Int32Array(k), C, k,
+    e1: scratch, sorted: new Int32Array(k), C, k,
   };
   for (let r = 0; r < rows; r++) {
     const o = r * C;
@@ -127,9 +128,7 @@ interface Row {
   /** 1 − α. */
   h: number;
   scale: number;
-  /** The unlisted classes' exponentials exp((s − max)/T) (or, renormalised, unused). */
-  e: Float64Array;
-  /** exp(s − max s), the cross-entropy's, when T ≠ 1. */
+  /** exp(s − max s), the cross-entropy's, when T ≠ 1 (and the whole row's for the cross-entropy alone). */
   e1: Float64Array;
   sorted: Int32Array;
   C: number;
@@ -192,7 +191,7 @@ export function klTerm(P: number, Q: number, x: number): number {
 function tailRow(
   w: Row, s: Num, o: number, indices: Int32Array, ok: number, lp: Num, y: number, dS: Num | null, dL: Num | null,
 ): number {
-  const { C, k, invT, T, sorted, e, e1, hard } = w;
+  const { C, k, invT, T, sorted, e1, hard } = w;
   sortRow(indices, ok, k, sorted);
   // Pass 1: the largest unlisted logit (restMax, at restAt) and the largest listed one.
   findRestMax(s, o, sorted, k, C);
@@ -211,15 +210,17 @@ function tailRow(
   const hasRest = k < C && mr > -Infinity;
   // Pass 2: the unlisted classes' exponentials from their own maximum (e, and e1 at T = 1 from
   // the row's maximum for the cross-entropy when T ≠ 1), summed without the maximum's 1.
+  // The exponentials e_c are kept in the row of dS (rounded to its dtype: they only feed the
+  // gradient, which the last pass forms there in place); the sums are taken before that rounding.
   const ce1 = hard && T !== 1;
   if (hasRest) {
-    if (w.fast) restExpsFast(s as Float32Array, o, sorted, k, C, restAt, mr, invT, e, ce1 ? e1 : null, m);
-    else restExps(s, o, sorted, k, C, restAt, mr, invT, e, ce1 ? e1 : null, m);
+    restExps(s, o, sorted, k, C, restAt, mr, invT, w.fast, dS);
+    if (ce1) restExps1(s, o, sorted, k, C, restAt, m, w.fast, e1);
   } else {
     // No unlisted class (k = C), or every one masked (−∞): q is 0 there.
     if (k < C) {
-      zeroRest(sorted, k, C, e);
-      if (ce1) zeroRest(sorted, k, C, e1);
+      if (dS !== null) zeroRest(sorted, k, C, dS, o);
+      if (ce1) zeroRest(sorted, k, C, e1, 0);
     }
     restR = 0;
     restR1 = 0;
@@ -271,9 +272,9 @@ function tailRow(
     // (Where every unlisted class is masked, S_r = 0 and e = 0 there: the KL sends them nothing.)
     const W = aS * (Ptot * kap - (active && Sr > 0 ? Prest / Sr : 0));
     if (k < C) {
-      if (!hard) restGrad(dS, o, sorted, k, C, e, W * scale);
-      else if (!ce1) restGrad(dS, o, sorted, k, C, e, (W + h * kap) * scale);
-      else restGradCE(dS, o, sorted, k, C, e, W * scale, e1, (h / S1) * scale);
+      if (!hard) restGrad(dS, o, sorted, k, C, W * scale);
+      else if (!ce1) restGrad(dS, o, sorted, k, C, (W + h * kap) * scale);
+      else restGradCE(dS, o, sorted, k, C, W * scale, e1, (h / S1) * scale);
     }
     for (let j = 0; j < k; j++) {
       const c = indices[ok + j]!;
@@ -408,95 +409,51 @@ function sortRow(indices: Int32Array, ok: number, k: number, sorted: Int32Array)
 // The unlisted classes are the segments [start, end) between consecutive sorted indices:
 // [0, sorted[0]), (sorted[0], sorted[1]), …, (sorted[k − 1], C).
 
-/** restMax, restAt: the largest unlisted logit and its first position (−∞ and −1 if none; NaN sticks). */
+/**
+ * restMax, restAt: the largest unlisted logit (−∞ if none; NaN if one is NaN) and its first
+ * position (−1 if none). The maximum runs in four lanes of Math.max (which lets NaN through, and
+ * tests no branch per class); the position is looked for afterwards, up to the first hit.
+ */
 function findRestMax(s: Num, o: number, sorted: Int32Array, k: number, C: number): void {
   let m = -Infinity;
-  let at = -1;
   let start = 0;
   for (let p = 0; p <= k; p++) {
     const end = p < k ? sorted[p]! : C;
-    for (let c = start; c < end; c++) {
-      const v = s[o + c]!;
-      if (v > m || v !== v) {
-        m = v;
-        at = c;
-      }
-    }
+    if (end > start) m = Math.max(m, segmentMax(s, o + start, o + end));
     start = end + 1;
   }
   restMax = m;
-  restAt = at;
-}
-
-/**
- * e_c = exp((s_c − m_r)/T) at every unlisted class (exactly 1 at restAt, the first maximum) and
- * restR = Σ_{c ≠ restAt} e_c; with e1 also e1_c = exp(s_c − m) and restR1 = Σ_{c ≠ restAt} e1_c.
- * The sums run over blocks of BLOCK classes, each block's sum then added to the total: a
- * rounding error of at most (BLOCK + C/BLOCK + k)·ε relative instead of C·ε (about 900ε instead
- * of 152,064ε for a vocabulary of 152,064).
- */
-function restExps(
-  s: Num, o: number, sorted: Int32Array, k: number, C: number, at: number, mr: number, invT: number,
-  e: Float64Array, e1: Float64Array | null, m: number,
-): void {
-  let R = 0;
-  let R1 = 0;
-  let start = 0;
-  for (let p = 0; p <= k; p++) {
+  restAt = -1;
+  if (m === -Infinity) return;
+  start = 0;
+  for (let p = 0; p <= k && restAt < 0; p++) {
     const end = p < k ? sorted[p]! : C;
-    for (let b = start; b < end; b += BLOCK) {
-      const stop = b + BLOCK < end ? b + BLOCK : end;
-      let part = 0;
-      let part1 = 0;
-      if (e1 === null) {
-        for (let c = b; c < stop; c++) {
-          const a = Math.exp((s[o + c]! - mr) * invT);
-          e[c] = a;
-          part += a;
-        }
-      } else {
-        for (let c = b; c < stop; c++) {
-          const v = s[o + c]!;
-          const a = Math.exp((v - mr) * invT);
-          e[c] = a;
-          part += a;
-          const z = Math.exp(v - m);
-          e1[c] = z;
-          part1 += z;
-        }
+    for (let c = start; c < end; c++) {
+      const v = s[o + c]!;
+      if (v === m || (m !== m && v !== v)) {
+        restAt = c;
+        break;
       }
-      R += part;
-      R1 += part1;
     }
     start = end + 1;
   }
-  restSums(e, e1, sorted, k, C, at, R, R1);
 }
 
-/** The block of the blocked sums (restExps). */
-const BLOCK = 256;
-
-/**
- * restR and restR1 from the full sums R = Σ e (which includes restAt's 1) and R1 = Σ e1: the
- * maximum's term subtracted when it is at most half the sum (the difference then loses at most
- * a bit), else summed again without it (a tail far below the maximum would be rounded away).
- */
-function restSums(e: Float64Array, e1: Float64Array | null, sorted: Int32Array, k: number, C: number, at: number, R: number, R1: number): void {
-  restR = R >= 2 ? R - 1 : sumWithout(e, sorted, k, C, at);
-  if (e1 === null) restR1 = 0;
-  else restR1 = 2 * e1[at]! <= R1 ? R1 - e1[at]! : sumWithout(e1, sorted, k, C, at);
-}
-
-/** Σ over the unlisted classes but `at` of x_c. */
-function sumWithout(x: Float64Array, sorted: Int32Array, k: number, C: number, at: number): number {
-  let sum = 0;
-  let start = 0;
-  for (let p = 0; p <= k; p++) {
-    const end = p < k ? sorted[p]! : C;
-    for (let c = start; c < end; c++) if (c !== at) sum += x[c]!;
-    start = end + 1;
+/** max of x[from … to) (NaN if one is NaN), in four lanes. */
+function segmentMax(x: Num, from: number, to: number): number {
+  let m0 = -Infinity;
+  let m1 = -Infinity;
+  let m2 = -Infinity;
+  let m3 = -Infinity;
+  let i = from;
+  for (; i + 3 < to; i += 4) {
+    m0 = Math.max(m0, x[i]!);
+    m1 = Math.max(m1, x[i + 1]!);
+    m2 = Math.max(m2, x[i + 2]!);
+    m3 = Math.max(m3, x[i + 3]!);
   }
-  return sum;
+  for (; i < to; i++) m0 = Math.max(m0, x[i]!);
+  return Math.max(m0, m1, m2, m3);
 }
 
 // 2^{n/16} for −16·217 ≤ n ≤ 0: exact powers of two times the sixteen values 2^{j/16}, each
@@ -529,12 +486,104 @@ export function expGap(y: number): number {
   return POW[(n - N_MIN) | 0]! * p;
 }
 
-/** restExps for float32 logits, with expGap (every result of the call is float32). */
-function restExpsFast(
-  s: Float32Array, o: number, sorted: Int32Array, k: number, C: number, at: number, mr: number, invT: number,
-  e: Float64Array, e1: Float64Array | null, m: number,
-): void {
+/**
+ * restR = Σ_{c unlisted, c ≠ at} e_c, e_c = exp((s_c − m_r)/T) (at, the first maximum, has e = 1),
+ * and, when d is not null, d[o + c] = e_c at every unlisted class (rounded to d's dtype). The sums
+ * run over blocks of BLOCK classes, each block's sum then added to the total: a rounding error of
+ * at most (BLOCK + C/BLOCK + k)·ε relative instead of C·ε (about 900ε instead of 152,064ε for a
+ * vocabulary of 152,064). The maximum's 1 is in the total; when the rest is below 1 (R < 2),
+ * R − 1 would round part of it away, and the sum is formed again without it.
+ */
+function restExps(s: Num, o: number, sorted: Int32Array, k: number, C: number, at: number, mr: number, invT: number, fast: boolean, d: Num | null): void {
   let R = 0;
+  let start = 0;
+  for (let p = 0; p <= k; p++) {
+    const end = p < k ? sorted[p]! : C;
+    if (end > start) {
+      if (!fast) R += segment64(s, o, start, end, mr, invT, d);
+      else if (d === null) R += segment32(s as Float32Array, o, start, end, mr, invT);
+      else R += segment32Keep(s as Float32Array, o, start, end, mr, invT, d as Float32Array);
+    }
+    start = end + 1;
+  }
+  if (R >= 2) {
+    restR = R - 1;
+    return;
+  }
+  // The sum again, without the maximum: [start, at) and (at, end) in its segment.
+  let sum = 0;
+  start = 0;
+  for (let p = 0; p <= k; p++) {
+    const end = p < k ? sorted[p]! : C;
+    if (at >= start && at < end) sum += restPart(s, o, start, at, mr, invT, fast) + restPart(s, o, at + 1, end, mr, invT, fast);
+    else sum += restPart(s, o, start, end, mr, invT, fast);
+    start = end + 1;
+  }
+  restR = sum;
+}
+
+/** Σ exp((s_c − m_r)/T) for c in [from, to), nothing stored. */
+function restPart(s: Num, o: number, from: number, to: number, mr: number, invT: number, fast: boolean): number {
+  if (from >= to) return 0;
+  return fast ? segment32(s as Float32Array, o, from, to, mr, invT) : segment64(s, o, from, to, mr, invT, null);
+}
+
+/** The block of the blocked sums (restExps). */
+const BLOCK = 256;
+
+/** Σ_{c ∈ [from, to)} expGap((s_c − m)/T), in blocks. */
+function segment32(s: Float32Array, o: number, from: number, to: number, m: number, invT: number): number {
+  let R = 0;
+  for (let b = from; b < to; b += BLOCK) {
+    const stop = b + BLOCK < to ? b + BLOCK : to;
+    let part = 0;
+    for (let c = b; c < stop; c++) part += expGap((s[o + c]! - m) * invT);
+    R += part;
+  }
+  return R;
+}
+
+/** segment32, keeping each exponential in d[o + c]. */
+function segment32Keep(s: Float32Array, o: number, from: number, to: number, m: number, invT: number, d: Float32Array): number {
+  let R = 0;
+  for (let b = from; b < to; b += BLOCK) {
+    const stop = b + BLOCK < to ? b + BLOCK : to;
+    let part = 0;
+    for (let c = b; c < stop; c++) {
+      const a = expGap((s[o + c]! - m) * invT);
+      d[o + c] = a;
+      part += a;
+    }
+    R += part;
+  }
+  return R;
+}
+
+/** Σ_{c ∈ [from, to)} exp((s_c − m)/T) by Math.exp, in blocks, each kept in d[o + c] when d is not null. */
+function segment64(s: Num, o: number, from: number, to: number, m: number, invT: number, d: Num | null): number {
+  let R = 0;
+  for (let b = from; b < to; b += BLOCK) {
+    const stop = b + BLOCK < to ? b + BLOCK : to;
+    let part = 0;
+    if (d === null) for (let c = b; c < stop; c++) part += Math.exp((s[o + c]! - m) * invT);
+    else {
+      for (let c = b; c < stop; c++) {
+        const a = Math.exp((s[o + c]! - m) * invT);
+        d[o + c] = a;
+        part += a;
+      }
+    }
+    R += part;
+  }
+  return R;
+}
+
+/**
+ * The cross-entropy's exponentials at the unlisted classes (T ≠ 1): e1_c = exp(s_c − m) into e1
+ * (float64), restR1 = their sum without `at` (subtracted where that loses at most a bit, else summed
+ * again from e1). In blocks, as restExps.
+ */
+function restExps1(s: Num, o: number, sorted: Int32Array, k: number, C: number, at: number, m: number, fast: boolean, e1: Float64Array): void {
   let R1 = 0;
   let start = 0;
   for (let p = 0; p <= k; p++) {
@@ -542,58 +591,55 @@ function restExpsFast(
     for (let b = start; b < end; b += BLOCK) {
       const stop = b + BLOCK < end ? b + BLOCK : end;
       let part = 0;
-      let part1 = 0;
-      if (e1 === null) {
-        for (let c = b; c < stop; c++) {
-          const a = expGap((s[o + c]! - mr) * invT);
-          e[c] = a;
-          part += a;
-        }
-      } else {
-        for (let c = b; c < stop; c++) {
-          const v = s[o + c]!;
-          const a = expGap((v - mr) * invT);
-          e[c] = a;
-          part += a;
-          const z = expGap(v - m);
-          e1[c] = z;
-          part1 += z;
-        }
+      for (let c = b; c < stop; c++) {
+        const z = fast ? expGap(s[o + c]! - m) : Math.exp(s[o + c]! - m);
+        e1[c] = z;
+        part += z;
       }
-      R += part;
-      R1 += part1;
+      R1 += part;
     }
     start = end + 1;
   }
-  restSums(e, e1, sorted, k, C, at, R, R1);
+  if (2 * e1[at]! <= R1) {
+    restR1 = R1 - e1[at]!;
+    return;
+  }
+  let sum = 0;
+  start = 0;
+  for (let p = 0; p <= k; p++) {
+    const end = p < k ? sorted[p]! : C;
+    for (let c = start; c < end; c++) if (c !== at) sum += e1[c]!;
+    start = end + 1;
+  }
+  restR1 = sum;
 }
 
-/** e = 0 at every unlisted class. */
-function zeroRest(sorted: Int32Array, k: number, C: number, e: Float64Array): void {
+/** x[o + c] = 0 at every unlisted class. */
+function zeroRest(sorted: Int32Array, k: number, C: number, x: Num, o: number): void {
   let start = 0;
   for (let p = 0; p <= k; p++) {
     const end = p < k ? sorted[p]! : C;
-    for (let c = start; c < end; c++) e[c] = 0;
+    for (let c = start; c < end; c++) x[o + c] = 0;
     start = end + 1;
   }
 }
 
-/** dS_c = e_c·f at every unlisted class. */
-function restGrad(dS: Num, o: number, sorted: Int32Array, k: number, C: number, e: Float64Array, f: number): void {
+/** dS_c = e_c·f at every unlisted class, e_c already in dS. */
+function restGrad(dS: Num, o: number, sorted: Int32Array, k: number, C: number, f: number): void {
   let start = 0;
   for (let p = 0; p <= k; p++) {
     const end = p < k ? sorted[p]! : C;
-    for (let c = start; c < end; c++) dS[o + c] = e[c]! * f;
+    for (let c = o + start; c < o + end; c++) dS[c] = dS[c]! * f;
     start = end + 1;
   }
 }
 
-/** dS_c = e_c·f + e1_c·f1 at every unlisted class. */
-function restGradCE(dS: Num, o: number, sorted: Int32Array, k: number, C: number, e: Float64Array, f: number, e1: Float64Array, f1: number): void {
+/** dS_c = e_c·f + e1_c·f1 at every unlisted class, e_c already in dS. */
+function restGradCE(dS: Num, o: number, sorted: Int32Array, k: number, C: number, f: number, e1: Float64Array, f1: number): void {
   let start = 0;
   for (let p = 0; p <= k; p++) {
     const end = p < k ? sorted[p]! : C;
-    for (let c = start; c < end; c++) dS[o + c] = e[c]! * f + e1[c]! * f1;
+    for (let c = start; c < end; c++) dS[o + c] = dS[o + c]! * f + e1[c]! * f1;
     start = end + 1;
   }
 }
