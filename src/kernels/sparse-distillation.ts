@@ -499,11 +499,7 @@ function restExps(s: Num, o: number, sorted: Int32Array, k: number, C: number, a
   let start = 0;
   for (let p = 0; p <= k; p++) {
     const end = p < k ? sorted[p]! : C;
-    if (end > start) {
-      if (!fast) R += segment64(s, o, start, end, mr, invT, d);
-      else if (d === null) R += segment32(s as Float32Array, o, start, end, mr, invT);
-      else R += segment32Keep(s as Float32Array, o, start, end, mr, invT, d as Float32Array);
-    }
+    R += segment(s, o, start, end, mr, invT, fast, d);
     start = end + 1;
   }
   if (R >= 2) {
@@ -515,64 +511,39 @@ function restExps(s: Num, o: number, sorted: Int32Array, k: number, C: number, a
   start = 0;
   for (let p = 0; p <= k; p++) {
     const end = p < k ? sorted[p]! : C;
-    if (at >= start && at < end) sum += restPart(s, o, start, at, mr, invT, fast) + restPart(s, o, at + 1, end, mr, invT, fast);
-    else sum += restPart(s, o, start, end, mr, invT, fast);
+    if (at >= start && at < end) sum += segment(s, o, start, at, mr, invT, fast, null) + segment(s, o, at + 1, end, mr, invT, fast, null);
+    else sum += segment(s, o, start, end, mr, invT, fast, null);
     start = end + 1;
   }
   restR = sum;
 }
 
-/** Σ exp((s_c − m_r)/T) for c in [from, to), nothing stored. */
-function restPart(s: Num, o: number, from: number, to: number, mr: number, invT: number, fast: boolean): number {
-  if (from >= to) return 0;
-  return fast ? segment32(s as Float32Array, o, from, to, mr, invT) : segment64(s, o, from, to, mr, invT, null);
-}
-
 /** The block of the blocked sums (restExps). */
 const BLOCK = 256;
 
-/** Σ_{c ∈ [from, to)} expGap((s_c − m)/T), in blocks. */
-function segment32(s: Float32Array, o: number, from: number, to: number, m: number, invT: number): number {
+/**
+ * Σ_{c ∈ [from, to)} exp((s_c − m)·invT) in blocks (expGap for float32 logits, else Math.exp), each
+ * kept in d[dOff + c] when d is not null. One loop per case, so that no loop tests its case.
+ */
+function segment(s: Num, o: number, from: number, to: number, m: number, invT: number, fast: boolean, d: Num | null, dOff = o): number {
   let R = 0;
   for (let b = from; b < to; b += BLOCK) {
     const stop = b + BLOCK < to ? b + BLOCK : to;
     let part = 0;
-    for (let c = b; c < stop; c++) part += expGap((s[o + c]! - m) * invT);
-    R += part;
-  }
-  return R;
-}
-
-/** segment32, keeping each exponential in d[o + c]. */
-function segment32Keep(s: Float32Array, o: number, from: number, to: number, m: number, invT: number, d: Float32Array): number {
-  let R = 0;
-  for (let b = from; b < to; b += BLOCK) {
-    const stop = b + BLOCK < to ? b + BLOCK : to;
-    let part = 0;
-    for (let c = b; c < stop; c++) {
-      const a = expGap((s[o + c]! - m) * invT);
-      d[o + c] = a;
-      part += a;
-    }
-    R += part;
-  }
-  return R;
-}
-
-/** Σ_{c ∈ [from, to)} exp((s_c − m)/T) by Math.exp, in blocks, each kept in d[o + c] when d is not null. */
-function segment64(s: Num, o: number, from: number, to: number, m: number, invT: number, d: Num | null): number {
-  let R = 0;
-  for (let b = from; b < to; b += BLOCK) {
-    const stop = b + BLOCK < to ? b + BLOCK : to;
-    let part = 0;
-    if (d === null) for (let c = b; c < stop; c++) part += Math.exp((s[o + c]! - m) * invT);
-    else {
+    if (fast && d !== null) {
       for (let c = b; c < stop; c++) {
-        const a = Math.exp((s[o + c]! - m) * invT);
-        d[o + c] = a;
+        const a = expGap((s[o + c]! - m) * invT);
+        d[dOff + c] = a;
         part += a;
       }
-    }
+    } else if (fast) for (let c = b; c < stop; c++) part += expGap((s[o + c]! - m) * invT);
+    else if (d !== null) {
+      for (let c = b; c < stop; c++) {
+        const a = Math.exp((s[o + c]! - m) * invT);
+        d[dOff + c] = a;
+        part += a;
+      }
+    } else for (let c = b; c < stop; c++) part += Math.exp((s[o + c]! - m) * invT);
     R += part;
   }
   return R;
@@ -580,24 +551,15 @@ function segment64(s: Num, o: number, from: number, to: number, m: number, invT:
 
 /**
  * The cross-entropy's exponentials at the unlisted classes (T ≠ 1): e1_c = exp(s_c − m) into e1
- * (float64), restR1 = their sum without `at` (subtracted where that loses at most a bit, else summed
- * again from e1). In blocks, as restExps.
+ * (float64, at e1[c]), restR1 = their sum without `at` (subtracted where that loses at most a bit,
+ * else summed again from e1).
  */
 function restExps1(s: Num, o: number, sorted: Int32Array, k: number, C: number, at: number, m: number, fast: boolean, e1: Float64Array): void {
   let R1 = 0;
   let start = 0;
   for (let p = 0; p <= k; p++) {
     const end = p < k ? sorted[p]! : C;
-    for (let b = start; b < end; b += BLOCK) {
-      const stop = b + BLOCK < end ? b + BLOCK : end;
-      let part = 0;
-      for (let c = b; c < stop; c++) {
-        const z = fast ? expGap(s[o + c]! - m) : Math.exp(s[o + c]! - m);
-        e1[c] = z;
-        part += z;
-      }
-      R1 += part;
-    }
+    R1 += segment(s, o, start, end, m, 1, fast, e1, 0);
     start = end + 1;
   }
   if (2 * e1[at]! <= R1) {
@@ -662,32 +624,8 @@ function fullRowExps(w: Row, s: Num, o: number): number {
   if (!(m - m === 0)) return m;
   // The maximum's term, exactly 1 (exp(0)), is left out of the sum: [0, at) and (at, C).
   e1[at] = 1;
-  restR1 = expsInto(s, o, 0, at, m, e1, w.fast) + expsInto(s, o, at + 1, C, m, e1, w.fast);
+  restR1 = segment(s, o, 0, at, m, 1, w.fast, e1, 0) + segment(s, o, at + 1, C, m, 1, w.fast, e1, 0);
   return m;
-}
-
-/** e1_c = exp(s_c − m) for c in [from, to), returning their sum (in blocks, as restExps). */
-function expsInto(s: Num, o: number, from: number, to: number, m: number, e1: Float64Array, fast: boolean): number {
-  let R = 0;
-  for (let b = from; b < to; b += BLOCK) {
-    const stop = b + BLOCK < to ? b + BLOCK : to;
-    let part = 0;
-    if (fast) {
-      for (let c = b; c < stop; c++) {
-        const z = expGap(s[o + c]! - m);
-        e1[c] = z;
-        part += z;
-      }
-    } else {
-      for (let c = b; c < stop; c++) {
-        const z = Math.exp(s[o + c]! - m);
-        e1[c] = z;
-        part += z;
-      }
-    }
-    R += part;
-  }
-  return R;
 }
 
 /**
