@@ -87,6 +87,7 @@ export { klDiv, type KlDivOptions } from "./losses/kl-div.js";
 export { mseLoss } from "./losses/mse-loss.js";
 export { distillationLoss, type DistillationOptions, type Divergence } from "./losses/distillation-loss.js";
 export { distillationLossComposite } from "./losses/distillation-loss-composite.js";
+export { sparseDistillationLoss, type SparseDistillationOptions } from "./losses/sparse-distillation-loss.js";
 export { logitMatchingLoss } from "./losses/logit-matching-loss.js";
 export { softTargets } from "./losses/soft-targets.js";
 export { dkdLoss, type DkdOptions } from "./losses/dkd-loss.js";
@@ -136,7 +137,7 @@ export {
 export { FormatError, FileError } from "./tensor/errors.js";
 export {
   encodeSafetensors, decodeSafetensors,
-  type NamedTensors, type DecodedSafetensors, type SafetensorsDType,
+  type NamedTensors, type DecodedSafetensors, type SafetensorsDType, type EncodeSafetensorsOptions,
 } from "./io/safetensors.js";
 export { encodeNpy, decodeNpy } from "./io/npy.js";
 

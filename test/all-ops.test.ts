@@ -277,6 +277,48 @@ function caseArb(op: OpFn, domain: Domain): fc.Arbitrary<Case> {
           }
           return { ...cse, text: `${name} ${cse.text} labels ${Array.from(y)}` };
         });
+    case "sparse":
+      // sparseDistillationLoss: student [..., C], the teacher's k distinct classes per row (k up to
+      // C) and log-probabilities whose mass is at most 0.95 (so a step of gradcheck cannot push it
+      // past 1 + 1e-6; with the tail, P_rest ≥ 0.05 keeps x_rest smooth), leaves student and logprobs.
+      return fc
+        .record({
+          lead: fc.constantFrom<number[]>([], [3], [2, 2]), c: fc.integer({ min: 2, max: 7 }), T: fc.constantFrom(0.5, 1, 2, 4),
+          alpha: fc.constantFrom(0, 0.4, 1), labelled: fc.boolean(), ignore: fc.boolean(), tail: fc.boolean(), scaleT2: fc.boolean(),
+          reduction: fc.constantFrom("mean", "sum", "none"), layout: layoutArb, seed: seedArb,
+        })
+        .map(({ lead, c, T, alpha, labelled, ignore, tail, scaleT2, reduction, layout, seed }) => {
+          const rng = new Generator(seed);
+          const rows = lead.reduce((a, b) => a * b, 1);
+          const k = 1 + rng.below(c);
+          const idx = new Int32Array(rows * k);
+          const lp = new Float64Array(rows * k);
+          for (let r = 0; r < rows; r++) {
+            const perm = Array.from({ length: c }, (_, i) => i);
+            for (let i = c - 1; i > 0; i--) {
+              const j = rng.below(i + 1);
+              [perm[i], perm[j]] = [perm[j]!, perm[i]!];
+            }
+            const w = Array.from({ length: k }, () => 0.2 + rng.uniform());
+            const mass = 0.3 + 0.65 * rng.uniform();
+            const total = w.reduce((a, b) => a + b, 0);
+            for (let j = 0; j < k; j++) {
+              idx[r * k + j] = perm[j]!;
+              lp[r * k + j] = Math.log((mass * w[j]!) / total);
+            }
+          }
+          const indices = tensor(idx, { shape: [...lead, k] });
+          const logprobs = tensor(lp, { shape: [...lead, k], requiresGrad: true });
+          const labels = tensor(Int32Array.from({ length: rows }, (_, i) => (ignore && i > 0 && rng.below(3) === 0 ? -100 : rng.below(c))), { shape: lead });
+          const useLabels = labelled || alpha < 1;
+          const options = { ...(useLabels ? { labels, alpha } : {}), temperature: T, tail, scaleT2, reduction };
+          const x = viewed(rng, [...lead, c], domain.inputs[0]!, lead.length === 0 ? "plain" : layout);
+          return {
+            leaves: [x.leaf, logprobs],
+            fn: (a: Tensor, b: Tensor) => op(x.view(a), indices, b, options),
+            text: `sparse ${JSON.stringify({ lead, c, k, indices: Array.from(idx), ...options, labels: useLabels ? labels.toFlatArray() : undefined, layout })}`,
+          };
+        });
     case "temperature":
       return fc.tuple(shapeArb(1, 3), fc.constantFrom(0.5, 1, 3, 10), layoutArb, seedArb).map(([s, T, l, seed]) => elementwise([s], [l], seed, [T]));
     default:
@@ -319,7 +361,7 @@ describe("every exported op: gradcheck, gradgradcheck and jvp", () => {
     for (const expected of [
       "add", "mul", "pow", "sum", "max", "logSumExp", "matmul", "linear", "logSoftmax", "softmax", "gather", "concat", "stack", "where",
       "crossEntropy", "nllLoss", "klDiv", "mseLoss", "distillationLoss", "distillationLossComposite", "logitMatchingLoss", "softTargets",
-      "dkdLoss", "distLoss", "nkdLoss", "wsldLoss",
+      "dkdLoss", "distLoss", "nkdLoss", "wsldLoss", "sparseDistillationLoss",
     ]) {
       expect(names).toContain(expected);
     }

@@ -19,6 +19,7 @@ test("bench/run.ts --quick runs every suite, agrees with float64 and writes noth
   });
   for (const header of [
     "## Distillation loss + gradient",
+    "## Sparse (top-k) distillation loss + gradient",
     "## MLP training step",
     "## matmul",
     "## Allocation per distillationLoss call",

@@ -193,21 +193,21 @@ describe("the built core", () => {
 
   // The budget catches accidental growth (a dependency pulled in, code duplicated); features
   // move it, on purpose and with their cost measured (docs/runtimes.md, "The bundle").
-  test("the bundle is under 64 KB gzipped without the WebAssembly bytes", () => {
+  test("the bundle is under 80 KB gzipped without the WebAssembly bytes", () => {
     const sizes = JSON.parse(execFileSync(process.execPath, [join(ROOT, "scripts/bundle-size.mjs"), "--json"], { encoding: "utf8" }));
-    expect(sizes.withoutWasmGzip).toBeLessThan(64 * 1024);
+    expect(sizes.withoutWasmGzip).toBeLessThan(80 * 1024);
     expect(sizes.bundleGzip).toBeGreaterThan(sizes.withoutWasmGzip);
   });
 
   // The shipped bundles without the WebAssembly bytes get the same budget, derived the same way
   // (docs/runtimes.md, "The bundles"): the ESM one is the budgeted build itself, the plain script
   // the same code in its wrapper, which must stay a wrapper (under 1 KB gzipped).
-  test("the shipped bundles without the WebAssembly bytes (ESM and plain script) are under the same 64 KB budget", () => {
+  test("the shipped bundles without the WebAssembly bytes (ESM and plain script) are under the same 80 KB budget", () => {
     const sizes = JSON.parse(execFileSync(process.execPath, [join(ROOT, "scripts/bundle-size.mjs"), "--json"], { encoding: "utf8" }));
     const esm = sizes.files["kdgrad.nowasm.js"];
     const script = sizes.files["kdgrad.global.nowasm.js"];
     expect([esm.bytes, esm.gzip]).toEqual([sizes.withoutWasmBytes, sizes.withoutWasmGzip]);
-    expect(script.gzip).toBeLessThan(64 * 1024);
+    expect(script.gzip).toBeLessThan(80 * 1024);
     expect(script.gzip - esm.gzip).toBeLessThan(1024);
   });
 });

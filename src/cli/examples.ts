@@ -55,6 +55,7 @@ export const EXAMPLES: Readonly<Record<string, ExampleDomain>> = {
   softTargets: { inputs: [{ minRank: 1, range: [-10, 10] }], kind: "temperature" },
   softmax: { inputs: [{ minRank: 1, range: [-30, 30] }], kind: "axis" },
   standardizeLogits: { inputs: [{ minRank: 1, range: [-5, 5] }], kind: "axis" },
+  sparseDistillationLoss: { inputs: [{ range: [-6, 6] }], kind: "sparse" },
   sqrt: { inputs: [{ range: [0.1, 5] }] },
   squeeze: { inputs: [{}], kind: "squeeze" },
   stack: { inputs: [{}], kind: "stack" },

@@ -109,6 +109,12 @@ function example(name: string, domain: ExampleDomain, rng: Generator): Example {
       const options = domain.kind === "nkd" ? { temperature: 1, gamma: 1.5 } : { temperature: 2, alpha: 2.5 };
       return { args: [t([4, 6]), teacher, y, options], leaves: [0, 1] };
     }
+    case "sparse": {
+      // Each row's top 3 of 8 classes (distinct), with log-probabilities of mass 0.8: the tail has 0.2.
+      const idx = Int32Array.from({ length: 12 }, (_, i) => (Math.floor(i / 3) + 3 * (i % 3)) % 8);
+      const lp = tensor(Float64Array.from({ length: 12 }, (_, i) => Math.log([0.4, 0.25, 0.15][i % 3]!)), { shape: [4, 3] });
+      return { args: [t([4, 8]), tensor(idx, { shape: [4, 3] }), lp, { labels: labels(4, 8), temperature: 2, alpha: 0.7 }], leaves: [0, 2] };
+    }
     default:
       throw new Error(`gradcheck: no example for ${name} (kind ${domain.kind})`);
   }

@@ -52,3 +52,40 @@ export function storageFromBytes(bytes: Uint8Array, dtype: DType, count: number,
   if (littleEndian !== HOST_LITTLE_ENDIAN) swapBytes(view, itemSize(dtype));
   return data;
 }
+
+/**
+ * `count` 8-byte integers (signed, or unsigned) from `bytes` in the given byte order, as int32:
+ * the values, or the first that does not fit [−2³¹, 2³¹ − 1] (its flat index and exact value, a
+ * BigInt since |value| may exceed 2⁵³). Nothing wraps.
+ *
+ * Each element is two 32-bit words, lo and hi. As a signed 64-bit integer it is hi·2³² + lo (hi
+ * signed, lo unsigned), which lies in [−2³¹, 2³¹) exactly when hi is the sign extension of lo's top
+ * bit: hi = 0 with lo < 2³¹, or hi = −1 with lo ≥ 2³¹. Unsigned, hi is unsigned too, so only hi = 0
+ * with lo < 2³¹ fits. The value is then lo read as int32.
+ * Check: −1 is the words lo = 2³² − 1, hi = −1, and fits as (2³² − 1) | 0 = −1.
+ */
+export function int64ToInt32(
+  bytes: Uint8Array, count: number, littleEndian: boolean, signed: boolean,
+): { values: Int32Array; bad: null } | { values: null; bad: { index: number; value: bigint } } {
+  const view = new DataView(bytes.buffer, bytes.byteOffset, count * 8);
+  const out = new Int32Array(count);
+  for (let i = 0; i < count; i++) {
+    const lo = view.getUint32(8 * i + (littleEndian ? 0 : 4), littleEndian);
+    const at = 8 * i + (littleEndian ? 4 : 0);
+    const hi = signed ? view.getInt32(at, littleEndian) : view.getUint32(at, littleEndian);
+    const fits = lo < 2147483648 ? hi === 0 : signed && hi === -1;
+    if (!fits) return { values: null, bad: { index: i, value: (BigInt(hi) << BigInt(32)) + BigInt(lo) } };
+    out[i] = lo | 0;
+  }
+  return { values: out, bad: null };
+}
+
+/** int32 values as little-endian signed 8-byte integers (each sign-extended: exact). */
+export function int32ToInt64Bytes(values: ArrayLike<number>, out: Uint8Array): void {
+  const view = new DataView(out.buffer, out.byteOffset, out.byteLength);
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i]!;
+    view.setInt32(8 * i, v, true);
+    view.setInt32(8 * i + 4, v < 0 ? -1 : 0, true);
+  }
+}

@@ -2,7 +2,8 @@ import { Tensor } from "../tensor/tensor.js";
 import type { DType } from "../tensor/dtype.js";
 import { FormatError, ValueError } from "../tensor/errors.js";
 import { describeValue, sizeOf } from "../tensor/shape.js";
-import { storageFromBytes, tensorBytes } from "./bytes.js";
+import { int64ToInt32, storageFromBytes, swapBytes, tensorBytes } from "./bytes.js";
+import { decodeHalf } from "./half.js";
 import { utf8Decode, utf8Encode } from "./utf8.js";
 
 /**
@@ -25,7 +26,7 @@ import { utf8Decode, utf8Encode } from "./utf8.js";
  * axis 0 in place), then the padding. So encodeNpy(t) equals the bytes of
  * np.save for the same array. It reads those dtypes in either byte order, and
  * also 8-byte integers ('i8', NumPy's default integer, and 'u8') as int32 when
- * every value fits an int32 (see decodeNpy).
+ * every value fits an int32, and float16 ('f2') as float32, exactly (see decodeNpy).
  */
 
 const MAGIC = [0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59]; // \x93NUMPY
@@ -43,8 +44,9 @@ const FROM_DESCR: ReadonlyMap<string, { dtype: DType; size: number }> = new Map(
   ["i4", { dtype: "int32", size: 4 }],
   ["i8", { dtype: "int32", size: 8 }],
   ["u8", { dtype: "int32", size: 8 }],
+  ["f2", { dtype: "float32", size: 2 }],
 ] as const);
-const READABLE = "'<f4', '<f8', '<i4', '<i8' (read as int32), '<u8' (read as int32) and their '>' forms";
+const READABLE = "'<f4', '<f8', '<i4', '<i8' (read as int32), '<u8' (read as int32), '<f2' (read as float32) and their '>' forms";
 
 /**
  * The .npy bytes of a tensor (C order, little-endian, version 1.0).
@@ -90,7 +92,8 @@ export function encodeNpyAs(t: Tensor, fn: string): Uint8Array {
  * 8-byte integers, '<i8' (NumPy's default integer, so what np.save writes for
  * labels) and '<u8', and their '>' forms, become int32, kdgrad's integer type,
  * when every value lies in [−2³¹, 2³¹ − 1]; the first value that does not is a
- * FormatError naming it and its flat index (nothing wraps).
+ * FormatError naming it and its flat index (nothing wraps). float16, '<f2' and '>f2',
+ * becomes float32, exactly (every float16 is a float32; src/io/half.ts).
  * FormatError for: a missing magic string, an unknown version, a header that
  * is cut short or is not the expected dict, fortran_order True, any other
  * dtype (naming its descr), and a body shorter or longer than the shape needs.
@@ -135,35 +138,29 @@ export function decodeNpy(bytes: Uint8Array): Tensor {
   if (have > need) throw new FormatError(`${fn}: ${have - need} unexpected bytes follow the data (shape (${shape.join(", ")}) of '${descr}' needs ${need})`);
   const body = bytes.subarray(start);
   if (kind.size === 8 && kind.dtype === "int32") return new Tensor(int64AsInt32(body, count, descr, fn), shape);
+  if (kind.size === 2) {
+    // float16 as float32, exactly (half.ts); a big-endian file's pairs of bytes are swapped first.
+    const le = order === "<" ? body : swapped(body, 2);
+    const out = new Float32Array(count);
+    decodeHalf(le, "F16", count, out);
+    return new Tensor(out, shape);
+  }
   return new Tensor(storageFromBytes(body, kind.dtype, count, order === "<"), shape);
 }
 
-/**
- * The count 8-byte integers of `bytes` (descr '<i8', '>i8', '<u8' or '>u8') as int32.
- *
- * Each element is two 32-bit words, lo and hi (in the file's byte order). As a signed 64-bit
- * integer it is hi·2³² + lo (hi signed, lo unsigned), which lies in [−2³¹, 2³¹) exactly when
- * hi is the sign extension of lo's top bit: hi = 0 with lo < 2³¹, or hi = −1 with lo ≥ 2³¹.
- * Unsigned (u8), hi is unsigned too, so only hi = 0 with lo < 2³¹ fits. The value is then
- * lo read as int32. Check: −1 is the words lo = 2³² − 1, hi = −1, and fits as (2³² − 1) | 0 = −1.
- * The first element that does not fit is a FormatError giving its exact value (a BigInt,
- * since |value| may exceed 2⁵³) and flat index.
- */
+/** The count 8-byte integers of `bytes` (descr '<i8', '>i8', '<u8' or '>u8') as int32 (bytes.ts, int64ToInt32), or a FormatError naming the first that does not fit. */
 function int64AsInt32(bytes: Uint8Array, count: number, descr: string, fn: string): Int32Array {
-  const view = new DataView(bytes.buffer, bytes.byteOffset, count * 8);
-  const little = descr[0] === "<";
-  const signed = descr[1] === "i";
-  const out = new Int32Array(count);
-  for (let i = 0; i < count; i++) {
-    const lo = view.getUint32(8 * i + (little ? 0 : 4), little);
-    const hi = signed ? view.getInt32(8 * i + (little ? 4 : 0), little) : view.getUint32(8 * i + (little ? 4 : 0), little);
-    const fits = lo < 2147483648 ? hi === 0 : signed && hi === -1;
-    if (!fits) {
-      const value = (BigInt(hi) << BigInt(32)) + BigInt(lo);
-      throw new FormatError(`${fn}: '${descr}' value ${value} at flat index ${i} does not fit int32; kdgrad reads 8-byte integers as int32 only when every value lies in [-2^31, 2^31 - 1]`);
-    }
-    out[i] = lo | 0;
+  const r = int64ToInt32(bytes, count, descr[0] === "<", descr[1] === "i");
+  if (r.bad !== null) {
+    throw new FormatError(`${fn}: '${descr}' value ${r.bad.value} at flat index ${r.bad.index} does not fit int32; kdgrad reads 8-byte integers as int32 only when every value lies in [-2^31, 2^31 - 1]`);
   }
+  return r.values;
+}
+
+/** A copy of `bytes` with each `size`-byte element's bytes reversed. */
+function swapped(bytes: Uint8Array, size: number): Uint8Array {
+  const out = bytes.slice();
+  swapBytes(out, size);
   return out;
 }
 

@@ -1,8 +1,10 @@
 import { Tensor } from "../tensor/tensor.js";
-import type { DType } from "../tensor/dtype.js";
-import { FormatError, ValueError } from "../tensor/errors.js";
+import type { DType, Storage } from "../tensor/dtype.js";
+import { DTypeError, FormatError, ValueError } from "../tensor/errors.js";
+import { checkOptions } from "../tensor/options.js";
 import { describeValue, shapeStr, sizeOf } from "../tensor/shape.js";
-import { itemSize, storageFromBytes, tensorBytes } from "./bytes.js";
+import { int32ToInt64Bytes, int64ToInt32, storageFromBytes, tensorBytes } from "./bytes.js";
+import { HALF_MAX, decodeHalf, encodeHalf } from "./half.js";
 import { utf8Decode, utf8Encode } from "./utf8.js";
 
 /**
@@ -19,18 +21,29 @@ import { utf8Decode, utf8Encode } from "./utf8.js";
  *                 section's start. The ranges tile the section exactly: no
  *                 gap, no overlap, nothing after the last.
  *
- * kdgrad reads and writes F32, F64 and I32 (its three dtypes). The encoder
- * lays the tensors out in the order given and writes "__metadata__" first,
- * in compact JSON, as the reference implementation does; readers find
+ * kdgrad reads and writes F32, F64 and I32 (its three dtypes), and the formats language-model
+ * tooling stores teacher logits and labels in: F16 and BF16, read as float32 exactly (every F16
+ * and BF16 value is a float32; src/io/half.ts), and I64, read as int32 when every value fits
+ * (a FormatError naming the first that does not). The encoder writes those three on request
+ * (`dtypes`): F16/BF16 from float tensors rounded to nearest even, a value that would round
+ * beyond the format's largest finite one refused; I64 from int32 exactly. So a file PyTorch
+ * writes with torch.float16/bfloat16/int64 tensors reads here, and what kdgrad writes reads in
+ * PyTorch as those dtypes. The encoder lays the tensors out in the order given and writes
+ * "__metadata__" first, in compact JSON, as the reference implementation does; readers find
  * tensors by offset, so a file written here loads with `safetensors.torch.load_file`.
  */
 
-export type SafetensorsDType = "F32" | "F64" | "I32";
+/** The dtype codes kdgrad reads and writes. */
+export type SafetensorsDType = "F32" | "F64" | "I32" | "F16" | "BF16" | "I64";
 
 const TO_CODE: Record<DType, SafetensorsDType> = { float32: "F32", float64: "F64", int32: "I32" };
-const FROM_CODE: Record<SafetensorsDType, DType> = { F32: "float32", F64: "float64", I32: "int32" };
+/** What each readable code becomes, and its bytes per element in the file. */
+const FROM_CODE: Record<SafetensorsDType, { dtype: DType; size: number }> = {
+  F32: { dtype: "float32", size: 4 }, F64: { dtype: "float64", size: 8 }, I32: { dtype: "int32", size: 4 },
+  F16: { dtype: "float32", size: 2 }, BF16: { dtype: "float32", size: 2 }, I64: { dtype: "int32", size: 8 },
+};
 /** The dtypes of the format that kdgrad has no tensor type for (read: a clear error, not "unknown"). */
-const OTHER_CODES = ["BOOL", "U8", "I8", "F8_E5M2", "F8_E4M3", "F8_E8M0", "F4", "F6_E2M3", "F6_E3M2", "I16", "U16", "F16", "BF16", "U32", "I64", "U64", "C64"];
+const OTHER_CODES = ["BOOL", "U8", "I8", "F8_E5M2", "F8_E4M3", "F8_E8M0", "F4", "F6_E2M3", "F6_E3M2", "I16", "U16", "U32", "U64", "C64"];
 /** The reference implementation refuses larger headers; so do we. */
 const MAX_HEADER_BYTES = 100_000_000;
 
@@ -43,6 +56,19 @@ export interface DecodedSafetensors {
   tensors: Map<string, Tensor>;
   /** The "__metadata__" strings ({} when the file has none). */
   metadata: Record<string, string>;
+  /** Each tensor's dtype in the file ("BF16" for a tensor read as float32 from bfloat16, …): pass it back as `dtypes` to write the same formats. */
+  dtypes: Map<string, SafetensorsDType>;
+}
+
+/** Options of `encodeSafetensors` (and `saveSafetensors` in kdgrad/node): the storage dtype of each named tensor. */
+export interface EncodeSafetensorsOptions {
+  /**
+   * The dtype to store a tensor in, by name, where it is not the tensor's own (F32, F64, I32):
+   * "F16" or "BF16" for a float tensor (rounded to nearest even; a finite value beyond the
+   * format's range is a ValueError), "F32" or "F64" for a float tensor (float64 → F32 rounds),
+   * "I64" or "I32" for an int32 tensor. Every name must be a tensor's.
+   */
+  dtypes?: Readonly<Record<string, SafetensorsDType>> | ReadonlyMap<string, SafetensorsDType>;
 }
 
 function entriesOf(tensors: NamedTensors, fn: string): [string, Tensor][] {
@@ -55,17 +81,22 @@ function entriesOf(tensors: NamedTensors, fn: string): [string, Tensor][] {
 
 /**
  * Serialize named tensors (and optional string metadata) to safetensors
- * bytes. Non-contiguous views are written in row-major order.
+ * bytes. Non-contiguous views are written in row-major order. `options.dtypes`
+ * stores chosen tensors as F16, BF16 or I64 (see EncodeSafetensorsOptions).
  *
  * @example const bytes = encodeSafetensors(model.stateDict(), { epoch: "3" });
+ * @example encodeSafetensors({ indices, logprobs }, {}, { dtypes: { logprobs: "BF16" } })  // int32 indices as I32, logprobs as bfloat16
  */
-export function encodeSafetensors(tensors: NamedTensors, metadata?: Readonly<Record<string, string>>): Uint8Array {
-  return encodeSafetensorsAs(tensors, metadata, "encodeSafetensors");
+export function encodeSafetensors(tensors: NamedTensors, metadata?: Readonly<Record<string, string>>, options?: EncodeSafetensorsOptions): Uint8Array {
+  return encodeSafetensorsAs(tensors, metadata, "encodeSafetensors", options);
 }
 
 /** encodeSafetensors's body; `fn` is the public function the user called (encodeSafetensors, or kdgrad/node's saveSafetensors and saveModule). */
-export function encodeSafetensorsAs(tensors: NamedTensors, metadata: Readonly<Record<string, string>> | undefined, fn: string): Uint8Array {
+export function encodeSafetensorsAs(
+  tensors: NamedTensors, metadata: Readonly<Record<string, string>> | undefined, fn: string, options?: EncodeSafetensorsOptions,
+): Uint8Array {
   const entries = entriesOf(tensors, fn);
+  const targets = checkDtypes(checkOptions(options, fn, ["dtypes"]).dtypes, entries, fn);
   const fields: string[] = [];
   if (metadata !== undefined) {
     if (metadata === null || typeof metadata !== "object" || Array.isArray(metadata)) {
@@ -85,10 +116,11 @@ export function encodeSafetensorsAs(tensors: NamedTensors, metadata: Readonly<Re
     if (name === "__metadata__") throw new ValueError(`${fn}: "__metadata__" is reserved and cannot name a tensor`);
     if (names.has(name)) throw new ValueError(`${fn}: "${name}" appears twice`);
     names.add(name);
-    const body = tensorBytes(t, true);
+    const code = targets.get(name) ?? TO_CODE[t.dtype];
+    const body = bodyAs(t, code, name, fn);
     // Keys are written by hand: JSON.stringify of an object would move
     // integer-like names ("0", "1") to the front and break the given order.
-    fields.push(`${JSON.stringify(name)}:{"dtype":"${TO_CODE[t.dtype]}","shape":[${t.shape.join(",")}],"data_offsets":[${offset},${offset + body.length}]}`);
+    fields.push(`${JSON.stringify(name)}:{"dtype":"${code}","shape":[${t.shape.join(",")}],"data_offsets":[${offset},${offset + body.length}]}`);
     offset += body.length;
     bodies.push(body);
   }
@@ -108,9 +140,65 @@ export function encodeSafetensorsAs(tensors: NamedTensors, metadata: Readonly<Re
   return out;
 }
 
+/** The `dtypes` option as a Map of names to codes, each checked against its tensor. */
+function checkDtypes(dtypes: unknown, entries: [string, Tensor][], fn: string): Map<string, SafetensorsDType> {
+  const out = new Map<string, SafetensorsDType>();
+  if (dtypes === undefined) return out;
+  let pairs: [string, unknown][];
+  if (dtypes instanceof Map) pairs = [...(dtypes as Map<string, unknown>)];
+  else if (dtypes !== null && typeof dtypes === "object" && !Array.isArray(dtypes)) pairs = Object.entries(dtypes);
+  else throw new ValueError(`${fn}: options.dtypes must be an object (or Map) of dtype codes by tensor name, got ${describeValue(dtypes)}`);
+  const byName = new Map(entries);
+  for (const [name, code] of pairs) {
+    const t = byName.get(name);
+    if (t === undefined) throw new ValueError(`${fn}: options.dtypes names "${name}", which is not one of the tensors`);
+    if (typeof code !== "string" || !Object.hasOwn(FROM_CODE, code)) {
+      throw new ValueError(`${fn}: options.dtypes["${name}"] must be one of F32, F64, F16, BF16, I32, I64, got ${describeValue(code)}`);
+    }
+    const float = t instanceof Tensor && t.dtype !== "int32";
+    const fits = code === "I32" || code === "I64" ? !float : float;
+    if (t instanceof Tensor && !fits) {
+      throw new DTypeError(`${fn}: tensor "${name}" is ${t.dtype} and cannot be stored as ${code} (float tensors as F32, F64, F16 or BF16; int32 as I32 or I64)`);
+    }
+    out.set(name, code as SafetensorsDType);
+  }
+  return out;
+}
+
+/** The little-endian bytes of t's elements (row-major) stored as `code`. */
+function bodyAs(t: Tensor, code: SafetensorsDType, name: string, fn: string): Uint8Array {
+  // (checkDtypes matched the code to the tensor: I32 is an int32 tensor's own code.)
+  if (code === TO_CODE[t.dtype] || code === "I32") return tensorBytes(t, true);
+  const values = t.isContiguous() ? t.data.subarray(t.offset, t.offset + t.size) : t.copyData();
+  if (code === "I64") {
+    const out = new Uint8Array(8 * t.size);
+    int32ToInt64Bytes(values, out);
+    return out;
+  }
+  if (code === "F32" || code === "F64") {
+    // float64 → float32 rounds to nearest (a typed-array store); a finite value beyond float32's range is refused.
+    const data = code === "F32" ? Float32Array.from(values) : Float64Array.from(values);
+    for (let i = 0; i < data.length; i++) {
+      if (Number.isFinite(values[i]!) && !Number.isFinite(data[i]!)) {
+        throw new ValueError(`${fn}: tensor "${name}" holds ${values[i]} at flat index ${i}, beyond the largest finite F32 value; clamp it first or store F64`);
+      }
+    }
+    return tensorBytes(new Tensor(data, [data.length]), true);
+  }
+  const out = new Uint8Array(2 * t.size);
+  const bad = encodeHalf(values, code, out);
+  if (bad >= 0) {
+    throw new ValueError(
+      `${fn}: tensor "${name}" holds ${values[bad]} at flat index ${bad}, which rounds beyond ${code}'s largest finite value ${HALF_MAX[code]}; clamp it first (or store F32)`,
+    );
+  }
+  return out;
+}
+
 interface Entry {
   name: string;
-  dtype: DType;
+  /** The dtype in the file. */
+  code: SafetensorsDType;
   shape: number[];
   begin: number;
   end: number;
@@ -188,12 +276,31 @@ export function decodeSafetensors(bytes: Uint8Array): DecodedSafetensors {
   }
 
   const tensors = new Map<string, Tensor>();
+  const dtypes = new Map<string, SafetensorsDType>();
   for (const e of byPosition) {
     const count = sizeOf(e.shape);
-    const data = storageFromBytes(bytes.subarray(dataStart + e.begin, dataStart + e.end), e.dtype, count, true);
-    tensors.set(e.name, new Tensor(data, e.shape));
+    const body = bytes.subarray(dataStart + e.begin, dataStart + e.end);
+    tensors.set(e.name, new Tensor(decodeBody(body, e, count, fn), e.shape));
+    dtypes.set(e.name, e.code);
   }
-  return { tensors, metadata };
+  return { tensors, metadata, dtypes };
+}
+
+/** One tensor's elements from its little-endian bytes: F16/BF16 → float32 (exact), I64 → int32 (when every value fits). */
+function decodeBody(body: Uint8Array, e: Entry, count: number, fn: string): Storage {
+  if (e.code === "F16" || e.code === "BF16") {
+    const out = new Float32Array(count);
+    decodeHalf(body, e.code, count, out);
+    return out;
+  }
+  if (e.code === "I64") {
+    const r = int64ToInt32(body, count, true, true);
+    if (r.bad !== null) {
+      throw new FormatError(`${fn}: tensor "${e.name}" (I64) holds ${r.bad.value} at flat index ${r.bad.index}, which does not fit int32; kdgrad reads I64 as int32 only when every value lies in [-2^31, 2^31 - 1]`);
+    }
+    return r.values;
+  }
+  return storageFromBytes(body, FROM_CODE[e.code].dtype, count, true);
 }
 
 function parseEntry(name: string, info: unknown, fn: string): Entry {
@@ -204,7 +311,7 @@ function parseEntry(name: string, info: unknown, fn: string): Entry {
   // The dtype comes from the file: an own-property test, so that "toString" or "__proto__"
   // is an unknown dtype rather than an Object.prototype member.
   if (!Object.hasOwn(FROM_CODE, dtype)) {
-    if (OTHER_CODES.includes(dtype)) throw new FormatError(`${where} has dtype ${dtype}, which kdgrad does not support (it reads F32, F64 and I32)`);
+    if (OTHER_CODES.includes(dtype)) throw new FormatError(`${where} has dtype ${dtype}, which kdgrad does not support (it reads F32, F64, I32, F16 and BF16 as float32, and I64 as int32)`);
     throw new FormatError(`${where} has unknown dtype ${JSON.stringify(dtype)}`);
   }
   const isCount = (v: unknown): v is number => typeof v === "number" && Number.isSafeInteger(v) && v >= 0;
@@ -212,12 +319,12 @@ function parseEntry(name: string, info: unknown, fn: string): Entry {
   if (!Array.isArray(offsets) || offsets.length !== 2 || !offsets.every(isCount) || offsets[0] > offsets[1]) {
     throw new FormatError(`${where} has invalid data_offsets ${JSON.stringify(offsets)} (expected [begin, end] with 0 <= begin <= end)`);
   }
-  const kd = FROM_CODE[dtype as SafetensorsDType];
+  const code = dtype as SafetensorsDType;
   const count = shape.reduce((a: number, b: number) => a * b, 1);
-  const need = count * itemSize(kd);
+  const need = count * FROM_CODE[code].size;
   const [begin, end] = offsets as [number, number];
   if (!Number.isSafeInteger(need) || end - begin !== need) {
     throw new FormatError(`${where}: data_offsets [${begin},${end}] span ${end - begin} bytes, but dtype ${dtype} with shape ${shapeStr(shape)} needs ${need}`);
   }
-  return { name, dtype: kd, shape, begin, end };
+  return { name, code, shape, begin, end };
 }

@@ -1,4 +1,7 @@
 import type { DType, Storage } from "../tensor/dtype.js";
+import type { SparseDistillationCall } from "./sparse-distillation.js";
+
+export type { SparseDistillationCall } from "./sparse-distillation.js";
 
 /**
  * The kernel table: every loop kdgrad runs over tensor data, as one typed
@@ -266,6 +269,27 @@ export interface LossKernels {
     s: Storage, t: Storage, labels: Int32Array | null, rows: number, classes: number,
     temperature: number, alpha: number, dS: Storage | null, dT: Storage | null,
   ): number;
+  /**
+   * The sparse (top-k) distillation loss of `rows` rows of `classes` student logits s and, per
+   * row, k teacher classes `indices` (distinct, in range: topKCheck first) with log-probabilities
+   * `logprobs` (all contiguous): loss[r] = α·T^κ·D_r + (1 − α)·CE_r (0 at an ignored row), D_r the
+   * KL over the top-k classes and the tail outcome, or over the renormalised top-k
+   * (kernels/sparse-distillation.ts states it and its gradients; src/losses/sparse-distillation-loss.ts
+   * derives them), and, when not null, the gradients dS and dL of Σ_r call.scale·loss[r].
+   * float64 arithmetic whatever the storage (float32 logits: a table exponential good to 4ε);
+   * D relative to itself up to ε·(log magnitudes)·√D (docs/lm-distillation.md, "Accuracy").
+   */
+  sparseDistillation(
+    s: Storage, indices: Int32Array, logprobs: Storage, rows: number, classes: number, k: number,
+    call: SparseDistillationCall, loss: Float64Array, dS: Storage | null, dL: Storage | null,
+  ): void;
+  /**
+   * The first problem of the top-k rows that count (a row whose label is ignoreIndex is not
+   * read): −1 if none, else 3·i + kind at flat position i = r·k + j, kind 0 an index outside
+   * [0, classes), 1 an index repeated in its row (i the later one), 2 a row whose
+   * Σ exp(logprobs) exceeds 1 + 1e-6 (i = r·k). Exact up to the rounding of the log-sum-exp.
+   */
+  topKCheck(indices: Int32Array, logprobs: Storage, rows: number, k: number, classes: number, labels: Int32Array | null, ignoreIndex: number): number;
   /**
    * loss[i] = lᵢ = −Σ_c a_ic·lp_ic for every position (`ClassTarget`); a term with
    * q_ic = 0 is skipped (0·log 0 = 0), an ignored position is 0. Returns the

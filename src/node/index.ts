@@ -7,5 +7,8 @@ import "../methods.js";
 export { writeFileAtomic } from "./files.js";
 export { saveSafetensors, loadSafetensors, saveModule, loadModule, saveCheckpoint, loadCheckpoint } from "./safetensors.js";
 export { saveNpy, loadNpy } from "./npy.js";
+export {
+  openTopKShards, type TopKShard, type TopKShards, type TopKShardsOptions, type TopKShardIterationOptions,
+} from "./top-k-shards.js";
 export { loadDigits, DEFAULT_DIGITS_DIR } from "./digits.js";
 export { FileError, FormatError } from "../tensor/errors.js";

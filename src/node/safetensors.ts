@@ -2,19 +2,23 @@ import { Module, loadStateDictInto } from "../nn/module.js";
 import { decode, encode, type CheckpointOptions, type CheckpointParts, type LoadCheckpointOptions } from "../optim/checkpoint.js";
 import { FormatError, ValueError } from "../tensor/errors.js";
 import { describeValue } from "../tensor/shape.js";
-import { decodeSafetensors, encodeSafetensorsAs, type DecodedSafetensors, type NamedTensors } from "../io/safetensors.js";
+import { decodeSafetensors, encodeSafetensorsAs, type DecodedSafetensors, type EncodeSafetensorsOptions, type NamedTensors } from "../io/safetensors.js";
 import { checkPath, pathText, readFileBytes, writeAtomic } from "./files.js";
 
 /**
  * Write tensors (and optional string metadata) as a safetensors file,
  * atomically (see writeFileAtomic): a crash or error never leaves a
- * half-written file at `path`.
+ * half-written file at `path`. `options.dtypes` stores chosen tensors as F16,
+ * BF16 or I64 (encodeSafetensors).
  *
  * @example saveSafetensors("model.safetensors", model.stateDict(), { epoch: "10" })
+ * @example saveSafetensors("shard-00000.safetensors", { indices, logprobs }, {}, { dtypes: { logprobs: "BF16" } })
  */
-export function saveSafetensors(path: string | URL, tensors: NamedTensors, metadata?: Readonly<Record<string, string>>): void {
+export function saveSafetensors(
+  path: string | URL, tensors: NamedTensors, metadata?: Readonly<Record<string, string>>, options?: EncodeSafetensorsOptions,
+): void {
   checkPath(path, "saveSafetensors");
-  writeAtomic(path, encodeSafetensorsAs(tensors, metadata, "saveSafetensors"), "saveSafetensors");
+  writeAtomic(path, encodeSafetensorsAs(tensors, metadata, "saveSafetensors", options), "saveSafetensors");
 }
 
 /**
@@ -25,8 +29,8 @@ export function loadSafetensors(path: string | URL): DecodedSafetensors {
   return readSafetensors(path, "loadSafetensors");
 }
 
-/** loadSafetensors's body; `fn` is the public function the user called (loadSafetensors or loadModule). */
-function readSafetensors(path: string | URL, fn: string): DecodedSafetensors {
+/** loadSafetensors's body; `fn` is the public function the user called (loadSafetensors, loadModule, readTopKShards). */
+export function readSafetensors(path: string | URL, fn: string): DecodedSafetensors {
   const bytes = readFileBytes(path, fn);
   try {
     return decodeSafetensors(bytes);

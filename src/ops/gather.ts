@@ -57,7 +57,7 @@ export const gather = defineOp({
  * Check: ⟨Gᵀg, h⟩ = Σⱼ gⱼ h_{π(j)} = ⟨g, G h⟩. gather is linear, so its second
  * derivatives are 0 and its higher-order rules are these two in turn.
  */
-const gatherBackward = defineOp({
+export const gatherBackward = defineOp({
   name: "gatherBackward",
   forward(ctx, g: Tensor, xShape: readonly number[], ax: number, index: Tensor): Tensor {
     const dx = Tensor.empty(xShape, g.dtype);

@@ -313,13 +313,35 @@ function rawBytes(dtype: string, values: number[], littleEndian = true): Uint8Ar
     else if (dtype === "F64") view.setFloat64(i * 8, x, littleEndian);
     else if (dtype === "I32") view.setInt32(i * 4, x, littleEndian);
     else if (dtype === "I64") view.setBigInt64(i * 8, BigInt(Math.trunc(x)), littleEndian);
+    else if ((dtype === "F16" || dtype === "BF16") && halfValues.includes(x)) view.setUint16(i * 2, exactHalfBits(x, dtype), littleEndian);
     else for (let b = 0; b < size; b++) out[i * size + b] = (x * 7 + b) & 0xff;
   });
   return out;
 }
 
+/**
+ * Values every F16 and BF16 holds exactly (k/8 for |k| < 256, ±0, ±∞, NaN), for the suite's own
+ * files of those dtypes, written from float32 bits: BF16 is the top half of a float32 (the low
+ * half is 0 for these), F16 re-biases the exponent (15 for 127) and keeps the top 10 fraction bits.
+ */
+const halfValues: readonly number[] = [0, -0, 1, -2, 0.5, -0.125, 3.75, 31.875, -100, 255, 0.375, Infinity, -Infinity, NaN];
+function exactHalfBits(x: number, dtype: "F16" | "BF16"): number {
+  const bits = new Uint32Array(Float32Array.of(x).buffer)[0]!;
+  if (dtype === "BF16") return x !== x ? 0x7fc0 : bits >>> 16;
+  const sign = (bits >>> 16) & 0x8000;
+  const e = (bits >>> 23) & 0xff;
+  if (x !== x) return 0x7e00;
+  if (e === 0xff) return sign | 0x7c00;
+  if (e === 0) return sign;
+  return sign | ((e - 127 + 15) << 10) | ((bits & 0x7fffff) >>> 13);
+}
+function halfPick(n: number, seed: number): number[] {
+  const r = prng(seed);
+  return Array.from({ length: n }, () => halfValues[Math.floor(r() * halfValues.length)]!);
+}
+
 export interface SafetensorsParams {
-  entries: { name: string; dtype: "F32" | "F64" | "I32"; shape: number[]; seed: number }[];
+  entries: { name: string; dtype: "F32" | "F64" | "I32" | "F16" | "BF16" | "I64"; shape: number[]; seed: number }[];
   metadata?: Record<string, string>;
   /** Header padding: none (legal: the format does not require it), spaces to a multiple of 8, or a tab and a newline. */
   pad: "none" | "spaces" | "whitespace";
@@ -330,12 +352,16 @@ export interface SafetensorsParams {
     | { op: "truncate" | "flip" | "append" | "length"; at: number; value: number };
 }
 
-const toKd: Record<string, DType> = { F32: "float32", F64: "float64", I32: "int32" };
+const toKd: Record<string, DType> = { F32: "float32", F64: "float64", I32: "int32", F16: "float32", BF16: "float32", I64: "int32" };
 
 /** The tensors a valid safetensors file of these params holds (name → dtype, shape, values). */
 export function safetensorsContent(p: SafetensorsParams): Map<string, { dtype: DType; shape: number[]; values: number[] }> {
   const m = new Map<string, { dtype: DType; shape: number[]; values: number[] }>();
-  for (const e of p.entries) m.set(e.name, { dtype: toKd[e.dtype]!, shape: e.shape, values: drawValues("special", toKd[e.dtype]!, sizeOf(e.shape), e.seed) });
+  for (const e of p.entries) {
+    const n = sizeOf(e.shape);
+    const values = e.dtype === "F16" || e.dtype === "BF16" ? halfPick(n, e.seed) : drawValues("special", toKd[e.dtype]!, n, e.seed);
+    m.set(e.name, { dtype: toKd[e.dtype]!, shape: e.shape, values });
+  }
   return m;
 }
 

@@ -291,6 +291,106 @@ function kdMethodFinite(labels: boolean, minRows: number) {
   };
 }
 
+/**
+ * sparseDistillationLoss: student logits [..., C] of every kind, the teacher's top-k classes
+ * (distinct per row, now and then a repeat or one out of range) and log-probabilities (mass below
+ * 1, 1, within 1e-6 above, or well above; some −∞), at times of mismatched shapes or dtypes, with
+ * labels (some ignored or out of range) and every option, good and bad.
+ */
+function SparseArgs(p: Profile): Param {
+  const d = dimArb(p);
+  const kinds = fc.constantFrom<ValueKind>("moderate", "moderate", "moderate", "masked", "wide", "special", "finite-special", "huge", "plateau", "flat");
+  const good = fc
+    .record({
+      lead: fc.constantFrom<number[]>([], [2], [3], [2, 2], [1, 3]), C: d, kf: fc.double({ min: 0, max: 1, noNaN: true }), mismatch: fc.integer({ min: 0, max: 15 }),
+      labels: fc.constantFrom("match", "match", "none", "none", "noisy", "float"), sk: kinds, sd: fc.constantFrom<DType>("float32", "float32", "float64"),
+      ld: fc.constantFrom<DType>("float32", "float64"), sl: fc.constantFrom<Layout>("contiguous", "contiguous", "transposed", "strided", "offset"),
+      lgrad: fc.boolean(), seeds: fc.tuple(fc.nat(), fc.nat(), fc.nat(), fc.nat()),
+      T: fc.option(TEMPERATURES, { nil: undefined, freq: 3 }), alpha: fc.option(fc.constantFrom(0, 0.3, 1), { nil: undefined, freq: 2 }),
+      tail: fc.option(fc.boolean(), { nil: undefined }), scaleT2: fc.option(fc.boolean(), { nil: undefined }),
+      reduction: fc.option(fc.constantFrom("mean", "sum", "none"), { nil: undefined }), ignoreIndex: fc.option(fc.constantFrom(-100, 0, -1), { nil: undefined }),
+      extra: fc.constantFrom("none", "none", "none", "divergence", "standardize", "forward"),
+    })
+    .map(({ lead, C, kf, mismatch, labels, sk, sd, ld, sl, lgrad, seeds, T, alpha, tail, scaleT2, reduction, ignoreIndex, extra }): Arg[] => {
+      const classes = Math.max(C, 1);
+      const k = mismatch === 0 ? classes + 1 : Math.max(1, Math.round(kf * classes));
+      const shape = capShape([...lead, classes], p.maxSize);
+      const ls = shape.slice(0, -1);
+      const ik = mismatch === 1 ? [...ls, k + 1] : mismatch === 2 ? [k] : [...ls, k];
+      const student: TensorArg = { k: "tensor", dtype: sd, shape, layout: sl, kind: sk, seed: seeds[0], grad: true };
+      const indices: TensorArg = { k: "tensor", dtype: mismatch === 3 ? "float32" : "int32", shape: ik, layout: "contiguous", kind: "topk", seed: seeds[1], grad: false, classes };
+      const logprobs: TensorArg = { k: "tensor", dtype: mismatch === 4 ? "int32" : ld, shape: [...ls, k], layout: "contiguous", kind: "logprobs", seed: seeds[2], grad: lgrad };
+      const fields: [string, Arg][] = [];
+      if (labels !== "none") {
+        fields.push(["labels", { k: "tensor", dtype: labels === "float" ? "float32" : "int32", shape: ls, layout: "contiguous", kind: labels === "noisy" ? "labels" : "classes", seed: seeds[3], grad: false, classes }]);
+      }
+      if (T !== undefined) fields.push(["temperature", v(T)]);
+      if (alpha !== undefined && (labels !== "none" || alpha === 1 || seeds[3] % 4 === 0)) fields.push(["alpha", v(alpha)]);
+      if (tail !== undefined) fields.push(["tail", v(tail)]);
+      if (scaleT2 !== undefined) fields.push(["scaleT2", v(scaleT2)]);
+      if (reduction !== undefined) fields.push(["reduction", v(reduction)]);
+      if (ignoreIndex !== undefined) fields.push(["ignoreIndex", v(ignoreIndex)]);
+      if (extra === "divergence") fields.push(["divergence", v("reverse")]);
+      if (extra === "standardize") fields.push(["standardize", v(true)]);
+      if (extra === "forward") fields.push(["divergence", v("forward")], ["standardize", v(false)]);
+      return [student, indices, logprobs, obj(fields)];
+    });
+  const refused = fc.constantFrom<Arg>(
+    { k: "object", fields: [["temprature", v(2)]], refuse: 'the unknown option key "temprature"' },
+    { k: "object", fields: [["tail", v(null)]], refuse: "the option tail: null" },
+  );
+  const badOptions = fc.oneof(
+    fc.constantFrom(v(null), v(3), v("x")), Temperature.bad!.map((b) => obj([["temperature", b[0]!]])), Alpha.bad!.map((b) => obj([["alpha", b[0]!]])),
+    fc.constantFrom(obj([["tail", v("yes")]]), obj([["reduction", v("batchmean")]]), obj([["ignoreIndex", v(0.5)]]), obj([["temperature", { k: "tensor", dtype: "float64", shape: [], layout: "contiguous", kind: "positive", seed: 1, grad: false }]])),
+    refused,
+  );
+  return Group(good, [wrongTensor, wrongTensor, wrongTensor, badOptions]);
+}
+
+/**
+ * sparseDistillationLoss: finite loss and gradients (docs/non-finite.md) when the student's logits
+ * are finite (|x| ≤ 1e4), the logprobs finite (|x| ≤ 1e4) or −∞, the temperature accepted, and,
+ * renormalised (tail: false), every counted row keeps a logprob above −∞ (else the teacher has no
+ * distribution there). Whatever the call refuses (indices, masses) throws before this matters.
+ */
+function sparseFinite(args: unknown[]): Finite {
+  const [s, idx, lp, o] = args;
+  if (!isT(s) || !isT(idx) || !isT(lp) || s.dtype === "int32" || lp.dtype === "int32" || idx.dtype !== "int32") return false;
+  const opts = (o ?? {}) as Record<string, unknown>;
+  if (typeof opts !== "object" || opts === null) return false;
+  const T = opts.temperature ?? 4;
+  if (!num(T) || !Number.isFinite(T) || !(T > 0)) return false;
+  if (!elements(s).every((x) => moderate(x))) return false;
+  if (!elements(lp).every((x) => moderate(x) || x === -Infinity)) return false;
+  if (opts.tail === false) {
+    const k = lp.shape[lp.ndim - 1] ?? 1;
+    const xs = elements(lp);
+    for (let i = 0; i < xs.length; i += k) if (xs.slice(i, i + k).every((x) => x === -Infinity)) return false;
+  }
+  return true;
+}
+
+/**
+ * sparseDistillationLoss's student gradient: every row sums to 0 (a shift of a student row changes
+ * nothing), and each entry is at most the upstream times (α·T^{κ−1}·(1 + 1e-6) + 1 − α) per row
+ * (∂D/∂(s/T) = q·P_tot − p̃, two vectors of mass at most 1 + 1e-6; the cross-entropy's softmax − onehot).
+ */
+function sparseGrads(args: unknown[], up: Tensor): string | null {
+  const [s, , , o] = args as [Tensor, Tensor, Tensor, Record<string, unknown> | undefined];
+  const opts = o ?? {};
+  const T = (opts.temperature as number) ?? 4;
+  const alpha = (opts.alpha as number) ?? (opts.labels === undefined ? 1 : 0.5);
+  const kappa = opts.scaleT2 === false ? 0 : 2;
+  const gs = s.grad;
+  if (gs) {
+    const limit = Math.max(0, ...elements(up).map(Math.abs)) * (alpha * T ** (kappa - 1) * (1 + 1e-6) + 1 - alpha);
+    const xs = elements(gs);
+    const i = xs.findIndex((x) => !(Math.abs(x) <= limit * (1 + 1e-5) + 1e-30));
+    if (i >= 0) return `the student gradient is ${xs[i]} at flat index ${i}, beyond |g|·(α·T^(κ−1) + 1 − α) = ${limit}`;
+  }
+  return lanesSumToZero(gs, -1, "a student gradient row", up);
+}
+
 /** Temperatures: ordinary ones, and every extreme an accepted finite T > 0 can take. */
 const TEMPERATURES = fc.oneof(
   { weight: 3, arbitrary: fc.constantFrom(0.5, 1, 2, 4, 8, 20) },
@@ -837,7 +937,7 @@ const safetensorsArb: fc.Arbitrary<SafetensorsParams> = fc.record({
   entries: fc.array(
     fc.record({
       name: fc.constantFrom("w", "b", "layer.0.weight", "0", "1", "é", "x y"),
-      dtype: fc.constantFrom<"F32" | "F64" | "I32">("F32", "F64", "I32"),
+      dtype: fc.constantFrom<"F32" | "F64" | "I32" | "F16" | "BF16" | "I64">("F32", "F64", "I32", "F16", "BF16", "I64"),
       shape: shapeArb({ name: "small", maxSize: 12 }, 0, 3),
       seed: fc.nat(),
     }),
@@ -1506,6 +1606,7 @@ R.dkdLoss = fn((p) => [KdMethodArgs(p, true), optional(Options({ alpha: TermWeig
 R.distLoss = fn((p) => [KdMethodArgs(p, false), optional(Options({ beta: TermWeight, gamma: TermWeight, temperature: MethodTemperature }))], { finite: kdMethodFinite(false, 2) });
 R.nkdLoss = fn((p) => [KdMethodArgs(p, true), optional(Options({ temperature: MethodTemperature, gamma: TermWeight }))], { finite: kdMethodFinite(true, 1) });
 R.wsldLoss = fn((p) => [KdMethodArgs(p, true), optional(Options({ temperature: MethodTemperature, alpha: TermWeight }))], { finite: kdMethodFinite(true, 1) });
+R.sparseDistillationLoss = fn((p) => [SparseArgs(p)], { finite: sparseFinite, gradCheck: sparseGrads });
 R.logitMatchingLoss = fn((p) => [LogitPair(p, ["moderate", "moderate", "wide", "special", "masked"])], { finite: (args) => within(args, 1e4) && isT(args[0]) && args[0].size > 0 });
 R.softTargets = fn((p) => [T(p, { kinds: ["moderate", "moderate", "masked", "wide", "huge", "special"] }), Temperature], {
   finite: ([x, T]) => {
@@ -1644,22 +1745,49 @@ R["Optimizer#zeroGrad"] = { how: "method", args: () => call([fixed(optimizerArb(
 R["Optimizer#checkOption"] = { how: "method", args: () => call([fixed(optimizerArb()), one(fc.constantFrom("lr", "momentum").map(v), wrongType), Num(anyNumber), Bool, one(fc.constant(v("a finite number")), wrongType)]), noBackend: true };
 
 // ---- io
+/** The dtypes option of encodeSafetensors and saveSafetensors: some tensor names (and names of none) mapped to codes, good and bad. */
+const SafetensorsDtypes: Param = Options({
+  dtypes: one(
+    fc.array(fc.tuple(fc.constantFrom("a", "b", "0", "1", "zz", "__proto__"), fc.constantFrom("F16", "BF16", "F32", "F64", "I32", "I64")), { maxLength: 3 })
+      .map((pairs) => obj(pairs.filter(([n], i) => pairs.findIndex(([m]) => m === n) === i).map(([n, c]) => [n, v(c)]))),
+    fc.oneof(wrongType, fc.constant(obj([["a", v("F8_E4M3")]])), fc.constant(obj([["a", v("toString")]])), fc.constant(obj([["a", v(3)]]))),
+  ),
+});
+
+/**
+ * A value stored as `code` and read back: exact for F32/F64/I32/I64 (and for float64 → F64), the
+ * nearest value of the format otherwise (within half its ulp: relative 2⁻¹¹ for F16, 2⁻⁸ for BF16,
+ * 2⁻²⁴ for F32 from float64, or half the smallest subnormal), non-finite values as they were.
+ */
+function storedAs(got: number, x: number, code: string, from: string): boolean {
+  if (!Number.isFinite(x)) return Object.is(got, x) || (Number.isNaN(x) && Number.isNaN(got));
+  const [rel, abs] = code === "F16" ? [2 ** -11, 2 ** -25] : code === "BF16" ? [2 ** -8, 2 ** -134] : code === "F32" && from === "float64" ? [2 ** -24, 2 ** -150] : [0, 0];
+  return Math.abs(got - x) <= rel * Math.abs(x) + abs;
+}
+
 R.encodeSafetensors = fn(
   () => [
     one(fc.record({ names: fc.array(fc.constantFrom("a", "b", "0", "1", "__metadata__", "__proto__", "constructor", "", "é", "not-a-tensor"), { maxLength: 4 }), map: fc.boolean(), seed: fc.nat() }).map((params) => special("named-tensors", params)), fc.oneof(wrongType, fc.constant(v(3)))),
     optional(one(fc.constantFrom<unknown>({}, { format: "pt" }, { a: 1 }, { __proto__: "x" } as unknown, { toString: "y" }, null, "str", [] as unknown).map(v), wrongType)),
+    optional(SafetensorsDtypes),
   ],
   {
-    // Round trip: what encodeSafetensors writes, decodeSafetensors reads back.
-    check: (bytes, [tensors]) => {
+    // Round trip: what encodeSafetensors writes, decodeSafetensors reads back (rounded to the dtype asked for).
+    check: (bytes, [tensors, , options]) => {
       if (!(bytes instanceof Uint8Array)) return "did not return bytes";
-      const back = kd.decodeSafetensors(bytes).tensors;
+      const decoded = kd.decodeSafetensors(bytes);
+      const back = decoded.tensors;
+      const asked = ((options as { dtypes?: Record<string, string> } | undefined)?.dtypes ?? {}) as Record<string, string>;
       const entries = tensors instanceof Map ? [...tensors] : Object.entries(tensors as object);
       for (const [name, t] of entries) {
         const got = back.get(name);
         if (!isT(got) || !isT(t)) return `tensor "${name}" does not come back`;
-        const p = expectValues(got, elements(t), `tensor "${name}"`);
-        if (p) return `round trip: ${p}`;
+        const code = Object.hasOwn(asked, name) ? asked[name]! : decoded.dtypes.get(name)!;
+        if (decoded.dtypes.get(name) !== code) return `tensor "${name}" was stored as ${decoded.dtypes.get(name)}, not ${code}`;
+        const want = elements(t);
+        const have = elements(got);
+        const i = want.findIndex((x, j) => !storedAs(have[j]!, x, code, t.dtype));
+        if (i >= 0) return `round trip: tensor "${name}" stored as ${code}: [${i}] is ${have[i]}, from ${want[i]}`;
       }
       return null;
     },
@@ -1897,7 +2025,7 @@ R["node:loadNpy"] = nodeRow(() => [PathArg(fileContent.filter((c) => c?.npy !== 
     return isT(r) ? expectValues(r, npyValues(params)) : "did not return a Tensor";
   },
 });
-R["node:saveSafetensors"] = nodeRow(() => [PathArg(), one(fc.record({ names: fc.array(fc.constantFrom("a", "b", "__proto__", "constructor", "", "not-a-tensor"), { maxLength: 3 }), map: fc.boolean(), seed: fc.nat() }).map((params) => special("named-tensors", params)), wrongType), optional(one(fc.constantFrom<unknown>({ format: "pt" }, { a: 1 }, null).map(v), wrongType))], {
+R["node:saveSafetensors"] = nodeRow(() => [PathArg(), one(fc.record({ names: fc.array(fc.constantFrom("a", "b", "__proto__", "constructor", "", "not-a-tensor"), { maxLength: 3 }), map: fc.boolean(), seed: fc.nat() }).map((params) => special("named-tensors", params)), wrongType), optional(one(fc.constantFrom<unknown>({ format: "pt" }, { a: 1 }, null).map(v), wrongType)), optional(SafetensorsDtypes)], {
   check: (_r, [path]) => noTemporaries(path),
 });
 R["node:loadSafetensors"] = nodeRow(() => [PathArg(fileContent.filter((c) => c?.safetensors !== undefined || c?.garbage !== undefined))], {
@@ -1908,6 +2036,33 @@ R["node:loadSafetensors"] = nodeRow(() => [PathArg(fileContent.filter((c) => c?.
   },
 });
 R["node:saveModule"] = nodeRow(() => [PathArg(), one(moduleArb(), wrongType), optional(one(fc.constantFrom<unknown>({ note: "x" }, { a: 1 }).map(v), wrongType))], { check: (_r, [path]) => noTemporaries(path) });
+/**
+ * openTopKShards on a file (a one-shard source), a directory, a list of both, or not a path, with
+ * tensor names that now and then match the suite's files; every shard is then loaded, so the
+ * shard checks run on valid files, garbage and files without indices or logprobs.
+ */
+R["node:openTopKShards"] = nodeRow(() => [
+  one(
+    fc.oneof(
+      { weight: 3, arbitrary: PathArg(fileContent.filter((c) => c?.safetensors !== undefined || c?.garbage !== undefined)).good.map((a) => a[0]!) },
+      { weight: 1, arbitrary: fc.array(PathArg(fileContent).good.map((a) => a[0]!), { maxLength: 3 }).map((items) => list(items)) },
+    ),
+    fc.oneof(wrongType, fc.constant(v(3)), fc.constant(list([v(3)]))),
+  ),
+  optional(Options({ indices: one(fc.constantFrom("indices", "w", "b", "0", "__proto__").map(v), fc.oneof(wrongType, fc.constant(v("")))), logprobs: one(fc.constantFrom("logprobs", "w", "b", "1").map(v), fc.oneof(wrongType, fc.constant(v("")))) })),
+], {
+  run: (target, args) => {
+    const shards = (target as (...a: unknown[]) => kn.TopKShards)(...args);
+    for (let i = 0; i < shards.length; i++) {
+      const shard = shards.load(i);
+      if (!isT(shard.indices) || shard.indices.dtype !== "int32" || !isT(shard.logprobs) || shard.logprobs.dtype === "int32") {
+        throw new Error(`shard ${i}: indices ${shard.indices?.dtype}, logprobs ${shard.logprobs?.dtype}`);
+      }
+    }
+    return shards;
+  },
+  names: () => ["TopKShards.load"],
+});
 R["node:loadModule"] = nodeRow(() => [PathArg(fileContent.filter((c) => c?.safetensors !== undefined || c?.garbage !== undefined)), one(moduleArb(["linear", "mlp", "relu"]), wrongType), optional(Options({ strict: Bool }))]);
 R["node:loadDigits"] = nodeRow(() => [optional(one(fc.record({ kind: fc.constantFrom<"real" | "copy" | "missing" | "file">("real", "copy", "copy", "missing", "file"), change: fc.constantFrom("none", "flip-x", "remove-y", "sums-bad-line", "sums-missing-entry", "split-not-json", "split-consistent-garbage") }).map((params) => special("digits-dir", params)), fc.oneof(wrongType, fc.constant(v(3)))))], {
   check: (r) => ROWS.digitsFromBytes!.check!(r, []),

@@ -32,10 +32,14 @@ export type Layout = "contiguous" | "transposed" | "strided" | "expanded" | "off
  * int32
  * tensors take small integers, class indices in [0, classes) ("classes"), the
  * same with some −100 and out-of-range ones ("labels"), and with `special` the
- * int32 extremes.
+ * int32 extremes. Rows along the last axis (`row` values each): "topk" (int32) draws distinct
+ * classes in [0, classes) per row, a row now and then repeating one or stepping out of range;
+ * "logprobs" (float) draws a row of log-probabilities whose mass is below 1, exactly 1, just
+ * above 1 (within 1e-6) or well above it, with some −∞ (probability 0).
  */
 export type ValueKind =
-  | "moderate" | "wide" | "special" | "finite-special" | "masked" | "positive" | "huge" | "plateau" | "flat" | "labels" | "classes";
+  | "moderate" | "wide" | "special" | "finite-special" | "masked" | "positive" | "huge" | "plateau" | "flat" | "labels" | "classes"
+  | "topk" | "logprobs";
 
 export interface TensorArg {
   k: "tensor";
@@ -113,9 +117,10 @@ export function sizeOf(shape: readonly number[]): number {
 }
 
 /** `n` values of a kind (see ValueKind), deterministic in the seed. */
-export function drawValues(kind: ValueKind, dtype: DType, n: number, seed: number, classes = 0): number[] {
+export function drawValues(kind: ValueKind, dtype: DType, n: number, seed: number, classes = 0, row = 1): number[] {
   const r = prng(seed);
   const out = new Array<number>(n);
+  if (kind === "topk" || kind === "logprobs") return drawRows(kind, dtype, n, r, classes, Math.max(row, 1));
   const moderate = (): number => (r() < 0.2 ? Math.floor(r() * 7) - 3 : Math.round((r() * 6 - 3) * 8) / 8);
   const base = [1e4, -1e4, 1e8, 1e12, 1e15, 1e16, -1e16][Math.floor(r() * 7)]!;
   const flatAt = Math.floor(r() * Math.max(n, 1));
@@ -164,6 +169,33 @@ export function drawValues(kind: ValueKind, dtype: DType, n: number, seed: numbe
   return out;
 }
 
+/** The row kinds of drawValues: top-k class indices, or top-k log-probabilities (see ValueKind). */
+function drawRows(kind: "topk" | "logprobs", dtype: DType, n: number, r: () => number, classes: number, row: number): number[] {
+  const out = new Array<number>(n).fill(0);
+  for (let start = 0; start < n; start += row) {
+    const len = Math.min(row, n - start);
+    if (kind === "topk" || dtype === "int32") {
+      const C = Math.max(classes, 1);
+      const perm = Array.from({ length: C }, (_, i) => i);
+      for (let i = C - 1; i > 0; i--) {
+        const j = Math.floor(r() * (i + 1));
+        [perm[i], perm[j]] = [perm[j]!, perm[i]!];
+      }
+      for (let j = 0; j < len; j++) out[start + j] = perm[j % C]!;
+      const u = r();
+      if (u < 0.03 && len > 1) out[start + len - 1] = out[start]!;
+      else if (u < 0.05) out[start] = r() < 0.5 ? -1 : C + Math.floor(r() * 3);
+      continue;
+    }
+    const u = r();
+    const mass = u < 0.7 ? 0.05 + 0.9 * r() : u < 0.8 ? 1 : u < 0.9 ? 1 + 5e-7 : u < 0.95 ? 1e-30 : 3;
+    const w = Array.from({ length: len }, () => 0.05 + r());
+    const total = w.reduce((a, b) => a + b, 0);
+    for (let j = 0; j < len; j++) out[start + j] = r() < 0.1 ? -Infinity : Math.log((mass * w[j]!) / total);
+  }
+  return out;
+}
+
 // ------------------------------------------------------------------ building
 
 const typed = (dtype: DType, n: number): Float32Array | Float64Array | Int32Array =>
@@ -194,14 +226,14 @@ export function logicalValues(a: TensorArg): number[] {
   if (layout === "expanded") {
     const d = a.shape.findIndex((s) => s >= 2);
     const base = a.shape.map((s, i) => (i === d ? 1 : s));
-    const vals = drawValues(a.kind, a.dtype, sizeOf(base), a.seed, a.classes);
+    const vals = drawValues(a.kind, a.dtype, sizeOf(base), a.seed, a.classes, base[base.length - 1]);
     const out: number[] = [];
     const inner = sizeOf(a.shape.slice(d + 1));
     const outer = sizeOf(a.shape.slice(0, d));
     for (let o = 0; o < outer; o++) for (let j = 0; j < a.shape[d]!; j++) for (let i = 0; i < inner; i++) out.push(vals[o * inner + i]!);
     return out;
   }
-  return drawValues(a.kind, a.dtype, sizeOf(a.shape), a.seed, a.classes);
+  return drawValues(a.kind, a.dtype, sizeOf(a.shape), a.seed, a.classes, a.shape[a.shape.length - 1]);
 }
 
 /** Make the tensor an Arg describes (a leaf; requiresGrad for float tensors with `grad`). */
@@ -216,12 +248,12 @@ export function buildTensor(a: TensorArg): Tensor {
     const d = shape.findIndex((s) => s >= 2);
     const base = shape.map((s, i) => (i === d ? 1 : s));
     const data = typed(a.dtype, sizeOf(base));
-    data.set(drawValues(a.kind, a.dtype, sizeOf(base), a.seed, a.classes));
+    data.set(drawValues(a.kind, a.dtype, sizeOf(base), a.seed, a.classes, base[base.length - 1]));
     const strides = contiguousStrides(base);
     strides[d] = 0;
     t = new Tensor(data, shape, strides, 0);
   } else {
-    const values = drawValues(a.kind, a.dtype, size, a.seed, a.classes);
+    const values = drawValues(a.kind, a.dtype, size, a.seed, a.classes, shape[shape.length - 1]);
     if (layout === "contiguous") {
       const data = typed(a.dtype, size);
       data.set(values);

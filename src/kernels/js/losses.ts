@@ -6,6 +6,7 @@ import { dkd } from "./dkd.js";
 import { dist } from "./dist.js";
 import { nkd } from "./nkd.js";
 import { wsld } from "./wsld.js";
+import { sparseDistillationKernel, topKCheck as topKCheckRows } from "../sparse-distillation.js";
 
 /**
  * The losses' loops in TypeScript (table.ts, LossKernels, states each formula; the
@@ -33,6 +34,14 @@ function distillation(
     return distillationKernelF32(s, t, labels, B, C, T, alpha, dS as Float32Array | null, new Float32Array(3 * C));
   }
   return distillationKernel(s, t, labels, B, C, T, alpha, dS, dT, new Float64Array((dT === null ? 3 : 4) * C), float32);
+}
+
+/** The sparse distillation loss: kernels/sparse-distillation.ts (it allocates its scratch of 2·C float64). */
+const sparseDistillation: LossKernels["sparseDistillation"] = sparseDistillationKernel;
+
+/** topKCheck with its scratch: one mark per class. */
+function topKCheck(indices: Int32Array, logprobs: Storage, rows: number, k: number, classes: number, labels: Int32Array | null, ignoreIndex: number): number {
+  return topKCheckRows(indices, logprobs, rows, k, classes, labels, ignoreIndex, new Int32Array(classes));
 }
 
 /** Visit each position (lane) of `l`: its index, first element and step along the classes. */
@@ -261,6 +270,6 @@ function logitMatchingBackward(centred: Float64Array, rowScale: Float64Array, C:
 }
 
 export const losses: LossKernels = {
-  distillation, classLoss, classLossBackward, classCoefficients, badLabel, klDiv, klDivBackward,
+  distillation, sparseDistillation, topKCheck, classLoss, classLossBackward, classCoefficients, badLabel, klDiv, klDivBackward,
   squaredError, squaredErrorBackward, logitMatching, logitMatchingBackward, dkd, dist, nkd, wsld,
 };
