@@ -6,7 +6,7 @@ import {
   distillationLoss, distillationLossComposite, klDiv, logSoftmax, logitMatchingLoss, noGrad, predict,
   softTargets, softmax, tensor,
 } from "../../src/index.js";
-import { seededLogitRows as logitRows } from "../arbitraries.js";
+import { logitRows } from "../arbitraries.js";
 import { expectClose } from "../helpers/close.js";
 import { exactRow } from "./exact.js";
 

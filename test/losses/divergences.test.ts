@@ -12,7 +12,7 @@ import {
   logSoftmax, logitMatchingLoss, noGrad, softmax, standardizeLogits, tensor, type DistillationOptions, type Divergence,
 } from "../../src/index.js";
 // The seeded generator this file was written against (test/arbitraries.ts, seededLogitRows: the shipped
-// `logits` finds rows outside the bounds these properties state; being looked into).
+// `logits` shrinks to near-constant rows these properties' bounds do not cover: see test/arbitraries.ts).
 import { seededLogitRows as logitRows } from "../arbitraries.js";
 import { expectClose } from "../helpers/close.js";
 
