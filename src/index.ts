@@ -140,6 +140,7 @@ export {
   type NamedTensors, type DecodedSafetensors, type SafetensorsDType, type EncodeSafetensorsOptions,
 } from "./io/safetensors.js";
 export { encodeNpy, decodeNpy } from "./io/npy.js";
+export { decodeIdx } from "./io/idx.js";
 
 // data
 export {

@@ -7,6 +7,7 @@ import "../methods.js";
 export { writeFileAtomic } from "./files.js";
 export { saveSafetensors, loadSafetensors, saveModule, loadModule, saveCheckpoint, loadCheckpoint } from "./safetensors.js";
 export { saveNpy, loadNpy } from "./npy.js";
+export { loadIdx } from "./idx.js";
 export {
   openTopKShards, type TopKShard, type TopKShards, type TopKShardsOptions, type TopKShardIterationOptions,
 } from "./top-k-shards.js";

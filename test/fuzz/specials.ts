@@ -9,6 +9,7 @@
 import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createHash } from "node:crypto";
 import { tmpdir } from "node:os";
+import { gzipSync } from "node:zlib";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import * as kd from "../../src/index.js";
@@ -482,6 +483,65 @@ export function npyBytes(p: NpyParams): Uint8Array {
   return p.mutate?.op === "header" || p.mutate?.op === "hlen" ? out : byteMutation(out, p.mutate);
 }
 
+// ------------------------------------------------------------------ IDX files (MNIST's format)
+
+export interface IdxParams {
+  /** The element type byte: 0x08, 0x09, 0x0B, 0x0C, 0x0D, 0x0E (readable) or another (refused). */
+  type: number;
+  shape: number[];
+  seed: number;
+  /** Gzipped (kdgrad/node's loadIdx reads both; decodeIdx only the plain bytes). */
+  gzip?: boolean;
+  mutate?: { op: "truncate" | "flip" | "append"; at: number; value: number } | { op: "magic"; value: number } | { op: "dims"; value: number };
+}
+
+const IDX_TYPES: Record<number, { code: string; lo: number; hi: number }> = {
+  0x08: { code: "U8", lo: 0, hi: 255 }, 0x09: { code: "I8", lo: -128, hi: 127 }, 0x0b: { code: "I16", lo: -32768, hi: 32767 },
+  0x0c: { code: "I32", lo: -(2 ** 31), hi: 2 ** 31 - 1 }, 0x0d: { code: "F32", lo: 0, hi: 0 }, 0x0e: { code: "F64", lo: 0, hi: 0 },
+};
+
+/** The values an IDX file of these params holds: integers over the type's whole range (ends included), or special floats. */
+export function idxValues(p: IdxParams): number[] {
+  const t = IDX_TYPES[p.type];
+  const n = sizeOf(p.shape);
+  if (t === undefined) return new Array<number>(n).fill(0);
+  if (t.code === "F32") return drawValues("special", "float32", n, p.seed).map(Math.fround);
+  if (t.code === "F64") return drawValues("special", "float64", n, p.seed);
+  const r = prng(p.seed);
+  return Array.from({ length: n }, (_, i) => (i === 0 ? t.lo : i === 1 ? t.hi : t.lo + Math.floor(r() * (t.hi - t.lo + 1))));
+}
+
+/** Whether decodeIdx reads an IDX file of these params (after gunzip, for loadIdx). */
+export function idxReadable(p: IdxParams): boolean {
+  return p.mutate === undefined && p.type in IDX_TYPES && p.shape.length > 0;
+}
+
+/** An IDX file written from the format's description (big-endian), the suite's own writer. */
+export function idxBytes(p: IdxParams, gzip = p.gzip === true): Uint8Array {
+  const t = IDX_TYPES[p.type];
+  const values = idxValues(p);
+  const size = t === undefined ? 1 : t.code === "F64" ? 8 : t.code === "F32" || t.code === "I32" ? 4 : t.code === "I16" ? 2 : 1;
+  const out = new Uint8Array(4 + 4 * p.shape.length + values.length * size);
+  const view = new DataView(out.buffer);
+  out.set([0, 0, p.type & 0xff, p.shape.length]);
+  p.shape.forEach((d, i) => view.setUint32(4 + 4 * i, d, false));
+  const at = 4 + 4 * p.shape.length;
+  values.forEach((x, i) => {
+    const o = at + i * size;
+    if (t === undefined || t.code === "U8") view.setUint8(o, x & 0xff);
+    else if (t.code === "I8") view.setInt8(o, x);
+    else if (t.code === "I16") view.setInt16(o, x, false);
+    else if (t.code === "I32") view.setInt32(o, x, false);
+    else if (t.code === "F32") view.setFloat32(o, x, false);
+    else view.setFloat64(o, x, false);
+  });
+  let bytes: Uint8Array = out;
+  if (p.mutate?.op === "magic") bytes[p.mutate.value % 2] = 1 + (p.mutate.value % 255);
+  else if (p.mutate?.op === "dims") bytes[3] = p.mutate.value & 0xff;
+  else bytes = byteMutation(out, p.mutate);
+  return gzip ? new Uint8Array(gzipSync(bytes)) : bytes;
+}
+
 // ------------------------------------------------------------------ the digits data set as bytes
 
 export interface DigitsParams {
@@ -545,7 +605,7 @@ export function freshDir(): string {
 export interface PathParams {
   kind: "fresh" | "existing" | "dir" | "under-file" | "missing-dir" | "empty" | "proc" | "url" | "dev-null";
   /** What the file holds for "existing" (and "url"): valid files of each format, or corrupt bytes. */
-  content?: { npy?: NpyParams; safetensors?: SafetensorsParams; garbage?: number; checkpoint?: CheckpointBytesParams };
+  content?: { npy?: NpyParams; safetensors?: SafetensorsParams; garbage?: number; checkpoint?: CheckpointBytesParams; idx?: IdxParams };
 }
 
 export function buildPath(p: PathParams): string | URL {
@@ -553,7 +613,7 @@ export function buildPath(p: PathParams): string | URL {
   const file = join(d, "file.bin");
   const write = (): void => {
     const c = p.content ?? {};
-    const bytes = c.npy ? npyBytes(c.npy) : c.safetensors ? safetensorsBytes(c.safetensors) : c.checkpoint ? checkpointBytes(c.checkpoint) : new Uint8Array(c.garbage ?? 0).map((_, i) => (i * 31 + 7) & 0xff);
+    const bytes = c.npy ? npyBytes(c.npy) : c.safetensors ? safetensorsBytes(c.safetensors) : c.checkpoint ? checkpointBytes(c.checkpoint) : c.idx ? idxBytes(c.idx) : new Uint8Array(c.garbage ?? 0).map((_, i) => (i * 31 + 7) & 0xff);
     writeFileSync(file, bytes);
   };
   switch (p.kind) {
@@ -1093,6 +1153,8 @@ export function buildSpecial(name: string, params: unknown): unknown {
       return safetensorsBytes(params as SafetensorsParams);
     case "npy":
       return npyBytes(params as NpyParams);
+    case "idx":
+      return idxBytes(params as IdxParams, false);
     case "random-bytes": {
       const { n, seed, prefix } = params as { n: number; seed: number; prefix?: number[] };
       const r = prng(seed);

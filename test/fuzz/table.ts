@@ -23,7 +23,7 @@ import {
   call, fixed, one, optional, special, wrongType, type Param,
 } from "./params.js";
 import {
-  Deferred, buildSpecial, gradOutputsFor, gradientsPart, leafOf, likeTensor, npyReadable, npyValues, readsOf, safetensorsContent, type GradientsCase,
+  Deferred, buildSpecial, gradOutputsFor, gradientsPart, leafOf, likeTensor, npyReadable, npyValues, idxReadable, idxValues, type IdxParams, readsOf, safetensorsContent, type GradientsCase,
   type GradientsCaseParams, type GraphParams, type ModuleParams, type NpyParams, type OptimizerParams, type PathParams, type SafetensorsParams,
   SEQUENCES, buildParts, type CheckpointBytesParams, type ChildrenParams, type GradParamsParams, type OptimizerDictParams, type PartsParams,
   type ScheduleKind, type SchedulerDictParams, type SchedulerParams,
@@ -987,14 +987,39 @@ const npyArb: fc.Arbitrary<NpyParams> = fc.record({
   ),
 });
 
-const BytesArg = (format: "safetensors" | "npy"): Param =>
+/** IDX files (MNIST's format): every element type, shapes of rank 1 to 3 (0-size included), sometimes gzipped, an unknown type byte or one corruption. */
+const idxArb: fc.Arbitrary<IdxParams> = fc.record({
+  type: fc.oneof({ weight: 6, arbitrary: fc.constantFrom(0x08, 0x09, 0x0b, 0x0c, 0x0d, 0x0e) }, { weight: 1, arbitrary: fc.constantFrom(0x00, 0x0a, 0x0f, 0xff) }),
+  shape: shapeArb({ name: "small", maxSize: 12 }, 1, 3),
+  seed: fc.nat(),
+  gzip: fc.boolean(),
+  mutate: fc.option(
+    fc.oneof(
+      fc.record({ op: fc.constantFrom<"truncate" | "flip" | "append">("truncate", "flip", "append"), at: fc.nat(), value: fc.integer({ min: 0, max: 255 }) }),
+      fc.record({ op: fc.constant<"magic">("magic"), value: fc.nat() }),
+      fc.record({ op: fc.constant<"dims">("dims"), value: fc.constantFrom(0, 4, 200, 255) }),
+    ),
+    { freq: 3, nil: undefined },
+  ),
+});
+
+const BytesArg = (format: "safetensors" | "npy" | "idx"): Param =>
   one(
     fc.oneof(
-      { weight: 6, arbitrary: (format === "safetensors" ? safetensorsArb : npyArb).map((params) => special(format, params)) },
+      { weight: 6, arbitrary: (format === "safetensors" ? safetensorsArb.map((params) => special(format, params)) : format === "npy" ? npyArb.map((params) => special(format, params)) : idxArb.map((params) => special(format, params))) },
       { weight: 1, arbitrary: fc.record({ n: fc.integer({ min: 0, max: 80 }), seed: fc.nat(), prefix: fc.constantFrom(undefined, [0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59, 1, 0], [16, 0, 0, 0, 0, 0, 0, 0, 0x7b]) }).map((params) => special("random-bytes", params)) },
     ),
     fc.oneof(wrongType, fc.constant(special("typed", { ctor: "Float32Array", n: 12, seed: 1 })), fc.constant(special("typed", { ctor: "Array", n: 12, seed: 1 }))),
   );
+
+/** The decoded IDX tensor has the file's shape, the dtype its type byte names, and its values. */
+function idxMatches(r: unknown, params: IdxParams): string | null {
+  if (!isT(r)) return "did not return a Tensor";
+  if (shapeText(r.shape) !== shapeText(params.shape)) return `shape ${shapeText(r.shape)}, the file holds ${shapeText(params.shape)}`;
+  const dtype = params.type === 0x0d ? "float32" : params.type === 0x0e ? "float64" : "int32";
+  if (r.dtype !== dtype) return `dtype ${r.dtype}, type byte 0x${params.type.toString(16)} is read as ${dtype}`;
+  return expectValues(r, idxValues(params));
+}
 
 /** The decoded safetensors matches what the suite wrote (a valid file must decode to its content). */
 function safetensorsMatches(result: unknown, params: SafetensorsParams): string | null {
@@ -1025,6 +1050,7 @@ const fileContent: fc.Arbitrary<PathParams["content"]> = fc.oneof(
   npyArb.map((npy) => ({ npy })),
   safetensorsArb.map((safetensors) => ({ safetensors })),
   fc.integer({ min: 0, max: 64 }).map((garbage) => ({ garbage })),
+  idxArb.map((idx) => ({ idx })),
 );
 
 /** An Error subclass: new C(message) keeps the message and is a KdgradError named after its class. */
@@ -1803,12 +1829,14 @@ function validFile(i: number, path: boolean): boolean {
     if (raw.name !== "path") return false;
     const pp = raw.params as PathParams;
     if (pp.kind !== "existing" && pp.kind !== "url") return false;
+    if (pp.content?.idx !== undefined) return idxReadable(pp.content.idx);
     params = pp.content?.safetensors ?? pp.content?.npy;
     if (params === undefined) return false;
     return "entries" in (params as object) ? validSafetensors(params as SafetensorsParams) : npyReadable(params as NpyParams);
   }
   if (raw.name === "safetensors") return validSafetensors(params as SafetensorsParams);
   if (raw.name === "npy") return npyReadable(params as NpyParams);
+  if (raw.name === "idx") return idxReadable(params as IdxParams);
   return false;
 }
 const validSafetensors = (p: SafetensorsParams): boolean => p.mutate === undefined && p.pad !== "whitespace";
@@ -1840,6 +1868,18 @@ R.decodeNpy = fn(() => [BytesArg("npy")], {
     if (!isT(r)) return "did not return a Tensor";
     if (shapeText(r.shape) !== shapeText(params.shape)) return `shape ${shapeText(r.shape)}, the file holds ${shapeText(params.shape)}`;
     return expectValues(r, npyValues(params));
+  },
+  noBackend: true,
+});
+// decodeIdx: a readable file decodes to its shape and values (integers as int32, float32, float64).
+R.decodeIdx = fn(() => [BytesArg("idx")], {
+  mustReturn: () => validFile(0, false),
+  check: (r) => {
+    const raw = currentRaw[0];
+    if (raw?.k !== "special" || raw.name !== "idx") return null;
+    const params = raw.params as IdxParams;
+    if (!idxReadable(params)) return null;
+    return idxMatches(r, params);
   },
   noBackend: true,
 });
@@ -2023,6 +2063,14 @@ R["node:loadNpy"] = nodeRow(() => [PathArg(fileContent.filter((c) => c?.npy !== 
     const params = currentRaw[0]?.k === "special" ? ((currentRaw[0].params as PathParams).content?.npy ?? null) : null;
     if (params === null || !npyReadable(params) || typeof path !== "string") return null;
     return isT(r) ? expectValues(r, npyValues(params)) : "did not return a Tensor";
+  },
+});
+R["node:loadIdx"] = nodeRow(() => [PathArg(fileContent.filter((c) => c?.idx !== undefined || c?.garbage !== undefined))], {
+  mustReturn: () => validFile(0, true),
+  check: (r, [path]) => {
+    const params = currentRaw[0]?.k === "special" ? ((currentRaw[0].params as PathParams).content?.idx ?? null) : null;
+    if (params === null || !idxReadable(params) || typeof path !== "string") return null;
+    return idxMatches(r, params);
   },
 });
 R["node:saveSafetensors"] = nodeRow(() => [PathArg(), one(fc.record({ names: fc.array(fc.constantFrom("a", "b", "__proto__", "constructor", "", "not-a-tensor"), { maxLength: 3 }), map: fc.boolean(), seed: fc.nat() }).map((params) => special("named-tensors", params)), wrongType), optional(one(fc.constantFrom<unknown>({ format: "pt" }, { a: 1 }, null).map(v), wrongType)), optional(SafetensorsDtypes)], {
