@@ -111,12 +111,14 @@ function termScale(s: number[][], t: number[][], o: Record<string, unknown>): nu
  * to (1/T)·Y·(|G| + ⟨|G|, Y⟩). Entries that cancel (at C = 2 or B = 2 every unguarded ρ is
  * ±1 and the gradient 0) are only known to a few ulps of these.
  */
-function distTermSize(s: number[][], t: number[][], o: Record<string, unknown>): number {
+function distTermSize(s: number[][], t: number[][], o: Record<string, unknown>, side: "both" | "s" | "t" = "both"): number {
   const T = o.temperature as number;
   const beta = (o.beta as number | undefined) ?? 1;
   const gamma = (o.gamma as number | undefined) ?? 1;
   let size = 0;
-  for (const x of [s, t]) {
+  // ∂ρ/∂a has terms of size 1/N_a and ∂ρ/∂b of size 1/N_b (â and b̂ have norm ≤ 1, guarded or
+  // not): the student's gradient is made of the student's terms, the teacher's of the teacher's.
+  for (const x of side === "both" ? [s, t] : side === "s" ? [s] : [t]) {
     const Y = softmax(f64(x).div(T), -1).toArray() as number[][];
     const B = Y.length;
     const C = Y[0]!.length;
@@ -210,8 +212,10 @@ describe("gradient rows sum to 0 (a constant added to a row changes nothing)", (
           const total = row.reduce((a, b) => a + b, 0);
           const size = row.reduce((a, b) => a + Math.abs(b), 0);
           // Each entry is formed to a few ulps of its terms (at most termScale in size, or the
-          // entries themselves), so the sum can miss 0 by C·8ε of those.
-          const tol = 8 * C * EPS * (size + termScale(s, t, o));
+          // entries themselves; for DIST the correlation's terms, 1/N of that side's centred
+          // norms: distTermSize), so the sum can miss 0 by C·8ε of those.
+          const dist = m === "dist" ? distTermSize(s, t, o, name === "dS" ? "s" : "t") : 0;
+          const tol = 8 * C * EPS * (size + termScale(s, t, o) + dist);
           expect(Math.abs(total), `${m} ${name} row ${r}: Σ = ${total}, Σ|·| = ${size}`).toBeLessThanOrEqual(tol);
         }
       }
