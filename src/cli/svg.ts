@@ -162,7 +162,7 @@ export function barChart(options: BarChartOptions): string {
   const row = 30;
   const left = 12 + Math.ceil(Math.max(0, ...bars.map((b) => textWidth(b.name)))) + 10;
   const m = { left, right: 90, top: 40, bottom: 52 };
-  const width = Math.max(options.width ?? 720, left + 300);
+  const width = Math.max(options.width ?? 720, left + 520);
   const height = m.top + m.bottom + row * bars.length;
   const hi = Math.max(1e-9, ...bars.map((b) => b.value + b.spread).filter(Number.isFinite), reference?.value ?? 0);
   const axis = niceAxis(0, hi);
