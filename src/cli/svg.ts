@@ -155,7 +155,7 @@ export interface BarChartOptions {
 /**
  * A horizontal bar chart with ± whiskers: one row per bar, its name on the left (the margin
  * as wide as the longest name, measured with textWidth), the value axis from 0 on
- * niceAxis's ticks, the value printed after each whisker.
+ * niceAxis's ticks, each value (± spread) printed in the column right of the plot.
  */
 export function barChart(options: BarChartOptions): string {
   const { title, xLabel, bars, reference } = options;
@@ -186,7 +186,7 @@ export function barChart(options: BarChartOptions): string {
       const [a, c, mid] = [px(Math.max(axis.lo, value - b.spread)), px(value + b.spread), y + row / 2];
       parts.push(`<path d="M${a.toFixed(1)} ${mid} H${c.toFixed(1)} M${a.toFixed(1)} ${mid - 5} V${mid + 5} M${c.toFixed(1)} ${mid - 5} V${mid + 5}" stroke="#333" fill="none"/>`);
     }
-    parts.push(`<text x="${(px(value + b.spread) + 6).toFixed(1)}" y="${y + row / 2 + 4}">${b.spread > 0 ? `${b.value.toFixed(1)} ± ${b.spread.toFixed(1)}` : b.value.toFixed(1)}</text>`);
+    parts.push(`<text x="${width - m.right + 8}" y="${y + row / 2 + 4}">${b.spread > 0 ? `${b.value.toFixed(1)} ± ${b.spread.toFixed(1)}` : b.value.toFixed(1)}</text>`);
   });
   if (reference !== undefined) {
     const x = px(reference.value).toFixed(1);
