@@ -9,10 +9,17 @@ import {
   type Hooks, type Module, type ModelResult, type Recipe, type Split,
 } from "./recipe.js";
 import { MAX_SEED, checkFiniteLogits, checkParameters } from "./checks.js";
+import { checkMethodSettings, methodSettings, settingsText, type MethodOption } from "./methods.js";
+import { DIVERGENCES } from "../losses/distillation-options.js";
 
 const spec: Record<string, OptionSpec> = {
-  temperature: { kind: "number", help: "distillation temperature T, in [1e-6, 1e6]", default: "8" },
-  alpha: { kind: "number", help: "weight of the soft term, in [0, 1]", default: "0.9 (1 with --omit-class)" },
+  method: { kind: "string", help: "kd, dkd, dist, nkd or wsld, each with its paper's defaults and training recipe (docs/distillation-methods.md)", default: "kd" },
+  temperature: { kind: "number", help: "temperature T, in [1e-6, 1e6]; every method", default: "kd 8, dkd 4, dist 1, nkd 1, wsld 2" },
+  alpha: { kind: "number", help: "kd: soft-term weight in [0, 1]; dkd: TCKD weight; wsld: soft-term weight (≥ 0)", default: "kd 0.9 (1 with --omit-class), dkd 1, wsld 2.5" },
+  beta: { kind: "number", help: "dkd: NCKD weight; dist: inter-class relation weight (≥ 0)", default: "dkd 8, dist 1" },
+  gamma: { kind: "number", help: "dist: intra-class relation weight; nkd: non-target weight (≥ 0)", default: "dist 1, nkd 1.5" },
+  divergence: { kind: "string", help: `kd: the soft term's divergence, one of ${DIVERGENCES.join(", ")}`, default: "forward" },
+  standardize: { kind: "flag", help: "kd, dkd: standardize each row of logits before dividing by T (Sun et al., 2024)" },
   seeds: { kind: "ints", help: "comma-separated seeds; several give mean ± std", default: "0" },
   teacher: { kind: "string", help: "teacher layer sizes", default: "64-256-256-10" },
   student: { kind: "string", help: "student layer sizes", default: "64-16-10" },
@@ -24,6 +31,17 @@ const spec: Record<string, OptionSpec> = {
   out: { kind: "string", help: "directory for report.json, the models (safetensors) and curves.svg" },
   help: { kind: "flag", help: "show this help" },
 };
+
+/** How each method combines with the hard-label cross-entropy (CE); printed under the options by --help. */
+const METHOD_HELP = `
+Methods (each trains as its reference recipe does; docs/distillation-methods.md, "In the command line"):
+  kd     α·T²·D(teacher ‖ student) + (1 − α)·CE                reads --temperature --alpha --divergence --standardize
+  dkd    CE + min(epoch/W, 1)·DKD, W = epochs/12 (warm-up)     reads --temperature --alpha --beta --standardize
+  dist   CE + DIST (a one-row batch: CE alone)                 reads --temperature --beta --gamma
+  nkd    CE + NKD                                              reads --temperature --gamma
+  wsld   WSLD, which contains the CE                           reads --temperature --alpha
+An option a method does not read is refused.
+`;
 
 export interface ModelRun extends ModelResult {
   model: Module | null;
@@ -56,9 +74,12 @@ export function distillConfig(argv: readonly string[]): DistillConfig | "help" {
     throw new UsageError(`kdgrad distill: --omit-class must be a digit class in [0, 9], got ${omitClass}`);
   }
   const recipe: Recipe = { ...defaultRecipe };
-  if (o.temperature !== undefined) recipe.temperature = o.temperature as number;
-  recipe.alpha = (o.alpha as number | undefined) ?? (omitClass !== undefined ? 1 : defaultRecipe.alpha);
-  if (!(recipe.alpha >= 0 && recipe.alpha <= 1)) throw new UsageError(`kdgrad distill: --alpha must be in [0, 1], got ${recipe.alpha}`);
+  const methodName = (o.method as string | undefined) ?? "kd";
+  if (methodName === "kd") {
+    if (o.temperature !== undefined) recipe.temperature = o.temperature as number;
+    recipe.alpha = (o.alpha as number | undefined) ?? (omitClass !== undefined ? 1 : defaultRecipe.alpha);
+    if (!(recipe.alpha >= 0 && recipe.alpha <= 1)) throw new UsageError(`kdgrad distill: --alpha must be in [0, 1], got ${recipe.alpha}`);
+  }
   if (o.teacher !== undefined) recipe.teacherSizes = parseSizes(o.teacher as string, "--teacher", "distill");
   if (o.student !== undefined) recipe.studentSizes = parseSizes(o.student as string, "--student", "distill");
   for (const [name, sizes] of [["--teacher", recipe.teacherSizes], ["--student", recipe.studentSizes]] as const) {
@@ -73,6 +94,12 @@ export function distillConfig(argv: readonly string[]): DistillConfig | "help" {
     recipe.teacherEpochs = epochs[0]!;
     recipe.studentEpochs = epochs[1] ?? epochs[0]!;
   }
+  const given = { temperature: o.temperature, alpha: o.alpha, beta: o.beta, gamma: o.gamma, divergence: o.divergence, standardize: o.standardize } as Partial<Record<MethodOption, number | string | boolean>>;
+  const settings = methodSettings(methodName, given, recipe.studentEpochs, "distill");
+  // Plain KD (no --divergence, no --standardize) keeps the recipe without a method: the call
+  // `kdgrad distill` has always made, and the report.json it has always written.
+  if (settings.method !== "kd") recipe.method = settings;
+  else if (settings.divergence !== undefined || settings.standardize) recipe.method = { ...settings, temperature: recipe.temperature, alpha: recipe.alpha };
   const seeds = (o.seeds as number[] | undefined) ?? [0];
   // A seed's students draw from seed + 2³² (studentGenerator), which must stay an exact integer.
   const badSeed = seeds.find((s) => s < 0 || s > MAX_SEED);
@@ -82,6 +109,7 @@ export function distillConfig(argv: readonly string[]): DistillConfig | "help" {
   const transfer = (o.transfer as string | undefined) ?? (omitClass !== undefined ? "full" : "10pct");
   if (transfer !== "10pct" && transfer !== "full") throw new UsageError(`kdgrad distill: --transfer must be 10pct or full, got '${transfer}'`);
   checkLossOptions(recipe, "float32", "distill");
+  if (recipe.method !== undefined) checkMethodSettings(recipe.method, "float32", "distill");
   return {
     recipe, seeds, transfer, json: o.json === true,
     ...(o["teacher-logits"] !== undefined ? { teacherLogits: o["teacher-logits"] as string } : {}),
@@ -160,7 +188,7 @@ function raiseBias(model: Module, k: number, shift: number): void {
 export async function distillCommand(argv: readonly string[], io: CliIO): Promise<number> {
   const config = distillConfig(argv);
   if (config === "help") {
-    io.stdout.write(helpText("distill", "train a teacher, distil it into a small student on the digits set, and compare", spec));
+    io.stdout.write(helpText("distill", "train a teacher, distil it into a small student on the digits set, and compare", spec) + METHOD_HELP);
     return 0;
   }
   const data = io.loadDigits();
@@ -175,6 +203,7 @@ export async function distillCommand(argv: readonly string[], io: CliIO): Promis
     if (fileLogits.dtype === "int32") throw new UsageError(`kdgrad distill: ${config.teacherLogits} holds int32 values; teacher logits must be float32 or float64`);
     checkFiniteLogits(fileLogits, config.teacherLogits, "distill");
     checkLossOptions(config.recipe, fileLogits.dtype, "distill");
+    if (config.recipe.method !== undefined) checkMethodSettings(config.recipe.method, fileLogits.dtype, "distill");
   }
   // Checked (and reserved) now, not after the training: see OutputDirectory.
   const output = config.out === undefined ? null : io.openOutput(config.out, "--out", isDistillOutput);
@@ -275,7 +304,7 @@ function humanReport(config: DistillConfig, runs: SeedRun[], wall: number, inter
       seconds(mean(rs.map((r) => r.seconds))),
     ];
   };
-  const soft = softText(recipe);
+  const soft = studentLabel(recipe);
   const omit = config.omitClass !== undefined ? `, no ${config.omitClass}s` : "";
   const lines: string[] = [];
   lines.push(`kdgrad distill — digits (8×8), ${runs.length} seed(s): ${runs.map((r) => r.seed).join(", ")}${interrupted ? " (interrupted)" : ""}`);
@@ -284,7 +313,7 @@ function humanReport(config: DistillConfig, runs: SeedRun[], wall: number, inter
   lines.push(table(["model", "parameters", "test accuracy", "errors", "training time"], [
     row(config.teacherLogits !== undefined ? `teacher: logits from ${config.teacherLogits}` : `teacher ${recipe.teacherSizes.join("-")}`, (r) => r.teacher),
     row(`student ${recipe.studentSizes.join("-")}, hard labels${omit}`, (r) => r.hard),
-    row(`student ${recipe.studentSizes.join("-")}, distilled (${soft})${omit}`, (r) => r.distilled),
+    row(`student ${recipe.studentSizes.join("-")}, ${soft}${omit}`, (r) => r.distilled),
   ]));
   const gain = runs.map((r) => r.hard.errors - r.distilled.errors);
   lines.push("");
@@ -311,11 +340,28 @@ function softText(recipe: Pick<Recipe, "temperature" | "alpha">): string {
   return recipe.alpha === 1 ? `T = ${recipe.temperature}` : `T = ${recipe.temperature}, α = ${recipe.alpha}`;
 }
 
-/** The recipe as run: without the teacher's architecture and training when its logits came from a file. */
+/** "distilled (T = 8, α = 0.9)" for KD, "DKD (α = 1, β = 8, T = 4, warm-up 42 epochs)" for the others. */
+export function studentLabel(recipe: Pick<Recipe, "temperature" | "alpha" | "method">): string {
+  const m = recipe.method;
+  if (m === undefined) return `distilled (${softText(recipe)})`;
+  return `${m.method === "kd" ? "distilled" : m.method.toUpperCase()} (${settingsText(m)})`;
+}
+
+/**
+ * The recipe as run: without the teacher's architecture and training when its logits came
+ * from a file, and without KD's temperature and alpha when another method ran.
+ */
 function recipeUsed(config: DistillConfig): Partial<Recipe> {
-  if (config.teacherLogits === undefined) return config.recipe;
-  const { teacherSizes: _s, teacherDropout: _d, teacherEpochs: _e, teacherLr: _l, ...rest } = config.recipe;
-  return rest;
+  let used: Partial<Recipe> = config.recipe;
+  if (config.teacherLogits !== undefined) {
+    const { teacherSizes: _s, teacherDropout: _d, teacherEpochs: _e, teacherLr: _l, ...rest } = used;
+    used = rest;
+  }
+  if (config.recipe.method !== undefined) {
+    const { temperature: _t, alpha: _a, ...rest } = used;
+    used = rest;
+  }
+  return used;
 }
 
 /** The files `kdgrad distill --out` writes; a directory holding nothing else may be replaced. */
@@ -346,7 +392,7 @@ function writeOutputs(out: OutputWriter, config: DistillConfig, runs: SeedRun[],
   if (runs.length > 0) {
     const r = runs[0]!;
     const curve = (name: string, acc: number[]) => ({ name, points: acc.map((a, i) => [i + 1, 100 * a] as const) });
-    const series = [curve("student, hard labels", r.hard.curve.accuracy), curve(`student, distilled (${softText(config.recipe)})`, r.distilled.curve.accuracy)];
+    const series = [curve("student, hard labels", r.hard.curve.accuracy), curve(`student, ${studentLabel(config.recipe)}`, r.distilled.curve.accuracy)];
     if (r.teacher) series.unshift(curve("teacher", r.teacher.curve.accuracy));
     out.writeFile("curves.svg", lineChart({ title: `Test accuracy during training (seed ${r.seed})`, xLabel: "epoch", yLabel: "test accuracy (%)", series }));
   }

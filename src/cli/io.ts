@@ -26,6 +26,13 @@ export interface CliIO {
    * `option`), and refuses a directory holding entries `replaceable` rejects.
    */
   openOutput(dir: string, option: string, replaceable: (name: string) => boolean): OutputWriter;
+  /**
+   * Open the single file `path` to be written once, whole (an atomic rename), at the end:
+   * checked now, before any training, that it is not a directory, does not lie under a file,
+   * and that its directory can be created and written (a FileError naming `option`).
+   * An existing file is replaced.
+   */
+  openOutputFile(path: string, option: string): { write(data: string): void };
   /** The package's version (package.json). */
   version(): string;
   /** Register a Ctrl-C handler; returns a function that removes it. */

@@ -2,6 +2,7 @@ import { KdgradError } from "../index.js";
 import { UsageError } from "./args.js";
 import { distillCommand } from "./distill.js";
 import { sweepCommand } from "./sweep.js";
+import { compareCommand } from "./compare.js";
 import { gradcheckCommand } from "./gradcheck.js";
 import type { CliIO } from "./io.js";
 
@@ -9,7 +10,9 @@ const USAGE = `kdgrad — knowledge distillation with hand-derived gradients
 
 Usage:
   kdgrad distill [options]    train a teacher on the digits set, distil a small student, compare (the default)
+  kdgrad distill --method M   the same with DKD, DIST, NKD or WSLD (kd, the default, is Hinton's KD)
   kdgrad sweep [options]      distil across temperatures, alphas and student sizes; table and SVG chart
+  kdgrad compare [options]    every method (KD, DKD, DIST, NKD, WSLD) against hard labels, 5 seeds; table and SVG chart
   kdgrad gradcheck            check every op's and loss's gradient and its second order; the 1/T² result and its Hessian
   kdgrad <command> --help     the options of a command
   kdgrad --version            the version of kdgrad
@@ -30,6 +33,8 @@ export async function main(argv: readonly string[], io: CliIO): Promise<number> 
         return await distillCommand(rest, io);
       case "sweep":
         return await sweepCommand(rest, io);
+      case "compare":
+        return await compareCommand(rest, io);
       case "gradcheck":
         return gradcheckCommand(rest, io);
       case "help":

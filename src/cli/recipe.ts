@@ -8,6 +8,7 @@ import {
   Adam, Generator, KdgradError, Tensor, batches, countParameters, crossEntropy, distillationLoss, mlp, noGrad, predict,
   selectRows, tensor, zeros, type DType, type Module,
 } from "../index.js";
+import { methodLoss, type MethodSettings } from "./methods.js";
 
 export interface Split {
   x: Tensor;
@@ -42,8 +43,8 @@ export interface FitOptions {
   batchSize: number;
   lr: number;
   generator: Generator;
-  /** The loss of one batch, from its logits and the positions of its rows in the training set. */
-  loss(logits: Tensor, y: Tensor, rows: number[]): Tensor;
+  /** The loss of one batch, from its logits, the positions of its rows in the training set and the epoch (from 1). */
+  loss(logits: Tensor, y: Tensor, rows: number[], epoch: number): Tensor;
   test?: Split;
   hooks?: Hooks;
 }
@@ -65,7 +66,7 @@ export async function fit(model: Module, data: Split, options: FitOptions): Prom
         stopped = true;
         break;
       }
-      const loss = options.loss(model.forward(batch.x), batch.y, batch.indices);
+      const loss = options.loss(model.forward(batch.x), batch.y, batch.indices, epoch);
       optimizer.zeroGrad();
       loss.backward();
       optimizer.step();
@@ -115,6 +116,11 @@ export interface Recipe {
   batchSize: number;
   temperature: number;
   alpha: number;
+  /**
+   * The distilled student's method when it is not plain KD at `temperature` and `alpha`
+   * (src/cli/methods.ts); absent, the student trains as `kdgrad distill` always has.
+   */
+  method?: MethodSettings;
 }
 
 /** The default recipe, the same as the PyTorch reference run. */
@@ -152,15 +158,18 @@ export async function trainTeacher(recipe: Recipe, train: Split, test: Split, ge
 /**
  * Train a student on the transfer set: on hard labels when `teacherLogits`
  * is null, else distilled from those logits (one row per transfer example)
- * at the recipe's temperature and alpha.
+ * with the recipe's method, by default KD at its temperature and alpha.
  */
 export async function trainStudent(
   recipe: Recipe, transfer: Split, teacherLogits: Tensor | null, test: Split, generator: Generator, stage: string, hooks?: Hooks,
 ): Promise<{ model: Module; result: ModelResult }> {
   const model = mlp(recipe.studentSizes, { generator });
+  const method = recipe.method;
   const loss = teacherLogits === null
     ? (logits: Tensor, y: Tensor) => crossEntropy(logits, y)
-    : (logits: Tensor, y: Tensor, rows: number[]) => distillationLoss(logits, selectRows(teacherLogits, rows), softOptions(recipe, y));
+    : method === undefined
+      ? (logits: Tensor, y: Tensor, rows: number[]) => distillationLoss(logits, selectRows(teacherLogits, rows), softOptions(recipe, y))
+      : (logits: Tensor, y: Tensor, rows: number[], epoch: number) => methodLoss(method, logits, selectRows(teacherLogits, rows), y, epoch);
   const curve = await fit(model, transfer, {
     stage, epochs: recipe.studentEpochs, batchSize: recipe.batchSize, lr: recipe.studentLr, generator, loss, test, hooks,
   });

@@ -134,3 +134,66 @@ export function lineChart(options: ChartOptions): string {
   parts.push("</svg>");
   return parts.join("\n") + "\n";
 }
+
+export interface Bar {
+  name: string;
+  /** The bar's length (a mean). */
+  value: number;
+  /** A whisker of ± spread around the value (a standard deviation); 0 draws none. */
+  spread: number;
+}
+
+export interface BarChartOptions {
+  title: string;
+  xLabel: string;
+  bars: readonly Bar[];
+  /** A dashed vertical reference line at this value (e.g. the baseline's mean), with its name. */
+  reference?: { value: number; name: string };
+  width?: number;
+}
+
+/**
+ * A horizontal bar chart with ± whiskers: one row per bar, its name on the left (the margin
+ * as wide as the longest name, measured with textWidth), the value axis from 0 on
+ * niceAxis's ticks, each value (± spread) printed in the column right of the plot.
+ */
+export function barChart(options: BarChartOptions): string {
+  const { title, xLabel, bars, reference } = options;
+  const row = 30;
+  const left = 12 + Math.ceil(Math.max(0, ...bars.map((b) => textWidth(b.name)))) + 10;
+  const m = { left, right: 90, top: 40, bottom: 52 };
+  const width = Math.max(options.width ?? 720, left + 520);
+  const height = m.top + m.bottom + row * bars.length;
+  const hi = Math.max(1e-9, ...bars.map((b) => b.value + b.spread).filter(Number.isFinite), reference?.value ?? 0);
+  const axis = niceAxis(0, hi);
+  const px = (x: number): number => m.left + ((x - axis.lo) / (axis.hi - axis.lo)) * (width - m.left - m.right);
+  const parts: string[] = [];
+  parts.push(`<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="sans-serif" font-size="12">`);
+  parts.push(`<rect width="${width}" height="${height}" fill="white"/>`);
+  parts.push(`<text x="${width / 2}" y="22" text-anchor="middle" font-size="15">${escape(title)}</text>`);
+  const bottom = height - m.bottom;
+  for (const v of axis.ticks) {
+    parts.push(`<line x1="${px(v).toFixed(1)}" x2="${px(v).toFixed(1)}" y1="${m.top}" y2="${bottom}" stroke="#eee"/>`);
+    parts.push(`<text x="${px(v).toFixed(1)}" y="${bottom + 16}" text-anchor="middle">${v}</text>`);
+  }
+  bars.forEach((b, k) => {
+    const y = m.top + row * k;
+    const colour = COLOURS[k % COLOURS.length]!;
+    const value = Number.isFinite(b.value) ? b.value : 0;
+    parts.push(`<text x="${m.left - 8}" y="${y + row / 2 + 4}" text-anchor="end">${escape(b.name)}</text>`);
+    parts.push(`<rect x="${m.left}" y="${y + 6}" width="${(px(value) - m.left).toFixed(1)}" height="${row - 12}" fill="${colour}" fill-opacity="0.75"><title>${escape(`${b.name}: ${b.value.toFixed(1)} ± ${b.spread.toFixed(1)}`)}</title></rect>`);
+    if (b.spread > 0) {
+      const [a, c, mid] = [px(Math.max(axis.lo, value - b.spread)), px(value + b.spread), y + row / 2];
+      parts.push(`<path d="M${a.toFixed(1)} ${mid} H${c.toFixed(1)} M${a.toFixed(1)} ${mid - 5} V${mid + 5} M${c.toFixed(1)} ${mid - 5} V${mid + 5}" stroke="#333" fill="none"/>`);
+    }
+    parts.push(`<text x="${width - m.right + 8}" y="${y + row / 2 + 4}">${b.spread > 0 ? `${b.value.toFixed(1)} ± ${b.spread.toFixed(1)}` : b.value.toFixed(1)}</text>`);
+  });
+  if (reference !== undefined) {
+    const x = px(reference.value).toFixed(1);
+    parts.push(`<line x1="${x}" x2="${x}" y1="${m.top}" y2="${bottom}" stroke="#333" stroke-dasharray="6 4"><title>${escape(reference.name)}</title></line>`);
+  }
+  parts.push(`<rect x="${m.left}" y="${m.top}" width="${width - m.left - m.right}" height="${bottom - m.top}" fill="none" stroke="#333"/>`);
+  parts.push(`<text x="${(m.left + width - m.right) / 2}" y="${height - 12}" text-anchor="middle">${escape(xLabel)}</text>`);
+  parts.push("</svg>");
+  return parts.join("\n") + "\n";
+}

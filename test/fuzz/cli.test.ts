@@ -1,6 +1,7 @@
 /**
  * The CLI, fuzzed as a real process (`node bin/kdgrad.js …`): a cheap valid
- * command line with one option replaced by a bad or borderline value, an
+ * command line (distill, distill --method M, sweep, compare) with one option
+ * replaced by a bad or borderline value (or one a method does not read), an
  * unknown option, a malformed flag, or a bad file. The rules
  * (test/fuzz/README.md, "The CLI"):
  *   - a bad flag, value or file: exit code 2 and exactly one line on stderr
@@ -37,18 +38,19 @@ type FileSpec =
 interface Case {
   argv: string[];
   expect: Expect;
-  /** The value of this option is a path to this file. */
-  file?: { option: string; spec: FileSpec };
+  /** The value of this option is a path to this file (with `suffix` appended to the path). */
+  file?: { option: string; spec: FileSpec; suffix?: string };
 }
 
 const DISTILL = ["distill", "--epochs", "1,1", "--json"];
+const COMPARE = ["compare", "--epochs", "1,1", "--seeds", "1", "--json"];
 const SWEEP = ["sweep", "--epochs", "1,1", "--temperatures", "2", "--alphas", "0.5", "--students", "64-8-10", "--json"];
 
 /** [option, bad values, borderline values] per command. Borderline values are valid, or may be refused. */
 const NUMBER_BAD = ["abc", "", "NaN", "Infinity", "-Infinity", "1e400", "0x1", " 8", "8 ", "1,2", "4e", "0b1", "1_0"];
 const INT_BAD = ["0.5", "a", "1e1", "0x1", " 1", "1 ", "", "9007199254740993", "-0.5", "1.0e0"];
 const SIZES_BAD = ["64-0-10", "64--10", "64-1e1-10", "64-0x8-10", "64- 8-10", "65-8-10", "64-8-11", "64", "", "64-8.5-10", "64-8-10-", "64-Infinity-10", "64-08-10x"];
-const OPTIONS: Record<"distill" | "sweep", [string, string[], string[]][]> = {
+const OPTIONS: Record<"distill" | "sweep" | "compare", [string, string[], string[]][]> = {
   distill: [
     ["--temperature", ["0", "-1", "-0", ...NUMBER_BAD], ["1e-300", "5e-324", "1e300", "1e30", "1e8", "0.5", "1e-8", "1.7976931348623157e308"]],
     ["--alpha", ["1.5", "-0.1", "NaN", "0x1", "abc", "", " 0.5", "1.0000001"], ["0", "1", "0.25"]],
@@ -58,6 +60,12 @@ const OPTIONS: Record<"distill" | "sweep", [string, string[], string[]][]> = {
     ["--student", SIZES_BAD, ["64-4-10", "64-2-2-10"]],
     ["--transfer", ["half", "", "10PCT", "toString", "__proto__"], ["full"]],
     ["--omit-class", ["10", "-1", "0.5", "1e0", "x", ""], ["3"]],
+    ["--method", ["DKD", "", "kd,dkd", "toString", "__proto__", "hard", " kd"], ["kd", "dkd", "dist", "nkd", "wsld"]],
+    ["--divergence", ["kl", "", "Forward", "__proto__", "jsd,tvd", "skew"], ["forward", "reverse", "jsd", "skewForward", "skewReverse", "tvd"]],
+  ],
+  compare: [
+    ["--seeds", ["0", "-1", "1001", "0,1", ...INT_BAD], ["2"]],
+    ["--epochs", ["0", "1,2,3", "1,0", ...INT_BAD], ["2", "1,2"]],
   ],
   sweep: [
     ["--temperatures", ["0,2", "2,,4", "a", "", "0x2", "NaN", "-1", "1e400"], ["1e-300", "1e300", "2,8"]],
@@ -68,6 +76,27 @@ const OPTIONS: Record<"distill" | "sweep", [string, string[], string[]][]> = {
     ["--epochs", ["0", "1,2,3", ...INT_BAD], ["1"]],
     ["--transfer", ["half", ""], ["full"]],
   ],
+};
+
+/**
+ * The options each method of `kdgrad distill --method` reads (the documented table, written
+ * out here independently of src/cli/methods.ts): any other is refused with exit 2.
+ */
+const METHOD_READS: Record<string, string[]> = {
+  kd: ["--temperature", "--alpha", "--divergence", "--standardize"],
+  dkd: ["--temperature", "--alpha", "--beta", "--standardize"],
+  dist: ["--temperature", "--beta", "--gamma"],
+  nkd: ["--temperature", "--gamma"],
+  wsld: ["--temperature", "--alpha"],
+};
+/** Each method option's refused and borderline values, where the method reads it (kd's --alpha is in [0, 1], the others' ≥ 0). */
+const METHOD_VALUES: Record<string, [string[], string[]]> = {
+  "--temperature": [["0", "-1", "1e7", ...NUMBER_BAD], ["1e-6", "1e6", "0.5", "20"]],
+  "--alpha": [["-1", "-0.5", ...NUMBER_BAD], ["0", "1", "0.25"]],
+  "--beta": [["-1", "-1e-300", ...NUMBER_BAD], ["0", "8", "1e300", "5e-324"]],
+  "--gamma": [["-1", ...NUMBER_BAD], ["0", "1.5", "1e300"]],
+  "--divergence": [["kl", ""], ["reverse", "jsd", "tvd"]],
+  "--standardize": [["=1", "=true"], [""]],
 };
 
 /** Set or add an option's value in a command line. */
@@ -82,12 +111,26 @@ const npyFill = fc.constantFrom<"finite" | "nan" | "inf" | "masked" | "all-maske
 
 const caseArb: fc.Arbitrary<Case> = fc.oneof(
   // One option of distill or sweep replaced by a bad or a borderline value.
-  { weight: 5, arbitrary: fc.record({ cmd: fc.constantFrom<"distill" | "sweep">("distill", "distill", "sweep"), k: fc.nat(), bad: fc.boolean(), j: fc.nat(), eq: fc.boolean() }).map(({ cmd, k, bad, j, eq }) => {
+  { weight: 5, arbitrary: fc.record({ cmd: fc.constantFrom<"distill" | "sweep" | "compare">("distill", "distill", "sweep", "compare"), k: fc.nat(), bad: fc.boolean(), j: fc.nat(), eq: fc.boolean() }).map(({ cmd, k, bad, j, eq }) => {
     const [option, bads, borders] = OPTIONS[cmd][k % OPTIONS[cmd].length]!;
     const pool = bad ? bads : borders;
     const value = pool[j % pool.length]!;
     // A value that starts with "-" can only be given as --option=value.
-    return { argv: withOption(cmd === "distill" ? DISTILL : SWEEP, option, value, eq || value.startsWith("-")), expect: (bad ? "bad" : "either") as Expect };
+    return { argv: withOption(cmd === "distill" ? DISTILL : cmd === "sweep" ? SWEEP : COMPARE, option, value, eq || value.startsWith("-")), expect: (bad ? "bad" : "either") as Expect };
+  }) },
+  // `distill --method M` with one method option: refused (exit 2) where M does not read it or the value is bad.
+  { weight: 3, arbitrary: fc.record({ method: fc.constantFrom("kd", "dkd", "dist", "nkd", "wsld"), k: fc.nat(), bad: fc.boolean(), j: fc.nat(), eq: fc.boolean() }).map(({ method, k, bad, j, eq }): Case => {
+    const options = Object.keys(METHOD_VALUES);
+    const option = options[k % options.length]!;
+    const [bads, borders] = METHOD_VALUES[option]!;
+    const pool = bad ? bads : borders;
+    let value = pool[j % pool.length]!;
+    // kd's alpha is a weight in [0, 1]: above 1 is refused for kd only (a weight ≥ 0 for dkd and wsld).
+    if (!bad && option === "--alpha" && j % 2 === 1) value = method === "kd" ? "1.5" : "2.5";
+    const refused = bad || !METHOD_READS[method]!.includes(option) || (method === "kd" && value === "1.5");
+    const base = [...DISTILL, "--method", method];
+    const argv = option === "--standardize" ? [...base, `--standardize${value}`] : withOption(base, option, value, eq || value.startsWith("-"));
+    return { argv, expect: refused ? "bad" : "either" };
   }) },
   // Malformed command lines.
   { weight: 2, arbitrary: fc.constantFrom<Case>(
@@ -96,6 +139,8 @@ const caseArb: fc.Arbitrary<Case> = fc.oneof(
     { argv: ["frobnicate"], expect: "bad" }, { argv: ["Distill"], expect: "bad" }, { argv: ["gradcheck", "--bogus"], expect: "bad" }, { argv: ["gradcheck", "extra"], expect: "bad" },
     { argv: ["gradcheck", "--json"], expect: "either" }, { argv: ["--version"], expect: "either" }, { argv: ["distill", "--help"], expect: "either" }, { argv: ["sweep", "--help=1"], expect: "bad" },
     { argv: [...DISTILL, "--", "--temperature", "2"], expect: "bad" }, { argv: [...DISTILL, "--temperature=2=3"], expect: "bad" },
+    { argv: [...COMPARE, "extra"], expect: "bad" }, { argv: [...COMPARE, "--json=1"], expect: "bad" }, { argv: ["compare", "--help"], expect: "either" },
+    { argv: [...COMPARE, "--method", "kd"], expect: "bad" }, { argv: [...DISTILL, "--method"], expect: "bad" }, { argv: [...DISTILL, "--method", "dkd", "--method", "dkd"], expect: "bad" },
   ) },
   // --teacher-logits files: malformed, non-finite (NaN and +∞ are refused, −∞ is a mask), or valid.
   { weight: 2, arbitrary: fc.record({
@@ -111,14 +156,19 @@ const caseArb: fc.Arbitrary<Case> = fc.oneof(
   { weight: 1, arbitrary: fc.record({ cmd: fc.constantFrom("distill", "sweep"), kind: fc.constantFrom<"existing-file" | "under-file" | "proc" | "fresh-dir">("existing-file", "under-file", "proc", "fresh-dir") }).map(({ cmd, kind }): Case => ({
     argv: [...(cmd === "distill" ? DISTILL : SWEEP)], expect: kind === "fresh-dir" ? "either" : "bad", file: { option: "--out", spec: { kind } },
   })) },
+  // compare --out FILE.svg: an existing file is replaced and a fresh path is made; a directory, a path under a file or
+  // under /proc, or a name without .svg is refused.
+  { weight: 1, arbitrary: fc.record({ kind: fc.constantFrom<"existing-file" | "under-file" | "proc" | "fresh-dir" | "dir">("existing-file", "under-file", "proc", "fresh-dir", "dir"), svg: fc.boolean() }).map(({ kind, svg }): Case => ({
+    argv: [...COMPARE], expect: svg && (kind === "fresh-dir" || kind === "existing-file") ? "either" : "bad", file: { option: "--out", spec: { kind }, suffix: svg ? ".svg" : "" },
+  })) },
 );
 
 let fileCounter = 0;
 /** Write the case's file (the suite's own .npy writer) and return its path. */
-function makeFile(spec: FileSpec): string {
+function makeFile(spec: FileSpec, suffix = ""): string {
   const d = join(dir, String(fileCounter++));
   mkdirSync(d);
-  const path = join(d, "file");
+  const path = join(d, `file${suffix}`);
   switch (spec.kind) {
     case "npy": {
       const params: NpyParams = { descr: spec.descr, shape: spec.shape, seed: 1, version: 1, fortran: false };
@@ -150,19 +200,21 @@ function makeFile(spec: FileSpec): string {
       writeFileSync(path, "");
       return path;
     case "dir":
-      return d;
+      if (suffix === "") return d;
+      mkdirSync(path);
+      return path;
     case "missing":
       return join(d, "no-such-file.npy");
     case "under-file":
       writeFileSync(path, "x");
-      return join(path, "inner");
+      return join(path, `inner${suffix}`);
     case "existing-file":
       writeFileSync(path, "x");
       return path;
     case "proc":
-      return "/proc/kdgrad-fuzz-no-such/out";
+      return `/proc/kdgrad-fuzz-no-such/out${suffix}`;
     case "fresh-dir":
-      return join(d, "out");
+      return join(d, `out${suffix}`);
   }
 }
 
@@ -250,7 +302,7 @@ function problem(c: Case, argv: string[], o: Outcome): string | null {
 
 async function runCase(c: Case): Promise<{ argv: string[]; problem: string | null }> {
   let argv = c.argv;
-  if (c.file) argv = withOption(argv, c.file.option, makeFile(c.file.spec), false);
+  if (c.file) argv = withOption(argv, c.file.option, makeFile(c.file.spec, c.file.suffix ?? ""), false);
   const p = problem(c, argv, await runCli(argv));
   return { argv, problem: p === null ? null : c.file ? `${p}\n    (${c.file.option} is ${JSON.stringify(c.file.spec)})` : p };
 }
