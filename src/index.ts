@@ -20,6 +20,7 @@ export { KdgradError, ShapeError, DTypeError, ValueError, IndexError, AutogradEr
 export { noGrad, enableGrad, isGradEnabled } from "./autograd/no-grad.js";
 export { grad, valueAndGrad, vjp, jvp, jacobian, hessian } from "./autograd/functional.js";
 export { gradients, type BackwardOptions, type GradientsOptions } from "./autograd/backward.js";
+export { graphOf, toDot, type Graph, type GraphNode, type GraphEdge, type GraphOfOptions } from "./autograd/graph.js";
 export {
   gradcheck, assertGradcheck, gradgradcheck, assertGradgradcheck, GradcheckError,
   type GradcheckOptions, type GradcheckReport, type GradcheckInputReport, type GradcheckEntry,

@@ -14,7 +14,7 @@ const SRC = fileURLToPath(new URL("../src/", import.meta.url));
 /**
  * The floors, lowest first; a value import may only go to the same floor or a
  * lower one. Places are folders, or files where a folder spans two floors:
- * autograd's tape (node.ts, no-grad.ts: what ops record) sits below the ops,
+ * autograd's tape (node.ts, no-grad.ts: what ops record; graph.ts, which reads it) sits below the ops,
  * while the walk and the transforms (backward.ts, functional.ts,
  * gradcheck.ts) compute with ops — sums back to an input's shape, the
  * accumulation, stacking Jacobian rows — so they sit above them.
@@ -22,7 +22,7 @@ const SRC = fileURLToPath(new URL("../src/", import.meta.url));
 const FLOORS: readonly (readonly string[])[] = [
   ["tensor"],
   ["kernels", "io"],
-  ["autograd/node.ts", "autograd/no-grad.ts"],
+  ["autograd/node.ts", "autograd/no-grad.ts", "autograd/graph.ts"],
   ["ops"],
   ["autograd/backward.ts", "autograd/functional.ts", "autograd/gradcheck.ts"],
   ["losses", "nn", "optim", "methods.ts"],

@@ -10,6 +10,9 @@ import { where } from "./where.js";
 /**
  * pow(x, e) = xᵉ, with e a tensor (broadcasting) or a number, with C's special
  * values (kernels/js/elementwise.ts, `cpow`). As in PyTorch, a negative x with a non-integer e gives NaN.
+ * Forward conventions at e = 0 and x = ±1 (JavaScript's `**` differs on the last two):
+ * x⁰ = 1 for every x, NaN and ±∞ included; 1ᵉ = 1 for every e, NaN and ±∞ included;
+ * (−1)^±∞ = 1. Check: pow(NaN, 0) = 1 and pow(1, NaN) = 1, while NaN ** 0 = 1 and 1 ** NaN = NaN.
  *
  * Backward. ∂y/∂x = e·x^(e−1) and ∂y/∂e = xᵉ·log x = y·log x, so
  *   dx = g ⊙ e ⊙ x^(e−1),   de = g ⊙ y ⊙ log x.

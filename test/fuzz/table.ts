@@ -2008,6 +2008,35 @@ R["Tensor#toString"] = {
   },
   noBackend: true,
 };
+/** A recorded graph (the backward receivers above, some already walked): graphOf reads it, toDot prints it. */
+const recordedGraph = (p: Profile): fc.Arbitrary<Arg> =>
+  fc.record({ dtype: fc.constantFrom<"float32" | "float64">("float32", "float64"), shape: shapeArb(p, 0, 2), op: fc.constantFrom<GraphParams["op"]>("leaf", "sum", "sum", "mul2", "view", "no-grad", "freed", "int-leaf"), seed: fc.nat() }).map((params) => special("graph", params));
+/** graphOf(y, { names }): the output is the last node, its values are y's, and every edge goes forward. */
+R.graphOf = {
+  ...fn((p) => [one(recordedGraph(p), fc.oneof(wrongType, fc.constant(v(3)))), optional(Options({ names: one(tensorArb(shapeArb(p, 0, 1)).map((t) => obj([["x", t]])), fc.constantFrom(obj([["x", v(3)]]), v([]), v("x"))) }))]),
+  check: (r, [y]) => {
+    if (!isT(y)) return null;
+    const g = r as kd.Graph;
+    if (g.output !== g.nodes.length - 1) return `the output is node ${g.output} of ${g.nodes.length}`;
+    if (shapeText(g.nodes[g.output]!.shape) !== shapeText(y.shape)) return "the output node has another shape than y";
+    if (g.edges.some((e) => e.from >= e.to)) return "an edge goes backward";
+    return expectValues(y, g.nodes[g.output]!.value, "the output node's values");
+  },
+  noBackend: true,
+};
+/** toDot(graphOf(y)): one node statement per node, one edge statement per edge; any other value is refused. */
+R.toDot = {
+  how: "fn",
+  args: (p) => call([one(recordedGraph(p), fc.oneof(wrongType, fc.constant(obj([["nodes", v([])]]))))]),
+  run: (target, [y]) => target(isT(y) ? kd.graphOf(y) : y),
+  check: (r, [y]) => {
+    if (!isT(y) || typeof r !== "string") return null;
+    const g = kd.graphOf(y);
+    const statements = r.split("\n").filter((l) => /^ {2}n\d+ /.test(l));
+    return statements.length === g.nodes.length + g.edges.length ? null : `${statements.length} statements for ${g.nodes.length} nodes and ${g.edges.length} edges`;
+  },
+  noBackend: true,
+};
 R["Tensor#backward"] = {
   how: "method",
   args: (p) =>

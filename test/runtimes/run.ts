@@ -21,6 +21,11 @@
  * a user would: examples/browser/ in Chromium, and examples/deno/distill.ts
  * under Deno (after `deno check`).
  *
+ * Then it builds the docs site with the installed package's bundle and opens every page in
+ * Chromium (test/runtimes/site.ts: no console errors or failed requests, widgets drawn, sliders
+ * move them, the exercises' checks pass and fail as they should; screenshots in
+ * tmp/site-screenshots/).
+ *
  * Prints one line per run and "N passed, N failed"; exits 1 on any failure.
  * KDGRAD_KEEP=1 keeps the temporary directory; KDGRAD_CHROMIUM overrides the
  * browser's path.
@@ -35,6 +40,7 @@ import { build as esbuild, type Plugin } from "esbuild";
 import { chromium, type BrowserContext } from "playwright-core";
 import { getQuickJS, shouldInterruptAfterDeadline } from "quickjs-emscripten";
 import { ROOT, installPackage, packPackage } from "../helpers/package.js";
+import { SCREENSHOTS, buildSiteFor, checkIndex, checkPage } from "./site.js";
 import type { Kind, SmokeReport } from "./smoke.js";
 
 const CHROMIUM = process.env.KDGRAD_CHROMIUM ?? "/usr/bin/chromium";
@@ -192,7 +198,8 @@ function binary(name: string): string {
 
 const MIME: Record<string, string> = {
   ".html": "text/html; charset=utf-8", ".js": "text/javascript", ".mjs": "text/javascript", ".json": "application/json",
-  ".map": "application/json", ".u8": "application/octet-stream",
+  ".map": "application/json", ".u8": "application/octet-stream", ".css": "text/css", ".png": "image/png",
+  ".woff2": "font/woff2", ".woff": "font/woff", ".ttf": "font/ttf", ".svg": "image/svg+xml",
 };
 
 /** A static file server on 127.0.0.1 (a free port), serving URL prefixes from directories. */
@@ -403,8 +410,17 @@ async function main(): Promise<number> {
     quickjsScriptReport(readFileSync(join(installed, "dist/kdgrad.global.nowasm.js"), "utf8"), readFileSync(join(web, "smoke-global.js"), "utf8")),
   false, "dist/kdgrad.global.nowasm.js as a script"));
 
+  // The docs site, built with the bundle the installed package ships.
+  const siteDir = join(work, "site");
+  let sitePages: string[] = [];
+  await step("docs site: npm run docs's build", async () => {
+    sitePages = await buildSiteFor(siteDir, join(installed, "dist", "kdgrad.bundle.js"));
+    return `${sitePages.length} pages; index ${checkIndex(siteDir, sitePages)}`;
+  });
+
   // Chromium: the smoke program on a page and in a Worker, then the browser example.
   const { server, origin } = await serve({
+    "/site/": siteDir,
     "/smoke/": web,
     "/dist/": join(installed, "dist"),
     "/data/": join(installed, "data"),
@@ -447,6 +463,11 @@ async function main(): Promise<number> {
         await page.close();
       }
     });
+
+    mkdirSync(SCREENSHOTS, { recursive: true });
+    for (const file of sitePages) {
+      await step(`site ${file}`, () => checkPage(browser(), `${origin}/site`, file));
+    }
   } finally {
     await context?.close();
     server.close();
