@@ -326,6 +326,9 @@ function chunked(inputs: Tensor[], call: LinearCall, want: boolean[], needTemp: 
       }
       counts = cc > 0;
       if (counts) {
+        // With ignored rows the kernel writes the counted rows only: the others must read 0,
+        // not the previous chunk's values left in the reused arrays.
+        if (kept !== null) for (const d of [dS, dT]) d?.data.fill(0);
         const chunkCall: DistillationCall = { ...o, leadShape: [c], rows: c, labels, kept, counted: cc };
         const mean = originalKernel(s.data, t.data, chunkCall, dtype, dS, dT);
         total += mean * cc;
