@@ -20,6 +20,7 @@ const perBackendFolders = ["test/ops/", "test/losses/", "test/kernels/", "test/n
 const float64Only = [
   "test/ops/softmax-family.golden.test.ts", "test/ops/second-order.test.ts", "test/losses/golden.test.ts", "test/losses/golden-kd-divergences.test.ts",
   "test/losses/golden-kd-methods.test.ts", "test/losses/kd-methods.test.ts", "test/losses/golden-sparse.test.ts",
+  "test/losses/golden-linear.test.ts",
 ];
 
 function testFiles(dir: string): string[] {

@@ -89,6 +89,7 @@ export { mseLoss } from "./losses/mse-loss.js";
 export { distillationLoss, type DistillationOptions, type Divergence } from "./losses/distillation-loss.js";
 export { distillationLossComposite } from "./losses/distillation-loss-composite.js";
 export { sparseDistillationLoss, type SparseDistillationOptions } from "./losses/sparse-distillation-loss.js";
+export { linearDistillationLoss, type LinearDistillationOptions } from "./losses/linear-distillation-loss.js";
 export { logitMatchingLoss } from "./losses/logit-matching-loss.js";
 export { softTargets } from "./losses/soft-targets.js";
 export { dkdLoss, type DkdOptions } from "./losses/dkd-loss.js";

@@ -319,6 +319,41 @@ function caseArb(op: OpFn, domain: Domain): fc.Arbitrary<Case> {
             text: `sparse ${JSON.stringify({ lead, c, k, indices: Array.from(idx), ...options, labels: useLabels ? labels.toFlatArray() : undefined, layout })}`,
           };
         });
+    case "linear-distillation":
+      // linearDistillationLoss: hidden [N, H]·weight [V, H]ᵀ against teacherHidden [N, H']·
+      // teacherWeight [V, H']ᵀ, every distillationLoss option, chunks of 1 … N rows, ignored
+      // rows, views of hidden and weight, the teacher's matrices leaves or constants, and a
+      // temperature leaf.
+      return fc
+        .record({
+          n: fc.integer({ min: 1, max: 4 }), h: fc.integer({ min: 1, max: 3 }), ht: fc.integer({ min: 1, max: 3 }), v: fc.integer({ min: 2, max: 5 }),
+          T: fc.constantFrom(0.5, 1, 2, 4), alpha: fc.constantFrom(0, 0.3, 1), labelled: fc.boolean(), ignore: fc.boolean(),
+          divergence: fc.constantFrom("forward", "reverse", "jsd", "skewForward", "skewReverse", "tvd"), scaleT2: fc.boolean(),
+          standardize: fc.boolean(), reduction: fc.constantFrom("mean", "sum", "none"), tensorT: fc.boolean(), teacherLeaves: fc.boolean(),
+          chunk: fc.integer({ min: 1, max: 4 }), layout: layoutArb, seed: seedArb,
+        })
+        .map(({ n, h, ht, v, T, alpha, labelled, ignore, divergence, scaleT2, standardize, reduction, tensorT, teacherLeaves, chunk, layout, seed }) => {
+          const rng = new Generator(seed);
+          const labels = tensor(Int32Array.from({ length: n }, (_, i) => (ignore && i > 0 && rng.below(2) === 0 ? -100 : rng.below(v))), { shape: [n] });
+          const param = divergence === "jsd" ? { beta: 0.3 } : divergence.startsWith("skew") ? { skew: 0.2 } : {};
+          const useLabels = labelled || alpha < 1;
+          const options = { ...(useLabels ? { labels, alpha } : {}), divergence, ...param, scaleT2, standardize, reduction, chunkRows: chunk };
+          const x = viewed(rng, [n, h], domain.inputs[0]!, layout);
+          const w = viewed(rng, [v, h], domain.inputs[1]!, layout);
+          const tx = viewed(rng, [n, ht], domain.inputs[0]!, "plain").leaf;
+          const tw = viewed(rng, [v, ht], domain.inputs[1]!, "plain").leaf;
+          const temperature = tensor(T, { dtype: "float64", requiresGrad: true });
+          const text = `linear ${JSON.stringify({ n, h, ht, v, T, tensorT, teacherLeaves, ...options, labels: labels.toFlatArray(), layout })}`;
+          const call = (a: Tensor, b: Tensor, c: Tensor, d: Tensor, tt: Tensor | number) => op(x.view(a), w.view(b), c, d, { ...options, temperature: tt });
+          if (!teacherLeaves) tx.requiresGrad = tw.requiresGrad = false;
+          const leaves = [x.leaf, w.leaf, ...(teacherLeaves ? [tx, tw] : []), ...(tensorT ? [temperature] : [])];
+          const fn = (...l: Tensor[]): Tensor => {
+            const [a, b] = l as [Tensor, Tensor];
+            const [c, d] = teacherLeaves ? [l[2]!, l[3]!] : [tx, tw];
+            return call(a, b, c, d, tensorT ? l[l.length - 1]! : T);
+          };
+          return { leaves, fn, text };
+        });
     case "temperature":
       return fc.tuple(shapeArb(1, 3), fc.constantFrom(0.5, 1, 3, 10), layoutArb, seedArb).map(([s, T, l, seed]) => elementwise([s], [l], seed, [T]));
     default:
@@ -361,7 +396,7 @@ describe("every exported op: gradcheck, gradgradcheck and jvp", () => {
     for (const expected of [
       "add", "mul", "pow", "sum", "max", "logSumExp", "matmul", "linear", "logSoftmax", "softmax", "gather", "concat", "stack", "where",
       "crossEntropy", "nllLoss", "klDiv", "mseLoss", "distillationLoss", "distillationLossComposite", "logitMatchingLoss", "softTargets",
-      "dkdLoss", "distLoss", "nkdLoss", "wsldLoss", "sparseDistillationLoss",
+      "dkdLoss", "distLoss", "nkdLoss", "wsldLoss", "sparseDistillationLoss", "linearDistillationLoss",
     ]) {
       expect(names).toContain(expected);
     }

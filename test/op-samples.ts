@@ -67,6 +67,7 @@ export const opSamples: Readonly<Record<string, Domain>> = {
   softmax: { inputs: [{ minRank: 1, range: [-30, 30] }], kind: "axis" },
   standardizeLogits: { inputs: [{ minRank: 1, range: [-5, 5] }], kind: "axis" },
   sparseDistillationLoss: { inputs: [{ range: [-6, 6] }], kind: "sparse" },
+  linearDistillationLoss: { inputs: [{ range: [-1.5, 1.5] }, { range: [-1.5, 1.5] }], kind: "linear-distillation" },
   sqrt: { inputs: [{ range: [0.1, 5] }] },
   squeeze: { inputs: [{}], kind: "squeeze" },
   stack: { inputs: [{}], kind: "stack" },

@@ -115,6 +115,12 @@ function example(name: string, domain: ExampleDomain, rng: Generator): Example {
       const lp = tensor(Float64Array.from({ length: 12 }, (_, i) => Math.log([0.4, 0.25, 0.15][i % 3]!)), { shape: [4, 3] });
       return { args: [t([4, 8]), tensor(idx, { shape: [4, 3] }), lp, { labels: labels(4, 8), temperature: 2, alpha: 0.7 }], leaves: [0, 2] };
     }
+    case "linear-distillation":
+      // hidden [4, 3]·weight [6, 3]ᵀ against a teacher [4, 2]·[6, 2]ᵀ that requires grad too, in chunks of 3 rows.
+      return {
+        args: [t([4, 3]), t([6, 3], 1), t([4, 2], 2), t([6, 2], 3), { labels: labels(4, 6), temperature: 2, alpha: 0.7, chunkRows: 3 }],
+        leaves: [0, 1, 2, 3],
+      };
     default:
       throw new Error(`gradcheck: no example for ${name} (kind ${domain.kind})`);
   }

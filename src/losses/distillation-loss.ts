@@ -281,9 +281,9 @@ function scalarOf(v: number): Tensor {
  * The original fused kernel on the counted rows: all rows, or, when some are ignored, the
  * counted ones copied together (kernel copy, one call per run of consecutive rows), their
  * gradients copied back in place and 0 on the ignored rows. Returns the loss (mean over the
- * counted rows).
+ * counted rows). Also linearDistillationLoss's, on each chunk of rows.
  */
-function originalKernel(s: Storage, t: Storage, o: DistillationCall, dtype: FloatDType, dS: Tensor | null, dT: Tensor | null): number {
+export function originalKernel(s: Storage, t: Storage, o: DistillationCall, dtype: FloatDType, dS: Tensor | null, dT: Tensor | null): number {
   const { rows: N, classes: C, kept } = o;
   if (kept === null) return kernel("distillation", dtype, N * C)(s, t, o.labels, N, C, o.T, o.alpha, dS ? dS.data : null, dT ? dT.data : null);
   const n = o.counted;
@@ -329,9 +329,10 @@ function copyRows(src: Storage, from: number, dst: Storage, to: number, len: num
  * The general path: the distillationRows kernel, on the logits or, with standardize, on their
  * standardization (float64, kernel standardize), whose gradients then go back through the
  * standardization's rule (kernel standardizeBackward) and take the hard term's gradient, formed
- * on the raw student logits, on top (one rounding to the student's dtype).
+ * on the raw student logits, on top (one rounding to the student's dtype). Also
+ * linearDistillationLoss's, on each chunk of rows (o.rows the chunk's, o.counted the call's).
  */
-function generalKernel(
+export function generalKernel(
   s: Storage, t: Storage, o: DistillationCall, dtype: FloatDType, loss: Float64Array,
   dS: Tensor | null, dT: Tensor | null, dTemp: Float64Array | null,
 ): void {

@@ -136,12 +136,21 @@ export function distillationCall(student: unknown, teacher: unknown, options: Di
   const s = checkClassLogits(student, fn, "student");
   const t = checkClassLogits(teacher, fn, "teacher");
   checkSameShape(s, t, fn, "student", "teacher");
-  options = checkOptions(options, fn, [
-    "labels", "temperature", "alpha", "divergence", "beta", "skew", "scaleT2", "standardize", "ignoreIndex", "reduction",
-  ]);
+  return distillationCallOfShape(s.shape.slice(0, -1), s.shape[s.ndim - 1]!, options, fn);
+}
+
+/**
+ * The same checks and resolution for logits that are not given as tensors (linearDistillationLoss
+ * forms them chunk by chunk): `leadShape` rows of `classes` classes. `extraKeys` are further
+ * option keys the caller checks itself (they are accepted here, not read).
+ */
+export function distillationCallOfShape(
+  leadShape: number[], classes: number, options: DistillationOptions | undefined, fn: string, extraKeys: readonly string[] = [],
+): DistillationCall {
+  options = checkOptions(options as Record<string, unknown> | undefined, fn, [
+    "labels", "temperature", "alpha", "divergence", "beta", "skew", "scaleT2", "standardize", "ignoreIndex", "reduction", ...extraKeys,
+  ]) as DistillationOptions;
   const { T, tensor } = checkTemperatureOption(options.temperature ?? 4, fn);
-  const leadShape = s.shape.slice(0, -1);
-  const classes = s.shape[s.ndim - 1]!;
   const rows = leadShape.reduce((a, b) => a * b, 1);
   const divergence = options.divergence ?? "forward";
   if (!DIVERGENCES.includes(divergence)) {

@@ -292,6 +292,82 @@ function kdMethodFinite(labels: boolean, minRows: number) {
 }
 
 /**
+ * linearDistillationLoss: hidden [N, H], weight [V, H], teacherHidden [N, H'], teacherWeight
+ * [V, H'] of every kind (now and then mismatched sizes or dtypes), labels [N] (some ignored or
+ * out of range), chunkRows good (1 … N + 1) or bad, and DistillArgs's options.
+ */
+function LinearDistillArgs(p: Profile): Param {
+  const d = dimArb(p);
+  const kinds = fc.constantFrom<ValueKind>("moderate", "moderate", "moderate", "wide", "special", "finite-special", "huge", "flat");
+  const good = fc
+    .record({
+      N: d, H: d, Ht: d, V: d, mismatch: fc.integer({ min: 0, max: 15 }), labels: fc.constantFrom("match", "match", "none", "noisy"),
+      T: fc.option(TEMPERATURES, { nil: undefined, freq: 3 }), alpha: fc.option(fc.constantFrom(0, 0.5, 1), { nil: undefined, freq: 2 }),
+      chunk: fc.option(fc.constantFrom<unknown>(1, 2, 3, 100, 0, 1.5, "2"), { nil: undefined }), extra: fc.integer({ min: 0, max: 10 }),
+      kinds: fc.tuple(kinds, kinds, kinds, kinds), sd: fc.constantFrom<DType>("float32", "float64"), td: fc.constantFrom<DType>("float32", "float64"),
+      tgrad: fc.boolean(), seeds: fc.tuple(fc.nat(), fc.nat(), fc.nat(), fc.nat(), fc.nat()),
+    })
+    .map(({ N, H, Ht, V, mismatch, labels, T, alpha, chunk, extra, kinds: [hk, wk, thk, twk], sd, td, tgrad, seeds }): Arg[] => {
+      const n = Math.max(N, 1);
+      const v0 = Math.max(V, 1);
+      const hs = capShape([n, H], p.maxSize);
+      const ws = capShape([v0, mismatch === 0 ? H + 1 : H], p.maxSize);
+      const ths = capShape([mismatch === 1 ? n + 1 : n, Ht], p.maxSize);
+      const tws = capShape([mismatch === 2 ? v0 + 1 : v0, Ht], p.maxSize);
+      const tensorOf = (shape: number[], dtype: DType, kind: ValueKind, seed: number, grad: boolean): TensorArg =>
+        ({ k: "tensor", dtype, shape, layout: "contiguous", kind, seed, grad });
+      const args: Arg[] = [
+        tensorOf(hs, sd, hk, seeds[0], true), tensorOf(ws, mismatch === 3 ? (sd === "float32" ? "float64" : "float32") : sd, wk, seeds[1], true),
+        tensorOf(ths, td, thk, seeds[2], tgrad), tensorOf(tws, td, twk, seeds[3], tgrad),
+      ];
+      const fields: [string, Arg][] = [];
+      if (labels !== "none") {
+        fields.push(["labels", { k: "tensor", dtype: "int32", shape: [hs[0]!], layout: "contiguous", kind: labels === "noisy" ? "labels" : "classes", seed: seeds[4], grad: false, classes: ws[0]! }]);
+      }
+      if (T !== undefined) fields.push(["temperature", v(T)]);
+      if (chunk !== undefined) fields.push(["chunkRows", v(chunk)]);
+      if (extra === 1) fields.push(["divergence", v("reverse")]);
+      if (extra === 2) fields.push(["divergence", v("jsd")], ["beta", v(0.3)]);
+      if (extra === 3) fields.push(["divergence", v("skewReverse")]);
+      if (extra === 4) fields.push(["divergence", v("tvd")]);
+      if (extra === 5) fields.push(["standardize", v(true)]);
+      if (extra === 6) fields.push(["scaleT2", v(false)]);
+      if (extra === 7) fields.push(["reduction", v(seeds[1] % 2 === 0 ? "sum" : "none")]);
+      if (alpha !== undefined && (labels !== "none" || alpha === 1 || seeds[4] % 4 === 0)) fields.push(["alpha", v(alpha)]);
+      return [...args, obj(fields)];
+    });
+  const refused = fc.constantFrom<Arg>(
+    { k: "object", fields: [["chunkrows", v(2)]], refuse: 'the unknown option key "chunkrows"' },
+    { k: "object", fields: [["chunkRows", v(null)]], refuse: "the option chunkRows: null" },
+  );
+  return Group(good, [wrongTensor, wrongTensor, wrongTensor, wrongTensor, fc.oneof(fc.constantFrom(v(null), v(3)), Temperature.bad!.map((b) => obj([["temperature", b[0]!]])), refused)]);
+}
+
+/**
+ * linearDistillationLoss: distillFinite's promise on the logits the products give, when every
+ * entry of the four matrices is finite (an infinity times 0 is NaN) and the products are
+ * formed here in float64 (their float32 rounding cannot leave the finite range at |logit| ≤ 1e4).
+ */
+function linearDistillFinite(args: unknown[]): Finite {
+  const [h, w, th, tw, o] = args;
+  if (![h, w, th, tw].every((x) => isT(x) && x.dtype !== "int32" && x.ndim === 2)) return false;
+  const [H_, W_, TH, TW] = [h, w, th, tw] as Tensor[];
+  if (H_.shape[1] !== W_.shape[1] || TH.shape[1] !== TW.shape[1] || H_.shape[0] !== TH.shape[0] || W_.shape[0] !== TW.shape[0]) return false;
+  if (H_.dtype !== W_.dtype || TH.dtype !== TW.dtype) return false;
+  if (![H_, W_, TH, TW].every((x) => x.size <= READ_LIMIT && elements(x).every(Number.isFinite))) return false;
+  const logits = (x: Tensor, m: Tensor): Tensor => {
+    const [n, k] = x.shape as [number, number];
+    const V = m.shape[0]!;
+    const xs = elements(x);
+    const ms = elements(m);
+    const out = new Float64Array(n * V);
+    for (let r = 0; r < n; r++) for (let c = 0; c < V; c++) for (let j = 0; j < k; j++) out[r * V + c] += xs[r * k + j]! * ms[c * k + j]!;
+    return new Tensor(out, [n, V]);
+  };
+  return distillFinite([logits(H_, W_), logits(TH, TW), o]);
+}
+
+/**
  * sparseDistillationLoss: student logits [..., C] of every kind, the teacher's top-k classes
  * (distinct per row, now and then a repeat or one out of range) and log-probabilities (mass below
  * 1, 1, within 1e-6 above, or well above; some −∞), at times of mismatched shapes or dtypes, with
@@ -1633,6 +1709,7 @@ R.distLoss = fn((p) => [KdMethodArgs(p, false), optional(Options({ beta: TermWei
 R.nkdLoss = fn((p) => [KdMethodArgs(p, true), optional(Options({ temperature: MethodTemperature, gamma: TermWeight }))], { finite: kdMethodFinite(true, 1) });
 R.wsldLoss = fn((p) => [KdMethodArgs(p, true), optional(Options({ temperature: MethodTemperature, alpha: TermWeight }))], { finite: kdMethodFinite(true, 1) });
 R.sparseDistillationLoss = fn((p) => [SparseArgs(p)], { finite: sparseFinite, gradCheck: sparseGrads });
+R.linearDistillationLoss = fn((p) => [LinearDistillArgs(p)], { finite: linearDistillFinite });
 R.logitMatchingLoss = fn((p) => [LogitPair(p, ["moderate", "moderate", "wide", "special", "masked"])], { finite: (args) => within(args, 1e4) && isT(args[0]) && args[0].size > 0 });
 R.softTargets = fn((p) => [T(p, { kinds: ["moderate", "moderate", "masked", "wide", "huge", "special"] }), Temperature], {
   finite: ([x, T]) => {
