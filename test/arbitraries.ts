@@ -68,22 +68,3 @@ export function logitRows(options: { maxAbs?: number; minRows?: number; maxRows?
   return logits({ maxRows: 5, ...options });
 }
 
-/**
- * Rows of logits drawn from a seed (uniform in [−maxAbs, maxAbs]), which shrink only to
- * another seed: the generator test/losses/divergences.test.ts was written against. The
- * shipped `logits` shrinks to rows of zeros with one tiny entry (1e-20, 1e-16), where that
- * file's properties state bounds that do not cover them (standardize of a near-constant row
- * is eps-dominated; TVD's "D = 0 for a shifted row" lands exactly on its 1e-13); until those
- * bounds are derived for such rows, that file keeps this generator. (distillation.test.ts
- * moved to the shipped generator once its teacher-gradient row-sum bound was derived for
- * both kernel forms.)
- */
-export function seededLogitRows(options: { maxAbs?: number; minRows?: number; maxRows?: number; minClasses?: number; maxClasses?: number } = {}): fc.Arbitrary<Tensor> {
-  const { maxAbs = 10, minRows = 1, maxRows = 5, minClasses = 2, maxClasses = 8 } = options;
-  return fc
-    .record({ b: fc.integer({ min: minRows, max: maxRows }), c: fc.integer({ min: minClasses, max: maxClasses }), seed: fc.nat() })
-    .map(({ b, c, seed }) => {
-      const rng = new Generator(seed);
-      return tensor(Float64Array.from({ length: b * c }, () => (2 * rng.uniform() - 1) * maxAbs), { shape: [b, c] });
-    });
-}

@@ -296,14 +296,20 @@ export function distillationRowsKernel(
         }
         if (kappa !== 0) {
           // p·δρ and q·δρ with δρ = κ(p − q)/m; p/m → 1/μ_p when μ_q = 0 (m = μ_p·p), q/m → 1/μ_q
-          // when μ_p = 0, which also holds on the side that is 0.
+          // when μ_p = 0, which also holds on the side that is 0. Below the smallest normal m has
+          // lost its relative accuracy (μ·p of a subnormal p rounds, and two of them can give
+          // m = 0: p/m = 0/0 = NaN, fuzzed with both at e^−744): there the ratios come from the
+          // log-ratio instead, m/p = μ_p + μ_q·e^−y and m/q = μ_q + μ_p·e^y (logMix, no division by m).
+          const tiny = m < MIN_NORMAL;
           if (mp !== 0) {
-            const v = kappa * dpq * (mq === 0 ? 1 / mp : pi / m);
+            const pm = mq === 0 ? 1 / mp : tiny ? Math.exp(-logMix(-yi, mq, mp)) : pi / m;
+            const v = kappa * dpq * pm;
             rp[i] = v;
             Ep += v;
           }
           if (mq !== 0) {
-            const v = kappa * dpq * (mp === 0 ? 1 / mq : qi / m);
+            const qm = mp === 0 ? 1 / mq : tiny ? Math.exp(-logMix(yi, mp, mq)) : qi / m;
+            const v = kappa * dpq * qm;
             rq[i] = v;
             Eq += v;
           }
@@ -374,6 +380,9 @@ export function distillationRowsKernel(
     if (dTemp) dTemp[r] = soft ? (alpha * Tk * invT * (power * D - E * invT)) / norm : 0;
   }
 }
+
+/** The smallest normal float64: below it a product or a sum of probabilities has lost relative accuracy. */
+const MIN_NORMAL = 2.2250738585072014e-308;
 
 /**
  * log(b + a·eᵛ) for a + b = 1 (logMix below), from e = eᵛ − 1 and ev = eᵛ already formed

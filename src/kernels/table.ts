@@ -458,8 +458,9 @@ export interface DivergenceKernels {
   standardize(x: Storage, lanes: Lanes, eps: number, y: Storage, sigma: Float64Array): void;
   /**
    * Its vector-Jacobian product from the saved y and σ, d = σ + eps, over the entries that are
-   * not −∞ (0 at those): dx = [(g − ḡ) − y·⟨g, y⟩·d/((n − 1)σ)]/d, the second term 0 when σ = 0.
-   * float64, one rounding per stored value.
+   * not −∞ (0 at those): dx = [(g − ḡ) − y·⟨g, y⟩·d/((n − 1)σ)]/d, the second term 0 when σ = 0,
+   * then centred (its lane mean subtracted: 0 in exact arithmetic, and the projection cannot move
+   * dx away from the true value). float64, one rounding per stored value.
    */
   standardizeBackward(y: Storage, sigma: Float64Array, eps: number, g: Storage, lanes: Lanes, dx: Storage): void;
 }

@@ -91,6 +91,22 @@ describe("values", () => {
 });
 
 describe("derivatives", () => {
+  test("lanes of nearly equal logits far from 0: the gradient still sums to 0 along the lane (a shift changes nothing)", () => {
+    // σ = 1.7e-11 at |x| = 20: the stored y sums to ≈ ulp(20)/(σ + eps), not 0, and the rule's
+    // second term multiplies that by ⟨g, y⟩/((n − 1)σ); before the kernel centred its result,
+    // this lane's gradient summed to 0.0125·|g|. Centred, the sum is the rounding of n terms.
+    const lanes = [[-19.99999999997627, -20], [1e4, 1e4 + 1e-9, 1e4 - 2e-9], [-3.000000000001, -3, -2.999999999999, -3]];
+    for (const lane of lanes) {
+      const x = tensor([lane], { dtype: "float64", requiresGrad: true });
+      const g = tensor([lane.map((_, i) => (i % 2 === 0 ? 1 : -0.5))], { dtype: "float64" });
+      const [dx] = gradients([standardizeLogits(x)], [x], [g]);
+      const v = dx!.toFlatArray();
+      const sum = v.reduce((a, b) => a + b, 0);
+      const size = v.reduce((a, b) => a + Math.abs(b), 0);
+      expect(Math.abs(sum), `lane ${lane.join(", ")}: Σ = ${sum}, Σ|·| = ${size}`).toBeLessThanOrEqual(4 * lane.length * Number.EPSILON * size);
+    }
+  });
+
   test.prop([rowsArb, fc.nat()])("the fused first-order rule equals the rule written with ops (used when a graph is created)", (rows, seed) => {
     const x = tensor(rows, { dtype: "float64", requiresGrad: true });
     const rng = new Generator(seed);

@@ -81,6 +81,13 @@ function standardize(x: Storage, l: Lanes, eps: number, y: Storage, sigma: Float
  * dx = [(g − ḡ) − y·⟨g, y⟩·d/((n − 1)σ)]/d over the entries that are not −∞ (0 at those),
  * d = σ + eps, ḡ and ⟨g, y⟩ over the same entries. At σ = 0 the second term is 0: there
  * y ⊙ ⟨g, y⟩/σ = (x − μ)⟨g, x − μ⟩/(σ·d²) = O(σ) → 0 (src/ops/standardize-logits.ts).
+ *
+ * Then the lane's mean of dx is subtracted. In exact arithmetic it is 0 (Σy = 0: a constant
+ * added to the lane changes nothing), but the stored y sums to about n·ulp(|x|)/d, not 0, and
+ * the second term multiplies that by ⟨g, y⟩/((n − 1)σ): on a lane of nearly equal logits far
+ * from 0 (σ = 2e-11 at |x| = 20) the gradient's sum came out at 0.0125 of g. The true dx lies in
+ * the zero-mean subspace, so projecting the computed one onto it (subtracting its mean) cannot
+ * move it further from the truth: ‖P(dx̃) − dx‖₂ = ‖P(dx̃ − dx)‖₂ ≤ ‖dx̃ − dx‖₂.
  */
 function standardizeBackward(y: Storage, sigma: Float64Array, eps: number, g: Storage, l: Lanes, dx: Storage): void {
   const { outer, length: L, inner } = l;
@@ -103,9 +110,15 @@ function standardizeBackward(y: Storage, sigma: Float64Array, eps: number, g: St
       const den = sig + eps;
       const gbar = n > 0 ? gs / n : 0;
       const k2 = sig > 0 ? den / ((n - 1) * sig) : 0;
+      let mean = 0;
       for (let k = start; k < end; k += inner) {
         const v = y[k]!;
-        dx[k] = v === -Infinity ? 0 : ((g[k]! - gbar) - v * gy * k2) / den;
+        if (v !== -Infinity) mean += ((g[k]! - gbar) - v * gy * k2) / den;
+      }
+      mean = n > 0 ? mean / n : 0;
+      for (let k = start; k < end; k += inner) {
+        const v = y[k]!;
+        dx[k] = v === -Infinity ? 0 : ((g[k]! - gbar) - v * gy * k2) / den - mean;
       }
     }
   }
