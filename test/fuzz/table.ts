@@ -368,6 +368,37 @@ function linearDistillFinite(args: unknown[]): Finite {
 }
 
 /**
+ * linearDistillationLoss forms its logits with the backend's float32 matmul (wasm sums in float32
+ * lanes, the TypeScript kernel in float64), so a logit can differ between backends by about
+ * 2⁻²⁴·Σ_k|h_k·w_k| (the sum's rounding, K-fold at worst, but a few ulps of the absolute sum in
+ * practice), and the softmax at T by that over T. The losses and gradients are compared to 1e-5
+ * (BACKEND_RTOL), so only calls whose largest such difference over T is below 1e-6 are compared:
+ * a hidden state at 1e4 or 1e30 (finite-special) gives logits whose rounding alone moves the
+ * distribution (a found disagreement of 1.2 at T = 4), which no kernel can avoid.
+ */
+function linearDistillConditioned(args: unknown[]): boolean {
+  const [h, w, th, tw, o] = args;
+  const T = ((o ?? {}) as Record<string, unknown>).temperature ?? 4;
+  if (typeof T !== "number" || !(T > 0)) return true;
+  let worst = 0;
+  for (const [x, m] of [[h, w], [th, tw]] as const) {
+    if (!isT(x) || !isT(m) || x.dtype !== "float32" || x.ndim !== 2 || m.ndim !== 2 || x.shape[1] !== m.shape[1]) continue;
+    const xs = elements(x).map(Math.abs);
+    const ms = elements(m).map(Math.abs);
+    const [n, k] = x.shape as [number, number];
+    for (let r = 0; r < n; r++) {
+      for (let c = 0; c < m.shape[0]!; c++) {
+        let a = 0;
+        for (let j = 0; j < k; j++) a += xs[r * k + j]! * ms[c * k + j]!;
+        // A row with a non-finite logit is NaN on both backends (compared then as NaN); the others count.
+        if (Number.isFinite(a)) worst = Math.max(worst, a);
+      }
+    }
+  }
+  return !(worst * 2 ** -24 / T > 1e-6);
+}
+
+/**
  * sparseDistillationLoss: student logits [..., C] of every kind, the teacher's top-k classes
  * (distinct per row, now and then a repeat or one out of range) and log-probabilities (mass below
  * 1, 1, within 1e-6 above, or well above; some −∞), at times of mismatched shapes or dtypes, with
@@ -1709,7 +1740,7 @@ R.distLoss = fn((p) => [KdMethodArgs(p, false), optional(Options({ beta: TermWei
 R.nkdLoss = fn((p) => [KdMethodArgs(p, true), optional(Options({ temperature: MethodTemperature, gamma: TermWeight }))], { finite: kdMethodFinite(true, 1) });
 R.wsldLoss = fn((p) => [KdMethodArgs(p, true), optional(Options({ temperature: MethodTemperature, alpha: TermWeight }))], { finite: kdMethodFinite(true, 1) });
 R.sparseDistillationLoss = fn((p) => [SparseArgs(p)], { finite: sparseFinite, gradCheck: sparseGrads });
-R.linearDistillationLoss = fn((p) => [LinearDistillArgs(p)], { finite: linearDistillFinite });
+R.linearDistillationLoss = fn((p) => [LinearDistillArgs(p)], { finite: linearDistillFinite, backendComparable: linearDistillConditioned });
 R.logitMatchingLoss = fn((p) => [LogitPair(p, ["moderate", "moderate", "wide", "special", "masked"])], { finite: (args) => within(args, 1e4) && isT(args[0]) && args[0].size > 0 });
 R.softTargets = fn((p) => [T(p, { kinds: ["moderate", "moderate", "masked", "wide", "huge", "special"] }), Temperature], {
   finite: ([x, T]) => {
