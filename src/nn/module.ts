@@ -78,8 +78,26 @@ export abstract class Module {
   protected registerModule<M extends Module>(name: string, m: M): M {
     this.#checkName(name, "registerModule");
     if (!(m instanceof Module)) throw new ValueError(`registerModule: "${name}" must be a Module, got ${describeValue(m)}`);
+    // A module inside its own subtree would make every walk of the tree (parameters, stateDict,
+    // train, printing) endless: refuse it here, where the mistake is made. A module shared by two
+    // parents (a tree with a repeated branch) is fine: its parameters are listed once.
+    const child: Module = m;
+    if (child === this || child.#contains(this)) {
+      throw new ValueError(`registerModule: "${name}" (${moduleName(child)}) ${child === this ? "is" : "contains"} the ${moduleName(this)} it is registered on: a module cannot be inside itself`);
+    }
     this.#modules.set(name, m);
     return m;
+  }
+
+  /** Whether `target` is among this module's registered descendants (each visited once). */
+  #contains(target: Module, seen = new Set<Module>()): boolean {
+    for (const c of this.#modules.values()) {
+      if (c === target) return true;
+      if (seen.has(c)) continue;
+      seen.add(c);
+      if (c.#contains(target, seen)) return true;
+    }
+    return false;
   }
 
   #checkName(name: string, fn: string): void {

@@ -78,6 +78,34 @@ describe("registration and names", () => {
     expect(() => new Bad("view")).toThrow(/^registerParameter: "w" must own contiguous storage/);
     expect(() => new Bad("module")).toThrow(/^registerModule: "m" must be a Module, got /);
   });
+
+  test("a module cannot be inside itself (every walk of the tree would never end); a shared branch is fine", () => {
+    class Holder extends Module {
+      add(name: string, m: Module): void {
+        this.registerModule(name, m);
+      }
+      forward(x: Tensor): Tensor {
+        return x;
+      }
+    }
+    const a = new Holder();
+    expect(() => a.add("self", a)).toThrow(/^registerModule: "self" \(Holder\) is the Holder it is registered on: a module cannot be inside itself$/);
+    const b = new Holder();
+    const c = new Holder();
+    a.add("b", b);
+    b.add("c", c);
+    expect(() => c.add("a", a)).toThrow(/^registerModule: "a" \(Holder\) contains the Holder it is registered on/);
+    // Refused, nothing was registered: the tree's walks still end.
+    expect(a.namedChildren().map(([n]) => n)).toEqual(["b"]);
+    expect(String(a)).toContain("(c): Holder()");
+    // The same Linear under two names (a repeated branch, no cycle) is listed once by parameters().
+    const shared = new Linear(2, 2);
+    const d = new Holder();
+    d.add("x", shared);
+    d.add("y", shared);
+    expect(d.parameters()).toHaveLength(2);
+    expect([...d.stateDict().keys()]).toEqual(["x.weight", "x.bias", "y.weight", "y.bias"]);
+  });
 });
 
 describe("train and eval", () => {
