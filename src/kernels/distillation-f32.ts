@@ -63,7 +63,7 @@ export function distillationKernelF32(
   const hard = labels !== null && alpha < 1;
   const invT = 1 / T;
   const powers = hard && Number.isInteger(T) && T >= 1 && T <= 8 ? T : 0;
-  // Per row, in float64: qᵢ at qd[2i] and, beside it, uᵢ = tᵢ − sᵢ (pass 2a), replaced by
+  // Per row, in float64: qᵢ at qd[2i] and, beside it, dᵢ = tᵢ − sᵢ (pass 2a), replaced by
   // mᵢ (pass 2b). Every pass after 2a then reads one array, where V8 checks each
   // array it reads at every step. The cross-entropy's exponentials (T not 4) in float32
   // scratch: they only feed the gradient.
