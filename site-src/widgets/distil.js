@@ -70,7 +70,9 @@ export async function mount(el, kd) {
         run.done = true;
         el.setAttribute(`data-${kind}-errors`, run.errors.join(","));
         el.setAttribute(`data-${kind}-losses`, run.losses.join(","));
+        render();
         el.setAttribute(`data-${kind}-done`, "1");
+        return;
       } else {
         run.errors.push(m.errors);
         run.losses.push(m.loss);

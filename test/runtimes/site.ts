@@ -153,10 +153,18 @@ export async function checkPage(context: BrowserContext, origin: string, file: s
       let first: Awaited<ReturnType<typeof pageRuns>> | null = null;
       if (name === "distil") {
         first = await pageRuns(page, w);
+        // Both students got digits wrong, so both canvases show them (each painted when its run ended).
+        const digitCanvases = await w.evaluate((el) => [...el.querySelectorAll(".digits canvas")].filter((c) => {
+          const cv = c as unknown as Canvas;
+          const px = cv.getContext("2d").getImageData(0, 0, cv.width, cv.height).data;
+          for (let k = 4; k < px.length; k += 4) if (px[k] !== px[0]) return true;
+          return false;
+        }).length);
+        if (digitCanvases !== 2) problems.push(`distil: ${digitCanvases} of 2 canvases show misclassified digits`);
         problems.push(...compareRuns("hard-label student", first.hard, await nodeRun(origin, "hard", first.temperature, first.alpha)));
         problems.push(...compareRuns(`distilled student (T = ${first.temperature}, α = ${first.alpha})`, first.distilled,
           await nodeRun(origin, "distilled", first.temperature, first.alpha)));
-        notes.push(`distil: in-page runs equal Node's at T = ${first.temperature}, α = ${first.alpha} (hard ${first.hard.errors.at(-1)}, distilled ${first.distilled.errors.at(-1)} test errors)`);
+        notes.push(`distil: in-page runs equal Node's at T = ${first.temperature}, α = ${first.alpha} (hard ${first.hard.errors.at(-1)}, distilled ${first.distilled.errors.at(-1)} test errors; both canvases show the misclassified digits)`);
       }
       // Each slider: move it to the other end of its range, and what is shown must change.
       const sliders = w.locator("input[type=range]");
