@@ -5,12 +5,19 @@
 //   site/api-<module>.html   the API reference (scripts/api-docs.mjs's pages; its index is api.html)
 //   site/<live>.html         site-src/pages/<live>.md: prose with widgets that run kdgrad in the page
 //   site/assets/             style, KaTeX's stylesheet and fonts, the widgets, kdgrad.bundle.js
+//   site/assets/distil/      the digits data (data/digits) and teacher.safetensors, the digits
+//                            teacher the "Distil in your browser" page loads: trained here
 //
 // Math between $…$ (inline) or $$…$$ (display) is typeset here, by KaTeX, so a page needs no
 // script and no CDN to show it; code blocks are highlighted here too (a small tokenizer of our
 // own for ts/js/sh; "text" blocks stay plain). The kdgrad in the pages is the bundle the package
 // ships: dist/kdgrad.bundle.js as scripts/build.mjs makes it, built afresh into a temporary
 // directory unless `--bundle FILE` names one (the runtime matrix passes the installed package's).
+//
+// The teacher is `kdgrad distill`'s: src/cli/recipe.ts's trainTeacher with the default recipe and
+// the generator of seed 0 (run from the sources through tsx, as bin/kdgrad.js runs them in a
+// checkout), so the file holds the same weights as `kdgrad distill --out DIR`'s
+// teacher-seed0.safetensors. It is deterministic and takes a few seconds (60 epochs).
 //
 //   node scripts/site.mjs [--out DIR] [--bundle FILE]
 import { copyFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
@@ -19,6 +26,7 @@ import { basename, dirname, join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import katex from "katex";
 import MarkdownIt from "markdown-it";
+import { tsImport } from "tsx/esm/api";
 import { apiReference } from "./api-docs.mjs";
 import { build } from "./build.mjs";
 
@@ -32,6 +40,7 @@ export const LIVE_PAGES = [
   ["temperature", "Softmax with temperature: a teacher's row from T = 0.1 to 50, entropy and dark knowledge"],
   ["t-squared", "Why T²: the gradient's 1/T², the flat T²-scaled one, and the logit-matching limit"],
   ["hessian", "Second order: the distillation loss's Hessian moving from diag(p) − ppᵀ to the centring matrix"],
+  ["distil", "Distil in your browser: the digits teacher and two students trained live, hard labels against distilled"],
   ["exercises", "Exercises with checks that run in the page"],
   ["notation", "Notation: one meaning per symbol"],
 ];
@@ -151,6 +160,24 @@ function markdown(page, link) {
   return md;
 }
 
+// ------------------------------------------------------------------ the digits teacher
+
+/** The seed of the site's teacher and students: `kdgrad distill`'s default (--seeds 0). */
+export const DISTIL_SEED = 0;
+
+/**
+ * Write `dir`/teacher.safetensors (the teacher's state dict, float32, with the recipe, seed and
+ * test errors as metadata) and copy the digits data beside it. Returns the teacher's test errors.
+ */
+async function digitsTeacher(dir) {
+  const { digitsTeacher: train } = await tsImport(join(ROOT, "scripts", "site-teacher.ts"), import.meta.url);
+  const { bytes, errors } = await train(DISTIL_SEED);
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(join(dir, "teacher.safetensors"), bytes);
+  for (const f of ["digits_x.u8", "digits_y.u8", "split.json"]) copyFileSync(join(ROOT, "data", "digits", f), join(dir, f));
+  return errors;
+}
+
 // ------------------------------------------------------------------ pages
 
 /** Where a link from a docs page goes on the site: other .md pages become .html pages. */
@@ -226,6 +253,7 @@ export async function buildSite({ out = join(ROOT, "site"), bundle } = {}) {
   cpSync(join(katexDist, "fonts"), join(out, "assets", "katex", "fonts"), { recursive: true });
   copyFileSync(join(SRC, "style.css"), join(out, "assets", "style.css"));
   for (const f of readdirSync(join(SRC, "widgets"))) copyFileSync(join(SRC, "widgets", f), join(out, "assets", "widgets", f));
+  await digitsTeacher(join(out, "assets", "distil"));
   if (existsSync(join(ROOT, "docs", "img"))) cpSync(join(ROOT, "docs", "img"), join(out, "img"), { recursive: true });
 
   const index = { live: [], docs: [], api: [] };

@@ -50,13 +50,13 @@ type Num = { [i: number]: number; readonly length: number };
  * rows (a spread of (t − s)/T over SPREAD_64, at small T for instance) have
  * a KL far from 0 unless the classes that carry the spread have no mass.
  *
- * The teacher gradient, in both forms: dᵢ − KL = yᵢ − E_{p_t}[y] with
- * yᵢ = dᵢ − d_J = ((tᵢ − t_J) − (sᵢ − s_J))/T, J the teacher's largest logit, so
- * that what rounds is the row's log-space differences (E_{p_t}|y|), never log Z =
- * KL(q ‖ p_t) (in x − E_{p_t}[x]) nor the student's |s − max s|/T (in d − KL).
- * Each row of dT then sums to 0 within (7C + 22)·ε·α·T·E_{p_t}|y|/B (derived in
+ * The teacher gradient, in both forms: ℓᵢ − KL = ℓ′ᵢ − E_{p_t}[ℓ′] with
+ * ℓ′ᵢ = ℓᵢ − ℓ_J = ((tᵢ − t_J) − (sᵢ − s_J))/T, J the teacher's largest logit, so
+ * that what rounds is the row's log-space differences (E_{p_t}|ℓ′|), never log Z =
+ * KL(q ‖ p_t) (in x − E_{p_t}[x]) nor the student's |s − max s|/T (in ℓ − KL).
+ * Each row of dT then sums to 0 within (7C + 22)·ε·α·T·E_{p_t}|ℓ′|/B (derived in
  * test/losses/distillation.test.ts, "gradient rows sum to 0"). A row whose KL is
- * not finite keeps d − KL: NaN in every entry where the KL is NaN (a row with no
+ * not finite keeps ℓ − KL: NaN in every entry where the KL is NaN (a row with no
  * distribution), −∞ where it is +∞ (at the classes the student keeps).
  *
  * KL ≥ 0 (Gibbs' inequality). A rounded value below 0 (a few ulps of the
@@ -280,15 +280,15 @@ export function distillationKernel(
       Gam *= rSs;
       kl = Gam / (1 + M) + hOfM(M);
       if (dT !== null) {
-        // For dT: dᵢ − KL = yᵢ − E_{p_t}[y] for y = x plus any constant (dᵢ = xᵢ − log Z and
-        // KL = E_{p_t}[x] − log Z). Not x itself: xᵢ − E_{p_t}[x] cancels log Z + dᵢ against
-        // log Z + KL, with log Z = −E_q[d] = KL(q ‖ p_t), which is far larger than dᵢ and KL
+        // For dT: ℓᵢ − KL = ℓ′ᵢ − E_{p_t}[ℓ′] for ℓ′ = x plus any constant (ℓᵢ = xᵢ − log Z and
+        // KL = E_{p_t}[x] − log Z). Not x itself: xᵢ − E_{p_t}[x] cancels log Z + ℓᵢ against
+        // log Z + KL, with log Z = −E_q[ℓ] = KL(q ‖ p_t), which is far larger than ℓᵢ and KL
         // where the student has mass the teacher lacks (q = [4e-7, 1], p_t = [2e-23, 1]:
-        // log Z = 1.6e-5, KL = 4e-7, d₁ = 4e-7; the rounding of x₁ ≈ log Z then swamped
-        // dT₁). With yᵢ = ((tᵢ − sᵢ) − (t_J − s_J))/T, J the teacher's largest logit (the
+        // log Z = 1.6e-5, KL = 4e-7, ℓ₁ = 4e-7; the rounding of x₁ ≈ log Z then swamped
+        // dT₁). With ℓ′ᵢ = ((tᵢ − sᵢ) − (t_J − s_J))/T, J the teacher's largest logit (the
         // class with the most teacher mass; t − s exact on both sides, as in `centred`),
-        // y_J = 0 and yᵢ = log p_t,i − log p_t,J − (log qᵢ − log q_J): what y carries is
-        // the log-space numbers of the row, not log Z. So E_{p_t}[y] = Σ q·eˣ·y/(1 + M),
+        // ℓ′_J = 0 and ℓ′ᵢ = log p_t,i − log p_t,J − (log qᵢ − log q_J): what ℓ′ carries is
+        // the log-space numbers of the row, not log Z. So E_{p_t}[ℓ′] = Σ q·eˣ·ℓ′/(1 + M),
         // with p_t = q·eˣ/(1 + M) (eˣ as 1 + m for x ≥ −1, as exp(x) below, where 1 + m
         // would keep only ε/eˣ of it) kept as q·eˣ in `ep` for the last pass.
         const tJ = mt;
@@ -345,13 +345,13 @@ export function distillationKernel(
         dS[base + i] = d;
       }
     }
-    // Direct form, a finite KL: dᵢ − KL = yᵢ − E_{p_t}[y] with yᵢ = dᵢ − d_J =
-    // ((tᵢ − t_J) − (sᵢ − s_J))/T, J the teacher's largest logit. dᵢ − KL formed as such
+    // Direct form, a finite KL: ℓᵢ − KL = ℓ′ᵢ − E_{p_t}[ℓ′] with ℓ′ᵢ = ℓᵢ − ℓ_J =
+    // ((tᵢ − t_J) − (sᵢ − s_J))/T, J the teacher's largest logit. ℓᵢ − KL formed as such
     // (((tᵢ − m_t) − (sᵢ − m_s))/T − (c_t − c_s) − KL) cancelled the student's log-space numbers
     // at every class, |sᵢ − m_s|/T, which a student logit far above the teacher's support makes
     // huge: at 1e15 on a class the teacher masks, 2.5e14, whose rounding (0.05) was 1e-3 of
     // entries of 48, and the two backends, summing in different orders, differed by that.
-    // y from the two-sum pieces, as in the log-ratio form, so that it is relative to itself:
+    // ℓ′ from the two-sum pieces, as in the log-ratio form, so that it is relative to itself:
     // (tᵢ − t_J) − (sᵢ − s_J) would round at ε·(|tᵢ − t_J| + |sᵢ − s_J|), which cancel where the
     // student and the teacher agree on a class's gap (at T = 0.01, 3e-14 of an entry).
     const klFinite = dT !== null && !logRatio && soft && klRaw - klRaw === 0;
@@ -369,13 +369,13 @@ export function distillationKernel(
       for (let i = 0; i < C; i++) {
         let g = 0;
         if (logRatio) {
-          // p_t = q·eˣ/(1 + M) and dᵢ − KL = yᵢ − E_{p_t}[y]; p_t = 0 at a masked class.
+          // p_t = q·eˣ/(1 + M) and ℓᵢ − KL = ℓ′ᵢ − E_{p_t}[ℓ′]; p_t = 0 at a masked class.
           const pt = ep[i]! * P;
           if (pt !== 0) g = aT * (pt * (centred(t[base + i]!, s[base + i]!, dJ, eJ) * invT - Epy));
         } else if (soft) {
           const pt = et[i]! * rSt;
           if (klFinite) {
-            // dᵢ − KL = yᵢ − E_{p_t}[y] (as in the log-ratio form), y from the logits' differences.
+            // ℓᵢ − KL = ℓ′ᵢ − E_{p_t}[ℓ′] (as in the log-ratio form), ℓ′ from the logits' differences.
             if (pt !== 0) g = aT * (pt * (centred(t[base + i]!, s[base + i]!, dJ, eJ) * invT - Epy));
           } else if (pt !== 0 || klRaw !== klRaw) {
             // A row whose KL is NaN (a student or teacher row with no distribution) has no

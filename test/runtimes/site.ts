@@ -8,6 +8,11 @@
  * - each slider moving what is shown: the widget's SVG and canvases differ after the slider moves;
  * - on the exercises page, each check passing with the model answer and failing with the
  *   common mistake;
+ * - on the distil page, both students' runs in the page's Web Workers equal, epoch for epoch
+ *   (test errors and mean training loss, exactly), what Node computes with the library for the
+ *   same teacher file, recipe, seed, T and α (src/cli/recipe.ts's trainStudent, as `kdgrad
+ *   distill` runs it): once at the recipe's settings and again after the sliders moved, whose
+ *   run must differ from the first;
  *
  * and the index must link every page. A full-page screenshot of each page is written to
  * tmp/site-screenshots/ (git-ignored) for review.
@@ -18,7 +23,11 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { chromium, type BrowserContext, type Page } from "playwright-core";
+import { chromium, type BrowserContext, type Locator, type Page } from "playwright-core";
+import { decodeSafetensors, Generator, mlp, type Tensor } from "../../src/index.js";
+import { loadDigits } from "../../src/node/index.js";
+import { defaultRecipe, logitsOf, trainStudent } from "../../src/cli/recipe.js";
+import { studentGenerator } from "../../src/cli/distill.js";
 // @ts-expect-error: plain .mjs scripts, without declarations
 import { buildSite } from "../../scripts/site.mjs";
 // @ts-expect-error: plain .mjs scripts, without declarations
@@ -48,6 +57,60 @@ const snapshot = (page: Page, widget: number): Promise<string> => page.evaluate(
   const canvases = [...el.querySelectorAll("canvas")].map((c) => (c as unknown as Canvas).toDataURL()).join("");
   return svgs + canvases + (el.querySelector(".out")?.textContent ?? "");
 }, widget);
+
+/** One student's run: every epoch's test errors and mean training loss. */
+interface Run { errors: number[]; losses: number[] }
+
+/** The teacher's logits of the transfer set, from the served teacher.safetensors, per origin. */
+const teachers = new Map<string, Promise<{ logits: Tensor; seed: number }>>();
+const digits = loadDigits();
+
+/**
+ * What Node reaches with the library (the sources) for one student of the distil page: the
+ * served teacher, the default recipe at `temperature` and `alpha`, src/cli/recipe.ts's
+ * trainStudent with distill.ts's studentGenerator, as `kdgrad distill --seeds SEED` trains it.
+ */
+async function nodeRun(origin: string, kind: "hard" | "distilled", temperature: number, alpha: number): Promise<Run> {
+  if (!teachers.has(origin)) {
+    teachers.set(origin, (async () => {
+      const response = await fetch(`${origin}/assets/distil/teacher.safetensors`);
+      const { tensors, metadata } = decodeSafetensors(new Uint8Array(await response.arrayBuffer()));
+      const recipe = JSON.parse(metadata.recipe!) as typeof defaultRecipe;
+      const teacher = mlp(recipe.teacherSizes, { dropout: recipe.teacherDropout, generator: new Generator(0) });
+      teacher.loadStateDict(tensors);
+      return { logits: logitsOf(teacher, digits.train_10pct.x), seed: Number(metadata.seed) };
+    })());
+  }
+  const teacher = await teachers.get(origin)!;
+  const recipe = { ...defaultRecipe, temperature, alpha };
+  const { result } = await trainStudent(recipe, digits.train_10pct, kind === "hard" ? null : teacher.logits, digits.test,
+    studentGenerator(teacher.seed), kind);
+  const n = digits.test.y.size;
+  return { errors: result.curve.accuracy.map((a) => Math.round((1 - a) * n)), losses: result.curve.losses };
+}
+
+/** The distil widget's finished runs (waiting for both), with the distilled run's T and α. */
+async function pageRuns(page: Page, w: Locator): Promise<{ hard: Run; distilled: Run; temperature: number; alpha: number }> {
+  await page.waitForFunction((el) => el.hasAttribute("data-hard-done") && el.hasAttribute("data-distilled-done"), await w.elementHandle(), { timeout: TIMEOUT_MS });
+  const list = async (name: string): Promise<number[]> => ((await w.getAttribute(name)) ?? "").split(",").map(Number);
+  return {
+    hard: { errors: await list("data-hard-errors"), losses: await list("data-hard-losses") },
+    distilled: { errors: await list("data-distilled-errors"), losses: await list("data-distilled-losses") },
+    temperature: Number(await w.getAttribute("data-temperature")),
+    alpha: Number(await w.getAttribute("data-alpha")),
+  };
+}
+
+/** Differences between the page's run and Node's, as messages (none when every epoch agrees exactly). */
+function compareRuns(what: string, browser: Run, node: Run): string[] {
+  if (browser.errors.length !== node.errors.length) return [`${what}: ${browser.errors.length} epochs in the page, ${node.errors.length} in Node`];
+  const e = browser.errors.findIndex((v, i) => v !== node.errors[i]);
+  const l = browser.losses.findIndex((v, i) => v !== node.losses[i]);
+  return [
+    ...(e >= 0 ? [`${what}: epoch ${e + 1} has ${browser.errors[e]} test errors in the page, ${node.errors[e]} in Node`] : []),
+    ...(l >= 0 ? [`${what}: epoch ${l + 1}'s training loss is ${browser.losses[l]} in the page, ${node.losses[l]} in Node`] : []),
+  ];
+}
 
 /** Open one page and run its checks; returns a one-line summary or throws what went wrong. */
 export async function checkPage(context: BrowserContext, origin: string, file: string): Promise<string> {
@@ -86,6 +149,23 @@ export async function checkPage(context: BrowserContext, origin: string, file: s
         return { shapes, painted };
       });
       if (name !== "exercises" && drawn.shapes < 3 && drawn.painted === 0) problems.push(`widget ${name} drew nothing`);
+      // The distil page: the runs at the recipe's settings equal Node's.
+      let first: Awaited<ReturnType<typeof pageRuns>> | null = null;
+      if (name === "distil") {
+        first = await pageRuns(page, w);
+        // Both students got digits wrong, so both canvases show them (each painted when its run ended).
+        const digitCanvases = await w.evaluate((el) => [...el.querySelectorAll(".digits canvas")].filter((c) => {
+          const cv = c as unknown as Canvas;
+          const px = cv.getContext("2d").getImageData(0, 0, cv.width, cv.height).data;
+          for (let k = 4; k < px.length; k += 4) if (px[k] !== px[0]) return true;
+          return false;
+        }).length);
+        if (digitCanvases !== 2) problems.push(`distil: ${digitCanvases} of 2 canvases show misclassified digits`);
+        problems.push(...compareRuns("hard-label student", first.hard, await nodeRun(origin, "hard", first.temperature, first.alpha)));
+        problems.push(...compareRuns(`distilled student (T = ${first.temperature}, α = ${first.alpha})`, first.distilled,
+          await nodeRun(origin, "distilled", first.temperature, first.alpha)));
+        notes.push(`distil: in-page runs equal Node's at T = ${first.temperature}, α = ${first.alpha} (hard ${first.hard.errors.at(-1)}, distilled ${first.distilled.errors.at(-1)} test errors; both canvases show the misclassified digits)`);
+      }
       // Each slider: move it to the other end of its range, and what is shown must change.
       const sliders = w.locator("input[type=range]");
       const n = await sliders.count();
@@ -100,6 +180,16 @@ export async function checkPage(context: BrowserContext, origin: string, file: s
         if ((await snapshot(page, i)) === before) problems.push(`widget ${name}: moving slider ${k + 1} changed nothing`);
       }
       notes.push(`${name} (${drawn.shapes} SVG shapes, ${drawn.painted} canvases, ${n} sliders move it)`);
+      // The distil page again: the sliders moved T and α, so the distilled run changed, and it
+      // still equals Node's at the new settings.
+      if (first !== null) {
+        const moved = await pageRuns(page, w);
+        if (moved.temperature === first.temperature || moved.alpha === first.alpha) problems.push(`distil: the sliders left T = ${moved.temperature}, α = ${moved.alpha}`);
+        if (moved.distilled.losses.join() === first.distilled.losses.join()) problems.push("distil: moving the sliders did not change the distilled run");
+        problems.push(...compareRuns(`distilled student (T = ${moved.temperature}, α = ${moved.alpha})`, moved.distilled,
+          await nodeRun(origin, "distilled", moved.temperature, moved.alpha)));
+        notes.push(`after the sliders, equal to Node's at T = ${moved.temperature}, α = ${moved.alpha} (${moved.distilled.errors.at(-1)} test errors)`);
+      }
       if (name === "exercises") {
         const sections = w.locator("section.exercise");
         const count = await sections.count();
