@@ -4,6 +4,7 @@ import { describeValue } from "../tensor/shape.js";
 import type { BackendDefinition, KernelName, KernelTable } from "./table.js";
 import { jsKernels } from "./js/index.js";
 import { wasmBackend } from "./wasm/index.js";
+import { availableThreads, setRequestedThreads } from "./threads.js";
 
 /**
  * The kernel registry: the one file that knows which backends exist. An op
@@ -101,4 +102,39 @@ export function kernel<K extends KernelName>(name: K, dtype: DType, work: number
     if (k !== undefined && def.takes(name, dtype, work, minWork.get(b) ?? def.minWork)) return k as KernelTable[K];
   }
   return jsKernels[name];
+}
+
+/**
+ * Set how many threads kdgrad's kernels may use, as torch.set_num_threads: the
+ * WebAssembly backend's float32 products (matmul, linear), softmax-family rows
+ * and fused distillation rows split large calls into blocks of rows, one per
+ * thread, the calling thread taking one block. Calls below a work threshold stay on
+ * one thread. The results do not depend on the count: every threaded kernel
+ * gives what it gives on one thread, bit for bit (docs/runtimes.md, "Threads").
+ * Where threads cannot run (QuickJS, a browser page that is not cross-origin
+ * isolated or its main thread, Node or Deno without kdgrad/node) the setting is
+ * kept but has no effect, and getNumThreads() says 1.
+ *
+ * @param threads an integer from 1 to 256; the default is the core count.
+ * @throws ValueError naming setNumThreads and the value, for anything else.
+ * @example
+ * setNumThreads(1); // one thread: what a run with more gives, bit for bit
+ */
+export function setNumThreads(threads: number): void {
+  setRequestedThreads(threads, "setNumThreads");
+}
+
+/**
+ * The number of threads kdgrad's kernels use here: the count set with
+ * setNumThreads (by default the core count: navigator.hardwareConcurrency, or
+ * os.availableParallelism() through kdgrad/node), or 1 where threads cannot
+ * run — no SharedArrayBuffer, a thread that may not block (a browser's main
+ * thread), no way to start a worker, no WebAssembly, or workers that failed to start.
+ *
+ * @returns an integer ≥ 1.
+ * @example
+ * getNumThreads(); // 2 on two cores in Node with kdgrad/node imported
+ */
+export function getNumThreads(): number {
+  return isAvailable("wasm") ? availableThreads() : 1;
 }
