@@ -2020,6 +2020,11 @@ R.setBackend = { ...fn(() => [one(fc.constantFrom("js", "wasm").map(v), fc.const
 // (test/threads.test.ts): good counts and the refused kinds of value; getNumThreads is an integer ≥ 1.
 R.setNumThreads = { ...fn(() => [one(fc.integer({ min: 1, max: 8 }).map(v), fc.constantFrom<unknown>(0, -1, 1.5, NaN, Infinity, 257, 2 ** 31, "2", null, undefined, true, 2n).map(v))]), check: (_r, [n]) => (kd.getNumThreads() === n || kd.getNumThreads() === 1 ? null : `getNumThreads() is ${kd.getNumThreads()} after setNumThreads(${String(n)})`), noBackend: true };
 R.getNumThreads = { ...fn(() => []), check: (n) => (Number.isInteger(n) && (n as number) >= 1 ? null : `returned ${String(n)}`), noBackend: true };
+R.threadInfo = { ...fn(() => []), check: (i) => {
+  const o = i as kd.ThreadInfo;
+  return Number.isInteger(o.threads) && o.threads >= 1 && Number.isInteger(o.workers) && Number.isInteger(o.ready) && o.ready <= o.workers && Number.isInteger(o.jobs) && typeof o.reason === "string" && (o.host === null) === (o.reason !== "")
+    ? null : `returned ${JSON.stringify(o)}`;
+}, noBackend: true };
 R.wasmAvailable = { ...fn(() => []), check: (b) => (typeof b === "boolean" ? null : `returned ${String(b)}`), noBackend: true };
 
 // ---- Tensor: constructor, statics, methods

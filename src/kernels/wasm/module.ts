@@ -1,5 +1,5 @@
 import { wasmBase64 } from "./bytes.js";
-import { runParallel, type ExportName, type Job, type Local } from "./pool.js";
+import { ensurePool, runParallel, type ExportName, type Job, type Local } from "./pool.js";
 import { threadsFor } from "../threads.js";
 
 /**
@@ -101,6 +101,16 @@ const ROW_EXPORTS: Record<RowKind, ExportName> = {
 };
 
 let loaded: WasmKernels | null | undefined;
+let moduleBytes: Uint8Array | null = null;
+
+/**
+ * Start the workers for `threads` threads now, without waiting for them (setNumThreads):
+ * a thread that yields to its event loop before its heavy calls finds them ready, where
+ * workers start only then (a browser Worker starting nested ones).
+ */
+export function startWorkers(threads: number): void {
+  if (threads > 1 && wasmKernels() !== null && moduleBytes !== null) ensurePool(threads - 1, moduleBytes, false);
+}
 
 /** The kernels, or null where WebAssembly SIMD cannot run. */
 export function wasmKernels(): WasmKernels | null {
@@ -141,6 +151,7 @@ function instantiate(): WasmKernels | null {
   const wasm = (globalThis as { WebAssembly?: WasmApi }).WebAssembly;
   if (wasm === undefined) return null;
   const bytes = decodeBase64(wasmBase64);
+  moduleBytes = bytes;
   if (!wasm.validate(bytes)) return null;
   const instance = new wasm.Instance(new wasm.Module(bytes), {});
   const x = instance.exports as unknown as Exports;

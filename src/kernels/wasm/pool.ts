@@ -99,8 +99,22 @@ export function workerJobs(): number {
   return jobsRun;
 }
 
-/** Workers to add to the calling thread (threads − 1), started on first use. */
-function ensurePool(extra: number, bytes: Uint8Array): Pool | null {
+/** How many workers are running. */
+export function workersStarted(): number {
+  return pool === null ? 0 : pool.workers.length;
+}
+
+/** How many workers have started and wait for jobs. */
+export function workersReady(): number {
+  return pool === null ? 0 : Math.min(Atomics.load(pool.ctl, READY), pool.workers.length);
+}
+
+/**
+ * Start `extra` workers (threads − 1) if they are not running yet, and on the first call
+ * after new ones started, wait for them unless `wait` is false (setNumThreads starts them
+ * without waiting, so that a thread which then yields to its event loop finds them ready).
+ */
+export function ensurePool(extra: number, bytes: Uint8Array, wait = true): Pool | null {
   const { host } = threadHost();
   if (host === null) return null;
   if (pool === null) {
@@ -121,7 +135,7 @@ function ensurePool(extra: number, bytes: Uint8Array): Pool | null {
     stop(`starting a worker failed: ${e instanceof Error ? e.message : String(e)}`);
     return null;
   }
-  if (!waited) {
+  if (!waited && wait) {
     // Once per batch of new workers: give the workers time to start, so that the first call already uses them. A
     // runtime whose workers start only when this thread yields (a browser worker starting
     // nested ones may) loses this wait once; its workers join later calls when ready.
