@@ -97,6 +97,30 @@ describe("the threaded kernels give one thread's results, bit for bit", () => {
     }
   });
 
+  test("a call larger than the shared arena (1 MB at first): the arena grows, the workers take the new one", () => {
+    // B alone is 1024·300 float32 = 1.2 MB; the calls after the growth use the new arena too.
+    const a = r32([40, 1024]);
+    const b = r32([1024, 300]);
+    const c = r32([33, 65]);
+    const d = r32([65, 17]);
+    sameAtEveryCount(() => [matmul(a, b).data, matmul(c, d).data]);
+  });
+
+  test("by default a call too small to pay for a worker stays on the calling thread", () => {
+    setThreadMinWork(null);
+    try {
+      setNumThreads(2);
+      const jobs = workerJobs();
+      matmul(r32([64, 64]), r32([64, 64])); // 2¹⁸ multiply-adds: one thread's worth
+      softmax(r32([64, 256]), -1); // 2¹⁴ elements
+      expect(workerJobs()).toBe(jobs);
+      matmul(r32([128, 256]), r32([256, 256])); // 2²³: split
+      expect(workerJobs()).toBeGreaterThan(jobs);
+    } finally {
+      setThreadMinWork(1);
+    }
+  });
+
   test("linear, forward and both weight gradients (the products of backward)", () => {
     const x = r32([67, 45]).requiresGrad_();
     const w = r32([30, 45]).requiresGrad_();

@@ -198,8 +198,17 @@ export function runParallel(jobs: Job[], local: Local): number[] {
   const rest = jobs.slice(1);
   const p = rest.length === 0 ? null : ensurePool(rest.length, local.bytes);
   if (p === null || Atomics.load(p.ctl, READY) < p.workers.length) return jobs.map((j) => local.call(j.fn, j.args));
+  // An input several workers read (a product's B) goes into the arena once.
+  const shared = new Map<string, number>();
   let need = 0;
-  for (const j of rest) for (const [, n] of [...j.ins, ...j.outs]) need += (n + 15) & ~15;
+  for (const j of rest) {
+    for (const [addr, n] of j.ins) {
+      if (shared.has(`${addr}:${n}`)) continue;
+      shared.set(`${addr}:${n}`, -1);
+      need += (n + 15) & ~15;
+    }
+    for (const [, n] of j.outs) need += (n + 15) & ~15;
+  }
   if (need > p.arena.byteLength) grow(p, need);
   const arena = new Uint8Array(p.arena);
   const mem = new Uint8Array(local.memory());
@@ -217,10 +226,15 @@ export function runParallel(jobs: Job[], local: Local): number[] {
     let t = d + TRIPLES_AT;
     const offs: number[] = [];
     for (const [addr, n] of j.ins) {
-      arena.set(mem.subarray(addr, addr + n), at);
-      p.desc.set([at, addr, n], t);
+      let from = shared.get(`${addr}:${n}`)!;
+      if (from < 0) {
+        from = at;
+        arena.set(mem.subarray(addr, addr + n), at);
+        shared.set(`${addr}:${n}`, at);
+        at += (n + 15) & ~15;
+      }
+      p.desc.set([from, addr, n], t);
       t += 3;
-      at += (n + 15) & ~15;
     }
     for (const [addr, n] of j.outs) {
       p.desc.set([at, addr, n], t);
