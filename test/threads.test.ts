@@ -10,11 +10,12 @@ import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import "../src/node/index.js";
 import {
   Generator, Tensor, ValueError, distillationLoss, getBackend, getNumThreads, linear, logSoftmax, matmul, randn, setBackend,
-  setNumThreads, softmax, tensor,
+  setNumThreads, softmax, tensor, threadInfo,
 } from "../src/index.js";
 import { setMinWork } from "../src/kernels/registry.js";
 import { setThreadMinWork } from "../src/kernels/threads.js";
-import { workerJobs } from "../src/kernels/wasm/pool.js";
+import { runParallel, workerJobs, type Job, type Local } from "../src/kernels/wasm/pool.js";
+import { wasmBase64 } from "../src/kernels/wasm/bytes.js";
 import { wasmKernels } from "../src/kernels/wasm/module.js";
 
 const initial = getBackend();
@@ -177,5 +178,55 @@ describe("the threaded kernels give one thread's results, bit for bit", () => {
         }, B > 1);
       }
     }
+  });
+});
+
+describe("a worker that fails", () => {
+  // Last in the file: after a failure the process stays on one thread.
+  test("its blocks are recomputed on the calling thread, and from then on every call runs there", () => {
+    const a = r32([130, 31]);
+    const b = r32([31, 257]);
+    setNumThreads(1);
+    const one = Array.from(matmul(a, b).data);
+    setNumThreads(2);
+    matmul(r32([64, 64]), r32([64, 64])); // the pool is up
+    const x = new WebAssembly.Instance(new WebAssembly.Module(Buffer.from(wasmBase64, "base64")), {}).exports as unknown as {
+      memory: WebAssembly.Memory; base(): number; ensure(bytes: number): number; matmul(...args: number[]): void;
+    };
+    const local: Local = {
+      memory: () => x.memory.buffer,
+      call: (fn, args) => ((x as unknown as Record<string, (...a: number[]) => number | undefined>)[fn]!(...args) ?? 0),
+      bytes: new Uint8Array(Buffer.from(wasmBase64, "base64")),
+    };
+    // C[8×8] = A[8×4]·B[4×8] in two blocks of four rows; the second block also asks for bytes
+    // far outside the worker's memory, which it cannot copy back: it fails after its product.
+    const base = x.base();
+    const [pa, pb, pc] = [base, base + 128, base + 256];
+    const top = base + 512;
+    x.ensure(top);
+    const f32 = new Float32Array(x.memory.buffer);
+    for (let i = 0; i < 32; i++) f32[pa / 4 + i] = i + 1;
+    for (let i = 0; i < 32; i++) f32[pb / 4 + i] = (i % 5) - 2;
+    f32.fill(NaN, pc / 4, pc / 4 + 64);
+    const jobs = [0, 4].map((r0): Job => ({
+      fn: "matmul", args: [pa + 16 * r0, pb, pc + 32 * r0, 4, 4, 8], top,
+      ins: [[pb, 128], [pa + 16 * r0, 64]], outs: r0 === 0 ? [[pc, 128]] : [[pc + 128, 128], [2 ** 30, 16]],
+    }));
+    runParallel(jobs, local);
+    const c = Array.from(new Float32Array(x.memory.buffer, pc, 64));
+    const want = Array.from({ length: 64 }, (_, e) => {
+      const [i, j] = [Math.floor(e / 8), e % 8];
+      let sum = 0;
+      for (let p = 0; p < 4; p++) sum += (i * 4 + p + 1) * (((p * 8 + j) % 5) - 2);
+      return sum;
+    });
+    expect(c).toEqual(want);
+    expect(threadInfo()).toMatchObject({ threads: 1, host: null, reason: "a worker failed", workers: 0 });
+    // Later calls run on the calling thread, with the same results.
+    const jobsBefore = workerJobs();
+    setNumThreads(4);
+    expect(getNumThreads()).toBe(1);
+    expect(Array.from(matmul(a, b).data)).toEqual(one);
+    expect(workerJobs()).toBe(jobsBefore);
   });
 });
