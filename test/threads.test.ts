@@ -190,8 +190,10 @@ describe("a worker that fails", () => {
     const one = Array.from(matmul(a, b).data);
     setNumThreads(2);
     matmul(r32([64, 64]), r32([64, 64])); // the pool is up
-    const x = new WebAssembly.Instance(new WebAssembly.Module(Buffer.from(wasmBase64, "base64")), {}).exports as unknown as {
-      memory: WebAssembly.Memory; base(): number; ensure(bytes: number): number; matmul(...args: number[]): void;
+    // A second instance of the module, as the calling thread's (the test's types have no WebAssembly namespace).
+    const wasm = (globalThis as unknown as { WebAssembly: { Instance: new (m: unknown, i: object) => { exports: unknown }; Module: new (b: Uint8Array) => unknown } }).WebAssembly;
+    const x = new wasm.Instance(new wasm.Module(Buffer.from(wasmBase64, "base64")), {}).exports as {
+      memory: { buffer: ArrayBuffer }; base(): number; ensure(bytes: number): number;
     };
     const local: Local = {
       memory: () => x.memory.buffer,
