@@ -11,10 +11,12 @@
  * Reported: GFLOP/s and the time as a multiple of kdgrad on the wasm backend,
  * measured in the same Suite.
  */
-import { Generator, Tensor, matmul, randn, setBackend, type Backend } from "../src/index.js";
+import { Generator, Tensor, getNumThreads, matmul, randn, setBackend, setNumThreads, type Backend } from "../src/index.js";
+// kdgrad/node: Node's way to start threads (worker_threads).
+import "../src/node/index.js";
 import { jit, numpy as np } from "@jax-js/jax";
 import {
-  fmt, fmtRatio, fmtRme, fmtTime, maxAbs, maxAbsDiff, measure, table,
+  fmt, fmtRatio, fmtRme, fmtTime, maxAbs, maxAbsDiff, measure, table, target, targetTable,
   type Measurement, type RunOptions, type SuiteResult, type Variant,
 } from "./harness.js";
 import { loadJax, loadTf, useTf, type TfBackend } from "./peers.js";
@@ -30,12 +32,20 @@ interface Case {
   dispose?: () => void;
 }
 
-function kdgradCase(a: Tensor, b: Tensor, backend: Backend): Case {
+/** The default thread count here (the core count), read before any case sets it. */
+const cores = getNumThreads();
+
+/** kdgrad on `backend`; on wasm with `threads` threads (by default the core count). */
+function kdgradCase(a: Tensor, b: Tensor, backend: Backend, threads = cores): Case {
+  const use = (): void => {
+    setBackend(backend);
+    setNumThreads(threads);
+  };
   return {
-    name: `kdgrad (${backend})`,
-    before: () => setBackend(backend),
+    name: threads === cores ? `kdgrad (${backend})` : `kdgrad (${backend}, ${threads} thread${threads === 1 ? "" : "s"})`,
+    before: use,
     run: () => {
-      setBackend(backend);
+      use();
       return matmul(a, b).data;
     },
   };
@@ -80,6 +90,7 @@ export async function run(options: RunOptions): Promise<SuiteResult> {
     "## matmul",
     "",
     "float32 A [n, k] @ B [k, m], result on the host. GFLOP/s = 2·n·k·m ÷ time per call; " +
+      `kdgrad (wasm) uses ${cores} thread${cores === 1 ? "" : "s"} (getNumThreads(): the core count), "wasm, 1 thread" one. ` +
       "ratio = time ÷ time of kdgrad (wasm) in the same Suite (> 1: slower than kdgrad). " +
       `Check: max error within ${rtol} of max|C| of the float64 product.`,
   ];
@@ -92,6 +103,7 @@ export async function run(options: RunOptions): Promise<SuiteResult> {
     const b = randn([k, m], { generator: g, dtype: "float32" });
     const cases: Case[] = [
       kdgradCase(a, b, "wasm"),
+      kdgradCase(a, b, "wasm", 1),
       kdgradCase(a, b, "js"),
       await tfCase(a, b, "cpu"),
       await tfCase(a, b, "wasm"),
@@ -133,8 +145,10 @@ export async function run(options: RunOptions): Promise<SuiteResult> {
       "",
       table(["variant", "time/call", "GFLOP/s", "±", "ratio to kdgrad wasm", "check"], rows),
     );
+    const targets = n === 512 ? [target(`matmul 512: kdgrad wasm on ${cores} threads ≥ 1.8× one thread`, measured, "kdgrad (wasm)", "kdgrad (wasm, 1 thread)", 1.8)] : [];
+    if (!options.quick && targets.length > 0) parts.push("", targetTable(targets));
     data.push({
-      n, k, m,
+      n, k, m, threads: cores, targets,
       variants: measured.map((mm, i) => ({
         name: mm.name, secondsPerCall: mm.mean, gflops: flops / mm.mean / 1e9, rmePercent: mm.rme, samples: mm.samples,
         ratioToKdgradWasm: mm.mean / base, ...(mm.error ? { error: mm.error } : {}), check: checks[i],

@@ -153,4 +153,4 @@ export { selectRows } from "./data/select-rows.js";
 export { trainTestSplit, type TrainTestSplitOptions } from "./data/train-test-split.js";
 
 // backends
-export { getBackend, setBackend, wasmAvailable, type Backend } from "./kernels/registry.js";
+export { getBackend, setBackend, wasmAvailable, setNumThreads, getNumThreads, threadInfo, type ThreadInfo, type Backend } from "./kernels/registry.js";

@@ -81,9 +81,13 @@ describe("the tarball", () => {
     expect(pkg.dependencies).toEqual({});
     expect(pkg.bundleDependencies ?? pkg.bundledDependencies).toBeUndefined();
     expect(pkg.type).toBe("module");
-    // Only the module that installs Tensor's methods and the one that registers the vitest
-    // matchers have side effects.
-    expect(pkg.sideEffects).toEqual(["./src/methods.ts", "./dist/methods.js", "./src/testing/vitest.ts", "./dist/testing/vitest.js"]);
+    // Only the module that installs Tensor's methods, the one that registers worker_threads as
+    // kdgrad/node's way to start threads, and the one that registers the vitest matchers have
+    // side effects.
+    expect(pkg.sideEffects).toEqual([
+      "./src/methods.ts", "./dist/methods.js", "./src/node/threads.ts", "./dist/node/threads.js", "./src/testing/vitest.ts", "./dist/testing/vitest.js",
+    ]);
+    expect(pack.files).toContain("dist/node/threads.js");
     // fast-check and vitest: optional peers, for kdgrad/testing's entry points only.
     expect(pkg.peerDependencies).toEqual({ "fast-check": "^4.0.0", vitest: "^4.0.0" });
     expect(pkg.peerDependenciesMeta).toEqual({ "fast-check": { optional: true }, vitest: { optional: true } });

@@ -153,21 +153,25 @@ const SPREAD_64: f64 = 500.0;
  * The fused distillation loss of src/kernels/distillation.ts for float32
  * s, t [B, C] (C even: the caller pads odd C with a −∞ class in both, which has no
  * mass in either distribution), labels [B] (or 0 for none), writing dS and
- * dT (float32, or 0 to skip) and using 3·C float64 of scratch (4·C with dT). Returns the
- * mean loss over rows. Same math, same passes and the same two forms of the
+ * dT (float32, or 0 to skip) and using 3·C float64 of scratch (4·C with dT), the gradients
+ * divided by `norm` and each row's loss stored at rowLoss when not 0 (see distillRows). Returns
+ * the sum of the rows' losses over B. Same math, same passes and the same two forms of the
  * KL (log-ratio for a regular row, direct otherwise), two lanes at a time.
  */
 export function distill(
   s: usize, t: usize, labels: usize, B: i32, C: i32, T: f64, alpha: f64,
-  dS: usize, dT: usize, scratch: usize,
+  dS: usize, dT: usize, scratch: usize, norm: f64, rowLoss: usize,
 ): f64 {
-  return distillRows(s, t, labels, B, C, T, alpha, dS, dT, scratch, <f64>B);
+  return distillRows(s, t, labels, B, C, T, alpha, dS, dT, scratch, norm, rowLoss);
 }
 
-// `distill` with the gradients divided by `norm` instead of B (a row of a larger batch).
+// `distill` with the gradients divided by `norm` (B for a whole batch; the batch's B for a
+// block of its rows, which a thread computes) and each row's loss stored at rowLoss (float64,
+// when not 0). The rows' losses are summed in row order, each formed whole before it is added,
+// so that a caller summing the stored losses of blocks in order gets the same total, bit for bit.
 function distillRows(
   s: usize, t: usize, labels: usize, B: i32, C: i32, T: f64, alpha: f64,
-  dS: usize, dT: usize, scratch: usize, norm: f64,
+  dS: usize, dT: usize, scratch: usize, norm: f64, rowLoss: usize,
 ): f64 {
   const soft = alpha > 0;
   const hard = labels != 0 && alpha < 1;
@@ -389,9 +393,10 @@ function distillRows(
     // The raw sum, for dT in the direct form: the loss clamps a rounded negative KL
     // to 0, the teacher gradient does not (its rows then sum to 0 up to rounding).
     const klRaw = kl;
+    let loss: f64 = 0;
     if (soft) {
       if (kl < 0) kl = 0;
-      total += alpha * T * T * kl;
+      loss = alpha * T * T * kl;
     }
     const aT = (alpha * T) / norm;
     const h = (1 - alpha) / norm;
@@ -399,8 +404,10 @@ function distillRows(
     if (hard) {
       y = load<i32>(labels + (<usize>r << 2));
       // (m − s_y) + log S₁, never (m + log S₁) − s_y, which rounds log S₁ away at |s| ≈ 1e16.
-      total += (1 - alpha) * ((ms - <f64>load<f32>(sr + (<usize>y << 2))) + c1);
+      loss += (1 - alpha) * ((ms - <f64>load<f32>(sr + (<usize>y << 2))) + c1);
     }
+    total += loss;
+    if (rowLoss != 0) store<f64>(rowLoss + (<usize>r << 3), loss);
     if (dS != 0) {
       // Pass 4: dS = α·T·(p_s − p_t)/B + (1 − α)(softmax(s) − onehot)/B; in the log-ratio
       // form p_s − p_t = q·(M − m)/(1 + M).
@@ -663,11 +670,13 @@ function hM(M: f64): f64 {
  * A row that does not suit float32 lanes (a non-finite logit, a spread of
  * the exact (t − s)/T over 30, a cross-entropy tail below 1e-8, or |E_p[x]| > 4·KL, where the
  * KL is a difference of larger numbers) goes through `distill` instead.
- * `scratch` holds 48·Cp bytes, Cp = C rounded up to a multiple of 4.
- * Returns the mean loss over rows.
+ * `scratch` holds 48·Cp bytes, Cp = C rounded up to a multiple of 4. The gradients are
+ * divided by `norm` and each row's loss is stored at rowLoss when not 0, as in distillRows.
+ * Returns the sum of the rows' losses (in row order) over B.
  */
 export function distillF32(
   s: usize, t: usize, labels: usize, B: i32, C: i32, T: f64, alpha: f64, dS: usize, scratch: usize,
+  norm: f64, rowLoss: usize,
 ): f64 {
   const hard = labels != 0 && alpha < 1;
   const invT = 1.0 / T;
@@ -736,8 +745,8 @@ export function distillF32(
       else {
         if (kl < 0) kl = 0;
         loss = alpha * T * T * kl;
-        const A = (alpha * T) / (<f64>B * Zs * (1 + M));
-        const h = (1 - alpha) / <f64>B;
+        const A = (alpha * T) / (norm * Zs * (1 + M));
+        const h = (1 - alpha) / norm;
         let y: i32 = -1;
         if (hard) {
           y = load<i32>(labels + (<usize>r << 2));
@@ -777,10 +786,11 @@ export function distillF32(
         store<f32>(rowT + (<usize>C << 2), -Infinity);
       }
       loss = distillRows(rowS, rowT, labels != 0 ? labels + (<usize>r << 2) : 0, 1, Ce, T, alpha,
-        dS != 0 ? rowD : 0, 0, slow, <f64>B);
+        dS != 0 ? rowD : 0, 0, slow, norm, 0);
       if (dS != 0) memory.copy(dS + (<usize>(r * C) << 2), rowD, <usize>C << 2);
     }
     total += loss;
+    if (rowLoss != 0) store<f64>(rowLoss + (<usize>r << 3), loss);
   }
   return total / <f64>B;
 }

@@ -3,6 +3,8 @@
 
 // Tensors this layer returns have the core's method-style API.
 import "../methods.js";
+// Threads through worker_threads (Node has no global Worker): setNumThreads, getNumThreads.
+import "./threads.js";
 
 export { writeFileAtomic } from "./files.js";
 export { saveSafetensors, loadSafetensors, saveModule, loadModule, saveCheckpoint, loadCheckpoint } from "./safetensors.js";

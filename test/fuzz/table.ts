@@ -2047,6 +2047,15 @@ R.selectRows = fn((p) => [T(p, { minRank: 0 }), one(fc.oneof(fc.array(fc.integer
 // ---- backends
 R.getBackend = { ...fn(() => []), check: (b) => (b === "js" || b === "wasm" ? null : `returned ${String(b)}`), noBackend: true };
 R.setBackend = { ...fn(() => [one(fc.constantFrom("js", "wasm").map(v), fc.constantFrom<unknown>("WASM", "", "toString", "__proto__", null, 3, undefined).map(v))]), check: (_r, [b]) => (kd.getBackend() === b ? null : `getBackend() is ${kd.getBackend()} after setBackend(${String(b)})`), noBackend: true };
+// setNumThreads changes how the WebAssembly kernels split their calls, never what they compute
+// (test/threads.test.ts): good counts and the refused kinds of value; getNumThreads is an integer ≥ 1.
+R.setNumThreads = { ...fn(() => [one(fc.integer({ min: 1, max: 8 }).map(v), fc.constantFrom<unknown>(0, -1, 1.5, NaN, Infinity, 257, 2 ** 31, "2", null, undefined, true, 2n).map(v))]), check: (_r, [n]) => (kd.getNumThreads() === n || kd.getNumThreads() === 1 ? null : `getNumThreads() is ${kd.getNumThreads()} after setNumThreads(${String(n)})`), noBackend: true };
+R.getNumThreads = { ...fn(() => []), check: (n) => (Number.isInteger(n) && (n as number) >= 1 ? null : `returned ${String(n)}`), noBackend: true };
+R.threadInfo = { ...fn(() => []), check: (i) => {
+  const o = i as kd.ThreadInfo;
+  return Number.isInteger(o.threads) && o.threads >= 1 && Number.isInteger(o.workers) && Number.isInteger(o.ready) && o.ready <= o.workers && Number.isInteger(o.jobs) && typeof o.reason === "string" && (o.host === null) === (o.reason !== "")
+    ? null : `returned ${JSON.stringify(o)}`;
+}, noBackend: true };
 R.wasmAvailable = { ...fn(() => []), check: (b) => (typeof b === "boolean" ? null : `returned ${String(b)}`), noBackend: true };
 
 // ---- Tensor: constructor, statics, methods

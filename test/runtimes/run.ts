@@ -33,7 +33,7 @@
 import { spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { createServer, type Server } from "node:http";
-import { tmpdir } from "node:os";
+import { availableParallelism, tmpdir } from "node:os";
 import { extname, join, normalize, sep } from "node:path";
 import { pathToFileURL } from "node:url";
 import { build as esbuild, type Plugin } from "esbuild";
@@ -51,6 +51,8 @@ const CHROMIUM_ARGS = [
 /** Relative tolerance per kind of number (see smoke.ts). */
 const RTOL: Record<Kind, number> = { exact: 0, float64: 1e-12, float32: 1e-5 };
 const TIMEOUT_MS = 120_000;
+/** The threads every runtime that can run them must use by default: the core count. */
+const CORES = availableParallelism();
 
 interface Outcome {
   name: string;
@@ -157,15 +159,37 @@ function compare(ref: SmokeReport, got: SmokeReport, expectWasm: boolean): { pro
 
 const fmt = (x: number): string => (x === 0 ? "0" : x.toExponential(1));
 
+/**
+ * The threads a run must use: `threads` of them (1 where they cannot run), the same bits as
+ * one thread, and where there is more than one, workers started that took blocks of rows.
+ */
+function threadProblems(report: SmokeReport, threads: number): string[] {
+  const { before, after, identical } = report.threads;
+  const problems: string[] = [];
+  if (before.threads !== threads || after.threads !== threads) {
+    problems.push(`getNumThreads() is ${before.threads} (after the threaded calls ${after.threads}), expected ${threads}${after.reason ? ` (${after.reason})` : ""}`);
+  }
+  if (!identical) problems.push("one thread and several gave different bits");
+  if (threads > 1 && !(after.workers === threads - 1 && after.jobs > before.jobs)) {
+    problems.push(`${after.workers} workers started and ${after.jobs - before.jobs} jobs ran on them, expected ${threads - 1} workers taking jobs`);
+  }
+  return problems;
+}
+
 /** The line for a runtime compared with Node. */
-async function compared(ref: SmokeReport | null, getReport: () => Promise<SmokeReport> | SmokeReport, expectWasm: boolean, via: string): Promise<string> {
+async function compared(
+  ref: SmokeReport | null, getReport: () => Promise<SmokeReport> | SmokeReport, expectWasm: boolean, via: string, threads: number,
+): Promise<string> {
   if (ref === null) throw new Error("no Node reference to compare with");
   const report = await getReport();
   const { problems, worst, numbers } = compare(ref, report, expectWasm);
+  problems.push(...threadProblems(report, threads));
   if (problems.length > 0) throw new Error(problems.join("; "));
   const backends = report.runs.map((r) => r.backend).join(" and ");
+  const t = report.threads.after;
   return `= Node on ${backends} (automatic: ${report.automatic}) via ${via}: ${numbers} numbers; ` +
-    `exact bit for bit, float64 max rel diff ${fmt(worst.float64)}, float32 ${fmt(worst.float32)}`;
+    `exact bit for bit, float64 max rel diff ${fmt(worst.float64)}, float32 ${fmt(worst.float32)}; ` +
+    (threads > 1 ? `${threads} threads (${t.host}, ${t.jobs} jobs on workers), the same bits as one` : `1 thread (${t.reason})`);
 }
 
 // ---------------------------------------------------------------- the runtimes
@@ -210,7 +234,11 @@ async function serve(routes: Record<string, string>): Promise<{ server: Server; 
       if (!path.startsWith(prefix)) continue;
       const file = normalize(join(dir, path.slice(prefix.length)));
       if (!file.startsWith(normalize(dir + sep)) || !existsSync(file) || !statSync(file).isFile()) break;
-      res.writeHead(200, { "content-type": MIME[extname(file)] ?? "application/octet-stream", "cache-control": "no-store" });
+      // Under /isolated/ (and the bundle it loads) the headers that make a page cross-origin
+      // isolated, which a browser requires before it exposes SharedArrayBuffer (docs/runtimes.md).
+      const isolate = path.startsWith("/isolated/") || path.startsWith("/dist/")
+        ? { "cross-origin-opener-policy": "same-origin", "cross-origin-embedder-policy": "require-corp" } : {};
+      res.writeHead(200, { "content-type": MIME[extname(file)] ?? "application/octet-stream", "cache-control": "no-store", ...isolate });
       res.end(readFileSync(file));
       return;
     }
@@ -303,16 +331,18 @@ async function chromiumScriptReport(context: BrowserContext, origin: string): Pr
 }
 
 /** The smoke program evaluated in a page of `context`, or in a module Worker started by that page. */
-async function chromiumReport(context: BrowserContext, origin: string, where: "page" | "worker"): Promise<SmokeReport> {
+async function chromiumReport(context: BrowserContext, origin: string, where: "page" | "worker", dir: "/smoke/" | "/isolated/"): Promise<SmokeReport> {
   const page = await context.newPage();
   const errors: string[] = [];
   page.on("pageerror", (e) => errors.push(e.message));
   try {
-    await page.goto(`${origin}/smoke/index.html`);
+    await page.goto(`${origin}${dir}index.html`);
+    const isolated = await page.evaluate("globalThis.crossOriginIsolated === true");
+    if (isolated !== (dir === "/isolated/")) throw new Error(`crossOriginIsolated is ${isolated} on ${dir}`);
     const text = await page.evaluate(where === "page"
-      ? `import("/smoke/smoke.mjs").then((m) => JSON.stringify(m.smoke()))`
+      ? `import("${dir}smoke.mjs").then((m) => JSON.stringify(m.smoke()))`
       : `new Promise((resolve) => {
-           const worker = new Worker("/smoke/worker.mjs", { type: "module" });
+           const worker = new Worker("${dir}worker.mjs", { type: "module" });
            worker.onmessage = (e) => resolve(e.data);
            worker.onerror = (e) => resolve("worker error: " + e.message);
          })`) as string;
@@ -356,7 +386,10 @@ async function main(): Promise<number> {
   });
   writeFileSync(join(web, "script.html"),
     '<!doctype html><title>kdgrad as plain scripts</title>\n<script src="/dist/kdgrad.global.js"></script>\n<script src="/smoke/smoke-global.js"></script>\n');
-  writeFileSync(join(project, "main.mjs"), 'import { smoke } from "./smoke.mjs";\nconsole.log(JSON.stringify(smoke()));\n');
+  // main.mjs imports kdgrad/node first, which gives Node (and Deno) their way to start threads
+  // (worker_threads); core.mjs imports the core only: Bun's global Worker, Deno's single thread.
+  writeFileSync(join(project, "main.mjs"), 'import "kdgrad/node";\nimport { smoke } from "./smoke.mjs";\nconsole.log(JSON.stringify(smoke()));\n');
+  writeFileSync(join(project, "core.mjs"), 'import { smoke } from "./smoke.mjs";\nconsole.log(JSON.stringify(smoke()));\n');
   // "kdgrad/node" (node: built-ins) in Deno and Bun, which implement them: the checksum-verified
   // digits loader, and a .npy written atomically and read back.
   writeFileSync(join(project, "node-layer.mjs"), [
@@ -376,25 +409,41 @@ async function main(): Promise<number> {
   };
   writeFileSync(join(web, "index.html"), "<!doctype html><title>kdgrad smoke</title>\n");
   writeFileSync(join(web, "worker.mjs"),
-    'import { smoke } from "./smoke.mjs";\ntry { postMessage(JSON.stringify(smoke())); } catch (e) { postMessage("smoke failed: " + e.stack); }\n');
+    [
+      'import { smoke } from "./smoke.mjs";',
+      'import { getNumThreads, setNumThreads, threadInfo } from "/dist/kdgrad.bundle.js";',
+      // A browser Worker's own workers start once it yields to its event loop (docs/runtimes.md,
+      // "Threads"): start them, then wait (at most 10 s) until they run.
+      "setNumThreads(getNumThreads());",
+      "for (const t0 = Date.now(); threadInfo().ready < threadInfo().workers && Date.now() - t0 < 10000;) await new Promise((r) => setTimeout(r, 10));",
+      'try { postMessage(JSON.stringify(smoke())); } catch (e) { postMessage("smoke failed: " + e.stack); }',
+      "",
+    ].join("\n"));
 
   let reference: SmokeReport | null = null;
   await step(`node ${process.versions.node}`, () => {
     const report = parseReport(run(process.execPath, ["main.mjs"], project), "Node");
     checkReference(report);
+    const threadIssues = threadProblems(report, CORES);
+    if (threadIssues.length > 0) throw new Error(threadIssues.join("; "));
     reference = report;
     const numbers = report.runs.reduce((n, r) => n + Object.values(r.checks).reduce((m, c) => m + c.values.length, 0), 0);
-    return `reference, dist/ via "exports": js and wasm backends, ${numbers} numbers; gradcheck ok, Adam lowers the loss`;
+    return `reference, dist/ via "exports": js and wasm backends, ${numbers} numbers; gradcheck ok, Adam lowers the loss; ` +
+      `${CORES} threads (${report.threads.after.jobs} jobs on workers), the same bits as one`;
   });
 
   const deno = binary("deno");
   const denoVersion = (): string => /deno (\S+)/.exec(run(deno, ["--version"], project))?.[1] ?? "?";
   await step(`deno ${denoVersion()}`, () => compared(reference, () =>
-    parseReport(run(deno, ["run", "--no-prompt", "main.mjs"], project), "Deno"), true, "node_modules"));
+    parseReport(run(deno, ["run", "--no-prompt", "main.mjs"], project), "Deno"), true, "node_modules with kdgrad/node", CORES));
+  // Without kdgrad/node Deno has only its web Worker, which would keep the process alive: one
+  // thread, and the process exits (run() times out otherwise).
+  await step("deno, the core alone", () => compared(reference, () =>
+    parseReport(run(deno, ["run", "--no-prompt", "core.mjs"], project), "Deno"), true, "node_modules", 1));
 
   const bun = binary("bun");
   await step(`bun ${run(bun, ["--version"], project).trim()}`, () => compared(reference, () =>
-    parseReport(run(bun, ["--no-install", "main.mjs"], project), "Bun"), true, "node_modules"));
+    parseReport(run(bun, ["--no-install", "core.mjs"], project), "Bun"), true, "node_modules (the global Worker)", CORES));
 
   await step("kdgrad/node in deno", () =>
     nodeLayer(run(deno, ["run", "--no-prompt", `--allow-read=${project}`, `--allow-write=${project}`, "node-layer.mjs"], project)));
@@ -405,10 +454,10 @@ async function main(): Promise<number> {
   // plain scripts (the global `kdgrad`).
   await step(`quickjs (quickjs-emscripten ${qjsVersion})`, () => compared(reference, () =>
     quickjsReport(readFileSync(join(installed, "dist/kdgrad.nowasm.js"), "utf8"), readFileSync(join(project, "smoke.mjs"), "utf8")),
-  false, "dist/kdgrad.nowasm.js"));
+  false, "dist/kdgrad.nowasm.js", 1));
   await step("quickjs, plain scripts", () => compared(reference, () =>
     quickjsScriptReport(readFileSync(join(installed, "dist/kdgrad.global.nowasm.js"), "utf8"), readFileSync(join(web, "smoke-global.js"), "utf8")),
-  false, "dist/kdgrad.global.nowasm.js as a script"));
+  false, "dist/kdgrad.global.nowasm.js as a script", 1));
 
   // The docs site, built with the bundle the installed package ships.
   const siteDir = join(work, "site");
@@ -422,6 +471,7 @@ async function main(): Promise<number> {
   const { server, origin } = await serve({
     "/site/": siteDir,
     "/smoke/": web,
+    "/isolated/": web,
     "/dist/": join(installed, "dist"),
     "/data/": join(installed, "data"),
     "/examples/": join(ROOT, "examples"),
@@ -434,16 +484,24 @@ async function main(): Promise<number> {
       });
     }
     const version = context?.browser()?.version() ?? "(missing)";
+    const browserCores = CORES;
     const browser = (): BrowserContext => {
       if (context === null) throw new Error(`${CHROMIUM} not found: .ci/run installs Debian's chromium (apt-get install chromium)`);
       return context;
     };
+    // A page that is not cross-origin isolated has no SharedArrayBuffer: one thread, on the page
+    // and in its Worker. An isolated one (/isolated/: COOP and COEP headers) has it, but its main
+    // thread may not block: one thread on the page, every core in a Worker.
     for (const where of ["page", "worker"] as const) {
       await step(`chromium ${version} ${where}`, () =>
-        compared(reference, () => chromiumReport(browser(), origin, where), true, "the bundle"));
+        compared(reference, () => chromiumReport(browser(), origin, where, "/smoke/"), true, "the bundle", 1));
+    }
+    for (const where of ["page", "worker"] as const) {
+      await step(`chromium ${version} ${where}, cross-origin isolated`, () =>
+        compared(reference, () => chromiumReport(browser(), origin, where, "/isolated/"), true, "the bundle", where === "page" ? 1 : browserCores));
     }
     await step(`chromium ${version} <script>`, () =>
-      compared(reference, () => chromiumScriptReport(browser(), origin), true, "dist/kdgrad.global.js as a plain script"));
+      compared(reference, () => chromiumScriptReport(browser(), origin), true, "dist/kdgrad.global.js as a plain script", 1));
 
     await step("example examples/browser", async () => {
       const page = await browser().newPage();

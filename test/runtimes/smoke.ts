@@ -19,8 +19,8 @@
  */
 import {
   Adam, AutogradError, DTypeError, FileError, FormatError, Generator, GradcheckError, IndexError, KdgradError, ShapeError,
-  ValueError, add, distillationLoss, getBackend, gradcheck, logSoftmax, mlp, noGrad, predict, rand, randint, randn,
-  setBackend, tensor, wasmAvailable, zeros, type Backend, type Tensor,
+  ValueError, add, distillationLoss, getBackend, getNumThreads, gradcheck, logSoftmax, matmul, mlp, noGrad, predict, rand, randint,
+  randn, setBackend, setNumThreads, softmax, tensor, threadInfo, wasmAvailable, zeros, type Backend, type Tensor, type ThreadInfo,
 } from "kdgrad";
 
 export type Kind = "exact" | "float64" | "float32";
@@ -46,6 +46,44 @@ export interface SmokeReport {
    * Every bundle is minified, and the names must survive it (`ShapeError: …`, not `e: …`).
    */
   errors: string[];
+  /** The threads (run.ts says how many each runtime must use), and whether they changed any bit. */
+  threads: ThreadReport;
+}
+
+export interface ThreadReport {
+  /** threadInfo() before the threaded calls and after them (workers started, jobs run). */
+  before: ThreadInfo;
+  after: ThreadInfo;
+  /** Whether matmul, softmax, logSoftmax and distillationLoss (with its gradient) gave the same bits on one thread and on getNumThreads(). */
+  identical: boolean;
+}
+
+/**
+ * Calls large enough to be split (src/kernels/wasm/module.ts's thresholds), on one thread
+ * and on the default count: the bits must be the same, and where threads run the workers
+ * must have taken blocks (threadInfo().jobs grows).
+ */
+function threadCheck(): ThreadReport {
+  const before = threadInfo();
+  const count = getNumThreads();
+  const g = new Generator(31);
+  const a = randn([192, 256], { generator: g });
+  const b = randn([256, 192], { generator: g });
+  const x = randn([256, 512], { generator: g }).mul(30);
+  const s = randn([512, 130], { generator: g }).mul(3);
+  const t = randn([512, 130], { generator: g }).mul(3);
+  const labels = randint(0, 130, [512], { generator: g });
+  const run = (): number[] => {
+    const st = s.detach().requiresGrad_();
+    const loss = distillationLoss(st, t, { labels, temperature: 4, alpha: 0.9 });
+    loss.backward();
+    return [...flat(matmul(a, b)), ...flat(softmax(x, -1)), ...flat(logSoftmax(x, -1)), loss.item(), ...flat(st.grad!)];
+  };
+  setNumThreads(1);
+  const one = run();
+  setNumThreads(count);
+  const many = run();
+  return { before, after: threadInfo(), identical: one.length === many.length && one.every((v, i) => Object.is(v, many[i])) };
 }
 
 /** The printed form of every error class, and of a ShapeError thrown by an op. */
@@ -71,7 +109,7 @@ export function smoke(): SmokeReport {
     runs.push({ backend, checks: smokeRun() });
   }
   setBackend(automatic);
-  return { automatic, wasmAvailable: available, runs, errors: errorNames() };
+  return { automatic, wasmAvailable: available, runs, errors: errorNames(), threads: threadCheck() };
 }
 
 const flat = (t: Tensor): number[] => t.toFlatArray();

@@ -1,4 +1,6 @@
 import { wasmBase64 } from "./bytes.js";
+import { ensurePool, runParallel, type ExportName, type Job, type Local } from "./pool.js";
+import { threadsFor } from "../threads.js";
 
 /**
  * Loading and calling the WebAssembly kernels (wasm/kernels.ts). The module
@@ -16,8 +18,8 @@ interface WasmApi {
 
 interface Exports {
   memory: { buffer: ArrayBuffer };
-  distill(s: number, t: number, labels: number, B: number, C: number, T: number, alpha: number, dS: number, dT: number, scratch: number): number;
-  distillF32(s: number, t: number, labels: number, B: number, C: number, T: number, alpha: number, dS: number, scratch: number): number;
+  distill(s: number, t: number, labels: number, B: number, C: number, T: number, alpha: number, dS: number, dT: number, scratch: number, norm: number, rowLoss: number): number;
+  distillF32(s: number, t: number, labels: number, B: number, C: number, T: number, alpha: number, dS: number, scratch: number, norm: number, rowLoss: number): number;
   matmul(A: number, B: number, C: number, n: number, k: number, m: number): void;
   transpose(src: number, dst: number, rows: number, cols: number, ld: number): void;
   relu(x: number, y: number, n: number): void;
@@ -70,6 +72,11 @@ export interface WasmKernels {
   relu(x: Float32Array, y: Float32Array): void;
   /** dx = g where y > 0, else 0, from the saved output y and the upstream g. */
   reluBackward(y: Float32Array, g: Float32Array, dx: Float32Array): void;
+  /**
+   * For tests: fill this thread's working memory with 0xff bytes (float32 NaN), so that
+   * a result the kernels forget to write cannot pass as a stale copy of a previous call's.
+   */
+  poison(): void;
   /** θ ← θ − lr·g in place (float64 arithmetic, one rounding: as the TypeScript loop). */
   sgdStep(theta: Float32Array, g: Float32Array, lr: number): void;
   /** sums = the column sums of a contiguous float32 [rows, cols], in float64. */
@@ -78,7 +85,32 @@ export interface WasmKernels {
 
 export type RowKind = "logSoftmax" | "softmax" | "logSoftmaxBackward" | "softmaxBackward";
 
+/**
+ * The least work a thread gets before a call is split (threads.ts, threadsFor): about
+ * 0.1 ms of each kernel on one core, against the tens of microseconds of waking a
+ * worker and copying its block (bench/matmul.ts and bench/mlp-step.ts measure it).
+ * Multiply-adds for the product; elements for the row kernels, and fewer for the
+ * distillation rows, which do three exponentials and a dozen operations each.
+ */
+const MATMUL_PER_THREAD = 1 << 18;
+const ROWS_PER_THREAD = 1 << 15;
+const DISTILL_PER_THREAD = 1 << 13;
+
+const ROW_EXPORTS: Record<RowKind, ExportName> = {
+  logSoftmax: "logSoftmaxRows", softmax: "softmaxRows", logSoftmaxBackward: "logSoftmaxBackwardRows", softmaxBackward: "softmaxBackwardRows",
+};
+
 let loaded: WasmKernels | null | undefined;
+let moduleBytes: Uint8Array | null = null;
+
+/**
+ * Start the workers for `threads` threads now, without waiting for them (setNumThreads):
+ * a thread that yields to its event loop before its heavy calls finds them ready, where
+ * workers start only then (a browser Worker starting nested ones).
+ */
+export function startWorkers(threads: number): void {
+  if (threads > 1 && wasmKernels() !== null && moduleBytes !== null) ensurePool(threads - 1, moduleBytes, false);
+}
 
 /** The kernels, or null where WebAssembly SIMD cannot run. */
 export function wasmKernels(): WasmKernels | null {
@@ -119,10 +151,13 @@ function instantiate(): WasmKernels | null {
   const wasm = (globalThis as { WebAssembly?: WasmApi }).WebAssembly;
   if (wasm === undefined) return null;
   const bytes = decodeBase64(wasmBase64);
+  moduleBytes = bytes;
   if (!wasm.validate(bytes)) return null;
   const instance = new wasm.Instance(new wasm.Module(bytes), {});
   const x = instance.exports as unknown as Exports;
   const base = x.base();
+  // The end of the last layout: a worker's memory must hold as much (pool.ts).
+  let top = base;
 
   /** Reserve `sizes` consecutive regions (16-byte aligned) above the heap base; returns their offsets. */
   const layout = (sizes: number[]): number[] => {
@@ -133,10 +168,55 @@ function instantiate(): WasmKernels | null {
       at += (s + 15) & ~15;
     }
     x.ensure(at);
+    top = at;
     return offsets;
   };
 
+  const local: Local = {
+    memory: () => x.memory.buffer,
+    call: (fn, args) => (x[fn] as (...a: number[]) => number)(...args) ?? 0,
+    bytes,
+  };
+
+  /**
+   * Run `call` over blocks of `rows` rows (a multiple of `unit` each, but the last) on
+   * up to `threads` threads: the calling thread takes the first block. `call(r0, r1)`
+   * gives the block's export, arguments and the [address, bytes] ranges it reads
+   * (`ins`) and writes (`outs`) in this thread's layout. Returns each block's result.
+   */
+  const blocks = (
+    rows: number, unit: number, threads: number,
+    call: (r0: number, r1: number) => { fn: ExportName; args: number[]; ins: [number, number][]; outs: [number, number][] },
+  ): number[] => {
+    const units = Math.ceil(rows / unit);
+    const jobs: Job[] = [];
+    for (let i = 0; i < threads; i++) {
+      const r0 = Math.min(rows, unit * Math.floor((i * units) / threads));
+      const r1 = Math.min(rows, unit * Math.floor(((i + 1) * units) / threads));
+      if (r1 > r0) jobs.push({ ...call(r0, r1), top });
+    }
+    return runParallel(jobs, local);
+  };
+
+  /**
+   * The distillation kernels on blocks of rows: each block stores its rows' losses at
+   * `prl` (float64), and they are summed here in row order and divided by B, as the
+   * kernel sums them on one thread: the loss is bit-identical for every thread count
+   * (and so are the gradients, row by row, each divided by the whole batch's B).
+   */
+  const rowLosses = (B: number, threads: number, prl: number, call: Parameters<typeof blocks>[3]): number => {
+    blocks(B, 1, threads, call);
+    const losses = new Float64Array(x.memory.buffer, prl, B);
+    let total = 0;
+    for (let r = 0; r < B; r++) total += losses[r]!;
+    return total / B;
+  };
+
   return {
+    poison() {
+      new Uint8Array(x.memory.buffer, base).fill(0xff);
+    },
+
     distill(s, t, labels, B, C, T, alpha, dS, dT) {
       const mem = (): ArrayBuffer => x.memory.buffer;
       const wantS = dS !== null;
@@ -145,11 +225,20 @@ function instantiate(): WasmKernels | null {
         // The float32-lane kernel (the teacher needs no gradient): rows as they
         // are, 16 bytes of slack after each array for its last vector loads and stores.
         const n = B * C;
-        const [ps, pt, pl, pdS, scratch] = layout([4 * n + 16, 4 * n + 16, 4 * B, wantS ? 4 * n + 16 : 0, 48 * ((C + 3) & ~3)]);
+        const threads = threadsFor(n, B, DISTILL_PER_THREAD);
+        const [ps, pt, pl, pdS, scratch, prl] = layout([4 * n + 16, 4 * n + 16, 4 * B, wantS ? 4 * n + 16 : 0, 48 * ((C + 3) & ~3), threads > 1 ? 8 * B : 0]);
         new Float32Array(mem(), ps!, n).set(s);
         new Float32Array(mem(), pt!, n).set(t);
         if (labels) new Int32Array(mem(), pl!, B).set(labels);
-        const loss = x.distillF32(ps!, pt!, labels ? pl! : 0, B, C, T, alpha, wantS ? pdS! : 0, scratch!);
+        const loss = threads === 1
+          ? x.distillF32(ps!, pt!, labels ? pl! : 0, B, C, T, alpha, wantS ? pdS! : 0, scratch!, B, 0)
+          : rowLosses(B, threads, prl!, (r0, r1) => ({
+            fn: "distillF32",
+            args: [ps! + 4 * r0 * C, pt! + 4 * r0 * C, labels ? pl! + 4 * r0 : 0, r1 - r0, C, T, alpha, wantS ? pdS! + 4 * r0 * C : 0, scratch!, B, prl! + 8 * r0],
+            // The rows, with the 16 bytes of slack the kernel's last vector loads may read.
+            ins: [[ps! + 4 * r0 * C, 4 * (r1 - r0) * C + 16], [pt! + 4 * r0 * C, 4 * (r1 - r0) * C + 16], ...(labels ? [[pl! + 4 * r0, 4 * (r1 - r0)] as [number, number]] : [])],
+            outs: [...(wantS ? [[pdS! + 4 * r0 * C, 4 * (r1 - r0) * C] as [number, number]] : []), [prl! + 8 * r0, 8 * (r1 - r0)]],
+          }));
         // One copy out of WebAssembly memory, straight into the caller's array.
         if (dS) dS.set(new Float32Array(mem(), pdS!, n));
         return loss;
@@ -158,7 +247,8 @@ function instantiate(): WasmKernels | null {
       // padding class at −∞, which has no probability under either softmax.
       const Cp = C + (C & 1);
       const n = B * Cp;
-      const [ps, pt, pl, pdS, pdT, scratch] = layout([4 * n, 4 * n, 4 * B, wantS ? 4 * n : 0, wantT ? 4 * n : 0, (wantT ? 32 : 24) * Cp]);
+      const threads = threadsFor(n, B, DISTILL_PER_THREAD);
+      const [ps, pt, pl, pdS, pdT, scratch, prl] = layout([4 * n, 4 * n, 4 * B, wantS ? 4 * n : 0, wantT ? 4 * n : 0, (wantT ? 32 : 24) * Cp, threads > 1 ? 8 * B : 0]);
       const S = new Float32Array(mem(), ps!, n);
       const Tt = new Float32Array(mem(), pt!, n);
       if (Cp === C) {
@@ -173,7 +263,18 @@ function instantiate(): WasmKernels | null {
         }
       }
       if (labels) new Int32Array(mem(), pl!, B).set(labels);
-      const loss = x.distill(ps!, pt!, labels ? pl! : 0, B, Cp, T, alpha, wantS ? pdS! : 0, wantT ? pdT! : 0, scratch!);
+      const loss = threads === 1
+        ? x.distill(ps!, pt!, labels ? pl! : 0, B, Cp, T, alpha, wantS ? pdS! : 0, wantT ? pdT! : 0, scratch!, B, 0)
+        : rowLosses(B, threads, prl!, (r0, r1) => {
+          const rows: [number, number] = [4 * r0 * Cp, 4 * (r1 - r0) * Cp];
+          const at = (p: number): [number, number] => [p + rows[0], rows[1]];
+          return {
+            fn: "distill",
+            args: [ps! + rows[0], pt! + rows[0], labels ? pl! + 4 * r0 : 0, r1 - r0, Cp, T, alpha, wantS ? pdS! + rows[0] : 0, wantT ? pdT! + rows[0] : 0, scratch!, B, prl! + 8 * r0],
+            ins: [at(ps!), at(pt!), ...(labels ? [[pl! + 4 * r0, 4 * (r1 - r0)] as [number, number]] : [])],
+            outs: [...(wantS ? [at(pdS!)] : []), ...(wantT ? [at(pdT!)] : []), [prl! + 8 * r0, 8 * (r1 - r0)]],
+          };
+        });
       const out = (p: number, into: Float32Array): void => {
         const all = new Float32Array(mem(), p, n);
         if (Cp === C) into.set(all);
@@ -202,10 +303,20 @@ function instantiate(): WasmKernels | null {
       });
       const out = offsets[inputs.length]!;
       const scratch = offsets[inputs.length + 1]!;
-      if (kind === "logSoftmax") x.logSoftmaxRows(offsets[0]!, out, rows, Cp);
-      else if (kind === "softmax") x.softmaxRows(offsets[0]!, out, rows, Cp, scratch);
-      else if (kind === "logSoftmaxBackward") x.logSoftmaxBackwardRows(offsets[0]!, offsets[1]!, out, rows, Cp);
-      else x.softmaxBackwardRows(offsets[0]!, offsets[1]!, out, rows, Cp);
+      // Rows are independent: a block of them on each thread gives what one thread gives, bit for bit.
+      const threads = threadsFor(n, rows, ROWS_PER_THREAD);
+      const fn = ROW_EXPORTS[kind];
+      const argsFor = (r0: number, r1: number): number[] => {
+        const ins = inputs.map((_, j) => offsets[j]! + 4 * r0 * Cp);
+        return kind === "softmax" ? [ins[0]!, out + 4 * r0 * Cp, r1 - r0, Cp, scratch] : [...ins, out + 4 * r0 * Cp, r1 - r0, Cp];
+      };
+      if (threads === 1) local.call(fn, argsFor(0, rows));
+      else blocks(rows, 1, threads, (r0, r1) => ({
+        fn,
+        args: argsFor(r0, r1),
+        ins: inputs.map((_, j) => [offsets[j]! + 4 * r0 * Cp, 4 * (r1 - r0) * Cp] as [number, number]),
+        outs: [[out + 4 * r0 * Cp, 4 * (r1 - r0) * Cp]],
+      }));
       const all = new Float32Array(x.memory.buffer, out, n);
       if (Cp === C) result.set(all);
       else for (let r = 0; r < rows; r++) result.set(all.subarray(r * Cp, r * Cp + C), r * C);
@@ -270,7 +381,17 @@ function instantiate(): WasmKernels | null {
         b.fill(0);
         for (let p = 0; p < k; p++) for (let j = 0; j < m; j++) b[p * m8 + j] = B[bOff + p * rsB + j * csB]!;
       }
-      x.matmul(pa!, pb!, pc!, n4, k, m8);
+      // Blocks of four rows of C on each thread: every entry is the same sum, in the same
+      // order (p ascending, one float32 accumulator), whichever thread forms it, so the
+      // product is bit-identical for every thread count.
+      const threads = threadsFor(n * k * m, n4 / 4, MATMUL_PER_THREAD);
+      if (threads === 1) x.matmul(pa!, pb!, pc!, n4, k, m8);
+      else blocks(n4, 4, threads, (r0, r1) => ({
+        fn: "matmul",
+        args: [pa! + 4 * r0 * k, pb!, pc! + 4 * r0 * m8, r1 - r0, k, m8],
+        ins: [[pb!, 4 * k * m8], [pa! + 4 * r0 * k, 4 * (r1 - r0) * k]],
+        outs: [[pc! + 4 * r0 * m8, 4 * (r1 - r0) * m8]],
+      }));
       if (bias) {
         const bv = new Float32Array(x.memory.buffer, pbias!, m8);
         bv.set(bias.subarray(0, m));
