@@ -235,7 +235,7 @@ export function tableLogits(): { s: Tensor; t: Tensor } {
  * distance to the T → ∞ limit blockdiag(K)/B, the Hessian of logit matching.
  *
  * Bounds, per row r and entry (i, j) (docs/distillation.md, "The second-order
- * view"): rounding ρ·(δᵢⱼmᵢ + mᵢmⱼ)/B with mᵢ = p_s,i + p_t,i,
+ * view"): rounding ρ·(δᵢⱼΩᵢ + ΩᵢΩⱼ)/B with the masses Ωᵢ = p_s,i + p_t,i (`m` in the code),
  * ρ = 2ν + (C + 16)ε and ν = ε·(2·max|x|/T + C + 4) (x = s, t); distance
  * ε_r(1 − 1/C)/(C·B) on the diagonal and (e^{2R_r/T} − 1)/(C²·B) off it, with
  * R_r the row's largest |sᵢ − s̄| and ε_r = e^{R_r/T} − 1; 0 between rows.

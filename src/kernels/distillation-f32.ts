@@ -11,13 +11,13 @@ import { distillationKernel, hOfM } from "./distillation.js";
  * The log-ratio form. For one row write q = softmax(s/T), the student, and
  * xᵢ = (tᵢ − sᵢ)/T − c for any constant c. Then p = softmax(t/T) ∝ q·eˣ, so
  *
- *   p = q·eˣ/Z,  Z = Σ q·eˣ = 1 + M,  M = Σ q·m,  m = eˣ − 1,
+ *   p = q·eˣ/Z,  Z = Σ q·eˣ = 1 + M,  M = Σ q·ζ,  ζ = eˣ − 1 (`m` in the code),
  *   KL(p ‖ q) = Σ p·(x − log Z) = (Σ q·x·eˣ)/Z − log Z.
  *
- * With G = 1 + (x − 1)eˣ, x·eˣ = G + m, so Σ q·x·eˣ = Γ + M (Γ = Σ q·G) and
+ * With G = 1 + (x − 1)eˣ, x·eˣ = G + ζ, so Σ q·x·eˣ = Γ + M (Γ = Σ q·G) and
  *
  *   KL = Γ/(1 + M) + h(M),   h(M) = M/(1 + M) − log1p(M) = −M²/2 + 2M³/3 − …
- *   p − q = q·(m − M)/(1 + M).
+ *   p − q = q·(ζ − M)/(1 + M).
  *
  * Why this survives float32 roundings. G = x²/2 + x³/3 + … ≥ 0 and h(M) are
  * computed to relative accuracy (no O(x) terms cancel inside either), and
@@ -26,7 +26,7 @@ import { distillationKernel, hOfM } from "./distillation.js";
  * Σ p·(log p − log q) instead cancels O(x) terms down to O(x²), which leaves an
  * absolute error of a float32 ulp in the KL whatever its size (1e-2 relative at
  * KL ≈ 1e-6, measured). x is centred at ū, the q-mean of t − s (a second sweep:
- * pass 2a forms q and ū, pass 2b x, m and G), which makes M = Σ q·(eˣ − 1 − x) =
+ * pass 2a forms q and ū, pass 2b x, ζ and G), which makes M = Σ q·(eˣ − 1 − x) =
  * O(x²) and Γ/(1 + M) ≈ KL, so nothing cancels. (Centred at the student's max
  * instead, Γ ≈ E_q[x²]/2 and h(M) ≈ −M²/2 cancel down to the KL, and the
  * rounding is amplified by E_q[x²]/(2·KL), up to 1 + 1/q_max ≈ C for a flat
@@ -42,8 +42,8 @@ import { distillationKernel, hOfM } from "./distillation.js";
  * within 1e-8 relative (docs/distillation.md, "Float32 kernels").
  *
  * Passes per row: (1) the student's max; (2a) q, d = t − s, their sums for Zs and the
- * centre, the range of d and whether every d is exact; (2b) x = (d − ū)/T, m, G and
- * their sums; (3) the gradient. q and d (then m) sit side by side in one float64 array,
+ * centre, the range of d and whether every d is exact; (2b) x = (d − ū)/T, ζ, G and
+ * their sums; (3) the gradient. q and d (then ζ) sit side by side in one float64 array,
  * so passes 2b and 3 read one array (V8 checks every array a loop reads, at every
  * step). Each pass is a small function with its loop, and the cross-entropy's cases
  * (none, T = 4, another T) are separate functions, so that no loop tests its case.
@@ -64,7 +64,7 @@ export function distillationKernelF32(
   const invT = 1 / T;
   const powers = hard && Number.isInteger(T) && T >= 1 && T <= 8 ? T : 0;
   // Per row, in float64: qᵢ at qd[2i] and, beside it, dᵢ = tᵢ − sᵢ (pass 2a), replaced by
-  // mᵢ (pass 2b). Every pass after 2a then reads one array, where V8 checks each
+  // ζᵢ (pass 2b). Every pass after 2a then reads one array, where V8 checks each
   // array it reads at every step. The cross-entropy's exponentials (T not 4) in float32
   // scratch: they only feed the gradient.
   const qd = new Float64Array(2 * C);
@@ -98,8 +98,8 @@ export function distillationKernelF32(
     if (fast) {
       const Zs = rowZs;
       const Z1 = rowZ1;
-      // Pass 2b: x = ((t − s) − ū)/T centred at ū, the q-mean of t − s; m = eˣ − 1,
-      // G = 1 + (x − 1)eˣ = x·m − φ, and their q-weighted sums.
+      // Pass 2b: x = ((t − s) − ū)/T centred at ū, the q-mean of t − s; ζ = eˣ − 1,
+      // G = 1 + (x − 1)eˣ = x·ζ − φ, and their q-weighted sums.
       if (rowExact) logRatioSums(qd, C, D + rowSu / Zs, invT);
       else logRatioSumsTwoSum(s, t, qd, o, C, D, rowSu, Zs, invT);
       const M = rowM / Zs;
@@ -121,7 +121,7 @@ export function distillationKernelF32(
           loss += (1 - alpha) * (ms - s[o + y]! + Math.log1p(Z1 - 1));
         }
         if (dS !== null) {
-          // Pass 3: dS = [α·T·(q − p) + (1 − α)(softmax(s) − onehot(y))]/B, q − p = q·(M − m)/(1 + M).
+          // Pass 3: dS = [α·T·(q − p) + (1 − α)(softmax(s) − onehot(y))]/B, q − p = q·(M − ζ)/(1 + M).
           const A = (alpha * T) / (B * Zs * (1 + M));
           if (!hard) studentGrad(dS, qd, o, C, A, M);
           else {
@@ -291,8 +291,8 @@ function studentExpsHard(
 
 /**
  * Pass 2b: x = (d − ū)/T from the exact d of pass 2a (one rounding, relative to x however
- * large t, s and ū are), φ = eˣ − 1 − x (phiTable), m = φ + x into qd[2i + 1] (d is not
- * needed again), rowM = Σ q·m and rowG = Σ q·(x·m − φ) = Σ q·G.
+ * large t, s and ū are), φ = eˣ − 1 − x (phiTable), ζ = φ + x into qd[2i + 1] (d is not
+ * needed again), rowM = Σ q·ζ and rowG = Σ q·(x·ζ − φ) = Σ q·G.
  */
 function logRatioSums(qd: Float64Array, C: number, ubar: number, invT: number): void {
   let M = 0;

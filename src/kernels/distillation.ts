@@ -24,11 +24,11 @@ type Num = { [i: number]: number; readonly length: number };
  * least half the student's mass on the teacher's support). With q = p_s,
  * uᵢ = tᵢ − sᵢ (exact, as a two-sum) and xᵢ = (uᵢ − ū)/T, ū = Σ q·u/Σ q the q-mean
  * of u over the teacher's support, kept as a pair D + c (D the u of the student's
- * largest logit, c small), p_t ∝ q·eˣ, and with mᵢ = e^{xᵢ} − 1,
- * Gᵢ = 1 + (xᵢ − 1)e^{xᵢ}, M = Σ q·m, Γ = Σ q·G:
+ * largest logit, c small), p_t ∝ q·eˣ, and with ζᵢ = e^{xᵢ} − 1 (`m` in the code),
+ * Gᵢ = 1 + (xᵢ − 1)e^{xᵢ}, M = Σ q·ζ, Γ = Σ q·G:
  *
  *   KL = Γ/(1 + M) + h(M),  h(M) = M/(1 + M) − log1p(M),
- *   p_t − q = q·(m − M)/(1 + M),   log p_t − log q = x − log1p(M).
+ *   p_t − q = q·(ζ − M)/(1 + M),   log p_t − log q = x − log1p(M).
  *
  * Γ is a sum of terms G ≥ 0, each computed to a few ulps (a series for
  * |x| ≤ 1), and with the q-mean centre M = Σ q·(eˣ − 1 − x) = O(x²), so
@@ -202,7 +202,7 @@ export function distillationKernel(
       N1 = Ns;
     }
     // The log-ratio form needs the student to keep at least half its mass on the teacher's
-    // support (Q = Sq/Ss ≥ ½). A class the teacher masks enters M as m = −1, so that
+    // support (Q = Sq/Ss ≥ ½). A class the teacher masks enters M as ζ = −1, so that
     // 1 + M = Q·(1 + M̃) (M̃ the same sum over the support, with q renormalised there, ≥ 0
     // about the q-mean) is formed as 1 − (1 − Q) + …: a relative error ε/Q, and at Q below ε
     // nothing at all (s = [0, −2866], t = [−∞, 1.5]: 1 + M rounded to 0, a NaN loss where it
@@ -225,10 +225,10 @@ export function distillationKernel(
     const rSs = 1 / Ss;
     const rS1 = 1 / S1;
     let kl = 0;
-    // The log-ratio form: the centre ū = D + c, then M and Γ (mᵢ kept in `et` for the gradients).
+    // The log-ratio form: the centre ū = D + c, then M and Γ (ζᵢ kept in `et` for the gradients).
     let c = 0;
     let M = 0;
-    // (dT) dJ + eJ = t_J − s_J exactly (log-ratio form), and E_{p_t}[y] (both forms).
+    // (dT) dJ + eJ = t_J − s_J exactly (log-ratio form), and E_{p_t}[ℓ] (both forms).
     let dJ = 0;
     let eJ = 0;
     let Epy = 0;
@@ -251,20 +251,20 @@ export function distillationKernel(
         let m: number;
         let G: number;
         if (ti === -Infinity) {
-          // p_t,i = 0: x = −∞, eˣ = 0, m = −1 and G = 1 (the limit of (x − 1)eˣ is 0).
+          // p_t,i = 0: x = −∞, eˣ = 0, ζ = −1 and G = 1 (the limit of (x − 1)eˣ is 0).
           m = -1;
           G = 1;
         } else {
           const x = centred(ti, s[base + i]!, D, c) * invT;
           if (x <= 1 && x >= -1) {
             // φ = eˣ − 1 − x = x²·Σₙ xⁿ/(n + 2)! to n = 17 (truncation below 2⁻⁵⁵ relative
-            // on |x| ≤ 1), then m = φ + x and G = x·m − φ = x²/2 + x³/3 + …, which cancels
+            // on |x| ≤ 1), then ζ = φ + x and G = x·ζ − φ = x²/2 + x³/3 + …, which cancels
             // one bit at small x and a factor 4 at x = −1.
             const phi = phiSeries(x);
             m = phi + x;
             G = x * m - phi;
           } else {
-            // |x| > 1: m = eˣ − 1 ≥ 0.63 in size, and 1 + (x − 1)eˣ cancels by at most a
+            // |x| > 1: ζ = eˣ − 1 ≥ 0.63 in size, and 1 + (x − 1)eˣ cancels by at most a
             // factor 7 (at x = −1), not at all for x > 1.
             const ex = Math.exp(x);
             m = ex - 1;
@@ -289,7 +289,7 @@ export function distillationKernel(
         // class with the most teacher mass; t − s exact on both sides, as in `centred`),
         // ℓ′_J = 0 and ℓ′ᵢ = log p_t,i − log p_t,J − (log qᵢ − log q_J): what ℓ′ carries is
         // the log-space numbers of the row, not log Z. So E_{p_t}[ℓ′] = Σ q·eˣ·ℓ′/(1 + M),
-        // with p_t = q·eˣ/(1 + M) (eˣ as 1 + m for x ≥ −1, as exp(x) below, where 1 + m
+        // with p_t = q·eˣ/(1 + M) (eˣ as 1 + ζ for x ≥ −1, as exp(x) below, where 1 + ζ
         // would keep only ε/eˣ of it) kept as q·eˣ in `ep` for the last pass.
         const tJ = mt;
         dJ = tJ - sJ;
@@ -335,7 +335,7 @@ export function distillationKernel(
     const aT = (alpha * T) / norm;
     if (dS !== null) {
       const h = (1 - alpha) / norm;
-      // log-ratio: p_s − p_t = q·(M − m)/(1 + M).
+      // log-ratio: p_s − p_t = q·(M − ζ)/(1 + M).
       const A = aT * rSs / (1 + M);
       for (let i = 0; i < C; i++) {
         let d = 0;

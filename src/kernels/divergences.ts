@@ -10,40 +10,40 @@ type Num = { [i: number]: number; readonly length: number };
  * the storage). The derivations are in src/losses/distillation-loss.ts and
  * docs/distillation-methods.md; this file states what it computes and why it computes it so.
  *
- * One row. q = p_s = softmax(s/T), p = p_t = softmax(t/T), y = log(p/q) (the log-ratio, per
- * class). Every divergence is a KL to a mixture,
+ * One row. q = p_s = softmax(s/T), p = p_t = softmax(t/T), ℓ = log(p/q) (the log-ratio, per
+ * class; `y` in the code). Every divergence is a KL to a mixture p_μ (`m` in the code),
  *
- *   D = c_p·KL(p ‖ m) + c_q·KL(q ‖ m),   m = μ_p·p + μ_q·q,
+ *   D = c_p·KL(p ‖ p_μ) + c_q·KL(q ‖ p_μ),   p_μ = μ_p·p + μ_q·q,
  *
- *   forward      c_p = 1, c_q = 0,      μ_p = 0,      μ_q = 1        (m = q)
- *   reverse      c_p = 0, c_q = 1,      μ_p = 1,      μ_q = 0        (m = p)
+ *   forward      c_p = 1, c_q = 0,      μ_p = 0,      μ_q = 1        (p_μ = q)
+ *   reverse      c_p = 0, c_q = 1,      μ_p = 1,      μ_q = 0        (p_μ = p)
  *   jsd          c_p = β, c_q = 1 − β,  μ_p = β,      μ_q = 1 − β
  *   skewForward  c_p = 1, c_q = 0,      μ_p = λ,      μ_q = 1 − λ
  *   skewReverse  c_p = 0, c_q = 1,      μ_p = 1 − λ,  μ_q = λ
  *
  * and TVD is ½Σ|p − q|.
  *
- * The value as a sum of non-negative terms. KL(w ‖ m) = Σ w·log(w/m) = Σ w·φ(log(m/w)) with
- * φ(v) = eᵛ − 1 − v ≥ 0, because Σ w·(m/w − 1) = Σ m − Σ w = 0. So every term w·φ(v) is ≥ 0
+ * The value as a sum of non-negative terms. KL(w ‖ p_μ) = Σ w·log(w/p_μ) = Σ w·φ(log(p_μ/w)) with
+ * φ(v) = eᵛ − 1 − v ≥ 0, because Σ w·(p_μ/w − 1) = Σ p_μ − Σ w = 0. So every term w·φ(v) is ≥ 0
  * and is computed to a few ulps: w·phiSeries(v) for |v| ≤ 1, (o − w) − w·v beyond (o = w·eᵛ,
  * the other probability, which cancels by at most a factor 4 there), the limit o when w = 0.
  * Nothing cancels between classes, so D keeps a relative error of a few ε + C·ε (the sum)
  * however small it is — at large T in particular, where D = O(1/T²) (O(1/T) for TVD). The
- * logs log(m/p) and log(m/q) are log(b + a·e^{±y}) with a + b = 1 (logMix), formed from y
- * without cancellation. TVD's terms are ½|p − q| with p − q = q·expm1(y) near y = 0.
+ * logs log(p_μ/p) and log(p_μ/q) are log(μ + (1 − μ)·e^{∓ℓ}), μ = μ_p or μ_q (logMix), formed from ℓ
+ * without cancellation. TVD's terms are ½|p − q| with p − q = q·expm1(ℓ) near ℓ = 0.
  *
- * The log-ratio y. For a regular row (every logit finite or a teacher class masked at −∞,
+ * The log-ratio ℓ. For a regular row (every logit finite or a teacher class masked at −∞,
  * the spread of (t − s)/T at most SPREAD_64, the student's mass not almost all on classes the
- * teacher masks) y comes from the q-mean-centred x = ((t − s) − ū)/T, exactly as the forward
- * kernel's log-ratio form (kernels/distillation.ts): p = q·eˣ/Z, so y = x − log Z with
+ * teacher masks) ℓ comes from the q-mean-centred x = ((t − s) − ū)/T, exactly as the forward
+ * kernel's log-ratio form (kernels/distillation.ts): p = q·eˣ/Z, so ℓ = x − log Z with
  * Z = 1 + M, M = Σ q·(eˣ − 1) (log1p, or log of the positive sum Σ q·eˣ when M < −½). Then
- * y carries a relative error of a few ε whatever T is (x is centred and formed from the exact
+ * ℓ carries a relative error of a few ε whatever T is (x is centred and formed from the exact
  * t − s by a two-sum). Any other row uses the direct form
- * y = ((t − max t) − (s − max s))/T − (log S_t − log S_s), each log-sum-exp as log1p of its
+ * ℓ = ((t − max t) − (s − max s))/T − (log S_t − log S_s), each log-sum-exp as log1p of its
  * tail: masks, NaN, +∞, huge spreads. A class where both p and q are 0 adds nothing.
  *
- * The gradients (per unit of ∂D/∂(s/T) and ∂D/∂(t/T)), with K_p = KL(p ‖ m), K_q = KL(q ‖ m),
- * ℓ_p = log(p/m), ℓ_q = log(q/m), κ = c_p − μ_p and δρ = κ·(p − q)/m:
+ * The gradients (per unit of ∂D/∂(s/T) and ∂D/∂(t/T)), with K_p = KL(p ‖ p_μ), K_q = KL(q ‖ p_μ),
+ * ℓ_p = log(p/p_μ), ℓ_q = log(q/p_μ), κ = c_p − μ_p and δρ = κ·(p − q)/p_μ:
  *
  *   g_t = c_p·p ⊙ (ℓ_p − K_p) − μ_p·(p ⊙ δρ − p·Σ p·δρ)
  *   g_s = c_q·q ⊙ (ℓ_q − K_q) − μ_q·(q ⊙ δρ − q·Σ q·δρ)
@@ -51,7 +51,7 @@ type Num = { [i: number]: number; readonly length: number };
  *
  * and ∂D/∂T = −(⟨g_s, s − max s⟩ + ⟨g_t, t − max t⟩)/T² (Euler's identity: D depends on s/T
  * and t/T only; the shifts change nothing, the g rows sum to 0). p⊙δρ and q⊙δρ are formed
- * as κ·(p − q)·(p/m) and κ·(p − q)·(q/m) with the limits 1/μ_p and 1/μ_q of p/m and q/m when
+ * as κ·(p − q)·(p/p_μ) and κ·(p − q)·(q/p_μ) with the limits 1/μ_p and 1/μ_q of p/p_μ and q/p_μ when
  * μ_q or μ_p is 0, so a class one side masks gets its finite limit, not 0·∞.
  *
  * `scratch` holds 10·C float64 values reused for every row.
@@ -73,9 +73,9 @@ export function distillationRowsKernel(
   else if (divergence === "jsd") [cp, cq, mp, mq] = [mix, 1 - mix, mix, 1 - mix];
   else if (divergence === "skewForward") [cp, cq, mp, mq] = [1, 0, mix, 1 - mix];
   else if (divergence === "skewReverse") [cp, cq, mp, mq] = [0, 1, 1 - mix, mix];
-  // κ = c_p − μ_p = μ_q − c_q; 0 for the JSD, whose ρ = (c_p·p + c_q·q)/m is 1.
+  // κ = c_p − μ_p = μ_q − c_q; 0 for the JSD, whose ρ = (c_p·p + c_q·q)/p_μ is 1.
   const kappa = cp - mp;
-  // Per class: q, p, y = log(p/q), d = p/q − 1 and r = p/q (each formed without cancellation),
+  // Per class: q, p, ℓ = log(p/q) (`y`), d = p/q − 1 and r = p/q (each formed without cancellation),
   // the logs ℓ_p, ℓ_q and p·δρ, q·δρ for the gradients, and the hard term's exponentials.
   const q = scratch.subarray(0, C);
   const p = scratch.subarray(C, 2 * C);
@@ -184,7 +184,7 @@ export function distillationRowsKernel(
         // eˣ itself below −1, where 1 + (eˣ − 1) would keep only ε/eˣ of it): M = Σ q·(eˣ − 1) and
         // Z⁺ = Σ q·eˣ, the same Z as 1 + M but a sum of positive terms (accurate when M is
         // near −1, i.e. when the teacher masks most of the student's mass). Below Z⁺ = 2⁻²⁰
-        // that mass is almost all masked: direct form instead. y (x for now) and eˣ − 1 are kept.
+        // that mass is almost all masked: direct form instead. ℓ (x for now) and eˣ − 1 are kept.
         const ubar = Sq > 0 ? Su / Sq : umax;
         let M = 0;
         let Zp = 0;
@@ -217,9 +217,9 @@ export function distillationRowsKernel(
         M /= Ss;
         Zp /= Ss;
         if (Zp >= 2 ** -20) {
-          // y = x − log Z, r = p/q = eˣ/Z, d = r − 1 = (eˣ − 1 − M)/(1 + M) (the subtraction of two
+          // ℓ = x − log Z, r = p/q = eˣ/Z, d = r − 1 = (eˣ − 1 − M)/(1 + M) (the subtraction of two
           // accurate numbers: an absolute error of ε·max(|eˣ − 1|, |M|), as the forward kernel's
-          // q·(m − M)/(1 + M)), p = q·r. M ≥ −½: log1p(M); below, log of the positive sum Z⁺.
+          // q·(ζ − M)/(1 + M), ζ = eˣ − 1), p = q·r. M ≥ −½: log1p(M); below, log of the positive sum Z⁺.
           logZ = M >= -0.5 ? Math.log1p(M) : Math.log(Zp);
           Mrow = M;
           rZ = 1 / (M >= -0.5 ? 1 + M : Zp);
@@ -245,7 +245,7 @@ export function distillationRowsKernel(
         rSt = 1 / St;
         rSs = 1 / Ss;
       }
-      // Pass 3: per class q, p, y, d = r − 1 and r = p/q (regular: from x, M and Z; direct: from
+      // Pass 3: per class q, p, ℓ, d = r − 1 and r = p/q (regular: from x, M and Z; direct: from
       // log space), then the terms and the row sums the gradients need.
       for (let i = 0; i < C; i++) {
         const qi = q[i]! * rSs;
@@ -267,7 +267,7 @@ export function distillationRowsKernel(
         }
         p[i] = pi;
         if (qi === 0 && pi === 0) continue; // neither side has mass: nothing (0·log 0 = 0)
-        // p − q = q·(r − 1), accurate where the two nearly agree (|y| ≤ ½ in the direct form, where
+        // p − q = q·(r − 1), accurate where the two nearly agree (|ℓ| ≤ ½ in the direct form, where
         // r may overflow far out); the limits where one is 0.
         const dpq = qi === 0 ? pi : pi === 0 ? -qi : regular || (yi <= 0.5 && yi >= -0.5) ? qi * di : pi - qi;
         if (tvd) {
@@ -280,26 +280,26 @@ export function distillationRowsKernel(
         }
         const m = mp * pi + mq * qi;
         if (cp !== 0) {
-          // log(m/p) = log(μ_p + μ_q/r), with 1/r − 1 = −d/r.
-          // (q = 0 with y = +∞ is a class the student masks: m/p = μ_p. An underflowed q has a
-          // finite y from log space and takes the general formula.)
+          // log(p_μ/p) = log(μ_p + μ_q/r), with 1/r − 1 = −d/r.
+          // (q = 0 with ℓ = +∞ is a class the student masks: p_μ/p = μ_p. An underflowed q has a
+          // finite ℓ from log space and takes the general formula.)
           const nlp = pi === 0 ? Infinity : yi === Infinity ? Math.log(mp)
             : regular ? logMixOf(-di / ri, 1 / ri, -yi, mq, mp) : logMixOf(Math.expm1(-yi), Math.exp(-yi), -yi, mq, mp);
           Kp += wphi(pi, m, nlp);
           lp[i] = -nlp;
         }
         if (cq !== 0) {
-          // log(m/q) = log(μ_q + μ_p·r).
+          // log(p_μ/q) = log(μ_q + μ_p·r).
           const nlq = qi === 0 ? Infinity : yi === -Infinity ? Math.log(mq) : logMixOf(di, ri, yi, mp, mq);
           Kq += wphi(qi, m, nlq);
           lq[i] = -nlq;
         }
         if (kappa !== 0) {
-          // p·δρ and q·δρ with δρ = κ(p − q)/m; p/m → 1/μ_p when μ_q = 0 (m = μ_p·p), q/m → 1/μ_q
-          // when μ_p = 0, which also holds on the side that is 0. Below the smallest normal m has
+          // p·δρ and q·δρ with δρ = κ(p − q)/p_μ; p/p_μ → 1/μ_p when μ_q = 0 (p_μ = μ_p·p), q/p_μ → 1/μ_q
+          // when μ_p = 0, which also holds on the side that is 0. Below the smallest normal p_μ has
           // lost its relative accuracy (μ·p of a subnormal p rounds, and two of them can give
-          // m = 0: p/m = 0/0 = NaN, fuzzed with both at e^−744): there the ratios come from the
-          // log-ratio instead, m/p = μ_p + μ_q·e^−y and m/q = μ_q + μ_p·e^y (logMix, no division by m).
+          // p_μ = 0: p/p_μ = 0/0 = NaN, fuzzed with both at e^−744): there the ratios come from the
+          // log-ratio instead, p_μ/p = μ_p + μ_q·e^−ℓ and p_μ/q = μ_q + μ_p·e^ℓ (logMix, no division by p_μ).
           const tiny = m < MIN_NORMAL;
           if (mp !== 0) {
             const pm = mq === 0 ? 1 / mp : tiny ? Math.exp(-logMix(-yi, mq, mp)) : pi / m;

@@ -22,8 +22,8 @@ export interface SparseDistillationCall {
 /**
  * The sparse distillation loss of `rows` rows: student logits s [rows, C] and, per row, the
  * teacher's top-k classes `indices` [rows, k] (int32, distinct, in [0, C); checked first by
- * `topKCheck`) with their log-probabilities ℓ = `logprobs` [rows, k]. With q = softmax(s/T) over
- * all C classes, P_j = exp(ℓ_j) and Q_j = q at the j-th listed class, each counted row's loss is
+ * `topKCheck`) with their log-probabilities log P = `logprobs` [rows, k]. With q = softmax(s/T) over
+ * all C classes, P_j the listed probabilities and Q_j = q at the j-th listed class, each counted row's loss is
  *
  *   L_r = α·T^κ·D + (1 − α)·CE,   CE = −log softmax(s)_y (T = 1),   κ = 2 (scaleT2) or 0,
  *
@@ -50,7 +50,7 @@ export interface SparseDistillationCall {
  * How D is formed (docs/lm-distillation.md, "Accuracy"). Over the outcomes o (k or k + 1 of
  * them), with x_o = log P_o − log Q_o formed in log space, D = Σ_o Q_o·G(x_o) + (ΣP − 1), where
  * G(x) = 1 + (x − 1)eˣ ≥ 0: since Q·G(x) = Q + P·(x − 1), the sum is ΣQ + Σ P·x − ΣP, and ΣQ = 1.
- * ΣP − 1 is 0 while the tail outcome has mass (P_rest = 1 − Σ P_j), else expm1(lse ℓ). No clamp:
+ * ΣP − 1 is 0 while the tail outcome has mass (P_rest = 1 − Σ P_j), else expm1(lse(log P)). No clamp:
  * D is a sum of terms ≥ 0 (and of ΣP − 1 > 0 where the tail is clamped), except with k = C and
  * Σ P_j < 1, where Σ P·log(P/Q) is not a KL and may be negative (it is what it is). Each term
  * is ≥ 0 and formed to a few ulps (G by its series near 0, where 1 + (x − 1)eˣ would cancel),
@@ -64,7 +64,7 @@ export interface SparseDistillationCall {
  * nearly all the student's mass, at logits of ±1e4 say), and the unlisted classes are visited as
  * the segments between the sorted indices. Sums of exponentials are 1 (a maximum's) plus a
  * tail summed apart, whose log is log1p(tail) (a tail far below 1 survives). P_rest is
- * −expm1(lse ℓ), lse ℓ = max ℓ + log1p(Σ_{others} exp(ℓ − max ℓ)).
+ * −expm1(lse(log P)), lse(log P) = max log P + log1p(Σ_{others} exp(log P − max log P)).
  *
  * Exponentials: Math.exp for float64 student logits; for float32 ones a table and a degree-6
  * polynomial (expGap, a relative error below 4ε, ε = 2⁻⁵³), with gaps below −150 taken as 0:
@@ -144,9 +144,9 @@ let restR = 0;
 let restR1 = 0;
 
 /**
- * lse = log Σ exp(ℓ_j) over one row of logprobs: max ℓ + log1p(Σ_{j ≠ argmax} exp(ℓ_j − max ℓ)),
- * so that −expm1(lse), the tail's mass, keeps its accuracy when Σ exp(ℓ) is near 1. −∞ when every
- * ℓ is −∞, NaN when one is NaN, +∞ when one is +∞ (refused earlier by topKCheck).
+ * lse = log Σ P_j over one row of logprobs: max log P + log1p(Σ_{j ≠ argmax} exp(log P_j − max log P)),
+ * so that −expm1(lse), the tail's mass, keeps its accuracy when Σ P is near 1. −∞ when every
+ * log P is −∞, NaN when one is NaN, +∞ when one is +∞ (refused earlier by topKCheck).
  */
 export function logSumExpRow(lp: Num, o: number, k: number): number {
   let m = -Infinity;
@@ -172,7 +172,7 @@ function log1mexp(a: number): number {
 
 /**
  * One outcome's term Q·G(x) of D = Σ Q·G(x) + (ΣP − 1), G(x) = 1 + (x − 1)eˣ, x = log(P/Q).
- * For |x| ≤ 1, G = x·m − φ with φ = eˣ − 1 − x by its series and m = φ + x (a factor 2 of
+ * For |x| ≤ 1, G = x·ζ − φ with φ = eˣ − 1 − x by its series and ζ = φ + x (`m` in the code) (a factor 2 of
  * cancellation at small x, 4 at x = −1); for x > 1, Q + P·(x − 1), two terms ≥ 0 (and no eˣ,
  * which may overflow where Q has underflowed); for x < −1, Q·(1 + (x − 1)eˣ), which cancels by
  * at most a factor 7 (at x = −1). P = 0 gives Q (G(−∞) = 1: 0·log 0 = 0), P > 0 = Q gives +∞.
@@ -246,7 +246,7 @@ function tailRow(
   const kap = Er / Z;
   const Qrest = Sr * kap;
   const logQrest = hasRest ? (mr - m) * invT + Math.log1p(Rr) - lambda : -Infinity;
-  // The teacher: lse ℓ, the tail's mass, and which form applies.
+  // The teacher: lse(log P), the tail's mass, and which form applies.
   const lse = logSumExpRow(lp, ok, k);
   let Prest = k < C ? -Math.expm1(lse) : 0;
   if (Prest < 0) Prest = 0;
@@ -261,7 +261,7 @@ function tailRow(
   }
   const xRest = active ? log1mexp(lse) - logQrest : 0;
   if (k < C) D += klTerm(Prest, Qrest, xRest);
-  // ΣP − 1: 0 while the tail has mass, else Σ exp(ℓ) − 1 (the tail rounded to 0, or k = C).
+  // ΣP − 1: 0 while the tail has mass, else Σ P − 1 (the tail rounded to 0, or k = C).
   if (!active) D += Math.expm1(lse);
   // The cross-entropy at T = 1: (m − s_y) + log Σ exp(s − m), never s_y − (m + log Σ).
   if (hard) rowCE = (m - s[o + y]!) + (ce1 ? Math.log1p(R1tot) : lambda);
@@ -633,7 +633,7 @@ function fullRowExps(w: Row, s: Num, o: number): number {
  * −1 if there is none, else 3·i + kind, i = r·k + j the flat position and kind
  *   0: indices[i] lies outside [0, classes),
  *   1: indices[i] repeats an earlier index of its row,
- *   2: Σ_j exp(logprobs[r, ·]) > 1 + 1e-6, that is lse ℓ > log1p(1e-6) (i = r·k; NaN passes).
+ *   2: Σ_j exp(logprobs[r, ·]) > 1 + 1e-6, that is lse(log P) > log1p(1e-6) (i = r·k; NaN passes).
  * `marks` (classes int32, zeroed) is scratch: marks[c] = r + 1 while row r is checked.
  */
 export function topKCheck(

@@ -41,7 +41,7 @@ export interface CrossEntropyOptions {
  *
  * Forward, per position i with lp = logSoftmax(input) along the class axis:
  *   indices:        lᵢ = (1−ε)·w[yᵢ]·(−lp[i,yᵢ]) + (ε/C)·Σ_c w_c·(−lp[i,c])   (0 if yᵢ = ignoreIndex)
- *   probabilities:  lᵢ = −Σ_c w_c·q_ic·lp_ic,  q = (1−ε)·target + ε/C,  terms with q_ic = 0 skipped (0·log 0 = 0)
+ *   probabilities:  lᵢ = −Σ_c w_c·t_ε,ic·lp_ic,  t_ε = (1−ε)·target + ε/C (`q` in the code),  terms with t_ε,ic = 0 skipped (0·log 0 = 0)
  * 'mean' divides by Σ w[yᵢ] over non-ignored positions (indices) or by the
  * number of positions N·d₁·… (probabilities), as PyTorch does.
  *
@@ -58,7 +58,7 @@ export interface CrossEntropyOptions {
  * dx = sᵢ·(p·Aᵢ − a) with p = softmax(x) the only part that moves with x:
  *   ∂dx_k/∂x_j = sᵢ·Aᵢ·p_k(δ_kj − p_j):  the Hessian of lᵢ is Aᵢ·(diag(p) − ppᵀ),
  * logSumExp's Hessian (docs/autograd.md) scaled by the coefficients' total, PSD with
- * the all-ones vector in its null space. With probability targets a = w ⊙ q depends
+ * the all-ones vector in its null space. With probability targets a = w ⊙ t_ε depends
  * on t, linearly: ∂dx_k/∂t_c = sᵢ(1 − ε)w_c·(p_k − δ_kc), the mixed block (its
  * transpose is ∂dt_c/∂x_k = −(1 − ε)sᵢw_c(δ_ck − p_k), the derivative of lp_c: the
  * same), and ∂dt/∂t = 0 (the loss is linear in t). Both gradients are linear in g.
@@ -134,7 +134,7 @@ export const crossEntropy = defineOp({
     let a: Tensor;
     let s: Tensor = reduction === "none" ? reshape(g, keptShape) : reduction === "mean" ? div(g, denominator) : g;
     if (soft) {
-      // a = w ⊙ q with q = (1 − ε)·t + ε/C, in ops: the probabilities' own derivative.
+      // a = w ⊙ t_ε with t_ε = (1 − ε)·t + ε/C, in ops: the probabilities' own derivative.
       const q = eps > 0 ? add(mul(target, 1 - eps), eps / layout.C) : target;
       a = w ? mul(q, w) : q;
     } else {

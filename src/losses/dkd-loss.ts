@@ -42,60 +42,60 @@ export interface DkdOptions {
  *
  * For one row with target y (the label), O = {j ≠ y} the other classes, z = s/T, and
  * p_s = softmax(z):
- *   b = p_s,y, b̄ = 1 − b the student's split (target, rest); a, ā the teacher's;
- *   TCKD = KL([a, ā] ‖ [b, b̄]) = a·log(a/b) + ā·log(ā/b̄);
- *   q̂ = softmax of z over O alone (p_s,j/b̄), p̂ the teacher's; NCKD = KL(p̂ ‖ q̂).
+ *   P_s = p_s,y, P̄_s = 1 − P_s the student's split (target, rest); P_t, P̄_t the teacher's;
+ *   TCKD = KL([P_t, P̄_t] ‖ [P_s, P̄_s]) = P_t·log(P_t/P_s) + P̄_t·log(P̄_t/P̄_s);
+ *   q̂ = softmax of z over O alone (p_s,j/P̄_s), p̂ the teacher's; NCKD = KL(p̂ ‖ q̂).
  * The target is removed from NCKD exactly (mdistiller subtracts 1000 from its logit, which
  * leaves it in when logits/T exceed about 1000). No cross-entropy term: add
  * crossEntropy(student, labels) yourself, as DKD does.
  *
- * The binary logit. b depends on z only through ℓ_s = z_y − lse_O(z) (log-odds: b = σ(ℓ_s),
- * b̄ = σ(−ℓ_s)), so 1 − b is never formed by subtraction: lse_O is a log-sum-exp over the
+ * The binary logit. P_s depends on z only through Λ_s = z_y − lse_O(z) (log-odds: P_s = σ(Λ_s),
+ * P̄_s = σ(−Λ_s)), so 1 − P_s is never formed by subtraction: lse_O is a log-sum-exp over the
  * other classes (at logits of ±1e4, 1 − p_y in float64 is 0 or NaN). In log-odds,
- *   TCKD = a(ℓ_t − ℓ_s) − softplus(ℓ_t) + softplus(ℓ_s)                     (*)
- * (log a = ℓ_t − softplus(ℓ_t), log ā = −softplus(ℓ_t), likewise for b).
+ *   TCKD = P_t(Λ_t − Λ_s) − softplus(Λ_t) + softplus(Λ_s)                     (*)
+ * (log P_t = Λ_t − softplus(Λ_t), log P̄_t = −softplus(Λ_t), likewise for P_s).
  *
- * The DKD identity. KL(p_t ‖ p_s) over all C classes, with p_t,j = ā·p̂_j and p_s,j = b̄·q̂_j
+ * The DKD identity. KL(p_t ‖ p_s) over all C classes, with p_t,j = P̄_t·p̂_j and p_s,j = P̄_s·q̂_j
  * on O, splits as
- *   KL = a·log(a/b) + Σ_O ā·p̂_j·log((ā·p̂_j)/(b̄·q̂_j)) = TCKD + ā·NCKD,
+ *   KL = P_t·log(P_t/P_s) + Σ_O P̄_t·p̂_j·log((P̄_t·p̂_j)/(P̄_s·q̂_j)) = TCKD + P̄_t·NCKD,
  * so Hinton's loss is KD = T²·(TCKD + (1 − p_t,y)·NCKD): DKD with α = β = 1 is KD plus
  * T²·p_t,y·NCKD, and in general DKD(α, β = α) = α·KD + α·T²·mean(p_t,y·NCKD) ≥ α·KD. KD
- * couples NCKD to the teacher's confidence (a confident teacher, a → 1, switches the
+ * couples NCKD to the teacher's confidence (a confident teacher, P_t → 1, switches the
  * non-target knowledge off); DKD weighs it by β instead (tested: test/losses/kd-methods.test.ts).
  *
- * Backward, student. With ∂ℓ_s/∂z = e_y − q̂ (q̂ read as 0 at y: ∂lse_O/∂z_j = q̂_j on O)
- * and (*), ∂TCKD/∂ℓ_s = σ(ℓ_s) − a = b − a, so
- *   ∂TCKD/∂z = (b − a)·(e_y − q̂),     ∂NCKD/∂z_j = q̂_j − p̂_j on O, 0 at y
+ * Backward, student. With ∂Λ_s/∂z = e_y − q̂ (q̂ read as 0 at y: ∂lse_O/∂z_j = q̂_j on O)
+ * and (*), ∂TCKD/∂Λ_s = σ(Λ_s) − P_t = P_s − P_t, so
+ *   ∂TCKD/∂z = (P_s − P_t)·(e_y − q̂),     ∂NCKD/∂z_j = q̂_j − p̂_j on O, 0 at y
  * (the KL gradient of docs/distillation.md over O). ∂/∂s = (1/T)·∂/∂z and the T² leave T:
- *   ∂L/∂s = (T/B)·[α(b − a)(e_y − q̂) + β(q̂ − p̂)].
- * Teacher. ∂TCKD/∂ℓ_t = a·ā·(ℓ_t − ℓ_s) (from (*): ∂/∂ℓ_t = a + ℓ_t·aā − ℓ_s·aā − a), and
- * ∂ℓ_t/∂z_t = e_y − p̂; NCKD's teacher gradient is p̂ ⊙ (d̂ − NCKD), d̂ = log p̂ − log q̂:
- *   ∂L/∂t = (T/B)·[α·a·ā·(ℓ_t − ℓ_s)·(e_y − p̂) + β·p̂ ⊙ (d̂ − NCKD)].
+ *   ∂L/∂s = (T/B)·[α(P_s − P_t)(e_y − q̂) + β(q̂ − p̂)].
+ * Teacher. ∂TCKD/∂Λ_t = P_t·P̄_t·(Λ_t − Λ_s) (from (*): ∂/∂Λ_t = P_t + Λ_t·P_tP̄_t − Λ_s·P_tP̄_t − P_t), and
+ * ∂Λ_t/∂z_t = e_y − p̂; NCKD's teacher gradient is p̂ ⊙ (ℓ̂ − NCKD), ℓ̂ = log p̂ − log q̂:
+ *   ∂L/∂t = (T/B)·[α·P_t·P̄_t·(Λ_t − Λ_s)·(e_y − p̂) + β·p̂ ⊙ (ℓ̂ − NCKD)].
  * Checks. Each row of both gradients sums to 0 (Σ(e_y − q̂) = 1 − 1, Σ(q̂ − p̂) = 0,
- * Σ p̂(d̂ − NCKD) = NCKD − NCKD): a constant added to a row of s or t changes nothing. At
- * s = t, b = a and q̂ = p̂: both vanish. With β = α = 1 and ā·(…) in place of β the
+ * Σ p̂(ℓ̂ − NCKD) = NCKD − NCKD): a constant added to a row of s or t changes nothing. At
+ * s = t, P_s = P_t and q̂ = p̂: both vanish. With β = α = 1 and P̄_t·(…) in place of β the
  * gradients are those of KD (the identity, differentiated in s: a does not move with s).
- * T: at large T (centred logits R ≪ T), b − a and q̂ − p̂ are O(1/T), so the gradient tends
+ * T: at large T (centred logits R ≪ T), P_s − P_t and q̂ − p̂ are O(1/T), so the gradient tends
  * to a T-independent limit (logit matching of the split and of the non-target logits),
  * as for KD: the T² is what keeps it O(1) (docs/distillation-methods.md).
  *
  * Second order. For one row (the T² of the loss cancels the 1/T² of the chain), with
  * v_s = e_y − q̂, v_t = e_y − p̂ and A_O(p) = diag(p) − ppᵀ on O (∂²lse_O/∂z² = A_O(q̂), so
  * ∂v_s/∂z_s = −A_O(q̂)):
- *   ∂²L/∂s²  = [α(b·b̄·v_s v_sᵀ − (b − a)·A_O(q̂)) + β·A_O(q̂)]/B,
- *   ∂²L/∂s∂t = −[α·a·ā·v_s v_tᵀ + β·A_O(p̂)]/B,
- *   ∂²L/∂t²  = [α((aā(ā − a)(ℓ_t − ℓ_s) + aā)·v_t v_tᵀ − aā(ℓ_t − ℓ_s)·A_O(p̂))
- *              + β(A_O(p̂) + diag(w) − p̂wᵀ − wp̂ᵀ)]/B,   w = p̂ ⊙ (d̂ − NCKD),
+ *   ∂²L/∂s²  = [α(P_s·P̄_s·v_s v_sᵀ − (P_s − P_t)·A_O(q̂)) + β·A_O(q̂)]/B,
+ *   ∂²L/∂s∂t = −[α·P_t·P̄_t·v_s v_tᵀ + β·A_O(p̂)]/B,
+ *   ∂²L/∂t²  = [α((P_tP̄_t(P̄_t − P_t)(Λ_t − Λ_s) + P_tP̄_t)·v_t v_tᵀ − P_tP̄_t(Λ_t − Λ_s)·A_O(p̂))
+ *              + β(A_O(p̂) + diag(w) − p̂wᵀ − wp̂ᵀ)]/B,   w = p̂ ⊙ (ℓ̂ − NCKD),
  * (the last β block is the distillation loss's teacher block over O). Check: every block
  * maps the all-ones vector to 0 (v·1 = 0, A·1 = 0, Σw = 0); the student block is
- * positive semidefinite at a = b.
+ * positive semidefinite at P_t = P_s.
  *
  * The backward. Ordinarily it hands over the gradients the fused kernel formed in the
  * forward pass. With createGraph it returns the same values carrying the graph of the
  * formulas above written with ops (the target selected out with where(−∞), softmax,
  * logSoftmax, logSumExp, sigmoid; fusedWithGraph), whose derivatives are these blocks.
- * Where p̂ = 0 (the target, a masked class) d̂ is selected to 0 before any product, and
- * ℓ_t − ℓ_s is selected to 0 where a·ā = 0, so a masked class or target never meets
+ * Where p̂ = 0 (the target, a masked class) ℓ̂ is selected to 0 before any product, and
+ * Λ_t − Λ_s is selected to 0 where P_t·P̄_t = 0, so a masked class or target never meets
  * 0·∞. Terms of weight 0 are left out, as in the kernel.
  *
  * standardize: each row of s and t is first replaced by (z − mean z)/(std z + 1e-7)
@@ -163,8 +163,8 @@ const dkdFused = defineOp({
 
 /**
  * dkdLoss's gradients written with ops (before the upstream factor): the student's
- * (T/B)·[α(b − a)(e_y − q̂) + β(q̂ − p̂)] and the teacher's
- * (T/B)·[α·a·ā·(ℓ_t − ℓ_s)·(e_y − p̂) + β·p̂ ⊙ (d̂ − NCKD)]. null for an input that wants no
+ * (T/B)·[α(P_s − P_t)(e_y − q̂) + β(q̂ − p̂)] and the teacher's
+ * (T/B)·[α·P_t·P̄_t·(Λ_t − Λ_s)·(e_y − p̂) + β·p̂ ⊙ (ℓ̂ − NCKD)]. null for an input that wants no
  * gradient or whose every term has weight 0.
  */
 function dkdGradientForms(s: Tensor, t: Tensor, labels: Tensor, k: DkdSettings, needS: boolean, needT: boolean): [Tensor | null, Tensor | null] {

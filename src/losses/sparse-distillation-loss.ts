@@ -77,7 +77,7 @@ const FN = "sparseDistillationLoss";
  * axis last, any rank ≥ 1); indices int32 [..., k] and logprobs float [..., k] with the same
  * leading shape: per row, k distinct classes in [0, C) and the teacher's log-probabilities
  * there, already at the teacher's temperature (they are not divided by T). With
- * q = softmax(s/T) over all C classes, P_j = exp(ℓ_j), Q_j = q at the j-th listed class,
+ * q = softmax(s/T) over all C classes, P_j the listed probabilities, Q_j = q at the j-th listed class,
  *
  *   L_r = α·T²·D + (1 − α)·CE(s, y)       (T⁰ instead of T² with scaleT2: false),
  *
@@ -111,42 +111,42 @@ const FN = "sparseDistillationLoss";
  * P_tot = Σ_j P_j + P_rest and p̃ the teacher spread over the classes: P_j at i_j, P_rest·r_c at an
  * unlisted c. While P_rest > 0, P_tot = 1 exactly; clamped (P_rest = 0), P_tot = Σ P_j ∈ [1, 1 + 1e-6];
  * with k = C, P_tot = Σ P_j. Then ∂L/∂s = α·T·(q·P_tot − p̃) + (1 − α)(softmax(s) − onehot(y)).
- * logprobs: P_j = e^{ℓ_j}, ∂P_rest/∂ℓ_j = −P_j, so with x_j = log(P_j/Q_j), x_rest = log(P_rest/Q_rest),
- *   ∂D/∂ℓ_j = P_j(x_j + 1) − P_j(x_rest + 1) = P_j·(x_j − x_rest),
- * and ∂L/∂ℓ = α·T²·P ⊙ (x − x_rest). Where the tail has no mass (P_rest = 0: rounded, clamped, or
- * k = C) the tail term is 0 and ∂D/∂ℓ_j = P_j·(x_j + 1): the derivative of P_rest·log P_rest is
+ * logprobs: ∂P_rest/∂log P_j = −P_j, so with x_j = log(P_j/Q_j), x_rest = log(P_rest/Q_rest),
+ *   ∂D/∂log P_j = P_j(x_j + 1) − P_j(x_rest + 1) = P_j·(x_j − x_rest),
+ * and ∂L/∂log P = α·T²·P ⊙ (x − x_rest). Where the tail has no mass (P_rest = 0: rounded, clamped, or
+ * k = C) the tail term is 0 and ∂D/∂log P_j = P_j·(x_j + 1): the derivative of P_rest·log P_rest is
  * infinite as P_rest → 0⁺, so this is the one-sided derivative from the clamped side, the only
- * finite one. Where P_j = 0 (ℓ_j = −∞) the gradient is 0 (0·log 0 = 0).
+ * finite one. Where P_j = 0 (log P_j = −∞) the gradient is 0 (0·log 0 = 0).
  * Checks: Σ_c ∂D/∂z_c = P_tot − Σ_j P_j − P_rest·Σ r = 0 (a shift of a student row changes
  * nothing); and for k = C the listed classes are every class, r does not appear, and the
  * student gradient is the dense loss's T·(q − p_t) when P = p_t.
  *
- * Backward, tail: false. D is the dense KL of P̂ = softmax(ℓ) from Q̂ = softmax(z_I) (z_I the
+ * Backward, tail: false. D is the dense KL of P̂ = softmax(log P) from Q̂ = softmax(z_I) (z_I the
  * listed logits), so (docs/distillation.md, both gradients) ∂D/∂z_I = Q̂ − P̂ (0 at unlisted
- * classes) and ∂D/∂ℓ = P̂ ⊙ (x̂ − D), x̂ = log(P̂/Q̂). Checks: both sum to 0 over a row (a shift of
- * ℓ or of s changes neither softmax).
+ * classes) and ∂D/∂log P = P̂ ⊙ (x̂ − D), x̂ = log(P̂/Q̂). Checks: both sum to 0 over a row (a shift of
+ * log P or of s changes neither softmax).
  *
  * Second order (docs/lm-distillation.md, "Second order"). With A(p) = diag p − ppᵀ and, in the
  * tail form, A_rest(r) the same on the unlisted classes (0 elsewhere):
  *   ∂²D/∂z² = P_tot·A(q) − P_rest·A_rest(r),
- *   ∂²D/∂z_c∂ℓ_j = −P_j·(δ_{c,i_j} − r_c)   (tail with mass; clamped or k = C: P_j·(q_c − δ_{c,i_j})),
- *   ∂²D/∂ℓ_i∂ℓ_j = δ_ij·P_j·(x_j − x_rest + 1) + P_iP_j/P_rest   (tail with mass; else δ_ij·P_j·(x_j + 2)),
- * and the renormalised form has the dense blocks with (z_I, ℓ) for (s/T, t/T). Checks: the
+ *   ∂²D/∂z_c∂log P_j = −P_j·(δ_{c,i_j} − r_c)   (tail with mass; clamped or k = C: P_j·(q_c − δ_{c,i_j})),
+ *   ∂²D/∂log P_i∂log P_j = δ_ij·P_j·(x_j − x_rest + 1) + P_iP_j/P_rest   (tail with mass; else δ_ij·P_j·(x_j + 2)),
+ * and the renormalised form has the dense blocks with (z_I, log P) for (s/T, t/T). Checks: the
  * student block maps the all-ones vector to 0 (A(q)·1 = 0, A_rest(r)·1 = r − r = 0), and the
- * ℓℓ block is symmetric. The backward hands over the gradients the kernel formed in the forward
+ * (log P, log P) block is symmetric. The backward hands over the gradients the kernel formed in the forward
  * pass; when a graph is created it returns the same values carrying the graph of the gradient
  * formulas above written with ops (fusedWithGraph), whose derivatives are these blocks.
  *
  * Numerics: the `sparseDistillation` kernel (kernels/sparse-distillation.ts): float64
  * arithmetic whatever the storage, Q_rest from the log-sum-exp of the unlisted classes (never
  * 1 − Σ q, which cancels when the listed classes hold nearly all the mass and is 0 at logits of
- * ±1e4 where the true Q_rest is e⁻²⁰⁰⁰⁰), P_rest = −expm1(lse ℓ), and D as a sum of terms
+ * ±1e4 where the true Q_rest is e⁻²⁰⁰⁰⁰), P_rest = −expm1(lse(log P)), and D as a sum of terms
  * Q·G(x) ≥ 0 with G(x) = 1 + (x − 1)eˣ, which keeps D accurate relative to itself down to
  * D ≈ ε·(log magnitudes)·√D; float32 results are that value rounded once (docs/lm-distillation.md,
  * "Accuracy", derives the bound and the tests hold the kernel to it).
  *
  * Non-finite policy (docs/non-finite.md): a student row with NaN or +∞, or all −∞, gives NaN; a
- * listed class with ℓ = −∞ adds nothing and gets dL = 0; teacher mass on an outcome the student
+ * listed class with log P = −∞ adds nothing and gets dL = 0; teacher mass on an outcome the student
  * masks (Q = 0) gives +∞; NaN in the logprobs gives NaN. α = 0 reads no logprobs values in the
  * kernel (they are still checked), α = 1 computes no cross-entropy.
  *
@@ -348,7 +348,7 @@ function gradientForms(sv: Saved, up: Tensor): [Tensor | null, Tensor | null] {
     const q = exp(logq);
     const P = exp(l);
     const sumP = sum(P, -1, true);
-    // The rows whose tail outcome has mass: P_rest = −expm1(lse ℓ) > 0, that is lse ℓ < 0 (k < C).
+    // The rows whose tail outcome has mass: P_rest = −expm1(lse(log P)) > 0, that is lse(log P) < 0 (k < C).
     const active = k < C ? compare(FN, "lt", logSumExp(l.detach(), -1, true), 0) : null;
     const support = compare(FN, "gt", P.detach(), 0);
     const x = where(support, sub(l, gather(logq, axis, idx)), 0);

@@ -15,7 +15,7 @@ import { sum } from "./sum.js";
  * Forward. With m = maxⱼ xⱼ we compute (xᵢ − m) − log Σⱼ exp(xⱼ − m).
  * The shift cancels, every exponent is ≤ 0 (no overflow) and the sum is
  * ≥ 1 (finite log), so logits spread over ±1e4 stay exact to rounding.
- * The order matters: xᵢ − (m + log s) would round log s to a multiple of
+ * The order matters, with S = Σⱼ exp(xⱼ − m): xᵢ − (m + log S) would round log S to a multiple of
  * ulp(m) and give [0, 0] for [1e16, 1e16]. Each entry is accurate to
  * (n + t* + 5)·u relative (the bound is derived above logSoftmaxForward in
  * src/kernels/js/softmax-rows.ts). A class at −∞ contributes exp(−∞) = 0 and
@@ -23,9 +23,9 @@ import { sum } from "./sum.js";
  * and gives NaN, as in PyTorch (docs/non-finite.md). The loop is the
  * `logSoftmax` kernel.
  *
- * Backward. Let y = logSoftmax(x) and p = exp(y) = softmax(x). Then
- *   ∂yᵢ/∂xⱼ = δᵢⱼ − pⱼ,   so   (Jᵀg)ⱼ = gⱼ − pⱼ Σᵢ gᵢ.
- * The rule needs only y, so we save the output, not the input.
+ * Backward. Let o = logSoftmax(x) (`y` in the code) and p = exp(o) = softmax(x). Then
+ *   ∂oᵢ/∂xⱼ = δᵢⱼ − pⱼ,   so   (Jᵀg)ⱼ = gⱼ − pⱼ Σᵢ gᵢ.
+ * The rule needs only o, so we save the output, not the input.
  * Check: Σⱼ (Jᵀg)ⱼ = Σg − Σg = 0, since shifting all logits changes nothing.
  * At a masked class pⱼ = 0, so dxⱼ = gⱼ (PyTorch gives the same). The
  * product is the op logSoftmaxBackward below (PyTorch's

@@ -15,27 +15,27 @@ import { compare } from "./elementwise.js";
  * a number or a list), like torch.logsumexp.
  *
  * Forward. With m = x_j a maximal element of the lane and R = Σ_{k ≠ j} exp(xₖ − m),
- * y = m + L with L = log Σₖ exp(xₖ − m) = log1p(R). Every exponent is ≤ 0 (no
+ * o = m + L (`y` in the code) with L = log Σₖ exp(xₖ − m) = log1p(R). Every exponent is ≤ 0 (no
  * overflow) and the sum is ≥ 1 (no log 0), so logits at ±1e4 are fine. The
  * addition m + L is the last operation, so its rounding is just the rounding of
- * the result (at m = 1e16, y = 1e16 is the nearest double to 1e16 + ln 2); log1p
- * keeps L's digits when R is below 2⁻⁵³ (y = m + R then still rounds correctly).
+ * the result (at m = 1e16, o = 1e16 is the nearest double to 1e16 + ln 2); log1p
+ * keeps L's digits when R is below 2⁻⁵³ (o = m + R then still rounds correctly).
  * If m = ±∞ the shift is taken as 0 instead (∞ − ∞ would be NaN): an all −∞
  * lane gives −∞, a lane holding +∞ gives +∞, as in PyTorch.
  *
- * Backward. ∂y/∂xₖ = exp(xₖ)/Σⱼ exp(xⱼ) = softmax(x)ₖ, so dx = g ⊙ p. We do not
- * form p as exp(x − y): y is rounded to ulp(m) (and to float32 for float32 input),
- * and at x = [1e16, 1e16] exp(x − y) = [1, 1] where p = [½, ½]. We save m and L per
+ * Backward. ∂o/∂xₖ = exp(xₖ)/Σⱼ exp(xⱼ) = softmax(x)ₖ, so dx = g ⊙ p. We do not
+ * form p as exp(x − o): o is rounded to ulp(m) (and to float32 for float32 input),
+ * and at x = [1e16, 1e16] exp(x − o) = [1, 1] where p = [½, ½]. We save m and L per
  * lane, in float64, and take p = exp((x − m) − L), the split of log-softmax
  * (src/kernels/js/softmax-rows.ts), which is accurate to a few ulps however large m is.
- * Check: the gradient sums to g along each lane (adding c to every xₖ adds c to y).
+ * Check: the gradient sums to g along each lane (adding c to every xₖ adds c to o).
  *
  * Second order. m and L are constants, so exp((x − m) − L) alone would have
- * the derivative p instead of p(δ − p). We subtract (y − ȳ), ȳ = y detached:
+ * the derivative p instead of p(δ − p). We subtract (o − ō), ō = o detached:
  * its value is exactly 0 (the same number twice), so p keeps its accurate
- * value, and its derivative is ∂y/∂x = p, which restores ∂p/∂x = diag(p) − ppᵀ
- * (the Hessian of logSumExp: docs/autograd.md). Only where y is finite: at
- * y = ±∞, y − ȳ = ∞ − ∞ = NaN would spoil the whole lane, so 0 is selected
+ * value, and its derivative is ∂o/∂x = p, which restores ∂p/∂x = diag(p) − ppᵀ
+ * (the Hessian of logSumExp: docs/autograd.md). Only where o is finite: at
+ * o = ±∞, o − ō = ∞ − ∞ = NaN would spoil the whole lane, so 0 is selected
  * there (such a lane has no second derivative to restore; its gradient stays
  * NaN at a +∞ entry and 0 elsewhere, docs/non-finite.md).
  */

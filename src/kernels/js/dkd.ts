@@ -7,32 +7,32 @@ import { binarySplitKl, expFromTerms, logRatioTerms, rowLogSum, rowMax } from ".
  * here). For each row with target y and the other classes O = {j ≠ y}:
  *
  *   q̂ = softmax over O of s/T,  p̂ = softmax over O of t/T   (the target removed exactly)
- *   ℓ_s = s_y/T − lse_O(s/T),   ℓ_t = t_y/T − lse_O(t/T)     (the binary logits: b = σ(ℓ_s) = p_s,y)
- *   TCKD = KL(Bern(a) ‖ Bern(b)), a = σ(ℓ_t);   NCKD = KL(p̂ ‖ q̂)
+ *   Λ_s = s_y/T − lse_O(s/T),   Λ_t = t_y/T − lse_O(t/T)     (the binary logits: P_s = σ(Λ_s) = p_s,y)
+ *   TCKD = KL(Bern(P_t) ‖ Bern(P_s)), P_t = σ(Λ_t);   NCKD = KL(p̂ ‖ q̂)
  *   loss = (1/B) Σ_rows T²·(α·TCKD + β·NCKD)
- *   dS_y = T·α(b − a)/B,   dS_j = T·[−α(b − a)q̂_j + β(q̂_j − p̂_j)]/B
- *   dT_y = T·α·gT/B,       dT_j = T·[−α·gT·p̂_j + β·p̂_j(d̂_j − NCKD)]/B,   gT = a·ā·(ℓ_t − ℓ_s)
+ *   dS_y = T·α(P_s − P_t)/B,   dS_j = T·[−α(P_s − P_t)q̂_j + β(q̂_j − p̂_j)]/B
+ *   dT_y = T·α·gT/B,       dT_j = T·[−α·gT·p̂_j + β·p̂_j(ℓ̂_j − NCKD)]/B,   gT = P_t·P̄_t·(Λ_t − Λ_s)
  *
- * 1 − b is never formed by a subtraction: b and b̄ = 1 − b = σ(−ℓ_s) come from ℓ_s, a
+ * 1 − P_s is never formed by a subtraction: P_s and P̄_s = 1 − P_s = σ(−Λ_s) come from Λ_s, a
  * difference of log-space quantities (lse_O is a log-sum-exp over the other classes).
  *
  * The non-target KL uses the two forms of the distillation kernel
  * (src/kernels/distillation.ts): the log-ratio form for a regular row (finite logits, or
  * non-target classes the teacher masks; the spread of (t − s)/T over O at most SPREAD_64),
  * with x_j = ((t_j − s_j) − ū)/T centred at the q̂-mean ū,
- *   NCKD = Γ/(1 + M) + h(M),  p̂ = q̂·eˣ/(1 + M),  q̂ − p̂ = q̂·(M − m)/(1 + M),  d̂_j − NCKD = x_j − E_p̂[x];
+ *   NCKD = Γ/(1 + M) + h(M),  p̂ = q̂·eˣ/(1 + M),  q̂ − p̂ = q̂·(M − ζ)/(1 + M),  ℓ̂_j − NCKD = x_j − E_p̂[x];
  * and the direct form Σ p̂·((t_j − m_t) − (s_j − m_s))/T − (c_t − c_s)) otherwise. In the
  * log-ratio form the binary logits' difference comes out of the same sums without a
  * cancellation:
- *   lse_O(t/T) = lse_O(s/T) + ū/T + log1p(M),   so   Δ = ℓ_s − ℓ_t = log1p(M) − x_y,
+ *   lse_O(t/T) = lse_O(s/T) + ū/T + log1p(M),   so   Δ = Λ_s − Λ_t = log1p(M) − x_y,
  * x_y = ((t_y − s_y) − ū)/T carried exactly like x_j (two-sum): Δ keeps its relative
- * accuracy when it is O(1/T) at large T, where ℓ_s − ℓ_t formed from two log-sum-exps
+ * accuracy when it is O(1/T) at large T, where Λ_s − Λ_t formed from two log-sum-exps
  * would carry an absolute ε·log C. The binary KL then uses its own log-ratio form
  * (binarySplitKl, kd-rows.ts).
  *
  * Masks and non-finite values (docs/non-finite.md): a non-target class the teacher
- * masks adds nothing to NCKD (0·log 0 = 0); a target the teacher masks gives a = 0,
- * TCKD = −log(1 − b), finite; a class the student masks where the teacher has mass
+ * masks adds nothing to NCKD (0·log 0 = 0); a target the teacher masks gives P_t = 0,
+ * TCKD = −log(1 − P_s), finite; a class the student masks where the teacher has mass
  * gives +∞. A row whose non-target logits are all −∞ on one side has no non-target
  * distribution: NCKD is NaN (with β > 0), TCKD still has its value (ℓ = +∞ there).
  * NaN in a logit the term reads gives NaN. A term of weight 0 is not evaluated (α = 0:
@@ -82,7 +82,7 @@ export function dkd(
     const logRatio = masksOk && ms - ms === 0 && mt - mt === 0 && (umax - umin) * invT <= SPREAD_64;
     const sy = s[base + y]!;
     const ty = t[base + y]!;
-    // The student's non-target softmax (es/Ss) and ℓ_s. rowLogSum returns log1p(R + N − 1);
+    // The student's non-target softmax (es/Ss) and Λ_s. rowLogSum returns log1p(R + N − 1);
     // Ss itself = Σ es, needed for q̂.
     const cs = rowLogSum(s, base, C, y, ms, invT, es);
     let Ss = 0;
@@ -130,7 +130,7 @@ export function dkd(
       Gam *= rSs;
       nckd = Gam / (1 + M) + hOfM(M);
       Epx = (Px * rSs) / (1 + M);
-      // ℓ_t = ((t_y − m_s) − ū)/T − c_s − log1p(M): lse_O(t/T) = lse_O(s/T) + ū/T + log1p(M).
+      // Λ_t = ((t_y − m_s) − ū)/T − c_s − log1p(M): lse_O(t/T) = lse_O(s/T) + ū/T + log1p(M).
       const L1M = Math.log1p(M);
       lt = ((ty - ms) - ubar) * invT - cs - L1M;
       delta = sy - sy === 0 && ty - ty === 0 ? L1M - centred(ty, sy, ubar, 0) * invT : ls - lt;
@@ -187,7 +187,7 @@ export function dkd(
           dT[base + j] = alpha > 0 ? c * alpha * gT : 0;
           continue;
         }
-        // p̂_j, and d̂_j − NCKD (x_j − E_p̂[x] in the log-ratio form); p̂ = 0 at a masked class.
+        // p̂_j, and ℓ̂_j − NCKD (x_j − E_p̂[x] in the log-ratio form); p̂ = 0 at a masked class.
         let p: number;
         let dev = 0;
         const tj = t[base + j]!;

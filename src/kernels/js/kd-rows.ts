@@ -10,12 +10,12 @@ import { SPREAD_64, centred, hOfM, phiSeries } from "../distillation.js";
 type Num = { readonly [i: number]: number; readonly length: number };
 
 /**
- * The terms of the log-ratio form at a centred log-ratio x: m = eˣ − 1 and
- * G = 1 + (x − 1)eˣ = x·m − φ(x), written to out[0], out[1]. For |x| ≤ 1 from φ's
+ * The terms of the log-ratio form at a centred log-ratio x: ζ = eˣ − 1 and
+ * G = 1 + (x − 1)eˣ = x·ζ − φ(x), written to out[0], out[1]. For |x| ≤ 1 from φ's
  * series (src/kernels/distillation.ts, phiSeries), where both are O(x) and O(x²)
  * and a direct eˣ − 1 or 1 + (x − 1)eˣ would cancel; otherwise from Math.exp
- * (m ≥ 0.63 in size, G cancels by at most a factor 7 at x = −1). At x = −∞
- * (a class the teacher masks) m = −1, G = 1: the limits, since (x − 1)eˣ → 0.
+ * (ζ ≥ 0.63 in size, G cancels by at most a factor 7 at x = −1). At x = −∞
+ * (a class the teacher masks) ζ = −1, G = 1: the limits, since (x − 1)eˣ → 0.
  */
 export function logRatioTerms(x: number, out: Float64Array): void {
   if (x === -Infinity) {
@@ -33,7 +33,7 @@ export function logRatioTerms(x: number, out: Float64Array): void {
   }
 }
 
-/** eˣ from x and m = eˣ − 1: 1 + m for x ≥ −1, else exp(x) (where 1 + m would keep only ε/eˣ of it). */
+/** eˣ from x and ζ = eˣ − 1 (`m`): 1 + ζ for x ≥ −1, else exp(x) (where 1 + ζ would keep only ε/eˣ of it). */
 export function expFromTerms(x: number, m: number): number {
   return x >= -1 ? 1 + m : Math.exp(x);
 }
@@ -51,28 +51,28 @@ export function softplus(x: number): number {
 }
 
 /**
- * The KL of a binary split, KL(Bern(a) ‖ Bern(b)) with a = σ(ℓ_t), b = σ(ℓ_s) given by
+ * The KL of a binary split, KL(Bern(P_t) ‖ Bern(P_s)) with P_t = σ(Λ_t), P_s = σ(Λ_s) given by
  * their logits (log-odds), and its pieces for the gradients; writes
- *   out[0] = the KL (unclamped),  out[1] = b − a,  out[2] = a·ā·(ℓ_t − ℓ_s)   (ā = 1 − a),
- *   out[3] = a,  out[4] = ā.
- * `delta` is ℓ_s − ℓ_t when the caller knows it more accurately than the difference of
- * the two logits (dkd.ts forms it from a centred log-ratio); pass ℓ_s − ℓ_t otherwise.
+ *   out[0] = the KL (unclamped),  out[1] = P_s − P_t,  out[2] = P_t·P̄_t·(Λ_t − Λ_s)   (P̄_t = 1 − P_t),
+ *   out[3] = P_t,  out[4] = P̄_t.
+ * `delta` is Λ_s − Λ_t when the caller knows it more accurately than the difference of
+ * the two logits (dkd.ts forms it from a centred log-ratio); pass Λ_s − Λ_t otherwise.
  *
- * The log-ratio form, for finite ℓ_s and |Δ| ≤ SPREAD_64. The split is a softmax over
- * two classes with student logits (ℓ_s, 0) and teacher logits (ℓ_t, 0): q = (b, b̄),
- * u = (ℓ_t − ℓ_s, 0) = (−Δ, 0), whose q-mean is −bΔ, so the centred log-ratios are
- *   x₀ = −b̄Δ,  x₁ = bΔ   (b·x₀ + b̄·x₁ = 0),
- * and with m, G of logRatioTerms, M = b·m₀ + b̄·m₁, Γ = b·G₀ + b̄·G₁:
- *   KL = Γ/(1 + M) + h(M),  a = b·e^{x₀}/(1 + M),  ā = b̄·e^{x₁}/(1 + M),  b − a = b·(M − m₀)/(1 + M).
+ * The log-ratio form, for finite Λ_s and |Δ| ≤ SPREAD_64. The split is a softmax over
+ * two classes with student logits (Λ_s, 0) and teacher logits (Λ_t, 0): q = (P_s, P̄_s),
+ * u = (Λ_t − Λ_s, 0) = (−Δ, 0), whose q-mean is −P_sΔ, so the centred log-ratios are
+ *   x₀ = −P̄_sΔ,  x₁ = P_sΔ   (P_s·x₀ + P̄_s·x₁ = 0),
+ * and with ζ, G of logRatioTerms, M = P_s·ζ₀ + P̄_s·ζ₁, Γ = P_s·G₀ + P̄_s·G₁:
+ *   KL = Γ/(1 + M) + h(M),  P_t = P_s·e^{x₀}/(1 + M),  P̄_t = P̄_s·e^{x₁}/(1 + M),  P_s − P_t = P_s·(M − ζ₀)/(1 + M).
  * Nothing cancels at first order (docs/distillation.md): the KL keeps a relative error of
- * a few dozen ulps however small Δ is, where the direct a·log(a/b) + ā·log(ā/b̄) would lose
- * ε/Δ² of it. b and b̄ each come from e^{−|ℓ_s|} (no 1 − b).
- * Check: Δ = 0 gives x = 0, m = G = M = 0: KL = 0, a = b.
+ * a few dozen ulps however small Δ is, where the direct P_t·log(P_t/P_s) + P̄_t·log(P̄_t/P̄_s) would lose
+ * ε/Δ² of it. P_s and P̄_s each come from e^{−|Λ_s|} (no 1 − P_s).
+ * Check: Δ = 0 gives x = 0, ζ = G = M = 0: KL = 0, P_t = P_s.
  *
  * The direct form, for the rest (an infinite logit: a target or all other classes masked;
- * a NaN; |Δ| > SPREAD_64): log a = −softplus(−ℓ_t), log ā = −softplus(ℓ_t), likewise for b,
- * and a term whose teacher mass is 0 adds 0 (0·log 0 = 0). The teacher factor a·ā·(ℓ_t − ℓ_s)
- * is 0 when a or ā is 0 (never 0·∞). NaN in a logit gives NaN everywhere.
+ * a NaN; |Δ| > SPREAD_64): log P_t = −softplus(−Λ_t), log P̄_t = −softplus(Λ_t), likewise for P_s,
+ * and a term whose teacher mass is 0 adds 0 (0·log 0 = 0). The teacher factor P_t·P̄_t·(Λ_t − Λ_s)
+ * is 0 when P_t or P̄_t is 0 (never 0·∞). NaN in a logit gives NaN everywhere.
  */
 export function binarySplitKl(ls: number, lt: number, delta: number, out: Float64Array, terms: Float64Array): void {
   if (ls - ls === 0 && delta - delta === 0 && Math.abs(delta) <= SPREAD_64) {
