@@ -10,6 +10,9 @@
 // KL that is O(1/T²) at large T need float64 accuracy, and f64x2 keeps two
 // lanes busy at a time.
 
+// distillationLoss's general rows, every divergence (wasm/divergences.ts).
+export { divergenceRows } from "./divergences";
+
 // ---------------------------------------------------------------- exp, f64x2
 
 const LOG2E: f64 = 1.4426950408889634;

@@ -66,6 +66,12 @@ const kernels: Partial<KernelTable> = {
     // come here (the registry hands WebAssembly float32 calls only).
     return w().distill(f32(s), f32(t), labels, B, C, T, alpha, dS === null ? null : f32(dS), dT === null ? null : f32(dT));
   },
+  distillationRows(s, t, h, rows, classes, call, loss, dS, dT, dH, dTemp) {
+    // The general rows (every divergence, wasm/divergences.ts): the TypeScript kernel's
+    // arithmetic in float64, whatever the storage (the standardized path hands it float64
+    // rows of a float32 loss).
+    w().divergenceRows(s, t, h, rows, classes, call, loss, dS, dT, dH, dTemp);
+  },
   sgdStep(theta, grad, buf, first, o) {
     // Plain SGD in WebAssembly (the same float64 arithmetic and rounding, two lanes at a
     // time); momentum and weight decay run in TypeScript.
