@@ -130,9 +130,9 @@ export function divergenceRows(
     const rs = s + (<usize>(r * C) << 3);
     const rt = t + (<usize>(r * C) << 3);
     const rh = h + (<usize>(r * C) << 3);
-    const rdS = dS == 0 ? 0 : dS + (<usize>(r * C) << 3);
-    const rdT = dT == 0 ? 0 : dT + (<usize>(r * C) << 3);
-    const rdH = dH == 0 ? 0 : dH + (<usize>(r * C) << 3);
+    const rdS: usize = dS == 0 ? 0 : dS + (<usize>(r * C) << 3);
+    const rdT: usize = dT == 0 ? 0 : dT + (<usize>(r * C) << 3);
+    const rdH: usize = dH == 0 ? 0 : dH + (<usize>(r * C) << 3);
     const label: i32 = hasLabels ? load<i32>(labels + (<usize>r << 2)) : -1;
     if (hasLabels && label == ignoreIndex) {
       st(loss, r, 0);
