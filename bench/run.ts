@@ -3,7 +3,7 @@
  *
  *   --quick               every variant once per shape: agreement checks and a
  *                         smoke run, no timing loop, nothing written
- *   --suite a,b           run a subset of: distillation, sparse, linear, mlp, matmul, allocation
+ *   --suite a,b           run a subset of: distillation, divergences, sparse, linear, mlp, matmul, allocation
  *
  * Prints one markdown table per suite (with the date, Node version and CPU)
  * and, in a full run of every suite, writes all numbers to
@@ -26,6 +26,7 @@ type SuiteModule = { run(options: RunOptions): Promise<SuiteResult> };
  */
 const suites: Record<string, () => Promise<SuiteModule>> = {
   distillation: () => import("./distillation.js"),
+  divergences: () => import("./divergences.js"),
   sparse: () => import("./sparse.js"),
   linear: () => import("./linear-distillation.js"),
   mlp: () => import("./mlp-step.js"),

@@ -19,6 +19,7 @@ test("bench/run.ts --quick runs every suite, agrees with float64 and writes noth
   });
   for (const header of [
     "## Distillation loss + gradient",
+    "## Divergences (reverse KL, JSD, skew KL, TVD) + gradient",
     "## Sparse (top-k) distillation loss + gradient",
     "## Fused linear + distillation loss (linearDistillationLoss)",
     "## MLP training step",

@@ -3,12 +3,15 @@
 // Built by `npm run build:wasm` (scripts/build-wasm.mjs) into
 // src/kernels/wasm/bytes.ts, which embeds the module's bytes so the library
 // needs no file loading. Memory is laid out by the JavaScript side
-// (src/kernels/wasm/backend.ts): it grows the exported memory, copies the
+// (src/kernels/wasm/module.ts): it grows the exported memory, copies the
 // inputs in at offsets it chooses, calls a kernel, and copies results out.
 //
 // All float32 kernels compute in float64 lanes (f64x2): the sums behind a
 // KL that is O(1/T²) at large T need float64 accuracy, and f64x2 keeps two
 // lanes busy at a time.
+
+// distillationLoss's general rows, every divergence (wasm/divergences.ts).
+export { divergenceRows } from "./divergences";
 
 // ---------------------------------------------------------------- exp, f64x2
 

@@ -441,6 +441,9 @@ export interface DivergenceKernels {
    * divergence is a sum of non-negative terms formed from the log-ratio log(p_t/p_s), so the
    * loss keeps a relative error of a few dozen ε + classes·ε at every accepted T (the derivation
    * and its tests: docs/distillation-methods.md, "Precision"); one rounding per stored value.
+   * The call's dtype is the loss's: with standardize, a float32 loss hands its standardized
+   * rows over as float64 arrays (h the raw float32 logits), so a backend's kernel takes any
+   * storage. WebAssembly's (wasm/divergences.ts) is a float64 port of the same arithmetic.
    */
   distillationRows(
     s: Storage, t: Storage, h: Storage, rows: number, classes: number, call: DistillationRowsCall,

@@ -357,7 +357,10 @@ export function generalKernel(
   const dSh = dS ? new Float64Array(n) : null;
   const dTh = dT ? new Float64Array(n) : null;
   const dH = dS && hard ? new Float64Array(n) : null;
-  kernel("distillationRows", "float64", n)(sh, th, s, N, C, call, loss, dSh, dTh, dH, dTemp);
+  // Keyed by the loss's dtype, not the rows': a float32 loss's standardized rows (float64 arrays,
+  // as every backend's distillationRows takes them) run on its backend's kernel, WebAssembly's
+  // included; a float64 loss stays on TypeScript.
+  kernel("distillationRows", dtype, n)(sh, th, s, N, C, call, loss, dSh, dTh, dH, dTemp);
   if (dS) {
     if (dH === null) kernel("standardizeBackward", "float64", n)(sh, sigmaS, STANDARDIZE_EPS, dSh!, lanes, dS.data);
     else {

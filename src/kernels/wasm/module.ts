@@ -1,6 +1,8 @@
 import { wasmBase64 } from "./bytes.js";
 import { ensurePool, runParallel, type ExportName, type Job, type Local } from "./pool.js";
 import { threadsFor } from "../threads.js";
+import type { Storage } from "../../tensor/dtype.js";
+import type { DistillationRowsCall, Divergence } from "../table.js";
 
 /**
  * Loading and calling the WebAssembly kernels (wasm/kernels.ts). The module
@@ -19,6 +21,11 @@ interface WasmApi {
 interface Exports {
   memory: { buffer: ArrayBuffer };
   distill(s: number, t: number, labels: number, B: number, C: number, T: number, alpha: number, dS: number, dT: number, scratch: number, norm: number, rowLoss: number): number;
+  divergenceRows(
+    s: number, t: number, h: number, B: number, C: number, kind: number, mix: number, T: number, alpha: number, power: number,
+    labels: number, ignoreIndex: number, norm: number,
+    loss: number, dS: number, dT: number, dH: number, dTemp: number, scratch: number, squareOk: number,
+  ): void;
   distillF32(s: number, t: number, labels: number, B: number, C: number, T: number, alpha: number, dS: number, scratch: number, norm: number, rowLoss: number): number;
   matmul(A: number, B: number, C: number, n: number, k: number, m: number): void;
   transpose(src: number, dst: number, rows: number, cols: number, ld: number): void;
@@ -54,6 +61,16 @@ export interface WasmKernels {
     s: Float32Array, t: Float32Array, labels: Int32Array | null, B: number, C: number, T: number, alpha: number,
     dS: Float32Array | null, dT: Float32Array | null,
   ): number;
+  /**
+   * distillationLoss's general rows, every divergence (the table's `distillationRows`,
+   * kernels/table.ts; wasm/divergences.ts, a port of kernels/divergences.ts): s, t and h are
+   * copied in as float64 whatever their storage (exact from float32), the results computed in
+   * float64 and copied out into the caller's arrays (one rounding per stored value).
+   */
+  divergenceRows(
+    s: Storage, t: Storage, h: Storage, B: number, C: number, call: DistillationRowsCall,
+    loss: Float64Array, dS: Storage | null, dT: Storage | null, dH: Storage | null, dTemp: Float64Array | null,
+  ): void;
   /**
    * The softmax family along rows of C float32 values (contiguous [rows, C]):
    * "logSoftmax" and "softmax" take x; their backwards take (y, g) with y the
@@ -99,6 +116,16 @@ const DISTILL_PER_THREAD = 1 << 13;
 const ROW_EXPORTS: Record<RowKind, ExportName> = {
   logSoftmax: "logSoftmaxRows", softmax: "softmaxRows", logSoftmaxBackward: "logSoftmaxBackwardRows", softmaxBackward: "softmaxBackwardRows",
 };
+
+/** wasm/divergences.ts's `kind` of each divergence. */
+const DIVERGENCE_KIND: Record<Divergence, number> = { forward: 0, reverse: 1, jsd: 2, skewForward: 3, skewReverse: 4, tvd: 5 };
+
+/**
+ * divergenceRows works on blocks of rows of at most this many values (at least one row), so
+ * that WebAssembly memory holds about 2 MB per float64 array whatever the batch: a [4096, 152064]
+ * call needs no 5 GB copy of its logits.
+ */
+const BLOCK_VALUES = 1 << 18;
 
 let loaded: WasmKernels | null | undefined;
 let moduleBytes: Uint8Array | null = null;
@@ -283,6 +310,44 @@ function instantiate(): WasmKernels | null {
       if (dS) out(pdS!, dS);
       if (dT) out(pdT!, dT);
       return loss;
+    },
+
+    divergenceRows(s, t, h, B, C, call, loss, dS, dT, dH, dTemp) {
+      if (B === 0) return;
+      const soft = call.alpha > 0;
+      const sameH = h === s;
+      // h is read only by the hard term, and copied only when it is not s itself.
+      const copyH = !sameH && call.labels !== null && call.alpha < 1;
+      const labels = call.labels;
+      const R = Math.max(1, Math.min(B, Math.floor(BLOCK_VALUES / C)));
+      const n = R * C;
+      const [ps, pt, ph, pl, ploss, pdS, pdT, pdH, pdTemp, scratch] = layout([
+        8 * n, soft ? 8 * n : 0, copyH ? 8 * n : 8, labels ? 4 * R : 0, 8 * R,
+        dS ? 8 * n : 0, dT ? 8 * n : 0, dH ? 8 * n : 0, dTemp ? 8 * R : 0, 80 * C,
+      ]);
+      // (No allocation happens in WebAssembly during the loop: the buffer stays the same.)
+      const mem = x.memory.buffer;
+      const kind = DIVERGENCE_KIND[call.divergence];
+      const power = call.power;
+      for (let r0 = 0; r0 < B; r0 += R) {
+        const rows = Math.min(R, B - r0);
+        const from = r0 * C;
+        const m = rows * C;
+        new Float64Array(mem, ps!, m).set(s.subarray(from, from + m));
+        if (soft) new Float64Array(mem, pt!, m).set(t.subarray(from, from + m));
+        if (copyH) new Float64Array(mem, ph!, m).set(h.subarray(from, from + m));
+        if (labels) new Int32Array(mem, pl!, rows).set(labels.subarray(r0, r0 + rows));
+        x.divergenceRows(
+          ps!, pt!, sameH ? ps! : ph!, rows, C, kind, call.mix, call.temperature, call.alpha, power,
+          labels ? pl! : 0, call.ignoreIndex, call.norm,
+          ploss!, dS ? pdS! : 0, dT ? pdT! : 0, dH ? pdH! : 0, dTemp ? pdTemp! : 0, scratch!, s instanceof Float32Array ? 1 : 0,
+        );
+        loss.set(new Float64Array(mem, ploss!, rows), r0);
+        if (dS) dS.set(new Float64Array(mem, pdS!, m), from);
+        if (dT) dT.set(new Float64Array(mem, pdT!, m), from);
+        if (dH) dH.set(new Float64Array(mem, pdH!, m), from);
+        if (dTemp) dTemp.set(new Float64Array(mem, pdTemp!, rows), r0);
+      }
     },
 
     rows(kind, inputs, rows, C, result) {
