@@ -4,7 +4,9 @@
  * determinism per seed (a second run, from the teacher cache, gives the same numbers), error
  * counts within [0, N], the omitted class absent from its transfer set, refusals naming the flag.
  */
+import { execFileSync } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
+import { fileURLToPath } from "node:url";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, test } from "vitest";
@@ -117,6 +119,18 @@ describe.skipIf(!have)("kdgrad distill --dataset mnist (smoke: 500 training and 
     expect(seen.rows).toEqual([1, 3, 4, 5]);
     expect(rowsWithClasses({ x, y }, [7, 8], true).x.toFlatArray()).toEqual([3, 4]);
   });
+
+  test("bench/reproduce-mnist.ts --smoke prints the paper's numbers beside kdgrad's", () => {
+    const root = fileURLToPath(new URL("../..", import.meta.url));
+    const tsx = fileURLToPath(new URL("../../node_modules/tsx/dist/cli.mjs", import.meta.url));
+    const out = execFileSync(process.execPath, [tsx, "bench/reproduce-mnist.ts", "--smoke"], { cwd: root, encoding: "utf8", timeout: 120_000, stdio: ["ignore", "pipe", "pipe"] });
+    const row = out.split("\n").find((l) => l.startsWith("| student 784-800-800-10, distilled T = 20"))!;
+    const cells = row.split("|").map((c) => c.trim());
+    expect(cells.slice(2, 4)).toEqual(["74", "111"]);
+    expect(Number(cells[4]) >= 0 && Number(cells[4]) <= 200).toBe(true);
+    expect(out).toMatch(/500 training and 200 test images; wall time \d+\.\d min/);
+    expect(out).toContain("| errors on the test 3s, after       |     14 |");
+  }, 130_000);
 
   test("sweep --dataset mnist: one cell per student and temperature", async () => {
     const r = await run(["sweep", "--dataset", "mnist", "--subset", "300,100", "--epochs", "1,1", "--students", "784-30-30-10", "--temperatures", "2,4", "--json"]);
