@@ -3,7 +3,7 @@
  * MNIST experiments (section 3 of the paper; the recipe is in mnist-recipe.ts, the reasoning
  * and the measured numbers in docs/mnist.md).
  */
-import { Generator, Tensor, selectRows, type Module } from "../index.js";
+import { Generator, selectRows, type Module } from "../index.js";
 import { UsageError, helpText, parseOptions, parseSizes, type OptionSpec } from "./args.js";
 import type { CliIO } from "./io.js";
 import type { Split } from "./recipe.js";
@@ -258,7 +258,7 @@ export async function mnistDistillCommand(argv: readonly string[], io: CliIO): P
       const transferSoft = { temperature: recipe.temperature, alpha: recipe.transferAlpha };
       if (omit !== undefined) {
         const seen = rowsWithClasses(data.train, [omit], false);
-        const s = await trainMnistStudent(recipe, recipe.studentSizes, seen, selectRowsOf(teacherLogits, seen.rows), transferSoft, data.test, seed, `student, distilled without ${omit}s`, h);
+        const s = await trainMnistStudent(recipe, recipe.studentSizes, seen, selectRows(teacherLogits, seen.rows), transferSoft, data.test, seed, `student, distilled without ${omit}s`, h);
         if (s.fit.stopped) break;
         const before = logitsOfRows(s.model, data.test.x);
         const { shift } = bestBiasShift(logitsOfRows(s.model, data.train.x), data.train.y, [omit]);
@@ -272,7 +272,7 @@ export async function mnistDistillCommand(argv: readonly string[], io: CliIO): P
       }
       if (only !== undefined) {
         const seen = rowsWithClasses(data.train, only, true);
-        const s = await trainMnistStudent(recipe, recipe.studentSizes, seen, selectRowsOf(teacherLogits, seen.rows), transferSoft, data.test, seed, `student, distilled on ${only.join(",")} only`, h);
+        const s = await trainMnistStudent(recipe, recipe.studentSizes, seen, selectRows(teacherLogits, seen.rows), transferSoft, data.test, seed, `student, distilled on ${only.join(",")} only`, h);
         if (s.fit.stopped) break;
         const before = logitsOfRows(s.model, data.test.x);
         const { shift } = bestBiasShift(logitsOfRows(s.model, data.train.x), data.train.y, only);
@@ -298,14 +298,6 @@ export async function mnistDistillCommand(argv: readonly string[], io: CliIO): P
     return 130;
   }
   return 0;
-}
-
-function selectRowsOf(t: Tensor, rows: number[]): Tensor {
-  const c = t.shape[1]!;
-  const src = t.contiguous().data;
-  const out = Tensor.empty([rows.length, c], t.dtype);
-  rows.forEach((r, i) => out.data.set(src.subarray(r * c, (r + 1) * c), i * c));
-  return out;
 }
 
 function humanDistill(runs: MnistSeedRun[], recipe: MnistRecipe, data: MnistData, wall: number, interrupted: boolean): string {
