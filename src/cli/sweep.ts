@@ -7,6 +7,7 @@ import { COLOURS, lineChart, type Series } from "./svg.js";
 import { defaultRecipe, logitsOf, trainStudent, trainTeacher, type Hooks, type Recipe } from "./recipe.js";
 import { checkLossOptions, studentGenerator } from "./distill.js";
 import { MAX_SEED, checkParameters } from "./checks.js";
+import { mnistSweepCommand, takeDataset } from "./mnist.js";
 
 /** The files `kdgrad sweep --out` writes; a directory holding nothing else may be replaced. */
 export function isSweepOutput(name: string): boolean {
@@ -21,6 +22,7 @@ const spec: Record<string, OptionSpec> = {
   teacher: { kind: "string", help: "teacher layer sizes", default: "64-256-256-10" },
   epochs: { kind: "ints", help: "teacher,student epochs", default: "60,500" },
   transfer: { kind: "string", help: "10pct or full", default: "10pct" },
+  dataset: { kind: "string", help: "digits (this set) or mnist (see kdgrad sweep --dataset mnist --help)", default: "digits" },
   json: { kind: "flag", help: "print one JSON object on stdout and nothing else there" },
   out: { kind: "string", help: "directory for sweep.json and sweep.svg" },
   help: { kind: "flag", help: "show this help" },
@@ -41,7 +43,9 @@ interface Cell {
  * hard-label students dashed).
  */
 export async function sweepCommand(argv: readonly string[], io: CliIO): Promise<number> {
-  const o = parseOptions(argv, spec, "sweep");
+  const { dataset, rest } = takeDataset(argv, "sweep");
+  if (dataset === "mnist") return mnistSweepCommand(rest, io);
+  const o = parseOptions(rest, spec, "sweep");
   if (o.help) {
     io.stdout.write(helpText("sweep", "distil across temperatures, alphas and student sizes", spec));
     return 0;

@@ -62,6 +62,7 @@ const OPTIONS: Record<"distill" | "sweep" | "compare", [string, string[], string
     ["--omit-class", ["10", "-1", "0.5", "1e0", "x", ""], ["3"]],
     ["--method", ["DKD", "", "kd,dkd", "toString", "__proto__", "hard", " kd"], ["kd", "dkd", "dist", "nkd", "wsld"]],
     ["--divergence", ["kl", "", "Forward", "__proto__", "jsd,tvd", "skew"], ["forward", "reverse", "jsd", "skewForward", "skewReverse", "tvd"]],
+    ["--dataset", ["MNIST", "", "cifar", "toString", "__proto__", "digits,mnist", " mnist"], ["digits"]],
   ],
   compare: [
     ["--seeds", ["0", "-1", "1001", "0,1", ...INT_BAD], ["2"]],
@@ -71,6 +72,7 @@ const OPTIONS: Record<"distill" | "sweep" | "compare", [string, string[], string
     ["--temperatures", ["0,2", "2,,4", "a", "", "0x2", "NaN", "-1", "1e400"], ["1e-300", "1e300", "2,8"]],
     ["--alphas", ["1.5", "-1", "", "NaN", "0x1"], ["0,1"]],
     ["--students", ["64-0-10", "32-10", "64-8-10,", "", "64-1e1-10", "64-8-10,,64-4-10"], ["64-4-10"]],
+    ["--dataset", ["MNIST", "", "cifar", "__proto__"], ["digits"]],
     ["--teacher", SIZES_BAD, ["64-4-10"]],
     ["--seeds", ["-1", ...INT_BAD], ["0,1"]],
     ["--epochs", ["0", "1,2,3", ...INT_BAD], ["1"]],

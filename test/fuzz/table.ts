@@ -3082,6 +3082,82 @@ R.clipGradNorm = fn((p) => [GradParamsP(p), Num(fc.constantFrom(0, 0.5, 1, 5, 1e
     return null;
   },
 });
+/** ‖row‖₂ of the suite's own: scaled by the largest |w| (NaN wins, then ∞), as normRef. */
+const rowNorm = (row: readonly number[]): number => normRef(row, 2);
+R.maxNorm = fn((p) => [GradParamsP(p), Num(fc.constantFrom(0.5, 1, 3.5, 1e-300, 1e300, Infinity, 0, -1, NaN))], {
+  // Each 2-D tensor's rows: a row of norm ≤ c (or NaN) unchanged bit for bit; a row above c
+  // becomes row·(c/‖row‖) rounded in its dtype (±1 ulp: the norm's own rounding), so its
+  // norm is at most c·(1 + 2⁻²²) in float32 and c·(1 + 1e-12) in float64; the count returned
+  // is the number of rows scaled.
+  run: (target, args) => {
+    const ts = paramTensors(args[0]);
+    const before = ts.map((t) => elements(t));
+    const r = target(...args);
+    return Object.assign([...ts], { before, count: r });
+  },
+  check: (r, [, c]) => {
+    const out = r as Tensor[] & { before: number[][]; count: unknown };
+    const limit = c as number;
+    let scaled = 0;
+    for (let i = 0; i < out.length; i++) {
+      const t = out[i]!;
+      const [rows, cols] = t.shape as [number, number];
+      const b = out.before[i]!;
+      const a = elements(t);
+      const tol = t.dtype === "float32" ? 2 ** -22 : 1e-12;
+      for (let row = 0; row < rows; row++) {
+        const br = b.slice(row * cols, (row + 1) * cols);
+        const ar = a.slice(row * cols, (row + 1) * cols);
+        const n = rowNorm(br);
+        if (!(n > limit)) {
+          if (ar.some((x, j) => !same(x, br[j]!))) return `weights[${i}] row ${row} has norm ${n} ≤ ${limit} but was changed`;
+          continue;
+        }
+        scaled++;
+        const k = limit / n;
+        for (let j = 0; j < cols; j++) {
+          const want = stored(t.dtype, br[j]! * k);
+          const ok = same(ar[j]!, want) || (Number.isFinite(want) && Math.abs(ar[j]! - want) <= tol * Math.abs(want) + Number.MIN_VALUE);
+          if (!ok) return `weights[${i}] row ${row} (norm ${n}) element ${j} is ${ar[j]} after projecting onto radius ${limit}, expected ${want}`;
+        }
+        const after = rowNorm(ar);
+        if (Number.isFinite(n) && !(after <= limit * (1 + tol))) return `weights[${i}] row ${row} has norm ${after} after projecting onto radius ${limit}`;
+      }
+    }
+    return out.count === scaled ? null : `returned ${String(out.count)}, but ${scaled} rows were above the radius`;
+  },
+  noBackend: true,
+});
+const translateOptions = Options({ maxShift: one(fc.constantFrom(0, 1, 2, 3).map(v), badInt), height: Size(4, 1), width: Size(4, 1), generator: GeneratorP });
+R.randomTranslate = fn((p) => [T(p, { minRank: 2, maxRank: 3, shape: fc.oneof(fc.tuple(fc.integer({ min: 0, max: 3 }), fc.integer({ min: 1, max: 4 }), fc.integer({ min: 1, max: 4 })).map((s) => [...s]), fc.tuple(fc.integer({ min: 0, max: 3 }), fc.constantFrom(1, 2, 4, 6, 9, 16)).map((s) => [...s])) }), optional(translateOptions)], {
+  // Each output image is its input moved by some (dy, dx) with |dy|, |dx| ≤ maxShift, zeros
+  // shifted in: the suite tries every shift and needs one that matches exactly.
+  check: (r, [x, o]) => {
+    if (!isT(r) || !isT(x)) return "did not return a Tensor";
+    if (r.dtype !== x.dtype || shapeText(r.shape) !== shapeText(x.shape)) return `returned ${r.dtype} ${shapeText(r.shape)} for ${x.dtype} ${shapeText(x.shape)}`;
+    const opts = optsOf(o) as { maxShift?: number; height?: number; width?: number };
+    const s = opts.maxShift ?? 2;
+    const [h, w] = x.ndim === 3 ? [x.shape[1]!, x.shape[2]!] : [opts.height!, opts.width!];
+    const xs = elements(x);
+    const ys = elements(r);
+    for (let i = 0; i < x.shape[0]!; i++) {
+      const img = xs.slice(i * h * w, (i + 1) * h * w);
+      const got = ys.slice(i * h * w, (i + 1) * h * w);
+      let found = false;
+      for (let dy = -s; dy <= s && !found; dy++) {
+        for (let dx = -s; dx <= s && !found; dx++) {
+          found = got.every((g, k) => {
+            const rr = Math.floor(k / w) - dy, cc = (k % w) - dx;
+            return same(g, rr >= 0 && rr < h && cc >= 0 && cc < w ? img[rr * w + cc]! : 0);
+          });
+        }
+      }
+      if (!found) return `image ${i} is not its input shifted by at most ${s} pixels`;
+    }
+    return generatorWorks((opts as { generator?: unknown }).generator);
+  },
+  noBackend: true,
+});
 R.clipGradValue = fn((p) => [GradParamsP(p), Num(fc.constantFrom(0, 0.5, 1, 1e-310, 1e300, Infinity, -1, NaN))], {
   run: clipRun(false),
   check: (r, [, clipValue]) => {
