@@ -112,10 +112,10 @@ describe("the threaded kernels give one thread's results, bit for bit", () => {
     try {
       setNumThreads(2);
       const jobs = workerJobs();
-      matmul(r32([64, 64]), r32([64, 64])); // 2¹⁸ multiply-adds: one thread's worth
+      matmul(r32([128, 256]), r32([256, 256])); // 2²³ multiply-adds: one thread's worth
       softmax(r32([64, 256]), -1); // 2¹⁴ elements
       expect(workerJobs()).toBe(jobs);
-      matmul(r32([128, 256]), r32([256, 256])); // 2²³: split
+      matmul(r32([256, 256]), r32([256, 256])); // 2²⁴: split
       expect(workerJobs()).toBeGreaterThan(jobs);
     } finally {
       setThreadMinWork(1);

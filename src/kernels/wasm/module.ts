@@ -108,8 +108,12 @@ export type RowKind = "logSoftmax" | "softmax" | "logSoftmaxBackward" | "softmax
  * worker and copying its block (bench/matmul.ts and bench/mlp-step.ts measure it).
  * Multiply-adds for the product; elements for the row kernels, and fewer for the
  * distillation rows, which do three exponentials and a dozen operations each.
+ * The product's is 2²³ (about 0.3 ms on one core), not 2¹⁸: measured on a quiet machine, the
+ * MLP step of bench/mlp-step.ts (products of 2²¹ and 2²³ multiply-adds) took 4.52 ms on two
+ * threads against 3.13 ms on one at 2¹⁸, and 3.94 against 3.51 at 2²², while a 512³ product
+ * still gains (10.6 ms → 7.3 ms on two threads).
  */
-const MATMUL_PER_THREAD = 1 << 18;
+const MATMUL_PER_THREAD = 1 << 23;
 const ROWS_PER_THREAD = 1 << 15;
 const DISTILL_PER_THREAD = 1 << 13;
 
