@@ -38,7 +38,7 @@ function expandOp(name: string) {
         throw new ShapeError(`${name}: invalid shape ${describeValue(shape)} (sizes must be non-negative integers, or -1 to keep an existing size)`);
       }
       // A view holds no copy, but its elements are indexed like any tensor's (argmax's int32 flat index).
-      checkCount(sizeOf(target), name, `shape ${shapeStr(target)}`);
+      checkCount(sizeOf(target), name, () => `shape ${shapeStr(target)}`);
       return x.asStrided(target, broadcastStrides(x.shape, x.strides, target, name), x.offset);
     },
     backward(_ctx, g) {

@@ -15,7 +15,7 @@ export type Storage = Float32Array | Float64Array | Int32Array;
  */
 export function allocate(dtype: DType, n: number, fn = "allocate"): Storage {
   if (!Number.isInteger(n) || n < 0) throw new ValueError(`${fn}: a tensor cannot hold ${n} elements (a size must be a non-negative integer)`);
-  checkCount(n, fn, `a ${dtype} tensor`);
+  checkCount(n, fn, () => `a ${dtype} tensor`);
   try {
     switch (dtype) {
       case "float32":

@@ -80,9 +80,11 @@ export function checkName(name: unknown, fn: string, arg: string): string {
 }
 
 /** The element count n checked against MAX_ELEMENTS (ValueError naming fn, the count and the limit). */
-export function checkCount(n: number, fn: string, what: string): number {
+export function checkCount(n: number, fn: string, what: string | (() => string)): number {
   if (!(n <= MAX_ELEMENTS)) {
-    throw new ValueError(`${fn}: ${what} has ${n} elements, above the limit of ${MAX_ELEMENTS} (2^31 - 1) elements per tensor`);
+    // `what` may be a function: the message is built only when it is needed (every Tensor is checked).
+    const name = typeof what === "function" ? what() : what;
+    throw new ValueError(`${fn}: ${name} has ${n} elements, above the limit of ${MAX_ELEMENTS} (2^31 - 1) elements per tensor`);
   }
   return n;
 }
@@ -101,7 +103,7 @@ export function checkShape(shape: unknown, fn: string, arg = "shape"): number[] 
       throw new ShapeError(`${fn}: ${arg} must hold non-negative integers, got ${describeValue(out)}`);
     }
   }
-  checkCount(sizeOf(out as number[]), fn, `${arg} ${shapeStr(out as number[])}`);
+  checkCount(sizeOf(out as number[]), fn, () => `${arg} ${shapeStr(out as number[])}`);
   return out as number[];
 }
 

@@ -49,7 +49,7 @@ export class Tensor {
     checkShapeList(shape, "Tensor");
     // The limit holds for views too (docs/ops.md): a stride-0 view of 1e10 elements stores one
     // value, but its flat indices (argmax's, gather's) would not fit an int32.
-    checkCount(sizeOf(shape), "Tensor", `shape ${shapeStr(shape)}`);
+    checkCount(sizeOf(shape), "Tensor", () => `shape ${shapeStr(shape)}`);
     // Absent strides are row-major; given ones must be a list (3n or null is no list to spread).
     const st = strides === undefined ? contiguousStrides(shape) : Array.isArray(strides) ? [...strides] : [NaN];
     if (st.length !== shape.length || st.some((s) => typeof s !== "number" || !Number.isInteger(s))) {
