@@ -3181,10 +3181,23 @@ R.clipGradValue = fn((p) => [GradParamsP(p), Num(fc.constantFrom(0, 0.5, 1, 1e-3
 /** A canonical text of an object's state, NaN and −0 kept apart (JSON would write null and 0). */
 const stateText = (x: unknown): string =>
   JSON.stringify(x, (_k, y: unknown) => (typeof y === "number" ? (Object.is(y, -0) ? "-0" : String(y)) : isT(y) ? { dtype: y.dtype, shape: y.shape, values: elements(y).map(String) } : y instanceof Map ? [...y] : y));
-function optimizerState(o: unknown): string {
+/**
+ * An optimizer's state as text. With `dtypes` (the parameters' dtypes of the optimizer that
+ * loads it), each state tensor is written as that optimizer holds it after a load: converted to
+ * its parameter's dtype, as loadStateDict documents (PyTorch casts the same way).
+ */
+function optimizerState(o: unknown, dtypes?: readonly string[]): string {
   if (!(o instanceof kd.Optimizer)) return "";
   const { momentum, beta1 } = o as unknown as { momentum?: number; beta1?: number };
-  return stateText({ lr: o.lr, initialLr: o.initialLr, momentum, beta1, dict: o.stateDict() });
+  const dict = o.stateDict();
+  if (dtypes !== undefined) {
+    for (const [i, s] of dict.state) {
+      const dtype = dtypes[i];
+      if (dtype === undefined) continue;
+      for (const [k, y] of Object.entries(s)) if (isT(y) && y.dtype !== dtype) s[k] = kd.tensor(elements(y).map((x) => stored(dtype, x)), { shape: [...y.shape], dtype: dtype as kd.DType });
+    }
+  }
+  return stateText({ lr: o.lr, initialLr: o.initialLr, momentum, beta1, dict });
 }
 /**
  * Run `body`; if it throws, `state()` must read as before: a refused call changes nothing (the
@@ -3548,8 +3561,10 @@ function partsState(x: unknown): string {
 function partsMatch(into: Record<string, unknown>, source: Record<string, unknown>): string | null {
   for (const key of ["model", "optimizer", "scheduler", "generator"]) {
     if (into[key] === undefined) continue;
-    const a = partsState({ [key]: into[key] });
-    const b = partsState({ [key]: source[key] });
+    // A subset without the model holds an optimizer over other parameters (buildParts): their dtypes decide the state's.
+    const opt = key === "optimizer" && into.optimizer instanceof kd.Optimizer ? into.optimizer : null;
+    const a = opt ? optimizerState(opt) : partsState({ [key]: into[key] });
+    const b = opt ? optimizerState(source.optimizer, opt.params.map((t) => t.dtype)) : partsState({ [key]: source[key] });
     if (a !== b) return `after loading, the ${key} holds ${a.slice(0, 300)}, the checkpoint was written from ${b.slice(0, 300)}`;
   }
   return null;
