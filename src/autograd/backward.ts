@@ -53,7 +53,11 @@ export function runBackward(root: Tensor, gradient: Tensor | undefined, options?
   });
 }
 
+/** backward()'s options when none are given (most calls). */
+const DEFAULT_MODE = Object.freeze({ createGraph: false, retainGraph: false });
+
 function backwardOptions(options: GradientsOptions | undefined, fn: string): { createGraph: boolean; retainGraph: boolean } {
+  if (options === undefined) return DEFAULT_MODE;
   options = checkOptions(options, fn, fn === "gradients" ? ["retainGraph", "createGraph", "allowUnused"] : ["retainGraph", "createGraph"]);
   for (const key of ["createGraph", "retainGraph", "allowUnused"] as const) {
     const v = options[key];
@@ -179,10 +183,8 @@ function propagate(
       if (t.node!.inputs.some((x) => x !== null && leads!.has(x))) leads.add(t);
     }
   }
-  const walks = (t: Tensor): boolean => leads === null || t.node!.inputs.some((x) => x !== null && leads!.has(x));
-
   for (const t of order) {
-    if (walks(t) && t.node!.freed) {
+    if (walks(t, leads) && t.node!.freed) {
       throw new AutogradError(`${fn}: trying to go through the graph of ${t.node!.name} a second time, but its saved values were freed; pass { retainGraph: true } to the first backward()`);
     }
   }
@@ -190,14 +192,7 @@ function propagate(
   const run = createGraph ? enableGrad : noGrad;
   return run(() => {
     const grads = new Map<Tensor, Tensor>();
-    const give = (x: Tensor, g: Tensor): void => {
-      if (targets === null && x.node === null) accumulateLeaf(x, g, createGraph);
-      else {
-        const prev = grads.get(x);
-        grads.set(x, prev === undefined ? g : add(prev, g));
-      }
-    };
-    roots.forEach((y, k) => give(y, rootGrads[k]!));
+    for (let k = 0; k < roots.length; k++) give(grads, roots[k]!, rootGrads[k]!, targets, createGraph);
     for (const t of order) {
       const node = t.node!;
       const g = grads.get(t);
@@ -206,22 +201,42 @@ function propagate(
         grads.delete(t);
         if (t.retainsGrad) accumulateLeaf(t, g, createGraph);
       } else if (!targets.has(t)) grads.delete(t);
-      if (!walks(t)) continue;
+      if (!walks(t, leads)) continue;
       const inputGrads = node.backward(g, { lastUse: !retainGraph, createGraph });
-      node.inputs.forEach((input, i) => {
+      const inputs = node.inputs;
+      for (let i = 0; i < inputs.length; i++) {
+        const input = inputs[i] as Tensor | null;
         const gi = inputGrads[i];
-        if (input === null || !input.requiresGrad || gi == null) return;
-        if (leads !== null && !leads.has(input)) return;
+        if (input === null || !input.requiresGrad || gi == null) continue;
+        if (leads !== null && !leads.has(input)) continue;
         let r = sumToShape(gi, input.shape);
         if (r.dtype !== input.dtype) r = r.to(input.dtype);
         // A sum back to the input's shape or a dtype conversion is a fresh tensor.
         if (r !== gi && !createGraph) handedOver.add(r);
-        give(input, r);
-      });
+        give(grads, input, r, targets, createGraph);
+      }
       if (!retainGraph) node.free();
     }
     return targets === null ? null : grads;
   });
+}
+
+/** Whether the walk goes through t's op: always without targets, else when an input leads to one. */
+function walks(t: Tensor, leads: ReadonlySet<Tensor> | null): boolean {
+  return leads === null || t.node!.inputs.some((x) => x !== null && leads.has(x));
+}
+
+/**
+ * Hand the gradient g of x to the walk: a leaf's `.grad` (backward), or the sum of x's
+ * gradients so far. (Module functions rather than closures of propagate: a backward of one
+ * small op should not pay for making functions.)
+ */
+function give(grads: Map<Tensor, Tensor>, x: Tensor, g: Tensor, targets: ReadonlySet<Tensor> | null, createGraph: boolean): void {
+  if (targets === null && x.node === null) accumulateLeaf(x, g, createGraph);
+  else {
+    const prev = grads.get(x);
+    grads.set(x, prev === undefined ? g : add(prev, g));
+  }
 }
 
 /**

@@ -422,9 +422,13 @@ export function logMix(v: number, a: number, b: number): number {
   return z >= -0.5 ? Math.log1p(z) : Math.log(b + a * Math.exp(v));
 }
 
-/** kept[k] = the k-th row whose label is not ignoreIndex; returns their number. */
-export function keptRows(labels: Int32Array, ignoreIndex: number, kept: Int32Array): number {
+/** kept[k] = the k-th row whose label is not ignoreIndex; returns their number (only counted when kept is null). */
+export function keptRows(labels: Int32Array, ignoreIndex: number, kept: Int32Array | null): number {
   let n = 0;
+  if (kept === null) {
+    for (let r = 0; r < labels.length; r++) if (labels[r] !== ignoreIndex) n++;
+    return n;
+  }
   for (let r = 0; r < labels.length; r++) if (labels[r] !== ignoreIndex) kept[n++] = r;
   return n;
 }

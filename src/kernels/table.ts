@@ -449,8 +449,8 @@ export interface DivergenceKernels {
     s: Storage, t: Storage, h: Storage, rows: number, classes: number, call: DistillationRowsCall,
     loss: Float64Array, dS: Storage | null, dT: Storage | null, dH: Storage | null, dTemp: Float64Array | null,
   ): void;
-  /** kept[k] = the k-th r (ascending) with labels[r] ≠ ignoreIndex; returns how many. Exact. */
-  keptRows(labels: Int32Array, ignoreIndex: number, kept: Int32Array): number;
+  /** kept[k] = the k-th r (ascending) with labels[r] ≠ ignoreIndex; returns how many. Exact. With kept null, only counts them. */
+  keptRows(labels: Int32Array, ignoreIndex: number, kept: Int32Array | null): number;
   /**
    * Logit standardization along the lanes (src/ops/standardize-logits.ts): over the entries
    * that are not −∞ (n of them), μ their mean and σ = √(Σ(x − μ)²/(n − 1)) (0 when n < 2),

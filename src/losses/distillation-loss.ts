@@ -238,12 +238,7 @@ const distillationLossOp = defineOp({
         return [give(sv.dS), give(sv.dT), sv.dTemp === null ? null : sum(mul(g, sv.dTemp as Tensor)), null];
       }
       const scale = g.item();
-      const give = (d: Tensor | null): Tensor | null => {
-        if (d === null) return null;
-        if (scale !== 1) return ctx.handOver(mul(d, scale));
-        return ctx.lastUse ? ctx.handOver(d) : d;
-      };
-      return [give(sv.dS), give(sv.dT), sv.dTemp === null ? null : scalarOf((sv.dTemp as number) * scale), null];
+      return [scaled(ctx, sv.dS, scale), scaled(ctx, sv.dT, scale), sv.dTemp === null ? null : scalarOf((sv.dTemp as number) * scale), null];
     }
     // The first-order values (no graph: g's value only), each carrying the graph of its form.
     const gd = g.detach();
@@ -269,6 +264,17 @@ const distillationLossOp = defineOp({
     ];
   },
 });
+
+/**
+ * A saved gradient times a scalar upstream, for a backward without a graph: the saved tensor
+ * itself when the upstream is 1 (handed over on the graph's last use), else a fresh product.
+ * (A module function, not a closure made in every backward: see the wasm distill's note.)
+ */
+function scaled(ctx: { lastUse: boolean; handOver(t: Tensor): Tensor }, d: Tensor | null, scale: number): Tensor | null {
+  if (d === null) return null;
+  if (scale !== 1) return ctx.handOver(mul(d, scale));
+  return ctx.lastUse ? ctx.handOver(d) : d;
+}
 
 /** A float64 scalar tensor holding v (a gradient value; autograd casts it to its input's dtype). */
 function scalarOf(v: number): Tensor {

@@ -139,6 +139,12 @@ export function distillationCall(student: unknown, teacher: unknown, options: Di
   return distillationCallOfShape(s.shape.slice(0, -1), s.shape[s.ndim - 1]!, options, fn);
 }
 
+/** The reductions distillationLoss offers. */
+const REDUCTIONS = ["mean", "sum", "none"] as const;
+
+/** The keys of DistillationOptions, as checkOptions takes them. */
+const OPTION_KEYS: readonly string[] = ["labels", "temperature", "alpha", "divergence", "beta", "skew", "scaleT2", "standardize", "ignoreIndex", "reduction"];
+
 /**
  * The same checks and resolution for logits that are not given as tensors (linearDistillationLoss
  * forms them chunk by chunk): `leadShape` rows of `classes` classes. `extraKeys` are further
@@ -147,11 +153,11 @@ export function distillationCall(student: unknown, teacher: unknown, options: Di
 export function distillationCallOfShape(
   leadShape: number[], classes: number, options: DistillationOptions | undefined, fn: string, extraKeys: readonly string[] = [],
 ): DistillationCall {
-  options = checkOptions(options as Record<string, unknown> | undefined, fn, [
-    "labels", "temperature", "alpha", "divergence", "beta", "skew", "scaleT2", "standardize", "ignoreIndex", "reduction", ...extraKeys,
-  ]) as DistillationOptions;
+  const allowed = extraKeys.length === 0 ? OPTION_KEYS : [...OPTION_KEYS, ...extraKeys];
+  options = checkOptions(options as Record<string, unknown> | undefined, fn, allowed) as DistillationOptions;
   const { T, tensor } = checkTemperatureOption(options.temperature ?? 4, fn);
-  const rows = leadShape.reduce((a, b) => a * b, 1);
+  let rows = 1;
+  for (const d of leadShape) rows *= d;
   const divergence = options.divergence ?? "forward";
   if (!DIVERGENCES.includes(divergence)) {
     throw new ValueError(`${fn}: divergence must be one of ${DIVERGENCES.map((d) => `"${d}"`).join(", ")}, got ${describeValue(divergence)}`);
@@ -160,7 +166,7 @@ export function distillationCallOfShape(
   const scaleT2 = checkBoolean(options.scaleT2 ?? true, fn, "scaleT2");
   const standardize = checkBoolean(options.standardize ?? false, fn, "standardize");
   const ignoreIndex = checkInteger(options.ignoreIndex ?? -100, fn, "ignoreIndex");
-  const reduction = checkReduction(options.reduction ?? "mean", ["mean", "sum", "none"] as const, fn);
+  const reduction = checkReduction(options.reduction ?? "mean", REDUCTIONS, fn);
   let labels: Int32Array | null = null;
   let alpha: number;
   let kept: Int32Array | null = null;
@@ -171,9 +177,12 @@ export function distillationCallOfShape(
   } else {
     alpha = checkAlpha(options.alpha ?? 0.5, fn);
     labels = checkLabels(options.labels, leadShape, classes, fn, "labels", ignoreIndex);
-    const rowsKept = new Int32Array(rows);
-    counted = kernel("keptRows", "int32", rows)(labels, ignoreIndex, rowsKept);
-    if (counted < rows) kept = rowsKept.subarray(0, counted);
+    // Counted first: the list of kept rows is made only when some row is ignored (rarely).
+    counted = kernel("keptRows", "int32", rows)(labels, ignoreIndex, null);
+    if (counted < rows) {
+      kept = new Int32Array(counted);
+      kernel("keptRows", "int32", rows)(labels, ignoreIndex, kept);
+    }
   }
   return {
     fn, leadShape, rows, classes, T, temperature: tensor, alpha, labels, labelsTensor: labels === null ? null : options.labels!,

@@ -27,12 +27,12 @@ export function checkOptions<T extends object>(
   options: T | undefined, fn: string, allowed: readonly (keyof T & string)[], what = "options",
 ): T {
   if (options === undefined) return {} as T;
-  const keys = allowed.join(", ");
+  // The allowed keys as text only for a message: every options object is checked, on hot paths too.
   if (options === null || typeof options !== "object" || Array.isArray(options) || !isPlain(options)) {
-    throw new ValueError(`${fn}: ${what} must be an object with keys among ${keys}, got ${describeValue(options)}`);
+    throw new ValueError(`${fn}: ${what} must be an object with keys among ${allowed.join(", ")}, got ${describeValue(options)}`);
   }
   for (const key of Object.keys(options)) {
-    if (!(allowed as readonly string[]).includes(key)) throw new ValueError(`${fn}: unknown key ${JSON.stringify(key)} in ${what} (allowed: ${keys})`);
+    if (!(allowed as readonly string[]).includes(key)) throw new ValueError(`${fn}: unknown key ${JSON.stringify(key)} in ${what} (allowed: ${allowed.join(", ")})`);
     if ((options as Record<string, unknown>)[key] === null) {
       throw new ValueError(`${fn}: ${what}.${key} is null; leave it out for the default`);
     }

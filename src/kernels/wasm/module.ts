@@ -249,7 +249,9 @@ function instantiate(): WasmKernels | null {
     },
 
     distill(s, t, labels, B, C, T, alpha, dS, dT) {
-      const mem = (): ArrayBuffer => x.memory.buffer;
+      // Memory is read as x.memory.buffer after layout(), which may have grown it (and
+      // detached the old buffer). No closure is made per call: this path is the small-shape
+      // fast path, where a few hundred nanoseconds of JavaScript count.
       const wantS = dS !== null;
       const wantT = dT !== null;
       if (alpha > 0 && !wantT) {
@@ -258,9 +260,9 @@ function instantiate(): WasmKernels | null {
         const n = B * C;
         const threads = threadsFor(n, B, DISTILL_PER_THREAD);
         const [ps, pt, pl, pdS, scratch, prl] = layout([4 * n + 16, 4 * n + 16, 4 * B, wantS ? 4 * n + 16 : 0, 48 * ((C + 3) & ~3), threads > 1 ? 8 * B : 0]);
-        new Float32Array(mem(), ps!, n).set(s);
-        new Float32Array(mem(), pt!, n).set(t);
-        if (labels) new Int32Array(mem(), pl!, B).set(labels);
+        new Float32Array(x.memory.buffer, ps!, n).set(s);
+        new Float32Array(x.memory.buffer, pt!, n).set(t);
+        if (labels) new Int32Array(x.memory.buffer, pl!, B).set(labels);
         const loss = threads === 1
           ? x.distillF32(ps!, pt!, labels ? pl! : 0, B, C, T, alpha, wantS ? pdS! : 0, scratch!, B, 0)
           : rowLosses(B, threads, prl!, (r0, r1) => ({
@@ -271,7 +273,7 @@ function instantiate(): WasmKernels | null {
             outs: [...(wantS ? [[pdS! + 4 * r0 * C, 4 * (r1 - r0) * C] as [number, number]] : []), [prl! + 8 * r0, 8 * (r1 - r0)]],
           }));
         // One copy out of WebAssembly memory, straight into the caller's array.
-        if (dS) dS.set(new Float32Array(mem(), pdS!, n));
+        if (dS) dS.set(new Float32Array(x.memory.buffer, pdS!, n));
         return loss;
       }
       // The float64-lane kernel takes two classes at a time: an odd C gets a
@@ -280,8 +282,8 @@ function instantiate(): WasmKernels | null {
       const n = B * Cp;
       const threads = threadsFor(n, B, DISTILL_PER_THREAD);
       const [ps, pt, pl, pdS, pdT, scratch, prl] = layout([4 * n, 4 * n, 4 * B, wantS ? 4 * n : 0, wantT ? 4 * n : 0, (wantT ? 32 : 24) * Cp, threads > 1 ? 8 * B : 0]);
-      const S = new Float32Array(mem(), ps!, n);
-      const Tt = new Float32Array(mem(), pt!, n);
+      const S = new Float32Array(x.memory.buffer, ps!, n);
+      const Tt = new Float32Array(x.memory.buffer, pt!, n);
       if (Cp === C) {
         S.set(s);
         Tt.set(t);
@@ -293,7 +295,7 @@ function instantiate(): WasmKernels | null {
           Tt[r * Cp + C] = -Infinity;
         }
       }
-      if (labels) new Int32Array(mem(), pl!, B).set(labels);
+      if (labels) new Int32Array(x.memory.buffer, pl!, B).set(labels);
       const loss = threads === 1
         ? x.distill(ps!, pt!, labels ? pl! : 0, B, Cp, T, alpha, wantS ? pdS! : 0, wantT ? pdT! : 0, scratch!, B, 0)
         : rowLosses(B, threads, prl!, (r0, r1) => {
@@ -307,7 +309,7 @@ function instantiate(): WasmKernels | null {
           };
         });
       const out = (p: number, into: Float32Array): void => {
-        const all = new Float32Array(mem(), p, n);
+        const all = new Float32Array(x.memory.buffer, p, n);
         if (Cp === C) into.set(all);
         else for (let i = 0; i < B; i++) into.set(all.subarray(i * Cp, i * Cp + C), i * C);
       };
