@@ -696,9 +696,15 @@ function distillGrads(args: unknown[], up: Tensor): string | null {
 function logSoftmaxRef(xs: readonly number[]): number[] {
   const m = Math.max(...xs);
   if (!Number.isFinite(m)) return xs.map(() => NaN);
-  let sum = 0;
-  for (const x of xs) sum += Math.exp(x - m);
-  const l = Math.log(sum);
+  // log Σ e^{x − m} = log1p(the sum without one maximal term): where the other terms are below
+  // ε, log of the whole sum would round to 0, and −log p of the top class (e^{−67}, say) with it.
+  let tail = 0;
+  let skipped = false;
+  for (const x of xs) {
+    if (!skipped && x === m) skipped = true;
+    else tail += Math.exp(x - m);
+  }
+  const l = Math.log1p(tail);
   return xs.map((x) => x - m - l);
 }
 
