@@ -247,6 +247,10 @@ export function lossProperties(loss: LossFunction, opts: LossPropertiesOptions):
       const R = v.reduce((m, a) => Math.max(m, Math.abs(a)), 0) + Math.max(...shifts.map(Math.abs));
       const g1 = gx.toFlatArray().reduce((s, a) => s + Math.abs(a), 0);
       const magnitude = y.toFlatArray().reduce((s, a) => s + Math.abs(a), 0);
+      // On moderate logits a loss and its gradient must be finite; a NaN or ∞ there is the finding
+      // (and would leave no tolerance to compare with: the allowance below is formed from them).
+      if (!Number.isFinite(magnitude)) assertFinite(y, { name: "the loss (on moderate logits, before the shift)" });
+      if (!Number.isFinite(g1)) assertFinite(gx, { name: "∂loss/∂logits (on moderate logits, before the shift)" });
       const atol = 8 * (C + 8) * EPS * (magnitude + R * (g1 + 1));
       assertClose(y2, y, { rtol: 0, atol, name: "loss(x + c per row) against loss(x)" });
     });

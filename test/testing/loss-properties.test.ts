@@ -74,6 +74,16 @@ describe("broken losses fail the property aimed at their bug, shrunk", () => {
     expect(failed.rowsSumToZero).toMatch(/row 0 of ∂loss\/∂logits sums to/);
   });
 
+  test("a loss that is NaN on moderate logits fails shift invariance with an AssertionError naming the loss, not a refusal of the kit's own tolerance", () => {
+    // A KL whose target is read as probabilities when it holds logits: log of a negative target is NaN.
+    // (Found by the fuzz suite, seed 11: the allowance was formed from the NaN loss, and assertClose refused atol NaN.)
+    const kl = (x: Tensor, p: Tensor): Tensor => klDiv(logSoftmax(x, -1), p, { reduction: "batchmean" });
+    const r = fc.check(lossProperties(kl, { target: "logits", minClasses: 1, maxClasses: 1, shiftInvariant: true }).shiftInvariance!, { numRuns: 20, seed: 0 });
+    expect(r.failed).toBe(true);
+    expect((r.errorInstance as Error).name).toBe("AssertionError");
+    expect(String(r.errorInstance)).toMatch(/assertFinite: the loss \(on moderate logits, before the shift\)/);
+  });
+
   test("softmax then log overflows to −∞ at logits ±1e4: `finiteOnExtremes` fails, shrunk to a row holding 1e4 or −1e4", () => {
     const naive = (x: Tensor, y: Tensor): Tensor => gather(log(softmax(x, -1)), 1, y.unsqueeze(1)).mean().neg();
     const failed = run(lossProperties(naive, { target: "labels" }));
