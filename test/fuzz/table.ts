@@ -119,7 +119,11 @@ function MatmulPair(p: Profile, o: TensorOptions = {}): Param {
   const d = dimArb(p);
   const good = fc
     .record({ n: d, k: d, m: d, b: fc.integer({ min: 1, max: 3 }), form: fc.constantFrom("vv", "mv", "vm", "mm", "mm", "bmm", "bcast", "mismatch", "scalar"), a: fc.nat(), c: fc.nat() })
-    .chain(({ n, k, m, b, form }) => {
+    .chain(({ n: n0, k, m: m0, b, form }) => {
+      // The output's size is capped too: with k = 0 both inputs are empty whatever n and m are,
+      // and [3, 1, 4097, 0] · [2, 0, 4097] would make 10⁸ zeros (seed 15 of a survey: a hang).
+      const lead = form === "bcast" ? 2 * b : form === "bmm" ? b : 1;
+      const [n, m] = capShape([n0, m0], Math.max(1, Math.floor(p.maxSize / lead)));
       const shapes: Record<string, [number[], number[]]> = {
         vv: [[k], [k]], mv: [[n, k], [k]], vm: [[k], [k, m]], mm: [[n, k], [k, m]], bmm: [[b, n, k], [b, k, m]],
         bcast: [[b, 1, n, k], [2, k, m]], mismatch: [[n, k], [k + 1, m]], scalar: [[], [k]],
@@ -136,7 +140,9 @@ function LinearArgs(p: Profile, o: TensorOptions = {}): Param {
   const d = dimArb(p);
   const good = fc
     .record({ n: d, inF: d, out: d, lead: fc.integer({ min: 0, max: 2 }), bias: fc.constantFrom("tensor", "null", "absent", "wrong"), off: fc.constantFrom(0, 0, 0, 1) })
-    .chain(({ n, inF, out, lead, bias, off }) => {
+    .chain(({ n: n0, inF, out: out0, lead, bias, off }) => {
+      // The output [n, (2,) out] is capped as well as the inputs (an empty in-features axis leaves both inputs empty).
+      const [n, out] = capShape([n0, out0], Math.max(1, Math.floor(p.maxSize / (lead > 1 ? 2 : 1))));
       const xs = capShape([...(lead > 0 ? [n] : []), ...(lead > 1 ? [2] : []), inF], p.maxSize);
       return fc.tuple(
         tensorArb(fc.constant(xs), o),
