@@ -3201,14 +3201,15 @@ const stateText = (x: unknown): string =>
 function optimizerState(o: unknown, dtypes?: readonly string[]): string {
   if (!(o instanceof kd.Optimizer)) return "";
   const { momentum, beta1 } = o as unknown as { momentum?: number; beta1?: number };
-  const dict = o.stateDict();
-  if (dtypes !== undefined) {
-    for (const [i, s] of dict.state) {
-      const dtype = dtypes[i];
-      if (dtype === undefined) continue;
-      for (const [k, y] of Object.entries(s)) if (isT(y) && y.dtype !== dtype) s[k] = kd.tensor(elements(y).map((x) => stored(dtype, x)), { shape: [...y.shape], dtype: dtype as kd.DType });
-    }
+  const saved = o.stateDict();
+  const state = new Map<number, Record<string, kd.Tensor | number>>();
+  for (const [i, s] of saved.state) {
+    const dtype = dtypes?.[i];
+    const entry: Record<string, kd.Tensor | number> = {};
+    for (const [k, y] of Object.entries(s)) entry[k] = dtype !== undefined && isT(y) && y.dtype !== dtype ? kd.tensor(elements(y).map((x) => stored(dtype, x)), { shape: [...y.shape], dtype: dtype as kd.DType }) : y;
+    state.set(i, entry);
   }
+  const dict = { ...saved, state };
   return stateText({ lr: o.lr, initialLr: o.initialLr, momentum, beta1, dict });
 }
 /**
