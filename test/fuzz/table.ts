@@ -548,6 +548,9 @@ function distillFinite(args: unknown[]): Finite {
     ys = elements(labels);
     if (ys.some((k) => k < 0 || k >= s.shape[1]!)) return false;
   } else if (alpha !== 1) return false;
+  // The reverse KL (and skewReverse at λ = 0, the same divergence) is +∞ where the teacher masks a
+  // class the student keeps (docs/non-finite.md): no finite value is promised there.
+  const reverse = opts.divergence === "reverse" || (opts.divergence === "skewReverse" && opts.skew === 0);
   const S = rowsOf(s);
   const Tr = rowsOf(t);
   for (let r = 0; r < S.length; r++) {
@@ -557,6 +560,7 @@ function distillFinite(args: unknown[]): Finite {
         const tv = Tr[r]![c]!;
         const sv = S[r]![c]!;
         if (!(moderate(tv) || tv === -Infinity)) return false;
+        if (reverse && tv === -Infinity && sv !== -Infinity) return false;
         if (!(moderate(sv) || (sv === -Infinity && tv === -Infinity))) return false;
       }
     } else if (!S[r]!.every((x) => moderate(x) || x === -Infinity)) return false;
@@ -2808,7 +2812,11 @@ const referenceIsRight = (loss: unknown, ref: unknown, o: Record<string, unknown
   if (ref === undefined) return true;
   const l = (loss as { kind?: string }).kind;
   const r = (ref as { kind?: string } | null)?.kind;
-  return (l === "ce" && (r === "ce" || (r === "ce-ref" && (o.target === "labels" || o.target === "probabilities")))) || (l === "kd" && r === "kd-ref");
+  // The composite (kd-ref) forms T²·KL from log-softmaxes whose rounding, ε·log C each, is not
+  // small next to KL ≈ L/T² once T is large (relative error ≈ ε·T²·log C/L: 2e-8 at T = 3.3e4,
+  // seed 25 of a survey); it is a reference to 1e-9 only for temperatures up to 10.
+  const tMax = (o.temperatures as { max?: unknown } | undefined)?.max;
+  return (l === "ce" && (r === "ce" || (r === "ce-ref" && (o.target === "labels" || o.target === "probabilities")))) || (l === "kd" && r === "kd-ref" && typeof tMax === "number" && tMax <= 10);
 };
 R["testing/fast-check:lossProperties"] = fn(() => [lossP(LOSSES), lossOptions, sampleSeed], {
   run: (target, args) => {
