@@ -5,6 +5,7 @@
  *   npx tsx bench/reproduce-mnist.ts                 one seed of the whole table (≈ 40–60 min on 2 cores)
  *   npx tsx bench/reproduce-mnist.ts --seeds 3       seeds 0, 1, 2: mean ± std
  *   npx tsx bench/reproduce-mnist.ts --teacher-cache DIR   train each seed's teacher once, reuse it
+ *   npx tsx bench/reproduce-mnist.ts --seeds 3 --teacher-seed 0   one teacher, three seeds of students
  *   npx tsx bench/reproduce-mnist.ts --from report.json    the table of a saved --json report
  *   npx tsx bench/reproduce-mnist.ts --smoke         500 training and 200 test images, one epoch (CI)
  *
@@ -41,6 +42,7 @@ else {
     "distill", "--dataset", "mnist", "--omit-class", "3", "--transfer-classes", "7,8", "--json",
     "--seeds", Array.from({ length: seeds }, (_, i) => String(i)).join(","),
     ...(value("--teacher-cache") !== undefined ? ["--teacher-cache", value("--teacher-cache")!] : []),
+    ...(value("--teacher-seed") !== undefined ? ["--teacher-seed", value("--teacher-seed")!] : []),
     ...(value("--data") !== undefined ? ["--data", value("--data")!] : []),
     ...(args.includes("--smoke") ? ["--subset", "500,200", "--epochs", "1,1"] : []),
   ];

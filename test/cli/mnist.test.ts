@@ -111,6 +111,17 @@ describe.skipIf(!have)("kdgrad distill --dataset mnist (smoke: 500 training and 
     expect(JSON.stringify(strip(a))).toMatch(/"curve":\[\d+\]/);
   }, 120_000);
 
+  test("--teacher-seed: one teacher (here the cached one of seed 0) for every seed's students", async () => {
+    const r = await run(["distill", "--dataset", "mnist", "--subset", "500,200", "--epochs", "1,1", "--json", "--teacher-cache", join(dir, "cache"), "--seeds", "1,2", "--teacher-seed", "0"]);
+    expect(r.code).toBe(0);
+    // Loaded once, for both seeds; no teacher trained.
+    expect(r.err.match(/teacher: loaded from/g)?.length).toBe(1);
+    expect(r.err).not.toMatch(/teacher: epoch/);
+    const runs = (JSON.parse(r.out) as { runs: { seed: number; teacher: { seed: number; errors: number } }[] }).runs;
+    expect(runs.map((x) => [x.seed, x.teacher.seed])).toEqual([[1, 0], [2, 0]]);
+    expect(runs[0]!.teacher.errors).toBe(runs[1]!.teacher.errors);
+  }, 120_000);
+
   test("the transfer set without a class holds none of it", () => {
     const y = tensor([3, 1, 3, 7, 8, 0], { dtype: "int32" });
     const x = tensor([[0], [1], [2], [3], [4], [5]], { dtype: "float32" });
@@ -155,5 +166,6 @@ describe("refusals", () => {
     expect((await run(["distill", "--dataset", "mnist", "--transfer-classes", "7,7"])).err).toMatch(/--transfer-classes repeats a class/);
     expect((await run(["distill", "--dataset", "mnist", "--subset", "0,5"])).err).toMatch(/--subset takes two positive integers/);
     expect((await run(["distill", "--dataset", "mnist", "--temperature", "0"])).code).toBe(2);
+    expect((await run(["distill", "--dataset", "mnist", "--teacher-seed", "-1"])).err).toMatch(/--teacher-seed must be an integer in \[0, /);
   });
 });
