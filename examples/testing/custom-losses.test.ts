@@ -7,12 +7,12 @@ import { assertClose } from "kdgrad/testing";
 import { lossProperties, logits, temperatures } from "kdgrad/testing/fast-check";
 import "kdgrad/testing/vitest";
 
-// ---- 1. A symmetric KL for distillation: T²·½·(KL(p_t ‖ p_s) + KL(p_s ‖ p_t)), batchmean.
+// ---- 1. A symmetric KL for distillation: T²·½·(KL(p ‖ q) + KL(q ‖ p)), batchmean.
 export function symmetricKl(student: Tensor, teacher: Tensor, temperature: number): Tensor {
   const logPs = logSoftmax(student.div(temperature), -1);
   const logPt = logSoftmax(teacher.div(temperature), -1);
-  const forward = klDiv(logPs, logPt, { logTarget: true }); // KL(p_t ‖ p_s)
-  const reverse = klDiv(logPt, logPs, { logTarget: true }); // KL(p_s ‖ p_t)
+  const forward = klDiv(logPs, logPt, { logTarget: true }); // KL(p ‖ q)
+  const reverse = klDiv(logPt, logPs, { logTarget: true }); // KL(q ‖ p)
   return forward.add(reverse).mul(0.5 * temperature * temperature);
 }
 
@@ -34,14 +34,14 @@ test("symmetricKl is symmetric in student and teacher", () => {
   }));
 });
 
-// ---- 2. A focal loss: mean over rows of −(1 − p_y)^γ · log p_y.
+// ---- 2. A focal loss: mean over rows of −(1 − q_y)^γ · log q_y, q = softmax(logits).
 export function focalLoss(logitsIn: Tensor, labels: Tensor, gamma = 2): Tensor {
-  const logPy = gather(logSoftmax(logitsIn, -1), 1, labels.unsqueeze(1)); // log p_y, [B, 1]
-  const factor = logPy.exp().neg().add(1).pow(gamma); // (1 − p_y)^γ
+  const logPy = gather(logSoftmax(logitsIn, -1), 1, labels.unsqueeze(1)); // log q_y, [B, 1]
+  const factor = logPy.exp().neg().add(1).pow(gamma); // (1 − q_y)^γ
   return factor.mul(logPy).mean().neg();
 }
 
-// An independent reference: cross-entropy per row is −log p_y, so p_y = exp(−ce).
+// An independent reference: cross-entropy per row is −log q_y, so q_y = exp(−ce).
 function focalReference(x: Tensor, labels: Tensor): Tensor {
   const ce = crossEntropy(x, labels, { reduction: "none" });
   return ce.neg().exp().neg().add(1).pow(2).mul(ce).mean();
@@ -64,7 +64,7 @@ test("focalLoss with γ = 0 is cross-entropy", () => {
 });
 
 // ---- 3. A fused focal loss whose hand-written backward is wrong: it treats the factor
-// (1 − p_y)^γ as a constant, so its gradient is (1 − p_y)^γ·(p − onehot(y))/B.
+// (1 − q_y)^γ as a constant, so its gradient is (1 − q_y)^γ·(q − onehot(y))/B.
 const focalFusedWrong = defineOp({
   name: "focalFusedWrong",
   forward(ctx, x: Tensor, labels: Tensor) {

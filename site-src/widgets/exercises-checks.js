@@ -72,7 +72,7 @@ export const EXERCISES = [
   {
     id: "lse-hessian",
     title: "The Hessian of logSumExp is a covariance",
-    prompt: "For x of length C, ∇ logSumExp(x) = p = softmax(x). Differentiate once more: ∂pᵢ/∂xⱼ = pᵢ(δᵢⱼ − pⱼ), so the Hessian is diag(p) − ppᵀ, the covariance matrix of the one-hot vector of a class drawn from p. Return a function of x (a float64 tensor [C]) giving that C×C matrix with kd's ops (kd.eye, softmax, unsqueeze, mul, sub); the check compares it with kd.hessian.",
+    prompt: "For x of length C, ∇ logSumExp(x) = o = softmax(x), softmax's output. Differentiate once more: ∂oᵢ/∂xⱼ = oᵢ(δᵢⱼ − oⱼ), so the Hessian is J(o) = diag(o) − ooᵀ, the covariance matrix of the one-hot vector of a class drawn from o. Return a function of x (a float64 tensor [C]) giving that C×C matrix with kd's ops (kd.eye, softmax, unsqueeze, mul, sub); the check compares it with kd.hessian.",
     starter: "return (x) => {\n  const p = kd.softmax(x, 0);\n  return p; // replace with the C×C matrix\n};",
     model: `return (x) => {
   const p = kd.softmax(x, 0);
@@ -101,23 +101,23 @@ export const EXERCISES = [
   {
     id: "argmax-limit",
     title: "softmax(x/T) tends to the argmax as T → 0",
-    prompt: "Let the top logit lead every other of the C by at least g > 0. Then p_top = 1/(1 + Σ e^{−(x_top − xᵢ)/T}) ≥ 1/(1 + (C − 1)e^{−g/T}). Return a function (g, C) ↦ the largest T for which this bound guarantees p_top ≥ 0.99 (it is tight when the C − 1 others tie at the gap g). The check runs kd.softmax at your T and just above it.",
-    starter: "return (g, C) => {\n  return g; // replace\n};",
-    model: "return (g, C) => g / Math.log(99 * (C - 1));",
-    wrong: "return (g, C) => g / Math.log(99); // the two-class answer",
+    prompt: "Let the top logit lead every other of the C by a margin of at least ω > 0. Then o_top = softmax(x/T)_top = 1/(1 + Σ e^{−(x_top − xᵢ)/T}) ≥ 1/(1 + (C − 1)e^{−ω/T}). Return a function (ω, C) ↦ the largest T for which this bound guarantees o_top ≥ 0.99 (it is tight when the C − 1 others tie at the margin ω). The check runs kd.softmax at your T and just above it.",
+    starter: "return (margin, C) => {\n  return margin; // replace\n};",
+    model: "return (margin, C) => margin / Math.log(99 * (C - 1));",
+    wrong: "return (margin, C) => margin / Math.log(99); // the two-class answer",
     check(kd, T) {
-      const bad = isFn(T, "a function of (g, C)");
+      const bad = isFn(T, "a function of (ω, C)");
       if (bad) return bad;
       const top = (x, t) => kd.softmax(kd.tensor(x, f64).div(t), 0).toFlatArray()[0];
-      for (const [g, C] of [[1, 2], [0.5, 10], [3, 100], [2, 1000]]) {
-        const t = T(g, C);
-        if (!(typeof t === "number" && t > 0)) return fail(`T(${g}, ${C}) = ${t} is not a positive number`);
-        const tied = [g, ...new Array(C - 1).fill(0)];
-        const spread = [g, ...Array.from({ length: C - 1 }, (_, i) => -i / 3)];
-        if (!(top(tied, t) >= 0.99 - 1e-12 && top(spread, t) >= 0.99 - 1e-12)) return fail(`at T = ${t} (g = ${g}, C = ${C}) p_top is ${top(tied, t)} < 0.99`);
-        if (!(top(tied, t * 1.02) < 0.99)) return fail(`T(${g}, ${C}) = ${t} is not the largest: at 1.02·T p_top is still ${top(tied, t * 1.02)}`);
+      for (const [margin, C] of [[1, 2], [0.5, 10], [3, 100], [2, 1000]]) {
+        const t = T(margin, C);
+        if (!(typeof t === "number" && t > 0)) return fail(`T(${margin}, ${C}) = ${t} is not a positive number`);
+        const tied = [margin, ...new Array(C - 1).fill(0)];
+        const spread = [margin, ...Array.from({ length: C - 1 }, (_, i) => -i / 3)];
+        if (!(top(tied, t) >= 0.99 - 1e-12 && top(spread, t) >= 0.99 - 1e-12)) return fail(`at T = ${t} (ω = ${margin}, C = ${C}) o_top is ${top(tied, t)} < 0.99`);
+        if (!(top(tied, t * 1.02) < 0.99)) return fail(`T(${margin}, ${C}) = ${t} is not the largest: at 1.02·T o_top is still ${top(tied, t * 1.02)}`);
       }
-      return pass("p_top ≥ 0.99 at your T, and < 0.99 just above it on the tied rows, for C from 2 to 1000");
+      return pass("o_top ≥ 0.99 at your T, and < 0.99 just above it on the tied rows, for C from 2 to 1000");
     },
   },
   {
@@ -145,12 +145,12 @@ export const EXERCISES = [
   {
     id: "neuron-by-hand",
     title: "Backprop through a neuron by hand",
-    prompt: "For L = tanh(a·b + c), write the three partial derivatives with Math only (no autograd): with y = tanh(a·b + c), dL/du = 1 − y² at u = a·b + c, then the product and sum rules. Return a function (a, b, c) ↦ [∂L/∂a, ∂L/∂b, ∂L/∂c]; the check compares it with kd.grad at random points.",
+    prompt: "For L = tanh(a·b + c), write the three partial derivatives with Math only (no autograd): with v = a·b + c, dL/dv = 1 − L², then the product and sum rules. Return a function (a, b, c) ↦ [∂L/∂a, ∂L/∂b, ∂L/∂c]; the check compares it with kd.grad at random points.",
     starter: "return (a, b, c) => {\n  return [0, 0, 0]; // replace\n};",
     model: `return (a, b, c) => {
-  const y = Math.tanh(a * b + c);
-  const du = 1 - y * y;
-  return [du * b, du * a, du];
+  const L = Math.tanh(a * b + c);
+  const dv = 1 - L * L;
+  return [dv * b, dv * a, dv];
 };`,
     wrong: "return (a, b, c) => [b, a, 1]; // forgot tanh's slope",
     check(kd, partials) {

@@ -6,17 +6,17 @@ import { fmt, h, slider } from "./ui.js";
 
 const EXAMPLES = {
   "log-softmax of a row": `const x = kd.tensor([v, 1, -0.5], { dtype: "float64", requiresGrad: true });
-const y = x.logSoftmax(-1).mul(kd.tensor([0.2, 0.5, 0.3], { dtype: "float64" })).sum();
-return { y, names: { x, y } };`,
-  "a neuron: tanh(w·x + b)": `const w = kd.tensor([[v, -1]], { dtype: "float64", requiresGrad: true });
+const L = x.logSoftmax(-1).mul(kd.tensor([0.2, 0.5, 0.3], { dtype: "float64" })).sum();
+return { out: L, names: { x, L } };`,
+  "a neuron: tanh(W·x + b)": `const W = kd.tensor([[v, -1]], { dtype: "float64", requiresGrad: true });
 const x = kd.tensor([[2], [1]], { dtype: "float64" });
 const b = kd.tensor(0.5, { dtype: "float64", requiresGrad: true });
-const out = kd.matmul(w, x).add(b).tanh().sum();
-return { y: out, names: { w, b, out } };`,
+const L = kd.matmul(W, x).add(b).tanh().sum();
+return { out: L, names: { W, b, L } };`,
   "a distillation loss": `const s = kd.tensor([[v, 0.5, -1]], { dtype: "float64", requiresGrad: true });
 const t = kd.tensor([[2, 1, 0]], { dtype: "float64" });
 const loss = kd.distillationLossComposite(s, t, { temperature: 2, alpha: 1 });
-return { y: loss, names: { s, loss } };`,
+return { out: loss, names: { s, loss } };`,
 };
 
 export function mount(el, kd) {
@@ -29,13 +29,13 @@ export function mount(el, kd) {
   const update = () => {
     try {
       const result = new Function("kd", "v", code.value)(kd, sv.value());
-      const y = result instanceof kd.Tensor ? result : result?.y;
-      if (!(y instanceof kd.Tensor)) throw new Error("the code must return a tensor, or { y, names }");
-      if (y.requiresGrad && y.size === 1) y.backward();
-      const graph = kd.graphOf(y, { names: result.names ?? {} });
+      const out = result instanceof kd.Tensor ? result : result?.out;
+      if (!(out instanceof kd.Tensor)) throw new Error("the code must return a tensor, or { out, names }");
+      if (out.requiresGrad && out.size === 1) out.backward();
+      const graph = kd.graphOf(out, { names: result.names ?? {} });
       picture.replaceChildren(drawGraph(graph));
       dot.textContent = kd.toDot(graph);
-      message.textContent = `${graph.nodes.length} nodes, ${graph.edges.length} edges; y = ${y.toFlatArray().slice(0, 4).map(fmt).join(", ")}`;
+      message.textContent = `${graph.nodes.length} nodes, ${graph.edges.length} edges; out = ${out.toFlatArray().slice(0, 4).map(fmt).join(", ")}`;
       message.className = "out";
     } catch (e) {
       message.textContent = `${e.name ?? "Error"}: ${e.message}`;

@@ -32,7 +32,7 @@ function argExtremum(fn: string, op: "argmax" | "argmin", x: Tensor, dim: number
   const source = dim === undefined ? x.reshape([x.size]) : x;
   const lanes = reductionLanes(source, dim ?? 0, dim === undefined ? false : keepDim, fn);
   if (lanes.length === 0) throw new ValueError(`${fn}: cannot reduce over an axis of size 0 (shape [${x.shape.join(",")}])`);
-  const y = Tensor.empty(lanes.outShape, "int32");
-  kernel("argReduce", x.dtype, x.size)(op, lanes.data, lanes, y.data as Int32Array);
-  return y;
+  const o = Tensor.empty(lanes.outShape, "int32");
+  kernel("argReduce", x.dtype, x.size)(op, lanes.data, lanes, o.data as Int32Array);
+  return o;
 }

@@ -16,7 +16,7 @@ import { contiguousData } from "./elementwise.js";
  * Check: for float32 → float64, exactly the identity; float64 → float32
  * rounds, whose derivative is 1 almost everywhere.
  *
- * Second order. dx = cast(g) is linear in g and free of x, so ∂²y/∂x² = 0;
+ * Second order. dx = cast(g) is linear in g and free of x, so ∂²o/∂x² = 0;
  * the backward's own vector-Jacobian product is again a cast, made by the
  * same dtype conversion in backward.ts.
  */
@@ -48,15 +48,15 @@ function castOp(name: string) {
  * For ops that convert an operand (concat of float32 with float64).
  */
 export function castData(x: Tensor, dtype: DType, fn = "cast"): Storage {
-  const y = Tensor.empty(x.shape, dtype);
+  const o = Tensor.empty(x.shape, dtype);
   const src = { data: x.data, offset: x.offset, strides: x.strides };
   if (dtype !== "int32") {
-    kernel("copy", x.dtype, x.size)(src, x.shape, y.data);
-    return y.data;
+    kernel("copy", x.dtype, x.size)(src, x.shape, o.data);
+    return o.data;
   }
-  const bad = kernel("copyInt32", x.dtype, x.size)(src, x.shape, y.data as Int32Array);
+  const bad = kernel("copyInt32", x.dtype, x.size)(src, x.shape, o.data as Int32Array);
   if (bad >= 0) {
     throw new DTypeError(`${fn}: only integral values fit in int32, got ${contiguousData(x)[bad]} at flat index ${bad}`);
   }
-  return y.data;
+  return o.data;
 }

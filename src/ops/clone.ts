@@ -8,16 +8,16 @@ import { kernel } from "../kernels/registry.js";
  *
  * Backward. The identity: dx = g. Check: ⟨clone(x), g⟩ = ⟨x, g⟩.
  *
- * Second order. dx = g is linear in g and free of x (∂²y/∂x² = 0); the
+ * Second order. dx = g is linear in g and free of x (∂²o/∂x² = 0); the
  * backward's own vector-Jacobian product is the identity again.
  */
 export const clone = defineOp({
   name: "clone",
   forward(_ctx, x: Tensor): Tensor {
     checkTensor(x, "clone", "input");
-    const y = Tensor.empty(x.shape, x.dtype);
-    kernel("copy", x.dtype, x.size)({ data: x.data, offset: x.offset, strides: x.strides }, x.shape, y.data);
-    return y;
+    const o = Tensor.empty(x.shape, x.dtype);
+    kernel("copy", x.dtype, x.size)({ data: x.data, offset: x.offset, strides: x.strides }, x.shape, o.data);
+    return o;
   },
   backward(_ctx, g) {
     return [g];

@@ -45,17 +45,17 @@ const concatOp = defineOp({
     });
     const shape = [...first.shape];
     shape[ax] = total;
-    const y = Tensor.empty(shape, dtype, fn);
+    const o = Tensor.empty(shape, dtype, fn);
     const starts: number[] = [];
     let at = 0;
     for (const x of xs) {
       starts.push(at);
       const src = x.dtype === dtype ? contiguousData(x) : castData(x, dtype);
-      kernel("scatter", dtype, x.size)(src, { data: y.data, offset: at * y.strides[ax]!, strides: y.strides }, x.shape, false);
+      kernel("scatter", dtype, x.size)(src, { data: o.data, offset: at * o.strides[ax]!, strides: o.strides }, x.shape, false);
       at += x.shape[ax]!;
     }
     ctx.save({ ax, starts, sizes: xs.map((x) => x.shape[ax]!) });
-    return y;
+    return o;
   },
   backward(ctx, g) {
     const { ax, starts, sizes } = ctx.saved as { ax: number; starts: number[]; sizes: number[] };

@@ -87,10 +87,10 @@ export function defineOp<A extends unknown[]>(spec: OpSpec<A>): Op<A> {
     }
     const needs = record ? args.map((a) => a instanceof Tensor && a.requiresGrad) : args.map(() => false);
     const ctx = new Ctx(needs);
-    let y = checkReturned(noGrad(() => forward.call(spec, ctx, ...args)), name, "forward");
-    if (!record) return y;
-    if ((args as unknown[]).includes(y)) y = y.asStrided(y.shape, y.strides, y.offset);
-    const out = y as Tensor;
+    let o = checkReturned(noGrad(() => forward.call(spec, ctx, ...args)), name, "forward");
+    if (!record) return o;
+    if ((args as unknown[]).includes(o)) o = o.asStrided(o.shape, o.strides, o.offset);
+    const out = o as Tensor;
     out.requiresGrad = true;
     const inputs = args.map((a, i) => (needs[i] ? (a as Tensor) : null));
     out.node = new Node(

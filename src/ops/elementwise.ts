@@ -35,15 +35,15 @@ export function viewAs(t: Tensor, shape: readonly number[], fn: string): View {
 }
 
 /**
- * y = op(a, b) element-wise with broadcasting and float promotion, on the
+ * o = op(a, b) element-wise with broadcasting and float promotion, on the
  * selected backend's kernel.
  */
 export function binary(fn: string, op: Exclude<BinaryOp, Comparison>, a: Tensor, b: Tensor): Tensor {
   const dtype = promoteTypes(a.dtype, b.dtype, fn);
   const shape = broadcastShapes(a.shape, b.shape, fn);
-  const y = Tensor.empty(shape, dtype);
-  kernel("binary", dtype, y.size)(op, viewAs(a, shape, fn), viewAs(b, shape, fn), shape, y.data);
-  return y;
+  const o = Tensor.empty(shape, dtype);
+  kernel("binary", dtype, o.size)(op, viewAs(a, shape, fn), viewAs(b, shape, fn), shape, o.data);
+  return o;
 }
 
 export type Comparison = "gt" | "ge" | "lt" | "le" | "eq" | "ne";
@@ -78,17 +78,17 @@ export function compare(fn: string, op: Comparison, a: Tensor | number, b: Tenso
   // The dtype only picks the kernel (the TypeScript comparisons read every storage as numbers).
   const dtype: DType = integers ? (x.dtype === z.dtype ? x.dtype : "float64") : promoteTypes(x.dtype, z.dtype, fn);
   const shape = broadcastShapes(x.shape, z.shape, fn);
-  const y = Tensor.empty(shape, "int32");
-  kernel("binary", dtype, y.size)(op, viewAs(x, shape, fn), viewAs(z, shape, fn), shape, y.data);
-  return y;
+  const o = Tensor.empty(shape, "int32");
+  kernel("binary", dtype, o.size)(op, viewAs(x, shape, fn), viewAs(z, shape, fn), shape, o.data);
+  return o;
 }
 
-/** y = op(x) element-wise on a float tensor, on the selected backend's kernel. */
+/** o = op(x) element-wise on a float tensor, on the selected backend's kernel. */
 export function unary(fn: string, op: UnaryOp, x: Tensor): Tensor {
   checkFloatTensor(x, fn, "input");
-  const y = Tensor.empty(x.shape, x.dtype);
-  kernel("unary", x.dtype, y.size)(op, contiguousData(x), y.data);
-  return y;
+  const o = Tensor.empty(x.shape, x.dtype);
+  kernel("unary", x.dtype, o.size)(op, contiguousData(x), o.data);
+  return o;
 }
 
 /**

@@ -6,17 +6,17 @@ import { mul } from "./mul.js";
 /**
  * exp(x) = eˣ.
  *
- * Backward. d eˣ/dx = eˣ = y, so dx = g ⊙ y: we save the output, not x.
- * Second order: y's own graph gives ∂(g ⊙ y)/∂x = g ⊙ y.
+ * Backward. d eˣ/dx = eˣ = o, so dx = g ⊙ o: we save the output, not x.
+ * Second order: o's own graph gives ∂(g ⊙ o)/∂x = g ⊙ o.
  */
 export const exp = defineOp({
   name: "exp",
   forward(ctx, x: Tensor): Tensor {
-    const y = unary("exp", "exp", x);
-    ctx.save({ y });
-    return y;
+    const o = unary("exp", "exp", x);
+    ctx.save({ o });
+    return o;
   },
   backward(ctx, g) {
-    return [mul(g, ctx.saved.y as Tensor)];
+    return [mul(g, ctx.saved.o as Tensor)];
   },
 });

@@ -8,13 +8,13 @@ import { checkCount, describeValue, shapeStr, sizeOf } from "../tensor/shape.js"
  * expand(x, shape) (alias broadcastTo): a view of x broadcast to `shape`;
  * −1 keeps an existing size. Broadcast axes get stride 0, so nothing is copied.
  *
- * Backward. Each xⱼ is read by every yᵢ it was copied to, so dx sums g over
+ * Backward. Each xⱼ is read by every oᵢ it was copied to, so dx sums g over
  * the copies. autograd does exactly this for every op (sumToShape), so the
  * rule here is dx = g in the broadcast shape.
  * Check: ⟨expand(x), g⟩ = Σⱼ xⱼ Σ_{copies i of j} gᵢ = ⟨x, sumToShape(g)⟩.
  *
  * Second order. sumToShape is written with sum and reshape, linear in g and
- * free of x (∂²y/∂x² = 0); its own vector-Jacobian product is sum's, a
+ * free of x (∂²o/∂x² = 0); its own vector-Jacobian product is sum's, a
  * broadcast back: expand again.
  */
 export const expand = expandOp("expand");

@@ -37,15 +37,15 @@ export function extremumForward(
   const dtype = checkFloatTensor(x, fn, "input").dtype;
   const lanes = reductionLanes(x, dim, keepDim, fn);
   if (lanes.length === 0) throw new ValueError(`${fn}: cannot reduce over an axis of size 0 (shape [${x.shape.join(",")}])`);
-  const y = reduceLanes(fn, lanes, dtype, x.size);
-  // y only feeds the comparison T, a constant, so the value saved need not be graph-connected.
-  ctx.save({ x, y, axes: lanes.axes, keptShape: lanes.keptShape, fn });
-  return y;
+  const o = reduceLanes(fn, lanes, dtype, x.size);
+  // o only feeds the comparison T, a constant, so the value saved need not be graph-connected.
+  ctx.save({ x, o, axes: lanes.axes, keptShape: lanes.keptShape, fn });
+  return o;
 }
 
 export function extremumBackward(ctx: Ctx, g: Tensor): Tensor {
-  const { x, y, axes, keptShape, fn } = ctx.saved as { x: Tensor; y: Tensor; axes: number[]; keptShape: number[]; fn: string };
-  const ties = compare(fn, "eq", x, expandBack(y, keptShape, x.shape));
+  const { x, o, axes, keptShape, fn } = ctx.saved as { x: Tensor; o: Tensor; axes: number[]; keptShape: number[]; fn: string };
+  const ties = compare(fn, "eq", x, expandBack(o, keptShape, x.shape));
   // A 0-d input has no axis to list (dim = [] is refused); undefined reduces "all" of none.
   // c = 0 only in a NaN lane, where T selects nothing: dividing by 1 there instead keeps
   // g/c finite, so the backward's own derivative (h ↦ Σ T·h/c) is 0 there, not 0/0.

@@ -8,7 +8,7 @@ import { kernel } from "../kernels/registry.js";
 import { contiguousData } from "./elementwise.js";
 
 /**
- * gather(x, dim, index): y[i…] = x[i… with axis `dim` replaced by index[i…]],
+ * gather(x, dim, index): o[i…] = x[i… with axis `dim` replaced by index[i…]],
  * as torch.gather. `index` is int32 with x's rank, and index.size(d) ≤ x.size(d)
  * for d ≠ dim. Used to pick each row's label logit: gather(x, 1, y.unsqueeze(1)).
  * Every index must lie in [0, x.size(dim)) (IndexError otherwise).
@@ -16,11 +16,11 @@ import { contiguousData } from "./elementwise.js";
  * Forward: the storage position each element reads (kernel gatherPositions,
  * which also finds an index out of range), then one read per element (take).
  *
- * Backward. yⱼ = x_{π(j)} for the position π(j) that index selects: y = G x with
- * G a 0/1 matrix holding one 1 per row, so ∂yⱼ/∂xₖ = [π(j) = k] and
- * dxₖ = Σ_{j: π(j)=k} gⱼ, that is dx = Gᵀg: a scatter-add of g, since several j
+ * Backward. oⱼ = x_{r(j)} for the position r(j) that index selects: o = G x with
+ * G a 0/1 matrix holding one 1 per row, so ∂oⱼ/∂xₖ = [r(j) = k] and
+ * dxₖ = Σ_{j: r(j)=k} gⱼ, that is dx = Gᵀg: a scatter-add of g, since several j
  * may pick the same k. That is the internal op gatherBackward below.
- * Check: ⟨G x, g⟩ = Σⱼ x_{π(j)} gⱼ = ⟨x, Gᵀg⟩.
+ * Check: ⟨G x, g⟩ = Σⱼ x_{r(j)} gⱼ = ⟨x, Gᵀg⟩.
  */
 export const gather = defineOp({
   name: "gather",
@@ -34,10 +34,10 @@ export const gather = defineOp({
       throw new ShapeError(`gather: index of shape ${shapeStr(index.shape)} does not fit input of shape ${shapeStr(x.shape)} at dim ${ax}`);
     }
     const positions = sourcePositions(x.shape, x, ax, index);
-    const y = Tensor.empty(index.shape, x.dtype);
-    kernel("take", x.dtype, y.size)(x.data, positions, y.data);
+    const o = Tensor.empty(index.shape, x.dtype);
+    kernel("take", x.dtype, o.size)(x.data, positions, o.data);
     ctx.save({ xShape: x.shape, ax, index });
-    return y;
+    return o;
   },
   backward(ctx, g) {
     const { xShape, ax, index } = ctx.saved as { xShape: number[]; ax: number; index: Tensor };

@@ -3,7 +3,7 @@ import { asPublicCall } from "../tensor/public-call.js";
 import { compare } from "./elementwise.js";
 
 /**
- * ge(x, y): 1 where x ≥ y and 0 elsewhere, element-wise with broadcasting, as an int32
+ * ge(a, b): 1 where a ≥ b and 0 elsewhere, element-wise with broadcasting, as an int32
  * tensor (torch.ge; kdgrad has no bool dtype, and int32 0/1 serves as a mask for `where` and,
  * cast to a float, as a count). Either side may be a bare number, and any dtypes may meet: the
  * values are compared exactly as the numbers they are (int32 labels with int32 predictions,
@@ -16,6 +16,6 @@ import { compare } from "./elementwise.js";
  *
  * @example ge(tensor([1, 2, 3]), 2) // tensor([0, 1, 1], int32)
  */
-export function ge(x: Tensor | number, y: Tensor | number): Tensor {
-  return asPublicCall("ge", () => compare("ge", "ge", x, y, true));
+export function ge(a: Tensor | number, b: Tensor | number): Tensor {
+  return asPublicCall("ge", () => compare("ge", "ge", a, b, true));
 }

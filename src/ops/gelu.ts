@@ -29,21 +29,21 @@ const INV_SQRT_2PI = 0.3989422804014327;
  * ½(1 + erf(x/√2)): for x ≪ 0 that subtracts two nearly equal numbers, so
  * gelu(−10) ≈ −7.6e-23 would come out as 0 (PyTorch's formula does).
  *
- * Backward, exact form. d/dx [x Φ(x)] = Φ(x) + x φ(x), φ(x) = e^{−x²/2}/√(2π),
- * so dx = g ⊙ (Φ + x φ). We save x and Φ (Φ costs a series or a continued
- * fraction; φ is one exponential). Checks: at x = 0 the slope is Φ(0) = ½;
- * it tends to 1 as x → +∞ and to 0 as x → −∞, like relu's. Far out x·φ(x)
- * underflows to 0 (φ(x) is 0 once x² > 1500, erf.ts), so the slope is exactly
+ * Backward, exact form. d/dx [x Φ(x)] = Φ(x) + x Φ′(x), Φ′(x) = e^{−x²/2}/√(2π) the normal
+ * density, so dx = g ⊙ (Φ + x Φ′). We save x and Φ (Φ costs a series or a continued
+ * fraction; Φ′ is one exponential). Checks: at x = 0 the slope is Φ(0) = ½;
+ * it tends to 1 as x → +∞ and to 0 as x → −∞, like relu's. Far out x·Φ′(x)
+ * underflows to 0 (Φ′(x) is 0 once x² > 1500, erf.ts), so the slope is exactly
  * 1 or 0 for every finite |x| ≳ 40, up to the largest double. At x = ±∞ it is
  * ∞·0 = NaN, as in PyTorch.
  *
- * Tanh form. With u = √(2/π)(x + κx³), κ = 0.044715, use 1 + tanh u = 2σ(2u):
- *   y = x·σ(2u),   dy/dx = σ(2u) + x·σ(2u)·σ(−2u)·2u',   u' = √(2/π)(1 + 3κx²).
+ * Tanh form. With v = √(2/π)(x + κx³), κ = 0.044715, use 1 + tanh v = 2σ(2v):
+ *   o = x·σ(2v),   ∂o/∂x = σ(2v) + x·σ(2v)·σ(−2v)·2v′,   v′ = √(2/π)(1 + 3κx²).
  * (σ' = σ(1 − σ), and 1 − σ(z) = σ(−z) is computed directly, so neither
- * 1 + tanh u nor 1 − σ loses digits for large |u|.) Check: slope ½ at 0.
- * Far out σ(2u)·σ(−2u) underflows to 0 while u' = √(2/π)(1 + 3κx²) overflows
+ * 1 + tanh v nor 1 − σ loses digits for large |v|.) Check: slope ½ at 0.
+ * Far out σ(2v)·σ(−2v) underflows to 0 while v′ = √(2/π)(1 + 3κx²) overflows
  * (|x| ≳ 3.6e154), and 0·∞ would be NaN: where the product σσ is 0 for a
- * finite x, the second term is its limit 0 (x³e^{−2u} → 0), so the slope is
+ * finite x, the second term is its limit 0 (x³e^{−2v} → 0), so the slope is
  * 1 or 0 as in the exact form. (PyTorch's tanh-form backward gives NaN there.)
  * At x = ±∞ the slope is NaN, as in PyTorch.
  */
@@ -54,12 +54,12 @@ export const gelu = defineOp({
     if (approximate !== "none" && approximate !== "tanh") {
       throw new ValueError(`gelu: approximate must be "none" or "tanh", got ${describeValue(approximate)}`);
     }
-    const y = Tensor.empty(x.shape, x.dtype);
-    // cdf holds Φ(x) (exact form) or σ(2u) (tanh form): what backward needs.
-    const cdf = new Float64Array(y.size);
-    kernel("gelu", x.dtype, y.size)(approximate, contiguousData(x), y.data, cdf);
+    const o = Tensor.empty(x.shape, x.dtype);
+    // cdf holds Φ(x) (exact form) or σ(2v) (tanh form): what backward needs.
+    const cdf = new Float64Array(o.size);
+    kernel("gelu", x.dtype, o.size)(approximate, contiguousData(x), o.data, cdf);
     ctx.save({ x, cdf, approximate });
-    return y;
+    return o;
   },
   backward(ctx, g) {
     const { x, cdf, approximate } = ctx.saved as { x: Tensor; cdf: Float64Array; approximate: GeluApproximate };
@@ -73,12 +73,13 @@ export const gelu = defineOp({
  * that it can be differentiated again. Internal.
  *
  * Backward. Linear in g: ∂/∂g is geluBackward(gg, x). In x it is g ⊙ gelu″(x):
- * - exact form: gelu′ = Φ + xφ and φ′ = −xφ, so gelu″ = φ + φ − x²φ = φ(x)(2 − x²);
- * - tanh form: with S = σ(2u)σ(−2u) (so σ′(2u) = S, S′ = S(1 − 2σ(2u))·2u′),
- *   gelu′ = σ(2u) + 2xSu′ and gelu″ = 4Su′ + 4xS(1 − 2σ(2u))u′² + 2xSu″,
- *   u′ = √(2/π)(1 + 3κx²), u″ = 6√(2/π)κx.
+ * - exact form: gelu′ = Φ + xΦ′ and Φ″ = −xΦ′, so gelu″ = Φ′ + Φ′ − x²Φ′ = Φ′(x)(2 − x²)
+ *   (Φ′ is `phi` in the code);
+ * - tanh form: with Π = σ(2v)σ(−2v) (`S` in the code; σ′(2v) = Π, Π′ = Π(1 − 2σ(2v))·2v′),
+ *   gelu′ = σ(2v) + 2xΠv′ and gelu″ = 4Πv′ + 4xΠ(1 − 2σ(2v))v′² + 2xΠv″,
+ *   v′ = √(2/π)(1 + 3κx²), v″ = 6√(2/π)κx.
  * Both are written with ops, so every further order follows by autodiff.
- * Check: at x = 0 gelu″ is 2φ(0) = 0.798 (exact) and 4·¼·√(2/π) = 0.798 (tanh).
+ * Check: at x = 0 gelu″ is 2Φ′(0) = 0.798 (exact) and 4·¼·√(2/π) = 0.798 (tanh).
  */
 const geluBackward = defineOp({
   name: "geluBackward",
@@ -107,10 +108,10 @@ function secondDerivative(x: Tensor, approximate: GeluApproximate): Tensor {
     const phi = mul(exp(mul(x2, -0.5)), INV_SQRT_2PI);
     return mul(phi, sub(2, x2));
   }
-  const u = mul(add(x, mul(mul(x2, x), KAPPA)), SQRT_2_OVER_PI);
-  const du = mul(add(mul(x2, 3 * KAPPA), 1), SQRT_2_OVER_PI);
-  const ddu = mul(x, 6 * KAPPA * SQRT_2_OVER_PI);
-  const s = sigmoid(mul(u, 2));
-  const S = mul(s, sigmoid(mul(u, -2)));
-  return add(add(mul(mul(S, du), 4), mul(mul(mul(mul(x, S), sub(1, mul(s, 2))), mul(du, du)), 4)), mul(mul(mul(x, S), ddu), 2));
+  const v = mul(add(x, mul(mul(x2, x), KAPPA)), SQRT_2_OVER_PI);
+  const dv = mul(add(mul(x2, 3 * KAPPA), 1), SQRT_2_OVER_PI);
+  const ddv = mul(x, 6 * KAPPA * SQRT_2_OVER_PI);
+  const s = sigmoid(mul(v, 2));
+  const S = mul(s, sigmoid(mul(v, -2)));
+  return add(add(mul(mul(S, dv), 4), mul(mul(mul(mul(x, S), sub(1, mul(s, 2))), mul(dv, dv)), 4)), mul(mul(mul(x, S), ddv), 2));
 }

@@ -3,7 +3,7 @@ import { asPublicCall } from "../tensor/public-call.js";
 import { compare } from "./elementwise.js";
 
 /**
- * le(x, y): 1 where x ≤ y and 0 elsewhere, element-wise with broadcasting, as an int32
+ * le(a, b): 1 where a ≤ b and 0 elsewhere, element-wise with broadcasting, as an int32
  * tensor (torch.le; kdgrad has no bool dtype, and int32 0/1 serves as a mask for `where` and,
  * cast to a float, as a count). Either side may be a bare number, and any dtypes may meet: the
  * values are compared exactly as the numbers they are (int32 labels with int32 predictions,
@@ -16,6 +16,6 @@ import { compare } from "./elementwise.js";
  *
  * @example le(x, 1) // 1 where x ≤ 1
  */
-export function le(x: Tensor | number, y: Tensor | number): Tensor {
-  return asPublicCall("le", () => compare("le", "le", x, y, true));
+export function le(a: Tensor | number, b: Tensor | number): Tensor {
+  return asPublicCall("le", () => compare("le", "le", a, b, true));
 }

@@ -53,19 +53,19 @@ export const linear = defineOp({
       throw new ShapeError(`linear: bias must be [${out}] for weight ${shapeStr(weight.shape)}, got ${shapeStr(bias.shape)}`);
     }
     // Rows N = the product of the leading sizes, written out rather than inferred with −1,
-    // which cannot be inferred when in = 0 (Linear(0, out): y is the bias, broadcast).
+    // which cannot be inferred when in = 0 (Linear(0, out): o is the bias, broadcast).
     const N = x.size === 0 ? x.shape.slice(0, -1).reduce((a, b) => a * b, 1) : x.size / inF;
     // A 2-D x is read through its own strides; other ranks are flattened (a view when contiguous).
     const rows = x.ndim === 2 ? x : reshape(x, [N, inF]);
-    const y = Tensor.empty([N, out], dtype);
+    const o = Tensor.empty([N, out], dtype);
     kernel("matmul", dtype, N * inF * out)(
       { data: rows.data, offset: rows.offset, rowStride: rows.strides[0]!, colStride: rows.strides[1]! },
       // Wᵀ [in, out]: the weight read with its strides swapped.
       { data: weight.data, offset: weight.offset, rowStride: weight.strides[1]!, colStride: weight.strides[0]! },
-      y.data, 0, N, inF, out, bias === null ? undefined : contiguousData(bias),
+      o.data, 0, N, inF, out, bias === null ? undefined : contiguousData(bias),
     );
     ctx.save({ x, rows, weight, N });
-    return x.ndim === 2 ? y : reshape(y, [...x.shape.slice(0, -1), out]);
+    return x.ndim === 2 ? o : reshape(o, [...x.shape.slice(0, -1), out]);
   },
   backward(ctx, g) {
     const { x, weight, N } = ctx.saved as { x: Tensor; rows: Tensor; weight: Tensor; N: number };

@@ -23,7 +23,7 @@ import { sum } from "./sum.js";
  * and gives NaN, as in PyTorch (docs/non-finite.md). The loop is the
  * `logSoftmax` kernel.
  *
- * Backward. Let o = logSoftmax(x) (`y` in the code) and p = exp(o) = softmax(x). Then
+ * Backward. Let o = logSoftmax(x) and p = exp(o) = softmax(x). Then
  *   ∂oᵢ/∂xⱼ = δᵢⱼ − pⱼ,   so   (Jᵀg)ⱼ = gⱼ − pⱼ Σᵢ gᵢ.
  * The rule needs only o, so we save the output, not the input.
  * Check: Σⱼ (Jᵀg)ⱼ = Σg − Σg = 0, since shifting all logits changes nothing.
@@ -36,49 +36,49 @@ export const logSoftmax = defineOp({
   forward(ctx, x: Tensor, dim: number = -1): Tensor {
     const dtype = checkFloatTensor(x, "logSoftmax", "input").dtype;
     const ax = normalizeAxis(dim, x.ndim, "dim", "logSoftmax");
-    const y = Tensor.empty(x.shape, dtype);
-    kernel("logSoftmax", dtype, y.size)(contiguousData(x), laneGeometry(x.shape, ax), y.data);
-    ctx.save({ y, ax });
-    return y;
+    const o = Tensor.empty(x.shape, dtype);
+    kernel("logSoftmax", dtype, o.size)(contiguousData(x), laneGeometry(x.shape, ax), o.data);
+    ctx.save({ o, ax });
+    return o;
   },
   backward(ctx, g) {
-    // y is the output as returned (its node is this op), so a recorded backward reaches x through it.
-    const { y, ax } = ctx.saved as { y: Tensor; ax: number };
-    const dx = logSoftmaxBackward(g, y, ax);
+    // o is the output as returned (its node is this op), so a recorded backward reaches x through it.
+    const { o, ax } = ctx.saved as { o: Tensor; ax: number };
+    const dx = logSoftmaxBackward(g, o, ax);
     return [ctx.createGraph ? dx : ctx.handOver(dx)];
   },
 });
 
 /**
- * logSoftmaxBackward(g, y, ax) = g − exp(y)·Σg, the sum along axis ax:
- * logSoftmax's vector-Jacobian product from its saved output y. Internal;
+ * logSoftmaxBackward(g, o, ax) = g − exp(o)·Σg, the sum along axis ax:
+ * logSoftmax's vector-Jacobian product from its saved output o. Internal;
  * the forward is the fused `logSoftmaxBackward` kernel.
  *
- * Backward. With p = exp(y) and S = Σg per lane, dxⱼ = gⱼ − pⱼS. For an
+ * Backward. With p = exp(o) and S = Σg per lane, dxⱼ = gⱼ − pⱼS. For an
  * upstream u (the cotangent of dx), ⟨u, dx⟩ = ⟨u, g⟩ − ⟨u, p⟩·S, hence
  *   ∂/∂g: uₖ − ⟨u, p⟩        (J·u, the forward-mode product of logSoftmax,
  *                             where the rule itself is Jᵀ·g),
- *   ∂/∂y: −uₖ pₖ S           (∂pₖ/∂yₖ = pₖ).
- * The y part flows on through logSoftmax's own backward (y is its output).
+ *   ∂/∂o: −uₖ pₖ S           (∂pₖ/∂oₖ = pₖ).
+ * The o part flows on through logSoftmax's own backward (o is its output).
  * Composed: the Hessian of ⟨g, logSoftmax(x)⟩ is −S·(diag(p) − ppᵀ), the
- * logSumExp Hessian scaled by −Σg, as it must be since Σⱼgⱼyⱼ = ⟨g, x⟩ − S·lse(x).
+ * logSumExp Hessian scaled by −Σg, as it must be since Σⱼgⱼoⱼ = ⟨g, x⟩ − S·lse(x).
  * Check: with u = 1, ⟨1, dx⟩ = S(1 − Σp) = 0 for every g when Σp = 1, so
  * its derivative must vanish there: the g part is 1 − Σp = 0, and the
- * y part −pS is mapped by logSoftmax's backward to −pS − p·(−S·Σp) = 0.
+ * o part −pS is mapped by logSoftmax's backward to −pS − p·(−S·Σp) = 0.
  */
 const logSoftmaxBackward = defineOp({
   name: "logSoftmaxBackward",
-  forward(ctx, g: Tensor, y: Tensor, ax: number): Tensor {
-    const dx = Tensor.empty(y.shape, g.dtype);
-    kernel("logSoftmaxBackward", g.dtype, dx.size)(contiguousData(y), contiguousData(g), laneGeometry(y.shape, ax), dx.data);
-    ctx.save({ g, y, ax });
+  forward(ctx, g: Tensor, o: Tensor, ax: number): Tensor {
+    const dx = Tensor.empty(o.shape, g.dtype);
+    kernel("logSoftmaxBackward", g.dtype, dx.size)(contiguousData(o), contiguousData(g), laneGeometry(o.shape, ax), dx.data);
+    ctx.save({ g, o, ax });
     return dx;
   },
   backward(ctx, u): (Tensor | null)[] {
-    const { g, y, ax } = ctx.saved as { g: Tensor; y: Tensor; ax: number };
-    const p = exp(y);
+    const { g, o, ax } = ctx.saved as { g: Tensor; o: Tensor; ax: number };
+    const p = exp(o);
     const dg = ctx.needsInputGrad[0] ? sub(u, sum(mul(u, p), ax, true)) : null;
-    const dy = ctx.needsInputGrad[1] ? neg(mul(mul(u, p), sum(g, ax, true))) : null;
-    return [dg, dy, null];
+    const dOut = ctx.needsInputGrad[1] ? neg(mul(mul(u, p), sum(g, ax, true))) : null;
+    return [dg, dOut, null];
   },
 });

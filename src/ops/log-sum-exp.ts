@@ -14,28 +14,28 @@ import { compare } from "./elementwise.js";
  * logSumExp(x, dim, keepDim = false) = log Σₖ exp(xₖ) over `dim` (required,
  * a number or a list), like torch.logsumexp.
  *
- * Forward. With m = x_j a maximal element of the lane and R = Σ_{k ≠ j} exp(xₖ − m),
- * o = m + L (`y` in the code) with L = log Σₖ exp(xₖ − m) = log1p(R). Every exponent is ≤ 0 (no
- * overflow) and the sum is ≥ 1 (no log 0), so logits at ±1e4 are fine. The
- * addition m + L is the last operation, so its rounding is just the rounding of
+ * Forward. With m = x_j a maximal element of the lane and S = Σₖ exp(xₖ − m),
+ * o = m + log S with log S = log1p(S − 1), S − 1 = Σ_{k ≠ j} exp(xₖ − m) summed apart. Every
+ * exponent is ≤ 0 (no overflow) and the sum is ≥ 1 (no log 0), so logits at ±1e4 are fine. The
+ * addition m + log S is the last operation, so its rounding is just the rounding of
  * the result (at m = 1e16, o = 1e16 is the nearest double to 1e16 + ln 2); log1p
- * keeps L's digits when R is below 2⁻⁵³ (o = m + R then still rounds correctly).
+ * keeps log S's digits when S − 1 is below 2⁻⁵³ (o = m + (S − 1) then still rounds correctly).
  * If m = ±∞ the shift is taken as 0 instead (∞ − ∞ would be NaN): an all −∞
  * lane gives −∞, a lane holding +∞ gives +∞, as in PyTorch.
  *
- * Backward. ∂o/∂xₖ = exp(xₖ)/Σⱼ exp(xⱼ) = softmax(x)ₖ, so dx = g ⊙ p. We do not
- * form p as exp(x − o): o is rounded to ulp(m) (and to float32 for float32 input),
- * and at x = [1e16, 1e16] exp(x − o) = [1, 1] where p = [½, ½]. We save m and L per
- * lane, in float64, and take p = exp((x − m) − L), the split of log-softmax
+ * Backward. ∂o/∂xₖ = exp(xₖ)/Σⱼ exp(xⱼ) = softmax(x)ₖ = rₖ, so dx = g ⊙ r. We do not
+ * form r as exp(x − o): o is rounded to ulp(m) (and to float32 for float32 input),
+ * and at x = [1e16, 1e16] exp(x − o) = [1, 1] where r = [½, ½]. We save m and log S per
+ * lane, in float64, and take r = exp((x − m) − log S), the split of log-softmax
  * (src/kernels/js/softmax-rows.ts), which is accurate to a few ulps however large m is.
  * Check: the gradient sums to g along each lane (adding c to every xₖ adds c to o).
  *
- * Second order. m and L are constants, so exp((x − m) − L) alone would have
- * the derivative p instead of p(δ − p). We subtract (o − ō), ō = o detached:
- * its value is exactly 0 (the same number twice), so p keeps its accurate
- * value, and its derivative is ∂o/∂x = p, which restores ∂p/∂x = diag(p) − ppᵀ
+ * Second order. m and log S are constants, so exp((x − m) − log S) alone would have
+ * the derivative r instead of r(δ − r). We subtract (o − sg(o)), sg(o) = o detached:
+ * its value is exactly 0 (the same number twice), so r keeps its accurate
+ * value, and its derivative is ∂o/∂x = r, which restores ∂r/∂x = diag(r) − rrᵀ
  * (the Hessian of logSumExp: docs/autograd.md). Only where o is finite: at
- * o = ±∞, o − ō = ∞ − ∞ = NaN would spoil the whole lane, so 0 is selected
+ * o = ±∞, o − sg(o) = ∞ − ∞ = NaN would spoil the whole lane, so 0 is selected
  * there (such a lane has no second derivative to restore; its gradient stays
  * NaN at a +∞ entry and 0 elsewhere, docs/non-finite.md).
  */
@@ -48,17 +48,17 @@ export const logSumExp = defineOp({
     const shift = Tensor.empty(lanes.keptShape, "float64");
     const logS = Tensor.empty(lanes.keptShape, "float64");
     kernel("logSumExp", dtype, x.size)(lanes.data, lanes, shift.data as Float64Array, logS.data as Float64Array);
-    const y = Tensor.empty(lanes.outShape, dtype);
-    // y = m + L, added in float64 and rounded once to y's dtype (the binary kernel stores into y).
+    const o = Tensor.empty(lanes.outShape, dtype);
+    // o = m + L, added in float64 and rounded once to o's dtype (the binary kernel stores into o).
     const flat = (t: Tensor) => ({ data: t.data, offset: 0, strides: [1] });
-    kernel("binary", "float64", y.size)("add", flat(shift), flat(logS), [y.size], y.data);
-    ctx.save({ x, y, shift, logS, keptShape: lanes.keptShape });
-    return y;
+    kernel("binary", "float64", o.size)("add", flat(shift), flat(logS), [o.size], o.data);
+    ctx.save({ x, o, shift, logS, keptShape: lanes.keptShape });
+    return o;
   },
   backward(ctx, g) {
-    const { x, y, shift, logS, keptShape } = ctx.saved as { x: Tensor; y: Tensor; shift: Tensor; logS: Tensor; keptShape: number[] };
+    const { x, o, shift, logS, keptShape } = ctx.saved as { x: Tensor; o: Tensor; shift: Tensor; logS: Tensor; keptShape: number[] };
     const back = (t: Tensor): Tensor => expandBack(t, keptShape, x.shape);
-    const zero = where(compare("logSumExp", "lt", abs(y), Infinity), sub(y, y.detach()), 0);
+    const zero = where(compare("logSumExp", "lt", abs(o), Infinity), sub(o, o.detach()), 0);
     const p = exp(sub(sub(sub(x, back(shift)), back(logS)), back(zero)));
     return [mul(p, back(g))];
   },

@@ -20,19 +20,19 @@ import { where } from "./where.js";
 export const maximum = defineOp({
   name: "maximum",
   forward(ctx, a: Tensor | number, b: Tensor | number): Tensor {
-    const [x, y] = operands("maximum", a, b);
-    ctx.save({ x, y });
-    return binary("maximum", "maximum", x, y);
+    const [lhs, rhs] = operands("maximum", a, b);
+    ctx.save({ lhs, rhs });
+    return binary("maximum", "maximum", lhs, rhs);
   },
   backward(ctx, g) {
-    const { x, y } = ctx.saved as { x: Tensor; y: Tensor };
+    const { lhs, rhs } = ctx.saved as { lhs: Tensor; rhs: Tensor };
     // The masks are constants (no derivative of a comparison), so the rule is
     // linear in g and differentiable: second derivatives are 0 away from ties.
     const half = mul(g, 0.5);
-    const shared = (loses: Tensor): Tensor => where(loses, 0, where(compare("maximum", "eq", x, y), half, g));
+    const shared = (loses: Tensor): Tensor => where(loses, 0, where(compare("maximum", "eq", lhs, rhs), half, g));
     return [
-      ctx.needsInputGrad[0] ? shared(compare("maximum", "lt", x, y)) : null,
-      ctx.needsInputGrad[1] ? shared(compare("maximum", "gt", x, y)) : null,
+      ctx.needsInputGrad[0] ? shared(compare("maximum", "lt", lhs, rhs)) : null,
+      ctx.needsInputGrad[1] ? shared(compare("maximum", "gt", lhs, rhs)) : null,
     ];
   },
 });

@@ -8,11 +8,11 @@ import { div } from "./div.js";
  * (the float64 sum divided once, then rounded to x's dtype). The mean of
  * nothing (n = 0) is NaN, as in PyTorch.
  *
- * Backward. ∂y/∂xₖ = 1/n for every element of a lane: dx = E(g/n), g/n
+ * Backward. ∂o/∂xₖ = 1/n for every element of a lane: dx = E(g/n), g/n
  * broadcast back (one division per output element, then views).
  * Check: ⟨mean(x), g⟩ = Σ_lanes (g/n)·Σₖ xₖ = ⟨x, E(g/n)⟩.
  *
- * Second order. dx is linear in g and independent of x (∂²y/∂x² = 0); the
+ * Second order. dx is linear in g and independent of x (∂²o/∂x² = 0); the
  * backward's own vector-Jacobian product is h ↦ sum(h)/n over the lanes,
  * which expand's and div's rules give. Check: ⟨E(g/n), h⟩ = ⟨g, sum(h)/n⟩.
  */

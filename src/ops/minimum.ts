@@ -17,18 +17,18 @@ import { where } from "./where.js";
 export const minimum = defineOp({
   name: "minimum",
   forward(ctx, a: Tensor | number, b: Tensor | number): Tensor {
-    const [x, y] = operands("minimum", a, b);
-    ctx.save({ x, y });
-    return binary("minimum", "minimum", x, y);
+    const [lhs, rhs] = operands("minimum", a, b);
+    ctx.save({ lhs, rhs });
+    return binary("minimum", "minimum", lhs, rhs);
   },
   backward(ctx, g) {
-    const { x, y } = ctx.saved as { x: Tensor; y: Tensor };
+    const { lhs, rhs } = ctx.saved as { lhs: Tensor; rhs: Tensor };
     // Constant masks: the rule is linear in g (see maximum.ts).
     const half = mul(g, 0.5);
-    const shared = (loses: Tensor): Tensor => where(loses, 0, where(compare("minimum", "eq", x, y), half, g));
+    const shared = (loses: Tensor): Tensor => where(loses, 0, where(compare("minimum", "eq", lhs, rhs), half, g));
     return [
-      ctx.needsInputGrad[0] ? shared(compare("minimum", "gt", x, y)) : null,
-      ctx.needsInputGrad[1] ? shared(compare("minimum", "lt", x, y)) : null,
+      ctx.needsInputGrad[0] ? shared(compare("minimum", "gt", lhs, rhs)) : null,
+      ctx.needsInputGrad[1] ? shared(compare("minimum", "lt", lhs, rhs)) : null,
     ];
   },
 });

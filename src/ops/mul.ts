@@ -5,23 +5,23 @@ import { binary, operands } from "./elementwise.js";
 /**
  * mul(a, b) = a ⊙ b, broadcasting.
  *
- * Backward. ∂yᵢ/∂aᵢ = bᵢ and ∂yᵢ/∂bᵢ = aᵢ, so da = g ⊙ b and db = g ⊙ a.
+ * Backward. ∂oᵢ/∂aᵢ = bᵢ and ∂oᵢ/∂bᵢ = aᵢ, so da = g ⊙ b and db = g ⊙ a.
  * Both inputs are saved (each is the other's derivative). Written with mul
  * itself, so it is differentiable: ∂(g ⊙ b)/∂b = g gives the mixed second
- * derivative ∂²y/∂a∂b = 1 (and ∂²y/∂a² = 0).
+ * derivative ∂²o/∂a∂b = 1 (and ∂²o/∂a² = 0).
  */
 export const mul = defineOp({
   name: "mul",
   forward(ctx, a: Tensor | number, b: Tensor | number): Tensor {
-    const [x, y] = operands("mul", a, b);
-    ctx.save({ x, y });
-    return binary("mul", "mul", x, y);
+    const [lhs, rhs] = operands("mul", a, b);
+    ctx.save({ lhs, rhs });
+    return binary("mul", "mul", lhs, rhs);
   },
   backward(ctx, g): (Tensor | null)[] {
-    const { x, y } = ctx.saved as { x: Tensor; y: Tensor };
+    const { lhs, rhs } = ctx.saved as { lhs: Tensor; rhs: Tensor };
     return [
-      ctx.needsInputGrad[0] ? mul(g, y) : null,
-      ctx.needsInputGrad[1] ? mul(g, x) : null,
+      ctx.needsInputGrad[0] ? mul(g, rhs) : null,
+      ctx.needsInputGrad[1] ? mul(g, lhs) : null,
     ];
   },
 });

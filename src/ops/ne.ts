@@ -3,7 +3,7 @@ import { asPublicCall } from "../tensor/public-call.js";
 import { compare } from "./elementwise.js";
 
 /**
- * ne(x, y): 1 where x ≠ y and 0 elsewhere, element-wise with broadcasting, as an int32
+ * ne(a, b): 1 where a ≠ b and 0 elsewhere, element-wise with broadcasting, as an int32
  * tensor (torch.ne; kdgrad has no bool dtype, and int32 0/1 serves as a mask for `where` and,
  * cast to a float, as a count). Either side may be a bare number, and any dtypes may meet: the
  * values are compared exactly as the numbers they are (int32 labels with int32 predictions,
@@ -17,6 +17,6 @@ import { compare } from "./elementwise.js";
  *
  * @example ne(x, x) // 1 exactly where x is NaN
  */
-export function ne(x: Tensor | number, y: Tensor | number): Tensor {
-  return asPublicCall("ne", () => compare("ne", "ne", x, y, true));
+export function ne(a: Tensor | number, b: Tensor | number): Tensor {
+  return asPublicCall("ne", () => compare("ne", "ne", a, b, true));
 }

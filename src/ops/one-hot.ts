@@ -33,11 +33,11 @@ export function oneHot(labels: Tensor, numClasses = -1, options: { dtype?: DType
   const dtype = options.dtype === undefined ? "int32" : checkDtype(options.dtype, "oneHot");
   checkCount(n * c, "oneHot", `the one-hot encoding of labels ${shapeStr(labels.shape)} with numClasses = ${c}`);
   const shape = [...labels.shape, c];
-  const y = Tensor.empty(shape, dtype, "oneHot");
-  // Label i sits at y's position i·c + labels[i]: gather's addressing along the new last axis.
+  const o = Tensor.empty(shape, dtype, "oneHot");
+  // Label i sits at o's position i·c + labels[i]: gather's addressing along the new last axis.
   const positions = new Int32Array(n);
   const bad = kernel("gatherPositions", "int32", n)(ys, [...labels.shape, 1], labels.ndim, c, { offset: 0, strides: contiguousStrides(shape) }, positions);
   if (bad >= 0) throw new IndexError(`oneHot: label ${ys[bad]} is out of range [0, ${c}) at flat index ${bad}`);
-  kernel("putAdd", dtype, n)(Tensor.empty([n], dtype).data.fill(1), positions, y.data);
-  return y;
+  kernel("putAdd", dtype, n)(Tensor.empty([n], dtype).data.fill(1), positions, o.data);
+  return o;
 }

@@ -11,7 +11,7 @@ import { describeValue, normalizeAxis } from "../tensor/shape.js";
  * ⟨permute(x, π), g⟩ = ⟨x, permute(g, π⁻¹)⟩ (the same pairs of elements).
  *
  * Second order. The backward is a permutation, linear in g and free of x
- * (∂²y/∂x² = 0); its own vector-Jacobian product is permute(·, π) again.
+ * (∂²o/∂x² = 0); its own vector-Jacobian product is permute(·, π) again.
  */
 export const permute = defineOp({
   name: "permute",

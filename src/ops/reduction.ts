@@ -63,13 +63,13 @@ export function reductionLanes(
 }
 
 /**
- * y = op over the lanes of a float tensor, on the registry's "reduce" kernel,
+ * o = op over the lanes of a float tensor, on the registry's "reduce" kernel,
  * in shape `lanes.outShape` and the input's dtype.
  */
 export function reduceLanes(op: ReduceOp, lanes: Reduction, dtype: DType, work: number): Tensor {
-  const y = Tensor.empty(lanes.outShape, dtype);
-  kernel("reduce", dtype, work)(op, lanes.data, lanes, y.data);
-  return y;
+  const o = Tensor.empty(lanes.outShape, dtype);
+  kernel("reduce", dtype, work)(op, lanes.data, lanes, o.data);
+  return o;
 }
 
 /**

@@ -8,43 +8,43 @@ import { contiguousData } from "./elementwise.js";
  * returns −0; the sign of a zero is cosmetic here, docs/ops.md). NaN stays NaN.
  *
  * Backward. The slope is 1 for x > 0 and 0 for x < 0; at x = 0 we use 0,
- * as PyTorch does. dx = g ⊙ [y > 0], read from the saved output: the op
+ * as PyTorch does. dx = g ⊙ [o > 0], read from the saved output: the op
  * reluBackward below, a fused kernel with a derivative of its own.
  */
 export const relu = defineOp({
   name: "relu",
   forward(ctx, x: Tensor): Tensor {
     checkFloatTensor(x, "relu", "input");
-    const y = Tensor.empty(x.shape, x.dtype);
-    kernel("relu", x.dtype, y.size)(contiguousData(x), y.data);
-    ctx.save({ y });
-    return y;
+    const o = Tensor.empty(x.shape, x.dtype);
+    kernel("relu", x.dtype, o.size)(contiguousData(x), o.data);
+    ctx.save({ o });
+    return o;
   },
   backward(ctx, g) {
-    const dx = reluBackward(g, ctx.saved.y as Tensor);
+    const dx = reluBackward(g, ctx.saved.o as Tensor);
     return [ctx.createGraph ? dx : ctx.handOver(dx)];
   },
 });
 
 /**
- * reluBackward(g, y) = g ⊙ [y > 0] (relu's vector-Jacobian product), with an
- * exact 0 where y ≤ 0 even for an infinite or NaN g (selected, not
+ * reluBackward(g, o) = g ⊙ [o > 0] (relu's vector-Jacobian product), with an
+ * exact 0 where o ≤ 0 even for an infinite or NaN g (selected, not
  * multiplied). Internal: relu's backward, made an op so that it can itself
  * be differentiated (PyTorch's threshold_backward).
  *
- * Backward. The map is linear in g with the constant mask [y > 0], so
- * ∂/∂g gives reluBackward(gg, y); as a function of y it is a step, whose
- * derivative is 0 wherever it exists (relu'' = 0), so y gets none.
+ * Backward. The map is linear in g with the constant mask [o > 0], so
+ * ∂/∂g gives reluBackward(gg, o); as a function of o it is a step, whose
+ * derivative is 0 wherever it exists (relu'' = 0), so o gets none.
  */
 const reluBackward = defineOp({
   name: "reluBackward",
-  forward(ctx, g: Tensor, y: Tensor): Tensor {
-    const dx = Tensor.empty(y.shape, g.dtype);
-    kernel("reluBackward", g.dtype, dx.size)(y.data, contiguousData(g), dx.data);
-    ctx.save({ y });
+  forward(ctx, g: Tensor, o: Tensor): Tensor {
+    const dx = Tensor.empty(o.shape, g.dtype);
+    kernel("reluBackward", g.dtype, dx.size)(o.data, contiguousData(g), dx.data);
+    ctx.save({ o });
     return dx;
   },
   backward(ctx, gg): (Tensor | null)[] {
-    return [ctx.needsInputGrad[0] ? reluBackward(gg, ctx.saved.y as Tensor) : null, null];
+    return [ctx.needsInputGrad[0] ? reluBackward(gg, ctx.saved.o as Tensor) : null, null];
   },
 });

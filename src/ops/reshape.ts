@@ -9,12 +9,12 @@ import { contiguousData } from "./elementwise.js";
  * one entry may be −1 (inferred). A view when x is row-major (at any offset),
  * else a copy (the copy kernel).
  *
- * Backward. Reshaping moves no element in row-major order: y = R x with R
+ * Backward. Reshaping moves no element in row-major order: o = R x with R
  * the identity on the flat elements, so dx = Rᵀg = g reshaped to x's shape.
  * Check: ⟨reshape(x), g⟩ = ⟨x, reshape(g)⟩, the same sum over the same order.
  *
  * Second order. The backward is reshape again, linear in g and free of x
- * (∂²y/∂x² = 0); its own vector-Jacobian product is reshape back to g's shape.
+ * (∂²o/∂x² = 0); its own vector-Jacobian product is reshape back to g's shape.
  */
 export const reshape = defineOp({
   name: "reshape",

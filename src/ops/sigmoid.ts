@@ -10,19 +10,19 @@ import { sub } from "./sub.js";
  * Forward. For x ≥ 0 we use 1/(1 + e⁻ˣ); for x < 0 the equal form eˣ/(1 + eˣ),
  * so the exponent is never positive and nothing overflows for large |x|.
  *
- * Backward. σ'(x) = σ(x)(1 − σ(x)) = y(1 − y), so dx = g ⊙ y ⊙ (1 − y).
- * Check: at x = 0 the slope is 1/4. Second order through y:
- * d[y(1 − y)]/dx = y(1 − y)(1 − 2y).
+ * Backward. σ'(x) = σ(x)(1 − σ(x)) = o(1 − o), so dx = g ⊙ o ⊙ (1 − o).
+ * Check: at x = 0 the slope is 1/4. Second order through o:
+ * d[o(1 − o)]/dx = o(1 − o)(1 − 2y).
  */
 export const sigmoid = defineOp({
   name: "sigmoid",
   forward(ctx, x: Tensor): Tensor {
-    const y = unary("sigmoid", "sigmoid", x);
-    ctx.save({ y });
-    return y;
+    const o = unary("sigmoid", "sigmoid", x);
+    ctx.save({ o });
+    return o;
   },
   backward(ctx, g) {
-    const y = ctx.saved.y as Tensor;
-    return [mul(g, mul(y, sub(1, y)))];
+    const o = ctx.saved.o as Tensor;
+    return [mul(g, mul(o, sub(1, o)))];
   },
 });

@@ -10,8 +10,8 @@ import { contiguousData } from "./elementwise.js";
  * below end along `dim`, like x[start:end:step] in Python (negative start/end
  * count from the end and are clipped to the axis). A view.
  *
- * Backward. The slice picks elements: y = S x with S a 0/1 matrix holding one
- * 1 per row (yᵢ takes x_{π(i)}), so ∂yᵢ/∂xⱼ = [j = π(i)] and dx = Sᵀg: zeros
+ * Backward. The slice picks elements: o = S x with S a 0/1 matrix holding one
+ * 1 per row (oᵢ takes x_{π(i)}), so ∂oᵢ/∂xⱼ = [j = π(i)] and dx = Sᵀg: zeros
  * with g written into the sliced positions. That is the internal op
  * sliceBackward below, so that it can be differentiated in turn.
  * Check: ⟨S x, g⟩ = Σᵢ x_{π(i)} gᵢ = ⟨x, Sᵀg⟩.

@@ -8,17 +8,17 @@ import { mul } from "./mul.js";
  * sqrt(x) = √x (NaN for x < 0).
  *
  * Backward. d√x/dx = 1/(2√x) = 1/(2y), so dx = g / (2y); at x = 0 this is
- * +Infinity·g, as in PyTorch. We save the output (second order through y:
+ * +Infinity·g, as in PyTorch. We save the output (second order through o:
  * −g/(4x^{3/2})).
  */
 export const sqrt = defineOp({
   name: "sqrt",
   forward(ctx, x: Tensor): Tensor {
-    const y = unary("sqrt", "sqrt", x);
-    ctx.save({ y });
-    return y;
+    const o = unary("sqrt", "sqrt", x);
+    ctx.save({ o });
+    return o;
   },
   backward(ctx, g) {
-    return [div(g, mul(ctx.saved.y as Tensor, 2))];
+    return [div(g, mul(ctx.saved.o as Tensor, 2))];
   },
 });

@@ -10,7 +10,7 @@ import { normalizeAxes } from "../tensor/shape.js";
  * Check: the row-major order of the elements is the same before and after.
  *
  * Second order. The backward is reshape, linear in g and free of x
- * (∂²y/∂x² = 0); its own vector-Jacobian product is reshape back (squeeze's shape).
+ * (∂²o/∂x² = 0); its own vector-Jacobian product is reshape back (squeeze's shape).
  */
 export const squeeze = defineOp({
   name: "squeeze",

@@ -6,13 +6,13 @@ import { neg } from "./neg.js";
 /**
  * sub(a, b) = a − b, broadcasting.
  *
- * Backward. ∂y/∂a = 1, ∂y/∂b = −1, so da = g and db = −g.
+ * Backward. ∂o/∂a = 1, ∂o/∂b = −1, so da = g and db = −g.
  */
 export const sub = defineOp({
   name: "sub",
   forward(_ctx, a: Tensor | number, b: Tensor | number): Tensor {
-    const [x, y] = operands("sub", a, b);
-    return binary("sub", "sub", x, y);
+    const [lhs, rhs] = operands("sub", a, b);
+    return binary("sub", "sub", lhs, rhs);
   },
   backward(ctx, g) {
     return [ctx.needsInputGrad[0] ? g : null, ctx.needsInputGrad[1] ? neg(g) : null];

@@ -7,13 +7,13 @@ import { expandBack, reduceLanes, reductionLanes } from "./reduction.js";
  * all axes when absent), as torch.sum. Accumulated in float64, in the
  * row-major order of the reduced axes (kernels/table.ts, reduce).
  *
- * Backward. y = Σₖ xₖ over each lane, so ∂y/∂xₖ = 1: every element of a lane
+ * Backward. o = Σₖ xₖ over each lane, so ∂o/∂xₖ = 1: every element of a lane
  * receives the lane's g. dx = E(g), g broadcast back to x's shape — reshape
  * and expand, two views, so the first-order backward copies nothing.
  * Check: ⟨sum(x), g⟩ = Σ_lanes g·Σₖ xₖ = ⟨x, E(g)⟩.
  *
  * Second order. dx = E(g) is linear in g and does not depend on x, so
- * ∂²y/∂x² = 0, and the vector-Jacobian product of the backward itself
+ * ∂²o/∂x² = 0, and the vector-Jacobian product of the backward itself
  * (with respect to g, for a cotangent h of x's shape) is Eᵀh = sum of h over
  * the same lanes: expand's rule (the broadcast summed back, backward.ts)
  * followed by reshape's. Check: ⟨E(g), h⟩ = ⟨g, sum(h)⟩.

@@ -5,12 +5,12 @@ import { normalizeAxis } from "../tensor/shape.js";
 /**
  * transpose(x, dim0, dim1): swap two axes (a view: the strides are swapped).
  *
- * Backward. yᵢⱼ = xⱼᵢ on the two axes, so dx is g with the same two axes
+ * Backward. oᵢⱼ = xⱼᵢ on the two axes, so dx is g with the same two axes
  * swapped back: dx = transpose(g, dim0, dim1), again a view.
  * Check: ⟨transpose(x), g⟩ = Σ xⱼᵢ gᵢⱼ = ⟨x, transpose(g)⟩.
  *
  * Second order. The backward is transpose itself, linear in g and free of x
- * (∂²y/∂x² = 0); its own vector-Jacobian product is transpose once more.
+ * (∂²o/∂x² = 0); its own vector-Jacobian product is transpose once more.
  */
 export const transpose = defineOp({
   name: "transpose",

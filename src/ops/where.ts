@@ -12,7 +12,7 @@ import { asTensor, viewAs } from "./elementwise.js";
  * broadcast together. `condition` is any tensor (int32 0/1 is usual) and
  * gets no gradient. a and b are float (promoted together), or both int32.
  *
- * Backward. y is a or b element by element, so da = where(c, g, 0) and
+ * Backward. o is a or b element by element, so da = where(c, g, 0) and
  * db = where(c, 0, g); the two masks add up to 1. The zeros are selected,
  * not multiplied, so an infinite g gives the unselected side exactly 0.
  * Written with where itself, so it is differentiable (linear in g).
@@ -26,10 +26,10 @@ export const where = defineOp({
     // Two int32 operands select int32 values (masks); otherwise float promotion.
     const dtype = x.dtype === "int32" && z.dtype === "int32" ? "int32" : promoteTypes(x.dtype, z.dtype, "where");
     const shape = broadcastAll([condition.shape, x.shape, z.shape], "where");
-    const y = Tensor.empty(shape, dtype);
-    kernel("select", dtype, y.size)(viewAs(condition, shape, "where"), viewAs(x, shape, "where"), viewAs(z, shape, "where"), shape, y.data);
+    const o = Tensor.empty(shape, dtype);
+    kernel("select", dtype, o.size)(viewAs(condition, shape, "where"), viewAs(x, shape, "where"), viewAs(z, shape, "where"), shape, o.data);
     ctx.save({ condition });
-    return y;
+    return o;
   },
   backward(ctx, g): (Tensor | null)[] {
     const c = ctx.saved.condition as Tensor;

@@ -326,7 +326,7 @@ describe("non-finite inputs", () => {
     expect(l.item()).toBe(Infinity);
   });
 
-  test("where the KL is +∞, a teacher class with a subnormal p_t gets dT = −∞, even when α·T·p_t/B rounds to 0", () => {
+  test("where the KL is +∞, a teacher class with a subnormal p gets dT = −∞, even when α·T·p/B rounds to 0", () => {
     // dT_i = α·T·p_t,i·(dᵢ − KL)/B with KL = +∞ (the student masks class 0, which the teacher
     // keeps): −∞ wherever p_t,i > 0. Class 2's p_t is e^{−744.4} ≈ 1e-323, and α·T/B = 0.2, so
     // (α·T/B)·p_t rounds to 0, and once the TypeScript kernel formed that product first: 0·(−∞)

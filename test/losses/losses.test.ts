@@ -142,7 +142,7 @@ describe("klDiv", () => {
     expect(klDiv(f64([[-Infinity, 0]]), f64([[0.5, 0.5]]), { reduction: "sum" }).item()).toBe(Infinity);
   });
 
-  test("through t = softmax(z), the target gradient is t·((log t − x) − Σl), finite at masked classes", () => {
+  test("through Y = softmax(z), the target gradient is Y·((log Y − x) − Σl), finite at masked classes", () => {
     const z = f64([[0.5, -Infinity, 1.5, 0]], true);
     const xs = logSoftmax(f64([[1, 0, -1, 2]]), -1);
     const tz = softmax(z, -1);
