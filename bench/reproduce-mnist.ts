@@ -19,7 +19,8 @@ import { mean, std, table } from "../src/cli/format.js";
 
 interface Run {
   seed: number;
-  teacher: { errors: number; seconds: number; cached: boolean };
+  /** seed: the teacher's (absent in reports written before --teacher-seed: the run's own). */
+  teacher: { seed?: number; errors: number; seconds: number; cached: boolean };
   hard: { errors: number; seconds: number };
   distilled: { errors: number; seconds: number };
   omitted: { class: number; of: number; shift: number; before: { errors: number; classErrors: number }; after: { errors: number; classErrors: number } };
@@ -58,17 +59,25 @@ const n = report.test;
 const ms = (xs: number[], d = 1): string => (xs.length === 1 ? (Number.isInteger(xs[0]) ? String(xs[0]) : xs[0]!.toFixed(d)) : `${mean(xs).toFixed(d)} ± ${std(xs).toFixed(d)}`);
 const pct = (xs: number[]): string => `${ms(xs.map((e) => (100 * e) / n), 2)} %`;
 const r = report.recipe;
+// The teachers, each once: a run's own, or the one --teacher-seed shared between seeds.
+const teacherSeed = (x: Run): number => x.teacher.seed ?? x.seed;
+const teachers = [...new Map(runs.map((x) => [teacherSeed(x), x])).keys()];
 // With a cached teacher this run's wall time excludes the teacher's training; the cache
-// records how long that took, so the total of the whole table is the sum.
-const cachedSeconds = runs.reduce((a, x) => a + (x.teacher.cached ? x.teacher.seconds : 0), 0);
+// records how long that took, so the total of the whole table is the sum. A teacher trained
+// in this report (by one of its runs) is in its wall time already, even if others loaded it.
+const cachedSeconds = teachers.reduce((a, k) => {
+  const uses = runs.filter((x) => teacherSeed(x) === k);
+  return a + (uses.every((x) => x.teacher.cached) ? uses[0]!.teacher.seconds : 0);
+}, 0);
 const wall = cachedSeconds > 0
   ? `wall time ${((report.seconds + cachedSeconds) / 60).toFixed(1)} min (teachers ${(cachedSeconds / 60).toFixed(1)} min, trained earlier and loaded from the cache, + this run ${(report.seconds / 60).toFixed(1)} min)`
   : `wall time ${(report.seconds / 60).toFixed(1)} min`;
 
 console.log(`Hinton, Vinyals & Dean (2015), MNIST: kdgrad, ${runs.length} seed(s) (${runs.map((x) => x.seed).join(", ")}), ${report.train} training and ${n} test images; ${wall}`);
+if (teachers.length < runs.length) console.log(`${teachers.length === 1 ? "one teacher" : `${teachers.length} teachers`} (seed ${teachers.join(", ")}; --teacher-seed) for the students of seeds ${runs.map((x) => x.seed).join(", ")}: the spread below is the students'`);
 console.log(`kdgrad recipe: teacher ${r.teacherEpochs} epochs, students ${r.studentEpochs} epochs, Adam + cosine, T = ${r.temperature}, α = ${r.alpha} (transfer sets: soft targets only)\n`);
 console.log(table([`test errors (of ${n})`, "paper", "PyTorch budget (issue 16)", "kdgrad"], [
-  ["teacher 784-1200-1200-10, dropout, max-norm, jitter", "67", "91", ms(runs.map((x) => x.teacher.errors))],
+  ["teacher 784-1200-1200-10, dropout, max-norm, jitter", "67", "91", ms(teachers.map((k) => runs.find((x) => teacherSeed(x) === k)!.teacher.errors))],
   ["student 784-800-800-10, hard labels", "146", "139", ms(runs.map((x) => x.hard.errors))],
   [`student 784-800-800-10, distilled T = 20`, "74", "111", ms(runs.map((x) => x.distilled.errors))],
   ["gain from distillation", "72", "28", ms(runs.map((x) => x.hard.errors - x.distilled.errors))],
