@@ -32,6 +32,25 @@ const MIN_NORMAL: f64 = 2.2250738585072014e-308;
 // 2⁻²⁰: below this Z⁺ the student's mass is almost all on classes the teacher masks.
 const ZP_MIN: f64 = 9.5367431640625e-7;
 
+// max − min of the exact tᵢ − sᵢ over a row's classes where it is finite, from the two-sum pieces
+// measured from R (kernels/distillation.ts, exactSpread): for rows whose rounded differences leave
+// the choice of form open.
+function exactSpread(rs: usize, rt: usize, C: i32, R: f64): f64 {
+  let lo: f64 = Infinity;
+  let hi: f64 = -Infinity;
+  for (let i = 0; i < C; i++) {
+    const t = ld(rt, i);
+    const s = ld(rs, i);
+    const d = t - s;
+    if (d - d == 0) {
+      const v = centred(t, s, R, 0);
+      if (v < lo) lo = v;
+      if (v > hi) hi = v;
+    }
+  }
+  return hi - lo;
+}
+
 // ((t − s) − D) − c with t − s carried exactly by a two-sum (kernels/distillation.ts, centred).
 // @ts-ignore: decorator
 @inline function centred(t: f64, s: f64, D: f64, c: f64): f64 {
@@ -122,7 +141,6 @@ export function divergenceRows(
   const rp = scratch + (<usize>(7 * C) << 3);
   const rq = scratch + (<usize>(8 * C) << 3);
   const e1 = scratch + (<usize>(9 * C) << 3);
-  const gradients = dS != 0 || dT != 0 || dTemp != 0;
   const cSoft = (alpha * Tk * invT) / norm;
   const cHard = (1 - alpha) / norm;
   const squarings: i32 = sameH && squareOk && T >= 2 && T <= 64 && T == Math.floor(T) ? <i32>T : 0;
@@ -153,23 +171,44 @@ export function divergenceRows(
     let Eq: f64 = 0;
     let hardDone = false;
     let S1: f64 = 0, R1: f64 = 0, N1: f64 = 0;
+    // The classes of the largest teacher and student logits: the gradients' references (pass 4).
+    let jt: i32 = 0;
+    let js: i32 = 0;
     if (soft) {
-      // Pass 1: the maxima, and whether the row is regular.
+      // Pass 1: the maxima and their classes, whether the row is regular, the centre's reference D.
       let umin: f64 = Infinity;
       let umax: f64 = -Infinity;
       let masksOk = true;
+      let mk: f64 = -Infinity;
+      let Du: f64 = 0;
       for (let i = 0; i < C; i++) {
         const si = ld(rs, i);
         const ti = ld(rt, i);
-        if (si > ms || si != si) ms = si;
-        if (ti > mt || ti != ti) mt = ti;
+        if (si > ms || si != si) {
+          ms = si;
+          js = i;
+        }
+        if (ti > mt || ti != ti) {
+          mt = ti;
+          jt = i;
+        }
         const u = ti - si;
         if (u - u == 0) {
           if (u < umin) umin = u;
           if (u > umax) umax = u;
+          if (si > mk) {
+            mk = si;
+            Du = u;
+          }
         } else if (ti != -Infinity) masksOk = false;
       }
-      let regular = masksOk && ms - ms == 0 && mt - mt == 0 && (umax - umin) * invT <= SPREAD;
+      // The spread of the exact t − s (the rounded one within its slack, else the two-sum pieces).
+      let regular = masksOk && ms - ms == 0 && mt - mt == 0;
+      if (regular) {
+        const slack = 1.1102230246251565e-16 * (Math.abs(umax) + Math.abs(umin));
+        if (!((umax - umin - slack) * invT <= SPREAD)) regular = false;
+        else if (!((umax - umin + slack) * invT <= SPREAD)) regular = exactSpread(rs, rt, C, umax) * invT <= SPREAD;
+      }
       let logZ: f64 = 0;
       let Mrow: f64 = 0;
       let rZ: f64 = 1;
@@ -188,7 +227,7 @@ export function divergenceRows(
         if (regular) {
           const ti = ld(rt, i);
           if (ti != -Infinity) {
-            Su += a * (ti - si);
+            Su += a * centred(ti, si, Du, 0);
             Sq += a;
           }
         }
@@ -211,7 +250,8 @@ export function divergenceRows(
       }
       if (e1here) hardDone = true;
       if (regular) {
-        const ubar = Sq > 0 ? Su / Sq : umax;
+        // The centre as the pair ū = D + c, never rounded into one number.
+        const cbar = Sq > 0 ? Su / Sq : 0;
         let M: f64 = 0;
         let Zp: f64 = 0;
         for (let i = 0; i < C; i++) {
@@ -224,7 +264,7 @@ export function divergenceRows(
             M -= a;
             continue;
           }
-          const x = centred(ti, ld(rs, i), ubar, 0) * invT;
+          const x = centred(ti, ld(rs, i), Du, cbar) * invT;
           st(y, i, x);
           let em1: f64;
           let ex: f64;
@@ -292,8 +332,6 @@ export function divergenceRows(
           const sg = Math.sign(dpq);
           D += 0.5 * Math.abs(dpq);
           st(lp, i, sg);
-          Ep += pi * sg;
-          Eq += qi * sg;
           continue;
         }
         const m = mp * pi + mq * qi;
@@ -351,9 +389,62 @@ export function divergenceRows(
       rS1 = 1 / S1;
     }
     st(loss, r, (soft ? alpha * Tk * D : 0) + (hard ? (1 - alpha) * ce : 0));
-    // Pass 4: the gradients.
+    // Pass 4: the gradients, each side centred on its reference class (jt for g_t, js for g_s):
+    // first the centred row sums where they are finite, else the uncentred forms of pass 3.
     let E: f64 = 0;
-    if (soft && gradients) {
+    const needT = soft && (dT != 0 || dTemp != 0);
+    const needS = soft && (dS != 0 || dTemp != 0);
+    let cenP = false, cenQ = false, mixP = false, mixQ = false;
+    let lpJ: f64 = 0, lqJ: f64 = 0, Ap: f64 = 0, Aq: f64 = 0, rhoP: f64 = 0, rhoQ: f64 = 0, Wp: f64 = 0, Wq: f64 = 0;
+    if (needT) {
+      const pJ = ld(p, jt);
+      if (tvd) lpJ = pJ != 0 || ld(q, jt) != 0 ? ld(lp, jt) : 0;
+      else if (cp != 0 && pJ != 0) {
+        lpJ = ld(lp, jt);
+        cenP = lpJ - lpJ == 0;
+      }
+      if (!tvd && mp != 0 && kappa != 0 && pJ >= 0.5) {
+        rhoP = ld(rp, jt) / pJ;
+        mixP = rhoP - rhoP == 0;
+      }
+    }
+    if (needS) {
+      const qJ = ld(q, js);
+      if (tvd) lqJ = qJ != 0 || ld(p, js) != 0 ? ld(lp, js) : 0;
+      else if (cq != 0 && qJ != 0) {
+        lqJ = ld(lq, js);
+        cenQ = lqJ - lqJ == 0;
+      }
+      if (!tvd && mq != 0 && kappa != 0 && qJ >= 0.5) {
+        rhoQ = ld(rq, js) / qJ;
+        mixQ = rhoQ - rhoQ == 0;
+      }
+    }
+    if (tvd && (needT || needS)) {
+      for (let i = 0; i < C; i++) {
+        const qi = ld(q, i);
+        const pi = ld(p, i);
+        if (qi == 0 && pi == 0) continue;
+        const sg = ld(lp, i);
+        Ep += pi * (sg - lpJ);
+        Eq += qi * (sg - lqJ);
+      }
+    } else if (cenP || cenQ || mixP || mixQ) {
+      for (let i = 0; i < C; i++) {
+        const qi = ld(q, i);
+        const pi = ld(p, i);
+        if (qi == 0 && pi == 0) continue;
+        if (cenP && pi != 0) Ap += pi * (ld(lp, i) - lpJ);
+        if (cenQ && qi != 0) Aq += qi * (ld(lq, i) - lqJ);
+        if (mixP && i != jt) Wp += ld(rp, i) - pi * rhoP;
+        if (mixQ && i != js) Wq += ld(rq, i) - qi * rhoQ;
+      }
+      cenP = cenP && Ap - Ap == 0;
+      cenQ = cenQ && Aq - Aq == 0;
+      mixP = mixP && Wp - Wp == 0;
+      mixQ = mixQ && Wq - Wq == 0;
+    }
+    if (needT || needS) {
       for (let i = 0; i < C; i++) {
         const qi = ld(q, i);
         const pi = ld(p, i);
@@ -362,13 +453,17 @@ export function divergenceRows(
         if (qi != 0 || pi != 0) {
           if (tvd) {
             const sg = ld(lp, i);
-            gt = 0.5 * pi * (sg - Ep);
-            gs = -0.5 * qi * (sg - Eq);
+            gt = 0.5 * pi * ((sg - lpJ) - Ep);
+            gs = -0.5 * qi * ((sg - lqJ) - Eq);
           } else {
-            if (cp != 0 && pi != 0) gt = cp * pi * (ld(lp, i) - Kp);
-            if (mp != 0 && kappa != 0) gt -= mp * (ld(rp, i) - pi * Ep);
-            if (cq != 0 && qi != 0) gs = cq * qi * (ld(lq, i) - Kq);
-            if (mq != 0 && kappa != 0) gs -= mq * (ld(rq, i) - qi * Eq);
+            if (needT) {
+              if (cp != 0 && pi != 0) gt = cp * pi * (cenP ? (ld(lp, i) - lpJ) - Ap : ld(lp, i) - Kp);
+              if (mp != 0 && kappa != 0) gt -= mp * (mixP ? (i == jt ? 0 : ld(rp, i) - pi * rhoP) - pi * Wp : ld(rp, i) - pi * Ep);
+            }
+            if (needS) {
+              if (cq != 0 && qi != 0) gs = cq * qi * (cenQ ? (ld(lq, i) - lqJ) - Aq : ld(lq, i) - Kq);
+              if (mq != 0 && kappa != 0) gs -= mq * (mixQ ? (i == js ? 0 : ld(rq, i) - qi * rhoQ) - qi * Wq : ld(rq, i) - qi * Eq);
+            }
           }
         }
         if (dTemp != 0) {

@@ -1,5 +1,5 @@
 import type { DistillationRowsCall } from "./table.js";
-import { SPREAD_64, centred, phiSeries } from "./distillation.js";
+import { SPREAD_64, centred, exactSpread, phiSeries } from "./distillation.js";
 
 type Num = { [i: number]: number; readonly length: number };
 
@@ -87,7 +87,6 @@ export function distillationRowsKernel(
   const rp = scratch.subarray(7 * C, 8 * C);
   const rq = scratch.subarray(8 * C, 9 * C);
   const e1 = scratch.subarray(9 * C, 10 * C);
-  const gradients = dS !== null || dT !== null || dTemp !== null;
   // ∂(α·T^k·D)/∂s = α·T^k·g_s/T, divided by the norm; likewise for t.
   const cSoft = (alpha * Tk * invT) / norm;
   const cHard = (1 - alpha) / norm;
@@ -117,30 +116,56 @@ export function distillationRowsKernel(
     let Eq = 0;
     let hardDone = false;
     let S1 = 0, R1 = 0, N1 = 0;
+    // The classes of the largest teacher and student logits: the gradients' references (pass 4).
+    let jt = 0;
+    let js = 0;
     if (soft) {
-      // Pass 1: the maxima, and whether the row is regular (as in kernels/distillation.ts).
+      // Pass 1: the maxima and their classes, and whether the row is regular (as in
+      // kernels/distillation.ts); for a regular row the reference D of the centre (pass 2).
       let umin = Infinity;
       let umax = -Infinity;
       let masksOk = true;
+      let mk = -Infinity;
+      let Du = 0;
       for (let i = 0; i < C; i++) {
         const si = s[base + i]!;
         const ti = t[base + i]!;
-        if (si > ms || si !== si) ms = si;
-        if (ti > mt || ti !== ti) mt = ti;
+        if (si > ms || si !== si) {
+          ms = si;
+          js = i;
+        }
+        if (ti > mt || ti !== ti) {
+          mt = ti;
+          jt = i;
+        }
         const u = ti - si;
         if (u - u === 0) {
           if (u < umin) umin = u;
           if (u > umax) umax = u;
+          if (si > mk) {
+            mk = si;
+            Du = u;
+          }
         } else if (ti !== -Infinity) masksOk = false;
       }
-      let regular = masksOk && ms - ms === 0 && mt - mt === 0 && (umax - umin) * invT <= SPREAD_64;
+      // The spread is that of the exact t − s, which x is formed from (kernels/distillation.ts):
+      // each u is within 2⁻⁵³|u| of it, and where that slack leaves the limit open the two-sum
+      // pieces decide. From the rounded u alone, s = [1e20, 1e20] and t = [0, 3000] had a spread
+      // of 0 where it is 3000: x = 3000 at T = 1, e³⁰⁰⁰ = ∞ and a NaN loss where it is log 2.
+      // (Written with invT, so that a spread of 0 at T = 5e-324, 0·∞, is not regular.)
+      let regular = masksOk && ms - ms === 0 && mt - mt === 0;
+      if (regular) {
+        const slack = 2 ** -53 * (Math.abs(umax) + Math.abs(umin));
+        if (!((umax - umin - slack) * invT <= SPREAD_64)) regular = false;
+        else if (!((umax - umin + slack) * invT <= SPREAD_64)) regular = exactSpread(s, t, base, C, umax) * invT <= SPREAD_64;
+      }
       let logZ = 0;
       let Mrow = 0;
       let rZ = 1;
       // Pass 2: the student's exponentials a = exp((s − max s)/T) (into q), their sum with its
-      // tail apart (log S = log1p(tail): see kernels/distillation.ts), for a regular row Σ a·u
-      // and Σ a over the classes the teacher keeps (the centre ū), and the hard term's
-      // exponentials when it reads s (a itself at T = 1).
+      // tail apart (log S = log1p(tail): see kernels/distillation.ts), for a regular row
+      // Σ a·((t − s) − D) and Σ a over the classes the teacher keeps (the centre ū = D + c), and
+      // the hard term's exponentials when it reads s (a itself at T = 1).
       let Ss = 0, Rs = 0, Ns = 0, Su = 0, Sq = 0;
       const e1here = hard && sameH;
       for (let i = 0; i < C; i++) {
@@ -154,7 +179,7 @@ export function distillationRowsKernel(
         if (regular) {
           const ti = t[base + i]!;
           if (ti !== -Infinity) {
-            Su += a * (ti - si);
+            Su += a * centred(ti, si, Du, 0);
             Sq += a;
           }
         }
@@ -185,7 +210,14 @@ export function distillationRowsKernel(
         // Z⁺ = Σ q·eˣ, the same Z as 1 + M but a sum of positive terms (accurate when M is
         // near −1, i.e. when the teacher masks most of the student's mass). Below Z⁺ = 2⁻²⁰
         // that mass is almost all masked: direct form instead. ℓ (x for now) and eˣ − 1 are kept.
-        const ubar = Sq > 0 ? Su / Sq : umax;
+        // The centre is the pair ū = D + c, D = t − s at the student's largest logit among the
+        // classes the teacher keeps, c = Σ a·((t − s) − D)/Σ a, never rounded into one number
+        // (kernels/distillation.ts): that rounding, ε·|ū|, moved every x by ε·|ū|/T, and a row
+        // whose only finite t − s is −1.7e34 (s = [−3, 1.625], t = [−1.7e34, −∞], T = 4) had
+        // x = 5.8e17 where it is 0: e^x = ∞ and a NaN loss where the reverse KL is +∞ and
+        // ∂/∂t is p − q. With D where q is largest, c and the x of the classes that carry the mass
+        // are small and keep their relative accuracy.
+        const cbar = Sq > 0 ? Su / Sq : 0;
         let M = 0;
         let Zp = 0;
         for (let i = 0; i < C; i++) {
@@ -198,7 +230,7 @@ export function distillationRowsKernel(
             M -= a;
             continue;
           }
-          const x = centred(ti, s[base + i]!, ubar, 0) * invT;
+          const x = centred(ti, s[base + i]!, Du, cbar) * invT;
           y[i] = x;
           let em1: number;
           let ex: number;
@@ -274,8 +306,6 @@ export function distillationRowsKernel(
           const sg = Math.sign(dpq);
           D += 0.5 * Math.abs(dpq);
           lp[i] = sg;
-          Ep += pi * sg;
-          Eq += qi * sg;
           continue;
         }
         const m = mp * pi + mq * qi;
@@ -342,9 +372,67 @@ export function distillationRowsKernel(
       rS1 = 1 / S1;
     }
     loss[r] = (soft ? alpha * Tk * D : 0) + (hard ? (1 - alpha) * ce : 0);
-    // Pass 4: the gradients.
+    // Pass 4: the gradients, each side centred on its reference class (the header, "The
+    // centring"): g_t on jt, the teacher's largest logit, g_s on js, the student's. First the
+    // centred row sums: A = Σ w·(ℓ − ℓ_J) (c ≠ 0), W = Σ w·(δρ − δρ_J) (the mixture, when
+    // w_J ≥ ½), and TVD's Σ w·(σ − σ_J), each where it is finite; elsewhere (a side whose
+    // reference or sum is not finite: a mask under the other side's mass, NaN) the uncentred
+    // ℓ − K, w·δρ − w·E and σ − E of pass 3, whose non-finite results docs/non-finite.md states.
     let E = 0;
-    for (let i = 0; soft && gradients && i < C; i++) {
+    const needT = soft && (dT !== null || dTemp !== null);
+    const needS = soft && (dS !== null || dTemp !== null);
+    let cenP = false, cenQ = false, mixP = false, mixQ = false;
+    let lpJ = 0, lqJ = 0, Ap = 0, Aq = 0, rhoP = 0, rhoQ = 0, Wp = 0, Wq = 0;
+    if (needT) {
+      const pJ = p[jt]!;
+      if (tvd) lpJ = pJ !== 0 || q[jt] !== 0 ? lp[jt]! : 0;
+      else if (cp !== 0 && pJ !== 0) {
+        lpJ = lp[jt]!;
+        cenP = lpJ - lpJ === 0;
+      }
+      if (!tvd && mp !== 0 && kappa !== 0 && pJ >= 0.5) {
+        rhoP = rp[jt]! / pJ;
+        mixP = rhoP - rhoP === 0;
+      }
+    }
+    if (needS) {
+      const qJ = q[js]!;
+      if (tvd) lqJ = qJ !== 0 || p[js] !== 0 ? lp[js]! : 0;
+      else if (cq !== 0 && qJ !== 0) {
+        lqJ = lq[js]!;
+        cenQ = lqJ - lqJ === 0;
+      }
+      if (!tvd && mq !== 0 && kappa !== 0 && qJ >= 0.5) {
+        rhoQ = rq[js]! / qJ;
+        mixQ = rhoQ - rhoQ === 0;
+      }
+    }
+    if (tvd && (needT || needS)) {
+      // σ − σ_J is exact (σ ∈ {−1, 0, 1}): TVD's sums (Ep, Eq, unused by pass 3) are centred always.
+      for (let i = 0; i < C; i++) {
+        const qi = q[i]!;
+        const pi = p[i]!;
+        if (qi === 0 && pi === 0) continue;
+        const sg = lp[i]!;
+        Ep += pi * (sg - lpJ);
+        Eq += qi * (sg - lqJ);
+      }
+    } else if (cenP || cenQ || mixP || mixQ) {
+      for (let i = 0; i < C; i++) {
+        const qi = q[i]!;
+        const pi = p[i]!;
+        if (qi === 0 && pi === 0) continue;
+        if (cenP && pi !== 0) Ap += pi * (lp[i]! - lpJ);
+        if (cenQ && qi !== 0) Aq += qi * (lq[i]! - lqJ);
+        if (mixP && i !== jt) Wp += rp[i]! - pi * rhoP;
+        if (mixQ && i !== js) Wq += rq[i]! - qi * rhoQ;
+      }
+      cenP = cenP && Ap - Ap === 0;
+      cenQ = cenQ && Aq - Aq === 0;
+      mixP = mixP && Wp - Wp === 0;
+      mixQ = mixQ && Wq - Wq === 0;
+    }
+    for (let i = 0; (needT || needS) && i < C; i++) {
       const qi = q[i]!;
       const pi = p[i]!;
       let gs = 0;
@@ -352,13 +440,17 @@ export function distillationRowsKernel(
       if (qi !== 0 || pi !== 0) {
         if (tvd) {
           const sg = lp[i]!;
-          gt = 0.5 * pi * (sg - Ep);
-          gs = -0.5 * qi * (sg - Eq);
+          gt = 0.5 * pi * ((sg - lpJ) - Ep);
+          gs = -0.5 * qi * ((sg - lqJ) - Eq);
         } else {
-          if (cp !== 0 && pi !== 0) gt = cp * pi * (lp[i]! - Kp);
-          if (mp !== 0 && kappa !== 0) gt -= mp * (rp[i]! - pi * Ep);
-          if (cq !== 0 && qi !== 0) gs = cq * qi * (lq[i]! - Kq);
-          if (mq !== 0 && kappa !== 0) gs -= mq * (rq[i]! - qi * Eq);
+          if (needT) {
+            if (cp !== 0 && pi !== 0) gt = cp * pi * (cenP ? (lp[i]! - lpJ) - Ap : lp[i]! - Kp);
+            if (mp !== 0 && kappa !== 0) gt -= mp * (mixP ? (i === jt ? 0 : rp[i]! - pi * rhoP) - pi * Wp : rp[i]! - pi * Ep);
+          }
+          if (needS) {
+            if (cq !== 0 && qi !== 0) gs = cq * qi * (cenQ ? (lq[i]! - lqJ) - Aq : lq[i]! - Kq);
+            if (mq !== 0 && kappa !== 0) gs -= mq * (mixQ ? (i === js ? 0 : rq[i]! - qi * rhoQ) - qi * Wq : rq[i]! - qi * Eq);
+          }
         }
       }
       if (dTemp) {
