@@ -96,6 +96,21 @@ function logMix(v: f64, a: f64, b: f64): f64 {
   return z >= -0.5 ? Math.log1p(z) : Math.log(b + a * Math.exp(v));
 }
 
+// Σ wᵢ·(aᵢ − ref) over a row (kernels/divergences.ts, centredSum).
+function centredSum(w: usize, a: usize, ref: f64, C: i32): f64 {
+  let sum: f64 = 0;
+  for (let i = 0; i < C; i++) sum += ld(w, i) * (ld(a, i) - ref);
+  return sum;
+}
+
+// Σ_{i ≠ J} (rᵢ − wᵢ·ρ) over a row (kernels/divergences.ts, mixtureSum).
+function mixtureSum(w: usize, r: usize, rho: f64, J: i32, C: i32): f64 {
+  let sum: f64 = 0;
+  for (let i = 0; i < J; i++) sum += ld(r, i) - ld(w, i) * rho;
+  for (let i = J + 1; i < C; i++) sum += ld(r, i) - ld(w, i) * rho;
+  return sum;
+}
+
 // w·φ(log(o/w)), the KL term as a non-negative number (kernels/divergences.ts, wphi).
 // @ts-ignore: decorator
 @inline function wphi(w: f64, o: f64, v: f64): f64 {
@@ -179,8 +194,6 @@ export function divergenceRows(
       let umin: f64 = Infinity;
       let umax: f64 = -Infinity;
       let masksOk = true;
-      let mk: f64 = -Infinity;
-      let Du: f64 = 0;
       for (let i = 0; i < C; i++) {
         const si = ld(rs, i);
         const ti = ld(rt, i);
@@ -196,10 +209,6 @@ export function divergenceRows(
         if (u - u == 0) {
           if (u < umin) umin = u;
           if (u > umax) umax = u;
-          if (si > mk) {
-            mk = si;
-            Du = u;
-          }
         } else if (ti != -Infinity) masksOk = false;
       }
       // The spread of the exact t − s (the rounded one within its slack, else the two-sum pieces).
@@ -208,6 +217,21 @@ export function divergenceRows(
         const slack = 1.1102230246251565e-16 * (Math.abs(umax) + Math.abs(umin));
         if (!((umax - umin - slack) * invT <= SPREAD)) regular = false;
         else if (!((umax - umin + slack) * invT <= SPREAD)) regular = exactSpread(rs, rt, C, umax) * invT <= SPREAD;
+      }
+      // The centre's reference D = t − s at the student's largest logit the teacher keeps.
+      let Du: f64 = 0;
+      if (regular) {
+        let k = js;
+        if (ld(rt, js) == -Infinity) {
+          let mk: f64 = -Infinity;
+          for (let i = 0; i < C; i++) {
+            if (ld(rt, i) != -Infinity && ld(rs, i) > mk) {
+              mk = ld(rs, i);
+              k = i;
+            }
+          }
+        }
+        Du = ld(rt, k) - ld(rs, k);
       }
       let logZ: f64 = 0;
       let Mrow: f64 = 0;
@@ -326,12 +350,21 @@ export function divergenceRows(
           ri = Math.exp(yi);
         }
         st(p, i, pi);
-        if (qi == 0 && pi == 0) continue;
+        if (qi == 0 && pi == 0) {
+          // Nothing; its saved values 0 for pass 4's row sums.
+          st(lp, i, 0);
+          st(lq, i, 0);
+          st(rp, i, 0);
+          st(rq, i, 0);
+          continue;
+        }
         const dpq = qi == 0 ? pi : pi == 0 ? -qi : regular || (yi <= 0.5 && yi >= -0.5) ? qi * di : pi - qi;
         if (tvd) {
           const sg = Math.sign(dpq);
           D += 0.5 * Math.abs(dpq);
           st(lp, i, sg);
+          Ep += pi * sg;
+          Eq += qi * sg;
           continue;
         }
         const m = mp * pi + mq * qi;
@@ -339,12 +372,12 @@ export function divergenceRows(
           const nlp = pi == 0 ? Infinity : yi == Infinity ? Math.log(mp)
             : regular ? logMixOf(-di / ri, 1 / ri, -yi, mq, mp) : logMixOf(Math.expm1(-yi), Math.exp(-yi), -yi, mq, mp);
           Kp += wphi(pi, m, nlp);
-          st(lp, i, -nlp);
+          st(lp, i, pi == 0 ? 0 : -nlp);
         }
         if (cq != 0) {
           const nlq = qi == 0 ? Infinity : yi == -Infinity ? Math.log(mq) : logMixOf(di, ri, yi, mp, mq);
           Kq += wphi(qi, m, nlq);
-          st(lq, i, -nlq);
+          st(lq, i, qi == 0 ? 0 : -nlq);
         }
         if (kappa != 0) {
           // Below the smallest normal m the ratios come from the log-ratio (the subnormal-mixture rule).
@@ -389,60 +422,52 @@ export function divergenceRows(
       rS1 = 1 / S1;
     }
     st(loss, r, (soft ? alpha * Tk * D : 0) + (hard ? (1 - alpha) * ce : 0));
-    // Pass 4: the gradients, each side centred on its reference class (jt for g_t, js for g_s):
-    // first the centred row sums where they are finite, else the uncentred forms of pass 3.
+    // Pass 4: the gradients, each side whose largest class (jt, js) holds at least half its mass
+    // centred on it where the reference and the sum are finite; else pass 3's uncentred sums.
     let E: f64 = 0;
     const needT = soft && (dT != 0 || dTemp != 0);
     const needS = soft && (dS != 0 || dTemp != 0);
-    let cenP = false, cenQ = false, mixP = false, mixQ = false;
-    let lpJ: f64 = 0, lqJ: f64 = 0, Ap: f64 = 0, Aq: f64 = 0, rhoP: f64 = 0, rhoQ: f64 = 0, Wp: f64 = 0, Wq: f64 = 0;
-    if (needT) {
+    let lpJ: f64 = 0, Ap: f64 = tvd ? Ep : Kp, rhoP: f64 = 0, Wp: f64 = Ep, jp: i32 = -1;
+    let lqJ: f64 = 0, Aq: f64 = tvd ? Eq : Kq, rhoQ: f64 = 0, Wq: f64 = Eq, jq: i32 = -1;
+    if (needT && ld(p, jt) >= 0.5) {
       const pJ = ld(p, jt);
-      if (tvd) lpJ = pJ != 0 || ld(q, jt) != 0 ? ld(lp, jt) : 0;
-      else if (cp != 0 && pJ != 0) {
-        lpJ = ld(lp, jt);
-        cenP = lpJ - lpJ == 0;
+      if (tvd || cp != 0) {
+        const ref = ld(lp, jt);
+        const A = centredSum(p, lp, ref, C);
+        if (ref - ref == 0 && A - A == 0) {
+          lpJ = ref;
+          Ap = A;
+        }
       }
-      if (!tvd && mp != 0 && kappa != 0 && pJ >= 0.5) {
-        rhoP = ld(rp, jt) / pJ;
-        mixP = rhoP - rhoP == 0;
+      if (!tvd && mp != 0 && kappa != 0) {
+        const rho = ld(rp, jt) / pJ;
+        const W = rho - rho == 0 ? mixtureSum(p, rp, rho, jt, C) : NaN;
+        if (W - W == 0) {
+          rhoP = rho;
+          Wp = W;
+          jp = jt;
+        }
       }
     }
-    if (needS) {
+    if (needS && ld(q, js) >= 0.5) {
       const qJ = ld(q, js);
-      if (tvd) lqJ = qJ != 0 || ld(p, js) != 0 ? ld(lp, js) : 0;
-      else if (cq != 0 && qJ != 0) {
-        lqJ = ld(lq, js);
-        cenQ = lqJ - lqJ == 0;
+      if (tvd || cq != 0) {
+        const ref = tvd ? ld(lp, js) : ld(lq, js);
+        const A = centredSum(q, tvd ? lp : lq, ref, C);
+        if (ref - ref == 0 && A - A == 0) {
+          lqJ = ref;
+          Aq = A;
+        }
       }
-      if (!tvd && mq != 0 && kappa != 0 && qJ >= 0.5) {
-        rhoQ = ld(rq, js) / qJ;
-        mixQ = rhoQ - rhoQ == 0;
+      if (!tvd && mq != 0 && kappa != 0) {
+        const rho = ld(rq, js) / qJ;
+        const W = rho - rho == 0 ? mixtureSum(q, rq, rho, js, C) : NaN;
+        if (W - W == 0) {
+          rhoQ = rho;
+          Wq = W;
+          jq = js;
+        }
       }
-    }
-    if (tvd && (needT || needS)) {
-      for (let i = 0; i < C; i++) {
-        const qi = ld(q, i);
-        const pi = ld(p, i);
-        if (qi == 0 && pi == 0) continue;
-        const sg = ld(lp, i);
-        Ep += pi * (sg - lpJ);
-        Eq += qi * (sg - lqJ);
-      }
-    } else if (cenP || cenQ || mixP || mixQ) {
-      for (let i = 0; i < C; i++) {
-        const qi = ld(q, i);
-        const pi = ld(p, i);
-        if (qi == 0 && pi == 0) continue;
-        if (cenP && pi != 0) Ap += pi * (ld(lp, i) - lpJ);
-        if (cenQ && qi != 0) Aq += qi * (ld(lq, i) - lqJ);
-        if (mixP && i != jt) Wp += ld(rp, i) - pi * rhoP;
-        if (mixQ && i != js) Wq += ld(rq, i) - qi * rhoQ;
-      }
-      cenP = cenP && Ap - Ap == 0;
-      cenQ = cenQ && Aq - Aq == 0;
-      mixP = mixP && Wp - Wp == 0;
-      mixQ = mixQ && Wq - Wq == 0;
     }
     if (needT || needS) {
       for (let i = 0; i < C; i++) {
@@ -453,16 +478,16 @@ export function divergenceRows(
         if (qi != 0 || pi != 0) {
           if (tvd) {
             const sg = ld(lp, i);
-            gt = 0.5 * pi * ((sg - lpJ) - Ep);
-            gs = -0.5 * qi * ((sg - lqJ) - Eq);
+            gt = 0.5 * pi * ((sg - lpJ) - Ap);
+            gs = -0.5 * qi * ((sg - lqJ) - Aq);
           } else {
             if (needT) {
-              if (cp != 0 && pi != 0) gt = cp * pi * (cenP ? (ld(lp, i) - lpJ) - Ap : ld(lp, i) - Kp);
-              if (mp != 0 && kappa != 0) gt -= mp * (mixP ? (i == jt ? 0 : ld(rp, i) - pi * rhoP) - pi * Wp : ld(rp, i) - pi * Ep);
+              if (cp != 0 && pi != 0) gt = cp * pi * ((ld(lp, i) - lpJ) - Ap);
+              if (mp != 0 && kappa != 0) gt -= mp * ((i == jp ? 0 : ld(rp, i) - pi * rhoP) - pi * Wp);
             }
             if (needS) {
-              if (cq != 0 && qi != 0) gs = cq * qi * (cenQ ? (ld(lq, i) - lqJ) - Aq : ld(lq, i) - Kq);
-              if (mq != 0 && kappa != 0) gs -= mq * (mixQ ? (i == js ? 0 : ld(rq, i) - qi * rhoQ) - qi * Wq : ld(rq, i) - qi * Eq);
+              if (cq != 0 && qi != 0) gs = cq * qi * ((ld(lq, i) - lqJ) - Aq);
+              if (mq != 0 && kappa != 0) gs -= mq * ((i == jq ? 0 : ld(rq, i) - qi * rhoQ) - qi * Wq);
             }
           }
         }
