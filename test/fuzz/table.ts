@@ -524,6 +524,8 @@ const moderate = (x: number, bound = 1e4): boolean => Number.isFinite(x) && Math
  * keeping a finite class), labels in range and any accepted temperature, the
  * loss and both gradients are finite (docs/non-finite.md: masked teacher
  * classes add nothing; issue item 1: every accepted T gives a right answer).
+ * The reverse KL (and skewReverse at skew 0, the same divergence) is +∞ where the
+ * teacher masks a class the student keeps (docs/non-finite.md): no promise there.
  */
 function distillFinite(args: unknown[]): Finite {
   const [s, t, o] = args;
@@ -542,6 +544,7 @@ function distillFinite(args: unknown[]): Finite {
     ys = elements(labels);
     if (ys.some((k) => k < 0 || k >= s.shape[1]!)) return false;
   } else if (alpha !== 1) return false;
+  const reverse = opts.divergence === "reverse" || (opts.divergence === "skewReverse" && opts.skew === 0);
   const S = rowsOf(s);
   const Tr = rowsOf(t);
   for (let r = 0; r < S.length; r++) {
@@ -552,6 +555,7 @@ function distillFinite(args: unknown[]): Finite {
         const sv = S[r]![c]!;
         if (!(moderate(tv) || tv === -Infinity)) return false;
         if (!(moderate(sv) || (sv === -Infinity && tv === -Infinity))) return false;
+        if (reverse && tv === -Infinity && sv !== -Infinity) return false;
       }
     } else if (!S[r]!.every((x) => moderate(x) || x === -Infinity)) return false;
     if (ys !== null && alpha < 1 && !moderate(S[r]![ys[r]!]!)) return false;
