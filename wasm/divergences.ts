@@ -190,7 +190,7 @@ export function divergenceRows(
     let jt: i32 = 0;
     let js: i32 = 0;
     if (soft) {
-      // Pass 1: the maxima and their classes, whether the row is regular, the centre's reference D.
+      // Pass 1: the maxima and their classes, and whether the row is regular.
       let umin: f64 = Infinity;
       let umax: f64 = -Infinity;
       let masksOk = true;

@@ -158,7 +158,7 @@ export function distillationRowsKernel(
     let js = 0;
     if (soft) {
       // Pass 1: the maxima and their classes, and whether the row is regular (as in
-      // kernels/distillation.ts); for a regular row the reference D of the centre (pass 2).
+      // kernels/distillation.ts).
       let umin = Infinity;
       let umax = -Infinity;
       let masksOk = true;
