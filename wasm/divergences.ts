@@ -32,6 +32,25 @@ const MIN_NORMAL: f64 = 2.2250738585072014e-308;
 // 2⁻²⁰: below this Z⁺ the student's mass is almost all on classes the teacher masks.
 const ZP_MIN: f64 = 9.5367431640625e-7;
 
+// max − min of the exact tᵢ − sᵢ over a row's classes where it is finite, from the two-sum pieces
+// measured from R (kernels/distillation.ts, exactSpread): for rows whose rounded differences leave
+// the choice of form open.
+function exactSpread(rs: usize, rt: usize, C: i32, R: f64): f64 {
+  let lo: f64 = Infinity;
+  let hi: f64 = -Infinity;
+  for (let i = 0; i < C; i++) {
+    const t = ld(rt, i);
+    const s = ld(rs, i);
+    const d = t - s;
+    if (d - d == 0) {
+      const v = centred(t, s, R, 0);
+      if (v < lo) lo = v;
+      if (v > hi) hi = v;
+    }
+  }
+  return hi - lo;
+}
+
 // ((t − s) − D) − c with t − s carried exactly by a two-sum (kernels/distillation.ts, centred).
 // @ts-ignore: decorator
 @inline function centred(t: f64, s: f64, D: f64, c: f64): f64 {
@@ -75,6 +94,21 @@ function logMix(v: f64, a: f64, b: f64): f64 {
   if (v > 0) return v > 700 ? v + Math.log(a + b * Math.exp(-v)) : Math.log1p(a * Math.expm1(v));
   const z = a * Math.expm1(v);
   return z >= -0.5 ? Math.log1p(z) : Math.log(b + a * Math.exp(v));
+}
+
+// Σ wᵢ·(aᵢ − ref) over a row (kernels/divergences.ts, centredSum).
+function centredSum(w: usize, a: usize, ref: f64, C: i32): f64 {
+  let sum: f64 = 0;
+  for (let i = 0; i < C; i++) sum += ld(w, i) * (ld(a, i) - ref);
+  return sum;
+}
+
+// Σ_{i ≠ J} (rᵢ − wᵢ·ρ) over a row (kernels/divergences.ts, mixtureSum).
+function mixtureSum(w: usize, r: usize, rho: f64, J: i32, C: i32): f64 {
+  let sum: f64 = 0;
+  for (let i = 0; i < J; i++) sum += ld(r, i) - ld(w, i) * rho;
+  for (let i = J + 1; i < C; i++) sum += ld(r, i) - ld(w, i) * rho;
+  return sum;
 }
 
 // w·φ(log(o/w)), the KL term as a non-negative number (kernels/divergences.ts, wphi).
@@ -122,7 +156,6 @@ export function divergenceRows(
   const rp = scratch + (<usize>(7 * C) << 3);
   const rq = scratch + (<usize>(8 * C) << 3);
   const e1 = scratch + (<usize>(9 * C) << 3);
-  const gradients = dS != 0 || dT != 0 || dTemp != 0;
   const cSoft = (alpha * Tk * invT) / norm;
   const cHard = (1 - alpha) / norm;
   const squarings: i32 = sameH && squareOk && T >= 2 && T <= 64 && T == Math.floor(T) ? <i32>T : 0;
@@ -153,23 +186,53 @@ export function divergenceRows(
     let Eq: f64 = 0;
     let hardDone = false;
     let S1: f64 = 0, R1: f64 = 0, N1: f64 = 0;
+    // The classes of the largest teacher and student logits: the gradients' references (pass 4).
+    let jt: i32 = 0;
+    let js: i32 = 0;
     if (soft) {
-      // Pass 1: the maxima, and whether the row is regular.
+      // Pass 1: the maxima and their classes, and whether the row is regular.
       let umin: f64 = Infinity;
       let umax: f64 = -Infinity;
       let masksOk = true;
       for (let i = 0; i < C; i++) {
         const si = ld(rs, i);
         const ti = ld(rt, i);
-        if (si > ms || si != si) ms = si;
-        if (ti > mt || ti != ti) mt = ti;
+        if (si > ms || si != si) {
+          ms = si;
+          js = i;
+        }
+        if (ti > mt || ti != ti) {
+          mt = ti;
+          jt = i;
+        }
         const u = ti - si;
         if (u - u == 0) {
           if (u < umin) umin = u;
           if (u > umax) umax = u;
         } else if (ti != -Infinity) masksOk = false;
       }
-      let regular = masksOk && ms - ms == 0 && mt - mt == 0 && (umax - umin) * invT <= SPREAD;
+      // The spread of the exact t − s (the rounded one within its slack, else the two-sum pieces).
+      let regular = masksOk && ms - ms == 0 && mt - mt == 0;
+      if (regular) {
+        const slack = 1.1102230246251565e-16 * (Math.abs(umax) + Math.abs(umin));
+        if (!((umax - umin - slack) * invT <= SPREAD)) regular = false;
+        else if (!((umax - umin + slack) * invT <= SPREAD)) regular = exactSpread(rs, rt, C, umax) * invT <= SPREAD;
+      }
+      // The centre's reference D = t − s at the student's largest logit the teacher keeps.
+      let Du: f64 = 0;
+      if (regular) {
+        let k = js;
+        if (ld(rt, js) == -Infinity) {
+          let mk: f64 = -Infinity;
+          for (let i = 0; i < C; i++) {
+            if (ld(rt, i) != -Infinity && ld(rs, i) > mk) {
+              mk = ld(rs, i);
+              k = i;
+            }
+          }
+        }
+        Du = ld(rt, k) - ld(rs, k);
+      }
       let logZ: f64 = 0;
       let Mrow: f64 = 0;
       let rZ: f64 = 1;
@@ -188,7 +251,7 @@ export function divergenceRows(
         if (regular) {
           const ti = ld(rt, i);
           if (ti != -Infinity) {
-            Su += a * (ti - si);
+            Su += a * centred(ti, si, Du, 0);
             Sq += a;
           }
         }
@@ -211,7 +274,8 @@ export function divergenceRows(
       }
       if (e1here) hardDone = true;
       if (regular) {
-        const ubar = Sq > 0 ? Su / Sq : umax;
+        // The centre as the pair ū = D + c, never rounded into one number.
+        const cbar = Sq > 0 ? Su / Sq : 0;
         let M: f64 = 0;
         let Zp: f64 = 0;
         for (let i = 0; i < C; i++) {
@@ -224,7 +288,7 @@ export function divergenceRows(
             M -= a;
             continue;
           }
-          const x = centred(ti, ld(rs, i), ubar, 0) * invT;
+          const x = centred(ti, ld(rs, i), Du, cbar) * invT;
           st(y, i, x);
           let em1: f64;
           let ex: f64;
@@ -286,7 +350,14 @@ export function divergenceRows(
           ri = Math.exp(yi);
         }
         st(p, i, pi);
-        if (qi == 0 && pi == 0) continue;
+        if (qi == 0 && pi == 0) {
+          // Nothing; its saved values 0 for pass 4's row sums.
+          st(lp, i, 0);
+          st(lq, i, 0);
+          st(rp, i, 0);
+          st(rq, i, 0);
+          continue;
+        }
         const dpq = qi == 0 ? pi : pi == 0 ? -qi : regular || (yi <= 0.5 && yi >= -0.5) ? qi * di : pi - qi;
         if (tvd) {
           const sg = Math.sign(dpq);
@@ -301,12 +372,12 @@ export function divergenceRows(
           const nlp = pi == 0 ? Infinity : yi == Infinity ? Math.log(mp)
             : regular ? logMixOf(-di / ri, 1 / ri, -yi, mq, mp) : logMixOf(Math.expm1(-yi), Math.exp(-yi), -yi, mq, mp);
           Kp += wphi(pi, m, nlp);
-          st(lp, i, -nlp);
+          st(lp, i, pi == 0 ? 0 : -nlp);
         }
         if (cq != 0) {
           const nlq = qi == 0 ? Infinity : yi == -Infinity ? Math.log(mq) : logMixOf(di, ri, yi, mp, mq);
           Kq += wphi(qi, m, nlq);
-          st(lq, i, -nlq);
+          st(lq, i, qi == 0 ? 0 : -nlq);
         }
         if (kappa != 0) {
           // Below the smallest normal m the ratios come from the log-ratio (the subnormal-mixture rule).
@@ -351,9 +422,54 @@ export function divergenceRows(
       rS1 = 1 / S1;
     }
     st(loss, r, (soft ? alpha * Tk * D : 0) + (hard ? (1 - alpha) * ce : 0));
-    // Pass 4: the gradients.
+    // Pass 4: the gradients, each side whose largest class (jt, js) holds at least half its mass
+    // centred on it where the reference and the sum are finite; else pass 3's uncentred sums.
     let E: f64 = 0;
-    if (soft && gradients) {
+    const needT = soft && (dT != 0 || dTemp != 0);
+    const needS = soft && (dS != 0 || dTemp != 0);
+    let lpJ: f64 = 0, Ap: f64 = tvd ? Ep : Kp, rhoP: f64 = 0, Wp: f64 = Ep, jp: i32 = -1;
+    let lqJ: f64 = 0, Aq: f64 = tvd ? Eq : Kq, rhoQ: f64 = 0, Wq: f64 = Eq, jq: i32 = -1;
+    if (needT && ld(p, jt) >= 0.5) {
+      const pJ = ld(p, jt);
+      if (tvd || cp != 0) {
+        const ref = ld(lp, jt);
+        const A = centredSum(p, lp, ref, C);
+        if (ref - ref == 0 && A - A == 0) {
+          lpJ = ref;
+          Ap = A;
+        }
+      }
+      if (!tvd && mp != 0 && kappa != 0) {
+        const rho = ld(rp, jt) / pJ;
+        const W = rho - rho == 0 ? mixtureSum(p, rp, rho, jt, C) : NaN;
+        if (W - W == 0) {
+          rhoP = rho;
+          Wp = W;
+          jp = jt;
+        }
+      }
+    }
+    if (needS && ld(q, js) >= 0.5) {
+      const qJ = ld(q, js);
+      if (tvd || cq != 0) {
+        const ref = tvd ? ld(lp, js) : ld(lq, js);
+        const A = centredSum(q, tvd ? lp : lq, ref, C);
+        if (ref - ref == 0 && A - A == 0) {
+          lqJ = ref;
+          Aq = A;
+        }
+      }
+      if (!tvd && mq != 0 && kappa != 0) {
+        const rho = ld(rq, js) / qJ;
+        const W = rho - rho == 0 ? mixtureSum(q, rq, rho, js, C) : NaN;
+        if (W - W == 0) {
+          rhoQ = rho;
+          Wq = W;
+          jq = js;
+        }
+      }
+    }
+    if (needT || needS) {
       for (let i = 0; i < C; i++) {
         const qi = ld(q, i);
         const pi = ld(p, i);
@@ -362,13 +478,17 @@ export function divergenceRows(
         if (qi != 0 || pi != 0) {
           if (tvd) {
             const sg = ld(lp, i);
-            gt = 0.5 * pi * (sg - Ep);
-            gs = -0.5 * qi * (sg - Eq);
+            gt = 0.5 * pi * ((sg - lpJ) - Ap);
+            gs = -0.5 * qi * ((sg - lqJ) - Aq);
           } else {
-            if (cp != 0 && pi != 0) gt = cp * pi * (ld(lp, i) - Kp);
-            if (mp != 0 && kappa != 0) gt -= mp * (ld(rp, i) - pi * Ep);
-            if (cq != 0 && qi != 0) gs = cq * qi * (ld(lq, i) - Kq);
-            if (mq != 0 && kappa != 0) gs -= mq * (ld(rq, i) - qi * Eq);
+            if (needT) {
+              if (cp != 0 && pi != 0) gt = cp * pi * ((ld(lp, i) - lpJ) - Ap);
+              if (mp != 0 && kappa != 0) gt -= mp * ((i == jp ? 0 : ld(rp, i) - pi * rhoP) - pi * Wp);
+            }
+            if (needS) {
+              if (cq != 0 && qi != 0) gs = cq * qi * ((ld(lq, i) - lqJ) - Aq);
+              if (mq != 0 && kappa != 0) gs -= mq * ((i == jq ? 0 : ld(rq, i) - qi * rhoQ) - qi * Wq);
+            }
           }
         }
         if (dTemp != 0) {

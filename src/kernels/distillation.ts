@@ -396,9 +396,10 @@ export function distillationKernel(
 /**
  * max − min of the exact tᵢ − sᵢ over the classes of a row where it is finite, from the
  * two-sum pieces measured from R (a rounded value of one of them): where the rounded
- * differences cannot tell whether a row's spread is within the limit (`distillationKernel`).
+ * differences cannot tell whether a row's spread is within the limit (`distillationKernel`, and
+ * kernels/divergences.ts's rows).
  */
-function exactSpread(s: Num, t: Num, base: number, C: number, R: number): number {
+export function exactSpread(s: Num, t: Num, base: number, C: number, R: number): number {
   let lo = Infinity;
   let hi = -Infinity;
   for (let i = 0; i < C; i++) {

@@ -1,5 +1,5 @@
 import type { DistillationRowsCall } from "./table.js";
-import { SPREAD_64, centred, phiSeries } from "./distillation.js";
+import { SPREAD_64, centred, exactSpread, phiSeries } from "./distillation.js";
 
 type Num = { [i: number]: number; readonly length: number };
 
@@ -38,7 +38,11 @@ type Num = { [i: number]: number; readonly length: number };
  * kernel's log-ratio form (kernels/distillation.ts): p = q·eˣ/Z, so ℓ = x − log Z with
  * Z = 1 + M, M = Σ q·(eˣ − 1) (log1p, or log of the positive sum Σ q·eˣ when M < −½). Then
  * ℓ carries a relative error of a few ε whatever T is (x is centred and formed from the exact
- * t − s by a two-sum). Any other row uses the direct form
+ * t − s by a two-sum). As there, the centre is the pair ū = D + c (D = t − s at the student's
+ * largest logit the teacher keeps, c = Σ q·((t − s) − D)/Σ q from the exact t − s), never one
+ * rounded number, and the spread is that of the exact t − s: a rounding of ū (ε·|ū|) or of the
+ * spread (ε·|t − s|) is huge next to x where |t − s| is (1e34: e^x = ∞, a NaN row). Any other row
+ * uses the direct form
  * ℓ = ((t − max t) − (s − max s))/T − (log S_t − log S_s), each log-sum-exp as log1p of its
  * tail: masks, NaN, +∞, huge spreads. A class where both p and q are 0 adds nothing.
  *
@@ -53,6 +57,39 @@ type Num = { [i: number]: number; readonly length: number };
  * and t/T only; the shifts change nothing, the g rows sum to 0). p⊙δρ and q⊙δρ are formed
  * as κ·(p − q)·(p/p_μ) and κ·(p − q)·(q/p_μ) with the limits 1/μ_p and 1/μ_q of p/p_μ and q/p_μ when
  * μ_q or μ_p is 0, so a class one side masks gets its finite limit, not 0·∞.
+ *
+ * The centring. Each line above is w ⊙ (a − E_w a) for w = p or q, and Σ w = 1 makes it
+ * w ⊙ ((a − a_J) − E_w(a − a_J)) for any class J. The kernel's K_p, K_q are the value's KLs, formed
+ * as Σ w·φ (above), not as Σ ŵ·ℓ̂, and Σ ŵ is 1 only to a few ε: so ℓ − K leaves a few ε·(1 + K) in
+ * every entry, and w·δρ − w·Σ w·δρ a few ε·|E δρ|, however concentrated w is. On a one-hot side,
+ * whose gradient is 0 (every divergence's but the reverse KL's g_t = p − q and the forward KL's
+ * g_s = q − p), that residue was the whole entry: 1.35e-20 from WebAssembly where TypeScript's
+ * rounding happened to give 0 (s = [−2.25, −3], t = [−1.19e38, −∞], T = 2). So a side whose
+ * largest class J (the largest logit's: jt, js) holds at least half its mass (w_J ≥ ½) is
+ * centred on it, with A = Σ ŵ·(ℓ̂ − ℓ̂_J), v = ŵ·δρ − ŵ·ρ̂ (ρ̂ = (ŵ_J·δρ_J)/ŵ_J; v_J = 0), W = Σ v:
+ *
+ *   g_i = c·ŵ_i·((ℓ̂_i − ℓ̂_J) − A) − μ·(v_i − ŵ_i·W)        (TVD: ½·ŵ_i·((σ_i − σ_J) − Σ ŵ·(σ − σ_J)))
+ *
+ * exactly 0 on a one-hot side: ℓ̂_J − ℓ̂_J = 0, the other ŵ are 0, and so are the other v wherever
+ * the mixture keeps the other side (w·δρ = κ(p − q)·w/p_μ → 0 at w = 0 unless the other side's
+ * μ is 0: the two exceptions above, whose gradients are not 0). Its rounding, to first order, with
+ * m̄ = 1 − w_J the mass off J, b̄ = max over w > 0 of |ℓ − ℓ_J|, δ the largest error of a computed
+ * ℓ̂_j − ℓ̂_J beyond the reference's own (which cancels: any reference gives the same g; a few ε of
+ * the row's log-space numbers, docs/distillation-methods.md fact 2 without its δlog Z, common to
+ * every class) and ν that of a computed w:
+ *
+ *   |δg_i| ≤ c·w_i·[δ + (ν + 3ε)|ℓ_i − ℓ_J|] + c·w_i·m̄·[δ + (2ν + (C + 3)ε)·b̄]   (i ≠ J; w_i ≤ m̄)
+ *   |δg_J| ≤ c·w_J·m̄·[δ + (2ν + (C + 3)ε)·b̄]
+ *
+ * for the ℓ part: every entry's error is m̄ times a few (C + 3)ε of the row's log-space numbers,
+ * where the uncentred form's was a few ε·(1 + K) at J whatever m̄. The mixture part: with w_J ≥ ½,
+ * |ρ̂| ≤ 2|w_J·δρ_J| ≤ 2|κ|/μ (μ·w·|δρ| ≤ |κ|·|p − q|), so μ·v_i is formed within a few ε·|κ|(p_i + q_i
+ * + 2w_i), and μ·W within a few (C + 3)ε·|κ|·(3m̄ + 1 − o_J) (o the other side's probabilities):
+ * the sizes the uncentred form's terms had, and 0 on a one-hot side. Below w_J = ½ centring gains
+ * nothing (m̄ > ½) and can lose: δρ_J reaches C − 1 on the forward KL's student side at a flat
+ * student (p_J/q_J − 1), which would put ε·C·w_i into entries of size w_i. Such a side, and one
+ * whose reference or sum is not finite (a mask under the other side's mass, NaN), keeps the
+ * uncentred sums of pass 3, which cost no pass over the row; a centred sum costs one.
  *
  * `scratch` holds 10·C float64 values reused for every row.
  */
@@ -87,7 +124,6 @@ export function distillationRowsKernel(
   const rp = scratch.subarray(7 * C, 8 * C);
   const rq = scratch.subarray(8 * C, 9 * C);
   const e1 = scratch.subarray(9 * C, 10 * C);
-  const gradients = dS !== null || dT !== null || dTemp !== null;
   // ∂(α·T^k·D)/∂s = α·T^k·g_s/T, divided by the norm; likewise for t.
   const cSoft = (alpha * Tk * invT) / norm;
   const cHard = (1 - alpha) / norm;
@@ -117,30 +153,67 @@ export function distillationRowsKernel(
     let Eq = 0;
     let hardDone = false;
     let S1 = 0, R1 = 0, N1 = 0;
+    // The classes of the largest teacher and student logits: the gradients' references (pass 4).
+    let jt = 0;
+    let js = 0;
     if (soft) {
-      // Pass 1: the maxima, and whether the row is regular (as in kernels/distillation.ts).
+      // Pass 1: the maxima and their classes, and whether the row is regular (as in
+      // kernels/distillation.ts).
       let umin = Infinity;
       let umax = -Infinity;
       let masksOk = true;
       for (let i = 0; i < C; i++) {
         const si = s[base + i]!;
         const ti = t[base + i]!;
-        if (si > ms || si !== si) ms = si;
-        if (ti > mt || ti !== ti) mt = ti;
+        if (si > ms || si !== si) {
+          ms = si;
+          js = i;
+        }
+        if (ti > mt || ti !== ti) {
+          mt = ti;
+          jt = i;
+        }
         const u = ti - si;
         if (u - u === 0) {
           if (u < umin) umin = u;
           if (u > umax) umax = u;
         } else if (ti !== -Infinity) masksOk = false;
       }
-      let regular = masksOk && ms - ms === 0 && mt - mt === 0 && (umax - umin) * invT <= SPREAD_64;
+      // The spread is that of the exact t − s, which x is formed from (kernels/distillation.ts):
+      // each u is within 2⁻⁵³|u| of it, and where that slack leaves the limit open the two-sum
+      // pieces decide. From the rounded u alone, s = [1e20, 1e20] and t = [0, 3000] had a spread
+      // of 0 where it is 3000: x = 3000 at T = 1, e³⁰⁰⁰ = ∞ and a NaN loss where it is log 2.
+      // (Written with invT, so that a spread of 0 at T = 5e-324, 0·∞, is not regular.)
+      let regular = masksOk && ms - ms === 0 && mt - mt === 0;
+      if (regular) {
+        const slack = 2 ** -53 * (Math.abs(umax) + Math.abs(umin));
+        if (!((umax - umin - slack) * invT <= SPREAD_64)) regular = false;
+        else if (!((umax - umin + slack) * invT <= SPREAD_64)) regular = exactSpread(s, t, base, C, umax) * invT <= SPREAD_64;
+      }
+      // The centre's reference D = t − s at the student's largest logit among the classes the
+      // teacher keeps: js's, unless the teacher masks it (a regular row's other classes have a
+      // finite t − s).
+      let Du = 0;
+      if (regular) {
+        let k = js;
+        if (t[base + js] === -Infinity) {
+          let mk = -Infinity;
+          for (let i = 0; i < C; i++) {
+            if (t[base + i] !== -Infinity && s[base + i]! > mk) {
+              mk = s[base + i]!;
+              k = i;
+            }
+          }
+        }
+        Du = t[base + k]! - s[base + k]!;
+      }
       let logZ = 0;
       let Mrow = 0;
       let rZ = 1;
       // Pass 2: the student's exponentials a = exp((s − max s)/T) (into q), their sum with its
-      // tail apart (log S = log1p(tail): see kernels/distillation.ts), for a regular row Σ a·u
-      // and Σ a over the classes the teacher keeps (the centre ū), and the hard term's
-      // exponentials when it reads s (a itself at T = 1).
+      // tail apart (log S = log1p(tail): see kernels/distillation.ts), for a regular row
+      // Σ a·((t − s) − D) and Σ a over the classes the teacher keeps (the centre ū = D + c), and
+      // the hard term's exponentials when it reads s (a itself at T = 1).
       let Ss = 0, Rs = 0, Ns = 0, Su = 0, Sq = 0;
       const e1here = hard && sameH;
       for (let i = 0; i < C; i++) {
@@ -154,7 +227,7 @@ export function distillationRowsKernel(
         if (regular) {
           const ti = t[base + i]!;
           if (ti !== -Infinity) {
-            Su += a * (ti - si);
+            Su += a * centred(ti, si, Du, 0);
             Sq += a;
           }
         }
@@ -185,7 +258,14 @@ export function distillationRowsKernel(
         // Z⁺ = Σ q·eˣ, the same Z as 1 + M but a sum of positive terms (accurate when M is
         // near −1, i.e. when the teacher masks most of the student's mass). Below Z⁺ = 2⁻²⁰
         // that mass is almost all masked: direct form instead. ℓ (x for now) and eˣ − 1 are kept.
-        const ubar = Sq > 0 ? Su / Sq : umax;
+        // The centre is the pair ū = D + c, D = t − s at the student's largest logit among the
+        // classes the teacher keeps, c = Σ a·((t − s) − D)/Σ a, never rounded into one number
+        // (kernels/distillation.ts): that rounding, ε·|ū|, moved every x by ε·|ū|/T, and a row
+        // whose only finite t − s is −1.7e34 (s = [−3, 1.625], t = [−1.7e34, −∞], T = 4) had
+        // x = 5.8e17 where it is 0: e^x = ∞ and a NaN loss where the reverse KL is +∞ and
+        // ∂/∂t is p − q. With D where q is largest, c and the x of the classes that carry the mass
+        // are small and keep their relative accuracy.
+        const cbar = Sq > 0 ? Su / Sq : 0;
         let M = 0;
         let Zp = 0;
         for (let i = 0; i < C; i++) {
@@ -198,7 +278,7 @@ export function distillationRowsKernel(
             M -= a;
             continue;
           }
-          const x = centred(ti, s[base + i]!, ubar, 0) * invT;
+          const x = centred(ti, s[base + i]!, Du, cbar) * invT;
           y[i] = x;
           let em1: number;
           let ex: number;
@@ -266,7 +346,15 @@ export function distillationRowsKernel(
           ri = Math.exp(yi);
         }
         p[i] = pi;
-        if (qi === 0 && pi === 0) continue; // neither side has mass: nothing (0·log 0 = 0)
+        if (qi === 0 && pi === 0) {
+          // Neither side has mass: nothing (0·log 0 = 0). Its saved values are 0, so that pass 4's
+          // row sums, which run over every class, read no number left from another row.
+          lp[i] = 0;
+          lq[i] = 0;
+          rp[i] = 0;
+          rq[i] = 0;
+          continue;
+        }
         // p − q = q·(r − 1), accurate where the two nearly agree (|ℓ| ≤ ½ in the direct form, where
         // r may overflow far out); the limits where one is 0.
         const dpq = qi === 0 ? pi : pi === 0 ? -qi : regular || (yi <= 0.5 && yi >= -0.5) ? qi * di : pi - qi;
@@ -286,13 +374,13 @@ export function distillationRowsKernel(
           const nlp = pi === 0 ? Infinity : yi === Infinity ? Math.log(mp)
             : regular ? logMixOf(-di / ri, 1 / ri, -yi, mq, mp) : logMixOf(Math.expm1(-yi), Math.exp(-yi), -yi, mq, mp);
           Kp += wphi(pi, m, nlp);
-          lp[i] = -nlp;
+          lp[i] = pi === 0 ? 0 : -nlp; // (ℓ_p is used where p > 0 only: 0, not −∞, for the row sums)
         }
         if (cq !== 0) {
           // log(p_μ/q) = log(μ_q + μ_p·r).
           const nlq = qi === 0 ? Infinity : yi === -Infinity ? Math.log(mq) : logMixOf(di, ri, yi, mp, mq);
           Kq += wphi(qi, m, nlq);
-          lq[i] = -nlq;
+          lq[i] = qi === 0 ? 0 : -nlq;
         }
         if (kappa !== 0) {
           // p·δρ and q·δρ with δρ = κ(p − q)/p_μ; p/p_μ → 1/μ_p when μ_q = 0 (p_μ = μ_p·p), q/p_μ → 1/μ_q
@@ -342,9 +430,58 @@ export function distillationRowsKernel(
       rS1 = 1 / S1;
     }
     loss[r] = (soft ? alpha * Tk * D : 0) + (hard ? (1 - alpha) * ce : 0);
-    // Pass 4: the gradients.
+    // Pass 4: the gradients. A side whose largest class J (jt for the teacher, js for the
+    // student) holds at least half its mass is centred on it (the header, "The centring"):
+    // ℓ − ℓ_J and A = Σ w·(ℓ − ℓ_J) for K, w·(δρ − δρ_J) and W = Σ w·(δρ − δρ_J) for the
+    // mixture's E, σ − σ_J for TVD's, each where the reference and the sum are finite. Any
+    // other side keeps pass 3's uncentred sums (reference 0, no class set apart), whose
+    // non-finite results (a mask under the other side's mass, NaN) docs/non-finite.md states.
     let E = 0;
-    for (let i = 0; soft && gradients && i < C; i++) {
+    const needT = soft && (dT !== null || dTemp !== null);
+    const needS = soft && (dS !== null || dTemp !== null);
+    let lpJ = 0, Ap = tvd ? Ep : Kp, rhoP = 0, Wp = Ep, jp = -1;
+    let lqJ = 0, Aq = tvd ? Eq : Kq, rhoQ = 0, Wq = Eq, jq = -1;
+    if (needT && p[jt]! >= 0.5) {
+      const pJ = p[jt]!;
+      if (tvd || cp !== 0) {
+        const ref = lp[jt]!;
+        const A = centredSum(p, lp, ref, C);
+        if (ref - ref === 0 && A - A === 0) {
+          lpJ = ref;
+          Ap = A;
+        }
+      }
+      if (!tvd && mp !== 0 && kappa !== 0) {
+        const rho = rp[jt]! / pJ;
+        const W = rho - rho === 0 ? mixtureSum(p, rp, rho, jt, C) : NaN;
+        if (W - W === 0) {
+          rhoP = rho;
+          Wp = W;
+          jp = jt;
+        }
+      }
+    }
+    if (needS && q[js]! >= 0.5) {
+      const qJ = q[js]!;
+      if (tvd || cq !== 0) {
+        const ref = tvd ? lp[js]! : lq[js]!;
+        const A = centredSum(q, tvd ? lp : lq, ref, C);
+        if (ref - ref === 0 && A - A === 0) {
+          lqJ = ref;
+          Aq = A;
+        }
+      }
+      if (!tvd && mq !== 0 && kappa !== 0) {
+        const rho = rq[js]! / qJ;
+        const W = rho - rho === 0 ? mixtureSum(q, rq, rho, js, C) : NaN;
+        if (W - W === 0) {
+          rhoQ = rho;
+          Wq = W;
+          jq = js;
+        }
+      }
+    }
+    for (let i = 0; (needT || needS) && i < C; i++) {
       const qi = q[i]!;
       const pi = p[i]!;
       let gs = 0;
@@ -352,13 +489,18 @@ export function distillationRowsKernel(
       if (qi !== 0 || pi !== 0) {
         if (tvd) {
           const sg = lp[i]!;
-          gt = 0.5 * pi * (sg - Ep);
-          gs = -0.5 * qi * (sg - Eq);
+          gt = 0.5 * pi * ((sg - lpJ) - Ap);
+          gs = -0.5 * qi * ((sg - lqJ) - Aq);
         } else {
-          if (cp !== 0 && pi !== 0) gt = cp * pi * (lp[i]! - Kp);
-          if (mp !== 0 && kappa !== 0) gt -= mp * (rp[i]! - pi * Ep);
-          if (cq !== 0 && qi !== 0) gs = cq * qi * (lq[i]! - Kq);
-          if (mq !== 0 && kappa !== 0) gs -= mq * (rq[i]! - qi * Eq);
+          // (Uncentred, lpJ = rhoP = 0 and jp = −1 leave ℓ − K and w·δρ − w·E bit for bit.)
+          if (needT) {
+            if (cp !== 0 && pi !== 0) gt = cp * pi * ((lp[i]! - lpJ) - Ap);
+            if (mp !== 0 && kappa !== 0) gt -= mp * ((i === jp ? 0 : rp[i]! - pi * rhoP) - pi * Wp);
+          }
+          if (needS) {
+            if (cq !== 0 && qi !== 0) gs = cq * qi * ((lq[i]! - lqJ) - Aq);
+            if (mq !== 0 && kappa !== 0) gs -= mq * ((i === jq ? 0 : rq[i]! - qi * rhoQ) - qi * Wq);
+          }
         }
       }
       if (dTemp) {
@@ -379,6 +521,21 @@ export function distillationRowsKernel(
     // ∂(α·T^k·D)/∂T = α·T^{k−1}·(k·D − E/T), E/T = ⟨g_s, s/T⟩ + ⟨g_t, t/T⟩.
     if (dTemp) dTemp[r] = soft ? (alpha * Tk * invT * (power * D - E * invT)) / norm : 0;
   }
+}
+
+/** Σ wᵢ·(aᵢ − ref) over a row (pass 4's centred sums). */
+function centredSum(w: Float64Array, a: Float64Array, ref: number, C: number): number {
+  let sum = 0;
+  for (let i = 0; i < C; i++) sum += w[i]! * (a[i]! - ref);
+  return sum;
+}
+
+/** Σ_{i ≠ J} (rᵢ − wᵢ·ρ) over a row, r = w·δρ and ρ = δρ_J: Σ w·(δρ − δρ_J), whose J term is 0. */
+function mixtureSum(w: Float64Array, r: Float64Array, rho: number, J: number, C: number): number {
+  let sum = 0;
+  for (let i = 0; i < J; i++) sum += r[i]! - w[i]! * rho;
+  for (let i = J + 1; i < C; i++) sum += r[i]! - w[i]! * rho;
+  return sum;
 }
 
 /** The smallest normal float64: below it a product or a sum of probabilities has lost relative accuracy. */

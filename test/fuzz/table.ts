@@ -530,6 +530,8 @@ const moderate = (x: number, bound = 1e4): boolean => Number.isFinite(x) && Math
  * keeping a finite class), labels in range and any accepted temperature, the
  * loss and both gradients are finite (docs/non-finite.md: masked teacher
  * classes add nothing; issue item 1: every accepted T gives a right answer).
+ * The reverse KL (and skewReverse at skew 0, the same divergence) is +∞ where the
+ * teacher masks a class the student keeps (docs/non-finite.md): no promise there.
  */
 function distillFinite(args: unknown[]): Finite {
   const [s, t, o] = args;

@@ -127,6 +127,14 @@ const kinds: Record<string, RowMaker> = {
     return [s, t];
   },
   "teacher all −∞": (C, g) => [Array.from({ length: C }, () => g()), new Array<number>(C).fill(-Infinity)],
+  // One-hot sides, where ∂D/∂t (∂D/∂s) is 0 (kernels/divergences.ts, "The centring"): WebAssembly
+  // gave 1.35e-20 where TypeScript gave 0, which the allowance below, relative to the row, refuses.
+  "one-hot teacher at −1.19e38, the rest masked": (C, g) => [Array.from({ length: C }, () => g()), new Array<number>(C).fill(-Infinity).map((v, i) => (i === 0 ? -1.189943821258335e38 : v))],
+  "one-hot student at 1e38, the rest at −1e38": (C, g) => [new Array<number>(C).fill(-1e38).map((v, i) => (i === 1 ? 1e38 : v)), Array.from({ length: C }, () => g())],
+  // The centre at huge t − s: a one-class support at −1.7e34 (TypeScript: NaN, the centre rounded
+  // by 2.3e18), and a student at 1e20 whose teacher spreads 3000 (rounded spread 0: NaN on both).
+  "t − s = −1.7e34 on the teacher's only class": (C, g) => [Array.from({ length: C }, () => g()), new Array<number>(C).fill(-Infinity).map((v, i) => (i === 2 ? -1.734578681155948e34 : v))],
+  "student at 1e20 on every class, teacher in [0, 3000]": (C, g) => [new Array<number>(C).fill(1e20), Array.from({ length: C }, () => 1500 + 1000 * g())],
 };
 
 const settings: [Divergence, number][] = [
