@@ -1,6 +1,6 @@
 import type { Storage } from "../../tensor/dtype.js";
-import { SPREAD_64, centred, hOfM } from "../distillation.js";
-import { binarySplitKl, expFromTerms, logRatioTerms, rowLogSum, rowMax } from "./kd-rows.js";
+import { centred, hOfM } from "../distillation.js";
+import { binarySplitKl, expFromTerms, logRatioReference, logRatioTerms, rowLogSum, rowMax } from "./kd-rows.js";
 
 /**
  * The fused Decoupled-KD kernel (src/losses/dkd-loss.ts derives every formula used
@@ -65,21 +65,12 @@ export function dkd(
       continue;
     }
     // Pass 1 over the non-target classes: maxima, and whether the row is regular (no NaN
-    // or +∞, the student masks no class the teacher keeps, a bounded spread of u = t − s).
+    // or +∞, the student masks no class the teacher keeps, a bounded spread of the exact
+    // u = t − s), with the reference Du of the centre (logRatioReference, kd-rows.ts).
     const ms = rowMax(s, base, C, y);
     const mt = rowMax(t, base, C, y);
-    let umin = Infinity;
-    let umax = -Infinity;
-    let masksOk = true;
-    for (let j = 0; j < C; j++) {
-      if (j === y) continue;
-      const u = t[base + j]! - s[base + j]!;
-      if (u - u === 0) {
-        if (u < umin) umin = u;
-        if (u > umax) umax = u;
-      } else if (t[base + j]! !== -Infinity) masksOk = false;
-    }
-    const logRatio = masksOk && ms - ms === 0 && mt - mt === 0 && (umax - umin) * invT <= SPREAD_64;
+    const Du = logRatioReference(s, t, base, C, y, ms, mt, invT);
+    const logRatio = Du === Du;
     const sy = s[base + y]!;
     const ty = t[base + y]!;
     // The student's non-target softmax (es/Ss) and Λ_s. rowLogSum returns log1p(R + N − 1);
@@ -92,7 +83,8 @@ export function dkd(
     // The teacher side: the log-ratio sums, or the teacher's own exponentials.
     let nckd = 0;
     let M = 0;
-    let ubar = 0;
+    // The centre ū = Du + cu (cu from the exact t − s: logRatioReference).
+    let cu = 0;
     let Epx = 0;
     let lt: number;
     let delta: number;
@@ -105,12 +97,12 @@ export function dkd(
         if (j === y) continue;
         const tj = t[base + j]!;
         if (tj !== -Infinity) {
-          Su += es[j]! * (tj - s[base + j]!);
+          Su += es[j]! * centred(tj, s[base + j]!, Du, 0);
           Sq += es[j]!;
         }
       }
       // (Sq = 0 only when the student's non-target mass sits on teacher-masked classes.)
-      ubar = Sq > 0 ? Su / Sq : umax;
+      cu = Sq > 0 ? Su / Sq : 0;
       let Gam = 0;
       let Px = 0;
       for (let j = 0; j < C; j++) {
@@ -119,7 +111,7 @@ export function dkd(
           continue;
         }
         const tj = t[base + j]!;
-        const x = tj === -Infinity ? -Infinity : centred(tj, s[base + j]!, ubar, 0) * invT;
+        const x = tj === -Infinity ? -Infinity : centred(tj, s[base + j]!, Du, cu) * invT;
         logRatioTerms(x, terms);
         et[j] = terms[0]!;
         M += es[j]! * terms[0]!;
@@ -131,9 +123,12 @@ export function dkd(
       nckd = Gam / (1 + M) + hOfM(M);
       Epx = (Px * rSs) / (1 + M);
       // Λ_t = ((t_y − m_s) − ū)/T − c_s − log1p(M): lse_O(t/T) = lse_O(s/T) + ū/T + log1p(M).
+      // (t_y − m_s) − ū from the pair ū = Du + cu with t_y − m_s carried exactly: it rounds at
+      // ε·|t_y − t_k| (k the class of Du, whose s is m_s unless the teacher masks it), the
+      // teacher's own logit gap, never at ε·|t_y − m_s| (at a student of 1e20, 2e4 per unit of T).
       const L1M = Math.log1p(M);
-      lt = ((ty - ms) - ubar) * invT - cs - L1M;
-      delta = sy - sy === 0 && ty - ty === 0 ? L1M - centred(ty, sy, ubar, 0) * invT : ls - lt;
+      lt = (ty - ty === 0 ? centred(ty, ms, Du, cu) : ty - ms) * invT - cs - L1M;
+      delta = sy - sy === 0 && ty - ty === 0 ? L1M - centred(ty, sy, Du, cu) * invT : ls - lt;
     } else {
       ct = rowLogSum(t, base, C, y, mt, invT, et);
       let St = 0;
@@ -194,7 +189,7 @@ export function dkd(
         if (logRatio) {
           if (tj === -Infinity) p = 0;
           else {
-            const x = centred(tj, s[base + j]!, ubar, 0) * invT;
+            const x = centred(tj, s[base + j]!, Du, cu) * invT;
             p = es[j]! * expFromTerms(x, et[j]!) * P;
             dev = x - Epx;
           }
