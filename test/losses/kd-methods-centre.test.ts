@@ -12,7 +12,7 @@
  *   (logRatioReference), and such a row goes the direct way.
  * - The centre ū was rounded into one number, Σ q·(t − s)/Σ q: on a one-class teacher support
  *   with t − s = −1.7e34 (T = 4) that rounding can miss the one finite t − s by an ulp of 1.7e34,
- *   x = ±5e17 where it is 0, and a NaN row (dkdLoss's loss, nkdLoss's and wsldLoss's student
+ *   x = ±5.8e17 where it is 0, and a NaN row (dkdLoss's loss, nkdLoss's and wsldLoss's student
  *   gradients; which student logits round so depends on the sums). It is now the pair D + c.
  *
  * distLoss runs its rows through the same softmaxDifference, but a NaN difference D sends its

@@ -18,8 +18,10 @@ import { binarySplitKl, expFromTerms, logRatioReference, logRatioTerms, rowLogSu
  *
  * The non-target KL uses the two forms of the distillation kernel
  * (src/kernels/distillation.ts): the log-ratio form for a regular row (finite logits, or
- * non-target classes the teacher masks; the spread of (t − s)/T over O at most SPREAD_64),
- * with x_j = ((t_j − s_j) − ū)/T centred at the q̂-mean ū,
+ * non-target classes the teacher masks; the spread of the exact (t − s)/T over O at most
+ * SPREAD_64), with x_j = ((t_j − s_j) − ū)/T centred at the q̂-mean ū of the exact t − s, ū kept
+ * as the pair Du + cu, never one rounded number (logRatioReference, kd-rows.ts: at a student of
+ * 1e20 or a t − s of −1.7e34 the rounded spread or centre gave a NaN loss where it is finite),
  *   NCKD = Γ/(1 + M) + h(M),  p̂ = q̂·eˣ/(1 + M),  q̂ − p̂ = q̂·(M − ζ)/(1 + M),  ℓ̂_j − NCKD = x_j − E_p̂[x];
  * and the direct form Σ p̂·((t_j − m_t) − (s_j − m_s))/T − (c_t − c_s)) otherwise. In the
  * log-ratio form the binary logits' difference comes out of the same sums without a

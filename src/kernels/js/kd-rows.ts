@@ -169,8 +169,9 @@ export function rowMax(x: Num, base: number, C: number, skip: number): number {
  * off by ε·|ū|, which moves every x by ε·|ū|/T, an error set by where the logits sit, not by how
  * they differ. At a teacher class 1.7e34 below the student (s = [0.5, −3, 1.625],
  * t = [2, −1.7e34, −∞], target 0, T = 4) the rounded ū missed the one finite t − s by an ulp of
- * 1.7e34: x = 5e17 where it is 0, e^x = ∞ and a NaN loss. With D at the student's largest logit,
- * c and the x of the classes that carry the mass are small and keep their relative accuracy.
+ * 1.7e34: x = −5.8e17 where it is 0 (dkdLoss), e^x = 0, M = −1 and a NaN loss. With D at the
+ * student's largest logit, c and the x of the classes that carry the mass are small and keep
+ * their relative accuracy.
  *
  * The spread. Each rounded u = t − s is within 2⁻⁵³|u| of the exact one, so the exact spread
  * lies within slack = 2⁻⁵³(|umax| + |umin|) of umax − umin; where that leaves the limit open
