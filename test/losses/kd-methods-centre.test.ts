@@ -15,6 +15,12 @@
  *   x = ±5.8e17 where it is 0, and a NaN row (dkdLoss's loss, nkdLoss's and wsldLoss's student
  *   gradients; which student logits round so depends on the sums). It is now the pair D + c.
  *
+ * - The log-ratio form was taken whatever share Q of the student's mass (over the classes in play)
+ *   sat on the teacher's support: a class the teacher masks enters M as ζ = −1, 1 + M = Q·(1 + M̃)
+ *   is formed as 1 − (1 − Q) + …, and at Q = e^−2866 it rounded to 0 (s = [0, 0, −2866],
+ *   t = [0, −∞, 1.5], target 0, T = 1: NaN). Below Q = ½ the row now goes the direct way, as in
+ *   the fused kernel.
+ *
  * distLoss runs its rows through the same softmaxDifference, but a NaN difference D sends its
  * correlation to the fallback b = Ỹ_t (kernels/js/dist.ts, "‖D̃‖ ≤ N_a/2" is false for NaN), so
  * these rows gave the right values before as well: its rows here guard the path, they did not
@@ -61,6 +67,11 @@ const rows: Row[] = [
   { name: "one-class non-target teacher support at t − s = −1.7e34", m: "nkd", s: [0.5, -1.5, 1.625], t: [2, -1.7e34, -Infinity], y: 0, T: 4 },
   // wsldLoss's soft term runs over every class: the teacher's support is the target alone.
   { name: "one-class teacher support at t − s = −1.7e34", m: "wsld", s: [-1.5, 1.625], t: [-1.7e34, -Infinity], y: 0, T: 4 },
+  // The student's non-target mass almost all on a class the teacher masks (Q = e^−2866 of it on
+  // the teacher's support): the log-ratio form's 1 + M = Q·(1 + M̃) rounded to 0.
+  { name: "student mass on a teacher-masked class, Q = e^−2866", m: "dkd", s: [0, 0, -2866], t: [0, -Infinity, 1.5], y: 0, T: 1 },
+  { name: "student mass on a teacher-masked class, Q = e^−2866", m: "nkd", s: [0, 0, -2866], t: [0, -Infinity, 1.5], y: 0, T: 1 },
+  { name: "student mass on a teacher-masked class, Q = e^−2866", m: "wsld", s: [0, -2866], t: [-Infinity, 1.5], y: 1, T: 1 },
 ];
 for (const r of rows) {
   r.s = r.s.map(f);

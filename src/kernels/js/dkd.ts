@@ -72,7 +72,7 @@ export function dkd(
     const ms = rowMax(s, base, C, y);
     const mt = rowMax(t, base, C, y);
     const Du = logRatioReference(s, t, base, C, y, ms, mt, invT);
-    const logRatio = Du === Du;
+    let logRatio = Du === Du;
     const sy = s[base + y]!;
     const ty = t[base + y]!;
     // The student's non-target softmax (es/Ss) and Λ_s. rowLogSum returns log1p(R + N − 1);
@@ -85,13 +85,9 @@ export function dkd(
     // The teacher side: the log-ratio sums, or the teacher's own exponentials.
     let nckd = 0;
     let M = 0;
-    // The centre ū = Du + cu (cu from the exact t − s: logRatioReference).
+    // The centre ū = Du + cu (cu from the exact t − s: logRatioReference), from Σ q̂·((t − s) − Du)
+    // and Σ q̂ over the non-target classes the teacher keeps.
     let cu = 0;
-    let Epx = 0;
-    let lt: number;
-    let delta: number;
-    let rSt = 0;
-    let ct = 0;
     if (logRatio) {
       let Su = 0;
       let Sq = 0;
@@ -103,8 +99,21 @@ export function dkd(
           Sq += es[j]!;
         }
       }
-      // (Sq = 0 only when the student's non-target mass sits on teacher-masked classes.)
-      cu = Sq > 0 ? Su / Sq : 0;
+      // The log-ratio form needs the student to keep at least half its non-target mass on the
+      // teacher's support (Q = Sq/Ss ≥ ½), as in src/kernels/distillation.ts: a class the teacher
+      // masks enters M as ζ = −1, so 1 + M = Q·(1 + M̃) is formed as 1 − (1 − Q) + …, a relative
+      // error ε/Q, and nothing at Q below ε (s = [0, 0, −2866], t = [0, −∞, 1.5], target 0, T = 1:
+      // 1 + M rounded to 0 and a NaN loss where it is finite). With Q < ½, NCKD ≥ −log Q > log 2,
+      // and the direct form's absolute error is relative to it.
+      if (Sq >= 0.5 * Ss) cu = Su / Sq;
+      else logRatio = false;
+    }
+    let Epx = 0;
+    let lt: number;
+    let delta: number;
+    let rSt = 0;
+    let ct = 0;
+    if (logRatio) {
       let Gam = 0;
       let Px = 0;
       for (let j = 0; j < C; j++) {

@@ -226,18 +226,29 @@ export function softmaxDifference(
   const mt = rowMax(t, base, C, skip);
   if (skip >= 0) D[dBase + skip] = 0;
   const Du = logRatioReference(s, t, base, C, skip, ms, mt, invT);
+  // The centre ū = Du + c (logRatioReference): c from the exact t − s, never ū rounded.
+  let Su = 0;
+  let Sq = 0;
+  let Qall = 0;
   if (Du === Du) {
-    // The centre ū = Du + c (logRatioReference): c from the exact t − s, never ū rounded.
-    let Su = 0;
-    let Sq = 0;
     for (let j = 0; j < C; j++) {
+      if (j === skip) continue;
       const tj = t[base + j]!;
-      if (j !== skip && tj !== -Infinity) {
+      Qall += q[qBase + j]!;
+      if (tj !== -Infinity) {
         Su += q[qBase + j]! * centred(tj, s[base + j]!, Du, 0);
         Sq += q[qBase + j]!;
       }
     }
-    const c = Sq > 0 ? Su / Sq : 0;
+  }
+  // The log-ratio form needs at least half of q on the teacher's support (Sq ≥ ½ of q's mass over
+  // the classes in play), as in src/kernels/distillation.ts: a class the teacher masks enters M as
+  // m = −1, so 1 + M = Q·(1 + M̃) is formed as 1 − (1 − Q) + …, a relative error ε/Q, and nothing at
+  // Q below ε (s = [0, −2866], t = [−∞, 1.5], T = 1: 1 + M rounded to 0, NaN differences where p − q
+  // is [−1, 1]). Below ½, |p − q| ≥ 1 − Q > ½ on the masked classes, and the direct form's absolute
+  // error ε·(p + q) is relative to that.
+  if (Du === Du && Sq >= 0.5 * Qall) {
+    const c = Su / Sq;
     let M = 0;
     for (let j = 0; j < C; j++) {
       if (j === skip) continue;
