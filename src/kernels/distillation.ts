@@ -394,15 +394,17 @@ export function distillationKernel(
 }
 
 /**
- * max − min of the exact tᵢ − sᵢ over the classes of a row where it is finite, from the
- * two-sum pieces measured from R (a rounded value of one of them): where the rounded
- * differences cannot tell whether a row's spread is within the limit (`distillationKernel`, and
- * kernels/divergences.ts's rows).
+ * max − min of the exact tᵢ − sᵢ over the classes of a row where it is finite (class `skip`
+ * left out; −1: none), from the two-sum pieces measured from R (a rounded value of one of them):
+ * where the rounded differences cannot tell whether a row's spread is within the limit
+ * (`distillationKernel`, kernels/divergences.ts's rows, and the KD methods' rows in
+ * kernels/js/dkd.ts and kernels/js/kd-rows.ts, which leave out the target class).
  */
-export function exactSpread(s: Num, t: Num, base: number, C: number, R: number): number {
+export function exactSpread(s: Num, t: Num, base: number, C: number, R: number, skip = -1): number {
   let lo = Infinity;
   let hi = -Infinity;
   for (let i = 0; i < C; i++) {
+    if (i === skip) continue;
     const ti = t[base + i]!;
     const si = s[base + i]!;
     const u = ti - si;

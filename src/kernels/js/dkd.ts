@@ -1,6 +1,6 @@
 import type { Storage } from "../../tensor/dtype.js";
-import { SPREAD_64, centred, hOfM } from "../distillation.js";
-import { binarySplitKl, expFromTerms, logRatioTerms, rowLogSum, rowMax } from "./kd-rows.js";
+import { centred, hOfM } from "../distillation.js";
+import { binarySplitKl, expFromTerms, logRatioReference, logRatioTerms, rowLogSum, rowMax } from "./kd-rows.js";
 
 /**
  * The fused Decoupled-KD kernel (src/losses/dkd-loss.ts derives every formula used
@@ -18,8 +18,10 @@ import { binarySplitKl, expFromTerms, logRatioTerms, rowLogSum, rowMax } from ".
  *
  * The non-target KL uses the two forms of the distillation kernel
  * (src/kernels/distillation.ts): the log-ratio form for a regular row (finite logits, or
- * non-target classes the teacher masks; the spread of (t − s)/T over O at most SPREAD_64),
- * with x_j = ((t_j − s_j) − ū)/T centred at the q̂-mean ū,
+ * non-target classes the teacher masks; the spread of the exact (t − s)/T over O at most
+ * SPREAD_64), with x_j = ((t_j − s_j) − ū)/T centred at the q̂-mean ū of the exact t − s, ū kept
+ * as the pair Du + cu, never one rounded number (logRatioReference, kd-rows.ts: at a student of
+ * 1e20 or a t − s of −1.7e34 the rounded spread or centre gave a NaN loss where it is finite),
  *   NCKD = Γ/(1 + M) + h(M),  p̂ = q̂·eˣ/(1 + M),  q̂ − p̂ = q̂·(M − ζ)/(1 + M),  ℓ̂_j − NCKD = x_j − E_p̂[x];
  * and the direct form Σ p̂·((t_j − m_t) − (s_j − m_s))/T − (c_t − c_s)) otherwise. In the
  * log-ratio form the binary logits' difference comes out of the same sums without a
@@ -65,21 +67,12 @@ export function dkd(
       continue;
     }
     // Pass 1 over the non-target classes: maxima, and whether the row is regular (no NaN
-    // or +∞, the student masks no class the teacher keeps, a bounded spread of u = t − s).
+    // or +∞, the student masks no class the teacher keeps, a bounded spread of the exact
+    // u = t − s), with the reference Du of the centre (logRatioReference, kd-rows.ts).
     const ms = rowMax(s, base, C, y);
     const mt = rowMax(t, base, C, y);
-    let umin = Infinity;
-    let umax = -Infinity;
-    let masksOk = true;
-    for (let j = 0; j < C; j++) {
-      if (j === y) continue;
-      const u = t[base + j]! - s[base + j]!;
-      if (u - u === 0) {
-        if (u < umin) umin = u;
-        if (u > umax) umax = u;
-      } else if (t[base + j]! !== -Infinity) masksOk = false;
-    }
-    const logRatio = masksOk && ms - ms === 0 && mt - mt === 0 && (umax - umin) * invT <= SPREAD_64;
+    const Du = logRatioReference(s, t, base, C, y, ms, mt, invT);
+    let logRatio = Du === Du;
     const sy = s[base + y]!;
     const ty = t[base + y]!;
     // The student's non-target softmax (es/Ss) and Λ_s. rowLogSum returns log1p(R + N − 1);
@@ -92,12 +85,9 @@ export function dkd(
     // The teacher side: the log-ratio sums, or the teacher's own exponentials.
     let nckd = 0;
     let M = 0;
-    let ubar = 0;
-    let Epx = 0;
-    let lt: number;
-    let delta: number;
-    let rSt = 0;
-    let ct = 0;
+    // The centre ū = Du + cu (cu from the exact t − s: logRatioReference), from Σ q̂·((t − s) − Du)
+    // and Σ q̂ over the non-target classes the teacher keeps.
+    let cu = 0;
     if (logRatio) {
       let Su = 0;
       let Sq = 0;
@@ -105,12 +95,25 @@ export function dkd(
         if (j === y) continue;
         const tj = t[base + j]!;
         if (tj !== -Infinity) {
-          Su += es[j]! * (tj - s[base + j]!);
+          Su += es[j]! * centred(tj, s[base + j]!, Du, 0);
           Sq += es[j]!;
         }
       }
-      // (Sq = 0 only when the student's non-target mass sits on teacher-masked classes.)
-      ubar = Sq > 0 ? Su / Sq : umax;
+      // The log-ratio form needs the student to keep at least half its non-target mass on the
+      // teacher's support (Q = Sq/Ss ≥ ½), as in src/kernels/distillation.ts: a class the teacher
+      // masks enters M as ζ = −1, so 1 + M = Q·(1 + M̃) is formed as 1 − (1 − Q) + …, a relative
+      // error ε/Q, and nothing at Q below ε (s = [0, 0, −2866], t = [0, −∞, 1.5], target 0, T = 1:
+      // 1 + M rounded to 0 and a NaN loss where it is finite). With Q < ½, NCKD ≥ −log Q > log 2,
+      // and the direct form's absolute error is relative to it.
+      if (Sq >= 0.5 * Ss) cu = Su / Sq;
+      else logRatio = false;
+    }
+    let Epx = 0;
+    let lt: number;
+    let delta: number;
+    let rSt = 0;
+    let ct = 0;
+    if (logRatio) {
       let Gam = 0;
       let Px = 0;
       for (let j = 0; j < C; j++) {
@@ -119,7 +122,7 @@ export function dkd(
           continue;
         }
         const tj = t[base + j]!;
-        const x = tj === -Infinity ? -Infinity : centred(tj, s[base + j]!, ubar, 0) * invT;
+        const x = tj === -Infinity ? -Infinity : centred(tj, s[base + j]!, Du, cu) * invT;
         logRatioTerms(x, terms);
         et[j] = terms[0]!;
         M += es[j]! * terms[0]!;
@@ -131,9 +134,12 @@ export function dkd(
       nckd = Gam / (1 + M) + hOfM(M);
       Epx = (Px * rSs) / (1 + M);
       // Λ_t = ((t_y − m_s) − ū)/T − c_s − log1p(M): lse_O(t/T) = lse_O(s/T) + ū/T + log1p(M).
+      // (t_y − m_s) − ū from the pair ū = Du + cu with t_y − m_s carried exactly: it rounds at
+      // ε·|t_y − t_k| (k the class of Du, whose s is m_s unless the teacher masks it), the
+      // teacher's own logit gap, never at ε·|t_y − m_s| (at a student of 1e20, 2e4 per unit of T).
       const L1M = Math.log1p(M);
-      lt = ((ty - ms) - ubar) * invT - cs - L1M;
-      delta = sy - sy === 0 && ty - ty === 0 ? L1M - centred(ty, sy, ubar, 0) * invT : ls - lt;
+      lt = (ty - ty === 0 ? centred(ty, ms, Du, cu) : ty - ms) * invT - cs - L1M;
+      delta = sy - sy === 0 && ty - ty === 0 ? L1M - centred(ty, sy, Du, cu) * invT : ls - lt;
     } else {
       ct = rowLogSum(t, base, C, y, mt, invT, et);
       let St = 0;
@@ -194,7 +200,7 @@ export function dkd(
         if (logRatio) {
           if (tj === -Infinity) p = 0;
           else {
-            const x = centred(tj, s[base + j]!, ubar, 0) * invT;
+            const x = centred(tj, s[base + j]!, Du, cu) * invT;
             p = es[j]! * expFromTerms(x, et[j]!) * P;
             dev = x - Epx;
           }

@@ -1,4 +1,4 @@
-import { SPREAD_64, centred, hOfM, phiSeries } from "../distillation.js";
+import { SPREAD_64, centred, exactSpread, hOfM, phiSeries } from "../distillation.js";
 
 /**
  * Pieces shared by the fused kernels of the distillation methods (dkd.ts, dist.ts,
@@ -157,11 +157,62 @@ export function rowMax(x: Num, base: number, C: number, skip: number): number {
 }
 
 /**
+ * Whether a row (its classes other than `skip`; −1: none skipped) takes the log-ratio form, and
+ * if so the reference D of its centre; NaN if it does not. ms, mt are the row's maxima
+ * (rowMax). The row is regular when no logit is NaN or +∞, the student masks no class the
+ * teacher keeps, and the spread of the exact (t − s)/T over the classes where it is finite is
+ * at most SPREAD_64. D is t − s (rounded) at the student's largest logit among those classes.
+ *
+ * The centre. The log-ratio form centres x = ((t − s) − ū)/T at the q-mean ū of the exact
+ * t − s, and keeps ū as the pair D + c, c = Σ q·((t − s) − D)/Σ q with t − s carried exactly
+ * (`centred`), as src/kernels/distillation.ts does: one rounded number ū = Σ q·(t − s)/Σ q is
+ * off by ε·|ū|, which moves every x by ε·|ū|/T, an error set by where the logits sit, not by how
+ * they differ. At a teacher class 1.7e34 below the student (s = [0.5, −3, 1.625],
+ * t = [2, −1.7e34, −∞], target 0, T = 4) the rounded ū missed the one finite t − s by an ulp of
+ * 1.7e34: x = −5.8e17 where it is 0 (dkdLoss), e^x = 0, M = −1 and a NaN loss. With D at the
+ * student's largest logit, c and the x of the classes that carry the mass are small and keep
+ * their relative accuracy.
+ *
+ * The spread. Each rounded u = t − s is within 2⁻⁵³|u| of the exact one, so the exact spread
+ * lies within slack = 2⁻⁵³(|umax| + |umin|) of umax − umin; where that leaves the limit open
+ * the two-sum pieces decide (exactSpread). From the rounded u alone, a student at 1e20 (doubles
+ * 16384 apart there) and a teacher at [0, 3000, 0, 1000] had a spread of 0 where it is 3000:
+ * the log-ratio form then met x = ±1500 at T = 1, e¹⁵⁰⁰ = ∞ and a NaN loss and gradient.
+ * (Written with invT, so that a spread of 0 at T = 5e-324, 0·∞, is not regular.)
+ */
+export function logRatioReference(s: Num, t: Num, base: number, C: number, skip: number, ms: number, mt: number, invT: number): number {
+  if (!(ms - ms === 0 && mt - mt === 0)) return NaN;
+  let umin = Infinity;
+  let umax = -Infinity;
+  let mk = -Infinity;
+  let D = NaN;
+  for (let j = 0; j < C; j++) {
+    if (j === skip) continue;
+    const tj = t[base + j]!;
+    const sj = s[base + j]!;
+    const u = tj - sj;
+    if (u - u === 0) {
+      if (u < umin) umin = u;
+      if (u > umax) umax = u;
+      if (sj > mk) {
+        mk = sj;
+        D = u;
+      }
+    } else if (tj !== -Infinity) return NaN;
+  }
+  const slack = 2 ** -53 * (Math.abs(umax) + Math.abs(umin));
+  if (!((umax - umin - slack) * invT <= SPREAD_64)) return NaN;
+  if (!((umax - umin + slack) * invT <= SPREAD_64) && !(exactSpread(s, t, base, C, umax, skip) * invT <= SPREAD_64)) return NaN;
+  return D;
+}
+
+/**
  * D = p − q for one row, p = softmax(t/T) and q = softmax(s/T) (q given, normalised, read
  * from q[qBase + j]), over the classes other than `skip` (−1: none; D is 0 at skip), into
  * D[dBase + j]. In the log-ratio form of src/kernels/distillation.ts when the row is regular
  * (finite, or classes the teacher masks; the spread of (t − s)/T over the classes at most
- * SPREAD_64): x = ((t − s) − ū)/T centred at the q-mean ū, m = expm1(x), M = Σ q·m,
+ * SPREAD_64: logRatioReference): x = ((t − s) − ū)/T centred at the q-mean ū of the exact
+ * t − s, ū kept as the pair D + c (logRatioReference), m = expm1(x), M = Σ q·m,
  *   D = q·(m − M)/(1 + M)
  * (p = q·eˣ/(1 + M)): relative-accurate however close p and q are, where p − q formed from two
  * rounded softmaxes keeps only an absolute ε·(p + q) (at T = 1e6 they agree to 1e-6 and the
@@ -173,34 +224,36 @@ export function softmaxDifference(
 ): boolean {
   const ms = rowMax(s, base, C, skip);
   const mt = rowMax(t, base, C, skip);
-  let umin = Infinity;
-  let umax = -Infinity;
-  let masksOk = true;
-  for (let j = 0; j < C; j++) {
-    if (j === skip) continue;
-    const u = t[base + j]! - s[base + j]!;
-    if (u - u === 0) {
-      if (u < umin) umin = u;
-      if (u > umax) umax = u;
-    } else if (t[base + j]! !== -Infinity) masksOk = false;
-  }
   if (skip >= 0) D[dBase + skip] = 0;
-  if (masksOk && ms - ms === 0 && mt - mt === 0 && (umax - umin) * invT <= SPREAD_64) {
-    let Su = 0;
-    let Sq = 0;
+  const Du = logRatioReference(s, t, base, C, skip, ms, mt, invT);
+  // The centre ū = Du + c (logRatioReference): c from the exact t − s, never ū rounded.
+  let Su = 0;
+  let Sq = 0;
+  let Qall = 0;
+  if (Du === Du) {
     for (let j = 0; j < C; j++) {
+      if (j === skip) continue;
       const tj = t[base + j]!;
-      if (j !== skip && tj !== -Infinity) {
-        Su += q[qBase + j]! * (tj - s[base + j]!);
+      Qall += q[qBase + j]!;
+      if (tj !== -Infinity) {
+        Su += q[qBase + j]! * centred(tj, s[base + j]!, Du, 0);
         Sq += q[qBase + j]!;
       }
     }
-    const ubar = Sq > 0 ? Su / Sq : umax;
+  }
+  // The log-ratio form needs at least half of q on the teacher's support (Sq ≥ ½ of q's mass over
+  // the classes in play), as in src/kernels/distillation.ts: a class the teacher masks enters M as
+  // m = −1, so 1 + M = Q·(1 + M̃) is formed as 1 − (1 − Q) + …, a relative error ε/Q, and nothing at
+  // Q below ε (s = [0, −2866], t = [−∞, 1.5], T = 1: 1 + M rounded to 0, NaN differences where p − q
+  // is [−1, 1]). Below ½, |p − q| ≥ 1 − Q > ½ on the masked classes, and the direct form's absolute
+  // error ε·(p + q) is relative to that.
+  if (Du === Du && Sq >= 0.5 * Qall) {
+    const c = Su / Sq;
     let M = 0;
     for (let j = 0; j < C; j++) {
       if (j === skip) continue;
       const tj = t[base + j]!;
-      const m = tj === -Infinity ? -1 : Math.expm1(centred(tj, s[base + j]!, ubar, 0) * invT);
+      const m = tj === -Infinity ? -1 : Math.expm1(centred(tj, s[base + j]!, Du, c) * invT);
       D[dBase + j] = m;
       M += q[qBase + j]! * m;
     }
