@@ -109,7 +109,7 @@ const wrongTensor: fc.Arbitrary<Arg> = fc.oneof(wrongType, fc.constantFrom(...SP
 /** Two operands that broadcast (or, sometimes, do not), either of which may be a bare number. */
 function Pair(p: Profile, o: TensorOptions = {}, numbers = true): Param {
   const good = shapeArb(p)
-    .chain((s) => fc.tuple(tensorArb(fc.constant(s), o), tensorArb(broadcastVariant(s), o), anyNumber, fc.integer({ min: 0, max: 9 })))
+    .chain((s) => fc.tuple(tensorArb(fc.constant(s), o), tensorArb(broadcastVariant(s, p.maxSize), o), anyNumber, fc.integer({ min: 0, max: 9 })))
     .map(([a, b, n, k]): Arg[] => (numbers && k === 0 ? [a, v(n)] : numbers && k === 1 ? [v(n), b] : [a, b]));
   return Group(good, [wrongTensor, wrongTensor]);
 }
@@ -1007,7 +1007,7 @@ const Callback = (names: string[]): Param => one(fc.constantFrom(...names).map((
 const tensorList = (p: Profile, o: TensorOptions = {}): Param =>
   one(
     fc.oneof(
-      shapeArb(p, 0, 3).chain((s) => fc.array(tensorArb(fc.oneof(fc.constant(s), broadcastVariant(s)), o), { maxLength: 4 })).map((items) => list(items)),
+      shapeArb(p, 0, 3).chain((s) => fc.array(tensorArb(fc.oneof(fc.constant(s), broadcastVariant(s, p.maxSize)), o), { maxLength: 4 })).map((items) => list(items)),
       fc.array(fc.oneof(tensorArb(shapeArb(p, 0, 2), o), wrongType), { minLength: 1, maxLength: 3 }).map(list),
     ),
     fc.oneof(wrongType, tensorArb(shapeArb(p), o)),
@@ -1651,7 +1651,7 @@ R.clamp = fn((p) => [T(p), one(fc.constantFrom<unknown>(-1, 0, 0.5, null, undefi
 R.where = fn(
   (p) => [
     Group(
-      shapeArb(p).chain((s) => fc.tuple(tensorArb(broadcastVariant(s), { dtypes: ["int32", "int32", "float32"], kinds: ["moderate"] }), tensorArb(fc.constant(s)), tensorArb(broadcastVariant(s)), anyNumber, fc.integer({ min: 0, max: 5 })))
+      shapeArb(p).chain((s) => fc.tuple(tensorArb(broadcastVariant(s, p.maxSize), { dtypes: ["int32", "int32", "float32"], kinds: ["moderate"] }), tensorArb(fc.constant(s)), tensorArb(broadcastVariant(s, p.maxSize)), anyNumber, fc.integer({ min: 0, max: 5 })))
         .map(([c, a, b, n, k]): Arg[] => [c, k === 0 ? v(n) : a, k === 1 ? v(n) : b]),
       [wrongTensor, wrongTensor, wrongTensor],
     ),
