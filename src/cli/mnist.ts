@@ -3,7 +3,7 @@
  * MNIST experiments (section 3 of the paper; the recipe is in mnist-recipe.ts, the reasoning
  * and the measured numbers in docs/mnist.md).
  */
-import { Generator, selectRows, type Module } from "../index.js";
+import { Generator, selectRows, type Module, type Tensor } from "../index.js";
 import { UsageError, helpText, parseOptions, parseSizes, type OptionSpec } from "./args.js";
 import type { CliIO } from "./io.js";
 import type { Split } from "./recipe.js";
@@ -171,14 +171,30 @@ interface TeacherRun {
   curve: number[];
 }
 
+/** A teacher and its logits on the training images (the students' soft targets). */
+interface Teaching {
+  teacher: TeacherRun;
+  logits: Tensor;
+}
+
 /**
- * The teacher for a seed's students: its own (trained, or loaded from the cache), or with
- * --teacher-seed the one shared teacher, trained or loaded once per command (`shared` keeps it).
+ * The teacher for a seed's students, with its logits on the training images: the seed's own
+ * (trained, or loaded from the cache), or with --teacher-seed the one shared teacher, trained or
+ * loaded, and run over the 60,000 images, once per command (`shared` holds it in `memo`, which
+ * stays empty without --teacher-seed, so that no seed's teacher outlives its students).
+ * null when the run was interrupted.
  */
-async function teacherFor(io: CliIO, shared: Shared & { sharedTeacher?: TeacherRun }, data: MnistData, studentSeed: number, hooks: MnistHooks, log: (s: string) => void): Promise<TeacherRun | null> {
-  if (shared.teacherSeed === undefined) return ownTeacher(io, shared, data, studentSeed, hooks, log);
-  shared.sharedTeacher ??= (await ownTeacher(io, shared, data, shared.teacherSeed, hooks, log)) ?? undefined;
-  return shared.sharedTeacher ?? null;
+async function teachingFor(
+  io: CliIO, shared: Shared, data: MnistData, studentSeed: number, hooks: MnistHooks, log: (s: string) => void, memo: Map<number, Teaching>,
+): Promise<Teaching | null> {
+  const seed = shared.teacherSeed ?? studentSeed;
+  const kept = memo.get(seed);
+  if (kept !== undefined) return kept;
+  const teacher = await ownTeacher(io, shared, data, seed, hooks, log);
+  if (teacher === null) return null;
+  const teaching = { teacher, logits: logitsOfRows(teacher.model, data.train.x) };
+  if (shared.teacherSeed !== undefined) memo.set(seed, teaching);
+  return teaching;
 }
 
 async function ownTeacher(io: CliIO, shared: Shared, data: MnistData, seed: number, hooks: MnistHooks, log: (s: string) => void): Promise<TeacherRun | null> {
@@ -253,13 +269,14 @@ export async function mnistDistillCommand(argv: readonly string[], io: CliIO): P
   const remove = io.onInterrupt(() => void (stop = true));
   const started = performance.now();
   const runs: MnistSeedRun[] = [];
+  const memo = new Map<number, Teaching>();
   try {
     for (const seed of shared.seeds) {
       const { hooks, log } = epochLogger(io, shared.json, seed);
       const h = hooks(() => stop);
-      const teacher = await teacherFor(io, shared, data, seed, h, log);
-      if (teacher === null) break;
-      const teacherLogits = logitsOfRows(teacher.model, data.train.x);
+      const teaching = await teachingFor(io, shared, data, seed, h, log, memo);
+      if (teaching === null) break;
+      const { teacher, logits: teacherLogits } = teaching;
       const soft = { temperature: recipe.temperature, alpha: recipe.alpha };
       const hard = await trainMnistStudent(recipe, recipe.studentSizes, data.train, null, soft, data.test, seed, "student, hard labels", h);
       if (hard.fit.stopped) break;
@@ -381,13 +398,14 @@ export async function mnistSweepCommand(argv: readonly string[], io: CliIO): Pro
   const hard: Record<string, number[]> = Object.fromEntries(names.map((s) => [s, []]));
   const cells = names.flatMap((s) => temperatures.map((T) => ({ student: s, temperature: T, errors: [] as number[] })));
   const finished: number[] = [];
+  const memo = new Map<number, Teaching>();
   try {
     for (const seed of shared.seeds) {
       const { hooks, log } = epochLogger(io, shared.json, seed);
       const h = hooks(() => stop);
-      const teacher = await teacherFor(io, shared, data, seed, h, log);
-      if (teacher === null) break;
-      const logits = logitsOfRows(teacher.model, data.train.x);
+      const teaching = await teachingFor(io, shared, data, seed, h, log, memo);
+      if (teaching === null) break;
+      const { teacher, logits } = teaching;
       const seedHard: number[] = [];
       const seedCells: number[] = [];
       for (let si = 0; si < students.length && !stop; si++) {
