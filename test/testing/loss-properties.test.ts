@@ -157,3 +157,21 @@ describe("lossProperties refuses mistakes when the properties are made, and its 
     }
   });
 });
+
+test("shiftInvariance of a T²-scaled KL holds at T = 1e6, where its own rounding is T² times its log-probabilities' (CI: a symmetric KL moved by 4.96e-12 under a shift of 1e-306, 54× the allowance without the T² term)", () => {
+  const symmetric = (s: Tensor, t: Tensor, T: number): Tensor => {
+    const ls = logSoftmax(s.div(T), -1);
+    const lt = logSoftmax(t.div(T), -1);
+    return klDiv(ls, lt, { logTarget: true }).add(klDiv(lt, ls, { logTarget: true })).mul(0.5 * T * T);
+  };
+  const props = lossProperties(symmetric, { target: "logits", shiftInvariant: true, temperatures: { min: 1e6, max: 1e6 } });
+  // The case CI's fast-check found (examples/testing/custom-losses.test.ts), given as an example.
+  const zeros = [0, 0, 0, 0, 0, 0, 0];
+  const found: LossCase = {
+    logits: tensor([zeros, zeros, zeros, [0, 0, 0, 0, -5, -8.326672684688674e-10, 2.470333e-318]], { dtype: "float64" }),
+    target: tensor([zeros, zeros, zeros, zeros], { dtype: "float64" }),
+    temperature: 1e6,
+  };
+  const r = fc.check(props.shiftInvariance as fc.IPropertyWithHooks<[LossCase, number[]]>, { examples: [[found, [0, 0, 0, -9.988128566980636e-307]]], numRuns: 200, seed: 11 });
+  expect(r.failed ? String(r.errorInstance) : "").toBe("");
+});
