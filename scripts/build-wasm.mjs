@@ -16,7 +16,10 @@ export function compile() {
   try {
     const out = join(dir, "kernels.wasm");
     const asc = join(root, "node_modules/assemblyscript/bin/asc.js");
-    execFileSync(process.execPath, [asc, join(root, "wasm/kernels.ts"), "-O3", "--runtime", "stub", "--noAssert", "--enable", "simd", "-o", out], { stdio: "pipe" });
+    execFileSync(process.execPath, [asc, join(root, "wasm/kernels.ts"), "-O3", "--runtime", "stub", "--noAssert", "--enable", "simd",
+      // Its memory is imported (unshared, up to 4 GiB), so that the worker threads can run
+      // instances of it on one shared memory: src/kernels/wasm/module.ts, memoryImport.
+      "--importMemory", "--maximumMemory", "65536", "-o", out], { stdio: "pipe" });
     return readFileSync(out);
   } finally {
     rmSync(dir, { recursive: true, force: true });

@@ -2,8 +2,9 @@
  * Threads (src/kernels/threads.ts, src/kernels/wasm/pool.ts): setNumThreads checks its
  * argument; the threaded WebAssembly kernels give, for every thread count, what one
  * thread gives, bit for bit (matmul and linear, the softmax-family rows, the fused
- * distillation loss and its gradients); and the workers really run (a count of the
- * jobs they took, so that a comparison of one thread with itself cannot pass).
+ * distillation loss and its gradients), whether the workers or the calling thread run
+ * the blocks; and the workers really run (a count of the jobs they took, so that a
+ * comparison of one thread with itself cannot pass).
  * Runs once (vitest.config.ts): it selects the WebAssembly backend itself.
  */
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
@@ -14,9 +15,9 @@ import {
 } from "../src/index.js";
 import { setMinWork } from "../src/kernels/registry.js";
 import { setThreadMinWork } from "../src/kernels/threads.js";
-import { runParallel, workerJobs, type Job, type Local } from "../src/kernels/wasm/pool.js";
+import { failNextWorkerJob, setWorkStealing, workerJobs } from "../src/kernels/wasm/pool.js";
 import { wasmBase64 } from "../src/kernels/wasm/bytes.js";
-import { wasmKernels } from "../src/kernels/wasm/module.js";
+import { memoryImport, wasmKernels } from "../src/kernels/wasm/module.js";
 
 const initial = getBackend();
 const initialThreads = getNumThreads();
@@ -27,6 +28,7 @@ beforeAll(() => {
   setThreadMinWork(1);
 });
 afterAll(() => {
+  setWorkStealing(true);
   setBackend(initial);
   setMinWork("wasm", null);
   setThreadMinWork(null);
@@ -36,11 +38,13 @@ afterAll(() => {
 const COUNTS = [1, 2, 3, 4, 7];
 
 /**
- * f's float arrays at every thread count; each must equal the one-thread run bit for bit, and
- * workers must have run (unless `split` is false: a call of one block, one row, stays whole).
+ * f's float arrays at every thread count; each must equal the one-thread run bit for bit. Each
+ * count runs twice: with every job left to its worker, where the workers must have run (unless
+ * `split` is false: a call of one block, one row, stays whole), and with the calling thread
+ * taking the jobs no worker has claimed yet (the default; tiny blocks mostly stay with it).
  */
 function sameAtEveryCount(f: () => ArrayLike<number>[], split = true): void {
-  // Poisoned before each run: a block the threads forget to write back is NaN, not the last run's value.
+  // Poisoned before each run: a block the threads forget to write is NaN, not the last run's value.
   const run = (): number[][] => {
     wasmKernels()!.poison();
     return f().map((a) => Array.from(a));
@@ -51,17 +55,21 @@ function sameAtEveryCount(f: () => ArrayLike<number>[], split = true): void {
   expect(workerJobs(), "one thread uses no worker").toBe(before);
   for (const n of COUNTS.slice(1)) {
     setNumThreads(n);
-    const jobs = workerJobs();
-    const got = run();
-    if (split) expect(workerJobs(), `${n} threads: workers took jobs`).toBeGreaterThan(jobs);
-    else expect(workerJobs(), `${n} threads: one block, no worker`).toBe(jobs);
-    got.forEach((g, k) => {
-      const w = want[k]!;
-      expect(g.length).toBe(w.length);
-      const differ = g.findIndex((v, i) => !Object.is(v, w[i]));
-      expect(differ, `${n} threads, output ${k}: first entry that differs from one thread's (${g[differ]} vs ${w[differ]})`).toBe(-1);
-    });
+    for (const stealing of [false, true]) {
+      setWorkStealing(stealing);
+      const jobs = workerJobs();
+      const got = run();
+      if (!stealing && split) expect(workerJobs(), `${n} threads: workers took jobs`).toBeGreaterThan(jobs);
+      if (!split) expect(workerJobs(), `${n} threads: one block, no worker`).toBe(jobs);
+      got.forEach((g, k) => {
+        const w = want[k]!;
+        expect(g.length).toBe(w.length);
+        const differ = g.findIndex((v, i) => !Object.is(v, w[i]));
+        expect(differ, `${n} threads (${stealing ? "" : "no "}stealing), output ${k}: first entry that differs from one thread's (${g[differ]} vs ${w[differ]})`).toBe(-1);
+      });
+    }
   }
+  setWorkStealing(true);
 }
 
 const gen = new Generator(7);
@@ -98,27 +106,28 @@ describe("the threaded kernels give one thread's results, bit for bit", () => {
     }
   });
 
-  test("a call larger than the shared arena (1 MB at first): the arena grows, the workers take the new one", () => {
-    // B alone is 1024·300 float32 = 1.2 MB; the calls after the growth use the new arena too.
-    const a = r32([40, 1024]);
-    const b = r32([1024, 300]);
-    const c = r32([33, 65]);
-    const d = r32([65, 17]);
-    sameAtEveryCount(() => [matmul(a, b).data, matmul(c, d).data]);
+  test("the memory grows after the workers started: they compute in the grown memory", () => {
+    // Small calls start the workers; then each product needs more memory than any before it
+    // (the last about 12 MB), so the memory grows between calls the workers take part in.
+    const small = [r32([33, 65]), r32([65, 17])] as const;
+    const growing = [64, 256, 1024].map((k) => [r32([48, k]), r32([k, 3 * k])] as const);
+    sameAtEveryCount(() => [small, ...growing].map(([a, b]) => matmul(a, b).data));
   });
 
   test("by default a call too small to pay for a worker stays on the calling thread", () => {
     setThreadMinWork(null);
+    setWorkStealing(false);
     try {
       setNumThreads(2);
       const jobs = workerJobs();
-      matmul(r32([128, 256]), r32([256, 256])); // 2²³ multiply-adds: one thread's worth
+      matmul(r32([16, 64]), r32([64, 127])); // 2¹⁷ multiply-adds, less than two threads' 2¹⁶ each
       softmax(r32([64, 256]), -1); // 2¹⁴ elements
       expect(workerJobs()).toBe(jobs);
-      matmul(r32([256, 256]), r32([256, 256])); // 2²⁴: split
+      matmul(r32([16, 64]), r32([64, 128])); // 2¹⁷: split
       expect(workerJobs()).toBeGreaterThan(jobs);
     } finally {
       setThreadMinWork(1);
+      setWorkStealing(true);
     }
   });
 
@@ -181,6 +190,27 @@ describe("the threaded kernels give one thread's results, bit for bit", () => {
   });
 });
 
+describe("the module on shared memory", () => {
+  test("the build declares one memory import, unshared with a maximum; the shared form differs in that byte only", () => {
+    const bytes = new Uint8Array(Buffer.from(wasmBase64, "base64"));
+    const limits = memoryImport(bytes);
+    expect(limits).not.toBeNull();
+    expect(bytes[limits!.flagsAt]).toBe(1);
+    expect(limits!.maximum).toBe(65536);
+    // The byte found is the import's: with it set to 3, the module asks for a shared memory.
+    const wasm = (globalThis as unknown as { WebAssembly: { Module: new (b: Uint8Array) => unknown; Instance: new (m: unknown, i: object) => unknown; Memory: new (d: object) => unknown } }).WebAssembly;
+    const shared = bytes.slice();
+    shared[limits!.flagsAt] = 3;
+    const unsharedMemory = new wasm.Memory({ initial: limits!.initial, maximum: limits!.maximum });
+    const sharedMemory = new wasm.Memory({ initial: limits!.initial, maximum: limits!.maximum, shared: true });
+    expect(() => new wasm.Instance(new wasm.Module(shared), { env: { memory: sharedMemory } })).not.toThrow();
+    expect(() => new wasm.Instance(new wasm.Module(shared), { env: { memory: unsharedMemory } })).toThrow();
+    expect(() => new wasm.Instance(new wasm.Module(bytes), { env: { memory: unsharedMemory } })).not.toThrow();
+    // Not a module laid out so: no import found, no byte to set.
+    expect(memoryImport(bytes.slice(0, 8))).toBeNull();
+  });
+});
+
 describe("a worker that fails", () => {
   // Last in the file: after a failure the process stays on one thread.
   test("its blocks are recomputed on the calling thread, and from then on every call runs there", () => {
@@ -189,40 +219,12 @@ describe("a worker that fails", () => {
     setNumThreads(1);
     const one = Array.from(matmul(a, b).data);
     setNumThreads(2);
+    setWorkStealing(false);
     matmul(r32([64, 64]), r32([64, 64])); // the pool is up
-    // A second instance of the module, as the calling thread's (the test's types have no WebAssembly namespace).
-    const wasm = (globalThis as unknown as { WebAssembly: { Instance: new (m: unknown, i: object) => { exports: unknown }; Module: new (b: Uint8Array) => unknown } }).WebAssembly;
-    const x = new wasm.Instance(new wasm.Module(Buffer.from(wasmBase64, "base64")), {}).exports as {
-      memory: { buffer: ArrayBuffer }; base(): number; ensure(bytes: number): number;
-    };
-    const local: Local = {
-      memory: () => x.memory.buffer,
-      call: (fn, args) => ((x as unknown as Record<string, (...a: number[]) => number | undefined>)[fn]!(...args) ?? 0),
-      bytes: new Uint8Array(Buffer.from(wasmBase64, "base64")),
-    };
-    // C[8×8] = A[8×4]·B[4×8] in two blocks of four rows; the second block also asks for bytes
-    // far outside the worker's memory, which it cannot copy back: it fails after its product.
-    const base = x.base();
-    const [pa, pb, pc] = [base, base + 128, base + 256];
-    const top = base + 512;
-    x.ensure(top);
-    const f32 = new Float32Array(x.memory.buffer);
-    for (let i = 0; i < 32; i++) f32[pa / 4 + i] = i + 1;
-    for (let i = 0; i < 32; i++) f32[pb / 4 + i] = (i % 5) - 2;
-    f32.fill(NaN, pc / 4, pc / 4 + 64);
-    const jobs = [0, 4].map((r0): Job => ({
-      fn: "matmul", args: [pa + 16 * r0, pb, pc + 32 * r0, 4, 4, 8], top,
-      ins: [[pb, 128], [pa + 16 * r0, 64]], outs: r0 === 0 ? [[pc, 128]] : [[pc + 128, 128], [2 ** 30, 16]],
-    }));
-    runParallel(jobs, local);
-    const c = Array.from(new Float32Array(x.memory.buffer, pc, 64));
-    const want = Array.from({ length: 64 }, (_, e) => {
-      const [i, j] = [Math.floor(e / 8), e % 8];
-      let sum = 0;
-      for (let p = 0; p < 4; p++) sum += (i * 4 + p + 1) * (((p * 8 + j) % 5) - 2);
-      return sum;
-    });
-    expect(c).toEqual(want);
+    wasmKernels()!.poison();
+    failNextWorkerJob();
+    // The worker's block throws before it is computed (its rows stay NaN from the poison) and is computed again here.
+    expect(Array.from(matmul(a, b).data)).toEqual(one);
     expect(threadInfo()).toMatchObject({ threads: 1, host: null, reason: "a worker failed", workers: 0 });
     // Later calls run on the calling thread, with the same results.
     const jobsBefore = workerJobs();

@@ -3,8 +3,10 @@
 // Built by `npm run build:wasm` (scripts/build-wasm.mjs) into
 // src/kernels/wasm/bytes.ts, which embeds the module's bytes so the library
 // needs no file loading. Memory is laid out by the JavaScript side
-// (src/kernels/wasm/module.ts): it grows the exported memory, copies the
-// inputs in at offsets it chooses, calls a kernel, and copies results out.
+// (src/kernels/wasm/module.ts): it grows the memory, copies the inputs in at
+// offsets it chooses, calls a kernel, and copies results out. The memory is
+// imported, so that worker threads run their instances on the same (shared)
+// memory and each computes its block of a call in place.
 //
 // All float32 kernels compute in float64 lanes (f64x2): the sums behind a
 // KL that is O(1/T²) at large T need float64 accuracy, and f64x2 keeps two

@@ -1,6 +1,6 @@
 import { wasmBase64 } from "./bytes.js";
 import { ensurePool, runParallel, type ExportName, type Job, type Local } from "./pool.js";
-import { threadsFor } from "../threads.js";
+import { markThreadsBroken, threadHost, threadsFor } from "../threads.js";
 import type { Storage } from "../../tensor/dtype.js";
 import type { DistillationRowsCall, Divergence } from "../table.js";
 
@@ -16,6 +16,7 @@ interface WasmApi {
   validate(bytes: Uint8Array): boolean;
   Module: new (bytes: Uint8Array) => object;
   Instance: new (module: object, imports: object) => { exports: unknown };
+  Memory: new (limits: { initial: number; maximum: number; shared: boolean }) => object;
 }
 
 interface Exports {
@@ -103,17 +104,19 @@ export interface WasmKernels {
 export type RowKind = "logSoftmax" | "softmax" | "logSoftmaxBackward" | "softmaxBackward";
 
 /**
- * The least work a thread gets before a call is split (threads.ts, threadsFor): about
- * 0.1 ms of each kernel on one core, against the tens of microseconds of waking a
- * worker and copying its block (bench/matmul.ts and bench/mlp-step.ts measure it).
+ * The least work a thread gets before a call is split (threads.ts, threadsFor).
  * Multiply-adds for the product; elements for the row kernels, and fewer for the
  * distillation rows, which do three exponentials and a dozen operations each.
- * The product's is 2²³ (about 0.3 ms on one core), not 2¹⁸: measured on a quiet machine, the
- * MLP step of bench/mlp-step.ts (products of 2²¹ and 2²³ multiply-adds) took 4.52 ms on two
- * threads against 3.13 ms on one at 2¹⁸, and 3.94 against 3.51 at 2²², while a 512³ product
- * still gains (10.6 ms → 7.3 ms on two threads).
+ * A split costs about a microsecond when the worker is awake (it polls for a millisecond
+ * after each job, pool.ts) and nothing but that when it is not, since the calling thread
+ * then runs the worker's block itself. The product's 2¹⁶ (about 5 µs on one core) was
+ * measured with the MLP step of bench/mlp-step.ts on two threads, on a quiet machine:
+ * 2.07 ms at 2¹⁶ and at 2¹⁸, 2.12 at 2¹⁴, 2.75 at 2²⁰ (its products are 2¹⁸ to 2²³
+ * multiply-adds), against 3.11 ms on one thread. (Before the workers shared the memory,
+ * each split copied its block in and out, and 2²³ was the least that paid.) The row
+ * kernels' thresholds date from then and are kept: their calls in training are few.
  */
-const MATMUL_PER_THREAD = 1 << 23;
+const MATMUL_PER_THREAD = 1 << 16;
 const ROWS_PER_THREAD = 1 << 15;
 const DISTILL_PER_THREAD = 1 << 13;
 
@@ -132,7 +135,8 @@ const DIVERGENCE_KIND: Record<Divergence, number> = { forward: 0, reverse: 1, js
 const BLOCK_VALUES = 1 << 18;
 
 let loaded: WasmKernels | null | undefined;
-let moduleBytes: Uint8Array | null = null;
+/** For setNumThreads: the calling thread's instance on shared memory, and what a worker needs. */
+let threaded: { share(): boolean; local: Local } | null = null;
 
 /**
  * Start the workers for `threads` threads now, without waiting for them (setNumThreads):
@@ -140,7 +144,7 @@ let moduleBytes: Uint8Array | null = null;
  * workers start only then (a browser Worker starting nested ones).
  */
 export function startWorkers(threads: number): void {
-  if (threads > 1 && wasmKernels() !== null && moduleBytes !== null) ensurePool(threads - 1, moduleBytes, false);
+  if (threads > 1 && wasmKernels() !== null && threaded !== null && threaded.share()) ensurePool(threads - 1, threaded.local, false);
 }
 
 /** The kernels, or null where WebAssembly SIMD cannot run. */
@@ -175,6 +179,44 @@ function decodeBase64(text: string): Uint8Array {
   return out;
 }
 
+/**
+ * The module's one import, its memory (`env.memory`): where its limits' flags byte is, and
+ * the page counts it declares. The build (scripts/build-wasm.mjs) declares the memory with a
+ * maximum and unshared (flags 1); the same module on shared memory, for threads, differs in
+ * that one byte (flags 3: a maximum, shared). Null if the bytes are not laid out so.
+ */
+export function memoryImport(bytes: Uint8Array): { flagsAt: number; initial: number; maximum: number } | null {
+  let p = 8;
+  const leb = (): number => {
+    let v = 0;
+    for (let shift = 0; ; shift += 7) {
+      const b = bytes[p++]!;
+      v += (b & 0x7f) * 2 ** shift;
+      if (b < 0x80) return v;
+    }
+  };
+  while (p < bytes.length) {
+    const id = bytes[p++]!;
+    const size = leb();
+    const end = p + size;
+    if (id === 2) {
+      if (leb() !== 1) return null;
+      // (Not `p += leb()`: that would add to p as it was before leb moved it.)
+      for (let name = 0; name < 2; name++) {
+        const length = leb(); // the module's name, then the field's
+        p += length;
+      }
+      if (bytes[p++] !== 2) return null; // not a memory
+      const flagsAt = p;
+      if (bytes[p++] !== 1) return null; // not "unshared, with a maximum"
+      const initial = leb();
+      return { flagsAt, initial, maximum: leb() };
+    }
+    p = end;
+  }
+  return null;
+}
+
 function instantiate(): WasmKernels | null {
   // The bundles built without the module (dist/kdgrad.nowasm.js) carry no bytes: they never
   // touch WebAssembly, so a sandbox that forbids compiling it sees no attempt.
@@ -182,13 +224,34 @@ function instantiate(): WasmKernels | null {
   const wasm = (globalThis as { WebAssembly?: WasmApi }).WebAssembly;
   if (wasm === undefined) return null;
   const bytes = decodeBase64(wasmBase64);
-  moduleBytes = bytes;
-  if (!wasm.validate(bytes)) return null;
-  const instance = new wasm.Instance(new wasm.Module(bytes), {});
-  const x = instance.exports as unknown as Exports;
+  const limits = memoryImport(bytes);
+  if (limits === null || !wasm.validate(bytes)) return null;
+  const sharedBytes = bytes.slice();
+  sharedBytes[limits.flagsAt] = 3;
+
+  /**
+   * An instance of the module on a memory of its own: shared where threads can run (the
+   * workers instantiate the same module on it), unshared elsewhere (a runtime without
+   * SharedArrayBuffer, or before kdgrad/node registered a way to start workers).
+   */
+  const create = (shared: boolean): { x: Exports; memory: object } => {
+    const memory = new wasm.Memory({ initial: limits.initial, maximum: limits.maximum, shared });
+    const instance = new wasm.Instance(new wasm.Module(shared ? sharedBytes : bytes), { env: { memory } });
+    return { x: instance.exports as unknown as Exports, memory };
+  };
+  let made: { x: Exports; memory: object } | null = null;
+  let isShared = false;
+  if (threadHost().host !== null) {
+    try {
+      made = create(true);
+      isShared = true;
+    } catch {
+      made = null;
+    }
+  }
+  made ??= create(false);
+  let x = made.x;
   const base = x.base();
-  // The end of the last layout: a worker's memory must hold as much (pool.ts).
-  let top = base;
 
   /** Reserve `sizes` consecutive regions (16-byte aligned) above the heap base; returns their offsets. */
   const layout = (sizes: number[]): number[] => {
@@ -199,32 +262,51 @@ function instantiate(): WasmKernels | null {
       at += (s + 15) & ~15;
     }
     x.ensure(at);
-    top = at;
     return offsets;
   };
 
   const local: Local = {
-    memory: () => x.memory.buffer,
     call: (fn, args) => (x[fn] as (...a: number[]) => number)(...args) ?? 0,
-    bytes,
+    bytes: sharedBytes,
+    memory: made.memory,
   };
 
   /**
+   * Before a call split over threads, and before its layout: the instance must run on
+   * shared memory. One made before threads could run here (kdgrad/node imported after the
+   * first kernel call) is replaced by one on shared memory; nothing lives in the memory
+   * between calls. False, with threads off from then on, where that fails.
+   */
+  const share = (): boolean => {
+    if (isShared) return true;
+    try {
+      const next = create(true);
+      x = next.x;
+      local.memory = next.memory;
+      isShared = true;
+      return true;
+    } catch (e) {
+      markThreadsBroken(`shared WebAssembly memory is refused here: ${e instanceof Error ? e.message : String(e)}`);
+      return false;
+    }
+  };
+  threaded = { share, local };
+
+  /**
    * Run `call` over blocks of `rows` rows (a multiple of `unit` each, but the last) on
-   * up to `threads` threads: the calling thread takes the first block. `call(r0, r1)`
-   * gives the block's export, arguments and the [address, bytes] ranges it reads
-   * (`ins`) and writes (`outs`) in this thread's layout. Returns each block's result.
+   * up to `threads` threads: the calling thread takes the first block. `call(r0, r1, i)`
+   * gives block i's export and arguments (its scratch must be its own). Returns each
+   * block's result.
    */
   const blocks = (
-    rows: number, unit: number, threads: number,
-    call: (r0: number, r1: number) => { fn: ExportName; args: number[]; ins: [number, number][]; outs: [number, number][] },
+    rows: number, unit: number, threads: number, call: (r0: number, r1: number, i: number) => Job,
   ): number[] => {
     const units = Math.ceil(rows / unit);
     const jobs: Job[] = [];
     for (let i = 0; i < threads; i++) {
       const r0 = Math.min(rows, unit * Math.floor((i * units) / threads));
       const r1 = Math.min(rows, unit * Math.floor(((i + 1) * units) / threads));
-      if (r1 > r0) jobs.push({ ...call(r0, r1), top });
+      if (r1 > r0) jobs.push(call(r0, r1, jobs.length));
     }
     return runParallel(jobs, local);
   };
@@ -257,23 +339,37 @@ function instantiate(): WasmKernels | null {
       if (alpha > 0 && !wantT) {
         // The float32-lane kernel (the teacher needs no gradient): rows as they
         // are, 16 bytes of slack after each array for its last vector loads and stores.
+        // Its vector stores may write up to 12 bytes past a block's last row of dS (rewritten
+        // later on one thread), so on several threads each block's rows of dS get slack of
+        // their own: block i's start 16·i bytes further on, and are copied out block by block.
         const n = B * C;
         const threads = threadsFor(n, B, DISTILL_PER_THREAD);
-        const [ps, pt, pl, pdS, scratch, prl] = layout([4 * n + 16, 4 * n + 16, 4 * B, wantS ? 4 * n + 16 : 0, 48 * ((C + 3) & ~3), threads > 1 ? 8 * B : 0]);
+        if (threads > 1) share();
+        const each = 48 * ((C + 3) & ~3);
+        const [ps, pt, pl, pdS, scratch, prl] = layout([4 * n + 16, 4 * n + 16, 4 * B, wantS ? 4 * n + 16 * threads : 0, threads * each, threads > 1 ? 8 * B : 0]);
         new Float32Array(x.memory.buffer, ps!, n).set(s);
         new Float32Array(x.memory.buffer, pt!, n).set(t);
         if (labels) new Int32Array(x.memory.buffer, pl!, B).set(labels);
-        const loss = threads === 1
-          ? x.distillF32(ps!, pt!, labels ? pl! : 0, B, C, T, alpha, wantS ? pdS! : 0, scratch!, B, 0)
-          : rowLosses(B, threads, prl!, (r0, r1) => ({
+        if (threads === 1) {
+          const loss = x.distillF32(ps!, pt!, labels ? pl! : 0, B, C, T, alpha, wantS ? pdS! : 0, scratch!, B, 0);
+          // One copy out of WebAssembly memory, straight into the caller's array.
+          if (dS) dS.set(new Float32Array(x.memory.buffer, pdS!, n));
+          return loss;
+        }
+        const starts: number[] = [];
+        const loss = rowLosses(B, threads, prl!, (r0, r1, i) => {
+          starts.push(r0);
+          return {
             fn: "distillF32",
-            args: [ps! + 4 * r0 * C, pt! + 4 * r0 * C, labels ? pl! + 4 * r0 : 0, r1 - r0, C, T, alpha, wantS ? pdS! + 4 * r0 * C : 0, scratch!, B, prl! + 8 * r0],
-            // The rows, with the 16 bytes of slack the kernel's last vector loads may read.
-            ins: [[ps! + 4 * r0 * C, 4 * (r1 - r0) * C + 16], [pt! + 4 * r0 * C, 4 * (r1 - r0) * C + 16], ...(labels ? [[pl! + 4 * r0, 4 * (r1 - r0)] as [number, number]] : [])],
-            outs: [...(wantS ? [[pdS! + 4 * r0 * C, 4 * (r1 - r0) * C] as [number, number]] : []), [prl! + 8 * r0, 8 * (r1 - r0)]],
-          }));
-        // One copy out of WebAssembly memory, straight into the caller's array.
-        if (dS) dS.set(new Float32Array(x.memory.buffer, pdS!, n));
+            args: [ps! + 4 * r0 * C, pt! + 4 * r0 * C, labels ? pl! + 4 * r0 : 0, r1 - r0, C, T, alpha, wantS ? pdS! + 4 * r0 * C + 16 * i : 0, scratch! + i * each, B, prl! + 8 * r0],
+          };
+        });
+        if (dS) {
+          starts.push(B);
+          for (let i = 0; i + 1 < starts.length; i++) {
+            dS.set(new Float32Array(x.memory.buffer, pdS! + 4 * starts[i]! * C + 16 * i, (starts[i + 1]! - starts[i]!) * C), starts[i]! * C);
+          }
+        }
         return loss;
       }
       // The float64-lane kernel takes two classes at a time: an odd C gets a
@@ -281,7 +377,9 @@ function instantiate(): WasmKernels | null {
       const Cp = C + (C & 1);
       const n = B * Cp;
       const threads = threadsFor(n, B, DISTILL_PER_THREAD);
-      const [ps, pt, pl, pdS, pdT, scratch, prl] = layout([4 * n, 4 * n, 4 * B, wantS ? 4 * n : 0, wantT ? 4 * n : 0, (wantT ? 32 : 24) * Cp, threads > 1 ? 8 * B : 0]);
+      if (threads > 1) share();
+      const each = (wantT ? 32 : 24) * Cp;
+      const [ps, pt, pl, pdS, pdT, scratch, prl] = layout([4 * n, 4 * n, 4 * B, wantS ? 4 * n : 0, wantT ? 4 * n : 0, threads * each, threads > 1 ? 8 * B : 0]);
       const S = new Float32Array(x.memory.buffer, ps!, n);
       const Tt = new Float32Array(x.memory.buffer, pt!, n);
       if (Cp === C) {
@@ -298,14 +396,11 @@ function instantiate(): WasmKernels | null {
       if (labels) new Int32Array(x.memory.buffer, pl!, B).set(labels);
       const loss = threads === 1
         ? x.distill(ps!, pt!, labels ? pl! : 0, B, Cp, T, alpha, wantS ? pdS! : 0, wantT ? pdT! : 0, scratch!, B, 0)
-        : rowLosses(B, threads, prl!, (r0, r1) => {
-          const rows: [number, number] = [4 * r0 * Cp, 4 * (r1 - r0) * Cp];
-          const at = (p: number): [number, number] => [p + rows[0], rows[1]];
+        : rowLosses(B, threads, prl!, (r0, r1, i) => {
+          const from = 4 * r0 * Cp;
           return {
             fn: "distill",
-            args: [ps! + rows[0], pt! + rows[0], labels ? pl! + 4 * r0 : 0, r1 - r0, Cp, T, alpha, wantS ? pdS! + rows[0] : 0, wantT ? pdT! + rows[0] : 0, scratch!, B, prl! + 8 * r0],
-            ins: [at(ps!), at(pt!), ...(labels ? [[pl! + 4 * r0, 4 * (r1 - r0)] as [number, number]] : [])],
-            outs: [...(wantS ? [at(pdS!)] : []), ...(wantT ? [at(pdT!)] : []), [prl! + 8 * r0, 8 * (r1 - r0)]],
+            args: [ps! + from, pt! + from, labels ? pl! + 4 * r0 : 0, r1 - r0, Cp, T, alpha, wantS ? pdS! + from : 0, wantT ? pdT! + from : 0, scratch! + i * each, B, prl! + 8 * r0],
           };
         });
       const out = (p: number, into: Float32Array): void => {
@@ -362,7 +457,10 @@ function instantiate(): WasmKernels | null {
       const Cp = C + (C & 1);
       const n = rows * Cp;
       const pad = kind === "logSoftmax" || kind === "softmax" ? [-Infinity] : kind === "logSoftmaxBackward" ? [-Infinity, 0] : [0, 0];
-      const offsets = layout([...inputs.map(() => 4 * n), 4 * n, 8 * Cp]);
+      // Rows are independent: a block of them on each thread gives what one thread gives, bit for bit.
+      const threads = threadsFor(n, rows, ROWS_PER_THREAD);
+      if (threads > 1) share();
+      const offsets = layout([...inputs.map(() => 4 * n), 4 * n, threads * 8 * Cp]);
       const mem = x.memory.buffer;
       inputs.forEach((src, j) => {
         const dst = new Float32Array(mem, offsets[j]!, n);
@@ -374,20 +472,13 @@ function instantiate(): WasmKernels | null {
       });
       const out = offsets[inputs.length]!;
       const scratch = offsets[inputs.length + 1]!;
-      // Rows are independent: a block of them on each thread gives what one thread gives, bit for bit.
-      const threads = threadsFor(n, rows, ROWS_PER_THREAD);
       const fn = ROW_EXPORTS[kind];
-      const argsFor = (r0: number, r1: number): number[] => {
+      const argsFor = (r0: number, r1: number, i: number): number[] => {
         const ins = inputs.map((_, j) => offsets[j]! + 4 * r0 * Cp);
-        return kind === "softmax" ? [ins[0]!, out + 4 * r0 * Cp, r1 - r0, Cp, scratch] : [...ins, out + 4 * r0 * Cp, r1 - r0, Cp];
+        return kind === "softmax" ? [ins[0]!, out + 4 * r0 * Cp, r1 - r0, Cp, scratch + i * 8 * Cp] : [...ins, out + 4 * r0 * Cp, r1 - r0, Cp];
       };
-      if (threads === 1) local.call(fn, argsFor(0, rows));
-      else blocks(rows, 1, threads, (r0, r1) => ({
-        fn,
-        args: argsFor(r0, r1),
-        ins: inputs.map((_, j) => [offsets[j]! + 4 * r0 * Cp, 4 * (r1 - r0) * Cp] as [number, number]),
-        outs: [[out + 4 * r0 * Cp, 4 * (r1 - r0) * Cp]],
-      }));
+      if (threads === 1) local.call(fn, argsFor(0, rows, 0));
+      else blocks(rows, 1, threads, (r0, r1, i) => ({ fn, args: argsFor(r0, r1, i) }));
       const all = new Float32Array(x.memory.buffer, out, n);
       if (Cp === C) result.set(all);
       else for (let r = 0; r < rows; r++) result.set(all.subarray(r * Cp, r * Cp + C), r * C);
@@ -433,6 +524,11 @@ function instantiate(): WasmKernels | null {
       // is copied as it is and transposed in WebAssembly.
       const n4 = (n + 3) & ~3;
       const m8 = (m + 7) & ~7;
+      // Blocks of four rows of C on each thread: every entry is the same sum, in the same
+      // order (p ascending, one float32 accumulator), whichever thread forms it, so the
+      // product is bit-identical for every thread count.
+      const threads = threadsFor(n * k * m, n4 / 4, MATMUL_PER_THREAD);
+      if (threads > 1) share();
       const [pa, pb, pc, pt, pbias] = layout([4 * n4 * k, 4 * k * m8, 4 * n4 * m8, 4 * Math.max(n, m) * k, bias ? 4 * m8 : 0]);
       const mem = x.memory.buffer;
       const a = new Float32Array(mem, pa!, n4 * k);
@@ -452,17 +548,8 @@ function instantiate(): WasmKernels | null {
         b.fill(0);
         for (let p = 0; p < k; p++) for (let j = 0; j < m; j++) b[p * m8 + j] = B[bOff + p * rsB + j * csB]!;
       }
-      // Blocks of four rows of C on each thread: every entry is the same sum, in the same
-      // order (p ascending, one float32 accumulator), whichever thread forms it, so the
-      // product is bit-identical for every thread count.
-      const threads = threadsFor(n * k * m, n4 / 4, MATMUL_PER_THREAD);
       if (threads === 1) x.matmul(pa!, pb!, pc!, n4, k, m8);
-      else blocks(n4, 4, threads, (r0, r1) => ({
-        fn: "matmul",
-        args: [pa! + 4 * r0 * k, pb!, pc! + 4 * r0 * m8, r1 - r0, k, m8],
-        ins: [[pb!, 4 * k * m8], [pa! + 4 * r0 * k, 4 * (r1 - r0) * k]],
-        outs: [[pc! + 4 * r0 * m8, 4 * (r1 - r0) * m8]],
-      }));
+      else blocks(n4, 4, threads, (r0, r1) => ({ fn: "matmul", args: [pa! + 4 * r0 * k, pb!, pc! + 4 * r0 * m8, r1 - r0, k, m8] }));
       if (bias) {
         const bv = new Float32Array(x.memory.buffer, pbias!, m8);
         bv.set(bias.subarray(0, m));

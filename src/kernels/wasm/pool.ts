@@ -1,98 +1,122 @@
 import { markThreadsBroken, threadHost, type WorkerHandle } from "../threads.js";
 
 /**
- * The worker pool of the WebAssembly backend. Each worker instantiates the
- * same module (its own, unshared memory) and then waits in Atomics.wait for
- * jobs. A job is "copy these byte ranges of the shared arena into your memory,
- * call this export with these arguments, copy these ranges back": the calling
- * thread lays a call out in its own memory as it would for one thread, copies
- * what a worker needs into the arena (a SharedArrayBuffer), and the worker
- * copies it to the same addresses in its memory, so every pointer means the
- * same in both and scratch space is private to each thread. The module is
- * plain WebAssembly SIMD: no shared memory, no atomics inside it, so one build
- * serves runtimes with and without threads.
+ * The worker pool of the WebAssembly backend. Every worker instantiates the
+ * same module on the calling thread's memory, a shared WebAssembly.Memory
+ * (module.ts), and then waits for jobs. A job is "call this export with these
+ * arguments": the calling thread lays a call out in memory as it would for one
+ * thread, giving each thread its own scratch region, and every pointer means
+ * the same on every thread. Nothing is copied between threads; a worker writes
+ * its block of the result where one thread would have written it.
+ *
+ * Waking a sleeping thread (Atomics.notify, then the operating system
+ * scheduling it) takes about 40 µs here, as long as a small product. Two
+ * things keep that off a call's time:
+ *   - a worker that finishes a job polls for the next one for a while (SPIN
+ *     polls, about a millisecond) before it sleeps in Atomics.wait, so that a
+ *     training step's calls, microseconds apart, find it awake. It polls only
+ *     while the threads do not outnumber the cores (a polling worker would
+ *     take a core from a thread with work to do);
+ *   - each job is claimed before it runs (a compare-exchange on its word
+ *     CLAIM + i: 1 by its worker, 2 by the calling thread). The calling thread,
+ *     done with its own block, claims and runs every job no worker has taken
+ *     yet, so a call never waits for a thread to wake: at worst it takes what
+ *     one thread takes. The same calls run either way, so the results are the same.
  *
  * Control block (a SharedArrayBuffer, Int32 words): [0] jobs pending, [1]
- * workers ready, [2] a worker failed; word GO + i is worker i's job counter.
- * From byte DESC_BYTES on, worker i's job descriptor, DESC float64 slots:
- *   [0] kind (0 run, 1 return to the event loop for a new arena)
- *   [1] export index (EXPORTS), [2] argument count, [3 …] arguments
- *   [24] bytes the memory must hold, [25] copy-ins, [26] copy-outs, then the
- *   (arena offset, address, bytes) triples: ins first, then outs; [63] the result.
+ * workers ready, [2] a job failed, [3] a worker failed to start, [4] how many
+ * polls a worker makes before it sleeps; word GO + i is worker i's job
+ * counter, CLAIM + i its job's claim. From byte DESC_BYTES on, worker i's job
+ * descriptor, DESC float64 slots: [0] kind (0 run; 2 throw, for tests),
+ * [1] export index (EXPORTS), [2] argument count, [3 …] arguments, [DESC − 1]
+ * the result.
  */
 
 /** The exports a worker may call, by index. */
 export const EXPORTS = ["matmul", "distill", "distillF32", "logSoftmaxRows", "softmaxRows", "logSoftmaxBackwardRows", "softmaxBackwardRows"] as const;
 export type ExportName = (typeof EXPORTS)[number];
 
-const PENDING = 0, READY = 1, FAILED = 2, GO = 8;
+const PENDING = 0, READY = 1, FAILED = 2, START_FAILED = 3, POLLS = 4, GO = 8;
 const MAX_WORKERS = 255;
-const DESC = 64;
-const DESC_BYTES = (4 * (GO + MAX_WORKERS + 1) + 7) & ~7;
-const TRIPLES_AT = 27;
+const CLAIM = GO + MAX_WORKERS + 1;
+const DESC = 32;
+const DESC_BYTES = (4 * (CLAIM + MAX_WORKERS + 1) + 7) & ~7;
+/** How many times a worker polls its job counter before it sleeps (about a millisecond here). */
+const SPIN = 1 << 17;
+/** How many times the calling thread polls for the workers' end before it sleeps. */
+const JOIN_SPIN = 1 << 14;
 /** How long the first threaded call waits for the workers to start (they are then used as they come). */
 const START_WAIT_MS = 2000;
 
 /** The worker's script: plain JavaScript, run by the host (threads.ts) with its message glue. */
 const WORKER_SOURCE = `
 const EXPORTS = ${JSON.stringify(EXPORTS)};
-let ctl, desc, arena, x, index, base, seq = 0;
 function kdgradWorker(d) {
-  if (d.bytes !== undefined) {
-    x = new WebAssembly.Instance(new WebAssembly.Module(d.bytes), {}).exports;
-    ctl = new Int32Array(d.control);
-    index = d.index;
-    base = ${DESC_BYTES / 8} + index * ${DESC};
-    desc = new Float64Array(d.control);
+  const ctl = new Int32Array(d.control);
+  const desc = new Float64Array(d.control);
+  const go = ${GO} + d.index;
+  const at = ${DESC_BYTES / 8} + d.index * ${DESC};
+  let x;
+  try {
+    x = new WebAssembly.Instance(new WebAssembly.Module(d.bytes), { env: { memory: d.memory } }).exports;
+  } catch (e) {
+    Atomics.store(ctl, ${START_FAILED}, 1);
   }
-  arena = new Uint8Array(d.arena);
-  if (d.bytes !== undefined) { Atomics.add(ctl, ${READY}, 1); Atomics.notify(ctl, ${READY}); }
-  for (;;) {
-    Atomics.wait(ctl, ${GO} + index, seq);
-    const s = Atomics.load(ctl, ${GO} + index);
-    if (s === seq) continue;
+  Atomics.add(ctl, ${READY}, 1);
+  Atomics.notify(ctl, ${READY});
+  if (x === undefined) return;
+  // Never returns: the job loop owns this thread until the pool terminates it.
+  for (let seq = 0; ;) {
+    let s = Atomics.load(ctl, go);
+    for (let i = 0, n = Atomics.load(ctl, ${POLLS}); s === seq && i < n; i++) s = Atomics.load(ctl, go);
+    if (s === seq) {
+      Atomics.wait(ctl, go, seq);
+      continue;
+    }
     seq = s;
-    if (desc[base] === 1) { done(); return; }
-    try { run(); } catch (e) { Atomics.store(ctl, ${FAILED}, 1); }
-    done();
+    // Taken by the calling thread already (or a job this worker saw late): not ours to run.
+    if (Atomics.compareExchange(ctl, ${CLAIM} + d.index, 0, 1) !== 0) continue;
+    try {
+      if (desc[at] === 2) throw new Error("a failure asked for by a test");
+      const args = [];
+      for (let i = 0; i < desc[at + 2]; i++) args.push(desc[at + 3 + i]);
+      desc[at + ${DESC - 1}] = x[EXPORTS[desc[at + 1]]](...args) ?? 0;
+    } catch (e) {
+      Atomics.store(ctl, ${FAILED}, 1);
+    }
+    if (Atomics.sub(ctl, ${PENDING}, 1) === 1) Atomics.notify(ctl, ${PENDING});
   }
-}
-function done() { if (Atomics.sub(ctl, ${PENDING}, 1) === 1) Atomics.notify(ctl, ${PENDING}); }
-function run() {
-  const args = [];
-  for (let i = 0; i < desc[base + 2]; i++) args.push(desc[base + 3 + i]);
-  x.ensure(desc[base + 24]);
-  const ins = desc[base + 25], outs = desc[base + 26];
-  let t = base + ${TRIPLES_AT};
-  for (let i = 0; i < ins; i++, t += 3) new Uint8Array(x.memory.buffer, desc[t + 1], desc[t + 2]).set(arena.subarray(desc[t], desc[t] + desc[t + 2]));
-  desc[base + 63] = x[EXPORTS[desc[base + 1]]](...args);
-  for (let i = 0; i < outs; i++, t += 3) arena.set(new Uint8Array(x.memory.buffer, desc[t + 1], desc[t + 2]), desc[t]);
 }
 `;
 
-/** One worker's part of a call. */
+/** One thread's part of a call. */
 export interface Job {
   fn: ExportName;
   args: number[];
-  /** Bytes the worker's memory must hold (the calling thread's layout top). */
-  top: number;
-  /** [address, bytes] ranges of the calling thread's memory the worker reads. */
-  ins: [number, number][];
-  /** [address, bytes] ranges the worker writes, copied back to the same addresses. */
-  outs: [number, number][];
+}
+
+/** The calling thread's module: a way to call an export, and what a worker needs to instantiate its own on the same memory. */
+export interface Local {
+  call(fn: ExportName, args: number[]): number;
+  /** The module's bytes, declaring its imported memory shared. */
+  bytes: Uint8Array;
+  /** The shared WebAssembly.Memory the calling thread's instance runs on. */
+  memory: object;
 }
 
 interface Pool {
   workers: WorkerHandle[];
   ctl: Int32Array;
   desc: Float64Array;
-  arena: SharedArrayBuffer;
   seq: number[];
+  memory: object;
 }
 
 let pool: Pool | null = null;
 let waited = false;
 let jobsRun = 0;
+let failNext = false;
+let stealing = true;
 
 /** How many jobs workers have completed (tests check that threads really ran). */
 export function workerJobs(): number {
@@ -109,17 +133,36 @@ export function workersReady(): number {
   return pool === null ? 0 : Math.min(Atomics.load(pool.ctl, READY), pool.workers.length);
 }
 
+/** For tests: the next call split over threads has its first worker's job throw. */
+export function failNextWorkerJob(): void {
+  failNext = true;
+}
+
 /**
- * Start `extra` workers (threads − 1) if they are not running yet, and on the first call
- * after new ones started, wait for them unless `wait` is false (setNumThreads starts them
- * without waiting, so that a thread which then yields to its event loop finds them ready).
+ * For tests: whether the calling thread runs the jobs no worker has taken yet (true, the
+ * default) or leaves every job to its worker (false), so that tiny calls reach the workers.
  */
-export function ensurePool(extra: number, bytes: Uint8Array, wait = true): Pool | null {
+export function setWorkStealing(on: boolean): void {
+  stealing = on;
+}
+
+/**
+ * Start `extra` workers (threads − 1) on `local`'s memory if they are not running yet, and
+ * on the first call after new ones started, wait for them unless `wait` is false
+ * (setNumThreads starts them without waiting, so that a thread which then yields to its
+ * event loop finds them ready).
+ */
+export function ensurePool(extra: number, local: Local, wait = true): Pool | null {
   const { host } = threadHost();
   if (host === null) return null;
+  // A pool on another memory (the module was instantiated again) is of no use.
+  if (pool !== null && pool.memory !== local.memory) {
+    for (const w of pool.workers) w.terminate();
+    pool = null;
+  }
   if (pool === null) {
     const control = new SharedArrayBuffer(DESC_BYTES + 8 * DESC * MAX_WORKERS);
-    pool = { workers: [], ctl: new Int32Array(control), desc: new Float64Array(control), arena: new SharedArrayBuffer(1 << 20), seq: [] };
+    pool = { workers: [], ctl: new Int32Array(control), desc: new Float64Array(control), seq: [], memory: local.memory };
   }
   const p = pool;
   try {
@@ -127,7 +170,7 @@ export function ensurePool(extra: number, bytes: Uint8Array, wait = true): Pool 
     if (p.workers.length < Math.min(extra, MAX_WORKERS)) waited = false;
     while (p.workers.length < Math.min(extra, MAX_WORKERS)) {
       const w = host.spawn(WORKER_SOURCE);
-      w.postMessage({ bytes, control: p.ctl.buffer, arena: p.arena, index: p.workers.length });
+      w.postMessage({ bytes: local.bytes, memory: local.memory, control: p.ctl.buffer, index: p.workers.length });
       p.workers.push(w);
       p.seq.push(0);
     }
@@ -145,6 +188,10 @@ export function ensurePool(extra: number, bytes: Uint8Array, wait = true): Pool 
       Atomics.wait(p.ctl, READY, r, START_WAIT_MS);
     }
   }
+  if (Atomics.load(p.ctl, START_FAILED) !== 0) {
+    stop("a worker could not instantiate the WebAssembly module on the shared memory");
+    return null;
+  }
   return p;
 }
 
@@ -154,107 +201,60 @@ function stop(reason: string): void {
   pool = null;
 }
 
-/** Wait until no job is pending. */
+/** Wait until no job is pending: poll first (the workers are usually about to finish), then sleep. */
 function join(p: Pool): void {
-  for (let n; (n = Atomics.load(p.ctl, PENDING)) !== 0;) Atomics.wait(p.ctl, PENDING, n);
-}
-
-function post(p: Pool, i: number): void {
-  p.seq[i]!++;
-  Atomics.store(p.ctl, GO + i, p.seq[i]!);
-  Atomics.notify(p.ctl, GO + i);
-}
-
-/** Give every worker a larger arena (each returns to its event loop to receive it). */
-function grow(p: Pool, bytes: number): void {
-  p.arena = new SharedArrayBuffer(Math.max(bytes, 2 * p.arena.byteLength));
-  // The message is queued before the job that sends each worker back to its event loop.
-  p.workers.forEach((w) => w.postMessage({ arena: p.arena }));
-  Atomics.store(p.ctl, PENDING, p.workers.length);
-  for (let i = 0; i < p.workers.length; i++) {
-    p.desc[DESC_BYTES / 8 + i * DESC] = 1;
-    post(p, i);
-  }
-  join(p);
-}
-
-/** The calling thread's module: its memory and a way to call an export. */
-export interface Local {
-  memory(): ArrayBuffer;
-  call(fn: ExportName, args: number[]): number;
-  /** The module's bytes (workers compile their own instance). */
-  bytes: Uint8Array;
+  let n = Atomics.load(p.ctl, PENDING);
+  for (let i = 0; n !== 0 && i < JOIN_SPIN; i++) n = Atomics.load(p.ctl, PENDING);
+  for (; n !== 0; n = Atomics.load(p.ctl, PENDING)) Atomics.wait(p.ctl, PENDING, n);
 }
 
 /**
  * Run jobs[0] on the calling thread and the others on workers, at the same time;
- * returns each job's result. Every job must already be laid out in the calling
- * thread's memory (its `ins` written there); the workers' `outs` are copied back
- * to the same addresses. Where no worker can take them (no threads here, workers
- * still starting, or one failed) the calling thread runs them all, one after
- * another: the same calls, so the same results.
+ * returns each job's result. Every job must already be laid out in the shared
+ * memory, with scratch regions of its own. Where no worker can take them (no
+ * threads here, workers still starting, or one failed) the calling thread runs
+ * them all, one after another: the same calls, so the same results.
  */
 export function runParallel(jobs: Job[], local: Local): number[] {
-  const rest = jobs.slice(1);
-  const p = rest.length === 0 ? null : ensurePool(rest.length, local.bytes);
+  const rest = jobs.length - 1;
+  const p = rest === 0 ? null : ensurePool(rest, local);
   if (p === null || Atomics.load(p.ctl, READY) < p.workers.length) return jobs.map((j) => local.call(j.fn, j.args));
-  // An input several workers read (a product's B) goes into the arena once.
-  const shared = new Map<string, number>();
-  let need = 0;
-  for (const j of rest) {
-    for (const [addr, n] of j.ins) {
-      if (shared.has(`${addr}:${n}`)) continue;
-      shared.set(`${addr}:${n}`, -1);
-      need += (n + 15) & ~15;
-    }
-    for (const [, n] of j.outs) need += (n + 15) & ~15;
-  }
-  if (need > p.arena.byteLength) grow(p, need);
-  const arena = new Uint8Array(p.arena);
-  const mem = new Uint8Array(local.memory());
-  const placed: number[][] = [];
-  let at = 0;
-  rest.forEach((j, i) => {
+  // Workers poll between jobs only while every thread has a core of its own.
+  Atomics.store(p.ctl, POLLS, p.workers.length < threadHost().host!.cores ? SPIN : 0);
+  for (let i = 0; i < rest; i++) {
+    const j = jobs[i + 1]!;
     const d = DESC_BYTES / 8 + i * DESC;
-    p.desc[d] = 0;
+    p.desc[d] = failNext && i === 0 ? 2 : 0;
     p.desc[d + 1] = EXPORTS.indexOf(j.fn);
     p.desc[d + 2] = j.args.length;
     p.desc.set(j.args, d + 3);
-    p.desc[d + 24] = j.top;
-    p.desc[d + 25] = j.ins.length;
-    p.desc[d + 26] = j.outs.length;
-    let t = d + TRIPLES_AT;
-    const offs: number[] = [];
-    for (const [addr, n] of j.ins) {
-      let from = shared.get(`${addr}:${n}`)!;
-      if (from < 0) {
-        from = at;
-        arena.set(mem.subarray(addr, addr + n), at);
-        shared.set(`${addr}:${n}`, at);
-        at += (n + 15) & ~15;
-      }
-      p.desc.set([from, addr, n], t);
-      t += 3;
+  }
+  failNext = false;
+  Atomics.store(p.ctl, PENDING, rest);
+  // The descriptors are written before their claims are cleared, and the claims before the
+  // counters move: a worker that claims a job reads a whole descriptor.
+  for (let i = 0; i < rest; i++) Atomics.store(p.ctl, CLAIM + i, 0);
+  for (let i = 0; i < rest; i++) {
+    Atomics.store(p.ctl, GO + i, ++p.seq[i]!);
+    Atomics.notify(p.ctl, GO + i);
+  }
+  const results = [local.call(jobs[0]!.fn, jobs[0]!.args)];
+  let taken = 0;
+  for (let i = 0; i < rest; i++) {
+    if (stealing && Atomics.compareExchange(p.ctl, CLAIM + i, 0, 2) === 0) {
+      const j = jobs[i + 1]!;
+      p.desc[DESC_BYTES / 8 + i * DESC + DESC - 1] = local.call(j.fn, j.args);
+      Atomics.sub(p.ctl, PENDING, 1);
+      taken++;
     }
-    for (const [addr, n] of j.outs) {
-      p.desc.set([at, addr, n], t);
-      offs.push(at);
-      t += 3;
-      at += (n + 15) & ~15;
-    }
-    placed.push(offs);
-  });
-  Atomics.store(p.ctl, PENDING, rest.length);
-  for (let i = 0; i < rest.length; i++) post(p, i);
-  const first = local.call(jobs[0]!.fn, jobs[0]!.args);
+  }
   join(p);
   if (Atomics.load(p.ctl, FAILED) !== 0) {
+    // The failed block may be half written: every worker's block is computed again here.
     stop("a worker failed");
-    return [first, ...rest.map((j) => local.call(j.fn, j.args))];
+    return [results[0]!, ...jobs.slice(1).map((j) => local.call(j.fn, j.args))];
   }
-  jobsRun += rest.length;
-  // The workers' results into the calling thread's memory, where one thread would have written them.
-  const out = new Uint8Array(local.memory());
-  rest.forEach((j, i) => j.outs.forEach(([addr, n], k) => out.set(arena.subarray(placed[i]![k]!, placed[i]![k]! + n), addr)));
-  return [first, ...rest.map((_, i) => p.desc[DESC_BYTES / 8 + i * DESC + 63]!)];
+  jobsRun += rest - taken;
+  for (let i = 0; i < rest; i++) results.push(p.desc[DESC_BYTES / 8 + i * DESC + DESC - 1]!);
+  return results;
 }
