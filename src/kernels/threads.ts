@@ -8,8 +8,8 @@ import { describeValue } from "../tensor/shape.js";
  * knows no backend.
  *
  * A kernel call is synchronous, so the calling thread hands blocks of rows to
- * workers, computes its own block, and then blocks in Atomics.wait until the
- * workers are done. That needs
+ * workers, computes its own block (and any no worker has claimed), and then
+ * blocks in Atomics.wait until the workers are done. That needs
  *   - SharedArrayBuffer (a browser exposes it only to a cross-origin isolated
  *     page: docs/runtimes.md, "Threads"),
  *   - Atomics.wait on the calling thread (refused on a browser's main thread),
@@ -135,7 +135,7 @@ export function setRequestedThreads(n: number, fn: string): void {
 /**
  * The least work (the unit of the kernel's `work`: multiply-adds for a product,
  * elements for the row kernels) a thread must get before a call is split: below
- * it, waking a worker and copying its block costs more than it saves. Null
+ * it, handing a block to a worker costs more than it saves. Null
  * restores the kernels' defaults; tests set 1 to split even tiny calls.
  */
 let minWorkPerThread: number | null = null;
