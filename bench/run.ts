@@ -3,7 +3,8 @@
  *
  *   --quick               every variant once per shape: agreement checks and a
  *                         smoke run, no timing loop, nothing written
- *   --suite a,b           run a subset of: distillation, divergences, sparse, linear, mlp, matmul, allocation
+ *   --suite a,b           run a subset of: distillation, divergences, sparse, linear, mlp, matmul, allocation,
+ *                         pytorch (report only: PyTorch times itself, where a python3 imports torch)
  *
  * Prints one markdown table per suite (with the date, Node version and CPU)
  * and, in a full run of every suite, writes all numbers to
@@ -32,6 +33,7 @@ const suites: Record<string, () => Promise<SuiteModule>> = {
   mlp: () => import("./mlp-step.js"),
   matmul: () => import("./matmul.js"),
   allocation: () => import("./allocation.js"),
+  pytorch: () => import("./pytorch-step.js"),
 };
 
 function parseArgs(argv: readonly string[]): { quick: boolean; selected: string[] } {

@@ -25,6 +25,7 @@ test("bench/run.ts --quick runs every suite, agrees with float64 and writes noth
     "## MLP training step",
     "## matmul",
     "## Allocation per distillationLoss call",
+    "## Against PyTorch: the MNIST teacher's training step (report only)",
   ]) {
     expect(out).toContain(header);
   }

@@ -56,9 +56,9 @@ export interface MnistRecipe {
  * - 25 teacher epochs and 8 per student, on both cores (setNumThreads; kdgrad/node starts the
  *   workers). The teacher's test errors were still falling at 15 epochs (113; a distilled student
  *   then gained 10 errors); at 25 it reaches 99 and the distilled students gain 25 ± 5 over the
- *   hard-label ones (three student seeds, docs/mnist.md). Measured on the shared machine: a
- *   teacher epoch 60–110 s, a student epoch 30–55 s; the whole table of seed 0, teacher
- *   included, 65.6 min with other jobs running beside it (its teacher 45.1 min of that).
+ *   hard-label ones (three student seeds; 26 ± 8 with three teachers, docs/mnist.md). Alone
+ *   on the two cores a teacher epoch takes about 45 s and a student epoch 17 s: the whole table
+ *   of seed 0, teacher included, 26.6 min (its teacher 18.8 min of that).
  * - T = 20 and α = 0.9 (the issue's PyTorch run) for the main table; α = 1 for the transfer-set
  *   experiments, where the hard labels would only teach that the missing classes never occur.
  */
