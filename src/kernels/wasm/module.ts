@@ -293,6 +293,16 @@ function instantiate(): WasmKernels | null {
   threaded = { share, local };
 
   /**
+   * The threads a call of `work` in `blocks` blocks gets (threads.ts, threadsFor), called
+   * before its layout: where it is split, the instance is moved to shared memory first, and
+   * where that is refused the call stays on one thread.
+   */
+  const split = (work: number, blocks: number, perThread: number): number => {
+    const n = threadsFor(work, blocks, perThread);
+    return n > 1 && share() ? n : 1;
+  };
+
+  /**
    * Run `call` over blocks of `rows` rows (a multiple of `unit` each, but the last) on
    * up to `threads` threads: the calling thread takes the first block. `call(r0, r1, i)`
    * gives block i's export and arguments (its scratch must be its own). Returns each
@@ -343,8 +353,7 @@ function instantiate(): WasmKernels | null {
         // later on one thread), so on several threads each block's rows of dS get slack of
         // their own: block i's start 16·i bytes further on, and are copied out block by block.
         const n = B * C;
-        const threads = threadsFor(n, B, DISTILL_PER_THREAD);
-        if (threads > 1) share();
+        const threads = split(n, B, DISTILL_PER_THREAD);
         const each = 48 * ((C + 3) & ~3);
         const [ps, pt, pl, pdS, scratch, prl] = layout([4 * n + 16, 4 * n + 16, 4 * B, wantS ? 4 * n + 16 * threads : 0, threads * each, threads > 1 ? 8 * B : 0]);
         new Float32Array(x.memory.buffer, ps!, n).set(s);
@@ -376,8 +385,7 @@ function instantiate(): WasmKernels | null {
       // padding class at −∞, which has no probability under either softmax.
       const Cp = C + (C & 1);
       const n = B * Cp;
-      const threads = threadsFor(n, B, DISTILL_PER_THREAD);
-      if (threads > 1) share();
+      const threads = split(n, B, DISTILL_PER_THREAD);
       const each = (wantT ? 32 : 24) * Cp;
       const [ps, pt, pl, pdS, pdT, scratch, prl] = layout([4 * n, 4 * n, 4 * B, wantS ? 4 * n : 0, wantT ? 4 * n : 0, threads * each, threads > 1 ? 8 * B : 0]);
       const S = new Float32Array(x.memory.buffer, ps!, n);
@@ -458,8 +466,7 @@ function instantiate(): WasmKernels | null {
       const n = rows * Cp;
       const pad = kind === "logSoftmax" || kind === "softmax" ? [-Infinity] : kind === "logSoftmaxBackward" ? [-Infinity, 0] : [0, 0];
       // Rows are independent: a block of them on each thread gives what one thread gives, bit for bit.
-      const threads = threadsFor(n, rows, ROWS_PER_THREAD);
-      if (threads > 1) share();
+      const threads = split(n, rows, ROWS_PER_THREAD);
       const offsets = layout([...inputs.map(() => 4 * n), 4 * n, threads * 8 * Cp]);
       const mem = x.memory.buffer;
       inputs.forEach((src, j) => {
@@ -527,8 +534,7 @@ function instantiate(): WasmKernels | null {
       // Blocks of four rows of C on each thread: every entry is the same sum, in the same
       // order (p ascending, one float32 accumulator), whichever thread forms it, so the
       // product is bit-identical for every thread count.
-      const threads = threadsFor(n * k * m, n4 / 4, MATMUL_PER_THREAD);
-      if (threads > 1) share();
+      const threads = split(n * k * m, n4 / 4, MATMUL_PER_THREAD);
       const [pa, pb, pc, pt, pbias] = layout([4 * n4 * k, 4 * k * m8, 4 * n4 * m8, 4 * Math.max(n, m) * k, bias ? 4 * m8 : 0]);
       const mem = x.memory.buffer;
       const a = new Float32Array(mem, pa!, n4 * k);

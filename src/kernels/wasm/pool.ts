@@ -106,6 +106,8 @@ export interface Local {
 
 interface Pool {
   workers: WorkerHandle[];
+  /** The host's core count: workers poll between jobs only while the threads do not outnumber it. */
+  cores: number;
   ctl: Int32Array;
   desc: Float64Array;
   seq: number[];
@@ -162,7 +164,7 @@ export function ensurePool(extra: number, local: Local, wait = true): Pool | nul
   }
   if (pool === null) {
     const control = new SharedArrayBuffer(DESC_BYTES + 8 * DESC * MAX_WORKERS);
-    pool = { workers: [], ctl: new Int32Array(control), desc: new Float64Array(control), seq: [], memory: local.memory };
+    pool = { workers: [], cores: host.cores, ctl: new Int32Array(control), desc: new Float64Array(control), seq: [], memory: local.memory };
   }
   const p = pool;
   try {
@@ -220,7 +222,7 @@ export function runParallel(jobs: Job[], local: Local): number[] {
   const p = rest === 0 ? null : ensurePool(rest, local);
   if (p === null || Atomics.load(p.ctl, READY) < p.workers.length) return jobs.map((j) => local.call(j.fn, j.args));
   // Workers poll between jobs only while every thread has a core of its own.
-  Atomics.store(p.ctl, POLLS, p.workers.length < threadHost().host!.cores ? SPIN : 0);
+  Atomics.store(p.ctl, POLLS, p.workers.length < p.cores ? SPIN : 0);
   for (let i = 0; i < rest; i++) {
     const j = jobs[i + 1]!;
     const d = DESC_BYTES / 8 + i * DESC;
