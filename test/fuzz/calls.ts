@@ -47,6 +47,15 @@ export interface Entry {
   /** The backend comparison's scale for float32 results: the same call on |inputs| in float64 (matmul, linear). */
   absScale?: boolean;
   /**
+   * The backend comparison's scale for the float32 gradients of a call whose backward multiplies
+   * float32 matrices (linearDistillationLoss: dH = G·W, dW = Gᵀ·H): for some of the (built)
+   * arguments' leaves, the largest entry of that backward product formed on |G| and |inputs| in
+   * float64, given the upstream gradient the comparison uses. A sum of V products in float32 is
+   * within V·2⁻²⁴ of that scale of the exact one (a few ulps of it in practice), while the
+   * gradient itself may cancel far below it. Leaves it leaves out keep the default scale.
+   */
+  gradScale?: (args: unknown[], upstream: Tensor) => Map<Tensor, number>;
+  /**
    * Whether the backends can be expected to agree on these (built) arguments: a call that feeds
    * float32 products into a softmax is compared only where the products' rounding cannot move the
    * softmax beyond the comparison's tolerance (linearDistillationLoss). Absent: always compared.
@@ -290,7 +299,8 @@ export function checkCall(key: string, entry: Entry, raw: readonly Arg[], seed =
 
 interface Observed {
   threw?: string;
-  values: { dtype: string; shape: number[]; xs: number[]; scale: number }[];
+  /** Results first, then the leaves' gradients (leaf: the index among the arguments' leaves). */
+  values: { dtype: string; shape: number[]; xs: number[]; scale: number; leaf?: number }[];
   other: string;
 }
 
@@ -301,12 +311,14 @@ function observe(key: string, entry: Entry, raw: readonly Arg[], backend: "js" |
   try {
     const result = invoke(key, entry, args);
     const outs = tensorsIn(result).filter((t) => t.size <= READ_LIMIT);
-    const values = outs.map((t) => ({ dtype: t.dtype, shape: [...t.shape], xs: elements(t), scale: 0 }));
+    const values: Observed["values"] = outs.map((t) => ({ dtype: t.dtype, shape: [...t.shape], xs: elements(t), scale: 0 }));
     if (result instanceof Tensor && result.requiresGrad && result.dtype !== "int32" && result.size <= READ_LIMIT) {
       const leaves = tensorsIn(args).filter((t) => t.requiresGrad && t.isLeaf);
       try {
         result.backward(upstream(result, seed));
-        for (const l of leaves) if (l.grad) values.push({ dtype: l.grad.dtype, shape: [...l.grad.shape], xs: elements(l.grad), scale: 0 });
+        leaves.forEach((l, leaf) => {
+          if (l.grad) values.push({ dtype: l.grad.dtype, shape: [...l.grad.shape], xs: elements(l.grad), scale: 0, leaf });
+        });
       } catch (e) {
         return { threw: `backward: ${(e as Error).name}: ${(e as Error).message}`, values, other: "" };
       }
@@ -328,7 +340,9 @@ export const BACKEND_RTOL = 1e-5;
  * error, or results of the same shapes and dtypes that agree bit for bit in
  * float64 and int32, and within BACKEND_RTOL·(max(|a|, |b|) + S) in float32,
  * S the largest finite magnitude of that output (for matmul and linear, of
- * the same call on |inputs| in float64); non-finite values must match.
+ * the same call on |inputs| in float64; for linearDistillationLoss's
+ * gradients, of its backward products on |G| and |inputs|, `gradScale`);
+ * non-finite values must match.
  */
 export function compareBackends(key: string, entry: Entry, raw: readonly Arg[], seed = 1): Failure | null {
   const call = describeCall(key, entry, raw);
@@ -360,12 +374,21 @@ export function compareBackends(key: string, entry: Entry, raw: readonly Arg[], 
       // the call refuses these inputs; both backends threw alike above
     }
   }
+  let gradScales = new Map<number, number>();
+  if (entry.gradScale && a.values.length > 0) {
+    const leaves = tensorsIn(built).filter((t) => t.requiresGrad && t.isLeaf);
+    const r = a.values[0]!;
+    resetGlobals();
+    const byLeaf = entry.gradScale(built, upstream(new Tensor(r.dtype === "float64" ? new Float64Array(r.xs.length) : new Float32Array(r.xs.length), r.shape), seed));
+    resetGlobals();
+    gradScales = new Map(leaves.flatMap((l, i) => (byLeaf.has(l) ? [[i, byLeaf.get(l)!] as const] : [])));
+  }
   for (let k = 0; k < a.values.length; k++) {
     const x = a.values[k]!;
     const y = b.values[k]!;
     const what = k === 0 ? "the result" : `tensor ${k} (results first, then the leaves' gradients)`;
     if (x.dtype !== y.dtype || x.shape.join(",") !== y.shape.join(",")) return fail(`${what}: js ${x.dtype} [${x.shape}] vs wasm ${y.dtype} [${y.shape}]`);
-    let scale = absScale;
+    let scale = Math.max(absScale, x.leaf === undefined ? 0 : gradScales.get(x.leaf) ?? 0);
     for (const v of x.xs) if (Number.isFinite(v)) scale = Math.max(scale, Math.abs(v));
     for (let i = 0; i < x.xs.length; i++) {
       const u = x.xs[i]!;

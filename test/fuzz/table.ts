@@ -405,6 +405,60 @@ function linearDistillConditioned(args: unknown[]): boolean {
 }
 
 /**
+ * linearDistillationLoss's backward forms dH = G·W and dW = Gᵀ·H (G = ∂L/∂logits, [N, V]) and
+ * the teacher's alike, in float32 products for float32 matrices: the wasm kernel sums in float32,
+ * so an entry may differ between backends by a few ulps of Σ_c |G_rc|·|W_ck| while the entry
+ * itself cancels to far less (found: a gradient of −0.00163 against a scale of 0.92, where the
+ * teacher is one-hot and G's row is 1.96e-3 everywhere but two classes). The scale of each
+ * matrix's gradient is the largest entry of its product formed on |G| and |the other matrix| in
+ * float64, G from distillationLoss on float64 logits (the call's definition) with the same
+ * upstream gradient; a call whose G this cannot form leaves the default scale.
+ */
+function linearDistillGradScale(args: unknown[], g0: Tensor): Map<Tensor, number> {
+  const scales = new Map<Tensor, number>();
+  const [h, w, th, tw, o] = args;
+  if (![h, w, th, tw].every((x) => isT(x) && x.dtype !== "int32" && x.ndim === 2 && x.size <= READ_LIMIT)) return scales;
+  const { chunkRows: _, ...options } = (isT(o) || o === null || typeof o !== "object" ? {} : o) as Record<string, unknown>;
+  const as64 = (x: Tensor, grad: boolean): Tensor => kd.tensor(elements(x), { shape: [...x.shape], dtype: "float64", requiresGrad: grad });
+  const pairs = [[h, w], [th, tw]] as [Tensor, Tensor][];
+  try {
+    const logits = pairs.map(([x, m]) => kd.noGrad(() => kd.matmul(as64(x, false), kd.transpose(as64(m, false), 0, 1))).requiresGrad_(true));
+    const T = options.temperature;
+    if (isT(T)) options.temperature = kd.tensor(elements(T), { shape: [...T.shape], dtype: "float64" });
+    const L = kd.distillationLoss(logits[0]!, logits[1]!, options as kd.DistillationOptions);
+    L.backward(kd.tensor(elements(g0), { shape: [...g0.shape], dtype: "float64" }));
+    pairs.forEach(([x, m], i) => {
+      const G = elements(logits[i]!.grad!).map(Math.abs);
+      const [n, k] = x.shape as [number, number];
+      const V = m.shape[0]!;
+      const xs = elements(x).map(Math.abs);
+      const ms = elements(m).map(Math.abs);
+      let dx = 0;
+      let dm = 0;
+      for (let r = 0; r < n; r++) {
+        for (let j = 0; j < k; j++) {
+          let a = 0;
+          for (let c = 0; c < V; c++) a += G[r * V + c]! * ms[c * k + j]!;
+          if (Number.isFinite(a)) dx = Math.max(dx, a);
+        }
+      }
+      for (let c = 0; c < V; c++) {
+        for (let j = 0; j < k; j++) {
+          let a = 0;
+          for (let r = 0; r < n; r++) a += G[r * V + c]! * xs[r * k + j]!;
+          if (Number.isFinite(a)) dm = Math.max(dm, a);
+        }
+      }
+      scales.set(x, dx);
+      scales.set(m, dm);
+    });
+  } catch {
+    // distillationLoss refuses these arguments: both backends threw alike, or the default scale stands.
+  }
+  return scales;
+}
+
+/**
  * sparseDistillationLoss: student logits [..., C] of every kind, the teacher's top-k classes
  * (distinct per row, now and then a repeat or one out of range) and log-probabilities (mass below
  * 1, 1, within 1e-6 above, or well above; some −∞), at times of mismatched shapes or dtypes, with
@@ -1793,7 +1847,7 @@ R.distLoss = fn((p) => [KdMethodArgs(p, false), optional(Options({ beta: TermWei
 R.nkdLoss = fn((p) => [KdMethodArgs(p, true), optional(Options({ temperature: MethodTemperature, gamma: TermWeight }))], { finite: kdMethodFinite(true, 1) });
 R.wsldLoss = fn((p) => [KdMethodArgs(p, true), optional(Options({ temperature: MethodTemperature, alpha: TermWeight }))], { finite: kdMethodFinite(true, 1) });
 R.sparseDistillationLoss = fn((p) => [SparseArgs(p)], { finite: sparseFinite, gradCheck: sparseGrads });
-R.linearDistillationLoss = fn((p) => [LinearDistillArgs(p)], { finite: linearDistillFinite, backendComparable: linearDistillConditioned });
+R.linearDistillationLoss = fn((p) => [LinearDistillArgs(p)], { finite: linearDistillFinite, backendComparable: linearDistillConditioned, gradScale: linearDistillGradScale });
 R.logitMatchingLoss = fn((p) => [LogitPair(p, ["moderate", "moderate", "wide", "special", "masked"])], { finite: (args) => within(args, 1e4) && isT(args[0]) && args[0].size > 0 });
 R.softTargets = fn((p) => [T(p, { kinds: ["moderate", "moderate", "masked", "wide", "huge", "special"] }), Temperature], {
   finite: ([x, T]) => {
