@@ -1178,54 +1178,73 @@ export function softmaxBackwardRows(p: usize, g: usize, dx: usize, rows: i32, C:
 /**
  * C[n×m] = A[n×k]·B[k×m], float32, all row-major and contiguous, with n a
  * multiple of 4 and m a multiple of 8 (the caller pads with zeros). A 4×8
- * block of C lives in eight f32x4 registers while p runs over k: each step
- * loads eight numbers of row p of B and four of column p of A and does 32
- * multiply-adds, so every load feeds several of them (the i-p-j order of
- * the TypeScript kernel, blocked for registers).
+ * block of C lives in eight f32x4 registers while p runs over k (tile4x8):
+ * each step loads eight numbers of row p of B and four of column p of A and
+ * does 32 multiply-adds, so every load feeds several of them (the i-p-j order
+ * of the TypeScript kernel, blocked for registers).
+ *
+ * The order of the blocks follows the wider matrix. Four rows of A at a time,
+ * each across all of C's columns, read all of B once for every four rows:
+ * right while B is the smaller (it stays in a core's cache). Where B is the
+ * wider (m > n), a panel of eight columns at a time, every four rows down it
+ * before the next panel: the panel of B (k·32 bytes, 38 KB at k = 1200) then
+ * stays in the first-level cache and A streams through, where rows first
+ * would read B (5.8 MB at 1200 × 1200, more than a core's cache here) from
+ * memory 32 times for a batch of 128 rows. Measured on the 784-1200-1200-10
+ * teacher's products at batch 128: 128×1200×1200 22.7 → 15.1 ms, 128×784×1200
+ * 14.5 → 9.8 ms; rows first stays 2 % ahead where n ≥ m (1200×128×1200).
+ * The order changes no entry: each is its own sum over p ascending in one
+ * float32 accumulator, so the product is the same bit for bit either way.
  */
 export function matmul(A: usize, B: usize, C: usize, n: i32, k: i32, m: i32): void {
+  if (m > n) {
+    for (let j: i32 = 0; j < m; j += 8) for (let i: i32 = 0; i < n; i += 4) tile4x8(A, B, C, i, j, k, m);
+  } else {
+    for (let i: i32 = 0; i < n; i += 4) for (let j: i32 = 0; j < m; j += 8) tile4x8(A, B, C, i, j, k, m);
+  }
+}
+
+/** C[i … i+3, j … j+7] = A[i … i+3, :]·B[:, j … j+7] (matmul's layout), in eight f32x4 accumulators. */
+// @ts-ignore: decorator
+@inline function tile4x8(A: usize, B: usize, C: usize, i: i32, j: i32, k: i32, m: i32): void {
   const rowA = <usize>k << 2;
   const rowB = <usize>m << 2;
-  for (let i: i32 = 0; i < n; i += 4) {
-    const a0 = A + <usize>i * rowA;
-    const a1 = a0 + rowA;
-    const a2 = a1 + rowA;
-    const a3 = a2 + rowA;
-    for (let j: i32 = 0; j < m; j += 8) {
-      let c00 = f32x4.splat(0), c01 = f32x4.splat(0);
-      let c10 = f32x4.splat(0), c11 = f32x4.splat(0);
-      let c20 = f32x4.splat(0), c21 = f32x4.splat(0);
-      let c30 = f32x4.splat(0), c31 = f32x4.splat(0);
-      let b = B + (<usize>j << 2);
-      for (let p: i32 = 0; p < k; p++) {
-        const b0 = v128.load(b);
-        const b1 = v128.load(b, 16);
-        const off = <usize>p << 2;
-        const x0 = v128.load32_splat(a0 + off);
-        const x1 = v128.load32_splat(a1 + off);
-        const x2 = v128.load32_splat(a2 + off);
-        const x3 = v128.load32_splat(a3 + off);
-        c00 = f32x4.add(c00, f32x4.mul(x0, b0));
-        c01 = f32x4.add(c01, f32x4.mul(x0, b1));
-        c10 = f32x4.add(c10, f32x4.mul(x1, b0));
-        c11 = f32x4.add(c11, f32x4.mul(x1, b1));
-        c20 = f32x4.add(c20, f32x4.mul(x2, b0));
-        c21 = f32x4.add(c21, f32x4.mul(x2, b1));
-        c30 = f32x4.add(c30, f32x4.mul(x3, b0));
-        c31 = f32x4.add(c31, f32x4.mul(x3, b1));
-        b += rowB;
-      }
-      const c = C + (<usize>i * <usize>m + <usize>j) * 4;
-      v128.store(c, c00);
-      v128.store(c, c01, 16);
-      v128.store(c + rowB, c10);
-      v128.store(c + rowB, c11, 16);
-      v128.store(c + 2 * rowB, c20);
-      v128.store(c + 2 * rowB, c21, 16);
-      v128.store(c + 3 * rowB, c30);
-      v128.store(c + 3 * rowB, c31, 16);
-    }
+  const a0 = A + <usize>i * rowA;
+  const a1 = a0 + rowA;
+  const a2 = a1 + rowA;
+  const a3 = a2 + rowA;
+  let c00 = f32x4.splat(0), c01 = f32x4.splat(0);
+  let c10 = f32x4.splat(0), c11 = f32x4.splat(0);
+  let c20 = f32x4.splat(0), c21 = f32x4.splat(0);
+  let c30 = f32x4.splat(0), c31 = f32x4.splat(0);
+  let b = B + (<usize>j << 2);
+  for (let p: i32 = 0; p < k; p++) {
+    const b0 = v128.load(b);
+    const b1 = v128.load(b, 16);
+    const off = <usize>p << 2;
+    const x0 = v128.load32_splat(a0 + off);
+    const x1 = v128.load32_splat(a1 + off);
+    const x2 = v128.load32_splat(a2 + off);
+    const x3 = v128.load32_splat(a3 + off);
+    c00 = f32x4.add(c00, f32x4.mul(x0, b0));
+    c01 = f32x4.add(c01, f32x4.mul(x0, b1));
+    c10 = f32x4.add(c10, f32x4.mul(x1, b0));
+    c11 = f32x4.add(c11, f32x4.mul(x1, b1));
+    c20 = f32x4.add(c20, f32x4.mul(x2, b0));
+    c21 = f32x4.add(c21, f32x4.mul(x2, b1));
+    c30 = f32x4.add(c30, f32x4.mul(x3, b0));
+    c31 = f32x4.add(c31, f32x4.mul(x3, b1));
+    b += rowB;
   }
+  const c = C + (<usize>i * <usize>m + <usize>j) * 4;
+  v128.store(c, c00);
+  v128.store(c, c01, 16);
+  v128.store(c + rowB, c10);
+  v128.store(c + rowB, c11, 16);
+  v128.store(c + 2 * rowB, c20);
+  v128.store(c + 2 * rowB, c21, 16);
+  v128.store(c + 3 * rowB, c30);
+  v128.store(c + 3 * rowB, c31, 16);
 }
 
 // ------------------------------------------------------- element-wise, f32
