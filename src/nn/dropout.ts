@@ -1,13 +1,11 @@
-import { checkFloatTensor, type Tensor } from "../tensor/tensor.js";
+import { Tensor, checkFloatTensor } from "../tensor/tensor.js";
 import { checkOptions } from "../tensor/options.js";
 import { describeValue } from "../tensor/shape.js";
 import { ValueError } from "../tensor/errors.js";
 import { defaultGenerator, Generator } from "../tensor/random.js";
-import { full, rand } from "../tensor/creation.js";
+import { rand } from "../tensor/creation.js";
 import { asPublicCall } from "../tensor/public-call.js";
-import { compare } from "../ops/elementwise.js";
 import { mul } from "../ops/mul.js";
-import { where } from "../ops/where.js";
 import { Module, namedModule, pythonFloat } from "./module.js";
 
 /**
@@ -20,7 +18,8 @@ import { Module, namedModule, pythonFloat } from "./module.js";
  * x's dtype): the gradient is g ⊙ m through `mul`, the mask being a constant.
  * Element i is kept when a uniform draw uᵢ ∈ [0, 1) from the generator (53
  * random bits, row-major order) satisfies uᵢ ≥ p, which has probability
- * 1 − p. Built from ops: rand, a comparison, where, mul.
+ * 1 − p. Built from ops: rand for the draws, the mask formed from them in one loop (a
+ * constant: no gradient reaches it), and mul, whose backward gives g ⊙ m.
  *
  * @example new Dropout(0.2).forward(x)
  */
@@ -49,9 +48,14 @@ export class Dropout extends Module {
     checkFloatTensor(x, "Dropout.forward", "input");
     if (!this.training || this.p === 0) return x;
     return asPublicCall("Dropout.forward", () => {
-      const u = rand(x.shape, { dtype: "float64", generator: this.#generator });
-      const keep = compare("Dropout.forward", "ge", u, this.p);
-      const mask = where(keep, full([], 1 / (1 - this.p), { dtype: x.dtype }), 0);
+      const u = rand(x.shape, { dtype: "float64", generator: this.#generator }).data;
+      // The mask in one pass over the draws: what where(u ≥ p, 1/(1 − p), 0) gives in x's dtype
+      // (storing the scale rounds it to that dtype once), without a comparison's and a
+      // selection's tensors.
+      const scale = 1 / (1 - this.p);
+      const mask = Tensor.empty(x.shape, x.dtype);
+      const m = mask.data;
+      for (let i = 0; i < m.length; i++) m[i] = u[i]! >= this.p ? scale : 0;
       return mul(x, mask);
     });
   }

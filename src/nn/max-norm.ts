@@ -32,6 +32,13 @@ import { paramList, type GradParams } from "./grad-params.js";
  * roundoff (2⁻²⁴ for float32): within c·(1 + 2⁻²³) for float32 rows of up to 10⁶ inputs.
  * Check: a row of norm exactly 2c is halved; a row of norm c/2 is untouched.
  *
+ * A row whose max already answers is not summed: the computed sum of n terms each ≤ 1 is ≤ n
+ * (each partial sum is at most an integer ≤ n, which rounding, monotone, cannot pass), so the
+ * computed norm is ≤ m·√n as computed (the square root and the product are monotone too); where
+ * m·√n ≤ c the norm is ≤ c and the row would be left untouched, so it is left at once. The
+ * decisions, and the bits, are those of summing every row; only the time changes (a row of
+ * 1,200 inputs with no entry above 0.1 at c = 3.5, as a freshly initialised layer's).
+ *
  * Non-finite weights (docs/non-finite.md). A row holding NaN has a NaN norm, which is not
  * above c: the row is left as it is and the NaN stays visible. A row holding ±∞ and no NaN has
  * norm ∞ and scale c/∞ = 0: its finite entries become 0 and its infinite ones NaN (∞·0), as
@@ -64,16 +71,13 @@ function projectRows(w: Tensor, c: number): number {
   let scaled = 0;
   for (let r = 0; r < rows; r++) {
     const base = w.offset + r * s0;
+    // m = max_j |w_rj|, NaN when an entry is (Math.max propagates NaN).
     let m = 0;
-    let nan = false;
-    for (let j = 0; j < cols; j++) {
-      const a = Math.abs(d[base + j * s1]!);
-      if (a !== a) nan = true;
-      else if (a > m) m = a;
-    }
-    if (nan || m === 0) continue; // a NaN row is left visible; a zero row has norm 0 ≤ c.
+    for (let j = 0; j < cols; j++) m = Math.max(m, Math.abs(d[base + j * s1]!));
+    if (m !== m || m === 0) continue; // a NaN row is left visible; a zero row has norm 0 ≤ c.
     let norm: number;
     if (m === Infinity) norm = Infinity;
+    else if (!(m * Math.sqrt(cols) > c)) continue;
     else {
       // m·sqrt(Σ (wⱼ/m)²): each term ≤ 1, so nothing overflows or underflows (see above).
       let acc = 0;

@@ -4,6 +4,7 @@
  * rows of 1e200 and 1e-200, where a plain sum of squares overflows or underflows), rows inside
  * the ball untouched bit for bit, strided views, the non-finite policy and the refusals.
  */
+import fc from "fast-check";
 import { describe, expect, test } from "vitest";
 import { DTypeError, Generator, ShapeError, Tensor, ValueError, maxNorm, randn, tensor, zeros } from "../../src/index.js";
 
@@ -79,6 +80,57 @@ describe("maxNorm", () => {
     expect(xs[1]).toBe(100);
     expect(xs[2]).toBeNaN();
     expect(xs[3]).toBe(0);
+  });
+
+  test("rows whose max answers (m·√n ≤ c) are skipped, with the bits and the count of summing every row", () => {
+    /** The projection as written before the shortcut: every finite, non-zero row summed. */
+    function reference(d: Float32Array | Float64Array, cols: number, c: number): number {
+      let scaled = 0;
+      for (let base = 0; base < d.length; base += cols) {
+        let m = 0;
+        let nan = false;
+        for (let j = 0; j < cols; j++) {
+          const a = Math.abs(d[base + j]!);
+          if (a !== a) nan = true;
+          else if (a > m) m = a;
+        }
+        if (nan || m === 0) continue;
+        let acc = 0;
+        for (let j = 0; j < cols; j++) acc += (d[base + j]! / m) ** 2;
+        const nrm = m === Infinity ? Infinity : m * Math.sqrt(acc);
+        if (!(nrm > c)) continue;
+        for (let j = 0; j < cols; j++) d[base + j] = d[base + j]! * (c / nrm);
+        scaled++;
+      }
+      return scaled;
+    }
+    // Rows at the shortcut's edge: all entries ±m (the norm is then m·√n, the bound itself), a
+    // single large entry among small ones, and noise; c drawn around m·√n of the first row.
+    const row = fc.record({ kind: fc.constantFrom("equal", "spike", "noise"), m: fc.double({ min: 1e-3, max: 1e3, noNaN: true }), seed: fc.nat() });
+    fc.assert(
+      fc.property(fc.array(row, { minLength: 1, maxLength: 6 }), fc.integer({ min: 1, max: 1300 }), fc.constantFrom("float32", "float64"), fc.double({ min: 0.5, max: 2, noNaN: true }), fc.boolean(),
+        (specs, cols, dtype, f, exact) => {
+          const data = new (dtype === "float32" ? Float32Array : Float64Array)(specs.length * cols);
+          specs.forEach(({ kind, m, seed }, r) => {
+            let s = seed;
+            const u = (): number => ((s = (Math.imul(s, 1103515245) + 12345) >>> 0) / 2 ** 32);
+            for (let j = 0; j < cols; j++) {
+              const sign = u() < 0.5 ? -1 : 1;
+              data[r * cols + j] = sign * (kind === "equal" ? m : kind === "spike" ? (j === 0 ? m : m * u() * 0.01) : m * u());
+            }
+          });
+          const m0 = Math.max(...Array.from(data.subarray(0, cols), Math.abs));
+          // exact: c is the shortcut's own bound for row 0 (its norm equals it when all entries are equal).
+          const c = exact ? m0 * Math.sqrt(cols) : m0 * Math.sqrt(cols) * f;
+          const want = data.slice();
+          const wantCount = reference(want, cols, c);
+          const w = new Tensor(data, [specs.length, cols]);
+          expect(maxNorm(w, c)).toBe(wantCount);
+          const differ = data.findIndex((x, i) => !Object.is(x, want[i]));
+          expect(differ, `entry ${differ}: ${data[differ]} against ${want[differ]}`).toBe(-1);
+        }),
+      { numRuns: 300 },
+    );
   });
 
   test("several tensors, an iterable, Infinity constrains nothing", () => {
