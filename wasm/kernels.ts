@@ -1191,8 +1191,9 @@ export function softmaxBackwardRows(p: usize, g: usize, dx: usize, rows: i32, C:
  * stays in the first-level cache and A streams through, where rows first
  * would read B (5.8 MB at 1200 × 1200, more than a core's cache here) from
  * memory 32 times for a batch of 128 rows. Measured on the 784-1200-1200-10
- * teacher's products at batch 128: 128×1200×1200 22.7 → 15.1 ms, 128×784×1200
- * 14.5 → 9.8 ms; rows first stays 2 % ahead where n ≥ m (1200×128×1200).
+ * teacher's products at batch 128, the kernel alone: 128×1200×1200 23.1 → 14.4 ms,
+ * 128×784×1200 14.3 → 9.0 ms; rows first stays as fast or faster where n ≥ m
+ * (1200×128×1200, 512³); bench/results/threads-where-the-time-goes.md.
  * The order changes no entry: each is its own sum over p ascending in one
  * float32 accumulator, so the product is the same bit for bit either way.
  */
