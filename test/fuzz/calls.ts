@@ -379,8 +379,8 @@ export function compareBackends(key: string, entry: Entry, raw: readonly Arg[], 
     const leaves = tensorsIn(built).filter((t) => t.requiresGrad && t.isLeaf);
     const r = a.values[0]!;
     resetGlobals();
-    const byLeaf = entry.gradScale(built, upstream(new Tensor(r.dtype === "float64" ? new Float64Array(r.xs.length) : new Float32Array(r.xs.length), r.shape), seed));
-    resetGlobals();
+    // upstream reads only the result's shape and dtype: the same gradient observe used.
+    const byLeaf = entry.gradScale(built, upstream(Tensor.empty(r.shape, r.dtype as kd.DType), seed));
     gradScales = new Map(leaves.flatMap((l, i) => (byLeaf.has(l) ? [[i, byLeaf.get(l)!] as const] : [])));
   }
   for (let k = 0; k < a.values.length; k++) {

@@ -349,6 +349,11 @@ function LinearDistillArgs(p: Profile): Param {
   return Group(good, [wrongTensor, wrongTensor, wrongTensor, wrongTensor, fc.oneof(fc.constantFrom(v(null), v(3)), Temperature.bad!.map((b) => obj([["temperature", b[0]!]])), refused)]);
 }
 
+/** x as a float64 tensor of the same shape (each value through f), for float64 references. */
+function float64Of(x: Tensor, f: (v: number) => number = (v) => v): Tensor {
+  return kd.tensor(elements(x).map(f), { shape: [...x.shape], dtype: "float64" });
+}
+
 /**
  * linearDistillationLoss: distillFinite's promise on the logits the products give, when every
  * entry of the four matrices is finite (an infinity times 0 is NaN) and the products are
@@ -419,38 +424,19 @@ function linearDistillGradScale(args: unknown[], g0: Tensor): Map<Tensor, number
   const [h, w, th, tw, o] = args;
   if (![h, w, th, tw].every((x) => isT(x) && x.dtype !== "int32" && x.ndim === 2 && x.size <= READ_LIMIT)) return scales;
   const { chunkRows: _, ...options } = (isT(o) || o === null || typeof o !== "object" ? {} : o) as Record<string, unknown>;
-  const as64 = (x: Tensor, grad: boolean): Tensor => kd.tensor(elements(x), { shape: [...x.shape], dtype: "float64", requiresGrad: grad });
-  const pairs = [[h, w], [th, tw]] as [Tensor, Tensor][];
+  if (isT(options.temperature)) options.temperature = float64Of(options.temperature);
+  /** The largest finite entry of |a|·|b| (float64 products, float64 sums). */
+  const absProductMax = (a: Tensor, b: Tensor): number =>
+    elements(kd.matmul(float64Of(a, Math.abs), float64Of(b, Math.abs))).reduce((most, v) => (Number.isFinite(v) && v > most ? v : most), 0);
   try {
-    const logits = pairs.map(([x, m]) => kd.noGrad(() => kd.matmul(as64(x, false), kd.transpose(as64(m, false), 0, 1))).requiresGrad_(true));
-    const T = options.temperature;
-    if (isT(T)) options.temperature = kd.tensor(elements(T), { shape: [...T.shape], dtype: "float64" });
-    const L = kd.distillationLoss(logits[0]!, logits[1]!, options as kd.DistillationOptions);
-    L.backward(kd.tensor(elements(g0), { shape: [...g0.shape], dtype: "float64" }));
+    // G = ∂L/∂logits of distillationLoss on the float64 logits (the call's definition).
+    const pairs = [[h, w], [th, tw]] as [Tensor, Tensor][];
+    const logits = pairs.map(([x, m]) => kd.noGrad(() => kd.matmul(float64Of(x), kd.transpose(float64Of(m), 0, 1))).requiresGrad_(true));
+    kd.distillationLoss(logits[0]!, logits[1]!, options as kd.DistillationOptions).backward(float64Of(g0));
     pairs.forEach(([x, m], i) => {
-      const G = elements(logits[i]!.grad!).map(Math.abs);
-      const [n, k] = x.shape as [number, number];
-      const V = m.shape[0]!;
-      const xs = elements(x).map(Math.abs);
-      const ms = elements(m).map(Math.abs);
-      let dx = 0;
-      let dm = 0;
-      for (let r = 0; r < n; r++) {
-        for (let j = 0; j < k; j++) {
-          let a = 0;
-          for (let c = 0; c < V; c++) a += G[r * V + c]! * ms[c * k + j]!;
-          if (Number.isFinite(a)) dx = Math.max(dx, a);
-        }
-      }
-      for (let c = 0; c < V; c++) {
-        for (let j = 0; j < k; j++) {
-          let a = 0;
-          for (let r = 0; r < n; r++) a += G[r * V + c]! * xs[r * k + j]!;
-          if (Number.isFinite(a)) dm = Math.max(dm, a);
-        }
-      }
-      scales.set(x, dx);
-      scales.set(m, dm);
+      const G = logits[i]!.grad!;
+      scales.set(x, absProductMax(G, m)); // dH = G·W
+      scales.set(m, absProductMax(kd.transpose(G, 0, 1), x)); // dW = Gᵀ·H
     });
   } catch {
     // distillationLoss refuses these arguments: both backends threw alike, or the default scale stands.
@@ -1820,10 +1806,9 @@ function compositeConditioned(args: unknown[]): boolean {
   const opts = (o ?? {}) as Record<string, unknown>;
   const T = opts.temperature ?? 4;
   if (typeof T !== "number" || !(T > 0) || !Number.isFinite(T)) return true;
-  const as64 = (x: Tensor): Tensor => kd.tensor(elements(x), { shape: [...x.shape], dtype: "float64" });
   let L: number[];
   try {
-    L = elements(kd.noGrad(() => kd.distillationLossComposite(as64(s), as64(t), opts as kd.DistillationOptions)));
+    L = elements(kd.noGrad(() => kd.distillationLossComposite(float64Of(s), float64Of(t), opts as kd.DistillationOptions)));
   } catch {
     return true;
   }
