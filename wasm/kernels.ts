@@ -1187,46 +1187,82 @@ export function softmaxBackwardRows(p: usize, g: usize, dx: usize, rows: i32, C:
  * each across all of C's columns, read all of B once for every four rows:
  * right while B is the smaller (it stays in a core's cache). Where B is the
  * wider (m > n), a panel of eight columns at a time, every four rows down it
- * before the next panel: the panel of B (k·32 bytes, 38 KB at k = 1200) then
- * stays in the first-level cache and A streams through, where rows first
- * would read B (5.8 MB at 1200 × 1200, more than a core's cache here) from
- * memory 32 times for a batch of 128 rows. Measured on the 784-1200-1200-10
- * teacher's products at batch 128, the kernel alone: 128×1200×1200 23.1 → 14.4 ms,
- * 128×784×1200 14.3 → 9.0 ms; rows first stays as fast or faster where n ≥ m
- * (1200×128×1200, 512³); bench/results/threads-where-the-time-goes.md.
- * The order changes no entry: each is its own sum over p ascending in one
- * float32 accumulator, so the product is the same bit for bit either way.
+ * before the next panel: the panel of B then stays in a core's cache and A
+ * streams through, where rows first would read B (5.8 MB at 1200 × 1200, more
+ * than a core's cache here) from memory 32 times for a batch of 128 rows.
+ *
+ * p runs in blocks of KC = 256: every block of C gets its first 256 terms, then
+ * every block its next 256, and so on, so that a panel of B (256 rows of 32
+ * bytes, on 16 KB of cache lines) stays in the first-level cache (48 KB here)
+ * while A streams past it.
+ *
+ * None of this changes an entry. Each is one float32 accumulator that starts at
+ * 0 and adds a₍ᵢₚ₎·b₍ₚⱼ₎ for p = 0, 1, …, k − 1 in that order, one rounding per
+ * product and one per addition; between two blocks of p the accumulator is
+ * stored to C and loaded back, which is exact for a float32. So the product is
+ * the same bit for bit whatever the order of the blocks, the block of p, and the
+ * rows each thread takes.
+ *
+ * Measured (the kernel alone, best of 5, bench/results/threads-where-the-time-goes.md):
+ * the panel order took 128×1200×1200 from 23.1 to 14.4 ms; walking one pointer down
+ * A's four rows (their offsets fixed in registers, where four row pointers each
+ * added p's offset) and the blocks of p took it to 11.6 ms, 128×256×256 from 0.58
+ * to 0.44 ms and 512³ from 9.9 to 7.3 ms.
  */
 export function matmul(A: usize, B: usize, C: usize, n: i32, k: i32, m: i32): void {
-  if (m > n) {
-    for (let j: i32 = 0; j < m; j += 8) for (let i: i32 = 0; i < n; i += 4) tile4x8(A, B, C, i, j, k, m);
-  } else {
-    for (let i: i32 = 0; i < n; i += 4) for (let j: i32 = 0; j < m; j += 8) tile4x8(A, B, C, i, j, k, m);
-  }
+  // At least one pass, so that k = 0 writes zeros.
+  let p0: i32 = 0;
+  do {
+    const p1 = min(k, p0 + KC);
+    if (m > n) {
+      for (let j: i32 = 0; j < m; j += 8) for (let i: i32 = 0; i < n; i += 4) tile4x8(A, B, C, i, j, k, m, p0, p1);
+    } else {
+      for (let i: i32 = 0; i < n; i += 4) for (let j: i32 = 0; j < m; j += 8) tile4x8(A, B, C, i, j, k, m, p0, p1);
+    }
+    p0 = p1;
+  } while (p0 < k);
 }
 
-/** C[i … i+3, j … j+7] = A[i … i+3, :]·B[:, j … j+7] (matmul's layout), in eight f32x4 accumulators. */
+/** The product's block of p (matmul). */
+const KC: i32 = 256;
+
+/**
+ * C[i … i+3, j … j+7] (+)= A[i … i+3, p0 … p1−1]·B[p0 … p1−1, j … j+7] (matmul's
+ * layout), in eight f32x4 accumulators: they start at 0 when p0 = 0 and at C's
+ * stored entries otherwise.
+ */
 // @ts-ignore: decorator
-@inline function tile4x8(A: usize, B: usize, C: usize, i: i32, j: i32, k: i32, m: i32): void {
+@inline function tile4x8(A: usize, B: usize, C: usize, i: i32, j: i32, k: i32, m: i32, p0: i32, p1: i32): void {
   const rowA = <usize>k << 2;
   const rowB = <usize>m << 2;
-  const a0 = A + <usize>i * rowA;
-  const a1 = a0 + rowA;
-  const a2 = a1 + rowA;
-  const a3 = a2 + rowA;
+  const r2 = rowA << 1;
+  const r3 = rowA * 3;
+  const c = C + (<usize>i * <usize>m + <usize>j) * 4;
   let c00 = f32x4.splat(0), c01 = f32x4.splat(0);
   let c10 = f32x4.splat(0), c11 = f32x4.splat(0);
   let c20 = f32x4.splat(0), c21 = f32x4.splat(0);
   let c30 = f32x4.splat(0), c31 = f32x4.splat(0);
-  let b = B + (<usize>j << 2);
-  for (let p: i32 = 0; p < k; p++) {
+  if (p0 > 0) {
+    c00 = v128.load(c);
+    c01 = v128.load(c, 16);
+    c10 = v128.load(c + rowB);
+    c11 = v128.load(c + rowB, 16);
+    c20 = v128.load(c + 2 * rowB);
+    c21 = v128.load(c + 2 * rowB, 16);
+    c30 = v128.load(c + 3 * rowB);
+    c31 = v128.load(c + 3 * rowB, 16);
+  }
+  // a walks row i of A from column p0; rows i+1 … i+3 are at a + rowA, a + r2, a + r3.
+  let a = A + <usize>i * rowA + (<usize>p0 << 2);
+  const end = a + (<usize>(p1 - p0) << 2);
+  let b = B + <usize>p0 * rowB + (<usize>j << 2);
+  while (a < end) {
     const b0 = v128.load(b);
     const b1 = v128.load(b, 16);
-    const off = <usize>p << 2;
-    const x0 = v128.load32_splat(a0 + off);
-    const x1 = v128.load32_splat(a1 + off);
-    const x2 = v128.load32_splat(a2 + off);
-    const x3 = v128.load32_splat(a3 + off);
+    const x0 = v128.load32_splat(a);
+    const x1 = v128.load32_splat(a + rowA);
+    const x2 = v128.load32_splat(a + r2);
+    const x3 = v128.load32_splat(a + r3);
     c00 = f32x4.add(c00, f32x4.mul(x0, b0));
     c01 = f32x4.add(c01, f32x4.mul(x0, b1));
     c10 = f32x4.add(c10, f32x4.mul(x1, b0));
@@ -1235,9 +1271,9 @@ export function matmul(A: usize, B: usize, C: usize, n: i32, k: i32, m: i32): vo
     c21 = f32x4.add(c21, f32x4.mul(x2, b1));
     c30 = f32x4.add(c30, f32x4.mul(x3, b0));
     c31 = f32x4.add(c31, f32x4.mul(x3, b1));
+    a += 4;
     b += rowB;
   }
-  const c = C + (<usize>i * <usize>m + <usize>j) * 4;
   v128.store(c, c00);
   v128.store(c, c01, 16);
   v128.store(c + rowB, c10);

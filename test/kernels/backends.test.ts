@@ -132,6 +132,31 @@ describe("matmul (float32)", () => {
   );
 });
 
+describe("matmul (float32): the WebAssembly kernel's sums", () => {
+  // wasm/kernels.ts, matmul: each entry is one float32 accumulator adding a·b for p ascending,
+  // stored and reloaded between blocks of 256 values of p. So it must equal this loop bit for
+  // bit, across those blocks (k = 256, 257, 600, 1000) and in both orders of the blocks (m > n
+  // goes by column panels, m ≤ n by rows). The js kernel sums in float64 and is held to the
+  // float64 product above instead.
+  test.runIf(backend === "wasm").each([
+    [4, 256, 8], [5, 257, 9], [12, 600, 40], [40, 600, 12], [8, 1000, 24], [3, 513, 3],
+  ])("n × k × m = %i × %i × %i: the sequential float32 sum, bit for bit", (n, k, m) => {
+    const g = new Generator(n * 7919 + k);
+    const a = randn([n, k], { generator: g, dtype: "float32" });
+    const b = randn([k, m], { generator: g, dtype: "float32" });
+    const A = a.data as Float32Array, B = b.data as Float32Array;
+    const want = new Float32Array(n * m);
+    for (let i = 0; i < n; i++) {
+      for (let j = 0; j < m; j++) {
+        let acc = 0;
+        for (let p = 0; p < k; p++) acc = Math.fround(acc + Math.fround(A[i * k + p]! * B[p * m + j]!));
+        want[i * m + j] = acc;
+      }
+    }
+    expect(Array.from(a.matmul(b).data)).toEqual(Array.from(want));
+  });
+});
+
 describe("softmax and logSoftmax (float32 rows)", () => {
   const EPS32 = 2 ** -24;
   test.prop([fc.integer({ min: 1, max: 70 }), fc.integer({ min: 16, max: 90 }), fc.nat(), fc.constantFrom(1, 30, 1e4), fc.boolean()])(
