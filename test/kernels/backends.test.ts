@@ -136,7 +136,7 @@ describe("matmul (float32): the WebAssembly kernel's sums", () => {
   // wasm/kernels.ts, matmul: each entry is one float32 accumulator adding a·b for p ascending,
   // stored and reloaded between blocks of 256 values of p. So it must equal this loop bit for
   // bit, across those blocks (k = 256, 257, 600, 1000) and in both orders of the blocks (m > n
-  // goes by column panels, m ≤ n by rows). The js kernel sums in float64 and is held to the
+  // goes by column panels, m ≤ n by rows), with operands as they are and as transposed views. The js kernel sums in float64 and is held to the
   // float64 product above instead.
   test.runIf(backend === "wasm").each([
     [4, 256, 8], [5, 257, 9], [12, 600, 40], [40, 600, 12], [8, 1000, 24], [3, 513, 3],
@@ -154,6 +154,11 @@ describe("matmul (float32): the WebAssembly kernel's sums", () => {
       }
     }
     expect(Array.from(a.matmul(b).data)).toEqual(Array.from(want));
+    // Transposed views are transposed in WebAssembly (16 × 16 tiles of 4×4 blocks, and the
+    // edges), an exact copy: the same bits.
+    const aT = a.transpose(0, 1).contiguous().transpose(0, 1);
+    const bT = b.transpose(0, 1).contiguous().transpose(0, 1);
+    expect(Array.from(aT.matmul(bT).data)).toEqual(Array.from(want));
   });
 });
 
