@@ -57,8 +57,8 @@ export interface MnistRecipe {
  *   workers). The teacher's test errors were still falling at 15 epochs (113; a distilled student
  *   then gained 10 errors); at 25 it reaches 99 and the distilled students gain 25 ± 5 over the
  *   hard-label ones (three student seeds; 26 ± 8 with three teachers, docs/mnist.md). Alone
- *   on the two cores a teacher epoch takes about 40 s and a student epoch 17 s: the whole table
- *   of seed 0, teacher included, 24.5 min (its teacher 16.8 min of that).
+ *   on the two cores a teacher epoch takes about 36 s and a student epoch 14 s: the whole table
+ *   of seed 0, teacher included, 21.4 min (its teacher 15.1 min of that).
  * - T = 20 and α = 0.9 (the issue's PyTorch run) for the main table; α = 1 for the transfer-set
  *   experiments, where the hard labels would only teach that the missing classes never occur.
  */
