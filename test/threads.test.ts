@@ -96,7 +96,8 @@ describe("setNumThreads / getNumThreads", () => {
 
 describe("the threaded kernels give one thread's results, bit for bit", () => {
   test("matmul over shapes whose rows do and do not divide among the threads, views included", () => {
-    for (const [n, k, m] of [[1, 3, 5], [4, 8, 8], [9, 17, 33], [64, 70, 10], [130, 31, 257]] as const) {
+    // k = 300: two blocks of p (the kernel's blocks of 256), on every thread.
+    for (const [n, k, m] of [[1, 3, 5], [4, 8, 8], [9, 17, 33], [64, 70, 10], [130, 31, 257], [20, 300, 24]] as const) {
       const a = r32([n, k]);
       const b = r32([k, m]);
       const aT = r32([k, n]).transpose(0, 1);

@@ -135,9 +135,9 @@ describe("matmul (float32)", () => {
 describe("matmul (float32): the WebAssembly kernel's sums", () => {
   // wasm/kernels.ts, matmul: each entry is one float32 accumulator adding a·b for p ascending,
   // stored and reloaded between blocks of 256 values of p. So it must equal this loop bit for
-  // bit, across those blocks (k = 256, 257, 600, 1000) and in both orders of the blocks (m > n
-  // goes by column panels, m ≤ n by rows), with operands as they are and as transposed views. The js kernel sums in float64 and is held to the
-  // float64 product above instead.
+  // bit, across those blocks (k = 256, 257, 600, 1000), in both orders of the blocks (m > n
+  // goes by column panels, m ≤ n by rows), and with operands as they are and as transposed
+  // views. The js kernel sums in float64 and is held to the float64 product above instead.
   test.runIf(backend === "wasm").each([
     [4, 256, 8], [5, 257, 9], [12, 600, 40], [40, 600, 12], [8, 1000, 24], [3, 513, 3],
   ])("n × k × m = %i × %i × %i: the sequential float32 sum, bit for bit", (n, k, m) => {
