@@ -1176,8 +1176,9 @@ export function softmaxBackwardRows(p: usize, g: usize, dx: usize, rows: i32, C:
 // ------------------------------------------------------------ matmul, f32
 
 /**
- * C[n×m] = A[n×k]·B[k×m], float32, all row-major and contiguous, with n a
- * multiple of 4 and m a multiple of 8 (the caller pads with zeros). A 4×8
+ * C[n×m] = A[n×k]·B[k×m], float32, row-major: A contiguous, B and C with rows
+ * ld ≥ m apart (so that a block of columns of a wider product is a product of its
+ * own), n a multiple of 4 and m of 8 (the caller pads with zeros). A 4×8
  * block of C lives in eight f32x4 registers while p runs over k (tile4x8):
  * each step loads eight numbers of row p of B and four of column p of A and
  * does 32 multiply-adds, so every load feeds several of them (the i-p-j order
@@ -1201,7 +1202,7 @@ export function softmaxBackwardRows(p: usize, g: usize, dx: usize, rows: i32, C:
  * product and one per addition; between two blocks of p the accumulator is
  * stored to C and loaded back, which is exact for a float32. So the product is
  * the same bit for bit whatever the order of the blocks, the block of p, and the
- * rows each thread takes.
+ * block of rows or columns each thread takes.
  *
  * Measured (the kernel alone, best of 5, bench/results/threads-where-the-time-goes.md):
  * the panel order took 128×1200×1200 from 23.1 to 14.4 ms; walking one pointer down
@@ -1209,15 +1210,15 @@ export function softmaxBackwardRows(p: usize, g: usize, dx: usize, rows: i32, C:
  * added p's offset) and the blocks of p took it to 11.6 ms, 128×256×256 from 0.58
  * to 0.44 ms and 512³ from 9.9 to 7.3 ms.
  */
-export function matmul(A: usize, B: usize, C: usize, n: i32, k: i32, m: i32): void {
+export function matmul(A: usize, B: usize, C: usize, n: i32, k: i32, m: i32, ld: i32): void {
   // At least one pass, so that k = 0 writes zeros.
   let p0: i32 = 0;
   do {
     const p1 = min(k, p0 + KC);
     if (m > n) {
-      for (let j: i32 = 0; j < m; j += 8) for (let i: i32 = 0; i < n; i += 4) tile4x8(A, B, C, i, j, k, m, p0, p1);
+      for (let j: i32 = 0; j < m; j += 8) for (let i: i32 = 0; i < n; i += 4) tile4x8(A, B, C, i, j, k, ld, p0, p1);
     } else {
-      for (let i: i32 = 0; i < n; i += 4) for (let j: i32 = 0; j < m; j += 8) tile4x8(A, B, C, i, j, k, m, p0, p1);
+      for (let i: i32 = 0; i < n; i += 4) for (let j: i32 = 0; j < m; j += 8) tile4x8(A, B, C, i, j, k, ld, p0, p1);
     }
     p0 = p1;
   } while (p0 < k);
@@ -1228,16 +1229,16 @@ const KC: i32 = 256;
 
 /**
  * C[i … i+3, j … j+7] (+)= A[i … i+3, p0 … p1−1]·B[p0 … p1−1, j … j+7] (matmul's
- * layout), in eight f32x4 accumulators: they start at 0 when p0 = 0 and at C's
- * stored entries otherwise.
+ * layout: B's and C's rows ld apart), in eight f32x4 accumulators: they start at 0
+ * when p0 = 0 and at C's stored entries otherwise.
  */
 // @ts-ignore: decorator
-@inline function tile4x8(A: usize, B: usize, C: usize, i: i32, j: i32, k: i32, m: i32, p0: i32, p1: i32): void {
+@inline function tile4x8(A: usize, B: usize, C: usize, i: i32, j: i32, k: i32, ld: i32, p0: i32, p1: i32): void {
   const rowA = <usize>k << 2;
-  const rowB = <usize>m << 2;
+  const rowB = <usize>ld << 2;
   const r2 = rowA << 1;
   const r3 = rowA * 3;
-  const c = C + (<usize>i * <usize>m + <usize>j) * 4;
+  const c = C + (<usize>i * <usize>ld + <usize>j) * 4;
   let c00 = f32x4.splat(0), c01 = f32x4.splat(0);
   let c10 = f32x4.splat(0), c11 = f32x4.splat(0);
   let c20 = f32x4.splat(0), c21 = f32x4.splat(0);

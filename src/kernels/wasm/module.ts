@@ -28,7 +28,7 @@ interface Exports {
     loss: number, dS: number, dT: number, dH: number, dTemp: number, scratch: number, squareOk: number,
   ): void;
   distillF32(s: number, t: number, labels: number, B: number, C: number, T: number, alpha: number, dS: number, scratch: number, norm: number, rowLoss: number): number;
-  matmul(A: number, B: number, C: number, n: number, k: number, m: number): void;
+  matmul(A: number, B: number, C: number, n: number, k: number, m: number, ld: number): void;
   transpose(src: number, dst: number, rows: number, cols: number, ld: number): void;
   relu(x: number, y: number, n: number): void;
   reluBackward(y: number, g: number, dx: number, n: number): void;
@@ -531,10 +531,13 @@ function instantiate(): WasmKernels | null {
       // is copied as it is and transposed in WebAssembly.
       const n4 = (n + 3) & ~3;
       const m8 = (m + 7) & ~7;
-      // Blocks of four rows of C on each thread: every entry is the same sum, in the same
-      // order (p ascending, one float32 accumulator), whichever thread forms it, so the
-      // product is bit-identical for every thread count.
-      const threads = split(n * k * m, n4 / 4, MATMUL_PER_THREAD);
+      // Each thread takes a block of C: every entry is the same sum, in the same order (p
+      // ascending, one float32 accumulator), whichever thread forms it, so the product is
+      // bit-identical for every thread count. Blocks of eight columns where B is the wider
+      // (then each thread reads only its columns of B: 128×1200×1200 on two threads 7.47 →
+      // 7.20 ms against blocks of rows), of four rows otherwise.
+      const byColumns = m8 > n4;
+      const threads = split(n * k * m, byColumns ? m8 / 8 : n4 / 4, MATMUL_PER_THREAD);
       const [pa, pb, pc, pt, pbias] = layout([4 * n4 * k, 4 * k * m8, 4 * n4 * m8, 4 * Math.max(n, m) * k, bias ? 4 * m8 : 0]);
       const mem = x.memory.buffer;
       const a = new Float32Array(mem, pa!, n4 * k);
@@ -554,8 +557,9 @@ function instantiate(): WasmKernels | null {
         b.fill(0);
         for (let p = 0; p < k; p++) for (let j = 0; j < m; j++) b[p * m8 + j] = B[bOff + p * rsB + j * csB]!;
       }
-      if (threads === 1) x.matmul(pa!, pb!, pc!, n4, k, m8);
-      else blocks(n4, 4, threads, (r0, r1) => ({ fn: "matmul", args: [pa! + 4 * r0 * k, pb!, pc! + 4 * r0 * m8, r1 - r0, k, m8] }));
+      if (threads === 1) x.matmul(pa!, pb!, pc!, n4, k, m8, m8);
+      else if (byColumns) blocks(m8, 8, threads, (j0, j1) => ({ fn: "matmul", args: [pa!, pb! + 4 * j0, pc! + 4 * j0, n4, k, j1 - j0, m8] }));
+      else blocks(n4, 4, threads, (r0, r1) => ({ fn: "matmul", args: [pa! + 4 * r0 * k, pb!, pc! + 4 * r0 * m8, r1 - r0, k, m8, m8] }));
       if (bias) {
         const bv = new Float32Array(x.memory.buffer, pbias!, m8);
         bv.set(bias.subarray(0, m));
